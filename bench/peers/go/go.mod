@@ -1,0 +1,3 @@
+module aqpeer
+
+go 1.19

@@ -1,0 +1,394 @@
+/* libaq - asyncio-style queues and coroutines for C. MIT licensed.
+ *
+ * One header, the whole public API. Sections: errors, time, loop, task,
+ * queue, allocator, version.
+ *
+ * The model is Python's asyncio: a single-threaded event loop runs tasks
+ * (stackful coroutines). A task runs until it calls a function marked
+ * "Suspends" below; that call parks the task, never the thread, and the
+ * loop runs the next ready task. Queues move items between tasks with the
+ * exact semantics of CPython 3.13's asyncio.Queue, LifoQueue and
+ * PriorityQueue, including task_done()/join() and shutdown().
+ *
+ * Conventions:
+ * - Every fallible call returns int: AQ_OK (0) or a negative AQ_E* code.
+ *   Counts are returned as long with the same sign rule. errno is never
+ *   used to report anything.
+ * - "Suspends" marks calls that may park the calling task. They must be
+ *   called from inside a task; outside one they return AQ_EPERM and do
+ *   nothing. Once a task has been cancelled, every suspending call it
+ *   makes returns AQ_ECANCELED at once (cancellation is sticky), so
+ *   cleanup code never hangs.
+ * - Each suspending call has an _until twin taking an absolute deadline
+ *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
+ *   call that can complete at once does so even if its deadline passed.
+ * - A loop and everything attached to it (tasks, queues used by its
+ *   tasks) belong to one OS thread. No function here is thread-safe
+ *   except aq_now(), aq_strerror() and aq_errname().
+ */
+#ifndef AQ_H
+#define AQ_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AQ_EXTERN __attribute__((visibility("default")))
+#else
+#define AQ_EXTERN
+#endif
+
+/* ===================================================================== */
+/*  Errors                                                               */
+/* ===================================================================== */
+
+/* Codes with an errno twin equal -errno, so system errors pass through.
+ * Queue-only codes sit below -4000. */
+enum {
+    AQ_OK = 0,
+    AQ_EPERM = -EPERM,           /* suspending call made outside a task */
+    AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
+    AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero */
+    AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */
+    AQ_EDEADLK = -EDEADLK,       /* wait could never end (a task on itself;
+                                    every task blocked with no timer) */
+    AQ_EALREADY = -EALREADY,     /* the task has already finished */
+    AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
+    AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */
+    AQ_EFULL = -4001,            /* try_put on a full queue (QueueFull) */
+    AQ_EEMPTY = -4002,           /* try_get on an empty queue (QueueEmpty) */
+    AQ_ESHUTDOWN = -4003         /* queue was shut down (QueueShutDown) */
+};
+
+/* A human-readable message for a code, e.g. "queue is full". Never NULL;
+ * an unknown code gives "unknown error". */
+AQ_EXTERN const char *aq_strerror(int code);
+
+/* The code's symbolic name, e.g. "AQ_EFULL". Never NULL; an unknown code
+ * gives "AQ_E?". */
+AQ_EXTERN const char *aq_errname(int code);
+
+/* ===================================================================== */
+/*  Time                                                                 */
+/* ===================================================================== */
+
+#define AQ_NSEC INT64_C(1)
+#define AQ_USEC INT64_C(1000)
+#define AQ_MSEC INT64_C(1000000)
+#define AQ_SEC INT64_C(1000000000)
+
+/* "No deadline", for every _until call. */
+#define AQ_NEVER INT64_C(-1)
+
+/* The current time in nanoseconds on CLOCK_MONOTONIC. Deadlines are
+ * expressed on this clock: aq_now() + 10 * AQ_MSEC is "in 10 ms".
+ * Never fails, never suspends; callable anywhere. */
+AQ_EXTERN int64_t aq_now(void);
+
+/* ===================================================================== */
+/*  Loop                                                                 */
+/* ===================================================================== */
+
+/* An event loop: a FIFO ready queue of tasks plus a timer heap. The loop
+ * runs a task until it suspends, then the next ready one; scheduling is
+ * fair and deterministic. One loop runs per thread at a time. */
+typedef struct aq_loop aq_loop;
+typedef struct aq_task aq_task;
+
+/* A task's body. Its return value is the task's result (aq_task_wait). */
+typedef void *(*aq_task_fn)(void *arg);
+
+/* Default stack size of a task: 64 KiB of address space, committed by the
+ * kernel page by page as it is touched, with a guard page below it so
+ * that an overflow faults instead of corrupting memory. */
+#define AQ_STACK_DEFAULT ((size_t)64 * 1024)
+/* Smallest and largest accepted stack sizes. */
+#define AQ_STACK_MIN ((size_t)16 * 1024)
+#define AQ_STACK_MAX ((size_t)1024 * 1024 * 1024)
+
+/* The asyncio.run() of libaq: makes a fresh loop, runs fn(arg) in a task
+ * until it returns, then cancels every task still alive, runs them until
+ * they return, and frees the loop and all its tasks.
+ * result: if not NULL, receives fn's return value.
+ * Returns: AQ_OK; AQ_EINVAL if fn is NULL; AQ_ENOMEM; AQ_EBUSY if called
+ * from inside a task (loops do not nest); AQ_EDEADLK if fn's task could
+ * never finish because every task was blocked with no timer pending (the
+ * tasks are then cancelled and reaped as above; *result receives what fn
+ * returned after its wait failed with AQ_ECANCELED).
+ * Does not suspend: it blocks the calling thread, like asyncio.run(). */
+AQ_EXTERN int aq_run(aq_task_fn fn, void *arg, void **result);
+
+/* Creates a loop in *out. The caller owns it; free with aq_loop_free().
+ * Returns: AQ_OK; AQ_EINVAL if out is NULL; AQ_ENOMEM (*out untouched).
+ * Does not suspend. */
+AQ_EXTERN int aq_loop_new(aq_loop **out);
+
+/* Runs the loop until no task is ready and no timer is pending. Tasks
+ * still blocked on a queue or another task stay blocked (a later run, or
+ * aq_loop_free, handles them).
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if this or another
+ * loop is already running on this thread. Does not suspend. */
+AQ_EXTERN int aq_loop_run(aq_loop *loop);
+
+/* Frees a loop: cancels every task that has not finished, runs the loop
+ * until they all return, then frees every task (handles still held by
+ * the caller become invalid) and every pooled stack. Queues are not owned
+ * by the loop; free them yourself, before or after.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
+ * running (called from one of its own tasks): nothing is freed.
+ * Does not suspend. */
+AQ_EXTERN int aq_loop_free(aq_loop *loop);
+
+/* Sets the default stack size for tasks spawned on this loop from now on
+ * (rounded up to whole pages).
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL or size is outside
+ * [AQ_STACK_MIN, AQ_STACK_MAX]. Does not suspend. */
+AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
+
+/* The loop running the calling task, or NULL outside a task. */
+AQ_EXTERN aq_loop *aq_loop_current(void);
+
+/* ===================================================================== */
+/*  Tasks                                                                */
+/* ===================================================================== */
+
+/* Spawns fn(arg) as a new task on loop (asyncio.create_task). The task is
+ * appended to the ready queue and first runs when the loop reaches it;
+ * callable from inside or outside a running loop.
+ * out: if not NULL, receives a handle: the caller then holds one reference
+ *   and must drop it with aq_task_release() (or let aq_loop_free() reclaim
+ *   it). If NULL the task is detached and frees itself when it returns.
+ * stack_size: 0 for the loop's default, else within [AQ_STACK_MIN,
+ *   AQ_STACK_MAX] (rounded up to whole pages).
+ * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL or stack_size is out of
+ * range; AQ_ENOMEM (no stack or memory: nothing was spawned, *out
+ * untouched). Does not suspend. */
+AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
+                            void *arg, size_t stack_size);
+
+/* aq_loop_spawn() on the calling task's loop with the default stack.
+ * Returns: as aq_loop_spawn(), and AQ_EPERM outside a task.
+ * Does not suspend. */
+AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
+
+/* The calling task, or NULL outside a task. */
+AQ_EXTERN aq_task *aq_task_self(void);
+
+/* Waits until task t returns (await task).
+ * result: if not NULL, receives t's return value on AQ_OK.
+ * Returns: AQ_OK (also at once if t had already returned); AQ_EPERM
+ * outside a task; AQ_EINVAL if t is NULL; AQ_EDEADLK if t is the calling
+ * task; AQ_ECANCELED if the caller is cancelled (t keeps running);
+ * AQ_ETIMEDOUT (the _until form) if the deadline passed first.
+ * Suspends. */
+AQ_EXTERN int aq_task_wait(aq_task *t, void **result);
+AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
+
+/* Waits for every task in tasks[0..n) (asyncio.gather). results: if not
+ * NULL, results[i] receives tasks[i]'s return value. If the caller is
+ * cancelled, or the deadline passes, every task of the set that is still
+ * running is cancelled (as asyncio.gather does) and the call returns.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if tasks is NULL
+ * with n > 0 or any tasks[i] is NULL; AQ_EDEADLK if the set contains the
+ * caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_gather(aq_task *const *tasks, size_t n, void **results);
+AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
+                              void **results, int64_t deadline);
+
+/* Requests cancellation of t (task.cancel()). If t is suspended, its call
+ * returns AQ_ECANCELED as soon as the loop runs it, and so does every
+ * suspending call it makes afterwards: it should clean up and return.
+ * If t's pending call had already completed (an item handed to it, a
+ * slot given to its put), that call still reports success: an item is
+ * never lost; the cancellation shows at t's next suspending call. A task
+ * cancelled before it first runs still runs (so it can free its arg),
+ * with every suspending call failing. Cancelling twice is harmless.
+ * Callable from anywhere, including the task itself.
+ * Returns: AQ_OK; AQ_EINVAL if t is NULL; AQ_EALREADY if t has already
+ * returned (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_task_cancel(aq_task *t);
+
+/* Drops the caller's reference to t. A finished task is freed at once; a
+ * running one when it returns. t must not be used afterwards.
+ * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */
+AQ_EXTERN int aq_task_release(aq_task *t);
+
+/* 1 if t has returned, else 0; AQ_EINVAL if t is NULL. */
+AQ_EXTERN int aq_task_done(const aq_task *t);
+
+/* 1 if cancellation of t was requested, else 0; AQ_EINVAL if t is NULL. */
+AQ_EXTERN int aq_task_cancelled(const aq_task *t);
+
+/* Lets every other ready task run once, then resumes (asyncio.sleep(0)).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+AQ_EXTERN int aq_yield(void);
+
+/* Sleeps for ns nanoseconds (asyncio.sleep), or until the deadline.
+ * ns <= 0 behaves as aq_yield().
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+AQ_EXTERN int aq_sleep(int64_t ns);
+AQ_EXTERN int aq_sleep_until(int64_t deadline);
+
+/* ===================================================================== */
+/*  Queues                                                               */
+/* ===================================================================== */
+
+/* A queue of fixed-size items, copied in and out by value: an int, a
+ * pointer (then the pointee moves to the getter) or a small struct.
+ * Waiters are served oldest first; a put that finds a waiting getter
+ * copies its item straight into that getter's buffer, and a get that
+ * frees a slot moves the oldest waiting putter's item in, so a try_put
+ * or try_get can never overtake a waiter already woken (no barging).
+ *
+ * Every successful put adds one unfinished task; only task_done()
+ * removes it; join() waits until none is left. shutdown() makes puts fail
+ * and, once empty, gets fail, with AQ_ESHUTDOWN.
+ *
+ * A queue is not tied to a loop, but all its users must run on one
+ * thread. */
+typedef struct aq_queue aq_queue;
+
+typedef enum aq_queue_kind {
+    AQ_FIFO = 0,     /* asyncio.Queue: first in, first out */
+    AQ_LIFO = 1,     /* asyncio.LifoQueue: last in, first out */
+    AQ_PRIORITY = 2  /* asyncio.PriorityQueue: smallest first; ties keep
+                        insertion order */
+} aq_queue_kind;
+
+/* Orders two items of a priority queue: negative if a comes out before b,
+ * positive if after, 0 for equal priority (then insertion order decides,
+ * so payloads are never compared). ud is the pointer given at creation. */
+typedef int (*aq_cmp_fn)(const void *a, const void *b, void *ud);
+
+/* Largest accepted item size, in bytes. */
+#define AQ_ITEM_MAX ((size_t)64 * 1024)
+
+/* Creates a queue of items of item_size bytes in *out.
+ * maxsize: the capacity; <= 0 means unbounded (asyncio's maxsize=0).
+ * AQ_PRIORITY uses the ready-made ordering: each item begins with an
+ * int64_t priority, smallest first (for example
+ * struct job { int64_t prio; const char *name; }), so item_size must be
+ * at least sizeof(int64_t). For another ordering use aq_queue_new_prio.
+ * Returns: AQ_OK; AQ_EINVAL if out is NULL, kind is unknown, item_size is
+ * 0 or above AQ_ITEM_MAX, or too small for AQ_PRIORITY; AQ_ENOMEM.
+ * Does not suspend. Storage grows as needed and is reused. */
+AQ_EXTERN int aq_queue_new(aq_queue **out, aq_queue_kind kind,
+                           size_t item_size, long maxsize);
+
+/* Creates an AQ_PRIORITY queue ordered by cmp (ud is passed to it).
+ * Returns: AQ_OK; AQ_EINVAL if out or cmp is NULL or item_size is 0 or
+ * above AQ_ITEM_MAX; AQ_ENOMEM. Does not suspend. */
+AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
+                                long maxsize, aq_cmp_fn cmp, void *ud);
+
+/* Frees q and any items still in it. Refused while a task waits on q.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
+ * joiner is waiting (shut it down and let them return first): q is left
+ * as it was. Does not suspend. */
+AQ_EXTERN int aq_queue_free(aq_queue *q);
+
+/* Puts a copy of the item_size bytes at item (await q.put(item)): hands
+ * it to the oldest waiting getter, or stores it; if the queue is full,
+ * waits for a free slot. A put that fails never inserts its item.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
+ * NULL; AQ_ESHUTDOWN if q is (or becomes, while waiting) shut down;
+ * AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if storage
+ * could not grow. Suspends. */
+AQ_EXTERN int aq_queue_put(aq_queue *q, const void *item);
+AQ_EXTERN int aq_queue_put_until(aq_queue *q, const void *item,
+                                 int64_t deadline);
+
+/* Puts without waiting (q.put_nowait(item)).
+ * Returns: AQ_OK; AQ_EINVAL if q or item is NULL; AQ_ESHUTDOWN (checked
+ * before fullness); AQ_EFULL; AQ_ENOMEM. Does not suspend; callable
+ * outside a task. */
+AQ_EXTERN int aq_queue_try_put(aq_queue *q, const void *item);
+
+/* Takes the next item into the item_size bytes at out (await q.get()),
+ * waiting while the queue is empty. After shutdown, gets still drain the
+ * queued items, then fail.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or out is NULL;
+ * AQ_ESHUTDOWN if q is shut down and empty; AQ_ECANCELED; AQ_ETIMEDOUT
+ * (the _until form). On failure *out is untouched. Suspends. */
+AQ_EXTERN int aq_queue_get(aq_queue *q, void *out);
+AQ_EXTERN int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline);
+
+/* Takes an item without waiting (q.get_nowait()).
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL; AQ_ESHUTDOWN if shut
+ * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_get(aq_queue *q, void *out);
+
+/* Marks one got item as processed (q.task_done()).
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL or no task is unfinished (the
+ * count stays 0). Never reports shutdown. Does not suspend. */
+AQ_EXTERN int aq_queue_task_done(aq_queue *q);
+
+/* Waits until every item put has been marked done (await q.join());
+ * returns at once if none is unfinished. Never reports shutdown.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q is NULL;
+ * AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_queue_join(aq_queue *q);
+AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
+
+/* Shuts q down (q.shutdown(immediate)): puts fail from now on with
+ * AQ_ESHUTDOWN and waiting putters are woken with it; gets drain what is
+ * queued, then fail, and waiting getters are woken with it. If immediate
+ * is nonzero, queued items are dropped first, each subtracting one
+ * unfinished task (never below zero), and joiners are released if that
+ * reaches zero. Repeating it is harmless; a later immediate shutdown
+ * still drops what is left.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
+AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
+
+/* Introspection. Each returns the count (>= 0), or for the predicates 1
+ * or 0, or AQ_EINVAL if q is NULL. None suspends. */
+AQ_EXTERN long aq_queue_qsize(const aq_queue *q);      /* items queued */
+AQ_EXTERN long aq_queue_maxsize(const aq_queue *q);    /* 0: unbounded */
+AQ_EXTERN int aq_queue_empty(const aq_queue *q);       /* qsize == 0 */
+AQ_EXTERN int aq_queue_full(const aq_queue *q);   /* maxsize>0, qsize>=max */
+AQ_EXTERN long aq_queue_getters(const aq_queue *q);    /* waiting gets */
+AQ_EXTERN long aq_queue_putters(const aq_queue *q);    /* waiting puts */
+AQ_EXTERN long aq_queue_joiners(const aq_queue *q);    /* waiting joins */
+AQ_EXTERN long aq_queue_unfinished(const aq_queue *q); /* put, not done */
+AQ_EXTERN int aq_queue_is_shutdown(const aq_queue *q);
+
+/* Copies the item that the i-th next get would return (i = 0: the next
+ * one) into out, leaving the queue unchanged. O(1) for FIFO and LIFO,
+ * O(n * i) for PRIORITY: meant for inspection, not for the hot path.
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL or i >= qsize.
+ * Does not suspend. */
+AQ_EXTERN int aq_queue_peek(const aq_queue *q, size_t i, void *out);
+
+/* ===================================================================== */
+/*  Allocator                                                            */
+/* ===================================================================== */
+
+/* Replaces the allocator used for every allocation libaq makes (stacks
+ * excepted: they are mmap'd). Pass all three, or all NULL to restore
+ * malloc/realloc/free. Call it while no loop, task or queue exists: a
+ * block must be freed by the allocator that made it.
+ * Returns: AQ_OK; AQ_EINVAL if only some are NULL. Does not suspend. */
+AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
+                               void *(*realloc_fn)(void *, size_t),
+                               void (*free_fn)(void *));
+
+/* ===================================================================== */
+/*  Version                                                              */
+/* ===================================================================== */
+
+#define AQ_VERSION_MAJOR 0
+#define AQ_VERSION_MINOR 1
+#define AQ_VERSION_PATCH 0
+
+/* "MAJOR.MINOR.PATCH" of the library linked in. */
+AQ_EXTERN const char *aq_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_H */

@@ -1,0 +1,49 @@
+/* libaq - error codes to names and messages, and the version. MIT licensed.
+ */
+#include "internal.h"
+
+static const struct {
+    int code;
+    const char *name;
+    const char *msg;
+} errors[] = {
+    {AQ_OK, "AQ_OK", "success"},
+    {AQ_EPERM, "AQ_EPERM", "suspending call made outside a task"},
+    {AQ_ENOMEM, "AQ_ENOMEM", "out of memory"},
+    {AQ_EINVAL, "AQ_EINVAL", "invalid argument"},
+    {AQ_EBUSY, "AQ_EBUSY", "object is in use"},
+    {AQ_EDEADLK, "AQ_EDEADLK", "wait could never end"},
+    {AQ_EALREADY, "AQ_EALREADY", "task has already finished"},
+    {AQ_ETIMEDOUT, "AQ_ETIMEDOUT", "deadline passed"},
+    {AQ_ECANCELED, "AQ_ECANCELED", "task was cancelled"},
+    {AQ_EFULL, "AQ_EFULL", "queue is full"},
+    {AQ_EEMPTY, "AQ_EEMPTY", "queue is empty"},
+    {AQ_ESHUTDOWN, "AQ_ESHUTDOWN", "queue is shut down"},
+};
+
+#define NERRORS (sizeof errors / sizeof errors[0])
+
+const char *aq_strerror(int code)
+{
+    for (size_t i = 0; i < NERRORS; i++)
+        if (errors[i].code == code)
+            return errors[i].msg;
+    return "unknown error";
+}
+
+const char *aq_errname(int code)
+{
+    for (size_t i = 0; i < NERRORS; i++)
+        if (errors[i].code == code)
+            return errors[i].name;
+    return "AQ_E?";
+}
+
+#define AQ_STR2(x) #x
+#define AQ_STR(x) AQ_STR2(x)
+
+const char *aq_version(void)
+{
+    return AQ_STR(AQ_VERSION_MAJOR) "." AQ_STR(AQ_VERSION_MINOR) "." AQ_STR(
+        AQ_VERSION_PATCH);
+}

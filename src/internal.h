@@ -1,0 +1,218 @@
+/* libaq - private types and cross-file functions. MIT licensed.
+ *
+ * Layout of the runtime:
+ *   aq_loop  owns a FIFO ready list of tasks, a min-heap of tasks with a
+ *            deadline, a list of every live task and a pool of stacks.
+ *   aq_task  is a stackful coroutine. While it is blocked it sits on at
+ *            most one wait list (a queue's getters/putters/joiners, or
+ *            another task's joiners) through the same `link` field the
+ *            ready list uses: a task is never ready and waiting at once.
+ *            So waiting allocates nothing.
+ *   aq_queue is a shared core (queue.c) over a storage kind (ops table).
+ */
+#ifndef AQ_INTERNAL_H
+#define AQ_INTERNAL_H
+
+#include "aq.h"
+#include "list.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define AQ__HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- context switch (src/ctx/) ----------------------------------------- */
+
+#ifdef AQ_CTX_UCONTEXT
+#include <ucontext.h>
+typedef struct aq__ctx {
+    ucontext_t uc;
+} aq__ctx;
+#else
+typedef struct aq__ctx {
+    void *sp; /* saved stack pointer; registers are on the stack below it */
+} aq__ctx;
+#endif
+
+/* Saves the running context into *from and resumes *to. Returns when
+ * something switches back to *from. */
+AQ__HIDDEN void aq__ctx_switch(aq__ctx *from, aq__ctx *to);
+/* Prepares *c to start entry() on the stack [lo, lo + size). entry must
+ * never return. */
+AQ__HIDDEN void aq__ctx_make(aq__ctx *c, void *lo, size_t size,
+                             void (*entry)(void));
+
+/* ---- allocator (alloc.c) ------------------------------------------------- */
+
+AQ__HIDDEN void *aq__malloc(size_t n);
+AQ__HIDDEN void *aq__realloc(void *p, size_t n);
+AQ__HIDDEN void aq__free(void *p);
+
+/* ---- stacks (stack.c) ---------------------------------------------------- */
+
+typedef struct aq__stack {
+    struct aq__stack *next; /* free-pool link (stored in the stack itself) */
+    void *lo;               /* lowest usable byte, just above the guard */
+    size_t size;            /* usable bytes */
+    unsigned vg_id;         /* valgrind's id for this stack, if any */
+} aq__stack;
+
+/* Gets a stack of `size` usable bytes, from the pool if one fits.
+ * Returns AQ_OK or AQ_ENOMEM. */
+AQ__HIDDEN int aq__stack_get(aq_loop *l, size_t size, aq__stack **out);
+/* Returns a stack to the pool, or unmaps it when the pool is full. */
+AQ__HIDDEN void aq__stack_put(aq_loop *l, aq__stack *s);
+/* Unmaps every pooled stack. */
+AQ__HIDDEN void aq__stack_drain(aq_loop *l);
+AQ__HIDDEN size_t aq__page_round(size_t n);
+
+/* ---- tasks (task.c) ------------------------------------------------------ */
+
+enum aq__task_state {
+    AQ__READY,   /* on loop->ready (or just spawned) */
+    AQ__RUNNING, /* the current task */
+    AQ__WAITING, /* suspended: on a wait list and/or the timer heap */
+    AQ__DONE     /* returned; stack recycled */
+};
+
+struct aq_task {
+    aq_list link;        /* on loop->ready, or on one wait list */
+    aq_loop *loop;
+    aq__ctx ctx;         /* saved registers while not running */
+    aq__stack *stack;    /* NULL once DONE */
+    aq_task_fn fn;
+    void *arg;
+    void *result;        /* fn's return value, once DONE */
+    void *wait_buf;      /* get: destination; put: source item */
+    int wait_rc;         /* outcome of the wait, set by whoever wakes us */
+    unsigned char state; /* enum aq__task_state */
+    unsigned char cancelled; /* aq_task_cancel was called: sticky */
+    int refs;            /* the loop's (until DONE) + the handle's */
+    int64_t deadline;    /* when heap_idx != AQ__NO_TIMER */
+    uint64_t timer_seq;  /* ties between equal deadlines: FIFO */
+    size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
+    aq_list joiners;     /* tasks in aq_task_wait on this one */
+    aq_list all;         /* on loop->tasks while not DONE */
+};
+
+#define AQ__NO_TIMER SIZE_MAX
+
+struct aq_loop {
+    aq_list ready;       /* FIFO of READY tasks */
+    aq_task *iter_end;   /* last task of this iteration's snapshot of the
+                            ready list, NULL once it has run (see loop.c) */
+    aq__ctx ctx;         /* the loop's own context (the run caller's) */
+    aq_task *zombie;     /* finished task whose stack awaits recycling */
+    aq_task **timers;    /* min-heap by (deadline, timer_seq) */
+    size_t ntimers, timers_cap;
+    uint64_t timer_seq;
+    int64_t now;         /* cached clock, refreshed once per iteration */
+    aq_list tasks;       /* every task not yet DONE */
+    size_t ntasks;
+    size_t stack_size;   /* default for new tasks */
+    aq__stack *pool;     /* free stacks of stack_size bytes */
+    size_t npool, pool_max;
+    aq_task *main;       /* aq_run's task: the loop stops when it returns */
+    int running;
+    int asan_from_loop;  /* the switch in progress leaves the loop context */
+    void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */
+    size_t asan_stack_size;
+};
+
+/* The running task of this thread (NULL outside a task). */
+extern _Thread_local aq_task *aq__cur
+    __attribute__((tls_model("initial-exec")));
+
+/* Parks the current task on `list` (NULL: no list) until woken, the
+ * deadline passes or it is cancelled. Returns the wake-up code. */
+AQ__HIDDEN int aq__task_block(aq_task *t, aq_list *list, int64_t deadline);
+/* Wakes a WAITING task that its waker has already unlinked from its wait
+ * list: stops its timer, records rc, appends it to the ready list. */
+AQ__HIDDEN void aq__task_wake(aq_task *t, int rc);
+/* Wakes every task on a wait list with rc, oldest first. */
+AQ__HIDDEN void aq__task_wake_all(aq_list *list, int rc);
+/* Wakes a WAITING task from wherever it waits (timeout, cancel). */
+AQ__HIDDEN void aq__task_abort(aq_task *t, int rc);
+/* Entry point of every task's context. */
+AQ__HIDDEN void aq__task_entry(void);
+/* Frees a DONE task's memory once no reference is left. */
+AQ__HIDDEN void aq__task_unref(aq_task *t);
+
+/* ---- loop (loop.c) ------------------------------------------------------- */
+
+/* Suspends the current task t and runs the next ready task, or returns to
+ * the loop. Returns when t is resumed. */
+AQ__HIDDEN void aq__loop_suspend(aq_task *t);
+/* Completes a switch on the side that was resumed (AddressSanitizer's
+ * fiber bookkeeping; nothing otherwise). fake: the value saved when this
+ * side left, NULL on a task's first entry. */
+AQ__HIDDEN void aq__loop_fiber_resumed(aq_loop *l, void *fake);
+/* Switches from finished task t to the loop for good. */
+AQ__HIDDEN void aq__loop_exit(aq_task *t) __attribute__((noreturn));
+
+static inline void aq__ready_push(aq_loop *l, aq_task *t)
+{
+    t->state = AQ__READY;
+    aq__list_push_back(&l->ready, &t->link);
+}
+
+/* ---- timers (timer.c) ---------------------------------------------------- */
+
+AQ__HIDDEN int aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline);
+AQ__HIDDEN void aq__timer_remove(aq_loop *l, aq_task *t);
+/* Wakes every task whose deadline is <= l->now. */
+AQ__HIDDEN void aq__timer_expire(aq_loop *l);
+/* Earliest deadline; only when l->ntimers > 0. */
+static inline int64_t aq__timer_next_due(const aq_loop *l)
+{
+    return l->timers[0]->deadline;
+}
+
+/* ---- queues (queue.c and queue_*.c) -------------------------------------- */
+
+/* Storage of one queue kind. push never fails when count < cap; grow
+ * makes room for one more item (AQ_OK or AQ_ENOMEM, nothing changed). */
+typedef struct aq__qops {
+    int (*grow)(aq_queue *q);
+    void (*push)(aq_queue *q, const void *item);
+    void (*pop)(aq_queue *q, void *out);
+    /* The item the i-th next pop would return (i < count). */
+    void (*peek)(const aq_queue *q, size_t i, void *out);
+} aq__qops;
+
+struct aq_queue {
+    const aq__qops *ops;
+    size_t item_size;
+    long maxsize;        /* 0: unbounded */
+    size_t count;        /* items stored */
+    size_t cap;          /* items the buffer holds */
+    size_t head;         /* FIFO: index of the oldest item in the ring */
+    size_t slot;         /* PRIORITY: bytes per heap entry (seq + item) */
+    unsigned char *buf;  /* ring (FIFO), stack (LIFO) or heap (PRIORITY) */
+    uint64_t seq;        /* PRIORITY: insertion counter for stable ties */
+    aq_cmp_fn cmp;       /* PRIORITY: NULL means the leading int64_t key */
+    void *ud;
+    long unfinished;     /* puts not yet matched by task_done */
+    aq_list getters, putters, joiners; /* waiting tasks, oldest first */
+    long ngetters, nputters, njoiners;
+    int is_shutdown;
+};
+
+AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_ops;
+
+/* Doubles q->buf up to at least one more slot (entry bytes each). */
+AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);
+
+/* Copies one item; sizes of a machine word or two are the common case
+ * and are worth a direct move rather than a memcpy call. */
+static inline void aq__item_copy(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
+#endif

@@ -1,0 +1,263 @@
+/* libaq - the event loop: ready list, one iteration, run. MIT licensed.
+ *
+ * One iteration, as in asyncio's _run_once: read the clock and wake the
+ * tasks whose deadline passed (they join the tail of the ready list), then
+ * run the tasks that were ready at that moment, oldest first. Tasks made
+ * ready meanwhile wait for the next iteration, so a task that keeps
+ * yielding cannot starve timers.
+ *
+ * A suspending task does not return to the loop to pick the next task: it
+ * switches straight to it (one switch per hand-over instead of two). It
+ * returns to the loop's own context only when the ready list is empty, or
+ * when the iteration's snapshot has run and a timer is pending. With no
+ * timer pending, running on past the snapshot gives the same order asyncio
+ * would (FIFO) without the round trip through the loop.
+ *
+ * Invariant: a task on the ready list stays there until it is popped and
+ * run; nothing else removes it. So `iter_end`, the snapshot's last task,
+ * is always reached.
+ */
+#include "internal.h"
+
+#include <time.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AQ_ASAN 1
+#endif
+#endif
+#ifdef AQ_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+_Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
+
+int64_t aq_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * AQ_SEC + ts.tv_nsec;
+}
+
+/* ---- switching ----------------------------------------------------------- */
+
+/* Tells AddressSanitizer which stack we are moving to, so that it neither
+ * reports false overflows nor loses track of fake frames. `to` NULL means
+ * the loop's context. Compiles to a bare switch without ASan. */
+static inline void switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
+                             int from_dies)
+{
+    aq__ctx *to_ctx = to ? &to->ctx : &l->ctx;
+#ifdef AQ_ASAN
+    void *fake = NULL;
+    const void *lo = to ? to->stack->lo : l->asan_stack_lo;
+    size_t size = to ? to->stack->size : l->asan_stack_size;
+    l->asan_from_loop = from == &l->ctx;
+    __sanitizer_start_switch_fiber(from_dies ? NULL : &fake, lo, size);
+    aq__ctx_switch(from, to_ctx);
+    aq__loop_fiber_resumed(l, fake);
+#else
+    (void)from_dies;
+    aq__ctx_switch(from, to_ctx);
+#endif
+}
+
+void aq__loop_fiber_resumed(aq_loop *l, void *fake)
+{
+#ifdef AQ_ASAN
+    const void *lo;
+    size_t size;
+    __sanitizer_finish_switch_fiber(fake, &lo, &size);
+    if (l->asan_from_loop) { /* learn the loop's own stack */
+        l->asan_stack_lo = (void *)lo;
+        l->asan_stack_size = size;
+        l->asan_from_loop = 0;
+    }
+#else
+    (void)l;
+    (void)fake;
+#endif
+}
+
+static aq_task *ready_pop(aq_loop *l)
+{
+    aq_task *t = aq__list_entry(aq__list_pop_front(&l->ready), aq_task, link);
+    if (t == l->iter_end)
+        l->iter_end = NULL;
+    t->state = AQ__RUNNING;
+    aq__cur = t;
+    return t;
+}
+
+void aq__loop_suspend(aq_task *t)
+{
+    aq_loop *l = t->loop;
+    if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
+        aq_task *next = ready_pop(l);
+        if (next != t) /* t may have made itself ready (aq_yield) */
+            switch_to(l, &t->ctx, next, 0);
+        return;
+    }
+    aq__cur = NULL;
+    switch_to(l, &t->ctx, NULL, 0);
+}
+
+void aq__loop_exit(aq_task *t)
+{
+    aq_loop *l = t->loop;
+    l->zombie = t;
+    aq__cur = NULL;
+    switch_to(l, &t->ctx, NULL, 1);
+    __builtin_unreachable();
+}
+
+/* The finished task left the CPU: recycle its stack, drop the loop's
+ * reference. Returns 1 if it was aq_run's main task. */
+static int reap(aq_loop *l)
+{
+    aq_task *t = l->zombie;
+    if (!t)
+        return 0;
+    l->zombie = NULL;
+    aq__stack_put(l, t->stack);
+    t->stack = NULL;
+    aq__task_unref(t);
+    return t == l->main;
+}
+
+/* Sleeps the thread until the earliest deadline. Only called with no task
+ * ready; an early return (signal) just costs one more iteration. */
+static void idle(aq_loop *l)
+{
+    int64_t due = aq__timer_next_due(l);
+    struct timespec ts = {(time_t)(due / AQ_SEC), (long)(due % AQ_SEC)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+int aq_loop_new(aq_loop **out)
+{
+    if (!out)
+        return AQ_EINVAL;
+    aq_loop *l = aq__malloc(sizeof *l);
+    if (!l)
+        return AQ_ENOMEM;
+    memset(l, 0, sizeof *l);
+    aq__list_init(&l->ready);
+    aq__list_init(&l->tasks);
+    l->stack_size = aq__page_round(AQ_STACK_DEFAULT);
+    l->pool_max = 1024;
+    *out = l;
+    return AQ_OK;
+}
+
+int aq_loop_run(aq_loop *l)
+{
+    if (!l)
+        return AQ_EINVAL;
+    if (l->running || aq__cur)
+        return AQ_EBUSY;
+    l->running = 1;
+    for (;;) {
+        if (!l->iter_end) { /* a new iteration */
+            if (l->ntimers) {
+                l->now = aq_now();
+                aq__timer_expire(l);
+            }
+            if (aq__list_empty(&l->ready)) {
+                if (!l->ntimers)
+                    break;
+                idle(l);
+                continue;
+            }
+            l->iter_end = aq__list_entry(l->ready.prev, aq_task, link);
+        }
+        switch_to(l, &l->ctx, ready_pop(l), 0);
+        if (reap(l)) {
+            l->iter_end = NULL;
+            break;
+        }
+    }
+    l->running = 0;
+    return AQ_OK;
+}
+
+/* Cancels every task that has not returned and runs them until they do.
+ * A cancelled task's suspending calls all fail at once, so this ends
+ * unless a task ignores AQ_ECANCELED and loops forever. */
+static void finish_all(aq_loop *l)
+{
+    l->main = NULL;
+    for (aq_list *n = l->tasks.next; n != &l->tasks; n = n->next) {
+        aq_task *t = aq__list_entry(n, aq_task, all);
+        if (t->state != AQ__DONE)
+            aq_task_cancel(t);
+    }
+    aq_loop_run(l);
+}
+
+int aq_loop_free(aq_loop *l)
+{
+    if (!l)
+        return AQ_EINVAL;
+    if (l->running)
+        return AQ_EBUSY;
+    finish_all(l);
+    while (!aq__list_empty(&l->tasks)) { /* handles never released */
+        aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
+        aq__list_remove(&t->all);
+        aq__free(t);
+    }
+    aq__stack_drain(l);
+    aq__free(l->timers);
+    aq__free(l);
+    return AQ_OK;
+}
+
+int aq_loop_set_stack_size(aq_loop *l, size_t size)
+{
+    if (!l || size < AQ_STACK_MIN || size > AQ_STACK_MAX)
+        return AQ_EINVAL;
+    size = aq__page_round(size);
+    if (size != l->stack_size) {
+        aq__stack_drain(l); /* the pool holds only default-size stacks */
+        l->stack_size = size;
+    }
+    return AQ_OK;
+}
+
+aq_loop *aq_loop_current(void)
+{
+    return aq__cur ? aq__cur->loop : NULL;
+}
+
+int aq_run(aq_task_fn fn, void *arg, void **result)
+{
+    aq_loop *l;
+    aq_task *main;
+    if (!fn)
+        return AQ_EINVAL;
+    if (aq__cur)
+        return AQ_EBUSY;
+    int rc = aq_loop_new(&l);
+    if (rc)
+        return rc;
+    rc = aq_loop_spawn(l, &main, fn, arg, 0);
+    if (rc) {
+        aq_loop_free(l);
+        return rc;
+    }
+    l->main = main;
+    aq_loop_run(l);
+    if (main->state != AQ__DONE)
+        rc = AQ_EDEADLK; /* nothing ready, no timer: it could never end */
+    finish_all(l);
+    if (result)
+        *result = main->result;
+    aq_task_release(main);
+    aq_loop_free(l);
+    return rc;
+}

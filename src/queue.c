@@ -1,0 +1,307 @@
+/* libaq - the queue core shared by every kind: waiters, backpressure,
+ * task_done/join and shutdown. MIT licensed.
+ *
+ * Invariants, which direct hand-off keeps:
+ * - getters wait only while the queue is empty: a put that finds a getter
+ *   copies its item into the getter's buffer instead of storing it;
+ * - putters wait only while the queue is full: a get that frees a slot
+ *   moves the oldest putter's item in at once.
+ * A woken waiter has therefore already got its item or placed it; nothing
+ * is left for it to claim later, so a try_put/try_get cannot overtake it
+ * (no barging, unlike CPython's bug 83055), and a cancel or timeout that
+ * arrives after the wake-up changes nothing. A waiter cancelled before
+ * that is simply unlinked: its put never inserts, its get never takes.
+ *
+ * The storage kinds (queue_fifo.c, queue_lifo.c, queue_prio.c) only push,
+ * pop and peek; this file decides when.
+ */
+#include "internal.h"
+
+static int is_full(const aq_queue *q)
+{
+    return q->maxsize > 0 && q->count >= (size_t)q->maxsize;
+}
+
+static aq_task *first_waiter(aq_list *list)
+{
+    return aq__list_entry(aq__list_pop_front(list), aq_task, link);
+}
+
+static long list_len(const aq_list *list)
+{
+    long n = 0;
+    for (const aq_list *i = list->next; i != list; i = i->next)
+        n++;
+    return n;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
+                      long maxsize, aq_cmp_fn cmp, void *ud)
+{
+    if (!out || item_size == 0 || item_size > AQ_ITEM_MAX)
+        return AQ_EINVAL;
+    aq_queue *q = aq__malloc(sizeof *q);
+    if (!q)
+        return AQ_ENOMEM;
+    memset(q, 0, sizeof *q);
+    q->ops = ops;
+    q->item_size = item_size;
+    q->maxsize = maxsize > 0 ? maxsize : 0;
+    q->cmp = cmp;
+    q->ud = ud;
+    /* A heap entry is a sequence number then the item, padded so that the
+     * next entry's sequence number stays aligned. */
+    q->slot = sizeof(uint64_t) + ((item_size + 7) & ~(size_t)7);
+    aq__list_init(&q->getters);
+    aq__list_init(&q->putters);
+    aq__list_init(&q->joiners);
+    *out = q;
+    return AQ_OK;
+}
+
+int aq_queue_new(aq_queue **out, aq_queue_kind kind, size_t item_size,
+                 long maxsize)
+{
+    switch (kind) {
+    case AQ_FIFO:
+        return queue_make(out, &aq__fifo_ops, item_size, maxsize, NULL, NULL);
+    case AQ_LIFO:
+        return queue_make(out, &aq__lifo_ops, item_size, maxsize, NULL, NULL);
+    case AQ_PRIORITY:
+        if (item_size < sizeof(int64_t))
+            return AQ_EINVAL;
+        return queue_make(out, &aq__prio_ops, item_size, maxsize, NULL, NULL);
+    }
+    return AQ_EINVAL;
+}
+
+int aq_queue_new_prio(aq_queue **out, size_t item_size, long maxsize,
+                      aq_cmp_fn cmp, void *ud)
+{
+    if (!cmp)
+        return AQ_EINVAL;
+    return queue_make(out, &aq__prio_ops, item_size, maxsize, cmp, ud);
+}
+
+int aq_queue_free(aq_queue *q)
+{
+    if (!q)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&q->getters) || !aq__list_empty(&q->putters) ||
+        !aq__list_empty(&q->joiners))
+        return AQ_EBUSY;
+    aq__free(q->buf);
+    aq__free(q);
+    return AQ_OK;
+}
+
+int aq__queue_grow_buf(aq_queue *q, size_t entry)
+{
+    size_t cap = q->cap ? 2 * q->cap : 8;
+    if (q->maxsize > 0 && cap > (size_t)q->maxsize)
+        cap = (size_t)q->maxsize;
+    if (cap > SIZE_MAX / entry)
+        return AQ_ENOMEM;
+    unsigned char *buf = aq__realloc(q->buf, cap * entry);
+    if (!buf)
+        return AQ_ENOMEM;
+    q->buf = buf;
+    q->cap = cap;
+    return AQ_OK;
+}
+
+/* ---- put ----------------------------------------------------------------- */
+
+/* Completes a put on a queue that is not full: straight into the oldest
+ * getter's buffer, else into storage. */
+static int put_now(aq_queue *q, const void *item)
+{
+    if (!aq__list_empty(&q->getters)) {
+        aq_task *g = first_waiter(&q->getters);
+        aq__item_copy(g->wait_buf, item, q->item_size);
+        q->unfinished++;
+        aq__task_wake(g, AQ_OK);
+        return AQ_OK;
+    }
+    if (q->count == q->cap) {
+        int rc = q->ops->grow(q);
+        if (rc)
+            return rc;
+    }
+    q->ops->push(q, item);
+    q->unfinished++;
+    return AQ_OK;
+}
+
+int aq_queue_try_put(aq_queue *q, const void *item)
+{
+    if (!q || !item)
+        return AQ_EINVAL;
+    if (q->is_shutdown)
+        return AQ_ESHUTDOWN;
+    if (is_full(q))
+        return AQ_EFULL;
+    return put_now(q, item);
+}
+
+int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!q || !item)
+        return AQ_EINVAL;
+    if (self->cancelled)
+        return AQ_ECANCELED;
+    if (q->is_shutdown)
+        return AQ_ESHUTDOWN;
+    if (!is_full(q))
+        return put_now(q, item);
+    /* Park with the item; the get that frees a slot moves it in and counts
+     * it unfinished, so on AQ_OK there is nothing left to do. */
+    self->wait_buf = (void *)item;
+    return aq__task_block(self, &q->putters, deadline);
+}
+
+int aq_queue_put(aq_queue *q, const void *item)
+{
+    return aq_queue_put_until(q, item, AQ_NEVER);
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+/* Completes a get on a non-empty queue, then refills the freed slot from
+ * the oldest putter (the slot exists, so push cannot fail). */
+static void get_now(aq_queue *q, void *out)
+{
+    q->ops->pop(q, out);
+    if (!aq__list_empty(&q->putters)) {
+        aq_task *p = first_waiter(&q->putters);
+        q->ops->push(q, p->wait_buf);
+        q->unfinished++;
+        aq__task_wake(p, AQ_OK);
+    }
+}
+
+int aq_queue_try_get(aq_queue *q, void *out)
+{
+    if (!q || !out)
+        return AQ_EINVAL;
+    if (q->count == 0)
+        return q->is_shutdown ? AQ_ESHUTDOWN : AQ_EEMPTY;
+    get_now(q, out);
+    return AQ_OK;
+}
+
+int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!q || !out)
+        return AQ_EINVAL;
+    if (self->cancelled)
+        return AQ_ECANCELED;
+    if (q->count > 0) {
+        get_now(q, out);
+        return AQ_OK;
+    }
+    if (q->is_shutdown)
+        return AQ_ESHUTDOWN;
+    /* Park with our buffer; a put copies its item straight into it. */
+    self->wait_buf = out;
+    return aq__task_block(self, &q->getters, deadline);
+}
+
+int aq_queue_get(aq_queue *q, void *out)
+{
+    return aq_queue_get_until(q, out, AQ_NEVER);
+}
+
+/* ---- task_done and join -------------------------------------------------- */
+
+int aq_queue_task_done(aq_queue *q)
+{
+    if (!q || q->unfinished <= 0)
+        return AQ_EINVAL;
+    if (--q->unfinished == 0)
+        aq__task_wake_all(&q->joiners, AQ_OK);
+    return AQ_OK;
+}
+
+int aq_queue_join_until(aq_queue *q, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!q)
+        return AQ_EINVAL;
+    if (self->cancelled)
+        return AQ_ECANCELED;
+    if (q->unfinished == 0)
+        return AQ_OK;
+    return aq__task_block(self, &q->joiners, deadline);
+}
+
+int aq_queue_join(aq_queue *q) { return aq_queue_join_until(q, AQ_NEVER); }
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+int aq_queue_shutdown(aq_queue *q, int immediate)
+{
+    if (!q)
+        return AQ_EINVAL;
+    q->is_shutdown = 1;
+    if (immediate) {
+        /* Drop what is queued, each item counting as done (never below
+         * zero). Items are plain bytes, so emptying is forgetting. */
+        long dropped = (long)q->count;
+        q->unfinished -= dropped < q->unfinished ? dropped : q->unfinished;
+        q->count = 0;
+        q->head = 0;
+        if (q->unfinished == 0)
+            aq__task_wake_all(&q->joiners, AQ_OK);
+    }
+    /* Getters wait only on an empty queue, putters only on a full one:
+     * after shutdown neither can ever complete. */
+    aq__task_wake_all(&q->getters, AQ_ESHUTDOWN);
+    aq__task_wake_all(&q->putters, AQ_ESHUTDOWN);
+    return AQ_OK;
+}
+
+/* ---- introspection ------------------------------------------------------- */
+
+long aq_queue_qsize(const aq_queue *q) { return q ? (long)q->count : AQ_EINVAL; }
+long aq_queue_maxsize(const aq_queue *q) { return q ? q->maxsize : AQ_EINVAL; }
+int aq_queue_empty(const aq_queue *q) { return q ? q->count == 0 : AQ_EINVAL; }
+int aq_queue_full(const aq_queue *q) { return q ? is_full(q) : AQ_EINVAL; }
+int aq_queue_is_shutdown(const aq_queue *q)
+{
+    return q ? q->is_shutdown : AQ_EINVAL;
+}
+long aq_queue_unfinished(const aq_queue *q)
+{
+    return q ? q->unfinished : AQ_EINVAL;
+}
+long aq_queue_getters(const aq_queue *q)
+{
+    return q ? list_len(&q->getters) : AQ_EINVAL;
+}
+long aq_queue_putters(const aq_queue *q)
+{
+    return q ? list_len(&q->putters) : AQ_EINVAL;
+}
+long aq_queue_joiners(const aq_queue *q)
+{
+    return q ? list_len(&q->joiners) : AQ_EINVAL;
+}
+
+int aq_queue_peek(const aq_queue *q, size_t i, void *out)
+{
+    if (!q || !out || i >= q->count)
+        return AQ_EINVAL;
+    q->ops->peek(q, i, out);
+    return AQ_OK;
+}

@@ -1,0 +1,103 @@
+/* libaq - PRIORITY storage: a stable binary min-heap. MIT licensed.
+ *
+ * Each heap entry is a 64-bit insertion number followed by the item (see
+ * q->slot). Entries compare by the user's comparator over the items, or
+ * by the item's leading int64_t when there is none, and on a tie by
+ * insertion number: equal priorities come out first in, first out, and
+ * payloads are never compared (so Python's TypeError on ties cannot
+ * happen). Sifting moves a hole rather than swapping, so no scratch entry
+ * is needed.
+ */
+#include "internal.h"
+
+#define ENTRY(q, i) ((q)->buf + (i) * (q)->slot)
+#define ITEM(e) ((e) + sizeof(uint64_t))
+
+static uint64_t seq_of(const unsigned char *e)
+{
+    uint64_t s;
+    memcpy(&s, e, sizeof s);
+    return s;
+}
+
+/* Does the entry (seq, item) come out before entry e? */
+static int before(const aq_queue *q, uint64_t seq, const void *item,
+                  const unsigned char *e)
+{
+    int c;
+    if (q->cmp) {
+        c = q->cmp(item, ITEM(e), q->ud);
+    } else {
+        int64_t a, b;
+        memcpy(&a, item, sizeof a);
+        memcpy(&b, ITEM(e), sizeof b);
+        c = (a > b) - (a < b);
+    }
+    return c ? c < 0 : seq < seq_of(e);
+}
+
+static int prio_grow(aq_queue *q)
+{
+    return aq__queue_grow_buf(q, q->slot);
+}
+
+static void prio_push(aq_queue *q, const void *item)
+{
+    uint64_t seq = q->seq++;
+    size_t i = q->count++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(q, seq, item, ENTRY(q, parent)))
+            break;
+        memcpy(ENTRY(q, i), ENTRY(q, parent), q->slot);
+        i = parent;
+    }
+    memcpy(ENTRY(q, i), &seq, sizeof seq);
+    aq__item_copy(ITEM(ENTRY(q, i)), item, q->item_size);
+}
+
+static void prio_pop(aq_queue *q, void *out)
+{
+    aq__item_copy(out, ITEM(ENTRY(q, 0)), q->item_size);
+    size_t n = --q->count;
+    if (n == 0)
+        return;
+    /* Sift the last entry down from the root. It sits at index n, outside
+     * the live heap [0, n), so moving children up never overwrites it. */
+    const unsigned char *last = ENTRY(q, n);
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n &&
+            before(q, seq_of(ENTRY(q, c + 1)), ITEM(ENTRY(q, c + 1)),
+                   ENTRY(q, c)))
+            c++;
+        if (!before(q, seq_of(ENTRY(q, c)), ITEM(ENTRY(q, c)), last))
+            break;
+        memcpy(ENTRY(q, i), ENTRY(q, c), q->slot);
+        i = c;
+    }
+    memcpy(ENTRY(q, i), last, q->slot);
+}
+
+/* The i-th entry in pop order, by selection: O(n * i), for inspection. */
+static void prio_peek(const aq_queue *q, size_t i, void *out)
+{
+    const unsigned char *prev = NULL;
+    for (size_t k = 0; k <= i; k++) {
+        const unsigned char *best = NULL;
+        for (size_t j = 0; j < q->count; j++) {
+            const unsigned char *e = ENTRY(q, j);
+            if (prev && !before(q, seq_of(prev), ITEM(prev), e))
+                continue;
+            if (!best || before(q, seq_of(e), ITEM(e), best))
+                best = e;
+        }
+        prev = best;
+    }
+    memcpy(out, ITEM(prev), q->item_size);
+}
+
+const aq__qops aq__prio_ops = {prio_grow, prio_push, prio_pop, prio_peek};

@@ -1,0 +1,253 @@
+/* libaq - tasks: spawn, block and wake, cancel, wait, gather, sleep.
+ * MIT licensed.
+ *
+ * Every suspension goes through aq__task_block: the task links itself on a
+ * wait list (or none, to sleep), optionally arms its deadline, and parks.
+ * Exactly one of three things then makes it ready again, each unlinking it
+ * first so no other can: its waker (aq__task_wake, after completing the
+ * operation: handing it an item, taking its item), its deadline, or a
+ * cancellation (both aq__task_abort). A task already made ready is no
+ * longer WAITING, so a late cancel cannot undo a completed operation:
+ * completed beats cancelled, and an item is never lost.
+ *
+ * References: a task holds one for the loop until it returns, and one for
+ * the handle aq_spawn gave out, if any.
+ */
+#include "internal.h"
+
+/* Checks common to every suspending call; AQ_OK means go ahead. */
+static inline int may_suspend(aq_task *t)
+{
+    if (!t)
+        return AQ_EPERM;
+    return t->cancelled ? AQ_ECANCELED : AQ_OK;
+}
+
+/* ---- blocking and waking ------------------------------------------------- */
+
+int aq__task_block(aq_task *t, aq_list *list, int64_t deadline)
+{
+    if (deadline != AQ_NEVER) {
+        if (deadline <= aq_now())
+            return AQ_ETIMEDOUT;
+        if (aq__timer_add(t->loop, t, deadline) != AQ_OK)
+            return AQ_ENOMEM;
+    }
+    if (list)
+        aq__list_push_back(list, &t->link);
+    t->state = AQ__WAITING;
+    aq__loop_suspend(t);
+    return t->wait_rc;
+}
+
+void aq__task_wake(aq_task *t, int rc)
+{
+    if (t->heap_idx != AQ__NO_TIMER)
+        aq__timer_remove(t->loop, t);
+    t->wait_rc = rc;
+    aq__ready_push(t->loop, t);
+}
+
+void aq__task_abort(aq_task *t, int rc)
+{
+    aq__list_remove(&t->link); /* no-op when it waits on no list */
+    aq__task_wake(t, rc);
+}
+
+void aq__task_wake_all(aq_list *list, int rc)
+{
+    while (!aq__list_empty(list))
+        aq__task_wake(aq__list_entry(aq__list_pop_front(list), aq_task, link),
+                      rc);
+}
+
+void aq__task_entry(void)
+{
+    aq_task *t = aq__cur;
+    aq__loop_fiber_resumed(t->loop, NULL);
+    t->result = t->fn(t->arg);
+    t->state = AQ__DONE;
+    aq__task_wake_all(&t->joiners, AQ_OK);
+    aq__loop_exit(t);
+}
+
+void aq__task_unref(aq_task *t)
+{
+    if (--t->refs == 0) {
+        aq__list_remove(&t->all);
+        aq__free(t);
+    }
+}
+
+/* ---- spawn and lifetime -------------------------------------------------- */
+
+int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
+                  size_t stack_size)
+{
+    if (!l || !fn)
+        return AQ_EINVAL;
+    if (stack_size == 0)
+        stack_size = l->stack_size;
+    else if (stack_size < AQ_STACK_MIN || stack_size > AQ_STACK_MAX)
+        return AQ_EINVAL;
+    else
+        stack_size = aq__page_round(stack_size);
+
+    aq_task *t = aq__malloc(sizeof *t);
+    if (!t)
+        return AQ_ENOMEM;
+    memset(t, 0, sizeof *t);
+    int rc = aq__stack_get(l, stack_size, &t->stack);
+    if (rc) {
+        aq__free(t);
+        return rc;
+    }
+    t->loop = l;
+    t->fn = fn;
+    t->arg = arg;
+    t->refs = out ? 2 : 1;
+    t->heap_idx = AQ__NO_TIMER;
+    aq__list_init(&t->link);
+    aq__list_init(&t->joiners);
+    aq__ctx_make(&t->ctx, t->stack->lo, t->stack->size, aq__task_entry);
+    aq__list_push_back(&l->tasks, &t->all);
+    aq__ready_push(l, t);
+    if (out)
+        *out = t;
+    return AQ_OK;
+}
+
+int aq_spawn(aq_task **out, aq_task_fn fn, void *arg)
+{
+    if (!aq__cur)
+        return AQ_EPERM;
+    return aq_loop_spawn(aq__cur->loop, out, fn, arg, 0);
+}
+
+aq_task *aq_task_self(void) { return aq__cur; }
+
+int aq_task_release(aq_task *t)
+{
+    if (!t)
+        return AQ_EINVAL;
+    aq__task_unref(t);
+    return AQ_OK;
+}
+
+int aq_task_done(const aq_task *t)
+{
+    return t ? t->state == AQ__DONE : AQ_EINVAL;
+}
+
+int aq_task_cancelled(const aq_task *t)
+{
+    return t ? t->cancelled : AQ_EINVAL;
+}
+
+int aq_task_cancel(aq_task *t)
+{
+    if (!t)
+        return AQ_EINVAL;
+    if (t->state == AQ__DONE)
+        return AQ_EALREADY;
+    t->cancelled = 1;
+    if (t->state == AQ__WAITING)
+        aq__task_abort(t, AQ_ECANCELED);
+    return AQ_OK;
+}
+
+/* ---- waiting for tasks --------------------------------------------------- */
+
+int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = may_suspend(self);
+    if (rc)
+        return rc;
+    if (!t)
+        return AQ_EINVAL;
+    if (t == self)
+        return AQ_EDEADLK;
+    if (t->state != AQ__DONE) {
+        rc = aq__task_block(self, &t->joiners, deadline);
+        if (rc)
+            return rc;
+    }
+    if (result)
+        *result = t->result;
+    return AQ_OK;
+}
+
+int aq_task_wait(aq_task *t, void **result)
+{
+    return aq_task_wait_until(t, result, AQ_NEVER);
+}
+
+int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
+                    int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = may_suspend(self);
+    if (rc)
+        return rc;
+    if (!tasks && n > 0)
+        return AQ_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!tasks[i])
+            return AQ_EINVAL;
+        if (tasks[i] == self)
+            return AQ_EDEADLK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = aq_task_wait_until(tasks[i], results ? &results[i] : NULL,
+                                deadline);
+        if (rc) {
+            for (size_t j = i; j < n; j++)
+                if (tasks[j]->state != AQ__DONE)
+                    aq_task_cancel(tasks[j]);
+            return rc;
+        }
+    }
+    return AQ_OK;
+}
+
+int aq_gather(aq_task *const *tasks, size_t n, void **results)
+{
+    return aq_gather_until(tasks, n, results, AQ_NEVER);
+}
+
+/* ---- yielding and sleeping ----------------------------------------------- */
+
+int aq_yield(void)
+{
+    aq_task *self = aq__cur;
+    int rc = may_suspend(self);
+    if (rc)
+        return rc;
+    aq__ready_push(self->loop, self);
+    aq__loop_suspend(self);
+    /* Nothing was completed on our behalf, so a cancel that arrived while
+     * we sat on the ready list is reported now rather than later. */
+    return self->cancelled ? AQ_ECANCELED : AQ_OK;
+}
+
+int aq_sleep_until(int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = may_suspend(self);
+    if (rc)
+        return rc;
+    if (deadline != AQ_NEVER && deadline <= aq_now())
+        return aq_yield();
+    rc = aq__task_block(self, NULL, deadline);
+    if (rc == AQ_ETIMEDOUT || self->cancelled)
+        return self->cancelled ? AQ_ECANCELED : AQ_OK;
+    return rc;
+}
+
+int aq_sleep(int64_t ns)
+{
+    if (ns <= 0)
+        return aq_yield();
+    return aq_sleep_until(aq_now() + ns);
+}
