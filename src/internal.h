@@ -66,6 +66,10 @@ AQ__HIDDEN void aq__stack_put(aq_loop *l, aq__stack *s);
 AQ__HIDDEN void aq__stack_drain(aq_loop *l);
 AQ__HIDDEN size_t aq__page_round(size_t n);
 
+/* Gives this thread an alternate signal stack and the process a SIGSEGV
+ * handler that reports task stack overflows (overflow.c). Idempotent. */
+AQ__HIDDEN void aq__overflow_arm(void);
+
 /* ---- tasks (task.c) ------------------------------------------------------ */
 
 enum aq__task_state {

@@ -160,6 +160,7 @@ int aq_loop_run(aq_loop *l)
         return AQ_EINVAL;
     if (l->running || aq__cur)
         return AQ_EBUSY;
+    aq__overflow_arm();
     l->running = 1;
     for (;;) {
         if (!l->iter_end) { /* a new iteration */

@@ -67,7 +67,7 @@ static void t_free(void *p)
     free(p);
 }
 
-static void t_fail_alloc_at(long k)
+static inline void t_fail_alloc_at(long k)
 {
     t_fail_at = k ? t_allocs + k : 0;
 }
@@ -127,7 +127,7 @@ static int t_done(void)
 }
 
 /* Runs fn(arg) as the main task of a fresh loop and checks it ran. */
-static void *t_main(aq_task_fn fn, void *arg)
+static inline void *t_main(aq_task_fn fn, void *arg)
 {
     void *res = NULL;
     ASSERT_OK(aq_run(fn, arg, &res));

@@ -1,0 +1,93 @@
+/* libaq - loud stack overflows. MIT licensed.
+ *
+ * Every task stack has a PROT_NONE guard page below it (stack.c), so a
+ * task that runs off its stack faults at once instead of corrupting a
+ * neighbour. A bare SIGSEGV says nothing useful, though, and the kernel
+ * cannot even deliver it on the overflowed stack. So the first
+ * aq_loop_run on a thread gives that thread an alternate signal stack,
+ * and the first in the process installs a SIGSEGV handler, but only if
+ * the program has none of its own (nor a sanitizer). The handler names
+ * the task and its stack size on stderr, then restores the default action
+ * and returns: the faulting instruction runs again and the process dies of
+ * SIGSEGV as it would have, core dump included.
+ *
+ * A fault anywhere else is not ours: the handler restores the default
+ * action and lets it happen.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define ALT_STACK_SIZE ((size_t)64 * 1024)
+
+static _Thread_local int alt_ready;
+static atomic_flag handler_set = ATOMIC_FLAG_INIT;
+
+/* Formats n in hex (base 16) or decimal into the end of buf; returns the
+ * start. Signal handlers may not call printf. */
+static char *fmt_num(char *end, uintptr_t n, unsigned base)
+{
+    *--end = '\0';
+    do {
+        *--end = "0123456789abcdef"[n % base];
+        n /= base;
+    } while (n);
+    return end;
+}
+
+static void say(const char *s)
+{
+    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    (void)r; /* nothing better to do on a failed write while dying */
+}
+
+static void on_segv(int sig, siginfo_t *info, void *uctx)
+{
+    aq_task *t = aq__cur;
+    (void)uctx;
+    if (t && t->stack) {
+        char *lo = t->stack->lo, *addr = info->si_addr;
+        size_t guard = aq__page_round(1);
+        if (addr >= lo - guard && addr < lo) {
+            char a[32], b[32];
+            say("libaq: stack overflow in task 0x");
+            say(fmt_num(a + sizeof a, (uintptr_t)t, 16));
+            say(" (stack size ");
+            say(fmt_num(b + sizeof b, t->stack->size + sizeof *t->stack, 10));
+            say(" bytes; raise it with aq_loop_spawn or "
+                "aq_loop_set_stack_size)\n");
+        }
+    }
+    signal(sig, SIG_DFL);
+}
+
+void aq__overflow_arm(void)
+{
+    if (!alt_ready) {
+        stack_t cur;
+        alt_ready = 1;
+        if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+            /* Kept for the thread's lifetime: it may fault at any time. */
+            void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p != MAP_FAILED) {
+                stack_t ss = {.ss_sp = p, .ss_size = ALT_STACK_SIZE};
+                sigaltstack(&ss, NULL);
+            }
+        }
+    }
+    if (!atomic_flag_test_and_set(&handler_set)) {
+        struct sigaction old, sa;
+        if (sigaction(SIGSEGV, NULL, &old) == 0 &&
+            !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_sigaction = on_segv;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGSEGV, &sa, NULL);
+        }
+    }
+}
