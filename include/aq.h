@@ -22,6 +22,9 @@
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
  *   call that can complete at once does so even if its deadline passed.
+ * - The floating-point environment (rounding mode, exception masks) is
+ *   the thread's, shared by its tasks: a task that changes it should
+ *   restore it before its next suspending call.
  * - A loop and everything attached to it (tasks, queues used by its
  *   tasks) belong to one OS thread. No function here is thread-safe
  *   except aq_now(), aq_strerror() and aq_errname().
