@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
-.PHONY: all demo test test-asan install clean
+.PHONY: all demo test test-asan install clean bench bench-check
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -24,8 +24,20 @@ test: all
 test-asan:
 	$(MAKE) test BUILD=$(ASAN_BUILD) CMAKE_FLAGS="-DAQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)"
 
-install: all
-	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
+# Reconfigures first, so that libaq.pc names the PREFIX given now.
+install:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	$(CMAKE) --build $(BUILD) -j2
+	$(CMAKE) --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Benchmarks against the asyncio and Go peers (bench/README.md): a table to
+# paste into bench/RESULTS.md. BENCH_QUICK=1 for a fast, indicative pass.
+bench:
+	BUILD=$(BUILD) python3 bench/run.py bench
+
+# Instructions per item under callgrind, against bench/budgets.txt.
+bench-check:
+	BUILD=$(BUILD) python3 bench/run.py check

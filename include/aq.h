@@ -107,8 +107,14 @@ typedef struct aq_task aq_task;
 typedef void *(*aq_task_fn)(void *arg);
 
 /* Default stack size of a task: 64 KiB of address space, committed by the
- * kernel page by page as it is touched, with a guard page below it so
- * that an overflow faults instead of corrupting memory. */
+ * kernel page by page as it is touched. The first 16,384 stacks of a
+ * process get a guard page below them, so an overflow faults at once and
+ * is reported (task and stack size) before the process dies of SIGSEGV.
+ * Past that (each guard page costs kernel mappings, limited to 65,530 per
+ * process by default), stacks are carved from shared slabs without
+ * guards, and the stack pointer is checked whenever the task suspends or
+ * returns: an overflow still in progress then is reported and the process
+ * aborted, but one that unwound before may go unnoticed. */
 #define AQ_STACK_DEFAULT ((size_t)64 * 1024)
 /* Smallest and largest accepted stack sizes. */
 #define AQ_STACK_MIN ((size_t)16 * 1024)
@@ -148,10 +154,22 @@ AQ_EXTERN int aq_loop_run(aq_loop *loop);
 AQ_EXTERN int aq_loop_free(aq_loop *loop);
 
 /* Sets the default stack size for tasks spawned on this loop from now on
- * (rounded up to whole pages).
+ * (rounded up to whole pages). Call it before spawning: the loop's pooled
+ * stacks are of the old size.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL or size is outside
- * [AQ_STACK_MIN, AQ_STACK_MAX]. Does not suspend. */
+ * [AQ_STACK_MIN, AQ_STACK_MAX]; AQ_EBUSY if a task of the loop has not
+ * returned yet (nothing changes). Does not suspend. */
 AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
+
+/* Sets how many free stacks the loop keeps warm (memory still committed)
+ * for reuse; default 1024. A spawn that finds a warm stack costs a
+ * pointer pop; otherwise it pays page faults on first touch (about 14 us
+ * a page on a VM). Stacks freed beyond the limit give their memory back
+ * to the system but keep their address range until the loop is freed.
+ * A program that spawns bursts of N tasks over and over can set N here
+ * and pay about 4 KiB per kept stack. Lowering it releases the excess now.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
 
 /* The loop running the calling task, or NULL outside a task. */
 AQ_EXTERN aq_loop *aq_loop_current(void);

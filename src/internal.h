@@ -50,25 +50,35 @@ AQ__HIDDEN void aq__free(void *p);
 
 /* ---- stacks (stack.c) ---------------------------------------------------- */
 
+typedef struct aq__slab aq__slab;
+
 typedef struct aq__stack {
-    struct aq__stack *next; /* free-pool link (stored in the stack itself) */
-    void *lo;               /* lowest usable byte, just above the guard */
-    size_t size;            /* usable bytes */
+    struct aq__stack *next; /* loop->pool or loop->cold link */
+    void *lo;               /* lowest usable byte */
+    size_t size;            /* usable bytes, from lo up */
+    size_t req;             /* size asked for: the pool keeps the default */
+    void *limit;            /* lowest frame address allowed at a switch, if
+                               there is no guard page; else NULL */
+    aq__slab *slab;         /* the slab it was carved from, or NULL if it
+                               is its own mapping */
     unsigned vg_id;         /* valgrind's id for this stack, if any */
 } aq__stack;
 
-/* Gets a stack of `size` usable bytes, from the pool if one fits.
+/* Gets a stack of `size` bytes, from the pool if one fits.
  * Returns AQ_OK or AQ_ENOMEM. */
 AQ__HIDDEN int aq__stack_get(aq_loop *l, size_t size, aq__stack **out);
-/* Returns a stack to the pool, or unmaps it when the pool is full. */
+/* Returns a stack to the pool, or releases it when the pool is full. */
 AQ__HIDDEN void aq__stack_put(aq_loop *l, aq__stack *s);
-/* Unmaps every pooled stack. */
-AQ__HIDDEN void aq__stack_drain(aq_loop *l);
+/* Unmaps every stack of the loop; none may be in use. */
+AQ__HIDDEN void aq__stack_release_all(aq_loop *l);
 AQ__HIDDEN size_t aq__page_round(size_t n);
 
 /* Gives this thread an alternate signal stack and the process a SIGSEGV
  * handler that reports task stack overflows (overflow.c). Idempotent. */
 AQ__HIDDEN void aq__overflow_arm(void);
+/* Reports that t overran its stack (found at a switch) and aborts. */
+AQ__HIDDEN void aq__overflow_abort(aq_task *t) __attribute__((noreturn));
+
 
 /* ---- tasks (task.c) ------------------------------------------------------ */
 
@@ -96,7 +106,7 @@ struct aq_task {
     uint64_t timer_seq;  /* ties between equal deadlines: FIFO */
     size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
     aq_list joiners;     /* tasks in aq_task_wait on this one */
-    aq_list all;         /* on loop->tasks while not DONE */
+    aq_list all;         /* on loop->tasks until freed */
 };
 
 #define AQ__NO_TIMER SIZE_MAX
@@ -112,10 +122,15 @@ struct aq_loop {
     uint64_t timer_seq;
     int64_t now;         /* cached clock, refreshed once per iteration */
     aq_list tasks;       /* every task not yet DONE */
-    size_t ntasks;
+    size_t nlive;        /* tasks not DONE: the timer heap has room for
+                            each of them */
+    int closing;         /* aq_loop_free/aq_run is cancelling everything:
+                            tasks spawned now start cancelled */
     size_t stack_size;   /* default for new tasks */
-    aq__stack *pool;     /* free stacks of stack_size bytes */
+    aq__stack *pool;     /* free stacks of stack_size bytes, pages kept */
     size_t npool, pool_max;
+    aq__stack *cold;     /* free stacks whose pages were given back */
+    aq__slab *slabs;     /* every slab of the loop, freed with it */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
@@ -142,6 +157,16 @@ AQ__HIDDEN void aq__task_entry(void);
 /* Frees a DONE task's memory once no reference is left. */
 AQ__HIDDEN void aq__task_unref(aq_task *t);
 
+/* Checked whenever a task leaves the CPU: guard pages catch an overflow
+ * as it happens; on a stack without one, a frame below the limit at a
+ * switch is the sign (stack.c). */
+static inline void aq__stack_check(aq_task *t)
+{
+    if (t->stack->limit && (char *)__builtin_frame_address(0) <
+                               (char *)t->stack->limit)
+        aq__overflow_abort(t);
+}
+
 /* ---- loop (loop.c) ------------------------------------------------------- */
 
 /* Suspends the current task t and runs the next ready task, or returns to
@@ -162,7 +187,10 @@ static inline void aq__ready_push(aq_loop *l, aq_task *t)
 
 /* ---- timers (timer.c) ---------------------------------------------------- */
 
-AQ__HIDDEN int aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline);
+/* Makes room in the heap for n tasks: AQ_OK or AQ_ENOMEM. */
+AQ__HIDDEN int aq__timer_reserve(aq_loop *l, size_t n);
+/* Arms t's deadline; room was reserved when t was spawned. */
+AQ__HIDDEN void aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline);
 AQ__HIDDEN void aq__timer_remove(aq_loop *l, aq_task *t);
 /* Wakes every task whose deadline is <= l->now. */
 AQ__HIDDEN void aq__timer_expire(aq_loop *l);
@@ -198,7 +226,6 @@ struct aq_queue {
     void *ud;
     long unfinished;     /* puts not yet matched by task_done */
     aq_list getters, putters, joiners; /* waiting tasks, oldest first */
-    long ngetters, nputters, njoiners;
     int is_shutdown;
 };
 

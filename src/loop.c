@@ -94,6 +94,7 @@ static aq_task *ready_pop(aq_loop *l)
 void aq__loop_suspend(aq_task *t)
 {
     aq_loop *l = t->loop;
+    aq__stack_check(t);
     if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
         aq_task *next = ready_pop(l);
         if (next != t) /* t may have made itself ready (aq_yield) */
@@ -107,6 +108,7 @@ void aq__loop_suspend(aq_task *t)
 void aq__loop_exit(aq_task *t)
 {
     aq_loop *l = t->loop;
+    aq__stack_check(t);
     l->zombie = t;
     aq__cur = NULL;
     switch_to(l, &t->ctx, NULL, 1);
@@ -187,17 +189,20 @@ int aq_loop_run(aq_loop *l)
 }
 
 /* Cancels every task that has not returned and runs them until they do.
- * A cancelled task's suspending calls all fail at once, so this ends
- * unless a task ignores AQ_ECANCELED and loops forever. */
+ * A cancelled task's suspending calls all fail at once, and a task that
+ * its cleanup spawns starts cancelled, so this ends unless a task ignores
+ * AQ_ECANCELED and loops forever. */
 static void finish_all(aq_loop *l)
 {
     l->main = NULL;
+    l->closing = 1;
     for (aq_list *n = l->tasks.next; n != &l->tasks; n = n->next) {
         aq_task *t = aq__list_entry(n, aq_task, all);
         if (t->state != AQ__DONE)
             aq_task_cancel(t);
     }
     aq_loop_run(l);
+    l->closing = 0;
 }
 
 int aq_loop_free(aq_loop *l)
@@ -212,7 +217,7 @@ int aq_loop_free(aq_loop *l)
         aq__list_remove(&t->all);
         aq__free(t);
     }
-    aq__stack_drain(l);
+    aq__stack_release_all(l);
     aq__free(l->timers);
     aq__free(l);
     return AQ_OK;
@@ -222,10 +227,28 @@ int aq_loop_set_stack_size(aq_loop *l, size_t size)
 {
     if (!l || size < AQ_STACK_MIN || size > AQ_STACK_MAX)
         return AQ_EINVAL;
+    for (aq_list *n = l->tasks.next; n != &l->tasks; n = n->next)
+        if (aq__list_entry(n, aq_task, all)->state != AQ__DONE)
+            return AQ_EBUSY;
     size = aq__page_round(size);
     if (size != l->stack_size) {
-        aq__stack_drain(l); /* the pool holds only default-size stacks */
+        /* Pooled stacks and slabs are all of the old size, and unused. */
+        aq__stack_release_all(l);
         l->stack_size = size;
+    }
+    return AQ_OK;
+}
+
+int aq_loop_set_stack_pool(aq_loop *l, size_t max_stacks)
+{
+    if (!l)
+        return AQ_EINVAL;
+    l->pool_max = max_stacks;
+    while (l->npool > max_stacks) { /* re-file the excess as cold */
+        aq__stack *s = l->pool;
+        l->pool = s->next;
+        l->npool--;
+        aq__stack_put(l, s);
     }
     return AQ_OK;
 }

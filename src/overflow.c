@@ -12,11 +12,13 @@
  * SIGSEGV as it would have, core dump included.
  *
  * A fault anywhere else is not ours: the handler restores the default
- * action and lets it happen.
+ * action and lets it happen. Stacks without a guard page (stack.c) are
+ * checked at each switch instead, and aq__overflow_abort reports those.
  */
 #include "internal.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -44,24 +46,34 @@ static void say(const char *s)
     (void)r; /* nothing better to do on a failed write while dying */
 }
 
+static void report(const aq_task *t, const char *how)
+{
+    char a[32], b[32];
+    say("libaq: stack overflow in task 0x");
+    say(fmt_num(a + sizeof a, (uintptr_t)t, 16));
+    say(" (stack size ");
+    say(fmt_num(b + sizeof b, t->stack->req, 10));
+    say(" bytes, ");
+    say(how);
+    say("; raise it with aq_loop_spawn or aq_loop_set_stack_size)\n");
+}
+
 static void on_segv(int sig, siginfo_t *info, void *uctx)
 {
     aq_task *t = aq__cur;
     (void)uctx;
-    if (t && t->stack) {
+    if (t && t->stack && !t->stack->limit) {
         char *lo = t->stack->lo, *addr = info->si_addr;
-        size_t guard = aq__page_round(1);
-        if (addr >= lo - guard && addr < lo) {
-            char a[32], b[32];
-            say("libaq: stack overflow in task 0x");
-            say(fmt_num(a + sizeof a, (uintptr_t)t, 16));
-            say(" (stack size ");
-            say(fmt_num(b + sizeof b, t->stack->size + sizeof *t->stack, 10));
-            say(" bytes; raise it with aq_loop_spawn or "
-                "aq_loop_set_stack_size)\n");
-        }
+        if (addr >= lo - aq__page_round(1) && addr < lo)
+            report(t, "hit its guard page");
     }
     signal(sig, SIG_DFL);
+}
+
+void aq__overflow_abort(aq_task *t)
+{
+    report(t, "found at a switch");
+    abort();
 }
 
 void aq__overflow_arm(void)

@@ -1,18 +1,37 @@
-/* libaq - coroutine stacks. MIT licensed.
+/* libaq - coroutine stacks: mapped, guarded, pooled. MIT licensed.
  *
- * Each stack is one anonymous mapping: a PROT_NONE guard page at the
- * bottom, so that running off the end faults instead of corrupting the
- * neighbouring memory, and the usable bytes above it. The kernel commits
- * pages only when touched, so a parked task costs about the pages it used.
+ * A stack comes one of two ways.
+ * - Own mapping: one mmap with a PROT_NONE guard page below the usable
+ *   bytes, so running off the end faults at once (overflow.c reports it).
+ * - Slab: once the process has used its guard budget, default-size stacks
+ *   are carved 256 at a time from one mapping with no guard pages. Every
+ *   guard page splits a mapping in two, and Linux allows 65,530 mappings
+ *   per process by default: guarded stacks alone stop near 32,000 tasks.
+ *   A stack without a guard is checked instead each time its task
+ *   suspends or returns: if the stack pointer is then below the stack's
+ *   limit, the loop reports the overflow and aborts. That misses a task
+ *   that overflows and unwinds before its next suspension (the neighbour
+ *   below may be hit silently), where a guard page catches every overflow
+ *   at once: the price of a million tasks. A canary word at the bottom
+ *   was tried and dropped: writing it commits a second page per task
+ *   (8 KiB per parked task instead of 4), and it misses big frames that
+ *   jump over it anyway.
+ * Own mappings made without a guard (budget spent) are checked the same
+ * way.
  *
- * Freed stacks of the loop's default size go to a bounded per-loop pool:
- * touching a fresh page costs about 14 us here, an mmap/mprotect/munmap
- * round trip more, while taking a pooled stack costs a pointer pop. The
- * pool's header lives in the stack's own top bytes, which the next task
- * overwrites freely.
+ * Headers live off the stacks (malloc'd, or in the slab's array), so that
+ * MADV_DONTNEED can drop a whole stack without wiping its header.
+ *
+ * The kernel commits pages only when touched, so a parked task costs about
+ * the pages it used. Freed default-size stacks go to a per-loop pool of up
+ * to pool_max (taking one costs a pointer pop; a fresh page costs about
+ * 14 us to touch here). Past that, stacks give their pages back with
+ * MADV_DONTNEED and wait on a cold list, so a burst of tasks does not keep
+ * its memory after it ends; the mappings themselves go with the loop.
  */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,6 +41,19 @@
 #define AQ_HAVE_VALGRIND 1
 #endif
 #endif
+
+#define SLAB_STACKS 256
+#define GUARD_BUDGET 16384 /* guarded stacks per process: 32,768 mappings */
+
+struct aq__slab {
+    struct aq__slab *next;       /* loop->slabs */
+    unsigned char *base;         /* SLAB_STACKS * size bytes */
+    size_t size;                 /* bytes per stack */
+    size_t used;                 /* stacks carved so far */
+    aq__stack hdr[SLAB_STACKS];  /* headers */
+};
+
+static atomic_long guards_left = GUARD_BUDGET;
 
 static size_t page_size(void)
 {
@@ -37,68 +69,168 @@ size_t aq__page_round(size_t n)
     return (n + ps - 1) & ~(ps - 1);
 }
 
-static int stack_map(size_t size, aq__stack **out)
+static int take_guard(void)
 {
-    size_t guard = page_size();
+    if (atomic_fetch_sub(&guards_left, 1) > 0)
+        return 1;
+    atomic_fetch_add(&guards_left, 1);
+    return 0;
+}
+
+static void give_guard(void) { atomic_fetch_add(&guards_left, 1); }
+
+/* Room the switch needs below a suspending frame: past this, the stack
+ * counts as overflowed. */
+#define LIMIT_MARGIN 256
+
+static void watch(aq__stack *s, int guarded)
+{
+    s->limit = guarded ? NULL : (char *)s->lo + LIMIT_MARGIN;
+#ifdef AQ_HAVE_VALGRIND
+    s->vg_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
+#endif
+}
+
+static void unwatch(aq__stack *s)
+{
+#ifdef AQ_HAVE_VALGRIND
+    VALGRIND_STACK_DEREGISTER(s->vg_id);
+#else
+    (void)s;
+#endif
+}
+
+/* ---- own mappings -------------------------------------------------------- */
+
+static int own_map(size_t size, aq__stack **out)
+{
+    aq__stack *s = aq__malloc(sizeof *s);
+    if (!s)
+        return AQ_ENOMEM;
+    int guarded = take_guard();
+    size_t guard = guarded ? page_size() : 0;
     unsigned char *base = mmap(NULL, guard + size, PROT_READ | PROT_WRITE,
                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                                -1, 0);
     if (base == MAP_FAILED)
-        return AQ_ENOMEM;
-    if (mprotect(base, guard, PROT_NONE) != 0) {
+        goto fail;
+    if (guarded && mprotect(base, guard, PROT_NONE) != 0) {
         munmap(base, guard + size);
-        return AQ_ENOMEM;
+        goto fail;
     }
-    /* The header sits at the top of the usable area; aq__ctx_make starts
-     * the task's frames below it. */
-    aq__stack *s = (aq__stack *)(void *)(base + guard + size) - 1;
     s->next = NULL;
     s->lo = base + guard;
-    s->size = size - sizeof *s;
-#ifdef AQ_HAVE_VALGRIND
-    s->vg_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
-#endif
+    s->size = s->req = size;
+    s->slab = NULL;
+    watch(s, guarded);
+    *out = s;
+    return AQ_OK;
+fail:
+    if (guarded)
+        give_guard();
+    aq__free(s);
+    return AQ_ENOMEM;
+}
+
+static void own_unmap(aq__stack *s)
+{
+    size_t guard = s->limit ? 0 : page_size();
+    unwatch(s);
+    if (!s->limit)
+        give_guard();
+    munmap((unsigned char *)s->lo - guard, guard + s->size);
+    aq__free(s);
+}
+
+/* ---- slabs --------------------------------------------------------------- */
+
+static int slab_carve(aq_loop *l, aq__stack **out)
+{
+    aq__slab *sl = l->slabs;
+    if (!sl || sl->used == SLAB_STACKS) {
+        sl = aq__malloc(sizeof *sl);
+        if (!sl)
+            return AQ_ENOMEM;
+        sl->base = mmap(NULL, SLAB_STACKS * l->stack_size,
+                        PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (sl->base == MAP_FAILED) {
+            aq__free(sl);
+            return AQ_ENOMEM;
+        }
+        sl->size = l->stack_size;
+        sl->used = 0;
+        sl->next = l->slabs;
+        l->slabs = sl;
+    }
+    aq__stack *s = &sl->hdr[sl->used];
+    s->next = NULL;
+    s->lo = sl->base + sl->used * sl->size;
+    s->size = s->req = sl->size;
+    s->slab = sl;
+    sl->used++;
+    watch(s, 0);
     *out = s;
     return AQ_OK;
 }
 
-static void stack_unmap(aq__stack *s)
-{
-    size_t guard = page_size();
-#ifdef AQ_HAVE_VALGRIND
-    VALGRIND_STACK_DEREGISTER(s->vg_id);
-#endif
-    munmap((unsigned char *)s->lo - guard, guard + s->size + sizeof *s);
-}
+/* ---- the pool ------------------------------------------------------------ */
 
 int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
 {
-    if (size == l->stack_size && l->pool) {
-        *out = l->pool;
-        l->pool = l->pool->next;
-        l->npool--;
-        return AQ_OK;
+    if (size == l->stack_size) {
+        aq__stack **list = l->pool ? &l->pool : l->cold ? &l->cold : NULL;
+        if (list) {
+            aq__stack *s = *list;
+            *list = s->next;
+            if (list == &l->pool)
+                l->npool--;
+            *out = s;
+            return AQ_OK;
+        }
+        if (atomic_load(&guards_left) <= 0)
+            return slab_carve(l, out);
     }
-    return stack_map(size, out);
+    return own_map(size, out);
 }
 
 void aq__stack_put(aq_loop *l, aq__stack *s)
 {
-    if (s->size + sizeof *s == l->stack_size && l->npool < l->pool_max) {
+    if (s->req != l->stack_size) {
+        own_unmap(s);
+    } else if (l->npool < l->pool_max) {
         s->next = l->pool;
         l->pool = s;
         l->npool++;
-        return;
+    } else {
+        /* Keep the address range, give the memory back: an munmap costs
+         * about 60 us here against a few for this, and the next burst
+         * reuses the range without a new mapping. */
+        madvise(s->lo, s->size, MADV_DONTNEED);
+        s->next = l->cold;
+        l->cold = s;
     }
-    stack_unmap(s);
 }
 
-void aq__stack_drain(aq_loop *l)
+void aq__stack_release_all(aq_loop *l)
 {
-    while (l->pool) {
-        aq__stack *s = l->pool;
-        l->pool = s->next;
-        stack_unmap(s);
+    aq__stack *lists[2] = {l->pool, l->cold};
+    for (int i = 0; i < 2; i++) {
+        while (lists[i]) {
+            aq__stack *s = lists[i];
+            lists[i] = s->next;
+            if (!s->slab)
+                own_unmap(s);
+        }
     }
+    l->pool = l->cold = NULL;
     l->npool = 0;
+    while (l->slabs) {
+        aq__slab *sl = l->slabs;
+        l->slabs = sl->next;
+        for (size_t i = 0; i < sl->used; i++)
+            unwatch(&sl->hdr[i]);
+        munmap(sl->base, SLAB_STACKS * sl->size);
+        aq__free(sl);
+    }
 }

@@ -30,8 +30,7 @@ int aq__task_block(aq_task *t, aq_list *list, int64_t deadline)
     if (deadline != AQ_NEVER) {
         if (deadline <= aq_now())
             return AQ_ETIMEDOUT;
-        if (aq__timer_add(t->loop, t, deadline) != AQ_OK)
-            return AQ_ENOMEM;
+        aq__timer_add(t->loop, t, deadline);
     }
     if (list)
         aq__list_push_back(list, &t->link);
@@ -67,6 +66,7 @@ void aq__task_entry(void)
     aq__loop_fiber_resumed(t->loop, NULL);
     t->result = t->fn(t->arg);
     t->state = AQ__DONE;
+    t->loop->nlive--;
     aq__task_wake_all(&t->joiners, AQ_OK);
     aq__loop_exit(t);
 }
@@ -93,6 +93,8 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     else
         stack_size = aq__page_round(stack_size);
 
+    if (aq__timer_reserve(l, l->nlive + 1) != AQ_OK)
+        return AQ_ENOMEM;
     aq_task *t = aq__malloc(sizeof *t);
     if (!t)
         return AQ_ENOMEM;
@@ -102,6 +104,8 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
         aq__free(t);
         return rc;
     }
+    l->nlive++;
+    t->cancelled = (unsigned char)l->closing;
     t->loop = l;
     t->fn = fn;
     t->arg = arg;
@@ -183,13 +187,21 @@ int aq_task_wait(aq_task *t, void **result)
     return aq_task_wait_until(t, result, AQ_NEVER);
 }
 
+/* Cancels every task of the set that has not returned (asyncio.gather's
+ * answer to its own cancellation). */
+static void cancel_set(aq_task *const *tasks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tasks[i]->state != AQ__DONE)
+            aq_task_cancel(tasks[i]);
+}
+
 int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
                     int64_t deadline)
 {
     aq_task *self = aq__cur;
-    int rc = may_suspend(self);
-    if (rc)
-        return rc;
+    if (!self)
+        return AQ_EPERM;
     if (!tasks && n > 0)
         return AQ_EINVAL;
     for (size_t i = 0; i < n; i++) {
@@ -198,13 +210,15 @@ int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
         if (tasks[i] == self)
             return AQ_EDEADLK;
     }
+    if (self->cancelled) {
+        cancel_set(tasks, n);
+        return AQ_ECANCELED;
+    }
     for (size_t i = 0; i < n; i++) {
-        rc = aq_task_wait_until(tasks[i], results ? &results[i] : NULL,
-                                deadline);
+        int rc = aq_task_wait_until(tasks[i], results ? &results[i] : NULL,
+                                    deadline);
         if (rc) {
-            for (size_t j = i; j < n; j++)
-                if (tasks[j]->state != AQ__DONE)
-                    aq_task_cancel(tasks[j]);
+            cancel_set(tasks + i, n - i);
             return rc;
         }
     }

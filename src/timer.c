@@ -51,23 +51,27 @@ static void sift_down(aq_loop *l, size_t i)
     place(l, i, t);
 }
 
-/* Returns AQ_OK, or AQ_ENOMEM if the heap could not grow (then t has no
- * timer and nothing changed). */
-int aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline)
+int aq__timer_reserve(aq_loop *l, size_t n)
 {
-    if (l->ntimers == l->timers_cap) {
-        size_t cap = l->timers_cap ? 2 * l->timers_cap : 16;
-        aq_task **h = aq__realloc(l->timers, cap * sizeof *h);
-        if (!h)
-            return AQ_ENOMEM;
-        l->timers = h;
-        l->timers_cap = cap;
-    }
+    if (n <= l->timers_cap)
+        return AQ_OK;
+    size_t cap = l->timers_cap ? 2 * l->timers_cap : 16;
+    while (cap < n)
+        cap *= 2;
+    aq_task **h = aq__realloc(l->timers, cap * sizeof *h);
+    if (!h)
+        return AQ_ENOMEM;
+    l->timers = h;
+    l->timers_cap = cap;
+    return AQ_OK;
+}
+
+void aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline)
+{
     t->deadline = deadline;
     t->timer_seq = l->timer_seq++;
     l->timers[l->ntimers] = t;
     sift_up(l, l->ntimers++);
-    return AQ_OK;
 }
 
 void aq__timer_remove(aq_loop *l, aq_task *t)

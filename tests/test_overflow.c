@@ -78,7 +78,7 @@ TEST(test_overflow_reports_task_and_size)
     ASSERT(WIFSIGNALED(status));
     ASSERT_EQ(WTERMSIG(status), SIGSEGV);
     ASSERT(strstr(out, "libaq: stack overflow in task 0x") != NULL);
-    ASSERT(strstr(out, "(stack size 32768 bytes") != NULL);
+    ASSERT(strstr(out, "(stack size 32768 bytes, hit its guard page") != NULL);
 #endif
 }
 
