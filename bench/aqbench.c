@@ -1,0 +1,477 @@
+/* aqbench - libaq's side of the peer benchmarks. MIT licensed.
+ *
+ * Usage:  aqbench WORKLOAD N
+ *
+ * Prints one line on stdout, "WORKLOAD N ns_per_item" (1 decimal), except
+ *     spawn N ns_cold ns_warm bytes_per_task
+ *     timers N ns_per_timer mean_lateness_us
+ * the format of peers/asyncio_bench.py and peers/go/main.go, whose
+ * workloads this file repeats one for one (see README.md for the
+ * differences that remain). Unknown workload or bad N: usage on stderr,
+ * exit 2. A failed result check or a libaq error: exit 1.
+ *
+ * Every workload runs inside one aq_run() whose main task takes the times,
+ * so loop creation and teardown stay outside the measured part, as the
+ * peers keep interpreter and runtime start-up outside theirs. Tasks are
+ * spawned with handles and awaited with aq_gather / aq_task_wait, the
+ * counterpart of asyncio.gather and `await task`; the handles are released
+ * inside the timed part, since a detached task would free itself there
+ * too. Stacks use the loop's defaults: neither peer can be given a bigger
+ * pool or stack, so libaq gets no tuning either.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <aq.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "check failed: %s\n", what);
+    exit(1);
+}
+
+static void check(int ok, const char *what)
+{
+    if (!ok)
+        fail(what);
+}
+
+/* Every libaq call is checked, including in the hot loops: the branch is
+ * predicted and costs next to nothing, and a silent error would make the
+ * figures meaningless. */
+static void aq_check(int rc, const char *call)
+{
+    if (rc != AQ_OK) {
+        fprintf(stderr, "%s failed: %s (%s)\n", call, aq_errname(rc),
+                aq_strerror(rc));
+        exit(1);
+    }
+}
+#define AQ(call) aq_check((call), #call)
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        fail("out of memory");
+    return p;
+}
+
+/* The shared pseudo-random sequence: x0 = 12345,
+ * x = (x * 1103515245 + 12345) mod 2^31, the value after each step. In
+ * 64 bits the product cannot overflow, since x < 2^31. */
+static int64_t *lcg(long n)
+{
+    int64_t *out = xmalloc((size_t)n * sizeof *out);
+    uint64_t x = 12345;
+    for (long i = 0; i < n; i++) {
+        x = (x * 1103515245u + 12345u) % (UINT64_C(1) << 31);
+        out[i] = (int64_t)x;
+    }
+    return out;
+}
+
+/* The current resident set size from /proc/self/status (VmRSS, in kB). */
+static int64_t vm_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+    if (!f)
+        fail("cannot open /proc/self/status");
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %lld", &kb) == 1)
+            break;
+    fclose(f);
+    if (kb < 0)
+        fail("VmRSS not found in /proc/self/status");
+    return (int64_t)kb * 1024;
+}
+
+static aq_task *spawn(aq_task_fn fn, void *arg)
+{
+    aq_task *t;
+    AQ(aq_spawn(&t, fn, arg));
+    return t;
+}
+
+/* Waits for every task (asyncio.gather) and drops the handles. */
+static void gather(aq_task **tasks, size_t n, void **results)
+{
+    AQ(aq_gather(tasks, n, results));
+    for (size_t i = 0; i < n; i++)
+        AQ(aq_task_release(tasks[i]));
+}
+
+/* Each workload fills out[] with the fields after "WORKLOAD N". */
+#define MAX_FIELDS 3
+
+struct job {
+    long n;
+    double out[MAX_FIELDS];
+    int nout;
+};
+
+/* ---- switch -------------------------------------------------------------- */
+
+static void *yielder(void *arg)
+{
+    long n = *(const long *)arg;
+    for (long i = 0; i < n; i++)
+        AQ(aq_yield());
+    return NULL;
+}
+
+static void bench_switch(struct job *j)
+{
+    int64_t t0 = now_ns();
+    aq_task *t[2] = {spawn(yielder, &j->n), spawn(yielder, &j->n)};
+    gather(t, 2, NULL);
+    j->out[0] = (double)(now_ns() - t0) / (2.0 * (double)j->n);
+    j->nout = 1;
+}
+
+/* ---- handoff and bulk ---------------------------------------------------- */
+
+struct transfer {
+    aq_queue *q;
+    long n;
+    int64_t sum;
+};
+
+static void *producer(void *arg)
+{
+    struct transfer *tr = arg;
+    for (int64_t i = 0; i < tr->n; i++)
+        AQ(aq_queue_put(tr->q, &i));
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    struct transfer *tr = arg;
+    int64_t sum = 0, v;
+    for (long i = 0; i < tr->n; i++) {
+        AQ(aq_queue_get(tr->q, &v));
+        sum += v;
+    }
+    tr->sum = sum;
+    return NULL;
+}
+
+/* 1 producer -> 1 consumer through a bounded FIFO of int64_t (Go's int). */
+static void transfer(struct job *j, long maxsize)
+{
+    struct transfer tr = {NULL, j->n, 0};
+    AQ(aq_queue_new(&tr.q, AQ_FIFO, sizeof(int64_t), maxsize));
+    int64_t t0 = now_ns();
+    aq_task *t[2] = {spawn(producer, &tr), spawn(consumer, &tr)};
+    gather(t, 2, NULL);
+    int64_t elapsed = now_ns() - t0;
+    check(tr.sum == (int64_t)j->n * (j->n - 1) / 2, "sum");
+    AQ(aq_queue_free(tr.q));
+    j->out[0] = (double)elapsed / (double)j->n;
+    j->nout = 1;
+}
+
+static void bench_handoff(struct job *j) { transfer(j, 1); }
+static void bench_bulk(struct job *j) { transfer(j, 1024); }
+
+/* ---- pingpong ------------------------------------------------------------ */
+
+struct pingpong {
+    aq_queue *q1, *q2;
+    long n;
+};
+
+static void *ping(void *arg)
+{
+    struct pingpong *p = arg;
+    int64_t v;
+    for (int64_t i = 0; i < p->n; i++) {
+        AQ(aq_queue_put(p->q1, &i));
+        AQ(aq_queue_get(p->q2, &v));
+        if (v != i) /* inline test: no call per round trip */
+            fail("pingpong order");
+    }
+    return NULL;
+}
+
+static void *pong(void *arg)
+{
+    struct pingpong *p = arg;
+    int64_t v;
+    for (long i = 0; i < p->n; i++) {
+        AQ(aq_queue_get(p->q1, &v));
+        AQ(aq_queue_put(p->q2, &v));
+    }
+    return NULL;
+}
+
+static void bench_pingpong(struct job *j)
+{
+    struct pingpong p = {NULL, NULL, j->n};
+    AQ(aq_queue_new(&p.q1, AQ_FIFO, sizeof(int64_t), 1));
+    AQ(aq_queue_new(&p.q2, AQ_FIFO, sizeof(int64_t), 1));
+    int64_t t0 = now_ns();
+    aq_task *t[2] = {spawn(ping, &p), spawn(pong, &p)};
+    gather(t, 2, NULL);
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+    AQ(aq_queue_free(p.q1));
+    AQ(aq_queue_free(p.q2));
+}
+
+/* ---- fanout -------------------------------------------------------------- */
+
+#define FANOUT_CONSUMERS 8
+
+struct fan {
+    aq_queue *q;
+    int64_t sum;
+};
+
+static void *fan_consumer(void *arg)
+{
+    struct fan *f = arg;
+    int64_t v, sum = 0;
+    for (;;) {
+        AQ(aq_queue_get(f->q, &v));
+        AQ(aq_queue_task_done(f->q));
+        if (v < 0) /* sentinel */
+            break;
+        sum += v;
+    }
+    f->sum = sum;
+    return NULL;
+}
+
+/* The main task is the producer, as in both peers. */
+static void bench_fanout(struct job *j)
+{
+    aq_queue *q;
+    struct fan fans[FANOUT_CONSUMERS];
+    aq_task *t[FANOUT_CONSUMERS];
+    AQ(aq_queue_new(&q, AQ_FIFO, sizeof(int64_t), 64));
+    int64_t t0 = now_ns();
+    for (int k = 0; k < FANOUT_CONSUMERS; k++) {
+        fans[k].q = q;
+        fans[k].sum = 0;
+        t[k] = spawn(fan_consumer, &fans[k]);
+    }
+    for (int64_t i = 0; i < j->n; i++)
+        AQ(aq_queue_put(q, &i));
+    AQ(aq_queue_join(q)); /* every item consumed */
+    for (int k = 0; k < FANOUT_CONSUMERS; k++) {
+        int64_t stop = -1;
+        AQ(aq_queue_put(q, &stop));
+    }
+    gather(t, FANOUT_CONSUMERS, NULL);
+    int64_t elapsed = now_ns() - t0;
+    int64_t total = 0;
+    for (int k = 0; k < FANOUT_CONSUMERS; k++)
+        total += fans[k].sum;
+    check(total == (int64_t)j->n * (j->n - 1) / 2, "sum");
+    AQ(aq_queue_free(q));
+    j->out[0] = (double)elapsed / (double)j->n;
+    j->nout = 1;
+}
+
+/* ---- priority ------------------------------------------------------------ */
+
+/* Put all, then get all, from the main task: the queue is unbounded, so no
+ * put waits and no get finds it empty, exactly as in the peers. */
+static void bench_priority(struct job *j)
+{
+    aq_queue *q;
+    int64_t *prios = lcg(j->n); /* generated outside the timed part */
+    int64_t p, prev = -1;
+    AQ(aq_queue_new(&q, AQ_PRIORITY, sizeof(int64_t), 0));
+    int64_t t0 = now_ns();
+    for (long i = 0; i < j->n; i++)
+        AQ(aq_queue_put(q, &prios[i]));
+    for (long i = 0; i < j->n; i++) {
+        AQ(aq_queue_get(q, &p));
+        if (p < prev) /* inline test: no call per item */
+            fail("priority order");
+        prev = p;
+    }
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+    AQ(aq_queue_free(q));
+    free(prios);
+}
+
+/* ---- spawn --------------------------------------------------------------- */
+
+static void *waiter(void *arg)
+{
+    int64_t v;
+    AQ(aq_queue_get(arg, &v));
+    return (void *)(intptr_t)v;
+}
+
+/* Spawns n tasks all parked in a get on one shared queue, then feeds
+ * them. *elapsed: the time excluding the RSS read; returns VmRSS while all
+ * n are parked. */
+static int64_t spawn_round(long n, int64_t *elapsed)
+{
+    aq_queue *q;
+    aq_task **tasks = xmalloc((size_t)n * sizeof *tasks);
+    AQ(aq_queue_new(&q, AQ_FIFO, sizeof(int64_t), 0));
+    int64_t t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        tasks[i] = spawn(waiter, q);
+    /* One yield: we go to the back of the ready list, behind every new
+     * task, so when we resume all n are parked in their get. */
+    AQ(aq_yield());
+    int64_t t1 = now_ns();
+    int64_t rss = vm_rss_bytes();
+    int64_t t2 = now_ns();
+    for (int64_t i = 0; i < n; i++)
+        AQ(aq_queue_put(q, &i));
+    int64_t total = 0;
+    for (long i = 0; i < n; i++) {
+        void *r;
+        AQ(aq_task_wait(tasks[i], &r));
+        AQ(aq_task_release(tasks[i]));
+        total += (intptr_t)r;
+    }
+    int64_t t3 = now_ns();
+    check(total == (int64_t)n * (n - 1) / 2, "sum");
+    AQ(aq_queue_free(q));
+    free(tasks);
+    *elapsed = (t1 - t0) + (t3 - t2);
+    return rss;
+}
+
+static void bench_spawn(struct job *j)
+{
+    int64_t cold, warm, unused;
+    int64_t rss_1000 = spawn_round(1000, &unused); /* warm-up, baseline */
+    int64_t rss_n = spawn_round(j->n, &cold);
+    spawn_round(j->n, &warm);
+    j->out[0] = (double)cold / (double)j->n;
+    j->out[1] = (double)warm / (double)j->n;
+    j->out[2] = (double)(rss_n - rss_1000) / (double)j->n;
+    j->nout = 3;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+struct sleeper {
+    int64_t duration;  /* ns */
+    int64_t *lateness; /* shared sum: one thread, so no atomics needed */
+};
+
+static void *sleeper(void *arg)
+{
+    struct sleeper *s = arg;
+    /* Intended wake = when this task starts sleeping + its duration. */
+    int64_t start = now_ns();
+    AQ(aq_sleep(s->duration));
+    *s->lateness += now_ns() - start - s->duration;
+    return NULL;
+}
+
+static void bench_timers(struct job *j)
+{
+    int64_t *x = lcg(j->n);
+    struct sleeper *s = xmalloc((size_t)j->n * sizeof *s);
+    aq_task **t = xmalloc((size_t)j->n * sizeof *t);
+    int64_t lateness = 0;
+    for (long i = 0; i < j->n; i++) { /* x % 100000 us: [0, 100) ms */
+        s[i].duration = (x[i] % 100000) * 1000;
+        s[i].lateness = &lateness;
+    }
+    int64_t t0 = now_ns();
+    for (long i = 0; i < j->n; i++)
+        t[i] = spawn(sleeper, &s[i]);
+    gather(t, (size_t)j->n, NULL);
+    int64_t elapsed = now_ns() - t0;
+    j->out[0] = (double)elapsed / (double)j->n;
+    j->out[1] = (double)lateness / (double)j->n / 1000.0;
+    j->nout = 2;
+    free(t);
+    free(s);
+    free(x);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static const struct workload {
+    const char *name;
+    void (*run)(struct job *j);
+} workloads[] = {
+    {"switch", bench_switch},     {"handoff", bench_handoff},
+    {"pingpong", bench_pingpong}, {"bulk", bench_bulk},
+    {"fanout", bench_fanout},     {"priority", bench_priority},
+    {"spawn", bench_spawn},       {"timers", bench_timers},
+};
+#define NWORKLOADS (sizeof workloads / sizeof workloads[0])
+
+struct main_arg {
+    const struct workload *w;
+    struct job job;
+};
+
+static void *bench_main(void *arg)
+{
+    struct main_arg *m = arg;
+    m->w->run(&m->job);
+    return NULL;
+}
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s WORKLOAD N  (N >= 1; WORKLOAD one of:", argv0);
+    for (size_t i = 0; i < NWORKLOADS; i++)
+        fprintf(stderr, " %s", workloads[i].name);
+    fprintf(stderr, ")\n");
+    return 2;
+}
+
+/* N as a positive decimal integer, or -1: digits only, as the peers
+ * accept, so "1e6" or "-3" is a usage error rather than a surprise. */
+static long parse_n(const char *s)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s))
+        return -1;
+    errno = 0;
+    long n = strtol(s, NULL, 10);
+    return errno || n < 1 ? -1 : n;
+}
+
+int main(int argc, char **argv)
+{
+    struct main_arg m = {NULL, {0, {0}, 0}};
+    if (argc != 3)
+        return usage(argv[0]);
+    for (size_t i = 0; i < NWORKLOADS; i++)
+        if (strcmp(argv[1], workloads[i].name) == 0)
+            m.w = &workloads[i];
+    m.job.n = parse_n(argv[2]);
+    if (!m.w || m.job.n < 1)
+        return usage(argv[0]);
+    AQ(aq_run(bench_main, &m, NULL));
+    printf("%s %ld", m.w->name, m.job.n);
+    for (int i = 0; i < m.job.nout; i++)
+        printf(" %.1f", m.job.out[i]);
+    printf("\n");
+    return 0;
+}

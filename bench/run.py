@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""Runs libaq's benchmarks against the asyncio and Go peers (`make bench`),
+or checks instruction counts against bench/budgets.txt (`make bench-check`).
+
+Usage:  run.py [bench|check]
+
+Environment:
+  BUILD        CMake build directory, relative to the repository root or
+               absolute (default: build). aqbench is BUILD/bench/aqbench,
+               the Go peer BUILD/bench-go/gopeer.
+  BENCH_QUICK  1: one run per implementation with small fixed N, to try the
+               harness out in seconds. The figures are then only indicative.
+
+Standard library only. See bench/README.md for what is measured and how.
+"""
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
+AQBENCH = os.path.join(BUILD, "bench", "aqbench")
+GO_DIR = os.path.join(BUILD, "bench-go")
+GOPEER = os.path.join(GO_DIR, "gopeer")
+PYPEER = os.path.join(ROOT, "bench", "peers", "asyncio_bench.py")
+BUDGETS = os.path.join(ROOT, "bench", "budgets.txt")
+
+RUNS = 1 if QUICK else 5
+RUN_TIMEOUT = 300  # seconds; a run this long means something is stuck
+TARGET_NS = 0.4e9  # aim of a calibrated run: inside the 0.2-1 s window
+
+# Workloads whose cost per item does not depend on N: each implementation
+# gets its own N, calibrated from a probe run so one run takes ~TARGET_NS.
+STEADY = ["switch", "handoff", "pingpong", "bulk", "fanout"]
+# Probe N per implementation: small enough to finish in ~0.1 s on a slow
+# machine, large enough that start-up is noise. Also the quick-mode N.
+PROBE_N = {"libaq": 1000000, "asyncio": 10000, "go": 200000}
+QUICK_N = {"libaq": 200000, "asyncio": 5000, "go": 100000}
+MAX_N = 10**9
+
+# Workloads whose result depends on N itself, so every implementation runs
+# the same N: a heap costs O(log N) per item; spawn's memory figure and
+# stack-pool behaviour change with N (libaq's pool keeps 1024 stacks, and
+# its first 16384 stacks have guard pages, the rest come from slabs); a
+# timer run lasts ~100 ms whatever N is, so ns per timer is elapsed / N and
+# only compares at equal N.
+FIXED_N = {"priority": 500000, "spawn": 10000, "timers": 10000}
+FIXED_N_QUICK = {"priority": 50000, "spawn": 2000, "timers": 2000}
+
+WORKLOADS = STEADY + ["priority", "spawn", "timers"]
+IMPLS = ["libaq", "asyncio", "go"]
+
+# bench-check: callgrind at two N; the difference cancels start-up.
+CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "priority"]
+CHECK_N_BASE, CHECK_N = 1000, 21000
+# The only instructions that vary between runs are glibc's formatting of
+# the printed timing (its digits differ): a few dozen in all, under 0.01
+# per item. Two runs agreeing within this count as the same.
+SAME_PER_ITEM = 0.05
+
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def die(msg):
+    print(f"run.py: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def run_cmd(cmd, **kw):
+    """Runs cmd from ROOT; returns the CompletedProcess (text mode)."""
+    return subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True, **kw)
+
+
+# ---- building --------------------------------------------------------------
+
+def cmake_cache():
+    cache = {}
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            for line in f:
+                m = re.match(r"([A-Za-z_0-9]+):[A-Z]+=(.*)", line)
+                if m:
+                    cache[m.group(1)] = m.group(2).strip()
+    except OSError:
+        pass
+    return cache
+
+
+def build_libaq():
+    """Configures BUILD with the benchmarks on and builds aqbench. Refuses a
+    debug or sanitizer tree rather than reconfigure one someone else uses:
+    its figures would measure the instrumentation."""
+    say(f"building aqbench in {os.path.relpath(BUILD, ROOT)} ...")
+    for cmd in (["cmake", "-S", ".", "-B", BUILD, "-DAQ_BUILD_BENCH=ON"],
+                ["cmake", "--build", BUILD, "-j2", "--target", "aqbench"]):
+        p = run_cmd(cmd)
+        if p.returncode != 0:
+            sys.stderr.write(p.stdout + p.stderr)
+            die(f"{' '.join(cmd)} failed")
+    cache = cmake_cache()
+    btype = cache.get("CMAKE_BUILD_TYPE", "")
+    if btype not in ("Release", "RelWithDebInfo", "MinSizeRel"):
+        die(f"{BUILD} has CMAKE_BUILD_TYPE={btype or '(none)'}; benchmarks "
+            "need an optimised library: use another BUILD=dir or "
+            "reconfigure with -DCMAKE_BUILD_TYPE=RelWithDebInfo")
+    if cache.get("AQ_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+        die(f"{BUILD} is built with AQ_SANITIZE=ON; use another BUILD=dir")
+    return cache
+
+
+def build_go():
+    """Builds the Go peer; returns False (after saying so) without Go."""
+    if shutil.which("go") is None:
+        say("go: not installed, Go peer skipped")
+        return False
+    say(f"building the Go peer in {os.path.relpath(GO_DIR, ROOT)} ...")
+    p = run_cmd(["sh", os.path.join(ROOT, "bench", "peers", "go", "run.sh"),
+                 GO_DIR])
+    if p.returncode == 3:
+        say("go: not installed, Go peer skipped")
+        return False
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout + p.stderr)
+        die("building the Go peer failed")
+    return True
+
+
+# ---- machine description ---------------------------------------------------
+
+def first_line(cmd):
+    try:
+        p = subprocess.run(cmd, text=True, capture_output=True, timeout=30)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_model():
+    model, cores = "unknown", 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model == "unknown":
+                    model = val.strip()
+                elif key == "processor":
+                    cores += 1
+    except OSError:
+        pass
+    return f"{model} ({cores} logical CPUs)"
+
+
+def header(cache, have_go, py_loop):
+    cc = cache.get("CMAKE_C_COMPILER", "cc")
+    uname = first_line(["uname", "-srm"])
+    say()
+    say("## libaq benchmarks" + (" (QUICK mode: indicative only)" if QUICK
+                                 else ""))
+    say()
+    say(f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    say(f"- uname -srm: {uname}")
+    say(f"- cpu: {cpu_model()}")
+    say(f"- compiler: {first_line([cc, '--version'])} "
+        f"({os.path.realpath(shutil.which(cc) or cc)})")
+    say(f"- libaq build: {cache.get('CMAKE_BUILD_TYPE', '?')}, aqbench -O2, "
+        "default stack size and pool")
+    say(f"- python: {platform.python_version()} (loop={py_loop})")
+    say(f"- go: {first_line(['go', 'version']) if have_go else 'skipped'}")
+    say(f"- runs: {RUNS} per cell, median" + ("" if QUICK else
+        "; N calibrated per implementation for ~0.4 s a run, except "
+        "priority, spawn and timers (same N for all)"))
+    say()
+
+
+# ---- running ---------------------------------------------------------------
+
+def command(impl):
+    return {"libaq": [AQBENCH], "asyncio": [sys.executable, PYPEER],
+            "go": [GOPEER]}[impl]
+
+
+class RunError(Exception):
+    pass
+
+
+def run_once(impl, workload, n):
+    """One run; returns (fields as floats, stderr)."""
+    cmd = command(impl) + [workload, str(n)]
+    env = dict(os.environ, GOMAXPROCS="1")
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+                           timeout=RUN_TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        raise RunError(f"{impl} {workload} {n}: timed out")
+    words = p.stdout.split()
+    if p.returncode != 0 or len(words) < 3 or words[:2] != [workload, str(n)]:
+        raise RunError(f"{impl} {workload} {n}: exit {p.returncode}: "
+                       f"{(p.stdout + p.stderr).strip()}")
+    return [float(w) for w in words[2:]], p.stderr
+
+
+def nice(n):
+    """n rounded down to two significant digits, so printed N read well."""
+    n = int(n)
+    if n < 100:
+        return max(n, 1)
+    scale = 10 ** (len(str(n)) - 2)
+    return n // scale * scale
+
+
+def choose_n(impl, workload):
+    if workload in FIXED_N:
+        return (FIXED_N_QUICK if QUICK else FIXED_N)[workload]
+    if QUICK:
+        return QUICK_N[impl]
+    probe = PROBE_N[impl]
+    fields, _ = run_once(impl, workload, probe)
+    per_item = max(fields[0], 0.1)
+    return min(max(nice(TARGET_NS / per_item), probe), MAX_N)
+
+
+def measure(impl, workload):
+    """Returns (N, per-field medians)."""
+    n = choose_n(impl, workload)
+    runs = [run_once(impl, workload, n)[0] for _ in range(RUNS)]
+    return n, [statistics.median(col) for col in zip(*runs)]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if abs(v) < 1e5 else f"{v:.0f}"
+
+
+def ratio(peer, mine):
+    if peer is None or mine is None or mine <= 0 or peer < 0:
+        return "-"
+    r = peer / mine
+    return f"{r:.2f}" if r < 100 else f"{r:.0f}"
+
+
+# Table rows: (label, workload, field index).
+ROWS = [
+    ("switch, ns/switch", "switch", 0),
+    ("handoff, ns/item", "handoff", 0),
+    ("pingpong, ns/round trip", "pingpong", 0),
+    ("bulk, ns/item", "bulk", 0),
+    ("fanout, ns/item", "fanout", 0),
+    ("priority, ns/item", "priority", 0),
+    ("spawn cold, ns/task", "spawn", 0),
+    ("spawn warm, ns/task", "spawn", 1),
+    ("spawn, bytes/task", "spawn", 2),
+    ("timers, ns/timer", "timers", 0),
+    ("timers, mean lateness us", "timers", 1),
+]
+
+
+def bench():
+    cache = build_libaq()
+    have_go = build_go()
+    impls = [i for i in IMPLS if i != "go" or have_go]
+    try:
+        _, err = run_once("asyncio", "switch", 10)
+        m = re.search(r"loop=(\w+)", err)
+        py_loop = m.group(1) if m else "?"
+    except RunError as e:
+        die(str(e))
+    header(cache, have_go, py_loop)
+
+    results, failed = {}, []
+    for w in WORKLOADS:
+        for impl in impls:
+            sys.stderr.write(f"  {w} / {impl} ...\n")
+            sys.stderr.flush()
+            try:
+                results[(impl, w)] = measure(impl, w)
+            except RunError as e:
+                failed.append(str(e))
+                say(f"ERROR {e}")
+
+    def val(impl, w, i):
+        r = results.get((impl, w))
+        return r[1][i] if r and i < len(r[1]) else None
+
+    def n_of(impl, w):
+        r = results.get((impl, w))
+        return str(r[0]) if r else "-"
+
+    say("| workload | libaq | asyncio | go | asyncio/libaq | go/libaq "
+        "| N libaq / asyncio / go |")
+    say("|---|---:|---:|---:|---:|---:|---|")
+    for label, w, i in ROWS:
+        mine = val("libaq", w, i)
+        py, go = val("asyncio", w, i), val("go", w, i)
+        ns = " / ".join(n_of(impl, w) for impl in IMPLS)
+        say(f"| {label} | {fmt(mine)} | {fmt(py)} | {fmt(go)} "
+            f"| {ratio(py, mine)} | {ratio(go, mine)} | {ns} |")
+    say()
+    say("Ratios are peer / libaq: above 1, libaq is faster (or, for "
+        "bytes and lateness, smaller).")
+    warm_cold = []
+    for impl in IMPLS:
+        cold, warm = val(impl, "spawn", 0), val(impl, "spawn", 1)
+        if cold and warm is not None:
+            warm_cold.append(f"{impl} {warm / cold:.2f}")
+    say("spawn warm/cold: " + (", ".join(warm_cold) or "-"))
+    if not have_go:
+        say("go: skipped (not installed)")
+    if failed:
+        say()
+        for f in failed:
+            say(f"FAILED: {f}")
+        return 1
+    return 0
+
+
+# ---- bench-check -----------------------------------------------------------
+
+def callgrind_ir(workload, n, tmp):
+    """Total instructions executed by `aqbench workload n` under callgrind."""
+    out = os.path.join(tmp, "callgrind.out")
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+           AQBENCH, workload, str(n)]
+    p = run_cmd(cmd, timeout=RUN_TIMEOUT)
+    m = re.search(r"Collected\s*:\s*(\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        sys.stderr.write(p.stdout + p.stderr)
+        die(f"{' '.join(cmd)} failed")
+    return int(m.group(1))
+
+
+def per_item(workload, tmp):
+    base = callgrind_ir(workload, CHECK_N_BASE, tmp)
+    full = callgrind_ir(workload, CHECK_N, tmp)
+    return (full - base) / (CHECK_N - CHECK_N_BASE)
+
+
+def read_budgets():
+    budgets = {}
+    try:
+        with open(BUDGETS) as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.split("#", 1)[0].split()
+                if not line:
+                    continue
+                if len(line) != 2:
+                    die(f"{BUDGETS}:{lineno}: want 'workload "
+                        "instructions_per_item'")
+                budgets[line[0]] = float(line[1])
+    except (OSError, ValueError) as e:
+        die(f"cannot read {BUDGETS}: {e}")
+    return budgets
+
+
+def check():
+    if shutil.which("valgrind") is None:
+        die("valgrind is not installed (apt-get install valgrind)")
+    build_libaq()
+    budgets = read_budgets()
+    ok = True
+    say(f"instructions per item under callgrind: (Ir(N={CHECK_N}) - "
+        f"Ir(N={CHECK_N_BASE})) / {CHECK_N - CHECK_N_BASE}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in CHECK_WORKLOADS:
+            first = per_item(w, tmp)
+            # Twice: a budget is only meaningful if the count repeats.
+            second = per_item(w, tmp)
+            budget = budgets.get(w)
+            if abs(first - second) > SAME_PER_ITEM:
+                verdict, ok = (f"FAIL: not deterministic ({first:.1f} then "
+                               f"{second:.1f})"), False
+            elif budget is None:
+                verdict, ok = "FAIL: no budget in bench/budgets.txt", False
+            elif first > budget:
+                verdict, ok = (f"FAIL: over budget by "
+                               f"{100 * (first / budget - 1):.1f}%"), False
+            else:
+                verdict = "OK"
+            say(f"{w:10} measured {first:8.1f}  budget "
+                f"{budget if budget is not None else '-':>8}  {verdict}")
+    if not ok:
+        say("bench-check FAILED: an instruction count exceeds its budget in "
+            "bench/budgets.txt (or could not be checked)")
+        return 1
+    say("bench-check OK")
+    return 0
+
+
+def main(argv):
+    what = argv[1] if len(argv) > 1 else "bench"
+    if len(argv) > 2 or what not in ("bench", "check"):
+        print("usage: run.py [bench|check]", file=sys.stderr)
+        return 2
+    return bench() if what == "bench" else check()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
