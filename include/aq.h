@@ -149,8 +149,9 @@ AQ_EXTERN int aq_loop_run(aq_loop *loop);
  * the caller become invalid) and every pooled stack. Queues are not owned
  * by the loop; free them yourself, before or after.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
- * running (called from one of its own tasks): nothing is freed.
- * Does not suspend. */
+ * running (called from one of its own tasks), or if it still has tasks to
+ * reap and the call comes from a task of another loop (loops do not
+ * nest): nothing is freed. Does not suspend. */
 AQ_EXTERN int aq_loop_free(aq_loop *loop);
 
 /* Sets the default stack size for tasks spawned on this loop from now on
@@ -228,8 +229,10 @@ AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
  * slot given to its put), that call still reports success: an item is
  * never lost; the cancellation shows at t's next suspending call. A task
  * cancelled before it first runs still runs (so it can free its arg),
- * with every suspending call failing. Cancelling twice is harmless.
- * Callable from anywhere, including the task itself.
+ * with every suspending call failing. A pending call that had failed for
+ * another reason (deadline, shutdown) by the time t runs again reports
+ * AQ_ECANCELED instead. Cancelling twice is harmless. Callable from
+ * anywhere, including the task itself.
  * Returns: AQ_OK; AQ_EINVAL if t is NULL; AQ_EALREADY if t has already
  * returned (nothing changes). Does not suspend. */
 AQ_EXTERN int aq_task_cancel(aq_task *t);
@@ -250,7 +253,8 @@ AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 AQ_EXTERN int aq_yield(void);
 
 /* Sleeps for ns nanoseconds (asyncio.sleep), or until the deadline.
- * ns <= 0 behaves as aq_yield().
+ * ns <= 0 behaves as aq_yield(); a duration past the clock's range sleeps
+ * until cancelled.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
 AQ_EXTERN int aq_sleep(int64_t ns);
 AQ_EXTERN int aq_sleep_until(int64_t deadline);

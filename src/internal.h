@@ -20,6 +20,8 @@
 #include <string.h>
 
 #define AQ__HIDDEN __attribute__((visibility("hidden")))
+#define aq__likely(x) __builtin_expect(!!(x), 1)
+#define aq__unlikely(x) __builtin_expect(!!(x), 0)
 
 /* ---- context switch (src/ctx/) ----------------------------------------- */
 
@@ -215,10 +217,11 @@ typedef struct aq__qops {
 struct aq_queue {
     const aq__qops *ops;
     size_t item_size;
-    long maxsize;        /* 0: unbounded */
     size_t count;        /* items stored */
-    size_t cap;          /* items the buffer holds */
+    size_t limit;        /* full at this count: maxsize, or SIZE_MAX */
+    size_t cap;          /* items the buffer holds: 0 or a power of two */
     size_t head;         /* FIFO: index of the oldest item in the ring */
+    long maxsize;        /* as given; 0: unbounded */
     size_t slot;         /* PRIORITY: bytes per heap entry (seq + item) */
     unsigned char *buf;  /* ring (FIFO), stack (LIFO) or heap (PRIORITY) */
     uint64_t seq;        /* PRIORITY: insertion counter for stable ties */
@@ -231,7 +234,7 @@ struct aq_queue {
 
 AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_ops;
 
-/* Doubles q->buf up to at least one more slot (entry bytes each). */
+/* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
 AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);
 
 /* Copies one item; sizes of a machine word or two are the common case

@@ -209,7 +209,8 @@ int aq_loop_free(aq_loop *l)
 {
     if (!l)
         return AQ_EINVAL;
-    if (l->running)
+    /* Its leftover tasks must run to be reaped, and loops do not nest. */
+    if (l->running || (aq__cur && l->nlive))
         return AQ_EBUSY;
     finish_all(l);
     while (!aq__list_empty(&l->tasks)) { /* handles never released */

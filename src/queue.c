@@ -17,10 +17,7 @@
  */
 #include "internal.h"
 
-static int is_full(const aq_queue *q)
-{
-    return q->maxsize > 0 && q->count >= (size_t)q->maxsize;
-}
+static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
 
 static aq_task *first_waiter(aq_list *list)
 {
@@ -49,6 +46,7 @@ static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
     q->ops = ops;
     q->item_size = item_size;
     q->maxsize = maxsize > 0 ? maxsize : 0;
+    q->limit = maxsize > 0 ? (size_t)maxsize : SIZE_MAX;
     q->cmp = cmp;
     q->ud = ud;
     /* A heap entry is a sequence number then the item, padded so that the
@@ -100,9 +98,7 @@ int aq_queue_free(aq_queue *q)
 int aq__queue_grow_buf(aq_queue *q, size_t entry)
 {
     size_t cap = q->cap ? 2 * q->cap : 8;
-    if (q->maxsize > 0 && cap > (size_t)q->maxsize)
-        cap = (size_t)q->maxsize;
-    if (cap > SIZE_MAX / entry)
+    if (cap < q->cap || cap > SIZE_MAX / entry)
         return AQ_ENOMEM;
     unsigned char *buf = aq__realloc(q->buf, cap * entry);
     if (!buf)
@@ -116,16 +112,16 @@ int aq__queue_grow_buf(aq_queue *q, size_t entry)
 
 /* Completes a put on a queue that is not full: straight into the oldest
  * getter's buffer, else into storage. */
-static int put_now(aq_queue *q, const void *item)
+static inline int put_now(aq_queue *q, const void *item)
 {
-    if (!aq__list_empty(&q->getters)) {
+    if (aq__unlikely(!aq__list_empty(&q->getters))) {
         aq_task *g = first_waiter(&q->getters);
         aq__item_copy(g->wait_buf, item, q->item_size);
         q->unfinished++;
         aq__task_wake(g, AQ_OK);
         return AQ_OK;
     }
-    if (q->count == q->cap) {
+    if (aq__unlikely(q->count == q->cap)) {
         int rc = q->ops->grow(q);
         if (rc)
             return rc;
@@ -146,18 +142,19 @@ int aq_queue_try_put(aq_queue *q, const void *item)
     return put_now(q, item);
 }
 
-int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
+/* The put of aq_queue_put and aq_queue_put_until, inlined into both. */
+static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
 {
     aq_task *self = aq__cur;
-    if (!self)
+    if (aq__unlikely(!self))
         return AQ_EPERM;
-    if (!q || !item)
+    if (aq__unlikely(!q || !item))
         return AQ_EINVAL;
-    if (self->cancelled)
+    if (aq__unlikely(self->cancelled))
         return AQ_ECANCELED;
-    if (q->is_shutdown)
+    if (aq__unlikely(q->is_shutdown))
         return AQ_ESHUTDOWN;
-    if (!is_full(q))
+    if (aq__likely(!is_full(q)))
         return put_now(q, item);
     /* Park with the item; the get that frees a slot moves it in and counts
      * it unfinished, so on AQ_OK there is nothing left to do. */
@@ -165,19 +162,24 @@ int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
     return aq__task_block(self, &q->putters, deadline);
 }
 
+int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
+{
+    return put_wait(q, item, deadline);
+}
+
 int aq_queue_put(aq_queue *q, const void *item)
 {
-    return aq_queue_put_until(q, item, AQ_NEVER);
+    return put_wait(q, item, AQ_NEVER);
 }
 
 /* ---- get ----------------------------------------------------------------- */
 
 /* Completes a get on a non-empty queue, then refills the freed slot from
  * the oldest putter (the slot exists, so push cannot fail). */
-static void get_now(aq_queue *q, void *out)
+static inline void get_now(aq_queue *q, void *out)
 {
     q->ops->pop(q, out);
-    if (!aq__list_empty(&q->putters)) {
+    if (aq__unlikely(!aq__list_empty(&q->putters))) {
         aq_task *p = first_waiter(&q->putters);
         q->ops->push(q, p->wait_buf);
         q->unfinished++;
@@ -195,16 +197,17 @@ int aq_queue_try_get(aq_queue *q, void *out)
     return AQ_OK;
 }
 
-int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
+/* The get of aq_queue_get and aq_queue_get_until, inlined into both. */
+static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
 {
     aq_task *self = aq__cur;
-    if (!self)
+    if (aq__unlikely(!self))
         return AQ_EPERM;
-    if (!q || !out)
+    if (aq__unlikely(!q || !out))
         return AQ_EINVAL;
-    if (self->cancelled)
+    if (aq__unlikely(self->cancelled))
         return AQ_ECANCELED;
-    if (q->count > 0) {
+    if (aq__likely(q->count > 0)) {
         get_now(q, out);
         return AQ_OK;
     }
@@ -215,9 +218,14 @@ int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
     return aq__task_block(self, &q->getters, deadline);
 }
 
+int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
+{
+    return get_wait(q, out, deadline);
+}
+
 int aq_queue_get(aq_queue *q, void *out)
 {
-    return aq_queue_get_until(q, out, AQ_NEVER);
+    return get_wait(q, out, AQ_NEVER);
 }
 
 /* ---- task_done and join -------------------------------------------------- */

@@ -1,16 +1,14 @@
 /* libaq - FIFO storage: a ring buffer of items. MIT licensed.
  *
- * Items live in buf[head .. head + count), wrapping at cap. The buffer
- * doubles when full (never past maxsize) and is kept afterwards.
+ * Items live in buf[head .. head + count), wrapping at cap. The capacity
+ * is a power of two, so wrapping is a mask rather than a branch or a
+ * division; the buffer doubles when full and is kept afterwards.
  */
 #include "internal.h"
 
-static unsigned char *at(const aq_queue *q, size_t i)
+static inline unsigned char *at(const aq_queue *q, size_t i)
 {
-    size_t idx = q->head + i;
-    if (idx >= q->cap)
-        idx -= q->cap;
-    return q->buf + idx * q->item_size;
+    return q->buf + ((q->head + i) & (q->cap - 1)) * q->item_size;
 }
 
 static int fifo_grow(aq_queue *q)
@@ -38,8 +36,7 @@ static void fifo_push(aq_queue *q, const void *item)
 static void fifo_pop(aq_queue *q, void *out)
 {
     aq__item_copy(out, q->buf + q->head * q->item_size, q->item_size);
-    if (++q->head == q->cap)
-        q->head = 0;
+    q->head = (q->head + 1) & (q->cap - 1);
     q->count--;
 }
 

@@ -36,6 +36,11 @@ int aq__task_block(aq_task *t, aq_list *list, int64_t deadline)
         aq__list_push_back(list, &t->link);
     t->state = AQ__WAITING;
     aq__loop_suspend(t);
+    /* Success stands (an item moved is never taken back), but a wait that
+     * failed for another reason (timeout, shutdown) while a cancel came in
+     * reports the cancel: that is what the task must act on. */
+    if (aq__unlikely(t->wait_rc != AQ_OK && t->cancelled))
+        return AQ_ECANCELED;
     return t->wait_rc;
 }
 
@@ -263,5 +268,7 @@ int aq_sleep(int64_t ns)
 {
     if (ns <= 0)
         return aq_yield();
-    return aq_sleep_until(aq_now() + ns);
+    int64_t now = aq_now();
+    /* A duration past the clock's range means "forever", not a wrap. */
+    return aq_sleep_until(ns > INT64_MAX - now ? AQ_NEVER : now + ns);
 }
