@@ -20,6 +20,20 @@
 #include <string.h>
 
 #define AQ__HIDDEN __attribute__((visibility("hidden")))
+/* Built with AddressSanitizer: tell it about stack switches (loop.c) and
+ * stack reuse (stack.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define AQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AQ_ASAN 1
+#endif
+#endif
+#ifdef AQ_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #define aq__likely(x) __builtin_expect(!!(x), 1)
 #define aq__unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -21,16 +21,6 @@
 
 #include <time.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define AQ_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AQ_ASAN 1
-#endif
-#endif
-#ifdef AQ_ASAN
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
 

@@ -176,7 +176,7 @@ static int slab_carve(aq_loop *l, aq__stack **out)
 
 /* ---- the pool ------------------------------------------------------------ */
 
-int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
+static int stack_take(aq_loop *l, size_t size, aq__stack **out)
 {
     if (size == l->stack_size) {
         aq__stack **list = l->pool ? &l->pool : l->cold ? &l->cold : NULL;
@@ -192,6 +192,19 @@ int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
             return slab_carve(l, out);
     }
     return own_map(size, out);
+}
+
+int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
+{
+    int rc = stack_take(l, size, out);
+#ifdef AQ_ASAN
+    /* A task that finished never returned from its last frames, so their
+     * redzones stay poisoned, and a new mapping may land where an old
+     * stack was: clear the shadow before the stack serves a task. */
+    if (rc == AQ_OK)
+        ASAN_UNPOISON_MEMORY_REGION((*out)->lo, (*out)->size);
+#endif
+    return rc;
 }
 
 void aq__stack_put(aq_loop *l, aq__stack *s)
