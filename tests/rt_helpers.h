@@ -1,0 +1,54 @@
+/* libaq - helpers shared by the runtime tests (task, timer, loop, misuse).
+ * MIT licensed. Each helper asserts through test.h, so a test using one
+ * fails at its own line's caller rather than silently. */
+#ifndef AQ_RT_HELPERS_H
+#define AQ_RT_HELPERS_H
+
+#include "test.h"
+
+#include <stdint.h>
+
+/* A long passed through a task's void * argument or result. */
+#define IARG(v) ((void *)(intptr_t)(v))
+#define IVAL(p) ((long)(intptr_t)(p))
+
+/* A return code that no libaq call returns: "the call has not returned". */
+#define PENDING 1
+
+/* The order in which tasks reached some point, for ordering checks. */
+static struct {
+    int v[64];
+    int n;
+} g_log;
+
+static inline void log_reset(void) { g_log.n = 0; }
+
+static inline void log_push(int v)
+{
+    ASSERT(g_log.n < 64);
+    g_log.v[g_log.n++] = v;
+}
+
+static inline void log_expect(const int *want, int n)
+{
+    ASSERT_EQ(g_log.n, n);
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(g_log.v[i], want[i]);
+}
+
+/* Returns its argument: the simplest task with a result. */
+static inline void *ret_arg(void *arg) { return arg; }
+
+static inline aq_queue *new_fifo(long maxsize)
+{
+    aq_queue *q;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(long), maxsize));
+    return q;
+}
+
+static inline void put_long(aq_queue *q, long v)
+{
+    ASSERT_OK(aq_queue_try_put(q, &v));
+}
+
+#endif
