@@ -158,12 +158,6 @@ struct aq_loop {
 extern _Thread_local aq_task *aq__cur
     __attribute__((tls_model("initial-exec")));
 
-/* Parks the current task on `list` (NULL: no list) until woken, the
- * deadline passes or it is cancelled. Returns the wake-up code. */
-AQ__HIDDEN int aq__task_block(aq_task *t, aq_list *list, int64_t deadline);
-/* Wakes a WAITING task that its waker has already unlinked from its wait
- * list: stops its timer, records rc, appends it to the ready list. */
-AQ__HIDDEN void aq__task_wake(aq_task *t, int rc);
 /* Wakes every task on a wait list with rc, oldest first. */
 AQ__HIDDEN void aq__task_wake_all(aq_list *list, int rc);
 /* Wakes a WAITING task from wherever it waits (timeout, cancel). */
@@ -185,9 +179,6 @@ static inline void aq__stack_check(aq_task *t)
 
 /* ---- loop (loop.c) ------------------------------------------------------- */
 
-/* Suspends the current task t and runs the next ready task, or returns to
- * the loop. Returns when t is resumed. */
-AQ__HIDDEN void aq__loop_suspend(aq_task *t);
 /* Completes a switch on the side that was resumed (AddressSanitizer's
  * fiber bookkeeping; nothing otherwise). fake: the value saved when this
  * side left, NULL on a task's first entry. */
@@ -200,6 +191,58 @@ static inline void aq__ready_push(aq_loop *l, aq_task *t)
     t->state = AQ__READY;
     aq__list_push_back(&l->ready, &t->link);
 }
+
+/* The hot path of every suspension lives here, inlined into each waiting
+ * call: the ready list pop, the choice of what runs next (loop.c's header
+ * comment explains it) and the switch. */
+
+/* Tells AddressSanitizer which stack we are moving to, so that it neither
+ * reports false overflows nor loses track of fake frames. `to` NULL means
+ * the loop's context. Compiles to a bare switch without ASan. */
+static inline void aq__switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
+                                 int from_dies)
+{
+    aq__ctx *to_ctx = to ? &to->ctx : &l->ctx;
+#ifdef AQ_ASAN
+    void *fake = NULL;
+    const void *lo = to ? to->stack->lo : l->asan_stack_lo;
+    size_t size = to ? to->stack->size : l->asan_stack_size;
+    l->asan_from_loop = from == &l->ctx;
+    __sanitizer_start_switch_fiber(from_dies ? NULL : &fake, lo, size);
+    aq__ctx_switch(from, to_ctx);
+    aq__loop_fiber_resumed(l, fake);
+#else
+    (void)from_dies;
+    aq__ctx_switch(from, to_ctx);
+#endif
+}
+
+static inline aq_task *aq__ready_pop(aq_loop *l)
+{
+    aq_task *t = aq__list_entry(aq__list_pop_front(&l->ready), aq_task, link);
+    if (t == l->iter_end)
+        l->iter_end = NULL;
+    t->state = AQ__RUNNING;
+    aq__cur = t;
+    return t;
+}
+
+/* Suspends the current task t and runs the next ready task, or returns to
+ * the loop. Returns when t is resumed. */
+static inline void aq__loop_suspend(aq_task *t)
+{
+    aq_loop *l = t->loop;
+    aq__stack_check(t);
+    if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
+        aq_task *next = aq__ready_pop(l);
+        if (next != t) /* t may have made itself ready (aq_yield) */
+            aq__switch_to(l, &t->ctx, next, 0);
+        return;
+    }
+    aq__cur = NULL;
+    aq__switch_to(l, &t->ctx, NULL, 0);
+}
+
 
 /* ---- timers (timer.c) ---------------------------------------------------- */
 
@@ -214,6 +257,40 @@ AQ__HIDDEN void aq__timer_expire(aq_loop *l);
 static inline int64_t aq__timer_next_due(const aq_loop *l)
 {
     return l->timers[0]->deadline;
+}
+
+/* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
+
+/* Parks the current task on `list` (NULL: no list) until woken, the
+ * deadline passes or it is cancelled. Returns the wake-up code. */
+static inline int aq__task_block(aq_task *t, aq_list *list,
+                                 int64_t deadline)
+{
+    if (deadline != AQ_NEVER) {
+        if (deadline <= aq_now())
+            return AQ_ETIMEDOUT;
+        aq__timer_add(t->loop, t, deadline);
+    }
+    if (list)
+        aq__list_push_back(list, &t->link);
+    t->state = AQ__WAITING;
+    aq__loop_suspend(t);
+    /* Success stands (an item moved is never taken back), but a wait that
+     * failed for another reason (timeout, shutdown) while a cancel came in
+     * reports the cancel: that is what the task must act on. */
+    if (aq__unlikely(t->wait_rc != AQ_OK && t->cancelled))
+        return AQ_ECANCELED;
+    return t->wait_rc;
+}
+
+/* Wakes a WAITING task that its waker has already unlinked from its wait
+ * list: stops its timer, records rc, appends it to the ready list. */
+static inline void aq__task_wake(aq_task *t, int rc)
+{
+    if (t->heap_idx != AQ__NO_TIMER)
+        aq__timer_remove(t->loop, t);
+    t->wait_rc = rc;
+    aq__ready_push(t->loop, t);
 }
 
 /* ---- queues (queue.c and queue_*.c) -------------------------------------- */

@@ -33,27 +33,6 @@ int64_t aq_now(void)
 
 /* ---- switching ----------------------------------------------------------- */
 
-/* Tells AddressSanitizer which stack we are moving to, so that it neither
- * reports false overflows nor loses track of fake frames. `to` NULL means
- * the loop's context. Compiles to a bare switch without ASan. */
-static inline void switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
-                             int from_dies)
-{
-    aq__ctx *to_ctx = to ? &to->ctx : &l->ctx;
-#ifdef AQ_ASAN
-    void *fake = NULL;
-    const void *lo = to ? to->stack->lo : l->asan_stack_lo;
-    size_t size = to ? to->stack->size : l->asan_stack_size;
-    l->asan_from_loop = from == &l->ctx;
-    __sanitizer_start_switch_fiber(from_dies ? NULL : &fake, lo, size);
-    aq__ctx_switch(from, to_ctx);
-    aq__loop_fiber_resumed(l, fake);
-#else
-    (void)from_dies;
-    aq__ctx_switch(from, to_ctx);
-#endif
-}
-
 void aq__loop_fiber_resumed(aq_loop *l, void *fake)
 {
 #ifdef AQ_ASAN
@@ -71,37 +50,13 @@ void aq__loop_fiber_resumed(aq_loop *l, void *fake)
 #endif
 }
 
-static aq_task *ready_pop(aq_loop *l)
-{
-    aq_task *t = aq__list_entry(aq__list_pop_front(&l->ready), aq_task, link);
-    if (t == l->iter_end)
-        l->iter_end = NULL;
-    t->state = AQ__RUNNING;
-    aq__cur = t;
-    return t;
-}
-
-void aq__loop_suspend(aq_task *t)
-{
-    aq_loop *l = t->loop;
-    aq__stack_check(t);
-    if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
-        aq_task *next = ready_pop(l);
-        if (next != t) /* t may have made itself ready (aq_yield) */
-            switch_to(l, &t->ctx, next, 0);
-        return;
-    }
-    aq__cur = NULL;
-    switch_to(l, &t->ctx, NULL, 0);
-}
-
 void aq__loop_exit(aq_task *t)
 {
     aq_loop *l = t->loop;
     aq__stack_check(t);
     l->zombie = t;
     aq__cur = NULL;
-    switch_to(l, &t->ctx, NULL, 1);
+    aq__switch_to(l, &t->ctx, NULL, 1);
     __builtin_unreachable();
 }
 
@@ -168,7 +123,7 @@ int aq_loop_run(aq_loop *l)
             }
             l->iter_end = aq__list_entry(l->ready.prev, aq_task, link);
         }
-        switch_to(l, &l->ctx, ready_pop(l), 0);
+        aq__switch_to(l, &l->ctx, aq__ready_pop(l), 0);
         if (reap(l)) {
             l->iter_end = NULL;
             break;

@@ -25,33 +25,6 @@ static inline int may_suspend(aq_task *t)
 
 /* ---- blocking and waking ------------------------------------------------- */
 
-int aq__task_block(aq_task *t, aq_list *list, int64_t deadline)
-{
-    if (deadline != AQ_NEVER) {
-        if (deadline <= aq_now())
-            return AQ_ETIMEDOUT;
-        aq__timer_add(t->loop, t, deadline);
-    }
-    if (list)
-        aq__list_push_back(list, &t->link);
-    t->state = AQ__WAITING;
-    aq__loop_suspend(t);
-    /* Success stands (an item moved is never taken back), but a wait that
-     * failed for another reason (timeout, shutdown) while a cancel came in
-     * reports the cancel: that is what the task must act on. */
-    if (aq__unlikely(t->wait_rc != AQ_OK && t->cancelled))
-        return AQ_ECANCELED;
-    return t->wait_rc;
-}
-
-void aq__task_wake(aq_task *t, int rc)
-{
-    if (t->heap_idx != AQ__NO_TIMER)
-        aq__timer_remove(t->loop, t);
-    t->wait_rc = rc;
-    aq__ready_push(t->loop, t);
-}
-
 void aq__task_abort(aq_task *t, int rc)
 {
     aq__list_remove(&t->link); /* no-op when it waits on no list */
