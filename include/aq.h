@@ -172,6 +172,26 @@ AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. */
 AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
 
+/* Compact mode, for programs with very many idle tasks. With size > 0,
+ * tasks spawned on this loop from now on with stack_size 0 share one run
+ * stack of `size` bytes: while a compact task is parked, its frames (a
+ * few hundred bytes for a task waiting in a queue call) are copied to a
+ * buffer of their own size, so a parked task costs under 512 bytes in
+ * all instead of a page or two. The price: a switch to a compact task
+ * whose frames are not in place goes through the loop and copies them
+ * (tens of nanoseconds more), and a compact task must not hand pointers
+ * to its own stack variables to other tasks (its frames move; libaq's
+ * own queue calls account for that). The shared stack has a guard page,
+ * so an overflow is reported as in the default mode; if memory to save a
+ * parked task's frames runs out, the process aborts with a message.
+ * size 0 turns compact mode off for later spawns.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL, size is outside
+ * [AQ_STACK_MIN, AQ_STACK_MAX] (0 excepted), or this build's context
+ * switch is the ucontext fallback (which cannot save frames); AQ_EBUSY if
+ * compact tasks of the loop are still alive; AQ_ENOMEM.
+ * Does not suspend. */
+AQ_EXTERN int aq_loop_set_compact(aq_loop *loop, size_t size);
+
 /* The loop running the calling task, or NULL outside a task. */
 AQ_EXTERN aq_loop *aq_loop_current(void);
 

@@ -44,10 +44,17 @@
 typedef struct aq__ctx {
     ucontext_t uc;
 } aq__ctx;
+/* ucontext keeps the stack pointer in a machine-specific register slot:
+ * compact tasks (compact.c) need it, so they are not offered here. */
+#define AQ__CTX_HAS_SP 0
+static inline char *aq__ctx_sp(aq__ctx *c) { (void)c; return NULL; }
 #else
 typedef struct aq__ctx {
-    void *sp; /* saved stack pointer; registers are on the stack below it */
+    void *sp; /* saved stack pointer; registers are on the stack above it */
 } aq__ctx;
+#define AQ__CTX_HAS_SP 1
+/* The lowest byte a parked context uses on its stack. */
+static inline char *aq__ctx_sp(aq__ctx *c) { return c->sp; }
 #endif
 
 /* Saves the running context into *from and resumes *to. Returns when
@@ -123,6 +130,9 @@ struct aq_task {
     size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
     aq_list joiners;     /* tasks in aq_task_wait on this one */
     aq_list all;         /* on loop->tasks until freed */
+    unsigned char compact;  /* runs on loop->shared (compact.c) */
+    unsigned char *save;    /* compact: its frames while evicted */
+    size_t save_len, save_cap;
 };
 
 #define AQ__NO_TIMER SIZE_MAX
@@ -147,6 +157,9 @@ struct aq_loop {
     size_t npool, pool_max;
     aq__stack *cold;     /* free stacks whose pages were given back */
     aq__slab *slabs;     /* every slab of the loop, freed with it */
+    aq__stack *shared;   /* run stack of compact tasks, or NULL */
+    aq_task *resident;   /* compact task whose frames are on it, or NULL */
+    size_t ncompact;     /* compact tasks not DONE */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
@@ -234,15 +247,31 @@ static inline void aq__loop_suspend(aq_task *t)
     aq_loop *l = t->loop;
     aq__stack_check(t);
     if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
-        aq_task *next = aq__ready_pop(l);
-        if (next != t) /* t may have made itself ready (aq_yield) */
-            aq__switch_to(l, &t->ctx, next, 0);
-        return;
+        aq_task *next = aq__list_entry(l->ready.next, aq_task, link);
+        /* A compact task whose frames must be copied in is started from
+         * the loop's context (compact.c). */
+        if (aq__likely(!next->compact || next == l->resident)) {
+            aq__ready_pop(l);
+            if (next != t) /* t may have made itself ready (aq_yield) */
+                aq__switch_to(l, &t->ctx, next, 0);
+            return;
+        }
     }
     aq__cur = NULL;
     aq__switch_to(l, &t->ctx, NULL, 0);
 }
 
+
+/* ---- compact tasks (compact.c) ------------------------------------------ */
+
+/* Makes t a compact task of l (save buffer, shared stack): AQ_OK or
+ * AQ_ENOMEM. */
+AQ__HIDDEN int aq__compact_init(aq_loop *l, aq_task *t);
+/* Puts t's frames on the shared stack, evicting the resident's. Called
+ * from the loop's context only. */
+AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
+/* Releases a finished compact task's save buffer. */
+AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
 
 /* ---- timers (timer.c) ---------------------------------------------------- */
 

@@ -68,7 +68,10 @@ static int reap(aq_loop *l)
     if (!t)
         return 0;
     l->zombie = NULL;
-    aq__stack_put(l, t->stack);
+    if (t->compact)
+        aq__compact_done(l, t);
+    else
+        aq__stack_put(l, t->stack);
     t->stack = NULL;
     aq__task_unref(t);
     return t == l->main;
@@ -123,7 +126,10 @@ int aq_loop_run(aq_loop *l)
             }
             l->iter_end = aq__list_entry(l->ready.prev, aq_task, link);
         }
-        aq__switch_to(l, &l->ctx, aq__ready_pop(l), 0);
+        aq_task *t = aq__ready_pop(l);
+        if (t->compact)
+            aq__compact_enter(l, t);
+        aq__switch_to(l, &l->ctx, t, 0);
         if (reap(l)) {
             l->iter_end = NULL;
             break;
@@ -163,6 +169,8 @@ int aq_loop_free(aq_loop *l)
         aq__list_remove(&t->all);
         aq__free(t);
     }
+    if (l->shared)
+        aq__stack_put(l, l->shared);
     aq__stack_release_all(l);
     aq__free(l->timers);
     aq__free(l);

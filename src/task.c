@@ -64,6 +64,7 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
 {
     if (!l || !fn)
         return AQ_EINVAL;
+    int compact = stack_size == 0 && l->shared;
     if (stack_size == 0)
         stack_size = l->stack_size;
     else if (stack_size < AQ_STACK_MIN || stack_size > AQ_STACK_MAX)
@@ -77,7 +78,8 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     if (!t)
         return AQ_ENOMEM;
     memset(t, 0, sizeof *t);
-    int rc = aq__stack_get(l, stack_size, &t->stack);
+    int rc = compact ? aq__compact_init(l, t)
+                     : aq__stack_get(l, stack_size, &t->stack);
     if (rc) {
         aq__free(t);
         return rc;
@@ -91,7 +93,8 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     t->heap_idx = AQ__NO_TIMER;
     aq__list_init(&t->link);
     aq__list_init(&t->joiners);
-    aq__ctx_make(&t->ctx, t->stack->lo, t->stack->size, aq__task_entry);
+    if (!compact) /* a compact task's frame is made when it first runs */
+        aq__ctx_make(&t->ctx, t->stack->lo, t->stack->size, aq__task_entry);
     aq__list_push_back(&l->tasks, &t->all);
     aq__ready_push(l, t);
     if (out)

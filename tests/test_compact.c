@@ -1,0 +1,383 @@
+/* Compact mode (aq_loop_set_compact): tasks share one run stack and their
+ * frames are copied out while parked. Covers items handed into and taken
+ * from evicted frames for every queue kind, switching between compact
+ * tasks, deep frames, cancellation and deadlines of evicted waiters,
+ * compact and own-stack tasks mixed, reaping at loop free, the setter's
+ * codes, and a loud overflow of the shared stack. */
+#include "rt_helpers.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SHARED (256 * 1024)
+
+/* Runs fn(arg) as the main task of a compact loop, then frees it. */
+static void run_compact(aq_task_fn fn, void *arg)
+{
+    aq_loop *l;
+    aq_task *t;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, SHARED));
+    ASSERT_OK(aq_loop_spawn(l, &t, fn, arg, 0));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_loop_free(l));
+}
+
+/* Shared between a test's main task and the tasks it spawns, so always
+ * static: in compact mode a task must not hand out pointers to its own
+ * stack variables (its frames move while it is parked). */
+struct getter {
+    aq_queue *q;
+    int64_t item;
+    int rc;
+};
+
+/* Gets into a local variable (which lives in frames that get evicted
+ * while it waits), then copies it out. */
+static void *getter_task(void *arg)
+{
+    struct getter *g = arg;
+    int64_t local = -1;
+    g->rc = aq_queue_get(g->q, &local);
+    g->item = local;
+    return NULL;
+}
+
+/* Puts a value held in a local variable of its own frames. */
+static void *putter_task(void *arg)
+{
+    struct getter *p = arg;
+    int64_t local = p->item;
+    p->rc = aq_queue_put(p->q, &local);
+    return NULL;
+}
+
+#define NT 50
+
+static void *handoff_main(void *arg)
+{
+    aq_queue_kind kind = (aq_queue_kind)IVAL(arg);
+    aq_queue *q;
+    /* Not on this task's stack: its frames move while it is parked, and
+     * the other tasks write here. */
+    static struct getter g[NT];
+    ASSERT_OK(aq_queue_new(&q, kind, sizeof(int64_t), 1));
+    /* Every getter parks; each new one evicts the previous one's frames. */
+    for (int i = 0; i < NT; i++) {
+        g[i] = (struct getter){q, -1, PENDING};
+        ASSERT_OK(aq_spawn(NULL, getter_task, &g[i]));
+    }
+    ASSERT_OK(aq_yield());
+    ASSERT_EQ(aq_queue_getters(q), NT);
+    for (int64_t i = 0; i < NT; i++)
+        ASSERT_OK(aq_queue_put(q, &i)); /* into evicted frames */
+    ASSERT_OK(aq_yield());
+    for (int i = 0; i < NT; i++) {
+        ASSERT_OK(g[i].rc);
+        ASSERT_EQ(g[i].item, i); /* oldest getter first */
+    }
+    /* Putters park on the full queue; gets take items from their
+     * evicted frames, oldest first. */
+    int64_t first = 1000, out;
+    ASSERT_OK(aq_queue_try_put(q, &first));
+    for (int i = 0; i < NT; i++) {
+        g[i] = (struct getter){q, 1001 + i, PENDING};
+        ASSERT_OK(aq_spawn(NULL, putter_task, &g[i]));
+    }
+    ASSERT_OK(aq_yield());
+    ASSERT_EQ(aq_queue_putters(q), NT);
+    for (int i = 0; i <= NT; i++) {
+        ASSERT_OK(aq_queue_get(q, &out));
+        ASSERT_EQ(out, 1000 + i);
+    }
+    ASSERT_OK(aq_yield());
+    for (int i = 0; i < NT; i++)
+        ASSERT_OK(g[i].rc);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_compact_items_move_through_evicted_frames)
+{
+    run_compact(handoff_main, IARG(AQ_FIFO));
+    run_compact(handoff_main, IARG(AQ_LIFO));
+    run_compact(handoff_main, IARG(AQ_PRIORITY));
+}
+
+/* Two compact tasks ping-ponging through maxsize-1 queues: every switch
+ * copies frames out and in; the values must survive each trip. */
+struct pp {
+    aq_queue *in, *out;
+    int64_t rounds, last;
+};
+
+static void *pinger(void *arg)
+{
+    struct pp *p = arg;
+    int64_t v = 0;
+    for (int64_t i = 0; i < p->rounds; i++) {
+        ASSERT_OK(aq_queue_put(p->out, &v));
+        ASSERT_OK(aq_queue_get(p->in, &v));
+        ASSERT_EQ(v, 2 * i + 1);
+        v++;
+    }
+    p->last = v;
+    return NULL;
+}
+
+static void *ponger(void *arg)
+{
+    struct pp *p = arg;
+    int64_t v;
+    for (int64_t i = 0; i < p->rounds; i++) {
+        ASSERT_OK(aq_queue_get(p->in, &v));
+        v++;
+        ASSERT_OK(aq_queue_put(p->out, &v));
+    }
+    return NULL;
+}
+
+static void *pingpong_main(void *arg)
+{
+    aq_queue *a, *b;
+    aq_task *t[2];
+    (void)arg;
+    ASSERT_OK(aq_queue_new(&a, AQ_FIFO, sizeof(int64_t), 1));
+    ASSERT_OK(aq_queue_new(&b, AQ_FIFO, sizeof(int64_t), 1));
+    static struct pp ping, pong; /* shared with the tasks: not on our stack */
+    ping = (struct pp){b, a, 1000, 0};
+    pong = (struct pp){a, b, 1000, 0};
+    ASSERT_OK(aq_spawn(&t[0], pinger, &ping));
+    ASSERT_OK(aq_spawn(&t[1], ponger, &pong));
+    ASSERT_OK(aq_gather(t, 2, NULL));
+    ASSERT_EQ(ping.last, 2000);
+    ASSERT_OK(aq_task_release(t[0]));
+    ASSERT_OK(aq_task_release(t[1]));
+    ASSERT_OK(aq_queue_free(a));
+    ASSERT_OK(aq_queue_free(b));
+    return NULL;
+}
+
+TEST(test_compact_pingpong_keeps_values)
+{
+    run_compact(pingpong_main, NULL);
+}
+
+/* A task parked deep in its stack (a 20 KiB frame) makes its save buffer
+ * grow; the frame's contents must come back intact. */
+static void *deep_task(void *arg)
+{
+    aq_queue *q = arg;
+    volatile unsigned char big[20 * 1024];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i * 7);
+    int64_t v;
+    ASSERT_OK(aq_queue_get(q, &v));
+    for (size_t i = 0; i < sizeof big; i++)
+        ASSERT_EQ(big[i], (unsigned char)(i * 7));
+    return IARG(v);
+}
+
+static void *deep_main(void *arg)
+{
+    aq_queue *q;
+    aq_task *t[3];
+    void *res[3];
+    (void)arg;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(int64_t), 0));
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(aq_spawn(&t[i], deep_task, q));
+    ASSERT_OK(aq_yield());
+    for (int64_t i = 0; i < 3; i++)
+        ASSERT_OK(aq_queue_put(q, &i));
+    ASSERT_OK(aq_gather(t, 3, res));
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(IVAL(res[i]), i);
+        ASSERT_OK(aq_task_release(t[i]));
+    }
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_compact_deep_frames_survive)
+{
+    run_compact(deep_main, NULL);
+}
+
+/* Evicted waiters can be cancelled or time out like any other, and a
+ * cancelled put never inserts. Own-stack tasks mix in freely. */
+static void *own_stack_putter(void *arg)
+{
+    aq_queue *q = arg;
+    int64_t v = 77;
+    return IARG(aq_queue_put(q, &v));
+}
+
+static void *cancel_main(void *arg)
+{
+    aq_queue *q;
+    static struct getter g, p; /* shared with the tasks: not on our stack */
+    aq_task *tg, *tp, *own;
+    (void)arg;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(int64_t), 1));
+    g = (struct getter){q, -1, PENDING};
+    p = (struct getter){q, 5, PENDING};
+    ASSERT_OK(aq_spawn(&tg, getter_task, &g));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_task_cancel(tg));
+    ASSERT_OK(aq_task_wait(tg, NULL));
+    ASSERT_RC(g.rc, AQ_ECANCELED);
+    ASSERT_EQ(g.item, -1);
+    ASSERT_EQ(aq_queue_getters(q), 0);
+
+    int64_t one = 1, out;
+    ASSERT_OK(aq_queue_try_put(q, &one));
+    ASSERT_OK(aq_spawn(&tp, putter_task, &p));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_task_cancel(tp));
+    ASSERT_OK(aq_task_wait(tp, NULL));
+    ASSERT_RC(p.rc, AQ_ECANCELED);
+    ASSERT_EQ(aq_queue_qsize(q), 1); /* the cancelled put inserted nothing */
+
+    ASSERT_RC(aq_queue_get_until(q, &out, aq_now() + AQ_MSEC), AQ_OK);
+    ASSERT_EQ(out, 1);
+    ASSERT_RC(aq_queue_get_until(q, &out, aq_now() + AQ_MSEC), AQ_ETIMEDOUT);
+
+    ASSERT_OK(aq_loop_spawn(aq_loop_current(), &own, own_stack_putter, q,
+                            64 * 1024));
+    ASSERT_OK(aq_queue_get(q, &out));
+    ASSERT_EQ(out, 77);
+    void *res;
+    ASSERT_OK(aq_task_wait(own, &res));
+    ASSERT_OK((int)IVAL(res));
+    ASSERT_OK(aq_task_release(tg));
+    ASSERT_OK(aq_task_release(tp));
+    ASSERT_OK(aq_task_release(own));
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_compact_cancel_timeout_and_mixed_stacks)
+{
+    run_compact(cancel_main, NULL);
+}
+
+/* Leftover compact tasks parked in evicted frames are cancelled and reaped
+ * by aq_loop_free, their buffers freed (the harness counts blocks). */
+static void *leftover_main(void *arg)
+{
+    static struct getter g[10];
+    aq_queue *q = arg;
+    for (int i = 0; i < 10; i++) {
+        g[i] = (struct getter){q, -1, PENDING};
+        ASSERT_OK(aq_spawn(NULL, getter_task, &g[i]));
+    }
+    return NULL;
+}
+
+TEST(test_compact_leftovers_reaped)
+{
+    aq_queue *q;
+    aq_loop *l;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(int64_t), 0));
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, SHARED));
+    ASSERT_OK(aq_loop_spawn(l, NULL, leftover_main, q, 0));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_EQ(aq_queue_getters(q), 10);
+    ASSERT_OK(aq_loop_free(l));
+    ASSERT_EQ(aq_queue_getters(q), 0);
+    ASSERT_OK(aq_queue_free(q));
+}
+
+static void *park_forever(void *arg)
+{
+    (void)arg;
+    aq_sleep(3600 * AQ_SEC); /* until the loop is freed */
+    return NULL;
+}
+
+TEST(test_compact_setter_codes)
+{
+    aq_loop *l;
+    ASSERT_RC(aq_loop_set_compact(NULL, SHARED), AQ_EINVAL);
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_RC(aq_loop_set_compact(l, AQ_STACK_MIN - 1), AQ_EINVAL);
+    ASSERT_RC(aq_loop_set_compact(l, AQ_STACK_MAX + 1), AQ_EINVAL);
+    ASSERT_OK(aq_loop_set_compact(l, SHARED));
+    ASSERT_OK(aq_loop_spawn(l, NULL, park_forever, NULL, 0));
+    /* A compact task is alive: the shared stack cannot change. */
+    ASSERT_RC(aq_loop_set_compact(l, 0), AQ_EBUSY);
+    ASSERT_RC(aq_loop_set_compact(l, 2 * SHARED), AQ_EBUSY);
+    ASSERT_OK(aq_loop_free(l));
+
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, SHARED));
+    ASSERT_OK(aq_loop_set_compact(l, 0)); /* off again: nothing alive */
+    ASSERT_OK(aq_loop_free(l));
+}
+
+/* Running off the shared stack hits its guard page and is reported like
+ * any overflow (tested in a child process, as in test_overflow.c). */
+static int recurse(int n)
+{
+    volatile char frame[1024];
+    frame[0] = (char)n;
+    if (n > 1000000)
+        return n;
+    return recurse(n + 1) + frame[0];
+}
+
+static void *overflowing(void *arg)
+{
+    (void)arg;
+    return IARG(recurse(0));
+}
+
+TEST(test_compact_overflow_is_loud)
+{
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        aq_loop *l;
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        aq_loop_new(&l);
+        aq_loop_set_compact(l, 32 * 1024);
+        aq_loop_spawn(l, NULL, overflowing, NULL, 0);
+        aq_loop_run(l);
+        _exit(0); /* not reached */
+    }
+    close(fds[1]);
+    char out[8192];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof out - 1 &&
+           (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    ASSERT(strstr(out, "stack overflow in task") != NULL ||
+           strstr(out, "stack-overflow") != NULL); /* ours, or ASan's */
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_compact_items_move_through_evicted_frames);
+    RUN(test_compact_pingpong_keeps_values);
+    RUN(test_compact_deep_frames_survive);
+    RUN(test_compact_cancel_timeout_and_mixed_stacks);
+    RUN(test_compact_leftovers_reaped);
+    RUN(test_compact_setter_codes);
+    RUN(test_compact_overflow_is_loud);
+    return t_done();
+}
