@@ -34,6 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define AQ_HAVE_MEMCHECK 1
+#endif
+#endif
+
 /* Bytes saved for a task parked in aq_queue_get from its body, measured
  * on x86-64 (about 200); a buffer of this size rarely has to grow. */
 #define SAVE_INITIAL 256
@@ -126,6 +133,11 @@ void aq__compact_enter(aq_loop *l, aq_task *t)
         char *top = shared_top(l);
 #ifdef AQ_ASAN
         ASAN_UNPOISON_MEMORY_REGION(top - t->save_len, t->save_len);
+#endif
+#ifdef AQ_HAVE_MEMCHECK
+        /* Below the shared stack's last stack pointer, valgrind takes the
+         * bytes for dead stack; they are about to be live frames again. */
+        VALGRIND_MAKE_MEM_UNDEFINED(top - t->save_len, t->save_len);
 #endif
         memcpy(top - t->save_len, t->save, t->save_len);
     }
