@@ -3,7 +3,7 @@
  * Usage:  aqbench WORKLOAD N
  *
  * Prints one line on stdout, "WORKLOAD N ns_per_item" (1 decimal), except
- *     spawn N ns_cold ns_warm bytes_per_task
+ *     spawn N ns_cold ns_warm bytes_per_task (also spawn-compact)
  *     timers N ns_per_timer mean_lateness_us
  * the format of peers/asyncio_bench.py and peers/go/main.go, whose
  * workloads this file repeats one for one (see README.md for the
@@ -16,8 +16,12 @@
  * spawned with handles and awaited with aq_gather / aq_task_wait, the
  * counterpart of asyncio.gather and `await task`; the handles are released
  * inside the timed part, since a detached task would free itself there
- * too. Stacks use the loop's defaults: neither peer can be given a bigger
- * pool or stack, so libaq gets no tuning either.
+ * too. Stacks use the loop's defaults, with one exception: spawn keeps N
+ * stacks warm (aq_loop_set_stack_pool), which is what Go does by itself:
+ * its runtime keeps dead goroutines and their stacks for reuse.
+ * spawn-compact is spawn with the waiters in compact mode
+ * (aq_loop_set_compact); the peers have no such mode, so run.py sets it
+ * beside their plain spawn.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -363,6 +367,7 @@ static int64_t spawn_round(long n, int64_t *elapsed)
 static void bench_spawn(struct job *j)
 {
     int64_t cold, warm, unused;
+    AQ(aq_loop_set_stack_pool(aq_loop_current(), (size_t)j->n));
     int64_t rss_1000 = spawn_round(1000, &unused); /* warm-up, baseline */
     int64_t rss_n = spawn_round(j->n, &cold);
     spawn_round(j->n, &warm);
@@ -370,6 +375,15 @@ static void bench_spawn(struct job *j)
     j->out[1] = (double)warm / (double)j->n;
     j->out[2] = (double)(rss_n - rss_1000) / (double)j->n;
     j->nout = 3;
+}
+
+/* The same rounds with the waiters in compact mode. The main task was
+ * spawned before the mode was set, so it keeps its own stack (and may hand
+ * its variables to the waiters). */
+static void bench_spawn_compact(struct job *j)
+{
+    AQ(aq_loop_set_compact(aq_loop_current(), 256 * 1024));
+    bench_spawn(j);
 }
 
 /* ---- timers -------------------------------------------------------------- */
@@ -422,6 +436,7 @@ static const struct workload {
     {"pingpong", bench_pingpong}, {"bulk", bench_bulk},
     {"fanout", bench_fanout},     {"priority", bench_priority},
     {"spawn", bench_spawn},       {"timers", bench_timers},
+    {"spawn-compact", bench_spawn_compact},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -163,7 +163,7 @@ AQ_EXTERN int aq_loop_free(aq_loop *loop);
 AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
 
 /* Sets how many free stacks the loop keeps warm (memory still committed)
- * for reuse; default 1024. A spawn that finds a warm stack costs a
+ * for reuse, and as many records of finished tasks; default 1024. A spawn that finds a warm stack costs a
  * pointer pop; otherwise it pays page faults on first touch (about 14 us
  * a page on a VM). Stacks freed beyond the limit give their memory back
  * to the system but keep their address range until the loop is freed.

@@ -156,6 +156,9 @@ struct aq_loop {
     aq__stack *pool;     /* free stacks of stack_size bytes, pages kept */
     size_t npool, pool_max;
     aq__stack *cold;     /* free stacks whose pages were given back */
+    aq_task *spare;      /* freed task records for reuse, chained through
+                            their arg field; at most pool_max */
+    size_t nspare;
     aq__slab *slabs;     /* every slab of the loop, freed with it */
     aq__stack *shared;   /* run stack of compact tasks, or NULL */
     aq_task *resident;   /* compact task whose frames are on it, or NULL */
@@ -177,8 +180,11 @@ AQ__HIDDEN void aq__task_wake_all(aq_list *list, int rc);
 AQ__HIDDEN void aq__task_abort(aq_task *t, int rc);
 /* Entry point of every task's context. */
 AQ__HIDDEN void aq__task_entry(void);
-/* Frees a DONE task's memory once no reference is left. */
+/* Drops a reference; the last one files the record among the loop's
+ * spares for reuse (or frees it past the pool limit). */
 AQ__HIDDEN void aq__task_unref(aq_task *t);
+/* Frees spare task records until `keep` are left. */
+AQ__HIDDEN void aq__task_free_spares(aq_loop *l, size_t keep);
 
 /* Checked whenever a task leaves the CPU: guard pages catch an overflow
  * as it happens; on a stack without one, a frame below the limit at a

@@ -169,6 +169,7 @@ int aq_loop_free(aq_loop *l)
         aq__list_remove(&t->all);
         aq__free(t);
     }
+    aq__task_free_spares(l, 0);
     if (l->shared)
         aq__stack_put(l, l->shared);
     aq__stack_release_all(l);
@@ -198,6 +199,7 @@ int aq_loop_set_stack_pool(aq_loop *l, size_t max_stacks)
     if (!l)
         return AQ_EINVAL;
     l->pool_max = max_stacks;
+    aq__task_free_spares(l, max_stacks);
     while (l->npool > max_stacks) { /* re-file the excess as cold */
         aq__stack *s = l->pool;
         l->pool = s->next;

@@ -49,12 +49,42 @@ void aq__task_entry(void)
     aq__loop_exit(t);
 }
 
+/* Task records are kept for reuse like stacks (same limit): a malloc and
+ * a free cost more than the rest of a spawn. The loop frees them. */
 void aq__task_unref(aq_task *t)
 {
     if (--t->refs == 0) {
+        aq_loop *l = t->loop;
         aq__list_remove(&t->all);
+        if (l->nspare < l->pool_max) {
+            t->arg = l->spare;
+            l->spare = t;
+            l->nspare++;
+        } else {
+            aq__free(t);
+        }
+    }
+}
+
+void aq__task_free_spares(aq_loop *l, size_t keep)
+{
+    while (l->nspare > keep) {
+        aq_task *t = l->spare;
+        l->spare = t->arg;
+        l->nspare--;
         aq__free(t);
     }
+}
+
+static aq_task *task_alloc(aq_loop *l)
+{
+    aq_task *t = l->spare;
+    if (t) {
+        l->spare = t->arg;
+        l->nspare--;
+        return t;
+    }
+    return aq__malloc(sizeof *t);
 }
 
 /* ---- spawn and lifetime -------------------------------------------------- */
@@ -74,14 +104,17 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
 
     if (aq__timer_reserve(l, l->nlive + 1) != AQ_OK)
         return AQ_ENOMEM;
-    aq_task *t = aq__malloc(sizeof *t);
+    aq_task *t = task_alloc(l);
     if (!t)
         return AQ_ENOMEM;
     memset(t, 0, sizeof *t);
+    t->loop = l;
     int rc = compact ? aq__compact_init(l, t)
                      : aq__stack_get(l, stack_size, &t->stack);
     if (rc) {
-        aq__free(t);
+        t->refs = 1;
+        aq__list_init(&t->all);
+        aq__task_unref(t); /* back to the spares */
         return rc;
     }
     l->nlive++;
