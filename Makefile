@@ -41,3 +41,61 @@ bench:
 # Instructions per item under callgrind, against bench/budgets.txt.
 bench-check:
 	BUILD=$(BUILD) python3 bench/run.py check
+
+# Model-based testing (tests/model/). `make soak`: millions of random
+# programs checked against the reference model, in an optimized build.
+# `make fuzz`: libFuzzer over the same checker, new inputs saved into
+# tests/fuzz/corpus/ (which `make test` replays); `make fuzz-min` merges
+# that corpus back down to inputs of distinct coverage.
+SOAK_BUILD ?= build-soak
+SOAK_SEEDS ?= 2000000
+SOAK_START ?= 1
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CORPUS ?= tests/fuzz/corpus
+
+.PHONY: soak fuzz fuzz-build fuzz-min
+
+soak:
+	$(CMAKE) -S . -B $(SOAK_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	    -DAQ_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build $(SOAK_BUILD) --target test_model -j2
+	./$(SOAK_BUILD)/tests/test_model --seeds $(SOAK_SEEDS) \
+	    --start $(SOAK_START) -v
+
+fuzz-build:
+	sh tests/fuzz/setup.sh
+	$(CMAKE) -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_BUILD_TYPE=Debug -DAQ_SANITIZE=ON -DAQ_BUILD_TESTS=OFF \
+	    -DAQ_BUILD_EXAMPLES=OFF -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link
+	$(CMAKE) --build $(FUZZ_BUILD) --target aq -j2
+	clang -std=c11 -g -O1 -Wall -Wextra -D_DEFAULT_SOURCE \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Iinclude tests/fuzz/fuzz_model.c $(FUZZ_BUILD)/libaq.a \
+	    -o $(FUZZ_BUILD)/fuzz_model
+
+fuzz: fuzz-build
+	mkdir -p $(FUZZ_CORPUS)
+	./$(FUZZ_BUILD)/fuzz_model -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=900 -timeout=30 -artifact_prefix=$(FUZZ_BUILD)/ \
+	    $(FUZZ_CORPUS)
+
+fuzz-min: fuzz-build
+	rm -rf $(FUZZ_BUILD)/min
+	mkdir -p $(FUZZ_BUILD)/min
+	./$(FUZZ_BUILD)/fuzz_model -merge=1 $(FUZZ_BUILD)/min $(FUZZ_CORPUS)
+	rm -f $(FUZZ_CORPUS)/*
+	cp $(FUZZ_BUILD)/min/* $(FUZZ_CORPUS)/
+
+# Scale soak (tests/soak/): 1,000,000 tasks move 10,000,000 items through
+# 1000 bounded queues under random cancellations, every item accounted
+# for, 3 rounds with RSS checked for growth. Takes minutes; not part of
+# `make test` (test_soak_small is its small twin there).
+# SOAK_SCALE_ARGS: [tasks] [items] [rounds] [seed].
+SOAK_SCALE_ARGS ?=
+
+.PHONY: soak-scale
+
+soak-scale: all
+	cc -O2 -Iinclude tests/soak/soak.c $(BUILD)/libaq.a -o $(BUILD)/soak
+	./$(BUILD)/soak $(SOAK_SCALE_ARGS)

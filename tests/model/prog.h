@@ -1,0 +1,304 @@
+/* libaq model tests - an operation program: what each task does, in
+ * order. MIT licensed.
+ *
+ * A program is a few queues plus up to M_TASKS worker tasks, each with a
+ * straight list of operations (no loops, no branches), so every operation
+ * runs exactly once and can be named by (task, index). The same program
+ * is run twice: by the reference model (model.h) and on libaq
+ * (interp.h). It comes from a 64-bit seed (generator below), from fuzzer
+ * bytes (m_decode) or from the shrinker.
+ *
+ * Time is made deterministic by never letting a timer fire: a deadline is
+ * either already past (the call times out unless it can complete at
+ * once), or none, or "far" (seconds ahead: it goes on libaq's timer heap
+ * but cannot expire during a run of microseconds). A time-out of k ticks
+ * is written as a task that yields k times and then cancels the waiter;
+ * a sleep of k ticks is k calls of aq_sleep(0).
+ */
+#ifndef MODEL_PROG_H
+#define MODEL_PROG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Everything here is static; a file that includes it need not use all. */
+#define M_UNUSED __attribute__((unused))
+#define M_FN M_UNUSED static
+
+#define M_TASKS 12
+#define M_OPS 24
+#define M_QUEUES 2
+#define M_ITEMS (M_TASKS * M_OPS)
+
+enum m_kind {
+    M_PUT,       /* q, deadline; arg: priority 0..3 */
+    M_GET,       /* q, deadline */
+    M_TRY_PUT,   /* q; arg: priority */
+    M_TRY_GET,   /* q */
+    M_TASK_DONE, /* q */
+    M_JOIN,      /* q, deadline */
+    M_YIELD,
+    M_SLEEP,     /* deadline never: arg ticks of aq_sleep(0); past: the
+                    same with aq_sleep_until(0); far: sleep until
+                    cancelled */
+    M_CANCEL,    /* arg: target task (mod ntasks) */
+    M_SHUTDOWN,  /* q; arg & 1: immediate */
+    M_NKINDS
+};
+
+enum m_dl { M_DL_NEVER, M_DL_PAST, M_DL_FAR, M_NDL };
+
+/* Queue kinds: the three of aq.h, plus PRIORITY through aq_queue_new_prio
+ * with a comparator (the model treats it as PRIORITY). */
+enum { M_FIFO, M_LIFO, M_PRIO, M_PRIO_CMP, M_NQKINDS };
+
+typedef struct m_op {
+    unsigned char kind, q, dl, arg;
+} m_op;
+
+/* How the tasks are run: aq_run (a main task spawns the workers and waits
+ * for each; aq_run cancels what is stuck), or on one loop kept across
+ * programs (workers spawned from outside, aq_loop_run, then the test
+ * cancels what is stuck and runs the loop again). */
+enum { M_RUN_AQ, M_RUN_LOOP };
+
+typedef struct m_prog {
+    int runner;
+    int nq;
+    int qkind[M_QUEUES];
+    int maxsize[M_QUEUES]; /* 0: unbounded */
+    int ntasks;            /* workers, >= 1 */
+    int nops[M_TASKS];
+    m_op ops[M_TASKS][M_OPS];
+} m_prog;
+
+/* The item moved through the queues: a priority first, as AQ_PRIORITY's
+ * default ordering wants, then a unique id. */
+typedef struct m_item {
+    int64_t prio;
+    int64_t id;
+} m_item;
+
+/* Decoding of an op's fields, shared by model and interpreter so that
+ * both read a program the same way whatever its raw bytes. */
+static inline int m_qi(const m_prog *p, const m_op *op)
+{
+    return op->q % p->nq;
+}
+static inline int m_prio(const m_op *op) { return op->arg % 4; }
+static inline int m_ticks(const m_op *op) { return 1 + op->arg % 3; }
+static inline int m_target(const m_prog *p, const m_op *op)
+{
+    return op->arg % p->ntasks;
+}
+static inline int m_immediate(const m_op *op) { return op->arg & 1; }
+/* Ids are positions, so items stay unique whatever the shrinker deletes. */
+static inline long m_item_id(int t, int i) { return 1 + (long)t * M_OPS + i; }
+/* Only these calls take a deadline. */
+static inline int m_has_dl(int kind)
+{
+    return kind == M_PUT || kind == M_GET || kind == M_JOIN ||
+           kind == M_SLEEP;
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+M_UNUSED static const char *const m_kind_names[M_NKINDS] = {
+    "put", "get", "try_put", "try_get", "task_done",
+    "join", "yield", "sleep", "cancel", "shutdown"};
+
+M_UNUSED static const char *const m_qkind_names[M_NQKINDS] = {
+    "FIFO", "LIFO", "PRIORITY", "PRIORITY(cmp)"};
+
+M_FN void m_op_str(const m_prog *p, int t, int i, char *buf, size_t len)
+{
+    const m_op *op = &p->ops[t][i];
+    static const char *const dl[M_NDL] = {"", " deadline=past",
+                                          " deadline=far"};
+    const char *d = m_has_dl(op->kind) ? dl[op->dl % M_NDL] : "";
+    switch (op->kind) {
+    case M_PUT:
+    case M_TRY_PUT:
+        snprintf(buf, len, "%s q%d #%ld prio %d%s", m_kind_names[op->kind],
+                 m_qi(p, op), m_item_id(t, i), m_prio(op), d);
+        break;
+    case M_GET:
+    case M_TRY_GET:
+    case M_TASK_DONE:
+    case M_JOIN:
+        snprintf(buf, len, "%s q%d%s", m_kind_names[op->kind], m_qi(p, op),
+                 d);
+        break;
+    case M_SLEEP:
+        if (op->dl == M_DL_FAR)
+            snprintf(buf, len, "sleep until cancelled");
+        else
+            snprintf(buf, len, "sleep %d tick(s)%s", m_ticks(op),
+                     op->dl == M_DL_PAST ? " via sleep_until(past)" : "");
+        break;
+    case M_CANCEL:
+        snprintf(buf, len, "cancel t%d", m_target(p, op));
+        break;
+    case M_SHUTDOWN:
+        snprintf(buf, len, "shutdown q%d%s", m_qi(p, op),
+                 m_immediate(op) ? " immediate" : "");
+        break;
+    default:
+        snprintf(buf, len, "%s", m_kind_names[op->kind]);
+    }
+}
+
+M_FN void m_print(const m_prog *p, FILE *f)
+{
+    char buf[96];
+    fprintf(f, "program: %d queue(s), %d task(s), run by %s\n", p->nq,
+            p->ntasks, p->runner == M_RUN_AQ ? "aq_run" : "aq_loop_run");
+    for (int q = 0; q < p->nq; q++) {
+        fprintf(f, "  q%d: %s, ", q, m_qkind_names[p->qkind[q]]);
+        if (p->maxsize[q])
+            fprintf(f, "maxsize %d\n", p->maxsize[q]);
+        else
+            fprintf(f, "unbounded\n");
+    }
+    for (int t = 0; t < p->ntasks; t++) {
+        fprintf(f, "  t%d:%s\n", t, p->nops[t] ? "" : " (no ops)");
+        for (int i = 0; i < p->nops[t]; i++) {
+            m_op_str(p, t, i, buf, sizeof buf);
+            fprintf(f, "    %2d  %s\n", i, buf);
+        }
+    }
+}
+
+/* ---- generation from a seed ---------------------------------------------- */
+
+/* splitmix64: tiny, and every seed gives a well-mixed stream. */
+static inline uint64_t m_rand(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static inline unsigned m_below(uint64_t *s, unsigned n)
+{
+    return (unsigned)(m_rand(s) % n);
+}
+
+M_FN int m_pick(uint64_t *s, const unsigned char *w)
+{
+    unsigned sum = 0;
+    for (int k = 0; k < M_NKINDS; k++)
+        sum += w[k];
+    unsigned r = m_below(s, sum);
+    for (int k = 0; k < M_NKINDS; k++) {
+        if (r < w[k])
+            return k;
+        r -= w[k];
+    }
+    return M_YIELD;
+}
+
+/* Op weights of a task's role, in enum m_kind order: producers, consumers
+ * (get + task_done) and a mix, so that both full and empty queues with
+ * waiters on them are common. Shutdown is rare: it ends all waiting. */
+M_UNUSED static const unsigned char m_roles[3][M_NKINDS] = {
+    /* put get tput tget done join yield sleep cancel shut */
+    {30, 4, 12, 2, 2, 6, 6, 2, 2, 1},
+    {4, 30, 2, 12, 14, 2, 6, 2, 2, 1},
+    {14, 14, 6, 6, 8, 5, 6, 3, 4, 1},
+};
+
+M_FN void m_generate(m_prog *p, uint64_t seed)
+{
+    uint64_t s = seed;
+    memset(p, 0, sizeof *p);
+    p->nq = m_below(&s, 4) == 0 ? 2 : 1;
+    for (int q = 0; q < p->nq; q++) {
+        p->qkind[q] = (int)m_below(&s, M_NQKINDS);
+        p->maxsize[q] = m_below(&s, 4) == 0 ? 0 : 1 + (int)m_below(&s, 4);
+    }
+    p->ntasks = 2 + (int)m_below(&s, M_TASKS - 1);
+    p->runner = m_below(&s, 4) == 0 ? M_RUN_AQ : M_RUN_LOOP;
+    int may_shut = m_below(&s, 3) == 0;
+    int dl_rate = (int)m_below(&s, 3); /* how often deadlines appear */
+    for (int t = 0; t < p->ntasks; t++) {
+        m_op *ops = p->ops[t];
+        if (m_below(&s, 6) == 0) {
+            /* A timer task: a time-out of k ticks on another task. */
+            int k = (int)m_below(&s, 4), n = 0;
+            for (int i = 0; i < k; i++)
+                ops[n++] = (m_op){M_YIELD, 0, 0, 0};
+            ops[n++] = (m_op){M_CANCEL, 0, 0,
+                              (unsigned char)m_below(&s, M_TASKS)};
+            p->nops[t] = n;
+            continue;
+        }
+        const unsigned char *w = m_roles[m_below(&s, 3)];
+        int n = 1 + (int)m_below(&s, 1 + m_below(&s, M_OPS));
+        for (int i = 0; i < n; i++) {
+            m_op *op = &ops[i];
+            int k;
+            do
+                k = m_pick(&s, w);
+            while (k == M_SHUTDOWN && !may_shut);
+            op->kind = (unsigned char)k;
+            op->q = (unsigned char)m_below(&s, p->nq);
+            op->arg = (unsigned char)m_below(&s, 256) & 0x7f;
+            if (m_has_dl(k) && (int)m_below(&s, 6) < dl_rate * 2)
+                op->dl = (unsigned char)(1 + m_below(&s, 2));
+        }
+        p->nops[t] = n;
+    }
+}
+
+/* ---- decoding fuzzer bytes ----------------------------------------------- */
+
+/* Three header bytes (queues, sizes, task count and runner), then three
+ * bytes per op: task, kind + deadline, queue + arg. Any byte string is a
+ * valid program; ops past a task's M_OPS are ignored. */
+M_FN void m_decode(m_prog *p, const uint8_t *d, size_t n)
+{
+    uint8_t h[3] = {0, 0, 0};
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < 3 && i < n; i++)
+        h[i] = d[i];
+    p->nq = 1 + (h[0] & 1);
+    p->qkind[0] = (h[0] >> 1) % M_NQKINDS;
+    p->qkind[1] = (h[0] >> 4) % M_NQKINDS;
+    p->maxsize[0] = h[1] % 5;
+    p->maxsize[1] = (h[1] / 5) % 5;
+    p->ntasks = 1 + (h[2] & 15) % M_TASKS;
+    p->runner = h[2] >> 7 ? M_RUN_LOOP : M_RUN_AQ;
+    for (size_t i = 3; i + 2 < n; i += 3) {
+        int t = d[i] % p->ntasks;
+        if (p->nops[t] == M_OPS)
+            continue;
+        m_op *op = &p->ops[t][p->nops[t]++];
+        op->kind = d[i + 1] % M_NKINDS;
+        op->dl = (d[i + 1] / M_NKINDS) % M_NDL;
+        op->q = d[i + 2] >> 7;
+        op->arg = d[i + 2] & 0x7f;
+    }
+}
+
+/* The inverse of m_decode, for seeding the fuzzer's corpus with generated
+ * programs. Returns the byte count (at most 3 + 3 * M_ITEMS). */
+M_FN size_t m_encode(const m_prog *p, uint8_t *d)
+{
+    size_t n = 0;
+    d[n++] = (uint8_t)((p->nq - 1) | p->qkind[0] << 1 | p->qkind[1] << 4);
+    d[n++] = (uint8_t)(p->maxsize[0] + 5 * p->maxsize[1]);
+    d[n++] = (uint8_t)((p->ntasks - 1) | (p->runner == M_RUN_LOOP) << 7);
+    for (int t = 0; t < p->ntasks; t++)
+        for (int i = 0; i < p->nops[t]; i++) {
+            const m_op *op = &p->ops[t][i];
+            d[n++] = (uint8_t)t;
+            d[n++] = (uint8_t)(op->kind + M_NKINDS * (op->dl % M_NDL));
+            d[n++] = (uint8_t)((op->q & 1) << 7 | (op->arg & 0x7f));
+        }
+    return n;
+}
+
+#endif
