@@ -18,7 +18,8 @@
  *   called from inside a task; outside one they return AQ_EPERM and do
  *   nothing. Once a task has been cancelled, every suspending call it
  *   makes returns AQ_ECANCELED at once (cancellation is sticky), so
- *   cleanup code never hangs.
+ *   cleanup code never hangs. When several things are wrong, AQ_EPERM
+ *   comes first, then the argument checks, then AQ_ECANCELED.
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
  *   call that can complete at once does so even if its deadline passed.

@@ -15,7 +15,9 @@
  */
 #include "internal.h"
 
-/* Checks common to every suspending call; AQ_OK means go ahead. */
+/* Checks common to every suspending call, in the order all of them use:
+ * outside a task, then bad arguments (the caller's own checks), then
+ * cancellation. AQ_OK means go ahead. */
 static inline int may_suspend(aq_task *t)
 {
     if (!t)
@@ -179,13 +181,15 @@ int aq_task_cancel(aq_task *t)
 int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
 {
     aq_task *self = aq__cur;
-    int rc = may_suspend(self);
-    if (rc)
-        return rc;
+    int rc;
+    if (!self)
+        return AQ_EPERM;
     if (!t)
         return AQ_EINVAL;
     if (t == self)
         return AQ_EDEADLK;
+    if (self->cancelled)
+        return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
         rc = aq__task_block(self, &t->joiners, deadline);
         if (rc)

@@ -139,6 +139,123 @@ TEST(test_misuse_loop_bad_arguments)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* A task that records that it ran and how its one get ended. */
+struct waiter {
+    aq_queue *q;
+    int ran, rc;
+};
+
+static void *waiter_main(void *arg)
+{
+    struct waiter *w = arg;
+    long v;
+    w->ran = 1;
+    w->rc = aq_queue_get(w->q, &v);
+    return NULL;
+}
+
+struct nested {
+    aq_loop *own, *other, *empty;
+    int run_own, free_own, run_other, free_other, free_empty;
+};
+
+static void *nested_main(void *arg)
+{
+    struct nested *n = arg;
+    n->run_own = aq_loop_run(n->own);
+    n->free_own = aq_loop_free(n->own);
+    n->run_other = aq_loop_run(n->other);
+    n->free_other = aq_loop_free(n->other);
+    /* A loop with no task left to reap runs nothing: freeing it from
+     * here is allowed. */
+    n->free_empty = aq_loop_free(n->empty);
+    return NULL;
+}
+
+TEST(test_misuse_loop_run_and_free_nested_are_ebusy)
+{
+    struct nested n = {NULL, NULL, NULL, PENDING, PENDING, PENDING,
+                       PENDING, PENDING};
+    struct waiter w = {new_fifo(0), 0, PENDING};
+    aq_task *t, *other;
+    ASSERT_OK(aq_loop_new(&n.own));
+    ASSERT_OK(aq_loop_new(&n.other));
+    ASSERT_OK(aq_loop_new(&n.empty));
+    ASSERT_OK(aq_loop_spawn(n.other, &other, waiter_main, &w, 0));
+    ASSERT_OK(aq_loop_spawn(n.own, &t, nested_main, &n, 0));
+    ASSERT_OK(aq_loop_run(n.own));
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_RC(n.run_own, AQ_EBUSY);
+    ASSERT_RC(n.free_own, AQ_EBUSY);
+    ASSERT_RC(n.run_other, AQ_EBUSY);
+    ASSERT_RC(n.free_other, AQ_EBUSY);
+    ASSERT_OK(n.free_empty);
+    /* The other loop was neither run nor torn down: its task has not
+     * started and is not cancelled, and it works as before. */
+    ASSERT_EQ(w.ran, 0);
+    ASSERT_EQ(aq_task_done(other), 0);
+    ASSERT_EQ(aq_task_cancelled(other), 0);
+    ASSERT_OK(aq_loop_run(n.other));
+    ASSERT_EQ(w.ran, 1);
+    ASSERT_EQ(w.rc, PENDING); /* parked in its get */
+    put_long(w.q, 1);
+    ASSERT_OK(aq_loop_run(n.other));
+    ASSERT_OK(w.rc);
+    ASSERT_OK(aq_task_release(other));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_loop_free(n.other));
+    ASSERT_OK(aq_loop_free(n.own));
+    ASSERT_OK(aq_queue_task_done(w.q));
+    ASSERT_OK(aq_queue_free(w.q));
+}
+
+/* Uses about 40 KiB of stack: fits the 64 KiB default, not 16 KiB. */
+static void *deep_main(void *arg)
+{
+    volatile unsigned char buf[40 * 1024];
+    for (size_t i = 0; i < sizeof buf; i += 512)
+        buf[i] = (unsigned char)i;
+    return IARG(buf[512] + (arg != NULL));
+}
+
+TEST(test_misuse_loop_sizes_at_the_edges)
+{
+    aq_loop *l;
+    aq_task *t = (aq_task *)&t;
+    struct waiter w = {new_fifo(0), 0, PENDING};
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_RC(aq_loop_set_stack_size(l, 0), AQ_EINVAL);
+    ASSERT_RC(aq_loop_set_stack_size(l, SIZE_MAX), AQ_EINVAL);
+    ASSERT_RC(aq_loop_spawn(l, &t, ret_arg, NULL, SIZE_MAX), AQ_EINVAL);
+    ASSERT(t == (aq_task *)&t);
+    /* Any pool size is accepted, none and "unlimited" included. */
+    ASSERT_OK(aq_loop_set_stack_pool(l, SIZE_MAX));
+    ASSERT_OK(aq_loop_set_stack_pool(l, 0));
+    ASSERT_OK(aq_loop_set_stack_pool(l, 1024));
+    /* A task that has not returned makes the stack size busy; the refused
+     * call changed nothing: a task needing 40 KiB still gets 64. */
+    ASSERT_OK(aq_loop_spawn(l, NULL, waiter_main, &w, 0));
+    ASSERT_RC(aq_loop_set_stack_size(l, AQ_STACK_MIN), AQ_EBUSY);
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_RC(aq_loop_set_stack_size(l, AQ_STACK_MIN), AQ_EBUSY);
+    ASSERT_OK(aq_loop_spawn(l, &t, deep_main, NULL, 0));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_EQ(w.rc, PENDING);
+    put_long(w.q, 1);
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_OK(w.rc);
+    /* Every task returned: the smallest size is accepted. */
+    ASSERT_OK(aq_loop_set_stack_size(l, AQ_STACK_MIN));
+    ASSERT_OK(aq_loop_spawn(l, &t, ret_arg, NULL, AQ_STACK_MIN));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_loop_free(l));
+    ASSERT_OK(aq_queue_task_done(w.q));
+    ASSERT_OK(aq_queue_free(w.q));
+}
+
 /* ---- tasks ----------------------------------------------------------- */
 
 TEST(test_misuse_task_null_handles)
@@ -187,6 +304,89 @@ static void *task_args_main(void *arg)
 TEST(test_misuse_task_bad_arguments)
 {
     t_main(task_args_main, NULL);
+}
+
+static void *gather_empty_main(void *arg)
+{
+    (void)arg;
+    /* An empty set needs no array: nothing to wait for. */
+    ASSERT_OK(aq_gather(NULL, 0, NULL));
+    ASSERT_OK(aq_gather_until(NULL, 0, NULL, AQ_NEVER));
+    return NULL;
+}
+
+TEST(test_misuse_gather_empty_set)
+{
+    t_main(gather_empty_main, NULL);
+}
+
+/* Once cancelled, every suspending call fails at once with AQ_ECANCELED
+ * and does nothing, even one that could complete at once (a put with
+ * room, a get with an item); the non-suspending calls still work. */
+static void *cancelled_calls_main(void *arg)
+{
+    (void)arg;
+    aq_queue *q = new_fifo(4);
+    aq_task *other, *spawned = NULL;
+    long v = -1;
+    void *res = IARG(-1);
+    int64_t dl = aq_now() + AQ_SEC;
+    put_long(q, 5); /* room left, an item queued, one unfinished */
+    ASSERT_OK(aq_spawn(&other, ret_arg, IARG(2)));
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    struct qstate s = qstate_of(q);
+
+    ASSERT_RC(aq_yield(), AQ_ECANCELED);
+    ASSERT_RC(aq_sleep(0), AQ_ECANCELED);
+    ASSERT_RC(aq_sleep(AQ_MSEC), AQ_ECANCELED);
+    ASSERT_RC(aq_sleep_until(dl), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_put(q, &v), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_put_until(q, &v, dl), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_get(q, &v), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_get_until(q, &v, dl), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_join(q), AQ_ECANCELED);
+    ASSERT_RC(aq_queue_join_until(q, dl), AQ_ECANCELED);
+    ASSERT_RC(aq_task_wait(other, &res), AQ_ECANCELED);
+    ASSERT_RC(aq_task_wait_until(other, &res, dl), AQ_ECANCELED);
+    /* Bad arguments are reported before the cancellation, by every
+     * suspending call alike. */
+    ASSERT_RC(aq_queue_put(NULL, &v), AQ_EINVAL);
+    ASSERT_RC(aq_queue_get(q, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_queue_join(NULL), AQ_EINVAL);
+    ASSERT_RC(aq_task_wait(NULL, &res), AQ_EINVAL);
+    ASSERT_RC(aq_task_wait(aq_task_self(), &res), AQ_EDEADLK);
+    ASSERT_RC(aq_gather(NULL, 1, NULL), AQ_EINVAL);
+    ASSERT_SAME_STATE(q, s);
+    ASSERT_EQ(v, -1);
+    ASSERT_EQ(IVAL(res), -1);
+    /* The awaited task was left alone... */
+    ASSERT_EQ(aq_task_done(other), 0);
+    ASSERT_EQ(aq_task_cancelled(other), 0);
+    /* ...except by gather, which cancels its set, as asyncio's does. */
+    ASSERT_RC(aq_gather(&other, 1, &res), AQ_ECANCELED);
+    ASSERT_EQ(aq_task_cancelled(other), 1);
+    ASSERT_EQ(IVAL(res), -1);
+
+    /* Calls that do not suspend are unaffected. */
+    ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_EQ(v, 5);
+    ASSERT_OK(aq_queue_task_done(q));
+    ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_OK(aq_spawn(&spawned, ret_arg, NULL));
+    ASSERT_EQ(aq_task_cancelled(spawned), 0);
+    ASSERT_OK(aq_task_cancel(aq_task_self())); /* twice: harmless */
+    ASSERT_EQ(aq_task_cancelled(aq_task_self()), 1);
+    ASSERT_OK(aq_task_release(spawned));
+    ASSERT_OK(aq_task_release(other));
+    ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_OK(aq_queue_task_done(q));
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_misuse_cancelled_task_suspending_calls)
+{
+    t_main(cancelled_calls_main, NULL);
 }
 
 /* ---- suspending calls outside a task --------------------------------- */
@@ -305,6 +505,25 @@ TEST(test_misuse_queue_new_bad_arguments)
     ASSERT_OK(aq_queue_try_put(q, &b));
     ASSERT_OK(aq_queue_try_get(q, &b));
     ASSERT_EQ(b, 3);
+    ASSERT_OK(aq_queue_free(q));
+}
+
+TEST(test_misuse_queue_maxsize_extremes)
+{
+    aq_queue *q;
+    long v = 1;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof v, LONG_MAX));
+    ASSERT_EQ(aq_queue_maxsize(q), LONG_MAX);
+    ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_EQ(aq_queue_full(q), 0);
+    ASSERT_OK(aq_queue_free(q));
+    ASSERT_OK(aq_queue_new(&q, AQ_LIFO, sizeof v, LONG_MIN));
+    ASSERT_EQ(aq_queue_maxsize(q), 0); /* any maxsize <= 0: unbounded */
+    ASSERT_EQ(aq_queue_full(q), 0);
+    /* Peeking an empty queue: no item 0. */
+    v = 7;
+    ASSERT_RC(aq_queue_peek(q, 0, &v), AQ_EINVAL);
+    ASSERT_EQ(v, 7);
     ASSERT_OK(aq_queue_free(q));
 }
 
@@ -782,10 +1001,15 @@ int main(int argc, char **argv)
     RUN(test_misuse_error_names_and_messages);
     RUN(test_misuse_version_and_clock);
     RUN(test_misuse_loop_bad_arguments);
+    RUN(test_misuse_loop_run_and_free_nested_are_ebusy);
+    RUN(test_misuse_loop_sizes_at_the_edges);
     RUN(test_misuse_task_null_handles);
     RUN(test_misuse_task_bad_arguments);
+    RUN(test_misuse_gather_empty_set);
+    RUN(test_misuse_cancelled_task_suspending_calls);
     RUN(test_misuse_suspending_outside_task_is_eperm);
     RUN(test_misuse_queue_new_bad_arguments);
+    RUN(test_misuse_queue_maxsize_extremes);
     RUN(test_misuse_queue_null_arguments);
     RUN(test_misuse_queue_null_arguments_in_task);
     RUN(test_misuse_queue_full_empty_shutdown_codes);
