@@ -4,11 +4,8 @@
  * tasks, deep frames, cancellation and deadlines of evicted waiters,
  * compact and own-stack tasks mixed, reaping at loop free, the setter's
  * codes, and a loud overflow of the shared stack. */
+#include "overflow_helpers.h"
 #include "rt_helpers.h"
-
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define SHARED (256 * 1024)
 
@@ -322,49 +319,19 @@ TEST(test_compact_setter_codes)
 
 /* Running off the shared stack hits its guard page and is reported like
  * any overflow (tested in a child process, as in test_overflow.c). */
-static int recurse(int n)
+static void overflow_child(void)
 {
-    volatile char frame[1024];
-    frame[0] = (char)n;
-    if (n > 1000000)
-        return n;
-    return recurse(n + 1) + frame[0];
-}
-
-static void *overflowing(void *arg)
-{
-    (void)arg;
-    return IARG(recurse(0));
+    aq_loop *l;
+    aq_loop_new(&l);
+    aq_loop_set_compact(l, 32 * 1024);
+    aq_loop_spawn(l, NULL, overflowing, NULL, 0);
+    aq_loop_run(l); /* dies of the overflow */
 }
 
 TEST(test_compact_overflow_is_loud)
 {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        aq_loop *l;
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        aq_loop_new(&l);
-        aq_loop_set_compact(l, 32 * 1024);
-        aq_loop_spawn(l, NULL, overflowing, NULL, 0);
-        aq_loop_run(l);
-        _exit(0); /* not reached */
-    }
-    close(fds[1]);
     char out[8192];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof out - 1 &&
-           (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(fds[0]);
-    int status;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    int status = run_in_child(overflow_child, out, sizeof out);
     ASSERT(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
     ASSERT(strstr(out, "stack overflow in task") != NULL ||
            strstr(out, "stack-overflow") != NULL); /* ours, or ASan's */

@@ -3,11 +3,7 @@
  * before dying of SIGSEGV. Run in a child process, whose stderr and exit
  * status the parent checks. Under AddressSanitizer, ASan's own handler
  * takes the fault and reports a stack overflow instead: also accepted. */
-#include "test.h"
-
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "overflow_helpers.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -16,27 +12,6 @@
 #define UNDER_ASAN 1
 #endif
 #endif
-
-static int depth_reached;
-
-/* Burns 1 KiB of stack per level; the volatile buffer and the use of the
- * result after the call keep the compiler from turning it into a loop. The
- * bound is never reached: 1000000 levels need about 1 GiB. */
-static int recurse(int n)
-{
-    volatile char frame[1024];
-    frame[0] = (char)n;
-    depth_reached = n;
-    if (n > 1000000)
-        return n;
-    return recurse(n + 1) + frame[0];
-}
-
-static void *overflowing(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)recurse(0);
-}
 
 static void *spawn_overflowing(void *arg)
 {
@@ -47,30 +22,15 @@ static void *spawn_overflowing(void *arg)
     return NULL;
 }
 
+static void child(void)
+{
+    aq_run(spawn_overflowing, NULL, NULL); /* dies of the overflow */
+}
+
 TEST(test_overflow_reports_task_and_size)
 {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        aq_run(spawn_overflowing, NULL, NULL);
-        _exit(0); /* not reached: the overflow kills us */
-    }
-    close(fds[1]);
     char out[8192];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof out - 1 &&
-           (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(fds[0]);
-    int status;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    int status = run_in_child(child, out, sizeof out);
 #ifdef UNDER_ASAN
     ASSERT(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
     ASSERT(strstr(out, "stack-overflow") != NULL);
