@@ -70,11 +70,13 @@ enum {
 };
 
 /* A human-readable message for a code, e.g. "queue is full". Never NULL;
- * an unknown code gives "unknown error". */
+ * an unknown code gives "unknown error". The string is static. Does not
+ * suspend; callable anywhere, from any thread. */
 AQ_EXTERN const char *aq_strerror(int code);
 
 /* The code's symbolic name, e.g. "AQ_EFULL". Never NULL; an unknown code
- * gives "AQ_E?". */
+ * gives "AQ_E?". The string is static. Does not suspend; callable
+ * anywhere, from any thread. */
 AQ_EXTERN const char *aq_errname(int code);
 
 /* ===================================================================== */
@@ -193,7 +195,8 @@ AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
  * Does not suspend. */
 AQ_EXTERN int aq_loop_set_compact(aq_loop *loop, size_t size);
 
-/* The loop running the calling task, or NULL outside a task. */
+/* Returns the loop running the calling task, or NULL outside a task.
+ * Does not suspend. */
 AQ_EXTERN aq_loop *aq_loop_current(void);
 
 /* ===================================================================== */
@@ -219,7 +222,8 @@ AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
  * Does not suspend. */
 AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
 
-/* The calling task, or NULL outside a task. */
+/* Returns the calling task, or NULL outside a task. The caller holds no
+ * reference through it. Does not suspend. */
 AQ_EXTERN aq_task *aq_task_self(void);
 
 /* Waits until task t returns (await task).
@@ -263,10 +267,12 @@ AQ_EXTERN int aq_task_cancel(aq_task *t);
  * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */
 AQ_EXTERN int aq_task_release(aq_task *t);
 
-/* 1 if t has returned, else 0; AQ_EINVAL if t is NULL. */
+/* Returns 1 if t has returned, else 0; AQ_EINVAL if t is NULL.
+ * Does not suspend. */
 AQ_EXTERN int aq_task_done(const aq_task *t);
 
-/* 1 if cancellation of t was requested, else 0; AQ_EINVAL if t is NULL. */
+/* Returns 1 if cancellation of t was requested, else 0; AQ_EINVAL if t is
+ * NULL. Does not suspend. */
 AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 
 /* Lets every other ready task run once, then resumes (asyncio.sleep(0)).
@@ -431,7 +437,8 @@ AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
 #define AQ_VERSION_MINOR 1
 #define AQ_VERSION_PATCH 0
 
-/* "MAJOR.MINOR.PATCH" of the library linked in. */
+/* Returns "MAJOR.MINOR.PATCH" of the library linked in (a static string).
+ * Does not suspend. */
 AQ_EXTERN const char *aq_version(void);
 
 #ifdef __cplusplus
