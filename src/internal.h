@@ -351,14 +351,16 @@ struct aq_queue {
     size_t slot;         /* PRIORITY: bytes per heap entry (seq + item) */
     unsigned char *buf;  /* ring (FIFO), stack (LIFO) or heap (PRIORITY) */
     uint64_t seq;        /* PRIORITY: insertion counter for stable ties */
-    aq_cmp_fn cmp;       /* PRIORITY: NULL means the leading int64_t key */
+    aq_cmp_fn cmp;       /* PRIORITY: the user's order, or NULL with
+                            aq__prio_key_ops (leading int64_t key) */
     void *ud;
     long unfinished;     /* puts not yet matched by task_done */
     aq_list getters, putters, joiners; /* waiting tasks, oldest first */
     int is_shutdown;
 };
 
-AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_ops;
+AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
+    aq__prio_ops;
 
 /* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
 AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);

@@ -70,7 +70,8 @@ int aq_queue_new(aq_queue **out, aq_queue_kind kind, size_t item_size,
     case AQ_PRIORITY:
         if (item_size < sizeof(int64_t))
             return AQ_EINVAL;
-        return queue_make(out, &aq__prio_ops, item_size, maxsize, NULL, NULL);
+        return queue_make(out, &aq__prio_key_ops, item_size, maxsize, NULL,
+                          NULL);
     }
     return AQ_EINVAL;
 }

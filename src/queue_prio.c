@@ -21,20 +21,25 @@ static uint64_t seq_of(const unsigned char *e)
     return s;
 }
 
-/* Does the entry (seq, item) come out before entry e? */
-static int before(const aq_queue *q, uint64_t seq, const void *item,
-                  const unsigned char *e)
+/* Does the entry (seq, item) come out before entry e? `custom` is a
+ * constant at every call site, so the compiler builds two copies of the
+ * heap code: one comparing leading int64_t keys inline, one calling the
+ * user's comparator (see the two ops tables at the end). */
+static inline int before(const aq_queue *q, int custom, uint64_t seq,
+                         const void *item, const unsigned char *e)
 {
-    int c;
-    if (q->cmp) {
-        c = q->cmp(item, ITEM(e), q->ud);
+    if (custom) {
+        int c = q->cmp(item, ITEM(e), q->ud);
+        if (c)
+            return c < 0;
     } else {
         int64_t a, b;
         memcpy(&a, item, sizeof a);
         memcpy(&b, ITEM(e), sizeof b);
-        c = (a > b) - (a < b);
+        if (a != b)
+            return a < b;
     }
-    return c ? c < 0 : seq < seq_of(e);
+    return seq < seq_of(e);
 }
 
 static int prio_grow(aq_queue *q)
@@ -42,13 +47,13 @@ static int prio_grow(aq_queue *q)
     return aq__queue_grow_buf(q, q->slot);
 }
 
-static void prio_push(aq_queue *q, const void *item)
+static inline void push_impl(aq_queue *q, const void *item, int custom)
 {
     uint64_t seq = q->seq++;
     size_t i = q->count++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(q, seq, item, ENTRY(q, parent)))
+        if (!before(q, custom, seq, item, ENTRY(q, parent)))
             break;
         aq__item_copy(ENTRY(q, i), ENTRY(q, parent), q->slot);
         i = parent;
@@ -63,7 +68,7 @@ static void prio_push(aq_queue *q, const void *item)
  * leaf, which usually costs nothing since it came from the bottom. About
  * half the comparisons of the textbook pop, and comparisons are what cost
  * here: each may call the user's comparator. */
-static void prio_pop(aq_queue *q, void *out)
+static inline void pop_impl(aq_queue *q, void *out, int custom)
 {
     aq__item_copy(out, ITEM(ENTRY(q, 0)), q->item_size);
     size_t n = --q->count;
@@ -75,7 +80,7 @@ static void prio_pop(aq_queue *q, void *out)
         if (c >= n)
             break;
         if (c + 1 < n &&
-            before(q, seq_of(ENTRY(q, c + 1)), ITEM(ENTRY(q, c + 1)),
+            before(q, custom, seq_of(ENTRY(q, c + 1)), ITEM(ENTRY(q, c + 1)),
                    ENTRY(q, c)))
             c++;
         aq__item_copy(ENTRY(q, i), ENTRY(q, c), q->slot);
@@ -87,7 +92,7 @@ static void prio_pop(aq_queue *q, void *out)
     uint64_t seq = seq_of(last);
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(q, seq, ITEM(last), ENTRY(q, parent)))
+        if (!before(q, custom, seq, ITEM(last), ENTRY(q, parent)))
             break;
         aq__item_copy(ENTRY(q, i), ENTRY(q, parent), q->slot);
         i = parent;
@@ -99,14 +104,15 @@ static void prio_pop(aq_queue *q, void *out)
 /* The i-th entry in pop order, by selection: O(n * i), for inspection. */
 static void prio_peek(const aq_queue *q, size_t i, void *out)
 {
+    int custom = q->cmp != NULL;
     const unsigned char *prev = NULL;
     for (size_t k = 0; k <= i; k++) {
         const unsigned char *best = NULL;
         for (size_t j = 0; j < q->count; j++) {
             const unsigned char *e = ENTRY(q, j);
-            if (prev && !before(q, seq_of(prev), ITEM(prev), e))
+            if (prev && !before(q, custom, seq_of(prev), ITEM(prev), e))
                 continue;
-            if (!best || before(q, seq_of(e), ITEM(e), best))
+            if (!best || before(q, custom, seq_of(e), ITEM(e), best))
                 best = e;
         }
         prev = best;
@@ -114,4 +120,11 @@ static void prio_peek(const aq_queue *q, size_t i, void *out)
     memcpy(out, ITEM(prev), q->item_size);
 }
 
-const aq__qops aq__prio_ops = {prio_grow, prio_push, prio_pop, prio_peek};
+static void key_push(aq_queue *q, const void *item) { push_impl(q, item, 0); }
+static void key_pop(aq_queue *q, void *out) { pop_impl(q, out, 0); }
+static void cmp_push(aq_queue *q, const void *item) { push_impl(q, item, 1); }
+static void cmp_pop(aq_queue *q, void *out) { pop_impl(q, out, 1); }
+
+/* AQ_PRIORITY by leading int64_t key, and by the user's comparator. */
+const aq__qops aq__prio_key_ops = {prio_grow, key_push, key_pop, prio_peek};
+const aq__qops aq__prio_ops = {prio_grow, cmp_push, cmp_pop, prio_peek};
