@@ -179,7 +179,8 @@ def header(cache, have_go, py_loop):
     say(f"- compiler: {first_line([cc, '--version'])} "
         f"({os.path.realpath(shutil.which(cc) or cc)})")
     say(f"- libaq build: {cache.get('CMAKE_BUILD_TYPE', '?')}, aqbench -O2, "
-        "default stack size and pool")
+        "default stack size; spawn keeps N stacks warm (as Go keeps dead "
+        "goroutines)")
     say(f"- python: {platform.python_version()} (loop={py_loop})")
     say(f"- go: {first_line(['go', 'version']) if have_go else 'skipped'}")
     say(f"- runs: {RUNS} per cell, median" + ("" if QUICK else
