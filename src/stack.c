@@ -55,12 +55,17 @@ struct aq__slab {
 
 static atomic_long guards_left = GUARD_BUDGET;
 
+/* Cached; loops on several threads may ask at once, hence the atomic
+ * (they all store the same value). */
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (!ps)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    static atomic_size_t ps;
+    size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+    if (!v) {
+        v = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&ps, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 size_t aq__page_round(size_t n)
