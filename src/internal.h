@@ -102,7 +102,6 @@ AQ__HIDDEN void aq__overflow_arm(void);
 /* Reports that t overran its stack (found at a switch) and aborts. */
 AQ__HIDDEN void aq__overflow_abort(aq_task *t) __attribute__((noreturn));
 
-
 /* ---- tasks (task.c) ------------------------------------------------------ */
 
 enum aq__task_state {
@@ -118,19 +117,20 @@ struct aq_task {
     aq__ctx ctx;         /* saved registers while not running */
     aq__stack *stack;    /* NULL once DONE */
     aq_task_fn fn;
-    void *arg;
+    void *arg;           /* fn's argument; once the record is freed, the
+                            next spare record (loop->spare) */
     void *result;        /* fn's return value, once DONE */
     void *wait_buf;      /* get: destination; put: source item */
     int wait_rc;         /* outcome of the wait, set by whoever wakes us */
     unsigned char state; /* enum aq__task_state */
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
+    unsigned char compact;   /* runs on loop->shared (compact.c) */
     int refs;            /* the loop's (until DONE) + the handle's */
     int64_t deadline;    /* when heap_idx != AQ__NO_TIMER */
     uint64_t timer_seq;  /* ties between equal deadlines: FIFO */
     size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
     aq_list joiners;     /* tasks in aq_task_wait on this one */
     aq_list all;         /* on loop->tasks until freed */
-    unsigned char compact;  /* runs on loop->shared (compact.c) */
     unsigned char *save;    /* compact: its frames while evicted */
     size_t save_len, save_cap;
 };
@@ -147,7 +147,8 @@ struct aq_loop {
     size_t ntimers, timers_cap;
     uint64_t timer_seq;
     int64_t now;         /* cached clock, refreshed once per iteration */
-    aq_list tasks;       /* every task not yet DONE */
+    aq_list tasks;       /* every task record not yet freed, DONE ones
+                            still held by a handle included */
     size_t nlive;        /* tasks not DONE: the timer heap has room for
                             each of them */
     int closing;         /* aq_loop_free/aq_run is cancelling everything:
