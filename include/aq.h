@@ -19,7 +19,9 @@
  *   nothing. Once a task has been cancelled, every suspending call it
  *   makes returns AQ_ECANCELED at once (cancellation is sticky), so
  *   cleanup code never hangs. When several things are wrong, AQ_EPERM
- *   comes first, then the argument checks, then AQ_ECANCELED.
+ *   comes first, then the argument checks, then AQ_ECANCELED. In a
+ *   compact task (aq_loop_set_compact) a suspending call may also return
+ *   AQ_ENOMEM, having done nothing.
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
  *   call that can complete at once does so even if its deadline passed.
@@ -185,8 +187,9 @@ AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
  * (tens of nanoseconds more), and a compact task must not hand pointers
  * to its own stack variables to other tasks (its frames move; libaq's
  * own queue calls account for that). The shared stack has a guard page,
- * so an overflow is reported as in the default mode; if memory to save a
- * parked task's frames runs out, the process aborts with a message.
+ * so an overflow is reported as in the default mode. A compact task
+ * reserves room for its frames as it parks: any suspending call it makes
+ * may also return AQ_ENOMEM, having done nothing.
  * size 0 turns compact mode off for later spawns.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL, size is outside
  * [AQ_STACK_MIN, AQ_STACK_MAX] (0 excepted), or this build's context

@@ -24,14 +24,15 @@
  * copied back. Pointers that user code hands to other tasks are not
  * followed: a compact task must not share its stack variables (aq.h).
  *
- * The save buffer is allocated at spawn (AQ_ENOMEM there) with room for a
- * task parked in a queue call; a deeper parked stack grows it when it is
- * evicted, and if that allocation fails nobody can be told, so the
- * process aborts with a message.
+ * Memory for the saved frames is reserved by the task itself each time it
+ * is about to park (aq__compact_reserve, from aq__task_block and
+ * aq_yield), sized from its stack pointer at that moment plus the switch
+ * frame: if it cannot be had, the suspending call returns AQ_ENOMEM like
+ * any other allocation failure. Eviction, which runs in the loop where
+ * nobody could be told of a failure, then never allocates.
  */
 #include "internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #if defined(__has_include)
@@ -41,9 +42,9 @@
 #endif
 #endif
 
-/* Bytes saved for a task parked in aq_queue_get from its body, measured
- * on x86-64 (about 200); a buffer of this size rarely has to grow. */
-#define SAVE_INITIAL 256
+/* Room below the caller's frame for what the switch pushes (its return
+ * address and six registers), with some to spare. */
+#define SWITCH_FRAME 64
 
 int aq_loop_set_compact(aq_loop *l, size_t size)
 {
@@ -65,16 +66,31 @@ int aq_loop_set_compact(aq_loop *l, size_t size)
     return AQ_OK;
 }
 
-int aq__compact_init(aq_loop *l, aq_task *t)
+void aq__compact_init(aq_loop *l, aq_task *t)
 {
-    t->save = aq__malloc(SAVE_INITIAL);
-    if (!t->save)
-        return AQ_ENOMEM;
-    t->save_cap = SAVE_INITIAL;
-    t->save_len = 0;
     t->compact = 1;
     t->stack = l->shared;
     l->ncompact++;
+}
+
+static char *shared_top(const aq_loop *l)
+{
+    return (char *)l->shared->lo + l->shared->size;
+}
+
+int aq__compact_reserve(aq_task *t)
+{
+    /* Our own stack pointer is below the caller's, which is where the
+     * switch will push its frame: a safe over-estimate by a few words. */
+    char *sp = aq__ctx_here();
+    size_t need = (size_t)(shared_top(t->loop) - sp) + SWITCH_FRAME;
+    if (need <= t->save_cap)
+        return AQ_OK;
+    unsigned char *b = aq__realloc(t->save, need);
+    if (!b)
+        return AQ_ENOMEM;
+    t->save = b;
+    t->save_cap = need;
     return AQ_OK;
 }
 
@@ -88,27 +104,15 @@ void aq__compact_done(aq_loop *l, aq_task *t)
     l->ncompact--;
 }
 
-static char *shared_top(const aq_loop *l)
-{
-    return (char *)l->shared->lo + l->shared->size;
-}
-
-/* Copies the resident's frames out of the shared stack. */
+/* Copies the resident's frames out of the shared stack, into the room it
+ * reserved before parking. */
 static void evict(aq_loop *l)
 {
     aq_task *r = l->resident;
     char *sp = aq__ctx_sp(&r->ctx), *top = shared_top(l);
     size_t len = (size_t)(top - sp);
-    if (len > r->save_cap) {
-        unsigned char *b = aq__realloc(r->save, len);
-        if (!b) {
-            fprintf(stderr, "libaq: out of memory saving the %zu stack "
-                            "bytes of compact task %p\n", len, (void *)r);
-            abort();
-        }
-        r->save = b;
-        r->save_cap = len;
-    }
+    if (len > r->save_cap) /* a broken promise of aq__compact_reserve */
+        abort();
 #ifdef AQ_ASAN
     /* The frames carry redzones; copy them as plain bytes. */
     ASAN_UNPOISON_MEMORY_REGION(sp, len);

@@ -34,6 +34,11 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+/* For the suspension path: inlined even in unoptimised builds, so that a
+ * task parks and switches from the frame of the call it made; compact.c
+ * sizes a task's saved frames on that. */
+#define AQ__ALWAYS_INLINE static inline __attribute__((always_inline))
+
 #define aq__likely(x) __builtin_expect(!!(x), 1)
 #define aq__unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -48,6 +53,7 @@ typedef struct aq__ctx {
  * compact tasks (compact.c) need it, so they are not offered here. */
 #define AQ__CTX_HAS_SP 0
 static inline char *aq__ctx_sp(aq__ctx *c) { (void)c; return NULL; }
+static inline char *aq__ctx_here(void) { return NULL; }
 #else
 typedef struct aq__ctx {
     void *sp; /* saved stack pointer; registers are on the stack above it */
@@ -55,6 +61,8 @@ typedef struct aq__ctx {
 #define AQ__CTX_HAS_SP 1
 /* The lowest byte a parked context uses on its stack. */
 static inline char *aq__ctx_sp(aq__ctx *c) { return c->sp; }
+/* The caller's stack pointer (ctx_x86_64.S). */
+AQ__HIDDEN char *aq__ctx_here(void);
 #endif
 
 /* Saves the running context into *from and resumes *to. Returns when
@@ -190,7 +198,7 @@ AQ__HIDDEN void aq__task_free_spares(aq_loop *l, size_t keep);
 /* Checked whenever a task leaves the CPU: guard pages catch an overflow
  * as it happens; on a stack without one, a frame below the limit at a
  * switch is the sign (stack.c). */
-static inline void aq__stack_check(aq_task *t)
+AQ__ALWAYS_INLINE void aq__stack_check(aq_task *t)
 {
     if (t->stack->limit && (char *)__builtin_frame_address(0) <
                                (char *)t->stack->limit)
@@ -219,7 +227,7 @@ static inline void aq__ready_push(aq_loop *l, aq_task *t)
 /* Tells AddressSanitizer which stack we are moving to, so that it neither
  * reports false overflows nor loses track of fake frames. `to` NULL means
  * the loop's context. Compiles to a bare switch without ASan. */
-static inline void aq__switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
+AQ__ALWAYS_INLINE void aq__switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
                                  int from_dies)
 {
     aq__ctx *to_ctx = to ? &to->ctx : &l->ctx;
@@ -237,7 +245,7 @@ static inline void aq__switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
 #endif
 }
 
-static inline aq_task *aq__ready_pop(aq_loop *l)
+AQ__ALWAYS_INLINE aq_task *aq__ready_pop(aq_loop *l)
 {
     aq_task *t = aq__list_entry(aq__list_pop_front(&l->ready), aq_task, link);
     if (t == l->iter_end)
@@ -249,7 +257,7 @@ static inline aq_task *aq__ready_pop(aq_loop *l)
 
 /* Suspends the current task t and runs the next ready task, or returns to
  * the loop. Returns when t is resumed. */
-static inline void aq__loop_suspend(aq_task *t)
+AQ__ALWAYS_INLINE void aq__loop_suspend(aq_task *t)
 {
     aq_loop *l = t->loop;
     aq__stack_check(t);
@@ -271,9 +279,11 @@ static inline void aq__loop_suspend(aq_task *t)
 
 /* ---- compact tasks (compact.c) ------------------------------------------ */
 
-/* Makes t a compact task of l (save buffer, shared stack): AQ_OK or
- * AQ_ENOMEM. */
-AQ__HIDDEN int aq__compact_init(aq_loop *l, aq_task *t);
+/* Makes t a compact task of l: it will run on the shared stack. */
+AQ__HIDDEN void aq__compact_init(aq_loop *l, aq_task *t);
+/* Called by a compact task about to park: makes sure its save buffer can
+ * take its frames. AQ_OK or AQ_ENOMEM (then it must not park). */
+AQ__HIDDEN int aq__compact_reserve(aq_task *t);
 /* Puts t's frames on the shared stack, evicting the resident's. Called
  * from the loop's context only. */
 AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
@@ -299,14 +309,17 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 
 /* Parks the current task on `list` (NULL: no list) until woken, the
  * deadline passes or it is cancelled. Returns the wake-up code. */
-static inline int aq__task_block(aq_task *t, aq_list *list,
+AQ__ALWAYS_INLINE int aq__task_block(aq_task *t, aq_list *list,
                                  int64_t deadline)
 {
     if (deadline != AQ_NEVER) {
         if (deadline <= aq_now())
             return AQ_ETIMEDOUT;
-        aq__timer_add(t->loop, t, deadline);
     }
+    if (aq__unlikely(t->compact) && aq__compact_reserve(t) != AQ_OK)
+        return AQ_ENOMEM;
+    if (deadline != AQ_NEVER)
+        aq__timer_add(t->loop, t, deadline);
     if (list)
         aq__list_push_back(list, &t->link);
     t->state = AQ__WAITING;

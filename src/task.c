@@ -111,8 +111,11 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
         return AQ_ENOMEM;
     memset(t, 0, sizeof *t);
     t->loop = l;
-    int rc = compact ? aq__compact_init(l, t)
-                     : aq__stack_get(l, stack_size, &t->stack);
+    int rc = AQ_OK;
+    if (compact)
+        aq__compact_init(l, t);
+    else
+        rc = aq__stack_get(l, stack_size, &t->stack);
     if (rc) {
         t->refs = 1;
         aq__list_init(&t->all);
@@ -256,6 +259,8 @@ int aq_yield(void)
     int rc = may_suspend(self);
     if (rc)
         return rc;
+    if (aq__unlikely(self->compact) && aq__compact_reserve(self) != AQ_OK)
+        return AQ_ENOMEM;
     aq__ready_push(self->loop, self);
     aq__loop_suspend(self);
     /* Nothing was completed on our behalf, so a cancel that arrived while

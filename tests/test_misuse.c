@@ -876,7 +876,9 @@ static void *oom_driver(void *arg)
 {
     struct oom *o = arg;
     o->ran = 1;
-    /* The first timer allocates the loop's heap. */
+    /* In compact mode every suspending call reserves room to save the
+     * task's frames, so each may be the one that fails: it then did
+     * nothing, and the scenario carries on or calls it again. */
     oom_failed(aq_sleep(AQ_USEC));
 
     for (int k = 0; k < OOM_KINDS; k++)
@@ -884,7 +886,8 @@ static void *oom_driver(void *arg)
             oom_fill_drain(o->q[k], k);
 
     if (!oom_failed(aq_spawn(NULL, oom_detached, o)))
-        ASSERT_OK(aq_yield());
+        while (oom_failed(aq_yield()))
+            ;
 
     aq_task *child[OOM_CHILDREN];
     int n = 0;
@@ -896,7 +899,8 @@ static void *oom_driver(void *arg)
             else
                 child[n++] = t;
         }
-        ASSERT_OK(aq_yield()); /* every child parks, or fails to */
+        while (oom_failed(aq_yield())) /* every child parks, or fails to */
+            ;
         /* Hand one item to each parked child (no storage needed). */
         long parked = aq_queue_getters(o->waitq);
         for (int64_t i = 0; i < parked; i++)
@@ -904,7 +908,8 @@ static void *oom_driver(void *arg)
         ASSERT_EQ(aq_queue_getters(o->waitq), 0);
         ASSERT_EQ(aq_queue_qsize(o->waitq), 0);
         void *res[OOM_CHILDREN];
-        ASSERT_OK(aq_gather(child, (size_t)n, res));
+        while (oom_failed(aq_gather(child, (size_t)n, res)))
+            ;
         long served = 0, failed = 0;
         for (int i = 0; i < n; i++) {
             if (IVAL(res[i]) < 0)
@@ -919,12 +924,18 @@ static void *oom_driver(void *arg)
     return NULL;
 }
 
-/* The scenario on a loop of its own, through the loop API. */
-static void oom_on_loop(struct oom *o)
+/* The scenario on a loop of its own, through the loop API; in compact
+ * mode, the shared stack and each task's save buffer are allocations
+ * too. */
+static void oom_on_loop_mode(struct oom *o, int compact)
 {
     aq_loop *l = (aq_loop *)&l;
     if (oom_failed(aq_loop_new(&l))) {
         ASSERT(l == (aq_loop *)&l);
+        return;
+    }
+    if (compact && oom_failed(aq_loop_set_compact(l, 256 * 1024))) {
+        ASSERT_OK(aq_loop_free(l));
         return;
     }
     aq_task *d = (aq_task *)&d;
@@ -938,6 +949,9 @@ static void oom_on_loop(struct oom *o)
     }
     ASSERT_OK(aq_loop_free(l));
 }
+
+static void oom_on_loop(struct oom *o) { oom_on_loop_mode(o, 0); }
+static void oom_on_compact_loop(struct oom *o) { oom_on_loop_mode(o, 1); }
 
 /* The same through aq_run, whose own setup may fail: then aq_run itself
  * reports AQ_ENOMEM and the driver never starts. */
@@ -996,6 +1010,11 @@ TEST(test_misuse_out_of_memory_run_sweep)
     oom_sweep(oom_in_run);
 }
 
+TEST(test_misuse_out_of_memory_compact_sweep)
+{
+    oom_sweep(oom_on_compact_loop);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_misuse_error_names_and_messages);
@@ -1019,5 +1038,6 @@ int main(int argc, char **argv)
     RUN(test_misuse_set_allocator_partial_is_einval);
     RUN(test_misuse_out_of_memory_loop_sweep);
     RUN(test_misuse_out_of_memory_run_sweep);
+    RUN(test_misuse_out_of_memory_compact_sweep);
     return t_done();
 }
