@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
-.PHONY: all demo test test-asan install clean bench bench-check
+.PHONY: all demo test test-asan test-aarch64 install clean bench bench-check
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -24,6 +24,11 @@ test: all
 test-asan:
 	$(MAKE) test BUILD=$(ASAN_BUILD) CMAKE_FLAGS="-DAQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)"
 
+# The tests on AArch64: a cross build run under qemu-user (installs both
+# from Debian's archive if missing).
+test-aarch64:
+	sh tests/aarch64.sh build-aarch64
+
 # Reconfigures first, so that libaq.pc names the PREFIX given now.
 install:
 	$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
@@ -31,7 +36,7 @@ install:
 	$(CMAKE) --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-aarch64
 
 # Benchmarks against the asyncio and Go peers (bench/README.md): a table to
 # paste into bench/RESULTS.md. BENCH_QUICK=1 for a fast, indicative pass.

@@ -42,9 +42,6 @@
 #endif
 #endif
 
-/* Room below the caller's frame for what the switch pushes (its return
- * address and six registers), with some to spare. */
-#define SWITCH_FRAME 64
 
 int aq_loop_set_compact(aq_loop *l, size_t size)
 {
@@ -80,10 +77,10 @@ static char *shared_top(const aq_loop *l)
 
 int aq__compact_reserve(aq_task *t)
 {
-    /* Our own stack pointer is below the caller's, which is where the
-     * switch will push its frame: a safe over-estimate by a few words. */
+    /* Our own stack pointer is below the caller's, under which the switch
+     * will store its frame: a safe over-estimate by a few words. */
     char *sp = aq__ctx_here();
-    size_t need = (size_t)(shared_top(t->loop) - sp) + SWITCH_FRAME;
+    size_t need = (size_t)(shared_top(t->loop) - sp) + AQ__CTX_FRAME;
     if (need <= t->save_cap)
         return AQ_OK;
     unsigned char *b = aq__realloc(t->save, need);

@@ -61,7 +61,13 @@ typedef struct aq__ctx {
 #define AQ__CTX_HAS_SP 1
 /* The lowest byte a parked context uses on its stack. */
 static inline char *aq__ctx_sp(aq__ctx *c) { return c->sp; }
-/* The caller's stack pointer (ctx_x86_64.S). */
+/* Bytes a switch stores below its caller's stack pointer. */
+#if defined(__aarch64__)
+#define AQ__CTX_FRAME 160 /* x19-x30 and d8-d15 */
+#else
+#define AQ__CTX_FRAME 64  /* return address and six registers, rounded */
+#endif
+/* The caller's stack pointer (ctx_x86_64.S, ctx_aarch64.S). */
 AQ__HIDDEN char *aq__ctx_here(void);
 #endif
 

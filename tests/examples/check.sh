@@ -10,7 +10,8 @@
 #       rewrites every <name>.expected from the Python twin (needs python3;
 #       set PYTHON to use another interpreter).
 #
-# Plain POSIX sh and diff: no CMake needed.
+# Plain POSIX sh and diff: no CMake needed. AQ_EXAMPLE_RUNNER, if set, is
+# put before each example's path (an emulator for a cross build).
 
 here=$(cd "$(dirname "$0")" && pwd)
 pydir=$here/../../examples/python
@@ -50,7 +51,7 @@ for expected in "$here"/*.expected; do
         failed=$((failed + 1))
         continue
     fi
-    $limit "$bindir/$name" >"$out"
+    $limit ${AQ_EXAMPLE_RUNNER:-} "$bindir/$name" >"$out"
     rc=$?
     if [ $rc -ne 0 ]; then
         echo "FAIL $name: exit status $rc"

@@ -228,8 +228,8 @@ static int soak_rss_meaningful(void)
     return 0;
 #endif
 #endif
-    if (soak_on_valgrind())
-        return 0;
+    if (soak_on_valgrind() || getenv("AQ_SOAK_EMULATED"))
+        return 0; /* the RSS is the tool's or the emulator's */
     return soak_status_kib("VmRSS") >= 0;
 }
 
@@ -713,7 +713,8 @@ static int soak_run(const struct soak_cfg *cfg)
         goto out;
 
     if (!soak_rss_meaningful()) {
-        printf("memory: not checked (sanitizer, valgrind or no /proc)\n");
+        printf("memory: not checked (sanitizer, valgrind, emulator or no "
+               "/proc)\n");
         goto out;
     }
     long tol_base = base * cfg->rss_pct / 100, tol_r1 = rss[0] *
