@@ -265,6 +265,17 @@ AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
  * returned (nothing changes). Does not suspend. */
 AQ_EXTERN int aq_task_cancel(aq_task *t);
 
+/* Shields the calling task from cancellation while `on` is nonzero, for
+ * cleanup that must finish (a last put of a sentinel, a final flush): a
+ * cancel that arrives meanwhile is recorded (aq_task_cancelled says 1) but
+ * interrupts no wait and fails no call, and deadlines still apply. Once
+ * the shield is lifted, the cancellation applies as usual: the next
+ * suspending call returns AQ_ECANCELED. aq_loop_free and the reaping at
+ * the end of aq_run override shields, so that no task can outlive them.
+ * Returns: the previous state (1 shielded, 0 not); AQ_EPERM outside a
+ * task. Does not suspend. */
+AQ_EXTERN int aq_task_shield(int on);
+
 /* Drops the caller's reference to t. A finished task is freed at once; a
  * running one when it returns. t must not be used afterwards.
  * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */

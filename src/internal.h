@@ -138,6 +138,7 @@ struct aq_task {
     int wait_rc;         /* outcome of the wait, set by whoever wakes us */
     unsigned char state; /* enum aq__task_state */
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
+    unsigned char shielded;  /* aq_task_shield: the cancel waits */
     unsigned char compact;   /* runs on loop->shared (compact.c) */
     int refs;            /* the loop's (until DONE) + the handle's */
     int64_t deadline;    /* when heap_idx != AQ__NO_TIMER */
@@ -200,6 +201,15 @@ AQ__HIDDEN void aq__task_entry(void);
 AQ__HIDDEN void aq__task_unref(aq_task *t);
 /* Frees spare task records until `keep` are left. */
 AQ__HIDDEN void aq__task_free_spares(aq_loop *l, size_t keep);
+
+/* Must t's suspending calls fail with AQ_ECANCELED, and its waits be
+ * interrupted? Once cancelled, yes, unless it shields itself; the loop's
+ * final reaping (aq_loop_free, the end of aq_run) overrides shields, or a
+ * shielded task waiting forever would never be reaped. */
+static inline int aq__cancel_due(const aq_task *t)
+{
+    return t->cancelled && (!t->shielded || t->loop->closing);
+}
 
 /* Checked whenever a task leaves the CPU: guard pages catch an overflow
  * as it happens; on a stack without one, a frame below the limit at a
@@ -333,7 +343,7 @@ AQ__ALWAYS_INLINE int aq__task_block(aq_task *t, aq_list *list,
     /* Success stands (an item moved is never taken back), but a wait that
      * failed for another reason (timeout, shutdown) while a cancel came in
      * reports the cancel: that is what the task must act on. */
-    if (aq__unlikely(t->wait_rc != AQ_OK && t->cancelled))
+    if (aq__unlikely(t->wait_rc != AQ_OK && aq__cancel_due(t)))
         return AQ_ECANCELED;
     return t->wait_rc;
 }

@@ -151,7 +151,7 @@ static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
         return AQ_EPERM;
     if (aq__unlikely(!q || !item))
         return AQ_EINVAL;
-    if (aq__unlikely(self->cancelled))
+    if (aq__unlikely(aq__cancel_due(self)))
         return AQ_ECANCELED;
     if (aq__unlikely(q->is_shutdown))
         return AQ_ESHUTDOWN;
@@ -206,7 +206,7 @@ static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
         return AQ_EPERM;
     if (aq__unlikely(!q || !out))
         return AQ_EINVAL;
-    if (aq__unlikely(self->cancelled))
+    if (aq__unlikely(aq__cancel_due(self)))
         return AQ_ECANCELED;
     if (aq__likely(q->count > 0)) {
         get_now(q, out);
@@ -247,7 +247,7 @@ int aq_queue_join_until(aq_queue *q, int64_t deadline)
         return AQ_EPERM;
     if (!q)
         return AQ_EINVAL;
-    if (self->cancelled)
+    if (aq__cancel_due(self))
         return AQ_ECANCELED;
     if (q->unfinished == 0)
         return AQ_OK;

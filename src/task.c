@@ -22,7 +22,7 @@ static inline int may_suspend(aq_task *t)
 {
     if (!t)
         return AQ_EPERM;
-    return t->cancelled ? AQ_ECANCELED : AQ_OK;
+    return aq__cancel_due(t) ? AQ_ECANCELED : AQ_OK;
 }
 
 /* ---- blocking and waking ------------------------------------------------- */
@@ -167,6 +167,16 @@ int aq_task_cancelled(const aq_task *t)
     return t ? t->cancelled : AQ_EINVAL;
 }
 
+int aq_task_shield(int on)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    int was = self->shielded;
+    self->shielded = on != 0;
+    return was;
+}
+
 int aq_task_cancel(aq_task *t)
 {
     if (!t)
@@ -174,7 +184,7 @@ int aq_task_cancel(aq_task *t)
     if (t->state == AQ__DONE)
         return AQ_EALREADY;
     t->cancelled = 1;
-    if (t->state == AQ__WAITING)
+    if (t->state == AQ__WAITING && aq__cancel_due(t))
         aq__task_abort(t, AQ_ECANCELED);
     return AQ_OK;
 }
@@ -191,7 +201,7 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
         return AQ_EINVAL;
     if (t == self)
         return AQ_EDEADLK;
-    if (self->cancelled)
+    if (aq__cancel_due(self))
         return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
         rc = aq__task_block(self, &t->joiners, deadline);
@@ -231,7 +241,7 @@ int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
         if (tasks[i] == self)
             return AQ_EDEADLK;
     }
-    if (self->cancelled) {
+    if (aq__cancel_due(self)) {
         cancel_set(tasks, n);
         return AQ_ECANCELED;
     }
@@ -265,7 +275,7 @@ int aq_yield(void)
     aq__loop_suspend(self);
     /* Nothing was completed on our behalf, so a cancel that arrived while
      * we sat on the ready list is reported now rather than later. */
-    return self->cancelled ? AQ_ECANCELED : AQ_OK;
+    return aq__cancel_due(self) ? AQ_ECANCELED : AQ_OK;
 }
 
 int aq_sleep_until(int64_t deadline)
@@ -276,10 +286,10 @@ int aq_sleep_until(int64_t deadline)
         return rc;
     if (deadline != AQ_NEVER && deadline <= aq_now())
         return aq_yield();
+    /* The deadline passing is a sleep's success; a cancel that came first
+     * is turned into AQ_ECANCELED by aq__task_block. */
     rc = aq__task_block(self, NULL, deadline);
-    if (rc == AQ_ETIMEDOUT || self->cancelled)
-        return self->cancelled ? AQ_ECANCELED : AQ_OK;
-    return rc;
+    return rc == AQ_ETIMEDOUT ? AQ_OK : rc;
 }
 
 int aq_sleep(int64_t ns)
