@@ -212,8 +212,9 @@ AQ_EXTERN aq_loop *aq_loop_current(void);
  * out: if not NULL, receives a handle: the caller then holds one reference
  *   and must drop it with aq_task_release() (or let aq_loop_free() reclaim
  *   it). If NULL the task is detached and frees itself when it returns.
- * stack_size: 0 for the loop's default, else within [AQ_STACK_MIN,
- *   AQ_STACK_MAX] (rounded up to whole pages).
+ * stack_size: 0 for the loop's default (a compact task if the loop is in
+ *   compact mode, see aq_loop_set_compact), else a stack of its own
+ *   within [AQ_STACK_MIN, AQ_STACK_MAX] (rounded up to whole pages).
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL or stack_size is out of
  * range; AQ_ENOMEM (no stack or memory: nothing was spawned, *out
  * untouched). Does not suspend. */
