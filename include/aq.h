@@ -119,7 +119,10 @@ typedef void *(*aq_task_fn)(void *arg);
  * process by default), stacks are carved from shared slabs without
  * guards, and the stack pointer is checked whenever the task suspends or
  * returns: an overflow still in progress then is reported and the process
- * aborted, but one that unwound before may go unnoticed. */
+ * aborted, but one that unwound before may go unnoticed. A process whose
+ * vm.max_map_count is raised can set another number of guarded stacks in
+ * the environment variable AQ_GUARD_BUDGET (read once, at the first
+ * spawn). */
 #define AQ_STACK_DEFAULT ((size_t)64 * 1024)
 /* Smallest and largest accepted stack sizes. */
 #define AQ_STACK_MIN ((size_t)16 * 1024)

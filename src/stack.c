@@ -31,7 +31,9 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -43,7 +45,9 @@
 #endif
 
 #define SLAB_STACKS 256
-#define GUARD_BUDGET 16384 /* guarded stacks per process: 32,768 mappings */
+/* Guarded stacks per process (32,768 mappings), unless the environment
+ * variable AQ_GUARD_BUDGET, read once, says otherwise. */
+#define GUARD_BUDGET 16384
 
 struct aq__slab {
     struct aq__slab *next;       /* loop->slabs */
@@ -53,7 +57,26 @@ struct aq__slab {
     aq__stack hdr[SLAB_STACKS];  /* headers */
 };
 
-static atomic_long guards_left = GUARD_BUDGET;
+#define BUDGET_UNSET LONG_MIN
+static atomic_long guards_left = BUDGET_UNSET;
+
+/* The budget left, read from the environment on first use. A process
+ * with a raised vm.max_map_count can afford more guard pages; tests use a
+ * small budget to reach the slabs quickly. */
+static long guards_now(void)
+{
+    long v = atomic_load(&guards_left);
+    if (v != BUDGET_UNSET)
+        return v;
+    const char *env = getenv("AQ_GUARD_BUDGET");
+    char *end;
+    long want = env ? strtol(env, &end, 10) : GUARD_BUDGET;
+    if (!env || *end || want < 0)
+        want = GUARD_BUDGET;
+    v = BUDGET_UNSET;
+    atomic_compare_exchange_strong(&guards_left, &v, want);
+    return atomic_load(&guards_left);
+}
 
 /* Cached; loops on several threads may ask at once, hence the atomic
  * (they all store the same value). */
@@ -76,6 +99,7 @@ size_t aq__page_round(size_t n)
 
 static int take_guard(void)
 {
+    guards_now();
     if (atomic_fetch_sub(&guards_left, 1) > 0)
         return 1;
     atomic_fetch_add(&guards_left, 1);
@@ -193,7 +217,7 @@ static int stack_take(aq_loop *l, size_t size, aq__stack **out)
             *out = s;
             return AQ_OK;
         }
-        if (atomic_load(&guards_left) <= 0)
+        if (guards_now() <= 0)
             return slab_carve(l, out);
     }
     return own_map(size, out);
