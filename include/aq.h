@@ -18,7 +18,8 @@
  *   called from inside a task; outside one they return AQ_EPERM and do
  *   nothing. Once a task has been cancelled, every suspending call it
  *   makes returns AQ_ECANCELED at once (cancellation is sticky), so
- *   cleanup code never hangs. When several things are wrong, AQ_EPERM
+ *   cleanup code never hangs; a task can hold that off for a last step
+ *   with aq_task_shield. When several things are wrong, AQ_EPERM
  *   comes first, then the argument checks, then AQ_ECANCELED. In a
  *   compact task (aq_loop_set_compact) a suspending call may also return
  *   AQ_ENOMEM, having done nothing.
