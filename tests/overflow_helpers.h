@@ -10,6 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Under AddressSanitizer, frames carry redzones or move to ASan's fake
+ * stack, and ASan takes SIGSEGV itself: an overflow then shows as ASan's
+ * report rather than libaq's. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* Burns 1 KiB of stack per level; the volatile buffer and the use of the
  * result after the call keep the compiler from turning it into a loop. The
  * bound is never reached: 1000000 levels need about 1 GiB. */

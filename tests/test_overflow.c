@@ -5,14 +5,6 @@
  * takes the fault and reports a stack overflow instead: also accepted. */
 #include "overflow_helpers.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static void *spawn_overflowing(void *arg)
 {
     aq_task *t;

@@ -142,10 +142,19 @@ TEST(test_slab_overflow_found_at_a_switch)
 {
     char out[8192];
     int status = run_in_child(slab_overflow_child, out, sizeof out);
+#ifdef UNDER_ASAN
+    /* ASan's frame layout (redzones, fake stacks) can let a 1 KiB frame
+     * reach the neighbour stack before any switch: the child must still
+     * die, by libaq's check or by ASan's report of what followed. */
+    ASSERT(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    ASSERT(strstr(out, "found at a switch") != NULL ||
+           strstr(out, "AddressSanitizer") != NULL);
+#else
     ASSERT(WIFSIGNALED(status));
     ASSERT_EQ(WTERMSIG(status), SIGABRT);
     ASSERT(strstr(out, "libaq: stack overflow in task 0x") != NULL);
     ASSERT(strstr(out, "found at a switch") != NULL);
+#endif
 }
 
 int main(int argc, char **argv)
