@@ -91,12 +91,14 @@ int aq__compact_reserve(aq_task *t)
     return AQ_OK;
 }
 
+/* The save buffer stays with the record: a record reused from the
+ * loop's spares brings its buffer along, so a warm compact spawn
+ * allocates nothing (the buffer goes when the record does). */
 void aq__compact_done(aq_loop *l, aq_task *t)
 {
     if (l->resident == t)
         l->resident = NULL;
-    aq__free(t->save);
-    t->save = NULL;
+    t->save_len = 0;
     t->stack = NULL;
     l->ncompact--;
 }

@@ -146,7 +146,8 @@ struct aq_task {
     size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
     aq_list joiners;     /* tasks in aq_task_wait on this one */
     aq_list all;         /* on loop->tasks until freed */
-    unsigned char *save;    /* compact: its frames while evicted */
+    unsigned char *save;    /* compact: its frames while evicted; kept
+                               with the record when it is reused */
     size_t save_len, save_cap;
 };
 
@@ -199,6 +200,8 @@ AQ__HIDDEN void aq__task_entry(void);
 /* Drops a reference; the last one files the record among the loop's
  * spares for reuse (or frees it past the pool limit). */
 AQ__HIDDEN void aq__task_unref(aq_task *t);
+/* Frees a task record and the save buffer it may carry. */
+AQ__HIDDEN void aq__task_free_record(aq_task *t);
 /* Frees spare task records until `keep` are left. */
 AQ__HIDDEN void aq__task_free_spares(aq_loop *l, size_t keep);
 

@@ -167,7 +167,7 @@ int aq_loop_free(aq_loop *l)
     while (!aq__list_empty(&l->tasks)) { /* handles never released */
         aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
         aq__list_remove(&t->all);
-        aq__free(t);
+        aq__task_free_record(t);
     }
     aq__task_free_spares(l, 0);
     if (l->shared)

@@ -63,9 +63,15 @@ void aq__task_unref(aq_task *t)
             l->spare = t;
             l->nspare++;
         } else {
-            aq__free(t);
+            aq__task_free_record(t);
         }
     }
+}
+
+void aq__task_free_record(aq_task *t)
+{
+    aq__free(t->save);
+    aq__free(t);
 }
 
 void aq__task_free_spares(aq_loop *l, size_t keep)
@@ -74,10 +80,12 @@ void aq__task_free_spares(aq_loop *l, size_t keep)
         aq_task *t = l->spare;
         l->spare = t->arg;
         l->nspare--;
-        aq__free(t);
+        aq__task_free_record(t);
     }
 }
 
+/* A record, from the spares (with the save buffer it had, if any) or new
+ * (with none). */
 static aq_task *task_alloc(aq_loop *l)
 {
     aq_task *t = l->spare;
@@ -86,7 +94,12 @@ static aq_task *task_alloc(aq_loop *l)
         l->nspare--;
         return t;
     }
-    return aq__malloc(sizeof *t);
+    t = aq__malloc(sizeof *t);
+    if (t) {
+        t->save = NULL;
+        t->save_cap = 0;
+    }
+    return t;
 }
 
 /* ---- spawn and lifetime -------------------------------------------------- */
@@ -109,7 +122,11 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     aq_task *t = task_alloc(l);
     if (!t)
         return AQ_ENOMEM;
+    unsigned char *save = t->save;
+    size_t save_cap = t->save_cap;
     memset(t, 0, sizeof *t);
+    t->save = save;
+    t->save_cap = save_cap;
     t->loop = l;
     int rc = AQ_OK;
     if (compact)
