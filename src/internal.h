@@ -92,8 +92,8 @@ typedef struct aq__slab aq__slab;
 typedef struct aq__stack {
     struct aq__stack *next; /* loop->pool or loop->cold link */
     void *lo;               /* lowest usable byte */
-    size_t size;            /* usable bytes, from lo up */
-    size_t req;             /* size asked for: the pool keeps the default */
+    size_t size;            /* usable bytes, from lo up; the pool keeps
+                               stacks of the loop's default size */
     void *limit;            /* lowest frame address allowed at a switch, if
                                there is no guard page; else NULL */
     aq__slab *slab;         /* the slab it was carved from, or NULL if it
@@ -162,7 +162,6 @@ struct aq_loop {
     aq_task **timers;    /* min-heap by (deadline, timer_seq) */
     size_t ntimers, timers_cap;
     uint64_t timer_seq;
-    int64_t now;         /* cached clock, refreshed once per iteration */
     aq_list tasks;       /* every task record not yet freed, DONE ones
                             still held by a handle included */
     size_t nlive;        /* tasks not DONE: the timer heap has room for
@@ -309,6 +308,13 @@ AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
 /* Releases a finished compact task's save buffer. */
 AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
 
+/* Every way of parking (aq__task_block, aq_yield) asks this first: a
+ * compact task must have room to save its frames. AQ_OK or AQ_ENOMEM. */
+static inline int aq__park_reserve(aq_task *t)
+{
+    return aq__unlikely(t->compact) ? aq__compact_reserve(t) : AQ_OK;
+}
+
 /* ---- timers (timer.c) ---------------------------------------------------- */
 
 /* Makes room in the heap for n tasks: AQ_OK or AQ_ENOMEM. */
@@ -316,8 +322,8 @@ AQ__HIDDEN int aq__timer_reserve(aq_loop *l, size_t n);
 /* Arms t's deadline; room was reserved when t was spawned. */
 AQ__HIDDEN void aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline);
 AQ__HIDDEN void aq__timer_remove(aq_loop *l, aq_task *t);
-/* Wakes every task whose deadline is <= l->now. */
-AQ__HIDDEN void aq__timer_expire(aq_loop *l);
+/* Wakes every task whose deadline is <= now, earliest first. */
+AQ__HIDDEN void aq__timer_expire(aq_loop *l, int64_t now);
 /* Earliest deadline; only when l->ntimers > 0. */
 static inline int64_t aq__timer_next_due(const aq_loop *l)
 {
@@ -335,7 +341,7 @@ AQ__ALWAYS_INLINE int aq__task_block(aq_task *t, aq_list *list,
         if (deadline <= aq_now())
             return AQ_ETIMEDOUT;
     }
-    if (aq__unlikely(t->compact) && aq__compact_reserve(t) != AQ_OK)
+    if (aq__park_reserve(t) != AQ_OK)
         return AQ_ENOMEM;
     if (deadline != AQ_NEVER)
         aq__timer_add(t->loop, t, deadline);

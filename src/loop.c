@@ -21,7 +21,6 @@
 
 #include <time.h>
 
-
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
 
 int64_t aq_now(void)
@@ -114,10 +113,8 @@ int aq_loop_run(aq_loop *l)
     l->running = 1;
     for (;;) {
         if (!l->iter_end) { /* a new iteration */
-            if (l->ntimers) {
-                l->now = aq_now();
-                aq__timer_expire(l);
-            }
+            if (l->ntimers) /* one clock read per iteration */
+                aq__timer_expire(l, aq_now());
             if (aq__list_empty(&l->ready)) {
                 if (!l->ntimers)
                     break;
@@ -182,9 +179,8 @@ int aq_loop_set_stack_size(aq_loop *l, size_t size)
 {
     if (!l || size < AQ_STACK_MIN || size > AQ_STACK_MAX)
         return AQ_EINVAL;
-    for (aq_list *n = l->tasks.next; n != &l->tasks; n = n->next)
-        if (aq__list_entry(n, aq_task, all)->state != AQ__DONE)
-            return AQ_EBUSY;
+    if (l->nlive)
+        return AQ_EBUSY;
     size = aq__page_round(size);
     if (size != l->stack_size) {
         /* Pooled stacks and slabs are all of the old size, and unused. */

@@ -52,7 +52,7 @@ static void report(const aq_task *t, const char *how)
     say("libaq: stack overflow in task 0x");
     say(fmt_num(a + sizeof a, (uintptr_t)t, 16));
     say(" (stack size ");
-    say(fmt_num(b + sizeof b, t->stack->req, 10));
+    say(fmt_num(b + sizeof b, t->stack->size, 10));
     say(" bytes, ");
     say(how);
     say("; raise it with aq_loop_spawn or aq_loop_set_stack_size)\n");

@@ -149,7 +149,7 @@ static int own_map(size_t size, aq__stack **out)
     }
     s->next = NULL;
     s->lo = base + guard;
-    s->size = s->req = size;
+    s->size = size;
     s->slab = NULL;
     watch(s, guarded);
     *out = s;
@@ -195,7 +195,7 @@ static int slab_carve(aq_loop *l, aq__stack **out)
     aq__stack *s = &sl->hdr[sl->used];
     s->next = NULL;
     s->lo = sl->base + sl->used * sl->size;
-    s->size = s->req = sl->size;
+    s->size = sl->size;
     s->slab = sl;
     sl->used++;
     watch(s, 0);
@@ -238,7 +238,7 @@ int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
 
 void aq__stack_put(aq_loop *l, aq__stack *s)
 {
-    if (s->req != l->stack_size) {
+    if (s->size != l->stack_size) {
         own_unmap(s);
     } else if (l->npool < l->pool_max) {
         s->next = l->pool;

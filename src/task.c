@@ -53,18 +53,22 @@ void aq__task_entry(void)
 
 /* Task records are kept for reuse like stacks (same limit): a malloc and
  * a free cost more than the rest of a spawn. The loop frees them. */
+static void record_put(aq_loop *l, aq_task *t)
+{
+    if (l->nspare < l->pool_max) {
+        t->arg = l->spare;
+        l->spare = t;
+        l->nspare++;
+    } else {
+        aq__task_free_record(t);
+    }
+}
+
 void aq__task_unref(aq_task *t)
 {
     if (--t->refs == 0) {
-        aq_loop *l = t->loop;
         aq__list_remove(&t->all);
-        if (l->nspare < l->pool_max) {
-            t->arg = l->spare;
-            l->spare = t;
-            l->nspare++;
-        } else {
-            aq__task_free_record(t);
-        }
+        record_put(t->loop, t);
     }
 }
 
@@ -134,14 +138,11 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     else
         rc = aq__stack_get(l, stack_size, &t->stack);
     if (rc) {
-        t->refs = 1;
-        aq__list_init(&t->all);
-        aq__task_unref(t); /* back to the spares */
+        record_put(l, t);
         return rc;
     }
     l->nlive++;
     t->cancelled = (unsigned char)l->closing;
-    t->loop = l;
     t->fn = fn;
     t->arg = arg;
     t->refs = out ? 2 : 1;
@@ -286,7 +287,7 @@ int aq_yield(void)
     int rc = may_suspend(self);
     if (rc)
         return rc;
-    if (aq__unlikely(self->compact) && aq__compact_reserve(self) != AQ_OK)
+    if (aq__park_reserve(self) != AQ_OK)
         return AQ_ENOMEM;
     aq__ready_push(self->loop, self);
     aq__loop_suspend(self);

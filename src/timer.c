@@ -88,9 +88,9 @@ void aq__timer_remove(aq_loop *l, aq_task *t)
         sift_down(l, i);
 }
 
-void aq__timer_expire(aq_loop *l)
+void aq__timer_expire(aq_loop *l, int64_t now)
 {
-    while (l->ntimers && l->timers[0]->deadline <= l->now) {
+    while (l->ntimers && l->timers[0]->deadline <= now) {
         aq_task *t = l->timers[0];
         aq__timer_remove(l, t);
         aq__task_abort(t, AQ_ETIMEDOUT);
