@@ -32,6 +32,18 @@ static long list_len(const aq_list *list)
     return n;
 }
 
+/* The slow half of put, get and join: park on a wait list with the item
+ * or destination. Out of line on purpose: the switch it inlines needs a
+ * frame pointer and callee-saved registers, which would otherwise be set
+ * up on every call, including the many that never wait (measured: 12
+ * instructions per put + get in the bulk workload). */
+static __attribute__((noinline)) int park(aq_task *self, aq_list *list,
+                                          void *buf, int64_t deadline)
+{
+    self->wait_buf = buf;
+    return aq__task_block(self, list, deadline);
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
@@ -159,8 +171,7 @@ static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
         return put_now(q, item);
     /* Park with the item; the get that frees a slot moves it in and counts
      * it unfinished, so on AQ_OK there is nothing left to do. */
-    self->wait_buf = (void *)item;
-    return aq__task_block(self, &q->putters, deadline);
+    return park(self, &q->putters, (void *)item, deadline);
 }
 
 int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
@@ -215,8 +226,7 @@ static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
     if (q->is_shutdown)
         return AQ_ESHUTDOWN;
     /* Park with our buffer; a put copies its item straight into it. */
-    self->wait_buf = out;
-    return aq__task_block(self, &q->getters, deadline);
+    return park(self, &q->getters, out, deadline);
 }
 
 int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
@@ -251,7 +261,7 @@ int aq_queue_join_until(aq_queue *q, int64_t deadline)
         return AQ_ECANCELED;
     if (q->unfinished == 0)
         return AQ_OK;
-    return aq__task_block(self, &q->joiners, deadline);
+    return park(self, &q->joiners, NULL, deadline);
 }
 
 int aq_queue_join(aq_queue *q) { return aq_queue_join_until(q, AQ_NEVER); }
