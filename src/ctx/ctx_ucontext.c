@@ -5,7 +5,7 @@
  * system call on every switch, so it is roughly a hundred times slower than
  * ctx_x86_64.S; correctness is the same.
  */
-#include "../internal.h"
+#include "ctx/ctx.h"
 
 void aq__ctx_switch(aq__ctx *from, aq__ctx *to)
 {

@@ -4,7 +4,7 @@
  * is a power of two, so wrapping is a mask rather than a branch or a
  * division; the buffer doubles when full and is kept afterwards.
  */
-#include "internal.h"
+#include "queue/queue.h"
 
 static inline unsigned char *at(const aq_queue *q, size_t i)
 {

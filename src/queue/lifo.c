@@ -3,7 +3,7 @@
  * Items live in buf[0 .. count); the top is the last one. The buffer
  * doubles when full (never past maxsize) and is kept afterwards.
  */
-#include "internal.h"
+#include "queue/queue.h"
 
 static int lifo_grow(aq_queue *q)
 {

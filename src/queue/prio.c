@@ -9,7 +9,7 @@
  * is needed; entry moves go through aq__item_copy, which turns the common
  * 16-byte entry (an int64_t item) into two moves.
  */
-#include "internal.h"
+#include "queue/queue.h"
 
 #define ENTRY(q, i) ((q)->buf + (i) * (q)->slot)
 #define ITEM(e) ((e) + sizeof(uint64_t))

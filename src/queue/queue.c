@@ -12,10 +12,10 @@
  * arrives after the wake-up changes nothing. A waiter cancelled before
  * that is simply unlinked: its put never inserts, its get never takes.
  *
- * The storage kinds (queue_fifo.c, queue_lifo.c, queue_prio.c) only push,
+ * The storage kinds (fifo.c, lifo.c, prio.c) only push,
  * pop and peek; this file decides when.
  */
-#include "internal.h"
+#include "queue/queue.h"
 
 static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
 

@@ -31,7 +31,7 @@
  * any other allocation failure. Eviction, which runs in the loop where
  * nobody could be told of a failure, then never allocates.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <stdlib.h>
 

@@ -17,7 +17,7 @@
  * run; nothing else removes it. So `iter_end`, the snapshot's last task,
  * is always reached.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <time.h>
 

@@ -15,7 +15,7 @@
  * action and lets it happen. Stacks without a guard page (stack.c) are
  * checked at each switch instead, and aq__overflow_abort reports those.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <signal.h>
 #include <stdlib.h>

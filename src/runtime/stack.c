@@ -29,7 +29,7 @@
  * MADV_DONTNEED and wait on a cold list, so a burst of tasks does not keep
  * its memory after it ends; the mappings themselves go with the loop.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 #include <limits.h>
 #include <stdatomic.h>

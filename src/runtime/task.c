@@ -13,7 +13,7 @@
  * References: a task holds one for the loop until it returns, and one for
  * the handle aq_spawn gave out, if any.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 /* Checks common to every suspending call, in the order all of them use:
  * outside a task, then bad arguments (the caller's own checks), then

@@ -6,7 +6,7 @@
  * fire in the order they were set (the sequence number), which keeps
  * scheduling deterministic.
  */
-#include "internal.h"
+#include "runtime/runtime.h"
 
 static int earlier(const aq_task *a, const aq_task *b)
 {

@@ -4,7 +4,7 @@
  * so a program can plug in its own allocator and tests can count or fail
  * allocations. Stacks are mmap'd and do not pass through here.
  */
-#include "internal.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* libaq - error codes to names and messages, and the version. MIT licensed.
  */
-#include "internal.h"
+#include "util/util.h"
 
 static const struct {
     int code;

@@ -1,4 +1,5 @@
-/* libaq - private types and cross-file functions. MIT licensed.
+/* libaq - the runtime's private types and calls: stacks, tasks, the
+ * loop, compact mode, timers, blocking and waking. MIT licensed.
  *
  * Layout of the runtime:
  *   aq_loop  owns a FIFO ready list of tasks, a min-heap of tasks with a
@@ -8,82 +9,11 @@
  *            another task's joiners) through the same `link` field the
  *            ready list uses: a task is never ready and waiting at once.
  *            So waiting allocates nothing.
- *   aq_queue is a shared core (queue.c) over a storage kind (ops table).
  */
-#ifndef AQ_INTERNAL_H
-#define AQ_INTERNAL_H
+#ifndef AQ_RUNTIME_H
+#define AQ_RUNTIME_H
 
-#include "aq.h"
-#include "list.h"
-
-#include <stdint.h>
-#include <string.h>
-
-#define AQ__HIDDEN __attribute__((visibility("hidden")))
-/* Built with AddressSanitizer: tell it about stack switches (loop.c) and
- * stack reuse (stack.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define AQ_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AQ_ASAN 1
-#endif
-#endif
-#ifdef AQ_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
-
-/* For the suspension path: inlined even in unoptimised builds, so that a
- * task parks and switches from the frame of the call it made; compact.c
- * sizes a task's saved frames on that. */
-#define AQ__ALWAYS_INLINE static inline __attribute__((always_inline))
-
-#define aq__likely(x) __builtin_expect(!!(x), 1)
-#define aq__unlikely(x) __builtin_expect(!!(x), 0)
-
-/* ---- context switch (src/ctx/) ----------------------------------------- */
-
-#ifdef AQ_CTX_UCONTEXT
-#include <ucontext.h>
-typedef struct aq__ctx {
-    ucontext_t uc;
-} aq__ctx;
-/* ucontext keeps the stack pointer in a machine-specific register slot:
- * compact tasks (compact.c) need it, so they are not offered here. */
-#define AQ__CTX_HAS_SP 0
-static inline char *aq__ctx_sp(aq__ctx *c) { (void)c; return NULL; }
-static inline char *aq__ctx_here(void) { return NULL; }
-#else
-typedef struct aq__ctx {
-    void *sp; /* saved stack pointer; registers are on the stack above it */
-} aq__ctx;
-#define AQ__CTX_HAS_SP 1
-/* The lowest byte a parked context uses on its stack. */
-static inline char *aq__ctx_sp(aq__ctx *c) { return c->sp; }
-/* Bytes a switch stores below its caller's stack pointer. */
-#if defined(__aarch64__)
-#define AQ__CTX_FRAME 160 /* x19-x30 and d8-d15 */
-#else
-#define AQ__CTX_FRAME 64  /* return address and six registers, rounded */
-#endif
-/* The caller's stack pointer (ctx_x86_64.S, ctx_aarch64.S). */
-AQ__HIDDEN char *aq__ctx_here(void);
-#endif
-
-/* Saves the running context into *from and resumes *to. Returns when
- * something switches back to *from. */
-AQ__HIDDEN void aq__ctx_switch(aq__ctx *from, aq__ctx *to);
-/* Prepares *c to start entry() on the stack [lo, lo + size). entry must
- * never return. */
-AQ__HIDDEN void aq__ctx_make(aq__ctx *c, void *lo, size_t size,
-                             void (*entry)(void));
-
-/* ---- allocator (alloc.c) ------------------------------------------------- */
-
-AQ__HIDDEN void *aq__malloc(size_t n);
-AQ__HIDDEN void *aq__realloc(void *p, size_t n);
-AQ__HIDDEN void aq__free(void *p);
+#include "ctx/ctx.h"
 
 /* ---- stacks (stack.c) ---------------------------------------------------- */
 
@@ -365,55 +295,6 @@ static inline void aq__task_wake(aq_task *t, int rc)
         aq__timer_remove(t->loop, t);
     t->wait_rc = rc;
     aq__ready_push(t->loop, t);
-}
-
-/* ---- queues (queue.c and queue_*.c) -------------------------------------- */
-
-/* Storage of one queue kind. push never fails when count < cap; grow
- * makes room for one more item (AQ_OK or AQ_ENOMEM, nothing changed). */
-typedef struct aq__qops {
-    int (*grow)(aq_queue *q);
-    void (*push)(aq_queue *q, const void *item);
-    void (*pop)(aq_queue *q, void *out);
-    /* The item the i-th next pop would return (i < count). */
-    void (*peek)(const aq_queue *q, size_t i, void *out);
-} aq__qops;
-
-struct aq_queue {
-    const aq__qops *ops;
-    size_t item_size;
-    size_t count;        /* items stored */
-    size_t limit;        /* full at this count: maxsize, or SIZE_MAX */
-    size_t cap;          /* items the buffer holds: 0 or a power of two */
-    size_t head;         /* FIFO: index of the oldest item in the ring */
-    long maxsize;        /* as given; 0: unbounded */
-    size_t slot;         /* PRIORITY: bytes per heap entry (seq + item) */
-    unsigned char *buf;  /* ring (FIFO), stack (LIFO) or heap (PRIORITY) */
-    uint64_t seq;        /* PRIORITY: insertion counter for stable ties */
-    aq_cmp_fn cmp;       /* PRIORITY: the user's order, or NULL with
-                            aq__prio_key_ops (leading int64_t key) */
-    void *ud;
-    long unfinished;     /* puts not yet matched by task_done */
-    aq_list getters, putters, joiners; /* waiting tasks, oldest first */
-    int is_shutdown;
-};
-
-AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
-    aq__prio_ops;
-
-/* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
-AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);
-
-/* Copies one item; sizes of a machine word or two are the common case
- * and are worth a direct move rather than a memcpy call. */
-static inline void aq__item_copy(void *dst, const void *src, size_t n)
-{
-    switch (n) {
-    case 4: memcpy(dst, src, 4); break;
-    case 8: memcpy(dst, src, 8); break;
-    case 16: memcpy(dst, src, 16); break;
-    default: memcpy(dst, src, n); break;
-    }
 }
 
 #endif

@@ -1,0 +1,57 @@
+/* libaq - the queue's private types: a shared core (queue.c) over a
+ * storage kind (an ops table: fifo.c, lifo.c, prio.c). MIT licensed. */
+#ifndef AQ_QUEUE_H
+#define AQ_QUEUE_H
+
+#include "runtime/runtime.h"
+
+/* ---- queues (queue.c and queue_*.c) -------------------------------------- */
+
+/* Storage of one queue kind. push never fails when count < cap; grow
+ * makes room for one more item (AQ_OK or AQ_ENOMEM, nothing changed). */
+typedef struct aq__qops {
+    int (*grow)(aq_queue *q);
+    void (*push)(aq_queue *q, const void *item);
+    void (*pop)(aq_queue *q, void *out);
+    /* The item the i-th next pop would return (i < count). */
+    void (*peek)(const aq_queue *q, size_t i, void *out);
+} aq__qops;
+
+struct aq_queue {
+    const aq__qops *ops;
+    size_t item_size;
+    size_t count;        /* items stored */
+    size_t limit;        /* full at this count: maxsize, or SIZE_MAX */
+    size_t cap;          /* items the buffer holds: 0 or a power of two */
+    size_t head;         /* FIFO: index of the oldest item in the ring */
+    long maxsize;        /* as given; 0: unbounded */
+    size_t slot;         /* PRIORITY: bytes per heap entry (seq + item) */
+    unsigned char *buf;  /* ring (FIFO), stack (LIFO) or heap (PRIORITY) */
+    uint64_t seq;        /* PRIORITY: insertion counter for stable ties */
+    aq_cmp_fn cmp;       /* PRIORITY: the user's order, or NULL with
+                            aq__prio_key_ops (leading int64_t key) */
+    void *ud;
+    long unfinished;     /* puts not yet matched by task_done */
+    aq_list getters, putters, joiners; /* waiting tasks, oldest first */
+    int is_shutdown;
+};
+
+AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
+    aq__prio_ops;
+
+/* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
+AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);
+
+/* Copies one item; sizes of a machine word or two are the common case
+ * and are worth a direct move rather than a memcpy call. */
+static inline void aq__item_copy(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* libaq - what every part of the library shares: visibility, branch
+ * hints, sanitizer detection, the allocator hook. MIT licensed.
+ *
+ * Includes run one way: queue/ -> runtime/ -> ctx/ -> util/.
+ */
+#ifndef AQ_UTIL_H
+#define AQ_UTIL_H
+
+#include "aq.h"
+#include "util/list.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define AQ__HIDDEN __attribute__((visibility("hidden")))
+/* Built with AddressSanitizer: tell it about stack switches (loop.c) and
+ * stack reuse (stack.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define AQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AQ_ASAN 1
+#endif
+#endif
+#ifdef AQ_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* For the suspension path: inlined even in unoptimised builds, so that a
+ * task parks and switches from the frame of the call it made; compact.c
+ * sizes a task's saved frames on that. */
+#define AQ__ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#define aq__likely(x) __builtin_expect(!!(x), 1)
+#define aq__unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- allocator (alloc.c) ------------------------------------------------- */
+
+AQ__HIDDEN void *aq__malloc(size_t n);
+AQ__HIDDEN void *aq__realloc(void *p, size_t n);
+AQ__HIDDEN void aq__free(void *p);
+
+#endif
