@@ -6,7 +6,7 @@
  * the C compiler already assumes a call clobbers them.
  *
  * It resumes with a plain ret. Every task suspends through the same chain
- * of calls (aq__task_block or aq_yield, then aq__loop_suspend, then this
+ * of calls (aq__park or aq_yield, then aq__loop_suspend, then this
  * switch), so the return address the predictor pushed for the task that
  * left is usually the very site the resumed task returns to: measured on
  * these machines, a yield ping-pong costs about 7.5 ns per switch this way

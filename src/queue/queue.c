@@ -19,11 +19,6 @@
 
 static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
 
-static aq_task *first_waiter(aq_list *list)
-{
-    return aq__list_entry(aq__list_pop_front(list), aq_task, link);
-}
-
 static long list_len(const aq_list *list)
 {
     long n = 0;
@@ -40,8 +35,7 @@ static long list_len(const aq_list *list)
 static __attribute__((noinline)) int park(aq_task *self, aq_list *list,
                                           void *buf, int64_t deadline)
 {
-    self->wait_buf = buf;
-    return aq__task_block(self, list, deadline);
+    return aq__wait_on(self, list, buf, deadline);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -128,10 +122,10 @@ int aq__queue_grow_buf(aq_queue *q, size_t entry)
 static inline int put_now(aq_queue *q, const void *item)
 {
     if (aq__unlikely(!aq__list_empty(&q->getters))) {
-        aq_task *g = first_waiter(&q->getters);
-        aq__item_copy(g->wait_buf, item, q->item_size);
+        aq__waiter *g = aq__waiter_pop(&q->getters);
+        aq__item_copy(g->buf, item, q->item_size);
         q->unfinished++;
-        aq__task_wake(g, AQ_OK);
+        aq__waiter_wake(g, AQ_OK);
         return AQ_OK;
     }
     if (aq__unlikely(q->count == q->cap)) {
@@ -192,10 +186,10 @@ static inline void get_now(aq_queue *q, void *out)
 {
     q->ops->pop(q, out);
     if (aq__unlikely(!aq__list_empty(&q->putters))) {
-        aq_task *p = first_waiter(&q->putters);
-        q->ops->push(q, p->wait_buf);
+        aq__waiter *p = aq__waiter_pop(&q->putters);
+        q->ops->push(q, p->buf);
         q->unfinished++;
-        aq__task_wake(p, AQ_OK);
+        aq__waiter_wake(p, AQ_OK);
     }
 }
 

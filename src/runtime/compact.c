@@ -17,15 +17,21 @@
  * stack itself: aq__loop_suspend routes a switch to a compact task that is
  * not resident through the loop.
  *
- * Pointers into a parked task's frames: a queue call parks with wait_buf
- * pointing at the caller's item or destination, usually a local variable.
- * When the frames move out, wait_buf moves with them, so a hand-off writes
- * into the saved copy and the task finds the item in its variable once
- * copied back. Pointers that user code hands to other tasks are not
- * followed: a compact task must not share its stack variables (aq.h).
+ * Pointers into a parked task's frames: a parked task's waiter records
+ * (runtime.h) live in its frames, linked on wait lists, and point at the
+ * caller's item or destination, usually a local variable. When the frames
+ * move (out to the save buffer, back onto the shared stack), the records
+ * move with them, and relocate() re-links them where they now are: their
+ * neighbours on each wait list are pointed at the new address, and the
+ * records' buffer pointers into the frames are shifted. So a wait list
+ * never holds a stale address (the bug Go met when stacks moved,
+ * golang/go#40641), and a hand-off to a parked compact task writes into
+ * its saved copy, which it finds in its variable once copied back.
+ * Pointers that user code hands to other tasks are not followed: a
+ * compact task must not share its stack variables (aq.h).
  *
  * Memory for the saved frames is reserved by the task itself each time it
- * is about to park (aq__compact_reserve, from aq__task_block and
+ * is about to park (aq__compact_reserve, from aq__park_begin and
  * aq_yield), sized from its stack pointer at that moment plus the switch
  * frame: if it cannot be had, the suspending call returns AQ_ENOMEM like
  * any other allocation failure. Eviction, which runs in the loop where
@@ -103,6 +109,36 @@ void aq__compact_done(aq_loop *l, aq_task *t)
     l->ncompact--;
 }
 
+/* p moved with the bytes [from, from + len) to [to, to + len). */
+static void *moved(void *p, char *from, size_t len, char *to)
+{
+    char *c = p;
+    return c >= from && c < from + len ? to + (c - from) : p;
+}
+
+/* t's frames were copied from [from, from + len) to [to, to + len): make
+ * its waiter records, wherever they are, valid where the frames now are.
+ * Only a WAITING task's records are live. A record's neighbours are
+ * translated first, so two records of t
+ * adjacent on one list (or a record alone, pointing at itself) end up
+ * pointing at each other's new copies. */
+static void relocate(aq_task *t, char *from, size_t len, char *to)
+{
+    /* Once woken, a task's records are off every list and their work is
+     * done; after it runs, they are gone. */
+    if (t->state != AQ__WAITING)
+        return;
+    t->waits = moved(t->waits, from, len, to);
+    for (unsigned i = 0; i < t->nwaits; i++) {
+        aq__waiter *w = &t->waits[i];
+        w->buf = moved(w->buf, from, len, to);
+        w->link.next = moved(w->link.next, from, len, to);
+        w->link.prev = moved(w->link.prev, from, len, to);
+        w->link.next->prev = &w->link;
+        w->link.prev->next = &w->link;
+    }
+}
+
 /* Copies the resident's frames out of the shared stack, into the room it
  * reserved before parking. */
 static void evict(aq_loop *l)
@@ -118,8 +154,7 @@ static void evict(aq_loop *l)
 #endif
     memcpy(r->save, sp, len);
     r->save_len = len;
-    if ((char *)r->wait_buf >= sp && (char *)r->wait_buf < top)
-        r->wait_buf = r->save + ((char *)r->wait_buf - sp);
+    relocate(r, sp, len, (char *)r->save);
     l->resident = NULL;
 }
 
@@ -143,6 +178,7 @@ void aq__compact_enter(aq_loop *l, aq_task *t)
         VALGRIND_MAKE_MEM_UNDEFINED(top - t->save_len, t->save_len);
 #endif
         memcpy(top - t->save_len, t->save, t->save_len);
+        relocate(t, (char *)t->save, t->save_len, top - t->save_len);
     }
     l->resident = t;
 }

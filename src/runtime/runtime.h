@@ -4,11 +4,12 @@
  * Layout of the runtime:
  *   aq_loop  owns a FIFO ready list of tasks, a min-heap of tasks with a
  *            deadline, a list of every live task and a pool of stacks.
- *   aq_task  is a stackful coroutine. While it is blocked it sits on at
- *            most one wait list (a queue's getters/putters/joiners, or
- *            another task's joiners) through the same `link` field the
- *            ready list uses: a task is never ready and waiting at once.
- *            So waiting allocates nothing.
+ *   aq_task  is a stackful coroutine. While it is blocked, it waits
+ *            through one or more waiter records (aq__waiter) that live
+ *            in the frame of the call that waits, each on one wait list
+ *            (a queue's getters/putters/joiners, another task's joiners).
+ *            So waiting allocates nothing, and a task can wait on
+ *            several things at once (aq_select).
  */
 #ifndef AQ_RUNTIME_H
 #define AQ_RUNTIME_H
@@ -55,8 +56,27 @@ enum aq__task_state {
     AQ__DONE     /* returned; stack recycled */
 };
 
+/* A waiter record (Go's runtime calls it a sudog): one per thing a task
+ * waits on, in the frame of the call that waits. Tasks and wait lists
+ * are many-to-many (a select waits on several queues; a queue has many
+ * waiters), so the link cannot live in the task.
+ *
+ * Who touches what: the waiting task fills every field before linking
+ * and reads nothing back but its own buffer; a waker unlinks the record,
+ * moves the item through `buf`, and calls aq__waiter_wake, which
+ * decides the outcome for the task as a whole (its wait_rc and
+ * wait_index) and unlinks the task's other records before anything else
+ * can run. Whoever wakes the task first wins; the records of a task that
+ * is no longer WAITING are never on a list. */
+typedef struct aq__waiter {
+    aq_list link;  /* on one wait list; points at itself once unlinked */
+    aq_task *task; /* the waiting task */
+    void *buf;     /* get: destination; put: the item; otherwise NULL */
+    int index;     /* which clause of a select; 0 for a single wait */
+} aq__waiter;
+
 struct aq_task {
-    aq_list link;        /* on loop->ready, or on one wait list */
+    aq_list link;        /* on loop->ready while READY */
     aq_loop *loop;
     aq__ctx ctx;         /* saved registers while not running */
     aq__stack *stack;    /* NULL once DONE */
@@ -64,7 +84,14 @@ struct aq_task {
     void *arg;           /* fn's argument; once the record is freed, the
                             next spare record (loop->spare) */
     void *result;        /* fn's return value, once DONE */
-    void *wait_buf;      /* get: destination; put: source item */
+    aq__waiter *waits;   /* its records, an array in the frame of the
+                            waiting call (compact.c moves it with the
+                            frames); meaningful only while WAITING */
+    unsigned nwaits;     /* how many records `waits` holds: 1 but while
+                            a select waits on several (saves a store
+                            on every single wait) */
+    int wait_index;      /* of several records, the index of the one
+                            that completed (set only when nwaits > 1) */
     int wait_rc;         /* outcome of the wait, set by whoever wakes us */
     unsigned char state; /* enum aq__task_state */
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
@@ -120,8 +147,10 @@ struct aq_loop {
 extern _Thread_local aq_task *aq__cur
     __attribute__((tls_model("initial-exec")));
 
-/* Wakes every task on a wait list with rc, oldest first. */
+/* Completes every waiter on a wait list with rc, oldest first. */
 AQ__HIDDEN void aq__task_wake_all(aq_list *list, int rc);
+/* Unlinks every waiter record of t (a no-op for those on no list). */
+AQ__HIDDEN void aq__task_unlink_waits(aq_task *t);
 /* Wakes a WAITING task from wherever it waits (timeout, cancel). */
 AQ__HIDDEN void aq__task_abort(aq_task *t, int rc);
 /* Entry point of every task's context. */
@@ -238,7 +267,7 @@ AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
 /* Releases a finished compact task's save buffer. */
 AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
 
-/* Every way of parking (aq__task_block, aq_yield) asks this first: a
+/* Every way of parking (aq__park_begin, aq_yield) asks this first: a
  * compact task must have room to save its frames. AQ_OK or AQ_ENOMEM. */
 static inline int aq__park_reserve(aq_task *t)
 {
@@ -262,21 +291,27 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 
 /* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
 
-/* Parks the current task on `list` (NULL: no list) until woken, the
- * deadline passes or it is cancelled. Returns the wake-up code. */
-AQ__ALWAYS_INLINE int aq__task_block(aq_task *t, aq_list *list,
-                                 int64_t deadline)
+/* The first half of every wait, before any record is linked: a deadline
+ * already passed fails with AQ_ETIMEDOUT, and a compact task reserves room
+ * for its frames (AQ_ENOMEM). AQ_OK: go ahead and link. */
+AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t deadline)
 {
-    if (deadline != AQ_NEVER) {
-        if (deadline <= aq_now())
-            return AQ_ETIMEDOUT;
-    }
-    if (aq__park_reserve(t) != AQ_OK)
-        return AQ_ENOMEM;
+    if (deadline != AQ_NEVER && deadline <= aq_now())
+        return AQ_ETIMEDOUT;
+    return aq__park_reserve(t);
+}
+
+/* The second half: with its t->nwaits records `w` linked, parks the
+ * current task until a waker completes one of them, the deadline passes
+ * or the task is cancelled. Returns the wake-up code: a waker's (AQ_OK,
+ * AQ_ESHUTDOWN), never AQ_ETIMEDOUT or AQ_ECANCELED, so those mean that
+ * no record completed; with several records, t->wait_index then says
+ * which one did. */
+AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t deadline)
+{
     if (deadline != AQ_NEVER)
         aq__timer_add(t->loop, t, deadline);
-    if (list)
-        aq__list_push_back(list, &t->link);
+    t->waits = w;
     t->state = AQ__WAITING;
     aq__loop_suspend(t);
     /* Success stands (an item moved is never taken back), but a wait that
@@ -287,14 +322,48 @@ AQ__ALWAYS_INLINE int aq__task_block(aq_task *t, aq_list *list,
     return t->wait_rc;
 }
 
-/* Wakes a WAITING task that its waker has already unlinked from its wait
- * list: stops its timer, records rc, appends it to the ready list. */
+/* A wait on one list through one record in the caller's frame, with the
+ * item or destination buf. */
+AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
+                                  int64_t deadline)
+{
+    int rc = aq__park_begin(t, deadline);
+    if (rc != AQ_OK)
+        return rc;
+    aq__waiter w; /* its index is read only when a task has several */
+    w.task = t;
+    w.buf = buf;
+    aq__list_push_back(list, &w.link);
+    return aq__park(t, &w, deadline);
+}
+
+/* Wakes a WAITING task whose records its waker has already unlinked:
+ * stops its timer, records rc, appends it to the ready list. */
 static inline void aq__task_wake(aq_task *t, int rc)
 {
     if (t->heap_idx != AQ__NO_TIMER)
         aq__timer_remove(t->loop, t);
     t->wait_rc = rc;
     aq__ready_push(t->loop, t);
+}
+
+/* Completes waiter w, which its waker has unlinked (and whose item it has
+ * moved): the task's other records are unlinked at once, so exactly one
+ * of a select's clauses completes, and the task is woken with rc. */
+static inline void aq__waiter_wake(aq__waiter *w, int rc)
+{
+    aq_task *t = w->task;
+    if (aq__unlikely(t->nwaits > 1)) {
+        aq__task_unlink_waits(t);
+        t->wait_index = w->index;
+    }
+    aq__task_wake(t, rc);
+}
+
+/* The oldest waiter of a non-empty wait list, unlinked. */
+static inline aq__waiter *aq__waiter_pop(aq_list *list)
+{
+    return aq__list_entry(aq__list_pop_front(list), aq__waiter, link);
 }
 
 #endif

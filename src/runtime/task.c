@@ -1,14 +1,15 @@
 /* libaq - tasks: spawn, block and wake, cancel, wait, gather, sleep.
  * MIT licensed.
  *
- * Every suspension goes through aq__task_block: the task links itself on a
- * wait list (or none, to sleep), optionally arms its deadline, and parks.
- * Exactly one of three things then makes it ready again, each unlinking it
- * first so no other can: its waker (aq__task_wake, after completing the
- * operation: handing it an item, taking its item), its deadline, or a
- * cancellation (both aq__task_abort). A task already made ready is no
- * longer WAITING, so a late cancel cannot undo a completed operation:
- * completed beats cancelled, and an item is never lost.
+ * Every suspension goes through aq__park (runtime.h): the task links a
+ * waiter record per thing it waits on (none, to sleep), optionally arms
+ * its deadline, and parks. Exactly one of three things then makes it
+ * ready again, each unlinking all its records first so no other can: a
+ * waker (aq__waiter_wake, after completing the operation of one record:
+ * handing it an item, taking its item), its deadline, or a cancellation
+ * (both aq__task_abort). A task already made ready is no longer WAITING,
+ * so a late cancel cannot undo a completed operation: completed beats
+ * cancelled, and an item is never lost.
  *
  * References: a task holds one for the loop until it returns, and one for
  * the handle aq_spawn gave out, if any.
@@ -27,17 +28,22 @@ static inline int may_suspend(aq_task *t)
 
 /* ---- blocking and waking ------------------------------------------------- */
 
+void aq__task_unlink_waits(aq_task *t)
+{
+    for (unsigned i = 0; i < t->nwaits; i++)
+        aq__list_remove(&t->waits[i].link); /* no-op if on no list */
+}
+
 void aq__task_abort(aq_task *t, int rc)
 {
-    aq__list_remove(&t->link); /* no-op when it waits on no list */
+    aq__task_unlink_waits(t);
     aq__task_wake(t, rc);
 }
 
 void aq__task_wake_all(aq_list *list, int rc)
 {
     while (!aq__list_empty(list))
-        aq__task_wake(aq__list_entry(aq__list_pop_front(list), aq_task, link),
-                      rc);
+        aq__waiter_wake(aq__waiter_pop(list), rc);
 }
 
 void aq__task_entry(void)
@@ -147,6 +153,7 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     t->arg = arg;
     t->refs = out ? 2 : 1;
     t->heap_idx = AQ__NO_TIMER;
+    t->nwaits = 1;
     aq__list_init(&t->link);
     aq__list_init(&t->joiners);
     if (!compact) /* a compact task's frame is made when it first runs */
@@ -222,7 +229,7 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
-        rc = aq__task_block(self, &t->joiners, deadline);
+        rc = aq__wait_on(self, &t->joiners, NULL, deadline);
         if (rc)
             return rc;
     }
@@ -305,8 +312,12 @@ int aq_sleep_until(int64_t deadline)
     if (deadline != AQ_NEVER && deadline <= aq_now())
         return aq_yield();
     /* The deadline passing is a sleep's success; a cancel that came first
-     * is turned into AQ_ECANCELED by aq__task_block. */
-    rc = aq__task_block(self, NULL, deadline);
+     * is turned into AQ_ECANCELED by aq__park. */
+    rc = aq__park_begin(self, deadline);
+    if (rc == AQ_OK) {
+        aq__waiter w = {{&w.link, &w.link}, self, NULL, 0}; /* on no list */
+        rc = aq__park(self, &w, deadline);
+    }
     return rc == AQ_ETIMEDOUT ? AQ_OK : rc;
 }
 
