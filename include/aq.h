@@ -1,7 +1,8 @@
 /* libaq - asyncio-style queues and coroutines for C. MIT licensed.
  *
  * One header, the whole public API. Sections: errors, time, loop, task,
- * queue, allocator, version.
+ * queue (with overflow policies, batches and statistics), select,
+ * allocator, version.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
@@ -67,9 +68,12 @@ enum {
     AQ_EALREADY = -EALREADY,     /* the task has already finished */
     AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
     AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */
+    AQ_EAGAIN = -EAGAIN,         /* aq_select_try: no clause was ready */
     AQ_EFULL = -4001,            /* try_put on a full queue (QueueFull) */
     AQ_EEMPTY = -4002,           /* try_get on an empty queue (QueueEmpty) */
-    AQ_ESHUTDOWN = -4003         /* queue was shut down (QueueShutDown) */
+    AQ_ESHUTDOWN = -4003,        /* queue was shut down (QueueShutDown) */
+    AQ_EDROPPED = -4004          /* the queue's overflow policy discarded
+                                    the item just put (aq_queue_set_overflow) */
 };
 
 /* A human-readable message for a code, e.g. "queue is full". Never NULL;
@@ -206,6 +210,26 @@ AQ_EXTERN int aq_loop_set_compact(aq_loop *loop, size_t size);
  * Does not suspend. */
 AQ_EXTERN aq_loop *aq_loop_current(void);
 
+/* Seeds the loop's random generator, which aq_select uses to choose
+ * among several ready clauses (fair choice): the same seed and the same
+ * program give the same choices, for reproducible tests. A new loop is
+ * seeded from the clock and its address.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_seed(aq_loop *loop, uint64_t seed);
+
+/* A loop's counters at one moment (aq_loop_statistics). */
+typedef struct aq_loop_stats {
+    size_t tasks;        /* tasks spawned that have not returned */
+    size_t ready;        /* of those, waiting for their turn to run */
+    size_t parked;       /* of those, suspended in a wait or a sleep */
+    size_t timers;       /* deadlines armed (sleeps and _until waits) */
+    uint64_t iterations; /* loop iterations since the loop was created */
+} aq_loop_stats;
+
+/* Fills *out with the loop's counters. Costs O(ready tasks).
+ * Returns: AQ_OK; AQ_EINVAL if loop or out is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_statistics(const aq_loop *loop, aq_loop_stats *out);
+
 /* ===================================================================== */
 /*  Tasks                                                                */
 /* ===================================================================== */
@@ -254,6 +278,23 @@ AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
 AQ_EXTERN int aq_gather(aq_task *const *tasks, size_t n, void **results);
 AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
                               void **results, int64_t deadline);
+
+/* Waits until the first of tasks[0..n) returns (asyncio.wait with
+ * return_when=FIRST_COMPLETED, Go's select over done channels) and
+ * returns its index; NULL entries are skipped, so a caller can clear the
+ * ones it has handled and call again: that loop is asyncio.as_completed
+ * (README shows it). If several have returned, the lowest index wins.
+ * The tasks keep running; nothing is cancelled.
+ * result: if not NULL, receives the finished task's return value.
+ * Returns: the index (>= 0); AQ_EPERM outside a task; AQ_EINVAL if tasks
+ * is NULL, n is 0 or every entry is NULL; AQ_EDEADLK if the set contains
+ * the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if
+ * n > AQ_SELECT_STATIC and its waiter records could not be allocated.
+ * Suspends. */
+AQ_EXTERN int aq_task_wait_any(aq_task *const *tasks, size_t n,
+                               void **result);
+AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
+                                     void **result, int64_t deadline);
 
 /* Requests cancellation of t (task.cancel()). If t is suspended, its call
  * returns AQ_ECANCELED as soon as the loop runs it, and so does every
@@ -325,10 +366,15 @@ AQ_EXTERN int aq_sleep_until(int64_t deadline);
 typedef struct aq_queue aq_queue;
 
 typedef enum aq_queue_kind {
-    AQ_FIFO = 0,     /* asyncio.Queue: first in, first out */
-    AQ_LIFO = 1,     /* asyncio.LifoQueue: last in, first out */
-    AQ_PRIORITY = 2  /* asyncio.PriorityQueue: smallest first; ties keep
-                        insertion order */
+    AQ_FIFO = 0,      /* asyncio.Queue: first in, first out */
+    AQ_LIFO = 1,      /* asyncio.LifoQueue: last in, first out */
+    AQ_PRIORITY = 2,  /* asyncio.PriorityQueue: smallest first; ties keep
+                         insertion order */
+    AQ_RENDEZVOUS = 3 /* no storage at all (Go's unbuffered channel, Trio's
+                         max_buffer_size=0): a put completes only when a
+                         getter takes its item. maxsize must be 0; qsize is
+                         always 0 and full() always 1. Not asyncio's
+                         maxsize=0, which means unbounded. */
 } aq_queue_kind;
 
 /* Orders two items of a priority queue: negative if a comes out before b,
@@ -428,12 +474,192 @@ AQ_EXTERN long aq_queue_joiners(const aq_queue *q);    /* waiting joins */
 AQ_EXTERN long aq_queue_unfinished(const aq_queue *q); /* put, not done */
 AQ_EXTERN int aq_queue_is_shutdown(const aq_queue *q);
 
+/* ---- overflow policies --------------------------------------------- */
+
+/* What a put does when a bounded queue is full. Waiting getters are
+ * always served first: an item handed to a getter is never dropped. */
+typedef enum aq_overflow {
+    AQ_BLOCK = 0,       /* wait for room (asyncio's put); the default */
+    AQ_DROP_NEWEST = 1, /* discard the item being put; the put returns
+                           AQ_EDROPPED at once */
+    AQ_DROP_OLDEST = 2  /* discard the stored item that has waited longest
+                           for FIFO (the next one a get would take), the
+                           bottom of the stack for LIFO, the least urgent
+                           for PRIORITY (the last one a get would take:
+                           if that is the new item itself, the new item is
+                           discarded and the put returns AQ_EDROPPED);
+                           the new item is then stored and the put returns
+                           AQ_OK */
+} aq_overflow;
+
+/* Called once for each item a policy discards (including a new item a
+ * put could not keep), with a pointer to its bytes, valid during the call
+ * only; ud is the pointer given to aq_queue_set_overflow. It may free
+ * what a pointer item owns; it must not call into q. */
+typedef void (*aq_drop_fn)(void *item, void *ud);
+
+/* Sets q's overflow policy, once, before the first put (the tutorial's
+ * "custom backpressure (drop oldest, sample, etc.)"). With a DROP policy,
+ * put, put_until and try_put never wait and never return AQ_EFULL: a put
+ * that had to discard its own item returns AQ_EDROPPED, having passed it
+ * to drop (if set). A discarded item never counts as unfinished, so
+ * join() cannot wait on it. Sampling (keep one in k under overload) is a
+ * counter in the producer: examples/drop_oldest.c shows both.
+ * drop: may be NULL; aq_queue_statistics counts discarded items anyway.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL, policy is unknown, or the
+ * policy drops and q is unbounded or AQ_RENDEZVOUS (nothing to drop);
+ * AQ_EBUSY if something was already put into q or a policy was already
+ * set (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_queue_set_overflow(aq_queue *q, aq_overflow policy,
+                                    aq_drop_fn drop, void *ud);
+
+/* ---- batches --------------------------------------------------------- */
+
+/* Takes up to n items into out[0 .. n * item_size), in get order, waiting
+ * only until at least one is there: one wake-up drains a burst (Go has no
+ * counterpart; asyncio users loop over get_nowait). Every item taken is
+ * handed over: *got says how many, also when the call then fails.
+ * got: receives the count taken (0 on failure before any was taken).
+ * Returns: AQ_OK with *got >= 1; AQ_EPERM outside a task; AQ_EINVAL if q,
+ * out or got is NULL or n is 0; AQ_ESHUTDOWN if q is shut down and
+ * empty; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_queue_get_many(aq_queue *q, void *out, size_t n,
+                                size_t *got);
+AQ_EXTERN int aq_queue_get_many_until(aq_queue *q, void *out, size_t n,
+                                      size_t *got, int64_t deadline);
+
+/* The non-waiting form: takes what is there, up to n.
+ * Returns: AQ_OK with *got >= 1; AQ_EINVAL as above; AQ_ESHUTDOWN if shut
+ * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,
+                                    size_t *got);
+
+/* Puts the n items at items[0 .. n * item_size), in order, waiting for
+ * room as needed (under a DROP policy, never waiting). It stops early on
+ * cancellation, deadline or shutdown: exactly the first *done items went
+ * in (each exactly once), the rest did not.
+ * done: receives how many went in (or, under a DROP policy, were passed
+ *   to the policy: AQ_EDROPPED is not an early stop).
+ * Returns: AQ_OK with *done == n; AQ_EPERM outside a task; AQ_EINVAL if
+ * q, items or done is NULL or n is 0; AQ_ESHUTDOWN; AQ_ECANCELED;
+ * AQ_ETIMEDOUT (the _until form); AQ_ENOMEM. Suspends. */
+AQ_EXTERN int aq_queue_put_many(aq_queue *q, const void *items, size_t n,
+                                size_t *done);
+AQ_EXTERN int aq_queue_put_many_until(aq_queue *q, const void *items,
+                                      size_t n, size_t *done,
+                                      int64_t deadline);
+
+/* The non-waiting form: puts what fits, in order.
+ * Returns: AQ_OK with *done == n; AQ_EFULL with *done < n (the first
+ * *done went in); AQ_EINVAL as above; AQ_ESHUTDOWN; AQ_ENOMEM. Does not
+ * suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_put_many(aq_queue *q, const void *items,
+                                    size_t n, size_t *done);
+
+/* ---- statistics ------------------------------------------------------ */
+
+/* A queue's counters at one moment (aq_queue_statistics, after Trio's
+ * statistics()). */
+typedef struct aq_queue_stats {
+    uint64_t put;        /* items that entered: stored or handed over */
+    uint64_t got;        /* items taken by gets */
+    uint64_t dropped;    /* items discarded: by the overflow policy or an
+                            immediate shutdown */
+    size_t high_water;   /* the largest qsize seen */
+    long qsize, maxsize;
+    long getters, putters, joiners; /* tasks waiting in each call */
+    long unfinished;
+    int is_shutdown;
+} aq_queue_stats;
+
+/* Fills *out with q's counters. The totals cost one increment on the
+ * paths that move an item; the waiter counts are O(waiters).
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */
+AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
+
 /* Copies the item that the i-th next get would return (i = 0: the next
  * one) into out, leaving the queue unchanged. O(1) for FIFO and LIFO,
  * O(n * i) for PRIORITY: meant for inspection, not for the hot path.
  * Returns: AQ_OK; AQ_EINVAL if q or out is NULL or i >= qsize.
  * Does not suspend. */
 AQ_EXTERN int aq_queue_peek(const aq_queue *q, size_t i, void *out);
+
+/* ===================================================================== */
+/*  Select                                                               */
+/* ===================================================================== */
+
+/* Waits on several things at once, completing exactly one of them (Go's
+ * select, libdill's choose; asyncio.wait(FIRST_COMPLETED) for tasks). A
+ * clause is a put of an item, a get into a buffer, or the completion of
+ * a task. Fill clauses with the AQ_PUT, AQ_GET and AQ_TASK initialisers:
+ *
+ *     aq_clause c[] = { AQ_GET(work, &job), AQ_GET(control, &cmd) };
+ *     int i = aq_select(c, 2, 0);   // 0 or 1: which one completed
+ *
+ * A clause whose queue (or task) is NULL is disabled, as a nil channel in
+ * Go: switch clauses off and on between calls by setting it. A clause on
+ * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
+ * (as a closed channel is ready in Go): a put at once, a get once the
+ * queue is empty. When several clauses are ready, one is chosen at
+ * random with equal probability (the loop's generator, aq_loop_seed);
+ * with AQ_SELECT_BIASED the first ready clause in array order is taken,
+ * for priority between queues. Waiters on each queue are still served
+ * oldest first: a select waiting on a queue is one waiter among the
+ * others, and an item is handed to exactly one of them.
+ *
+ * Exactly one clause completes: its item moves (or its task's result is
+ * read) and its rc is set; the others do nothing and their rc is left as
+ * it was. A cancelled or timed-out select completed none, unless one
+ * completed first (completed beats cancelled: the index is returned).
+ * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
+ * the waiter records are allocated (AQ_ENOMEM before anything is done).
+ * A task may not use the same queue twice in the same direction in one
+ * select (AQ_EINVAL); a put and a get on one queue are allowed. */
+typedef struct aq_clause {
+    int op;          /* AQ_OP_PUT, AQ_OP_GET or AQ_OP_TASK */
+    int rc;          /* out: the completed clause's result: AQ_OK, or
+                        AQ_ESHUTDOWN for a queue shut down */
+    aq_queue *queue; /* PUT, GET: the queue; NULL disables the clause */
+    aq_task *task;   /* TASK: the task; NULL disables the clause */
+    void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or
+                        a void * that receives the task's result */
+    size_t size;     /* PUT, GET: bytes at buf, must be the queue's
+                        item_size (a mismatch is AQ_EINVAL) */
+} aq_clause;
+
+enum { AQ_OP_PUT = 1, AQ_OP_GET = 2, AQ_OP_TASK = 3 };
+
+#define AQ_PUT(q, item) \
+    {AQ_OP_PUT, AQ_OK, (q), NULL, (void *)(item), sizeof *(item)}
+#define AQ_GET(q, out) {AQ_OP_GET, AQ_OK, (q), NULL, (out), sizeof *(out)}
+#define AQ_TASK(t, result) {AQ_OP_TASK, AQ_OK, NULL, (t), (result), 0}
+
+/* Clauses that wait without allocating. */
+#define AQ_SELECT_STATIC 8
+
+/* flags: take the first ready clause in array order, not a random one. */
+#define AQ_SELECT_BIASED 1
+
+/* Completes one of the n clauses, waiting until one can complete.
+ * Returns: the index of the clause that completed (>= 0; its rc says
+ * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
+ * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
+ * a size other than its queue's item size, a queue appears twice in the
+ * same direction, or flags has unknown bits; AQ_EDEADLK if a TASK clause
+ * names the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form; with
+ * every clause disabled, the call just waits for the deadline or a
+ * cancel); AQ_ENOMEM (more than AQ_SELECT_STATIC clauses, or a compact
+ * task that could not reserve room to park). Suspends. */
+AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
+AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
+                              int64_t deadline);
+
+/* The non-waiting form (Go's select with a default case): completes a
+ * ready clause if there is one.
+ * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
+ * above; AQ_ENOMEM if a put's storage could not grow. Does not suspend;
+ * callable outside a task (TASK clauses then need no caller). */
+AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);
 
 /* ===================================================================== */
 /*  Allocator                                                            */

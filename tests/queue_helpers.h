@@ -39,6 +39,8 @@ static inline const char *qh_kind_name(aq_queue_kind kind)
         return "AQ_LIFO";
     case AQ_PRIORITY:
         return "AQ_PRIORITY";
+    case AQ_RENDEZVOUS:
+        return "AQ_RENDEZVOUS";
     }
     return "unknown kind";
 }

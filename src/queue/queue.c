@@ -6,6 +6,9 @@
  *   copies its item into the getter's buffer instead of storing it;
  * - putters wait only while the queue is full: a get that frees a slot
  *   moves the oldest putter's item in at once.
+ * (A rendezvous queue stores nothing and counts as always full: there,
+ * a put hands its item to a waiting getter or waits, and a get takes the
+ * oldest waiting putter's item straight from its buffer.)
  * A woken waiter has therefore already got its item or placed it; nothing
  * is left for it to claim later, so a try_put/try_get cannot overtake it
  * (no barging, unlike CPython's bug 83055), and a cancel or timeout that
@@ -18,6 +21,14 @@
 #include "queue/queue.h"
 
 static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
+
+/* Can a put complete now? With room, or by hand-off. A getter waits only
+ * on an empty queue, which only a rendezvous queue (limit 0) counts as
+ * full, so the second test is reached for rendezvous queues alone. */
+static inline int can_put(const aq_queue *q)
+{
+    return !is_full(q) || !aq__list_empty(&q->getters);
+}
 
 static long list_len(const aq_list *list)
 {
@@ -78,6 +89,17 @@ int aq_queue_new(aq_queue **out, aq_queue_kind kind, size_t item_size,
             return AQ_EINVAL;
         return queue_make(out, &aq__prio_key_ops, item_size, maxsize, NULL,
                           NULL);
+    case AQ_RENDEZVOUS: {
+        /* Storage that is always full: a put can only hand over. */
+        if (maxsize != 0)
+            return AQ_EINVAL;
+        int rc = queue_make(out, &aq__fifo_ops, item_size, 0, NULL, NULL);
+        if (rc == AQ_OK) {
+            (*out)->limit = 0;
+            (*out)->flags = AQ__Q_RENDEZVOUS;
+        }
+        return rc;
+    }
     }
     return AQ_EINVAL;
 }
@@ -142,9 +164,9 @@ int aq_queue_try_put(aq_queue *q, const void *item)
 {
     if (!q || !item)
         return AQ_EINVAL;
-    if (q->is_shutdown)
+    if (q->flags & AQ__Q_SHUTDOWN)
         return AQ_ESHUTDOWN;
-    if (is_full(q))
+    if (!can_put(q))
         return AQ_EFULL;
     return put_now(q, item);
 }
@@ -159,9 +181,9 @@ static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
         return AQ_EINVAL;
     if (aq__unlikely(aq__cancel_due(self)))
         return AQ_ECANCELED;
-    if (aq__unlikely(q->is_shutdown))
+    if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
         return AQ_ESHUTDOWN;
-    if (aq__likely(!is_full(q)))
+    if (aq__likely(can_put(q)))
         return put_now(q, item);
     /* Park with the item; the get that frees a slot moves it in and counts
      * it unfinished, so on AQ_OK there is nothing left to do. */
@@ -193,12 +215,30 @@ static inline void get_now(aq_queue *q, void *out)
     }
 }
 
+/* A rendezvous get: takes the oldest putter's item straight from its
+ * buffer. Putters wait on an empty queue only when it is a rendezvous
+ * queue, so for the others the list is empty whenever count is 0. */
+static __attribute__((noinline)) void get_from_putter(aq_queue *q,
+                                                      void *out)
+{
+    aq__waiter *p = aq__waiter_pop(&q->putters);
+    aq__item_copy(out, p->buf, q->item_size);
+    q->unfinished++;
+    aq__waiter_wake(p, AQ_OK);
+}
+
 int aq_queue_try_get(aq_queue *q, void *out)
 {
     if (!q || !out)
         return AQ_EINVAL;
-    if (q->count == 0)
-        return q->is_shutdown ? AQ_ESHUTDOWN : AQ_EEMPTY;
+    if (q->count == 0) {
+        if (q->flags & AQ__Q_SHUTDOWN)
+            return AQ_ESHUTDOWN;
+        if (aq__list_empty(&q->putters))
+            return AQ_EEMPTY;
+        get_from_putter(q, out);
+        return AQ_OK;
+    }
     get_now(q, out);
     return AQ_OK;
 }
@@ -217,8 +257,14 @@ static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
         get_now(q, out);
         return AQ_OK;
     }
-    if (q->is_shutdown)
-        return AQ_ESHUTDOWN;
+    if (aq__unlikely(q->flags)) { /* shut down, or a rendezvous queue */
+        if (q->flags & AQ__Q_SHUTDOWN)
+            return AQ_ESHUTDOWN;
+        if (!aq__list_empty(&q->putters)) {
+            get_from_putter(q, out);
+            return AQ_OK;
+        }
+    }
     /* Park with our buffer; a put copies its item straight into it. */
     return park(self, &q->getters, out, deadline);
 }
@@ -266,7 +312,7 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 {
     if (!q)
         return AQ_EINVAL;
-    q->is_shutdown = 1;
+    q->flags |= AQ__Q_SHUTDOWN;
     if (immediate) {
         /* Drop what is queued, each item counting as done (never below
          * zero). Items are plain bytes, so emptying is forgetting. */
@@ -292,7 +338,7 @@ int aq_queue_empty(const aq_queue *q) { return q ? q->count == 0 : AQ_EINVAL; }
 int aq_queue_full(const aq_queue *q) { return q ? is_full(q) : AQ_EINVAL; }
 int aq_queue_is_shutdown(const aq_queue *q)
 {
-    return q ? q->is_shutdown : AQ_EINVAL;
+    return q ? (q->flags & AQ__Q_SHUTDOWN) != 0 : AQ_EINVAL;
 }
 long aq_queue_unfinished(const aq_queue *q)
 {

@@ -33,8 +33,12 @@ struct aq_queue {
     void *ud;
     long unfinished;     /* puts not yet matched by task_done */
     aq_list getters, putters, joiners; /* waiting tasks, oldest first */
-    int is_shutdown;
+    unsigned flags;      /* AQ__Q_* below: the rare cases, so that a get
+                            on an empty queue tests one word for all */
 };
+
+#define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
+#define AQ__Q_RENDEZVOUS 2u /* AQ_RENDEZVOUS: stores nothing, limit 0 */
 
 AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
     aq__prio_ops;

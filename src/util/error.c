@@ -16,9 +16,11 @@ static const struct {
     {AQ_EALREADY, "AQ_EALREADY", "task has already finished"},
     {AQ_ETIMEDOUT, "AQ_ETIMEDOUT", "deadline passed"},
     {AQ_ECANCELED, "AQ_ECANCELED", "task was cancelled"},
+    {AQ_EAGAIN, "AQ_EAGAIN", "no clause was ready"},
     {AQ_EFULL, "AQ_EFULL", "queue is full"},
     {AQ_EEMPTY, "AQ_EEMPTY", "queue is empty"},
     {AQ_ESHUTDOWN, "AQ_ESHUTDOWN", "queue is shut down"},
+    {AQ_EDROPPED, "AQ_EDROPPED", "item was dropped by the overflow policy"},
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])
