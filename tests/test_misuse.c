@@ -465,7 +465,7 @@ TEST(test_misuse_queue_new_bad_arguments)
     static const aq_queue_kind kinds[] = {AQ_FIFO, AQ_LIFO, AQ_PRIORITY};
     aq_queue *q = (aq_queue *)&q;
     ASSERT_RC(aq_queue_new(NULL, AQ_FIFO, 8, 0), AQ_EINVAL);
-    ASSERT_RC(aq_queue_new(&q, (aq_queue_kind)3, 8, 0), AQ_EINVAL);
+    ASSERT_RC(aq_queue_new(&q, (aq_queue_kind)4, 8, 0), AQ_EINVAL);
     ASSERT_RC(aq_queue_new(&q, (aq_queue_kind)-1, 8, 0), AQ_EINVAL);
     for (int k = 0; k < 3; k++) {
         ASSERT_RC(aq_queue_new(&q, kinds[k], 0, 0), AQ_EINVAL);
