@@ -22,14 +22,6 @@
 
 static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
 
-/* Can a put complete now? With room, or by hand-off. A getter waits only
- * on an empty queue, which only a rendezvous queue (limit 0) counts as
- * full, so the second test is reached for rendezvous queues alone. */
-static inline int can_put(const aq_queue *q)
-{
-    return !is_full(q) || !aq__list_empty(&q->getters);
-}
-
 static long list_len(const aq_list *list)
 {
     long n = 0;
@@ -166,7 +158,7 @@ int aq_queue_try_put(aq_queue *q, const void *item)
         return AQ_EINVAL;
     if (q->flags & AQ__Q_SHUTDOWN)
         return AQ_ESHUTDOWN;
-    if (!can_put(q))
+    if (!aq__queue_can_put(q))
         return AQ_EFULL;
     return put_now(q, item);
 }
@@ -183,7 +175,7 @@ static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
         return AQ_ECANCELED;
     if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
         return AQ_ESHUTDOWN;
-    if (aq__likely(can_put(q)))
+    if (aq__likely(aq__queue_can_put(q)))
         return put_now(q, item);
     /* Park with the item; the get that frees a slot moves it in and counts
      * it unfinished, so on AQ_OK there is nothing left to do. */

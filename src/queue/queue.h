@@ -40,6 +40,30 @@ struct aq_queue {
 #define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
 #define AQ__Q_RENDEZVOUS 2u /* AQ_RENDEZVOUS: stores nothing, limit 0 */
 
+/* Can a put complete now (try_put succeed, or fail with a shutdown it
+ * must report)? With room, or by hand-off: a getter waits only on an
+ * empty queue, which only a rendezvous queue (limit 0) counts as full, so
+ * the second test decides for rendezvous queues alone. */
+static inline int aq__queue_can_put(const aq_queue *q)
+{
+    return q->count < q->limit || !aq__list_empty(&q->getters);
+}
+
+/* Would a put or get return at once (aq_select's readiness test)? Either
+ * completes, or fails with AQ_ESHUTDOWN: a shut-down queue is ready, as a
+ * closed Go channel is. A get is also ready on an empty rendezvous queue
+ * with a putter waiting. */
+static inline int aq__queue_put_ready(const aq_queue *q)
+{
+    return (q->flags & AQ__Q_SHUTDOWN) || aq__queue_can_put(q);
+}
+
+static inline int aq__queue_get_ready(const aq_queue *q)
+{
+    return q->count > 0 || (q->flags & AQ__Q_SHUTDOWN) ||
+           !aq__list_empty(&q->putters);
+}
+
 AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
     aq__prio_ops;
 

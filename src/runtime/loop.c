@@ -99,6 +99,8 @@ int aq_loop_new(aq_loop **out)
     aq__list_init(&l->tasks);
     l->stack_size = aq__page_round(AQ_STACK_DEFAULT);
     l->pool_max = 1024;
+    /* Unseeded loops differ from run to run and from each other. */
+    l->rng = (uint64_t)aq_now() ^ (uint64_t)(uintptr_t)l;
     *out = l;
     return AQ_OK;
 }
@@ -202,6 +204,14 @@ int aq_loop_set_stack_pool(aq_loop *l, size_t max_stacks)
         l->npool--;
         aq__stack_put(l, s);
     }
+    return AQ_OK;
+}
+
+int aq_loop_seed(aq_loop *l, uint64_t seed)
+{
+    if (!l)
+        return AQ_EINVAL;
+    l->rng = seed;
     return AQ_OK;
 }
 

@@ -137,6 +137,7 @@ struct aq_loop {
     aq_task *resident;   /* compact task whose frames are on it, or NULL */
     size_t ncompact;     /* compact tasks not DONE */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
+    uint64_t rng;        /* aq__loop_rand's state (aq_loop_seed) */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
     void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */
@@ -190,6 +191,17 @@ AQ__ALWAYS_INLINE void aq__stack_check(aq_task *t)
 AQ__HIDDEN void aq__loop_fiber_resumed(aq_loop *l, void *fake);
 /* Switches from finished task t to the loop for good. */
 AQ__HIDDEN void aq__loop_exit(aq_task *t) __attribute__((noreturn));
+
+/* The loop's pseudo-random numbers (splitmix64: one add and a mix, and
+ * every seed gives a full-period sequence), for fair choices that a test
+ * can replay by seeding the loop. */
+static inline uint64_t aq__rand_next(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
 
 static inline void aq__ready_push(aq_loop *l, aq_task *t)
 {

@@ -1,0 +1,267 @@
+/* libaq - select: complete exactly one of several puts, gets and task
+ * completions (Go's select, libdill's choose). MIT licensed.
+ *
+ * Invariants:
+ * - Exactly one clause completes. Either the poll pass completes one and
+ *   links nothing, or the task parks with one waiter record per enabled
+ *   clause, and the first waker to complete a record unlinks all the
+ *   others before anything else runs (aq__waiter_wake, runtime.h). One
+ *   thread, so "first" needs no lock or claim flag.
+ * - No record stays on a list once the call returns: a waker, the
+ *   deadline or a cancel unlinks them all, whichever comes first.
+ * - Waiters on each queue are served oldest first: a select's record is
+ *   one waiter among the others, completed by queue.c's hand-off rules,
+ *   so no second copy of those rules lives here.
+ *
+ * A select runs in up to three steps, one function each:
+ * 1. check: arguments, before anything changes (AQ_EINVAL, AQ_EDEADLK).
+ * 2. poll: count the ready clauses (a pure test per clause), choose one
+ *    (at random with equal probability, or the first in array order when
+ *    biased), complete it with the ordinary non-waiting call.
+ * 3. park: link a record per enabled clause into the queue's getters or
+ *    putters or the task's joiners, and park. The records live in this
+ *    frame (AQ_SELECT_STATIC of them) or, past that, on the heap,
+ *    allocated before anything is linked. In a compact task the frame
+ *    moves while parked; compact.c re-links the records where they are.
+ *    On wake-up, the completed record's index comes from the task
+ *    (wait_index), and the clause's result is filled in.
+ *
+ * Fair choice counts ready clauses and draws one with a single random
+ * number, rather than shuffling the clauses (as Go does): two cheap
+ * passes with no permutation array, and each ready clause is equally
+ * likely to be chosen (tests/test_select.c measures it).
+ */
+#include "queue/queue.h"
+
+static int enabled(const aq_clause *c)
+{
+    return c->op == AQ_OP_TASK ? c->task != NULL : c->queue != NULL;
+}
+
+/* Would the clause's call return at once? */
+static int ready(const aq_clause *c)
+{
+    switch (c->op) {
+    case AQ_OP_PUT:
+        return aq__queue_put_ready(c->queue);
+    case AQ_OP_GET:
+        return aq__queue_get_ready(c->queue);
+    default:
+        return c->task->state == AQ__DONE;
+    }
+}
+
+/* ---- 1. check ------------------------------------------------------------ */
+
+static int check_clause(const aq_clause *c, const aq_task *self)
+{
+    switch (c->op) {
+    case AQ_OP_PUT:
+    case AQ_OP_GET:
+        if (c->queue && (!c->buf || c->size != c->queue->item_size))
+            return AQ_EINVAL;
+        return AQ_OK;
+    case AQ_OP_TASK:
+        return c->task && c->task == self ? AQ_EDEADLK : AQ_OK;
+    }
+    return AQ_EINVAL;
+}
+
+/* Two clauses on one queue in one direction would make the task wait
+ * twice in one line, and which of them an item reaches would depend on
+ * the order of linking: refused. O(n^2) over the queue clauses, which
+ * are few in practice (wait_any's task clauses are not compared). */
+static int check(const aq_clause *c, size_t n, int flags, const aq_task *self)
+{
+    if (!c || n == 0 || (flags & ~AQ_SELECT_BIASED))
+        return AQ_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_clause(&c[i], self);
+        if (rc)
+            return rc;
+        if (c[i].op == AQ_OP_TASK || !c[i].queue)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (c[j].op == c[i].op && c[j].queue == c[i].queue)
+                return AQ_EINVAL;
+    }
+    return AQ_OK;
+}
+
+/* ---- 2. poll ------------------------------------------------------------- */
+
+/* Completes clause i, which is ready: its index, or AQ_ENOMEM if a put
+ * could not grow its queue's storage (then nothing happened). */
+static int complete(aq_clause *c, int i)
+{
+    int rc;
+    switch (c[i].op) {
+    case AQ_OP_PUT:
+        rc = aq_queue_try_put(c[i].queue, c[i].buf);
+        if (rc == AQ_ENOMEM)
+            return rc;
+        break;
+    case AQ_OP_GET:
+        rc = aq_queue_try_get(c[i].queue, c[i].buf);
+        break;
+    default:
+        if (c[i].buf)
+            *(void **)c[i].buf = c[i].task->result;
+        rc = AQ_OK;
+        break;
+    }
+    c[i].rc = rc;
+    return i;
+}
+
+/* A number in [0, n) from the generator: the top bits scaled (Lemire's
+ * multiply-shift; its bias, n / 2^32, is far below what any test sees). */
+static size_t draw(uint64_t *rng, size_t n)
+{
+    return (size_t)(((aq__rand_next(rng) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* The generator for a select made outside any task (aq_select_try). */
+static _Thread_local uint64_t loose_rng = 0x853c49e6748fea9bULL;
+
+/* Completes one ready clause: its index; -1 if none is ready. */
+static int poll(aq_clause *c, size_t n, int flags, aq_task *self)
+{
+    size_t nready = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (enabled(&c[i]) && ready(&c[i])) {
+            if (flags & AQ_SELECT_BIASED)
+                return complete(c, (int)i);
+            nready++;
+            last = i;
+        }
+    }
+    if (nready == 0)
+        return -1;
+    if (nready == 1)
+        return complete(c, (int)last);
+    size_t pick = draw(self ? &self->loop->rng : &loose_rng, nready);
+    for (size_t i = 0;; i++)
+        if (enabled(&c[i]) && ready(&c[i]) && pick-- == 0)
+            return complete(c, (int)i);
+}
+
+/* ---- 3. park ------------------------------------------------------------- */
+
+static aq_list *wait_list(const aq_clause *c)
+{
+    switch (c->op) {
+    case AQ_OP_PUT:
+        return &c->queue->putters;
+    case AQ_OP_GET:
+        return &c->queue->getters;
+    default:
+        return &c->task->joiners;
+    }
+}
+
+/* Parks on every enabled clause until one completes: its index, or the
+ * code that ended the wait (AQ_ETIMEDOUT, AQ_ECANCELED, AQ_ENOMEM). Out
+ * of line, so that a select that completes at once does not set up this
+ * frame and its records. */
+static __attribute__((noinline)) int park(aq_clause *c, size_t n,
+                                          aq_task *self, int64_t deadline)
+{
+    aq__waiter local[AQ_SELECT_STATIC], *w = local;
+    int rc = aq__park_begin(self, deadline);
+    if (rc != AQ_OK)
+        return rc;
+    if (n > AQ_SELECT_STATIC) {
+        if (n > SIZE_MAX / sizeof *w || !(w = aq__malloc(n * sizeof *w)))
+            return AQ_ENOMEM;
+    }
+    unsigned k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!enabled(&c[i]))
+            continue;
+        w[k].task = self;
+        w[k].buf = c[i].op == AQ_OP_TASK ? NULL : c[i].buf;
+        w[k].index = (int)i;
+        aq__list_push_back(wait_list(&c[i]), &w[k].link);
+        k++;
+    }
+    self->nwaits = k;
+    rc = aq__park(self, w, deadline);
+    self->nwaits = 1; /* the default of a single wait (runtime.h) */
+    int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
+    if (w != local)
+        aq__free(w);
+    if (rc != AQ_OK && rc != AQ_ESHUTDOWN)
+        return rc; /* nothing completed: deadline, cancel */
+    c[i].rc = rc;
+    if (c[i].op == AQ_OP_TASK && c[i].buf)
+        *(void **)c[i].buf = c[i].task->result;
+    return i;
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+int aq_select_until(aq_clause *c, size_t n, int flags, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (aq__unlikely(!self))
+        return AQ_EPERM;
+    int rc = check(c, n, flags, self);
+    if (rc)
+        return rc;
+    if (aq__unlikely(aq__cancel_due(self)))
+        return AQ_ECANCELED;
+    rc = poll(c, n, flags, self);
+    if (rc != -1)
+        return rc;
+    return park(c, n, self, deadline);
+}
+
+int aq_select(aq_clause *c, size_t n, int flags)
+{
+    return aq_select_until(c, n, flags, AQ_NEVER);
+}
+
+int aq_select_try(aq_clause *c, size_t n, int flags)
+{
+    aq_task *self = aq__cur;
+    int rc = check(c, n, flags, self);
+    if (rc)
+        return rc;
+    rc = poll(c, n, flags, self);
+    return rc == -1 ? AQ_EAGAIN : rc;
+}
+
+/* ---- waiting for the first of several tasks ------------------------------ */
+
+/* A select over one TASK clause per task, biased so that the lowest index
+ * wins among tasks already done; NULL tasks are disabled clauses. */
+int aq_task_wait_any_until(aq_task *const *tasks, size_t n, void **result,
+                           int64_t deadline)
+{
+    aq_clause local[AQ_SELECT_STATIC], *c = local;
+    if (!aq__cur)
+        return AQ_EPERM;
+    if (!tasks || n == 0)
+        return AQ_EINVAL;
+    size_t live = 0;
+    for (size_t i = 0; i < n; i++)
+        live += tasks[i] != NULL;
+    if (live == 0)
+        return AQ_EINVAL;
+    if (n > AQ_SELECT_STATIC) {
+        if (n > SIZE_MAX / sizeof *c || !(c = aq__malloc(n * sizeof *c)))
+            return AQ_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        c[i] = (aq_clause)AQ_TASK(tasks[i], result);
+    int rc = aq_select_until(c, n, AQ_SELECT_BIASED, deadline);
+    if (c != local)
+        aq__free(c);
+    return rc;
+}
+
+int aq_task_wait_any(aq_task *const *tasks, size_t n, void **result)
+{
+    return aq_task_wait_any_until(tasks, n, result, AQ_NEVER);
+}
