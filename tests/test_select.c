@@ -704,7 +704,15 @@ static void *bad_main(void *arg)
     return NULL;
 }
 
-TEST(test_select_bad_input) { t_main(bad_main, NULL); }
+TEST(test_select_bad_input)
+{
+    t_main(bad_main, NULL);
+    aq_queue *q = NULL;
+    ASSERT_RC(aq_queue_new(&q, AQ_RENDEZVOUS, sizeof(long), 1), AQ_EINVAL);
+    ASSERT_RC(aq_queue_new(&q, AQ_RENDEZVOUS, sizeof(long), -1), AQ_EINVAL);
+    ASSERT(q == NULL);
+    ASSERT_RC(aq_loop_seed(NULL, 1), AQ_EINVAL);
+}
 
 /* ---- compact tasks ------------------------------------------------------- */
 

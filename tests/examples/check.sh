@@ -7,8 +7,10 @@
 #       Prints one line per example, then "N passed, M failed"; exits 1 if
 #       any failed (or was not built), 2 on bad usage.
 #   tests/examples/check.sh --regenerate
-#       rewrites every <name>.expected from the Python twin (needs python3;
-#       set PYTHON to use another interpreter).
+#       rewrites every <name>.expected from the Python twin (needs python3
+#       3.11 or later; set PYTHON to use another interpreter). -P keeps
+#       the twins' folder off sys.path, so select.py cannot shadow the
+#       standard module of that name.
 #
 # Plain POSIX sh and diff: no CMake needed. AQ_EXAMPLE_RUNNER, if set, is
 # put before each example's path (an emulator for a cross build).
@@ -20,7 +22,7 @@ if [ "$1" = "--regenerate" ]; then
     for py in "$pydir"/*.py; do
         name=$(basename "$py" .py)
         echo "regenerating $name.expected"
-        "${PYTHON:-python3}" "$py" >"$here/$name.expected" || exit 1
+        "${PYTHON:-python3}" -P "$py" >"$here/$name.expected" || exit 1
     done
     exit 0
 fi
