@@ -666,6 +666,32 @@ static void *many_main(void *arg)
 
 TEST(test_select_many_clauses) { t_main(many_main, NULL); }
 
+/* aq_task_wait_any over more than AQ_SELECT_STATIC tasks allocates its
+ * clauses, then the select its records: each allocation fails once,
+ * cleanly, and then the call succeeds. */
+static void *wait_any_alloc_main(void *arg)
+{
+    (void)arg;
+    aq_task *t[NQ];
+    for (int i = 0; i < NQ; i++)
+        ASSERT_OK(aq_spawn(&t[i], sleeper, IARG(i == NQ - 1 ? 1 : 1000)));
+    for (long k = 1; k <= 2; k++) {
+        t_fail_alloc_at(k);
+        ASSERT_RC(aq_task_wait_any(t, NQ, NULL), AQ_ENOMEM);
+        t_fail_alloc_at(0);
+    }
+    void *r;
+    ASSERT_EQ(aq_task_wait_any(t, NQ, &r), NQ - 1);
+    ASSERT_EQ(IVAL(r), 1);
+    for (int i = 0; i < NQ; i++) {
+        aq_task_cancel(t[i]);
+        ASSERT_OK(aq_task_release(t[i]));
+    }
+    return NULL;
+}
+
+TEST(test_select_wait_any_alloc_fails) { t_main(wait_any_alloc_main, NULL); }
+
 /* ---- bad input ----------------------------------------------------------- */
 
 static void *bad_main(void *arg)
@@ -781,6 +807,7 @@ int main(int argc, char **argv)
     RUN(test_select_large_item);
     RUN(test_select_wait_any);
     RUN(test_select_many_clauses);
+    RUN(test_select_wait_any_alloc_fails);
     RUN(test_select_bad_input);
     RUN(test_select_compact);
     return t_done();
