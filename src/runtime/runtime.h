@@ -303,6 +303,18 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 
 /* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
 
+/* The checks every suspending call makes first, in the order aq.h fixes:
+ * outside a task (AQ_EPERM), then the caller's arguments (`bad`:
+ * AQ_EINVAL), then cancellation. AQ_OK: go ahead. */
+AQ__ALWAYS_INLINE int aq__suspend_check(aq_task *t, int bad)
+{
+    if (!t)
+        return AQ_EPERM;
+    if (bad)
+        return AQ_EINVAL;
+    return aq__cancel_due(t) ? AQ_ECANCELED : AQ_OK;
+}
+
 /* The first half of every wait, before any record is linked: a deadline
  * already passed fails with AQ_ETIMEDOUT, and a compact task reserves room
  * for its frames (AQ_ENOMEM). AQ_OK: go ahead and link. */

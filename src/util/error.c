@@ -21,6 +21,7 @@ static const struct {
     {AQ_EEMPTY, "AQ_EEMPTY", "queue is empty"},
     {AQ_ESHUTDOWN, "AQ_ESHUTDOWN", "queue is shut down"},
     {AQ_EDROPPED, "AQ_EDROPPED", "item was dropped by the overflow policy"},
+    {AQ_EBROKEN, "AQ_EBROKEN", "barrier is broken"},
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])

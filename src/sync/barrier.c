@@ -1,0 +1,111 @@
+/* libaq - Barrier (asyncio.Barrier): wait, abort, reset. MIT licensed.
+ *
+ * Invariant: count == the records on waiters, and count < parties. The
+ * last party to arrive completes the round at once: it wakes every waiter
+ * with AQ_OK and sets count back to 0, so a task that arrives next starts
+ * the next round. (asyncio has a "draining" state instead, in which a
+ * newcomer waits for the woken tasks to leave; both give each task its
+ * place in exactly one round. The difference shows only in n_waiting,
+ * which here counts the newcomers of the next round at once.)
+ *
+ * A waiter that is cancelled or times out leaves the round (count - 1)
+ * without breaking it, as in asyncio. abort() breaks the barrier: every
+ * waiter and every later wait gets AQ_EBROKEN until reset(). reset()
+ * fails the waiters of the current round with AQ_EBROKEN and starts an
+ * empty one.
+ */
+#include "sync/sync.h"
+
+#include <limits.h>
+
+int aq_barrier_new(aq_barrier **out, long parties)
+{
+    if (!out || parties < 1 || parties > INT_MAX)
+        return AQ_EINVAL;
+    aq_barrier *b = aq__malloc(sizeof *b);
+    if (!b)
+        return AQ_ENOMEM;
+    aq__list_init(&b->waiters);
+    b->parties = parties;
+    b->count = 0;
+    b->round = 0;
+    b->broken = 0;
+    *out = b;
+    return AQ_OK;
+}
+
+int aq_barrier_free(aq_barrier *b)
+{
+    if (!b)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&b->waiters))
+        return AQ_EBUSY;
+    aq__free(b);
+    return AQ_OK;
+}
+
+/* Ends the round: every waiter leaves with rc. */
+static void end_round(aq_barrier *b, int rc)
+{
+    b->count = 0;
+    b->round++;
+    aq__task_wake_all(&b->waiters, rc);
+}
+
+int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = aq__suspend_check(self, !b);
+    if (rc)
+        return rc;
+    if (b->broken)
+        return AQ_EBROKEN;
+    long index = b->count;
+    uint64_t round = b->round;
+    if (index + 1 == b->parties) {
+        end_round(b, AQ_OK);
+        return (int)index;
+    }
+    b->count++;
+    rc = aq__wait_on(self, &b->waiters, NULL, deadline);
+    if (rc == AQ_OK)
+        return (int)index;
+    if (b->round == round)
+        b->count--; /* left a round still filling: deadline, cancel */
+    return rc;
+}
+
+int aq_barrier_wait(aq_barrier *b)
+{
+    return aq_barrier_wait_until(b, AQ_NEVER);
+}
+
+int aq_barrier_abort(aq_barrier *b)
+{
+    if (!b)
+        return AQ_EINVAL;
+    b->broken = 1;
+    end_round(b, AQ_EBROKEN);
+    return AQ_OK;
+}
+
+int aq_barrier_reset(aq_barrier *b)
+{
+    if (!b)
+        return AQ_EINVAL;
+    end_round(b, AQ_EBROKEN);
+    b->broken = 0;
+    return AQ_OK;
+}
+
+long aq_barrier_parties(const aq_barrier *b)
+{
+    return b ? b->parties : AQ_EINVAL;
+}
+
+long aq_barrier_n_waiting(const aq_barrier *b)
+{
+    return b ? b->count : AQ_EINVAL;
+}
+
+int aq_barrier_broken(const aq_barrier *b) { return b && b->broken; }

@@ -1,0 +1,126 @@
+/* libaq - Condition (asyncio.Condition) over a Lock. MIT licensed.
+ *
+ * wait() releases the lock and parks on the condition; notify() does not
+ * wake a waiter but moves its record, in order, to the tail of the lock's
+ * wait list (Trio's "repark"): the waiter wakes only when the lock is
+ * handed to it, so it returns holding the lock without a second race for
+ * it, and notified waiters take the lock oldest first.
+ *
+ * Invariant: wait() returns with the lock held by the caller whatever
+ * ends it (notified, deadline, cancel), as asyncio's does. A wait cut
+ * short re-acquires the lock shielded from the (sticky) cancellation
+ * and with no deadline; only the loop's final reaping, which overrides
+ * shields, can leave it without the lock (it then returns AQ_ECANCELED
+ * and the lock is not held).
+ */
+#include "sync/sync.h"
+
+#include <limits.h>
+
+int aq_cond_new(aq_cond **out, aq_lock *lock)
+{
+    if (!out)
+        return AQ_EINVAL;
+    aq_cond *c = aq__malloc(sizeof *c);
+    if (!c)
+        return AQ_ENOMEM;
+    c->own_lock = lock == NULL;
+    if (!lock && aq_lock_new(&lock) != AQ_OK) {
+        aq__free(c);
+        return AQ_ENOMEM;
+    }
+    aq__list_init(&c->waiters);
+    c->lock = lock;
+    *out = c;
+    return AQ_OK;
+}
+
+int aq_cond_free(aq_cond *c)
+{
+    if (!c)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&c->waiters))
+        return AQ_EBUSY;
+    if (c->own_lock) {
+        int rc = aq_lock_free(c->lock);
+        if (rc)
+            return rc;
+    }
+    aq__free(c);
+    return AQ_OK;
+}
+
+aq_lock *aq_cond_lock(const aq_cond *c) { return c ? c->lock : NULL; }
+
+/* Takes the lock back after a wait that ended without the hand-over.
+ * Inlined, so that a compact task parks here from the frame that already
+ * reserved room for its frames (no allocation, hence no AQ_ENOMEM). */
+AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
+{
+    int was = self->shielded;
+    self->shielded = 1;
+    while (l->owner != self) {
+        if (!l->owner) {
+            l->owner = self;
+            break;
+        }
+        if (aq__wait_on(self, &l->waiters, NULL, AQ_NEVER) == AQ_OK ||
+            self->loop->closing)
+            break;
+    }
+    self->shielded = (unsigned char)was;
+}
+
+int aq_cond_wait_until(aq_cond *c, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!c)
+        return AQ_EINVAL;
+    if (c->lock->owner != self)
+        return AQ_EPERM; /* asyncio: "cannot wait on un-acquired lock" */
+    if (aq__cancel_due(self))
+        return AQ_ECANCELED;
+    aq__lock_pass(c->lock);
+    int rc = aq__wait_on(self, &c->waiters, NULL, deadline);
+    if (rc != AQ_OK)
+        reacquire(c->lock, self);
+    return rc;
+}
+
+int aq_cond_wait(aq_cond *c) { return aq_cond_wait_until(c, AQ_NEVER); }
+
+int aq_cond_wait_for_until(aq_cond *c, int (*pred)(void *), void *arg,
+                           int64_t deadline)
+{
+    if (!aq__cur)
+        return AQ_EPERM;
+    if (!c || !pred)
+        return AQ_EINVAL;
+    while (!pred(arg)) {
+        int rc = aq_cond_wait_until(c, deadline);
+        if (rc)
+            return rc;
+    }
+    return AQ_OK;
+}
+
+int aq_cond_wait_for(aq_cond *c, int (*pred)(void *), void *arg)
+{
+    return aq_cond_wait_for_until(c, pred, arg, AQ_NEVER);
+}
+
+int aq_cond_notify(aq_cond *c, long n)
+{
+    if (!c || n < 0)
+        return AQ_EINVAL;
+    if (c->lock->owner != aq__cur || !aq__cur)
+        return AQ_EPERM; /* asyncio: "cannot notify on un-acquired lock" */
+    while (n-- > 0 && !aq__list_empty(&c->waiters))
+        aq__list_push_back(&c->lock->waiters,
+                           aq__list_pop_front(&c->waiters));
+    return AQ_OK;
+}
+
+int aq_cond_notify_all(aq_cond *c) { return aq_cond_notify(c, LONG_MAX); }

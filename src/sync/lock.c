@@ -1,0 +1,92 @@
+/* libaq - Lock (asyncio.Lock), with an owner and FIFO hand-over.
+ * MIT licensed.
+ *
+ * Invariant: waiters non-empty => owner != NULL. release() gives the lock
+ * straight to the oldest waiter (owner = its task) instead of unlocking
+ * it, so no acquire can slip in between (no barging), and the woken
+ * waiter's acquire has completed before it runs: a cancel arriving later
+ * does not undo it (the acquire reports AQ_OK and the task must release).
+ * A waiter cancelled or timed out before the hand-over is unlinked and
+ * never owns the lock.
+ *
+ * Unlike asyncio's Lock, this one knows its owner: a release by another
+ * task is refused (AQ_EPERM), and an acquire by the owner, which would
+ * wait forever, fails with AQ_EDEADLK.
+ */
+#include "sync/sync.h"
+
+int aq_lock_new(aq_lock **out)
+{
+    if (!out)
+        return AQ_EINVAL;
+    aq_lock *l = aq__malloc(sizeof *l);
+    if (!l)
+        return AQ_ENOMEM;
+    aq__list_init(&l->waiters);
+    l->owner = NULL;
+    *out = l;
+    return AQ_OK;
+}
+
+int aq_lock_free(aq_lock *l)
+{
+    if (!l)
+        return AQ_EINVAL;
+    if (l->owner || !aq__list_empty(&l->waiters))
+        return AQ_EBUSY;
+    aq__free(l);
+    return AQ_OK;
+}
+
+int aq_lock_acquire_until(aq_lock *l, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = aq__suspend_check(self, !l);
+    if (rc)
+        return rc;
+    if (!l->owner) {
+        l->owner = self;
+        return AQ_OK;
+    }
+    if (l->owner == self)
+        return AQ_EDEADLK;
+    /* On AQ_OK the releaser has made us the owner already. */
+    return aq__wait_on(self, &l->waiters, NULL, deadline);
+}
+
+int aq_lock_acquire(aq_lock *l) { return aq_lock_acquire_until(l, AQ_NEVER); }
+
+int aq_lock_try_acquire(aq_lock *l)
+{
+    if (!l)
+        return AQ_EINVAL;
+    if (!aq__cur)
+        return AQ_EPERM;
+    if (l->owner)
+        return AQ_EBUSY;
+    l->owner = aq__cur;
+    return AQ_OK;
+}
+
+void aq__lock_pass(aq_lock *l)
+{
+    if (aq__list_empty(&l->waiters)) {
+        l->owner = NULL;
+        return;
+    }
+    aq__waiter *w = aq__waiter_pop(&l->waiters);
+    l->owner = w->task;
+    aq__waiter_wake(w, AQ_OK);
+}
+
+int aq_lock_release(aq_lock *l)
+{
+    if (!l || !l->owner)
+        return AQ_EINVAL;
+    if (l->owner != aq__cur)
+        return AQ_EPERM;
+    aq__lock_pass(l);
+    return AQ_OK;
+}
+
+int aq_lock_locked(const aq_lock *l) { return l && l->owner != NULL; }

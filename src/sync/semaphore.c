@@ -1,0 +1,84 @@
+/* libaq - Semaphore and BoundedSemaphore (asyncio's), with FIFO
+ * hand-over. MIT licensed.
+ *
+ * Invariant: waiters non-empty => value == 0. release() gives its permit
+ * straight to the oldest waiter rather than raising the value, so a
+ * newcomer's acquire cannot take it first (CPython needs a pass-the-
+ * wake-up dance and an O(n) scan of cancelled waiters for the same
+ * order); a waiter cancelled before the hand-over is unlinked and takes
+ * nothing, one cancelled after it keeps its permit (its acquire reports
+ * AQ_OK). The value never goes below zero.
+ */
+#include "sync/sync.h"
+
+#include <limits.h>
+
+int aq_sem_new(aq_sem **out, long value, int bounded)
+{
+    if (!out || value < 0 || (bounded && value == 0))
+        return AQ_EINVAL;
+    aq_sem *s = aq__malloc(sizeof *s);
+    if (!s)
+        return AQ_ENOMEM;
+    aq__list_init(&s->waiters);
+    s->value = value;
+    s->bound = bounded ? value : 0;
+    *out = s;
+    return AQ_OK;
+}
+
+int aq_sem_free(aq_sem *s)
+{
+    if (!s)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&s->waiters))
+        return AQ_EBUSY;
+    aq__free(s);
+    return AQ_OK;
+}
+
+int aq_sem_acquire_until(aq_sem *s, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    int rc = aq__suspend_check(self, !s);
+    if (rc)
+        return rc;
+    if (s->value > 0) {
+        s->value--;
+        return AQ_OK;
+    }
+    /* On AQ_OK a release has handed us its permit. */
+    return aq__wait_on(self, &s->waiters, NULL, deadline);
+}
+
+int aq_sem_acquire(aq_sem *s) { return aq_sem_acquire_until(s, AQ_NEVER); }
+
+int aq_sem_try_acquire(aq_sem *s)
+{
+    if (!s)
+        return AQ_EINVAL;
+    if (s->value == 0)
+        return AQ_EBUSY;
+    s->value--;
+    return AQ_OK;
+}
+
+int aq_sem_release(aq_sem *s)
+{
+    if (!s)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&s->waiters)) {
+        aq__waiter_wake(aq__waiter_pop(&s->waiters), AQ_OK);
+        return AQ_OK;
+    }
+    if (s->bound && s->value >= s->bound)
+        return AQ_EINVAL; /* BoundedSemaphore's ValueError */
+    if (s->value == LONG_MAX)
+        return AQ_EINVAL;
+    s->value++;
+    return AQ_OK;
+}
+
+int aq_sem_locked(const aq_sem *s) { return s && s->value == 0; }
+
+long aq_sem_value(const aq_sem *s) { return s ? s->value : AQ_EINVAL; }

@@ -1,0 +1,57 @@
+/* libaq - private types of the synchronisation primitives (src/sync/).
+ * MIT licensed.
+ *
+ * Every primitive is a wait list of waiter records (runtime.h) plus a
+ * little state, and every one hands over on release: the releaser
+ * completes the oldest waiter's wait (the lock's ownership, a permit)
+ * before anything else can run, so a newcomer can never take what a woken
+ * waiter was given (no barging), and a cancel or deadline that comes
+ * after the hand-over finds the wait already completed (completed beats
+ * cancelled: a permit or a lock is never lost). The queues work the same
+ * way (src/queue/queue.c).
+ *
+ * Invariants, one per primitive, kept by its file:
+ *   event:     waiters non-empty  =>  !set
+ *   lock:      waiters non-empty  =>  owner != NULL
+ *   semaphore: waiters non-empty  =>  value == 0
+ *   barrier:   count == records on waiters, and count < parties
+ */
+#ifndef AQ_SYNC_H
+#define AQ_SYNC_H
+
+#include "runtime/runtime.h"
+
+struct aq_event {
+    aq_list waiters; /* tasks in aq_event_wait, oldest first */
+    int set;
+};
+
+struct aq_lock {
+    aq_list waiters; /* tasks in aq_lock_acquire, oldest first */
+    aq_task *owner;  /* NULL: unlocked */
+};
+
+struct aq_sem {
+    aq_list waiters; /* tasks in aq_sem_acquire, oldest first */
+    long value;      /* permits available */
+    long bound;      /* a bounded semaphore's initial value, else 0 */
+};
+
+struct aq_cond {
+    aq_list waiters; /* tasks in aq_cond_wait, not yet notified */
+    aq_lock *lock;
+    int own_lock;    /* lock was made by aq_cond_new, freed with it */
+};
+
+struct aq_barrier {
+    aq_list waiters; /* parties arrived, waiting for the last one */
+    long parties;
+    long count;      /* parties arrived in this round */
+    uint64_t round;  /* rounds ended (complete, aborted or reset) */
+    int broken;      /* aq_barrier_abort, until aq_barrier_reset */
+};
+
+/* Gives the lock to the oldest waiter, or unlocks it (lock.c). */
+AQ__HIDDEN void aq__lock_pass(aq_lock *l);
+
+#endif
