@@ -165,8 +165,8 @@ static inline int put_now(aq_queue *q, const void *item)
  * batched: completes at once if it can; else, with a task, parks it
  * until a get moves the item in (and counts it unfinished, so on AQ_OK
  * there is nothing left to do); with self NULL, fails with AQ_EFULL. */
-static inline int put_one(aq_queue *q, const void *item, aq_task *self,
-                          int64_t deadline)
+AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
+                             int64_t deadline)
 {
     if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
         return AQ_ESHUTDOWN;
@@ -241,8 +241,8 @@ static __attribute__((noinline)) void get_from_putter(aq_queue *q,
  * batched: completes at once if it can; else, with a task, parks it
  * with its buffer, into which a put copies its item; with self NULL,
  * fails with AQ_EEMPTY. */
-static inline int get_one(aq_queue *q, void *out, aq_task *self,
-                          int64_t deadline)
+AQ__ALWAYS_INLINE int get_one(aq_queue *q, void *out, aq_task *self,
+                             int64_t deadline)
 {
     if (aq__likely(q->count > 0)) {
         get_now(q, out);
