@@ -179,18 +179,24 @@ static void *consumer(void *arg)
 }
 
 /* 1 producer -> 1 consumer through a bounded FIFO of int64_t (Go's int). */
-static void transfer(struct job *j, long maxsize)
+static void transfer_with(struct job *j, long maxsize, aq_task_fn prod,
+                          aq_task_fn cons)
 {
     struct transfer tr = {NULL, j->n, 0};
     AQ(aq_queue_new(&tr.q, AQ_FIFO, sizeof(int64_t), maxsize));
     int64_t t0 = now_ns();
-    aq_task *t[2] = {spawn(producer, &tr), spawn(consumer, &tr)};
+    aq_task *t[2] = {spawn(prod, &tr), spawn(cons, &tr)};
     gather(t, 2, NULL);
     int64_t elapsed = now_ns() - t0;
     check(tr.sum == (int64_t)j->n * (j->n - 1) / 2, "sum");
     AQ(aq_queue_free(tr.q));
     j->out[0] = (double)elapsed / (double)j->n;
     j->nout = 1;
+}
+
+static void transfer(struct job *j, long maxsize)
+{
+    transfer_with(j, maxsize, producer, consumer);
 }
 
 static void bench_handoff(struct job *j) { transfer(j, 1); }
@@ -233,16 +239,7 @@ static void *batch_consumer(void *arg)
 /* bulk with put_many/get_many of 64 (capacity 1024, int64_t items). */
 static void bench_bulk64(struct job *j)
 {
-    struct transfer tr = {NULL, j->n, 0};
-    AQ(aq_queue_new(&tr.q, AQ_FIFO, sizeof(int64_t), 1024));
-    int64_t t0 = now_ns();
-    aq_task *t[2] = {spawn(batch_producer, &tr), spawn(batch_consumer, &tr)};
-    gather(t, 2, NULL);
-    int64_t elapsed = now_ns() - t0;
-    check(tr.sum == (int64_t)j->n * (j->n - 1) / 2, "sum");
-    AQ(aq_queue_free(tr.q));
-    j->out[0] = (double)elapsed / (double)j->n;
-    j->nout = 1;
+    transfer_with(j, 1024, batch_producer, batch_consumer);
 }
 
 /* ---- pingpong ------------------------------------------------------------ */

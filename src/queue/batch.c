@@ -17,67 +17,68 @@
  */
 #include "queue/queue.h"
 
-/* Puts items[0 .. n) in order: runs while they fit, item by item where a
- * getter waits or the queue is full. self NULL: never wait. */
-static int put_many(aq_queue *q, const unsigned char *items, size_t n,
-                    size_t *done, aq_task *self, int64_t deadline)
+/* Moves up to n items between buf and q, put (buf to q, in order) or get
+ * (q to buf): runs where no waiter needs serving, else item by item. A
+ * put waits (if self) for room as often as needed; a get for its first
+ * item only. *count: how many moved. */
+static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
+                 aq_task *self, int64_t deadline, int put)
 {
     size_t i = 0, sz = q->item_size;
     int rc = AQ_OK;
     while (i < n) {
-        size_t k = aq__queue_put_run(q, items + i * sz, n - i);
+        unsigned char *at = buf + i * sz;
+        size_t k = put ? aq__queue_put_run(q, at, n - i)
+                       : aq__queue_get_run(q, at, n - i);
         if (k) {
             i += k;
             continue;
         }
-        rc = aq__queue_put_one(q, items + i * sz, self, deadline);
+        rc = put ? aq__queue_put_one(q, at, self, deadline)
+                 : aq__queue_get_one(q, at, i ? NULL : self, deadline);
         if (rc != AQ_OK)
             break;
         i++;
-        /* A cancel can only come in while the task waits. That item went
-         * in (completed beats cancelled); the rest must not. */
-        if (self && i < n && aq__cancel_due(self)) {
+        /* A cancel can only come in while the task waits. That item moved
+         * (completed beats cancelled); a put must stop there, while a get
+         * keeps what it can take without waiting. */
+        if (put && self && i < n && aq__cancel_due(self)) {
             rc = AQ_ECANCELED;
             break;
         }
     }
-    *done = i;
+    *count = i;
+    /* A get that took items succeeded: they are the caller's. */
+    return put || !i ? rc : AQ_OK;
+}
+
+/* The waiting forms: the shared prologue, then the batch. */
+static int batch_wait(aq_queue *q, void *buf, size_t n, size_t *count,
+                      int64_t deadline, int put)
+{
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, q && buf && count && n);
+    if (rc == AQ_OK)
+        return batch(q, buf, n, count, self, deadline, put);
+    if (rc == AQ_ECANCELED) /* valid arguments: the count is owed */
+        *count = 0;
     return rc;
 }
 
-/* Takes up to n items into out: runs where no putter waits, item by item
- * where one does. Waits (if self) for the first item only. */
-static int get_many(aq_queue *q, unsigned char *out, size_t n, size_t *got,
-                    aq_task *self, int64_t deadline)
+/* The try forms: no task needed, never wait. */
+static int batch_try(aq_queue *q, void *buf, size_t n, size_t *count,
+                     int put)
 {
-    size_t i = 0, sz = q->item_size;
-    int rc = AQ_OK;
-    while (i < n) {
-        size_t k = aq__queue_get_run(q, out + i * sz, n - i);
-        if (k) {
-            i += k;
-            continue;
-        }
-        rc = aq__queue_get_one(q, out + i * sz, i ? NULL : self, deadline);
-        if (rc != AQ_OK)
-            break;
-        i++;
-    }
-    *got = i;
-    /* Having taken items, the call succeeded: they are the caller's. */
-    return i ? AQ_OK : rc;
+    if (!q || !buf || !count || !n)
+        return AQ_EINVAL;
+    return batch(q, buf, n, count, NULL, AQ_NEVER, put);
 }
 
 int aq_queue_put_many_until(aq_queue *q, const void *items, size_t n,
                             size_t *done, int64_t deadline)
 {
-    aq_task *self;
-    int rc = aq__suspend_begin(&self, q && items && done && n);
-    if (rc == AQ_OK)
-        return put_many(q, items, n, done, self, deadline);
-    if (rc == AQ_ECANCELED) /* valid arguments: the count is owed */
-        *done = 0;
-    return rc;
+    /* Only puts read from buf: the cast drops nothing that is used. */
+    return batch_wait(q, (void *)items, n, done, deadline, 1);
 }
 
 int aq_queue_put_many(aq_queue *q, const void *items, size_t n,
@@ -89,21 +90,13 @@ int aq_queue_put_many(aq_queue *q, const void *items, size_t n,
 int aq_queue_try_put_many(aq_queue *q, const void *items, size_t n,
                           size_t *done)
 {
-    if (!q || !items || !done || !n)
-        return AQ_EINVAL;
-    return put_many(q, items, n, done, NULL, AQ_NEVER);
+    return batch_try(q, (void *)items, n, done, 1);
 }
 
 int aq_queue_get_many_until(aq_queue *q, void *out, size_t n, size_t *got,
                             int64_t deadline)
 {
-    aq_task *self;
-    int rc = aq__suspend_begin(&self, q && out && got && n);
-    if (rc == AQ_OK)
-        return get_many(q, out, n, got, self, deadline);
-    if (rc == AQ_ECANCELED) /* valid arguments: the count is owed */
-        *got = 0;
-    return rc;
+    return batch_wait(q, out, n, got, deadline, 0);
 }
 
 int aq_queue_get_many(aq_queue *q, void *out, size_t n, size_t *got)
@@ -113,7 +106,5 @@ int aq_queue_get_many(aq_queue *q, void *out, size_t n, size_t *got)
 
 int aq_queue_try_get_many(aq_queue *q, void *out, size_t n, size_t *got)
 {
-    if (!q || !out || !got || !n)
-        return AQ_EINVAL;
-    return get_many(q, out, n, got, NULL, AQ_NEVER);
+    return batch_try(q, out, n, got, 0);
 }
