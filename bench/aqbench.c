@@ -179,12 +179,13 @@ static void *consumer(void *arg)
 }
 
 /* 1 producer -> 1 consumer through a bounded FIFO of int64_t (Go's int). */
-static void transfer(struct job *j, long maxsize)
+static void transfer_with(struct job *j, long maxsize, aq_task_fn prod,
+                          aq_task_fn cons)
 {
     struct transfer tr = {NULL, j->n, 0};
     AQ(aq_queue_new(&tr.q, AQ_FIFO, sizeof(int64_t), maxsize));
     int64_t t0 = now_ns();
-    aq_task *t[2] = {spawn(producer, &tr), spawn(consumer, &tr)};
+    aq_task *t[2] = {spawn(prod, &tr), spawn(cons, &tr)};
     gather(t, 2, NULL);
     int64_t elapsed = now_ns() - t0;
     check(tr.sum == (int64_t)j->n * (j->n - 1) / 2, "sum");
@@ -193,8 +194,53 @@ static void transfer(struct job *j, long maxsize)
     j->nout = 1;
 }
 
+static void transfer(struct job *j, long maxsize)
+{
+    transfer_with(j, maxsize, producer, consumer);
+}
+
 static void bench_handoff(struct job *j) { transfer(j, 1); }
 static void bench_bulk(struct job *j) { transfer(j, 1024); }
+
+/* ---- bulk64: the same transfer in batches ------------------------------- */
+
+#define BATCH 64
+
+/* put_many of BATCH items at a time (the last batch may be shorter). */
+static void *batch_producer(void *arg)
+{
+    struct transfer *tr = arg;
+    int64_t items[BATCH];
+    size_t done;
+    for (int64_t i = 0; i < tr->n; i += BATCH) {
+        size_t k = tr->n - i < BATCH ? (size_t)(tr->n - i) : BATCH;
+        for (size_t j = 0; j < k; j++)
+            items[j] = i + (int64_t)j;
+        AQ(aq_queue_put_many(tr->q, items, k, &done));
+    }
+    return NULL;
+}
+
+/* get_many of up to BATCH items until n have come. */
+static void *batch_consumer(void *arg)
+{
+    struct transfer *tr = arg;
+    int64_t items[BATCH], sum = 0;
+    size_t got;
+    for (long left = tr->n; left > 0; left -= (long)got) {
+        AQ(aq_queue_get_many(tr->q, items, BATCH, &got));
+        for (size_t j = 0; j < got; j++)
+            sum += items[j];
+    }
+    tr->sum = sum;
+    return NULL;
+}
+
+/* bulk with put_many/get_many of 64 (capacity 1024, int64_t items). */
+static void bench_bulk64(struct job *j)
+{
+    transfer_with(j, 1024, batch_producer, batch_consumer);
+}
 
 /* ---- pingpong ------------------------------------------------------------ */
 
@@ -436,7 +482,7 @@ static const struct workload {
     {"pingpong", bench_pingpong}, {"bulk", bench_bulk},
     {"fanout", bench_fanout},     {"priority", bench_priority},
     {"spawn", bench_spawn},       {"timers", bench_timers},
-    {"spawn-compact", bench_spawn_compact},
+    {"spawn-compact", bench_spawn_compact}, {"bulk64", bench_bulk64},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -2,7 +2,9 @@
  *
  * Items live in buf[head .. head + count), wrapping at cap. The capacity
  * is a power of two, so wrapping is a mask rather than a branch or a
- * division; the buffer doubles when full and is kept afterwards.
+ * division; the buffer doubles when full and is kept afterwards. A run
+ * of items (the batch calls) moves with at most two memcpy calls, split
+ * where it crosses the end of the ring.
  */
 #include "queue/queue.h"
 
@@ -45,4 +47,33 @@ static void fifo_peek(const aq_queue *q, size_t i, void *out)
     memcpy(out, at(q, i), q->item_size);
 }
 
-const aq__qops aq__fifo_ops = {fifo_grow, fifo_push, fifo_pop, fifo_peek};
+/* Copies n items between the ring, from slot `from` on (wrapping), and
+ * the flat array `flat`: into the ring if `in`, else out of it. A run
+ * crosses the end of the ring at most once, so this is at most two
+ * memcpy calls, whatever n is. */
+static void ring_copy(aq_queue *q, size_t from, unsigned char *flat,
+                      size_t n, int in)
+{
+    size_t sz = q->item_size, first = q->cap - from < n ? q->cap - from : n;
+    unsigned char *ring = q->buf + from * sz;
+    memcpy(in ? ring : flat, in ? flat : ring, first * sz);
+    if (n > first)
+        memcpy(in ? q->buf : flat + first * sz,
+               in ? flat + first * sz : q->buf, (n - first) * sz);
+}
+
+static void fifo_push_run(aq_queue *q, const void *items, size_t n)
+{
+    ring_copy(q, (q->head + q->count) & (q->cap - 1), (void *)items, n, 1);
+    q->count += n;
+}
+
+static void fifo_pop_run(aq_queue *q, void *out, size_t n)
+{
+    ring_copy(q, q->head, out, n, 0);
+    q->head = (q->head + n) & (q->cap - 1);
+    q->count -= n;
+}
+
+const aq__qops aq__fifo_ops = {fifo_grow, fifo_push,     fifo_pop,
+                               fifo_peek, fifo_push_run, fifo_pop_run};

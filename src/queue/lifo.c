@@ -27,4 +27,23 @@ static void lifo_peek(const aq_queue *q, size_t i, void *out)
     memcpy(out, q->buf + (q->count - 1 - i) * q->item_size, q->item_size);
 }
 
-const aq__qops aq__lifo_ops = {lifo_grow, lifo_push, lifo_pop, lifo_peek};
+/* Items pushed in order lie in order on the stack: one memcpy. */
+static void lifo_push_run(aq_queue *q, const void *items, size_t n)
+{
+    memcpy(q->buf + q->count * q->item_size, items, n * q->item_size);
+    q->count += n;
+}
+
+/* Pops come off the top, newest first: the run leaves reversed, so item
+ * by item (each a direct move, no call through the ops table). */
+static void lifo_pop_run(aq_queue *q, void *out, size_t n)
+{
+    size_t sz = q->item_size;
+    unsigned char *dst = out;
+    for (size_t i = 0; i < n; i++)
+        aq__item_copy(dst + i * sz, q->buf + (q->count - 1 - i) * sz, sz);
+    q->count -= n;
+}
+
+const aq__qops aq__lifo_ops = {lifo_grow, lifo_push,     lifo_pop,
+                               lifo_peek, lifo_push_run, lifo_pop_run};

@@ -120,11 +120,46 @@ static void prio_peek(const aq_queue *q, size_t i, void *out)
     memcpy(out, ITEM(prev), q->item_size);
 }
 
+/* A heap has no bulk form: a run is its items pushed or popped one by
+ * one, through the inlined heap code rather than the ops table. */
+static inline void push_run_impl(aq_queue *q, const void *items, size_t n,
+                                 int custom)
+{
+    const unsigned char *p = items;
+    for (size_t i = 0; i < n; i++)
+        push_impl(q, p + i * q->item_size, custom);
+}
+
+static inline void pop_run_impl(aq_queue *q, void *out, size_t n, int custom)
+{
+    unsigned char *p = out;
+    for (size_t i = 0; i < n; i++)
+        pop_impl(q, p + i * q->item_size, custom);
+}
+
 static void key_push(aq_queue *q, const void *item) { push_impl(q, item, 0); }
 static void key_pop(aq_queue *q, void *out) { pop_impl(q, out, 0); }
 static void cmp_push(aq_queue *q, const void *item) { push_impl(q, item, 1); }
 static void cmp_pop(aq_queue *q, void *out) { pop_impl(q, out, 1); }
+static void key_push_run(aq_queue *q, const void *items, size_t n)
+{
+    push_run_impl(q, items, n, 0);
+}
+static void key_pop_run(aq_queue *q, void *out, size_t n)
+{
+    pop_run_impl(q, out, n, 0);
+}
+static void cmp_push_run(aq_queue *q, const void *items, size_t n)
+{
+    push_run_impl(q, items, n, 1);
+}
+static void cmp_pop_run(aq_queue *q, void *out, size_t n)
+{
+    pop_run_impl(q, out, n, 1);
+}
 
 /* AQ_PRIORITY by leading int64_t key, and by the user's comparator. */
-const aq__qops aq__prio_key_ops = {prio_grow, key_push, key_pop, prio_peek};
-const aq__qops aq__prio_ops = {prio_grow, cmp_push, cmp_pop, prio_peek};
+const aq__qops aq__prio_key_ops = {prio_grow, key_push,     key_pop,
+                                   prio_peek, key_push_run, key_pop_run};
+const aq__qops aq__prio_ops = {prio_grow, cmp_push,     cmp_pop,
+                               prio_peek, cmp_push_run, cmp_pop_run};

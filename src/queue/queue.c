@@ -15,8 +15,9 @@
  * arrives after the wake-up changes nothing. A waiter cancelled before
  * that is simply unlinked: its put never inserts, its get never takes.
  *
- * The storage kinds (fifo.c, lifo.c, prio.c) only push,
- * pop and peek; this file decides when.
+ * The storage kinds (fifo.c, lifo.c, prio.c) only push and pop (one
+ * item or a run of them) and peek; this file decides when, for the batch
+ * calls of batch.c too.
  */
 #include "queue/queue.h"
 
@@ -152,34 +153,43 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
+/* One put past the caller's checks, the path every put takes, single or
+ * batched: completes at once if it can; else, with a task, parks it
+ * until a get moves the item in (and counts it unfinished, so on AQ_OK
+ * there is nothing left to do); with self NULL, fails with AQ_EFULL. */
+AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
+                             int64_t deadline)
+{
+    if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
+        return AQ_ESHUTDOWN;
+    if (aq__likely(aq__queue_can_put(q)))
+        return put_now(q, item);
+    if (!self)
+        return AQ_EFULL;
+    return park(self, &q->putters, (void *)item, deadline);
+}
+
+int aq__queue_put_one(aq_queue *q, const void *item, aq_task *self,
+                      int64_t deadline)
+{
+    return put_one(q, item, self, deadline);
+}
+
 int aq_queue_try_put(aq_queue *q, const void *item)
 {
     if (!q || !item)
         return AQ_EINVAL;
-    if (q->flags & AQ__Q_SHUTDOWN)
-        return AQ_ESHUTDOWN;
-    if (!aq__queue_can_put(q))
-        return AQ_EFULL;
-    return put_now(q, item);
+    return put_one(q, item, NULL, AQ_NEVER);
 }
 
 /* The put of aq_queue_put and aq_queue_put_until, inlined into both. */
 static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    if (aq__unlikely(!self))
-        return AQ_EPERM;
-    if (aq__unlikely(!q || !item))
-        return AQ_EINVAL;
-    if (aq__unlikely(aq__cancel_due(self)))
-        return AQ_ECANCELED;
-    if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
-        return AQ_ESHUTDOWN;
-    if (aq__likely(aq__queue_can_put(q)))
-        return put_now(q, item);
-    /* Park with the item; the get that frees a slot moves it in and counts
-     * it unfinished, so on AQ_OK there is nothing left to do. */
-    return park(self, &q->putters, (void *)item, deadline);
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, q && item);
+    if (aq__unlikely(rc))
+        return rc;
+    return put_one(q, item, self, deadline);
 }
 
 int aq_queue_put_until(aq_queue *q, const void *item, int64_t deadline)
@@ -219,32 +229,13 @@ static __attribute__((noinline)) void get_from_putter(aq_queue *q,
     aq__waiter_wake(p, AQ_OK);
 }
 
-int aq_queue_try_get(aq_queue *q, void *out)
+/* One get past the caller's checks, the path every get takes, single or
+ * batched: completes at once if it can; else, with a task, parks it
+ * with its buffer, into which a put copies its item; with self NULL,
+ * fails with AQ_EEMPTY. */
+AQ__ALWAYS_INLINE int get_one(aq_queue *q, void *out, aq_task *self,
+                             int64_t deadline)
 {
-    if (!q || !out)
-        return AQ_EINVAL;
-    if (q->count == 0) {
-        if (q->flags & AQ__Q_SHUTDOWN)
-            return AQ_ESHUTDOWN;
-        if (aq__list_empty(&q->putters))
-            return AQ_EEMPTY;
-        get_from_putter(q, out);
-        return AQ_OK;
-    }
-    get_now(q, out);
-    return AQ_OK;
-}
-
-/* The get of aq_queue_get and aq_queue_get_until, inlined into both. */
-static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
-{
-    aq_task *self = aq__cur;
-    if (aq__unlikely(!self))
-        return AQ_EPERM;
-    if (aq__unlikely(!q || !out))
-        return AQ_EINVAL;
-    if (aq__unlikely(aq__cancel_due(self)))
-        return AQ_ECANCELED;
     if (aq__likely(q->count > 0)) {
         get_now(q, out);
         return AQ_OK;
@@ -257,8 +248,32 @@ static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
             return AQ_OK;
         }
     }
-    /* Park with our buffer; a put copies its item straight into it. */
+    if (!self)
+        return AQ_EEMPTY;
     return park(self, &q->getters, out, deadline);
+}
+
+int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
+                      int64_t deadline)
+{
+    return get_one(q, out, self, deadline);
+}
+
+int aq_queue_try_get(aq_queue *q, void *out)
+{
+    if (!q || !out)
+        return AQ_EINVAL;
+    return get_one(q, out, NULL, AQ_NEVER);
+}
+
+/* The get of aq_queue_get and aq_queue_get_until, inlined into both. */
+static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
+{
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, q && out);
+    if (aq__unlikely(rc))
+        return rc;
+    return get_one(q, out, self, deadline);
 }
 
 int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
@@ -269,6 +284,43 @@ int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline)
 int aq_queue_get(aq_queue *q, void *out)
 {
     return get_wait(q, out, AQ_NEVER);
+}
+
+/* ---- runs (the batch calls' fast path, batch.c) ------------------------ */
+
+/* A run moves many items with one storage call, and so only where no
+ * waiter needs serving in between: the item path (put_one, get_one)
+ * decides everything else, item by item. */
+
+size_t aq__queue_put_run(aq_queue *q, const void *items, size_t n)
+{
+    /* A waiting getter takes the next item first (hand-off); a shut-down
+     * or rendezvous queue, or a full one, stores nothing here. */
+    if (q->flags || !aq__list_empty(&q->getters) || is_full(q))
+        return 0;
+    size_t k = q->limit - q->count < n ? q->limit - q->count : n;
+    while (q->cap - q->count < k && q->ops->grow(q) == AQ_OK)
+        ;
+    /* Growth failed: store what fits; the item path reports AQ_ENOMEM. */
+    if (k > q->cap - q->count)
+        k = q->cap - q->count;
+    if (k) {
+        q->ops->push_run(q, items, k);
+        q->unfinished += (long)k;
+    }
+    return k;
+}
+
+size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
+{
+    /* A waiting putter refills each freed slot in turn, as after a
+     * single get: only the item path does that. */
+    if (!aq__list_empty(&q->putters))
+        return 0;
+    size_t k = q->count < n ? q->count : n;
+    if (k)
+        q->ops->pop_run(q, out, k);
+    return k;
 }
 
 /* ---- task_done and join -------------------------------------------------- */
@@ -284,13 +336,10 @@ int aq_queue_task_done(aq_queue *q)
 
 int aq_queue_join_until(aq_queue *q, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    if (!self)
-        return AQ_EPERM;
-    if (!q)
-        return AQ_EINVAL;
-    if (aq__cancel_due(self))
-        return AQ_ECANCELED;
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, q != NULL);
+    if (rc)
+        return rc;
     if (q->unfinished == 0)
         return AQ_OK;
     return park(self, &q->joiners, NULL, deadline);

@@ -5,7 +5,7 @@
 
 #include "runtime/runtime.h"
 
-/* ---- queues (queue.c and queue_*.c) -------------------------------------- */
+/* ---- queues (queue.c, batch.c; fifo.c, lifo.c, prio.c) ---------------- */
 
 /* Storage of one queue kind. push never fails when count < cap; grow
  * makes room for one more item (AQ_OK or AQ_ENOMEM, nothing changed). */
@@ -15,6 +15,12 @@ typedef struct aq__qops {
     void (*pop)(aq_queue *q, void *out);
     /* The item the i-th next pop would return (i < count). */
     void (*peek)(const aq_queue *q, size_t i, void *out);
+    /* Runs of n >= 1 items, for the batch calls: push_run stores
+     * items[0 .. n) as n pushes in order would (count + n <= cap);
+     * pop_run takes what n pops would return, in that order (n <= count).
+     * One call per run, so a kind can copy it in bulk. */
+    void (*push_run)(aq_queue *q, const void *items, size_t n);
+    void (*pop_run)(aq_queue *q, void *out, size_t n);
 } aq__qops;
 
 struct aq_queue {
@@ -66,6 +72,25 @@ static inline int aq__queue_get_ready(const aq_queue *q)
 
 AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
     aq__prio_ops;
+
+/* The single-item paths of queue.c, for batch.c. They run after the
+ * caller's checks (q and the buffer valid; with a task, its prologue
+ * passed) and decide hand-off alone. With self the running task, a call
+ * that cannot complete parks it until the deadline (then AQ_ETIMEDOUT,
+ * AQ_ECANCELED, AQ_ESHUTDOWN); with self NULL it fails with AQ_EFULL or
+ * AQ_EEMPTY instead. Otherwise as aq_queue_put_until/get_until. */
+AQ__HIDDEN int aq__queue_put_one(aq_queue *q, const void *item,
+                                 aq_task *self, int64_t deadline);
+AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
+                                 int64_t deadline);
+
+/* The batch calls' fast path: store the longest prefix of items[0 .. n)
+ * that needs no waiter served and fits, or take the longest run of up to
+ * n items that refills no putter; each returns how many moved (0: go
+ * item by item). Never suspend. */
+AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
+                                    size_t n);
+AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
 
 /* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
 AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);

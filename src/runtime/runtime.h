@@ -173,6 +173,23 @@ static inline int aq__cancel_due(const aq_task *t)
     return t->cancelled && (!t->shielded || t->loop->closing);
 }
 
+/* The prologue every suspending call shares, in aq.h's order: AQ_EPERM
+ * outside a task, then AQ_EINVAL if the caller's argument checks failed
+ * (args_ok 0), then AQ_ECANCELED for a cancelled caller. On AQ_OK, *self
+ * is the running task. */
+AQ__ALWAYS_INLINE int aq__suspend_begin(aq_task **self, int args_ok)
+{
+    aq_task *t = aq__cur;
+    if (aq__unlikely(!t))
+        return AQ_EPERM;
+    if (aq__unlikely(!args_ok))
+        return AQ_EINVAL;
+    if (aq__unlikely(aq__cancel_due(t)))
+        return AQ_ECANCELED;
+    *self = t;
+    return AQ_OK;
+}
+
 /* Checked whenever a task leaves the CPU: guard pages catch an overflow
  * as it happens; on a stack without one, a frame below the limit at a
  * switch is the sign (stack.c). */
@@ -302,18 +319,6 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 }
 
 /* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
-
-/* The checks every suspending call makes first, in the order aq.h fixes:
- * outside a task (AQ_EPERM), then the caller's arguments (`bad`:
- * AQ_EINVAL), then cancellation. AQ_OK: go ahead. */
-AQ__ALWAYS_INLINE int aq__suspend_check(aq_task *t, int bad)
-{
-    if (!t)
-        return AQ_EPERM;
-    if (bad)
-        return AQ_EINVAL;
-    return aq__cancel_due(t) ? AQ_ECANCELED : AQ_OK;
-}
 
 /* The first half of every wait, before any record is linked: a deadline
  * already passed fails with AQ_ETIMEDOUT, and a compact task reserves room

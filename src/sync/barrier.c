@@ -54,8 +54,8 @@ static void end_round(aq_barrier *b, int rc)
 
 int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    int rc = aq__suspend_check(self, !b);
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, b != NULL);
     if (rc)
         return rc;
     if (b->broken)

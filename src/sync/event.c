@@ -51,8 +51,8 @@ int aq_event_is_set(const aq_event *e) { return e && e->set; }
 
 int aq_event_wait_until(aq_event *e, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    int rc = aq__suspend_check(self, !e);
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, e != NULL);
     if (rc)
         return rc;
     if (e->set)

@@ -40,8 +40,8 @@ int aq_lock_free(aq_lock *l)
 
 int aq_lock_acquire_until(aq_lock *l, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    int rc = aq__suspend_check(self, !l);
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, l != NULL);
     if (rc)
         return rc;
     if (!l->owner) {

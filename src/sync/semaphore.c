@@ -39,8 +39,8 @@ int aq_sem_free(aq_sem *s)
 
 int aq_sem_acquire_until(aq_sem *s, int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    int rc = aq__suspend_check(self, !s);
+    aq_task *self;
+    int rc = aq__suspend_begin(&self, s != NULL);
     if (rc)
         return rc;
     if (s->value > 0) {
