@@ -2,7 +2,9 @@
  *
  * Items live in buf[head .. head + count), wrapping at cap. The capacity
  * is a power of two, so wrapping is a mask rather than a branch or a
- * division; the buffer doubles when full and is kept afterwards.
+ * division; the buffer doubles when full and is kept afterwards. With
+ * count 0 the ring is empty wherever head points. DROP_OLDEST gives up
+ * the item at head, the one the next get would take: O(1).
  */
 #include "queue/queue.h"
 
@@ -40,9 +42,24 @@ static void fifo_pop(aq_queue *q, void *out)
     q->count--;
 }
 
+static int fifo_drop(aq_queue *q, const void *item)
+{
+    aq__queue_discard(q, at(q, 0));
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->count--;
+    fifo_push(q, item);
+    return AQ_OK;
+}
+
+static unsigned char *fifo_slot(const aq_queue *q, size_t i)
+{
+    return at(q, i);
+}
+
 static void fifo_peek(const aq_queue *q, size_t i, void *out)
 {
     memcpy(out, at(q, i), q->item_size);
 }
 
-const aq__qops aq__fifo_ops = {fifo_grow, fifo_push, fifo_pop, fifo_peek};
+const aq__qops aq__fifo_ops = {fifo_grow, fifo_push, fifo_pop,
+                               fifo_peek, fifo_drop, fifo_slot};

@@ -15,8 +15,17 @@
  * arrives after the wake-up changes nothing. A waiter cancelled before
  * that is simply unlinked: its put never inserts, its get never takes.
  *
- * The storage kinds (fifo.c, lifo.c, prio.c) only push,
- * pop and peek; this file decides when.
+ * Overflow policies keep both invariants: a policy is consulted only by
+ * a put that finds the queue full and no getter (a full queue has none),
+ * so an item that a getter could take is never dropped; and a queue with
+ * a DROP policy never has putters, since such puts never wait.
+ *
+ * Statistics cost one increment per item got (the put count is derived
+ * from it) and one compare per item stored; AQ_BLOCK queues pay nothing
+ * else for policies: the policy is read only on the full-queue path.
+ *
+ * The storage kinds (fifo.c, lifo.c, prio.c) push, pop, peek, drop a
+ * victim and show their slots; this file decides when.
  */
 #include "queue/queue.h"
 
@@ -28,14 +37,6 @@ static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
 static inline int can_put(const aq_queue *q)
 {
     return !is_full(q) || !aq__list_empty(&q->getters);
-}
-
-static long list_len(const aq_list *list)
-{
-    long n = 0;
-    for (const aq_list *i = list->next; i != list; i = i->next)
-        n++;
-    return n;
 }
 
 /* The slow half of put, get and join: park on a wait list with the item
@@ -147,6 +148,7 @@ static inline int put_now(aq_queue *q, const void *item)
         aq__waiter *g = aq__waiter_pop(&q->getters);
         aq__item_copy(g->buf, item, q->item_size);
         q->unfinished++;
+        q->got++;
         aq__waiter_wake(g, AQ_OK);
         return AQ_OK;
     }
@@ -157,7 +159,37 @@ static inline int put_now(aq_queue *q, const void *item)
     }
     q->ops->push(q, item);
     q->unfinished++;
+    if (q->count > q->high_water)
+        q->high_water = q->count;
     return AQ_OK;
+}
+
+/* A put on a full queue with no getter, under a DROP policy (the caller
+ * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
+ * come here. */
+static __attribute__((noinline)) int put_overflow(aq_queue *q,
+                                                  const void *item)
+{
+    if (q->overflow == AQ_DROP_OLDEST && q->ops->drop(q, item) == AQ_OK) {
+        q->unfinished++; /* the victim's count went with it */
+        return AQ_OK;
+    }
+    /* DROP_NEWEST, or the new item is the least urgent: it never enters,
+     * so it never counts as unfinished. The callback only reads it. */
+    if (q->drop)
+        q->drop((void *)item, q->drop_ud);
+    q->dropped++;
+    q->refused++;
+    return AQ_EDROPPED;
+}
+
+void aq__queue_discard(aq_queue *q, void *item)
+{
+    if (q->drop)
+        q->drop(item, q->drop_ud);
+    q->dropped++;
+    if (q->unfinished > 0)
+        q->unfinished--;
 }
 
 int aq_queue_try_put(aq_queue *q, const void *item)
@@ -167,7 +199,7 @@ int aq_queue_try_put(aq_queue *q, const void *item)
     if (q->flags & AQ__Q_SHUTDOWN)
         return AQ_ESHUTDOWN;
     if (!can_put(q))
-        return AQ_EFULL;
+        return q->overflow ? put_overflow(q, item) : AQ_EFULL;
     return put_now(q, item);
 }
 
@@ -185,6 +217,8 @@ static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
         return AQ_ESHUTDOWN;
     if (aq__likely(can_put(q)))
         return put_now(q, item);
+    if (q->overflow)
+        return put_overflow(q, item);
     /* Park with the item; the get that frees a slot moves it in and counts
      * it unfinished, so on AQ_OK there is nothing left to do. */
     return park(self, &q->putters, (void *)item, deadline);
@@ -203,10 +237,12 @@ int aq_queue_put(aq_queue *q, const void *item)
 /* ---- get ----------------------------------------------------------------- */
 
 /* Completes a get on a non-empty queue, then refills the freed slot from
- * the oldest putter (the slot exists, so push cannot fail). */
+ * the oldest putter (the slot exists, so push cannot fail; the count is
+ * back where it was, so the high-water mark needs no look). */
 static inline void get_now(aq_queue *q, void *out)
 {
     q->ops->pop(q, out);
+    q->got++;
     if (aq__unlikely(!aq__list_empty(&q->putters))) {
         aq__waiter *p = aq__waiter_pop(&q->putters);
         q->ops->push(q, p->buf);
@@ -224,6 +260,7 @@ static __attribute__((noinline)) void get_from_putter(aq_queue *q,
     aq__waiter *p = aq__waiter_pop(&q->putters);
     aq__item_copy(out, p->buf, q->item_size);
     q->unfinished++;
+    q->got++;
     aq__waiter_wake(p, AQ_OK);
 }
 
@@ -315,11 +352,11 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
     q->flags |= AQ__Q_SHUTDOWN;
     if (immediate) {
         /* Drop what is queued, each item counting as done (never below
-         * zero). Items are plain bytes, so emptying is forgetting. */
-        long dropped = (long)q->count;
-        q->unfinished -= dropped < q->unfinished ? dropped : q->unfinished;
+         * zero) and passed to the drop callback. With count 0 every kind
+         * is empty, wherever its other fields point. */
+        for (size_t i = 0; i < q->count; i++)
+            aq__queue_discard(q, q->ops->slot(q, i));
         q->count = 0;
-        q->head = 0;
         if (q->unfinished == 0)
             aq__task_wake_all(&q->joiners, AQ_OK);
     }
@@ -346,15 +383,15 @@ long aq_queue_unfinished(const aq_queue *q)
 }
 long aq_queue_getters(const aq_queue *q)
 {
-    return q ? list_len(&q->getters) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->getters) : AQ_EINVAL;
 }
 long aq_queue_putters(const aq_queue *q)
 {
-    return q ? list_len(&q->putters) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->putters) : AQ_EINVAL;
 }
 long aq_queue_joiners(const aq_queue *q)
 {
-    return q ? list_len(&q->joiners) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->joiners) : AQ_EINVAL;
 }
 
 int aq_queue_peek(const aq_queue *q, size_t i, void *out)
@@ -362,5 +399,48 @@ int aq_queue_peek(const aq_queue *q, size_t i, void *out)
     if (!q || !out || i >= q->count)
         return AQ_EINVAL;
     q->ops->peek(q, i, out);
+    return AQ_OK;
+}
+
+/* ---- overflow policy and statistics -------------------------------------- */
+
+int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
+                          void *ud)
+{
+    if (!q || (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
+               policy != AQ_DROP_OLDEST))
+        return AQ_EINVAL;
+    /* Only a bounded queue that stores items ever gets full enough to
+     * drop. */
+    if (policy != AQ_BLOCK &&
+        (q->maxsize == 0 || (q->flags & AQ__Q_RENDEZVOUS)))
+        return AQ_EINVAL;
+    /* Before the first put, so that no putter is waiting (DROP queues
+     * have none) and every item ever stored was stored under one rule. */
+    if (q->overflow_set || q->got + q->count + q->dropped > 0)
+        return AQ_EBUSY;
+    q->overflow = (unsigned char)policy;
+    q->overflow_set = 1;
+    q->drop = drop;
+    q->drop_ud = ud;
+    return AQ_OK;
+}
+
+int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
+{
+    if (!q || !out)
+        return AQ_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->put = q->got + q->count + q->dropped - q->refused;
+    out->got = q->got;
+    out->dropped = q->dropped;
+    out->high_water = q->high_water;
+    out->qsize = (long)q->count;
+    out->maxsize = q->maxsize;
+    out->getters = (long)aq__list_len(&q->getters);
+    out->putters = (long)aq__list_len(&q->putters);
+    out->joiners = (long)aq__list_len(&q->joiners);
+    out->unfinished = q->unfinished;
+    out->is_shutdown = (q->flags & AQ__Q_SHUTDOWN) != 0;
     return AQ_OK;
 }
