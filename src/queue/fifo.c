@@ -42,12 +42,14 @@ static void fifo_pop(aq_queue *q, void *out)
     q->count--;
 }
 
+/* Pop and push in one: the new item goes to the tail slot, which in a
+ * ring filled to cap is the head slot itself (the old item has been seen
+ * by then), and head moves on; count stays. */
 static int fifo_drop(aq_queue *q, const void *item)
 {
     aq__queue_discard(q, at(q, 0));
+    aq__item_copy(at(q, q->count), item, q->item_size);
     q->head = (q->head + 1) & (q->cap - 1);
-    q->count--;
-    fifo_push(q, item);
     return AQ_OK;
 }
 

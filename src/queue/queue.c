@@ -183,14 +183,6 @@ static __attribute__((noinline)) int put_overflow(aq_queue *q,
     return AQ_EDROPPED;
 }
 
-void aq__queue_discard(aq_queue *q, void *item)
-{
-    if (q->drop)
-        q->drop(item, q->drop_ud);
-    q->dropped++;
-    if (q->unfinished > 0)
-        q->unfinished--;
-}
 
 int aq_queue_try_put(aq_queue *q, const void *item)
 {

@@ -67,7 +67,14 @@ AQ__HIDDEN extern const aq__qops aq__fifo_ops, aq__lifo_ops, aq__prio_key_ops,
  * forgets it): passes it to q->drop, counts it dropped and takes back its
  * unfinished count (never below zero; waking joiners is the caller's
  * business, since a DROP_OLDEST put adds one straight back). */
-AQ__HIDDEN void aq__queue_discard(aq_queue *q, void *item);
+static inline void aq__queue_discard(aq_queue *q, void *item)
+{
+    if (q->drop)
+        q->drop(item, q->drop_ud);
+    q->dropped++;
+    if (q->unfinished > 0)
+        q->unfinished--;
+}
 
 /* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
 AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);
