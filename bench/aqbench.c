@@ -5,6 +5,7 @@
  * Prints one line on stdout, "WORKLOAD N ns_per_item" (1 decimal), except
  *     spawn N ns_cold ns_warm bytes_per_task (also spawn-compact)
  *     timers N ns_per_timer mean_lateness_us
+ *     dropoldest N ns_per_drop_oldest_put ns_per_try_put (libaq only)
  * the format of peers/asyncio_bench.py and peers/go/main.go, whose
  * workloads this file repeats one for one (see README.md for the
  * differences that remain). Unknown workload or bad N: usage on stderr,
@@ -367,6 +368,61 @@ static void bench_priority(struct job *j)
     free(prios);
 }
 
+/* ---- dropoldest ---------------------------------------------------------- */
+
+#define DROP_MAXSIZE 64
+
+/* Times n puts made by put() on q in rounds of DROP_MAXSIZE - 1, between
+ * which reset() (untimed) brings q back to its starting state: the clock
+ * is read twice a round, the same for both callers below. */
+static double timed_puts(aq_queue *q, long n, int (*put)(aq_queue *, const
+                         void *), void (*reset)(aq_queue *))
+{
+    int64_t elapsed = 0, v = 0;
+    for (long done = 0; done < n;) {
+        long round = n - done < DROP_MAXSIZE - 1 ? n - done : DROP_MAXSIZE - 1;
+        int64_t t0 = now_ns();
+        for (long i = 0; i < round; i++, v++)
+            AQ(put(q, &v));
+        elapsed += now_ns() - t0;
+        done += round;
+        reset(q);
+    }
+    return (double)elapsed / (double)n;
+}
+
+static void leave_full(aq_queue *q) { (void)q; }
+
+/* Takes all but one item, so that the next round's puts all find room. */
+static void leave_one(aq_queue *q)
+{
+    int64_t v;
+    while (aq_queue_qsize(q) > 1)
+        AQ(aq_queue_try_get(q, &v));
+}
+
+/* ns per AQ_DROP_OLDEST put on a full FIFO of int64_t (maxsize 64), and
+ * ns per try_put on the same queue with room, the ratio's yardstick. */
+static void bench_dropoldest(struct job *j)
+{
+    aq_queue *full, *room;
+    int64_t v = 0;
+    AQ(aq_queue_new(&full, AQ_FIFO, sizeof(int64_t), DROP_MAXSIZE));
+    AQ(aq_queue_new(&room, AQ_FIFO, sizeof(int64_t), DROP_MAXSIZE));
+    AQ(aq_queue_set_overflow(full, AQ_DROP_OLDEST, NULL, NULL));
+    for (int i = 0; i < DROP_MAXSIZE; i++)
+        AQ(aq_queue_try_put(full, &v));
+    AQ(aq_queue_try_put(room, &v));
+    j->out[0] = timed_puts(full, j->n, aq_queue_put, leave_full);
+    j->out[1] = timed_puts(room, j->n, aq_queue_try_put, leave_one);
+    aq_queue_stats st;
+    AQ(aq_queue_statistics(full, &st));
+    check(st.dropped == (uint64_t)j->n, "dropped count");
+    j->nout = 2;
+    AQ(aq_queue_free(full));
+    AQ(aq_queue_free(room));
+}
+
 /* ---- spawn --------------------------------------------------------------- */
 
 static void *waiter(void *arg)
@@ -483,6 +539,7 @@ static const struct workload {
     {"fanout", bench_fanout},     {"priority", bench_priority},
     {"spawn", bench_spawn},       {"timers", bench_timers},
     {"spawn-compact", bench_spawn_compact}, {"bulk64", bench_bulk64},
+    {"dropoldest", bench_dropoldest},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

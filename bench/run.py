@@ -333,6 +333,7 @@ def bench():
         if cold and warm is not None:
             warm_cold.append(f"{impl} {warm / cold:.2f}")
     say("spawn warm/cold: " + (", ".join(warm_cold) or "-"))
+    dropoldest(failed)
     if not have_go:
         say("go: skipped (not installed)")
     if failed:
@@ -341,6 +342,26 @@ def bench():
             say(f"FAILED: {f}")
         return 1
     return 0
+
+
+# libaq only (the peers have no overflow policy): a DROP_OLDEST put on a
+# full FIFO against a try_put with room, same queue shape.
+DROPOLDEST_N = 10**6 if QUICK else 10**7
+DROPOLDEST_TARGET = 1.2
+
+
+def dropoldest(failed):
+    try:
+        runs = [run_once("libaq", "dropoldest", DROPOLDEST_N)[0]
+                for _ in range(RUNS)]
+    except RunError as e:
+        failed.append(str(e))
+        say(f"ERROR {e}")
+        return
+    drop, put = (statistics.median(col) for col in zip(*runs))
+    say(f"dropoldest (libaq, N={DROPOLDEST_N}): DROP_OLDEST put on a full "
+        f"FIFO {fmt(drop)} ns, try_put with room {fmt(put)} ns, ratio "
+        f"{drop / put:.2f} (target <= {DROPOLDEST_TARGET})")
 
 
 # ---- bench-check -----------------------------------------------------------

@@ -223,9 +223,12 @@ AQ_EXTERN int aq_loop_seed(aq_loop *loop, uint64_t seed);
 typedef struct aq_loop_stats {
     size_t tasks;        /* tasks spawned that have not returned */
     size_t ready;        /* of those, waiting for their turn to run */
-    size_t parked;       /* of those, suspended in a wait or a sleep */
+    size_t parked;       /* of those, suspended in a wait or a sleep (the
+                            rest: the caller, if it is one of them) */
     size_t timers;       /* deadlines armed (sleeps and _until waits) */
-    uint64_t iterations; /* loop iterations since the loop was created */
+    uint64_t iterations; /* loop iterations since the loop was created:
+                            passes of aq_loop_run (or aq_run) that ran
+                            the ready tasks or slept for a timer */
 } aq_loop_stats;
 
 /* Fills *out with the loop's counters. Costs O(ready tasks).
@@ -458,9 +461,11 @@ AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
  * AQ_ESHUTDOWN and waiting putters are woken with it; gets drain what is
  * queued, then fail, and waiting getters are woken with it. If immediate
  * is nonzero, queued items are dropped first, each subtracting one
- * unfinished task (never below zero), and joiners are released if that
- * reaches zero. Repeating it is harmless; a later immediate shutdown
- * still drops what is left.
+ * unfinished task (never below zero), passed to the queue's drop callback
+ * if aq_queue_set_overflow set one (in storage order, which for FIFO is
+ * oldest first) and counted in aq_queue_stats.dropped; joiners are
+ * released if unfinished reaches zero. Repeating it is harmless; a later
+ * immediate shutdown still drops what is left.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
 
@@ -491,13 +496,18 @@ typedef enum aq_overflow {
                            if that is the new item itself, the new item is
                            discarded and the put returns AQ_EDROPPED);
                            the new item is then stored and the put returns
-                           AQ_OK */
+                           AQ_OK. Costs: FIFO O(1); LIFO moves the
+                           maxsize - 1 items above the bottom down one
+                           slot; PRIORITY scans the heap's leaf half,
+                           maxsize / 2 comparisons (comparator calls) */
 } aq_overflow;
 
 /* Called once for each item a policy discards (including a new item a
- * put could not keep), with a pointer to its bytes, valid during the call
- * only; ud is the pointer given to aq_queue_set_overflow. It may free
- * what a pointer item owns; it must not call into q. */
+ * put could not keep) and for each item an immediate aq_queue_shutdown
+ * discards, with a pointer to its bytes, valid during the call only (do
+ * not write through it: for a new item they are the caller's); ud is the
+ * pointer given to aq_queue_set_overflow. It may free what a pointer
+ * item owns; it must not call into q. */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's
@@ -505,8 +515,14 @@ typedef void (*aq_drop_fn)(void *item, void *ud);
  * put, put_until and try_put never wait and never return AQ_EFULL: a put
  * that had to discard its own item returns AQ_EDROPPED, having passed it
  * to drop (if set). A discarded item never counts as unfinished, so
- * join() cannot wait on it. Sampling (keep one in k under overload) is a
- * counter in the producer: examples/drop_oldest.c shows both.
+ * join() cannot wait on it: DROP_OLDEST takes back the unfinished count
+ * of the stored item it discards (never below zero) as the new one adds
+ * its own. Waiting getters are served first, so no item a getter could
+ * take is ever discarded. The policy is looked at only by a put that
+ * finds q full: AQ_BLOCK puts cost nothing extra. An immediate shutdown
+ * passes the items it discards to drop too. Sampling (keep one in k
+ * under overload) is a counter in the producer: examples/drop_oldest.c
+ * shows both.
  * drop: may be NULL; aq_queue_statistics counts discarded items anyway.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL, policy is unknown, or the
  * policy drops and q is unbounded or AQ_RENDEZVOUS (nothing to drop);
@@ -563,8 +579,9 @@ AQ_EXTERN int aq_queue_try_put_many(aq_queue *q, const void *items,
 /* A queue's counters at one moment (aq_queue_statistics, after Trio's
  * statistics()). */
 typedef struct aq_queue_stats {
-    uint64_t put;        /* items that entered: stored or handed over */
-    uint64_t got;        /* items taken by gets */
+    uint64_t put;        /* items that entered: stored or handed over (a
+                            new item the policy refused never entered) */
+    uint64_t got;        /* items taken by gets, hand-offs included */
     uint64_t dropped;    /* items discarded: by the overflow policy or an
                             immediate shutdown */
     size_t high_water;   /* the largest qsize seen */
@@ -574,8 +591,10 @@ typedef struct aq_queue_stats {
     int is_shutdown;
 } aq_queue_stats;
 
-/* Fills *out with q's counters. The totals cost one increment on the
- * paths that move an item; the waiter counts are O(waiters).
+/* Fills *out with q's counters. The totals cost one increment per item
+ * got and one compare per item stored (put is derived: got + qsize +
+ * the dropped items that had been stored); the waiter counts are
+ * O(waiters).
  * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
 

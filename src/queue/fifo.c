@@ -2,8 +2,10 @@
  *
  * Items live in buf[head .. head + count), wrapping at cap. The capacity
  * is a power of two, so wrapping is a mask rather than a branch or a
- * division; the buffer doubles when full and is kept afterwards. A run
- * of items (the batch calls) moves with at most two memcpy calls, split
+ * division; the buffer doubles when full and is kept afterwards. With
+ * count 0 the ring is empty wherever head points. DROP_OLDEST gives up
+ * the item at head, the one the next get would take: O(1). A run of
+ * items (the batch calls) moves with at most two memcpy calls, split
  * where it crosses the end of the ring.
  */
 #include "queue/queue.h"
@@ -42,6 +44,22 @@ static void fifo_pop(aq_queue *q, void *out)
     q->count--;
 }
 
+/* Pop and push in one: the new item goes to the tail slot, which in a
+ * ring filled to cap is the head slot itself (the old item has been seen
+ * by then), and head moves on; count stays. */
+static int fifo_drop(aq_queue *q, const void *item)
+{
+    aq__queue_discard(q, at(q, 0));
+    aq__item_copy(at(q, q->count), item, q->item_size);
+    q->head = (q->head + 1) & (q->cap - 1);
+    return AQ_OK;
+}
+
+static unsigned char *fifo_slot(const aq_queue *q, size_t i)
+{
+    return at(q, i);
+}
+
 static void fifo_peek(const aq_queue *q, size_t i, void *out)
 {
     memcpy(out, at(q, i), q->item_size);
@@ -75,5 +93,6 @@ static void fifo_pop_run(aq_queue *q, void *out, size_t n)
     q->count -= n;
 }
 
-const aq__qops aq__fifo_ops = {fifo_grow, fifo_push,     fifo_pop,
-                               fifo_peek, fifo_push_run, fifo_pop_run};
+const aq__qops aq__fifo_ops = {fifo_grow,     fifo_push,    fifo_pop,
+                               fifo_peek,     fifo_push_run, fifo_pop_run,
+                               fifo_drop,     fifo_slot};

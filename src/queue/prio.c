@@ -8,6 +8,13 @@
  * happen). Sifting moves a hole rather than swapping, so no scratch entry
  * is needed; entry moves go through aq__item_copy, which turns the common
  * 16-byte entry (an int64_t item) into two moves.
+ *
+ * DROP_OLDEST gives up the least urgent entry, the last a get would take.
+ * Every parent comes out before its children, so that entry is a leaf:
+ * a scan of the leaf half, count / 2 comparisons (O(maxsize), comparator
+ * calls included). The new item takes the leaf's place and sifts up; if
+ * it is itself the least urgent (its insertion number is the newest, so
+ * it also loses every tie) nothing changes and it is the one dropped.
  */
 #include "queue/queue.h"
 
@@ -47,10 +54,11 @@ static int prio_grow(aq_queue *q)
     return aq__queue_grow_buf(q, q->slot);
 }
 
-static inline void push_impl(aq_queue *q, const void *item, int custom)
+/* Stores (seq, item) at hole i, a leaf, moving it up past the parents
+ * it comes out before. */
+static inline void sift_up(aq_queue *q, int custom, size_t i, uint64_t seq,
+                           const void *item)
 {
-    uint64_t seq = q->seq++;
-    size_t i = q->count++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!before(q, custom, seq, item, ENTRY(q, parent)))
@@ -60,6 +68,26 @@ static inline void push_impl(aq_queue *q, const void *item, int custom)
     }
     memcpy(ENTRY(q, i), &seq, sizeof seq);
     aq__item_copy(ITEM(ENTRY(q, i)), item, q->item_size);
+}
+
+static inline void push_impl(aq_queue *q, const void *item, int custom)
+{
+    sift_up(q, custom, q->count++, q->seq++, item);
+}
+
+static inline int drop_impl(aq_queue *q, const void *item, int custom)
+{
+    size_t worst = q->count / 2;
+    for (size_t j = worst + 1; j < q->count; j++) {
+        const unsigned char *w = ENTRY(q, worst);
+        if (before(q, custom, seq_of(w), ITEM(w), ENTRY(q, j)))
+            worst = j;
+    }
+    if (!before(q, custom, q->seq, item, ENTRY(q, worst)))
+        return AQ_EDROPPED;
+    aq__queue_discard(q, ITEM(ENTRY(q, worst)));
+    sift_up(q, custom, worst, q->seq++, item);
+    return AQ_OK;
 }
 
 /* Pops the root the bottom-up way: the hole left at the root sinks to a
@@ -137,6 +165,11 @@ static inline void pop_run_impl(aq_queue *q, void *out, size_t n, int custom)
         pop_impl(q, p + i * q->item_size, custom);
 }
 
+static unsigned char *prio_slot(const aq_queue *q, size_t i)
+{
+    return ITEM(ENTRY(q, i));
+}
+
 static void key_push(aq_queue *q, const void *item) { push_impl(q, item, 0); }
 static void key_pop(aq_queue *q, void *out) { pop_impl(q, out, 0); }
 static void cmp_push(aq_queue *q, const void *item) { push_impl(q, item, 1); }
@@ -158,8 +191,19 @@ static void cmp_pop_run(aq_queue *q, void *out, size_t n)
     pop_run_impl(q, out, n, 1);
 }
 
+static int key_drop(aq_queue *q, const void *item)
+{
+    return drop_impl(q, item, 0);
+}
+static int cmp_drop(aq_queue *q, const void *item)
+{
+    return drop_impl(q, item, 1);
+}
+
 /* AQ_PRIORITY by leading int64_t key, and by the user's comparator. */
-const aq__qops aq__prio_key_ops = {prio_grow, key_push,     key_pop,
-                                   prio_peek, key_push_run, key_pop_run};
-const aq__qops aq__prio_ops = {prio_grow, cmp_push,     cmp_pop,
-                               prio_peek, cmp_push_run, cmp_pop_run};
+const aq__qops aq__prio_key_ops = {prio_grow,    key_push,     key_pop,
+                                   prio_peek,    key_push_run, key_pop_run,
+                                   key_drop,     prio_slot};
+const aq__qops aq__prio_ops = {prio_grow,    cmp_push,     cmp_pop,
+                               prio_peek,    cmp_push_run, cmp_pop_run,
+                               cmp_drop,     prio_slot};

@@ -15,21 +15,22 @@
  * arrives after the wake-up changes nothing. A waiter cancelled before
  * that is simply unlinked: its put never inserts, its get never takes.
  *
- * The storage kinds (fifo.c, lifo.c, prio.c) only push and pop (one
- * item or a run of them) and peek; this file decides when, for the batch
- * calls of batch.c too.
+ * Overflow policies keep both invariants: a policy is consulted only by
+ * a put that finds the queue full and no getter (a full queue has none),
+ * so an item that a getter could take is never dropped; and a queue with
+ * a DROP policy never has putters, since such puts never wait.
+ *
+ * Statistics cost one increment per item got (the put count is derived
+ * from it) and one compare per item stored; AQ_BLOCK queues pay nothing
+ * else for policies: the policy is read only on the full-queue path.
+ *
+ * The storage kinds (fifo.c, lifo.c, prio.c) push and pop (one item or
+ * a run of them), peek, drop a victim and show their slots; this file
+ * decides when, for the batch calls of batch.c too.
  */
 #include "queue/queue.h"
 
 static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
-
-static long list_len(const aq_list *list)
-{
-    long n = 0;
-    for (const aq_list *i = list->next; i != list; i = i->next)
-        n++;
-    return n;
-}
 
 /* The slow half of put, get and join: park on a wait list with the item
  * or destination. Out of line on purpose: the switch it inlines needs a
@@ -140,6 +141,7 @@ static inline int put_now(aq_queue *q, const void *item)
         aq__waiter *g = aq__waiter_pop(&q->getters);
         aq__item_copy(g->buf, item, q->item_size);
         q->unfinished++;
+        q->got++;
         aq__waiter_wake(g, AQ_OK);
         return AQ_OK;
     }
@@ -150,13 +152,35 @@ static inline int put_now(aq_queue *q, const void *item)
     }
     q->ops->push(q, item);
     q->unfinished++;
+    if (q->count > q->high_water)
+        q->high_water = q->count;
     return AQ_OK;
+}
+
+/* A put on a full queue with no getter, under a DROP policy (the caller
+ * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
+ * come here. */
+static __attribute__((noinline)) int put_overflow(aq_queue *q,
+                                                  const void *item)
+{
+    if (q->overflow == AQ_DROP_OLDEST && q->ops->drop(q, item) == AQ_OK) {
+        q->unfinished++; /* the victim's count went with it */
+        return AQ_OK;
+    }
+    /* DROP_NEWEST, or the new item is the least urgent: it never enters,
+     * so it never counts as unfinished. The callback only reads it. */
+    if (q->drop)
+        q->drop((void *)item, q->drop_ud);
+    q->dropped++;
+    q->refused++;
+    return AQ_EDROPPED;
 }
 
 /* One put past the caller's checks, the path every put takes, single or
  * batched: completes at once if it can; else, with a task, parks it
  * until a get moves the item in (and counts it unfinished, so on AQ_OK
- * there is nothing left to do); with self NULL, fails with AQ_EFULL. */
+ * there is nothing left to do); with self NULL, fails with AQ_EFULL. A
+ * DROP policy applies where it would wait or fail. */
 AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
                              int64_t deadline)
 {
@@ -164,6 +188,8 @@ AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
         return AQ_ESHUTDOWN;
     if (aq__likely(aq__queue_can_put(q)))
         return put_now(q, item);
+    if (q->overflow)
+        return put_overflow(q, item);
     if (!self)
         return AQ_EFULL;
     return park(self, &q->putters, (void *)item, deadline);
@@ -205,10 +231,12 @@ int aq_queue_put(aq_queue *q, const void *item)
 /* ---- get ----------------------------------------------------------------- */
 
 /* Completes a get on a non-empty queue, then refills the freed slot from
- * the oldest putter (the slot exists, so push cannot fail). */
+ * the oldest putter (the slot exists, so push cannot fail; the count is
+ * back where it was, so the high-water mark needs no look). */
 static inline void get_now(aq_queue *q, void *out)
 {
     q->ops->pop(q, out);
+    q->got++;
     if (aq__unlikely(!aq__list_empty(&q->putters))) {
         aq__waiter *p = aq__waiter_pop(&q->putters);
         q->ops->push(q, p->buf);
@@ -226,6 +254,7 @@ static __attribute__((noinline)) void get_from_putter(aq_queue *q,
     aq__waiter *p = aq__waiter_pop(&q->putters);
     aq__item_copy(out, p->buf, q->item_size);
     q->unfinished++;
+    q->got++;
     aq__waiter_wake(p, AQ_OK);
 }
 
@@ -307,6 +336,8 @@ size_t aq__queue_put_run(aq_queue *q, const void *items, size_t n)
     if (k) {
         q->ops->push_run(q, items, k);
         q->unfinished += (long)k;
+        if (q->count > q->high_water)
+            q->high_water = q->count;
     }
     return k;
 }
@@ -320,6 +351,7 @@ size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
     size_t k = q->count < n ? q->count : n;
     if (k)
         q->ops->pop_run(q, out, k);
+    q->got += k;
     return k;
 }
 
@@ -356,11 +388,11 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
     q->flags |= AQ__Q_SHUTDOWN;
     if (immediate) {
         /* Drop what is queued, each item counting as done (never below
-         * zero). Items are plain bytes, so emptying is forgetting. */
-        long dropped = (long)q->count;
-        q->unfinished -= dropped < q->unfinished ? dropped : q->unfinished;
+         * zero) and passed to the drop callback. With count 0 every kind
+         * is empty, wherever its other fields point. */
+        for (size_t i = 0; i < q->count; i++)
+            aq__queue_discard(q, q->ops->slot(q, i));
         q->count = 0;
-        q->head = 0;
         if (q->unfinished == 0)
             aq__task_wake_all(&q->joiners, AQ_OK);
     }
@@ -387,15 +419,15 @@ long aq_queue_unfinished(const aq_queue *q)
 }
 long aq_queue_getters(const aq_queue *q)
 {
-    return q ? list_len(&q->getters) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->getters) : AQ_EINVAL;
 }
 long aq_queue_putters(const aq_queue *q)
 {
-    return q ? list_len(&q->putters) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->putters) : AQ_EINVAL;
 }
 long aq_queue_joiners(const aq_queue *q)
 {
-    return q ? list_len(&q->joiners) : AQ_EINVAL;
+    return q ? (long)aq__list_len(&q->joiners) : AQ_EINVAL;
 }
 
 int aq_queue_peek(const aq_queue *q, size_t i, void *out)
@@ -403,5 +435,48 @@ int aq_queue_peek(const aq_queue *q, size_t i, void *out)
     if (!q || !out || i >= q->count)
         return AQ_EINVAL;
     q->ops->peek(q, i, out);
+    return AQ_OK;
+}
+
+/* ---- overflow policy and statistics -------------------------------------- */
+
+int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
+                          void *ud)
+{
+    if (!q || (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
+               policy != AQ_DROP_OLDEST))
+        return AQ_EINVAL;
+    /* Only a bounded queue that stores items ever gets full enough to
+     * drop. */
+    if (policy != AQ_BLOCK &&
+        (q->maxsize == 0 || (q->flags & AQ__Q_RENDEZVOUS)))
+        return AQ_EINVAL;
+    /* Before the first put, so that no putter is waiting (DROP queues
+     * have none) and every item ever stored was stored under one rule. */
+    if (q->overflow_set || q->got + q->count + q->dropped > 0)
+        return AQ_EBUSY;
+    q->overflow = (unsigned char)policy;
+    q->overflow_set = 1;
+    q->drop = drop;
+    q->drop_ud = ud;
+    return AQ_OK;
+}
+
+int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
+{
+    if (!q || !out)
+        return AQ_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->put = q->got + q->count + q->dropped - q->refused;
+    out->got = q->got;
+    out->dropped = q->dropped;
+    out->high_water = q->high_water;
+    out->qsize = (long)q->count;
+    out->maxsize = q->maxsize;
+    out->getters = (long)aq__list_len(&q->getters);
+    out->putters = (long)aq__list_len(&q->putters);
+    out->joiners = (long)aq__list_len(&q->joiners);
+    out->unfinished = q->unfinished;
+    out->is_shutdown = (q->flags & AQ__Q_SHUTDOWN) != 0;
     return AQ_OK;
 }

@@ -21,6 +21,14 @@ typedef struct aq__qops {
      * One call per run, so a kind can copy it in bulk. */
     void (*push_run)(aq_queue *q, const void *items, size_t n);
     void (*pop_run)(aq_queue *q, void *out, size_t n);
+    /* AQ_DROP_OLDEST on a full queue: passes the stored item that the
+     * kind gives up first to aq__queue_discard and stores item in its
+     * place (AQ_OK), or returns AQ_EDROPPED, changing nothing, if item
+     * itself is the one to give up (PRIORITY only). */
+    int (*drop)(aq_queue *q, const void *item);
+    /* The bytes of the i-th stored item in storage order (i < count), to
+     * visit every item whatever the kind. */
+    unsigned char *(*slot)(const aq_queue *q, size_t i);
 } aq__qops;
 
 struct aq_queue {
@@ -41,6 +49,18 @@ struct aq_queue {
     aq_list getters, putters, joiners; /* waiting tasks, oldest first */
     unsigned flags;      /* AQ__Q_* below: the rare cases, so that a get
                             on an empty queue tests one word for all */
+    unsigned char overflow;     /* aq_overflow; read only when full */
+    unsigned char overflow_set; /* aq_queue_set_overflow succeeded once */
+    aq_drop_fn drop;     /* called on each discarded item, or NULL */
+    void *drop_ud;
+    /* Statistics. put is not counted: it is got + count + dropped -
+     * refused (every item that entered was got, is stored, or was
+     * discarded from storage), which saves an increment per put. */
+    uint64_t got;        /* items taken by gets, hand-offs included */
+    uint64_t dropped;    /* items given to the policy or an immediate
+                            shutdown, stored or not */
+    uint64_t refused;    /* of those, new items that were never stored */
+    size_t high_water;   /* the largest count after a push */
 };
 
 #define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
@@ -91,6 +111,18 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
+/* Discards a stored item on its way out of storage (the kind then
+ * forgets it): passes it to q->drop, counts it dropped and takes back its
+ * unfinished count (never below zero; waking joiners is the caller's
+ * business, since a DROP_OLDEST put adds one straight back). */
+static inline void aq__queue_discard(aq_queue *q, void *item)
+{
+    if (q->drop)
+        q->drop(item, q->drop_ud);
+    q->dropped++;
+    if (q->unfinished > 0)
+        q->unfinished--;
+}
 
 /* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */
 AQ__HIDDEN int aq__queue_grow_buf(aq_queue *q, size_t entry);

@@ -117,9 +117,10 @@ int aq_loop_run(aq_loop *l)
         if (!l->iter_end) { /* a new iteration */
             if (l->ntimers) /* one clock read per iteration */
                 aq__timer_expire(l, aq_now());
+            if (aq__list_empty(&l->ready) && !l->ntimers)
+                break; /* nothing to do: not an iteration */
+            l->iterations++;
             if (aq__list_empty(&l->ready)) {
-                if (!l->ntimers)
-                    break;
                 idle(l);
                 continue;
             }
@@ -218,6 +219,22 @@ int aq_loop_seed(aq_loop *l, uint64_t seed)
 aq_loop *aq_loop_current(void)
 {
     return aq__cur ? aq__cur->loop : NULL;
+}
+
+int aq_loop_statistics(const aq_loop *l, aq_loop_stats *out)
+{
+    if (!l || !out)
+        return AQ_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->tasks = l->nlive;
+    out->ready = aq__list_len(&l->ready);
+    /* Live tasks are ready, running (at most one: the caller, if it is a
+     * task of this loop) or parked. */
+    size_t running = aq__cur && aq__cur->loop == l;
+    out->parked = out->tasks - out->ready - running;
+    out->timers = l->ntimers;
+    out->iterations = l->iterations;
+    return AQ_OK;
 }
 
 int aq_run(aq_task_fn fn, void *arg, void **result)

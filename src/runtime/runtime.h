@@ -138,6 +138,7 @@ struct aq_loop {
     size_t ncompact;     /* compact tasks not DONE */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
     uint64_t rng;        /* aq__loop_rand's state (aq_loop_seed) */
+    uint64_t iterations; /* passes of aq_loop_run that ran or slept */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
     void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */

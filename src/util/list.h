@@ -44,4 +44,13 @@ static inline aq_list *aq__list_pop_front(aq_list *l)
     return n;
 }
 
+/* The number of nodes on l: O(n), for introspection only. */
+static inline size_t aq__list_len(const aq_list *l)
+{
+    size_t n = 0;
+    for (const aq_list *i = l->next; i != l; i = i->next)
+        n++;
+    return n;
+}
+
 #endif
