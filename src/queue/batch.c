@@ -52,12 +52,19 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
     return put || !i ? rc : AQ_OK;
 }
 
+/* The shared prologue, as a function whose code batch_wait can look at. */
+static int batch_begin(aq_task **self, int args_ok)
+{
+    AQ__SUSPEND_BEGIN(*self, args_ok);
+    return AQ_OK;
+}
+
 /* The waiting forms: the shared prologue, then the batch. */
 static int batch_wait(aq_queue *q, void *buf, size_t n, size_t *count,
                       int64_t deadline, int put)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, q && buf && count && n);
+    int rc = batch_begin(&self, q && buf && count && n);
     if (rc == AQ_OK)
         return batch(q, buf, n, count, self, deadline, put);
     if (rc == AQ_ECANCELED) /* valid arguments: the count is owed */

@@ -212,9 +212,7 @@ int aq_queue_try_put(aq_queue *q, const void *item)
 static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, q && item);
-    if (aq__unlikely(rc))
-        return rc;
+    AQ__SUSPEND_BEGIN(self, q && item);
     return put_one(q, item, self, deadline);
 }
 
@@ -299,9 +297,7 @@ int aq_queue_try_get(aq_queue *q, void *out)
 static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, q && out);
-    if (aq__unlikely(rc))
-        return rc;
+    AQ__SUSPEND_BEGIN(self, q && out);
     return get_one(q, out, self, deadline);
 }
 
@@ -369,9 +365,7 @@ int aq_queue_task_done(aq_queue *q)
 int aq_queue_join_until(aq_queue *q, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, q != NULL);
-    if (rc)
-        return rc;
+    AQ__SUSPEND_BEGIN(self, q != NULL);
     if (q->unfinished == 0)
         return AQ_OK;
     return park(self, &q->joiners, NULL, deadline);

@@ -55,9 +55,7 @@ static void end_round(aq_barrier *b, int rc)
 int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, b != NULL);
-    if (rc)
-        return rc;
+    AQ__SUSPEND_BEGIN(self, b != NULL);
     if (b->broken)
         return AQ_EBROKEN;
     long index = b->count;
@@ -67,7 +65,7 @@ int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
         return (int)index;
     }
     b->count++;
-    rc = aq__wait_on(self, &b->waiters, NULL, deadline);
+    int rc = aq__wait_on(self, &b->waiters, NULL, deadline);
     if (rc == AQ_OK)
         return (int)index;
     if (b->round == round)

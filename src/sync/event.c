@@ -52,9 +52,7 @@ int aq_event_is_set(const aq_event *e) { return e && e->set; }
 int aq_event_wait_until(aq_event *e, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, e != NULL);
-    if (rc)
-        return rc;
+    AQ__SUSPEND_BEGIN(self, e != NULL);
     if (e->set)
         return AQ_OK;
     return aq__wait_on(self, &e->waiters, NULL, deadline);

@@ -41,9 +41,7 @@ int aq_lock_free(aq_lock *l)
 int aq_lock_acquire_until(aq_lock *l, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, l != NULL);
-    if (rc)
-        return rc;
+    AQ__SUSPEND_BEGIN(self, l != NULL);
     if (!l->owner) {
         l->owner = self;
         return AQ_OK;

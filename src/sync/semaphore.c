@@ -40,9 +40,7 @@ int aq_sem_free(aq_sem *s)
 int aq_sem_acquire_until(aq_sem *s, int64_t deadline)
 {
     aq_task *self;
-    int rc = aq__suspend_begin(&self, s != NULL);
-    if (rc)
-        return rc;
+    AQ__SUSPEND_BEGIN(self, s != NULL);
     if (s->value > 0) {
         s->value--;
         return AQ_OK;
