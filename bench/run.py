@@ -39,7 +39,8 @@ TARGET_NS = 0.4e9  # aim of a calibrated run: inside the 0.2-1 s window
 
 # Workloads whose cost per item does not depend on N: each implementation
 # gets its own N, calibrated from a probe run so one run takes ~TARGET_NS.
-STEADY = ["switch", "handoff", "pingpong", "bulk", "fanout"]
+STEADY = ["switch", "handoff", "pingpong", "bulk", "fanout", "select2",
+          "selpingpong"]
 # Probe N per implementation: small enough to finish in ~0.1 s on a slow
 # machine, large enough that start-up is noise. Also the quick-mode N.
 PROBE_N = {"libaq": 1000000, "asyncio": 10000, "go": 200000}
@@ -62,9 +63,12 @@ WORKLOADS = STEADY + ["priority", "spawn", "spawn-compact", "timers"]
 # the peers' plain spawn, which does the same work.
 LIBAQ_ONLY = {"spawn-compact": "spawn"}
 IMPLS = ["libaq", "asyncio", "go"]
+# Workloads a peer does not have: asyncio has no select over queues.
+NOT_IN = {"asyncio": {"select2", "selpingpong"}}
 
 # bench-check: callgrind at two N; the difference cancels start-up.
-CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "priority"]
+CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "priority", "select2",
+                   "selpingpong"]
 CHECK_N_BASE, CHECK_N = 1000, 21000
 # The only instructions that vary between runs are glibc's formatting of
 # the printed timing (its digits differ): a few dozen in all, under 0.01
@@ -263,6 +267,8 @@ ROWS = [
     ("pingpong, ns/round trip", "pingpong", 0),
     ("bulk, ns/item", "bulk", 0),
     ("fanout, ns/item", "fanout", 0),
+    ("select2, ns/put + select", "select2", 0),
+    ("selpingpong, ns/round trip", "selpingpong", 0),
     ("priority, ns/item", "priority", 0),
     ("spawn cold, ns/task", "spawn", 0),
     ("spawn warm, ns/task", "spawn", 1),
@@ -290,7 +296,8 @@ def bench():
     results, failed = {}, []
     for w in WORKLOADS:
         for impl in impls:
-            if impl != "libaq" and w in LIBAQ_ONLY:
+            if (impl != "libaq" and w in LIBAQ_ONLY) or \
+                    w in NOT_IN.get(impl, ()):
                 continue
             sys.stderr.write(f"  {w} / {impl} ...\n")
             sys.stderr.flush()
@@ -330,6 +337,13 @@ def bench():
         if cold and warm is not None:
             warm_cold.append(f"{impl} {warm / cold:.2f}")
     say("spawn warm/cold: " + (", ".join(warm_cold) or "-"))
+    # The cost of waiting in a select rather than a get, in one run.
+    sel = []
+    for impl in IMPLS:
+        plain, selp = val(impl, "pingpong", 0), val(impl, "selpingpong", 0)
+        if plain and selp is not None:
+            sel.append(f"{impl} {selp / plain:.2f}")
+    say("selpingpong/pingpong: " + (", ".join(sel) or "-"))
     if not have_go:
         say("go: skipped (not installed)")
     if failed:
