@@ -416,7 +416,7 @@ def check():
                                f"{100 * (first / budget - 1):.1f}%"), False
             else:
                 verdict = "OK"
-            say(f"{w:10} measured {first:8.1f}  budget "
+            say(f"{w:11} measured {first:8.1f}  budget "
                 f"{budget if budget is not None else '-':>8}  {verdict}")
     if not ok:
         say("bench-check FAILED: an instruction count exceeds its budget in "
