@@ -331,19 +331,19 @@ def bench():
     say()
     say("Ratios are peer / libaq: above 1, libaq is faster (or, for "
         "bytes and lateness, smaller).")
-    warm_cold = []
-    for impl in IMPLS:
-        cold, warm = val(impl, "spawn", 0), val(impl, "spawn", 1)
-        if cold and warm is not None:
-            warm_cold.append(f"{impl} {warm / cold:.2f}")
-    say("spawn warm/cold: " + (", ".join(warm_cold) or "-"))
+    def within(label, num, den):
+        """One implementation's figure over another of its own, per impl:
+        num and den are (workload, field index)."""
+        out = []
+        for impl in IMPLS:
+            a, b = val(impl, *num), val(impl, *den)
+            if b and a is not None:
+                out.append(f"{impl} {a / b:.2f}")
+        say(f"{label}: " + (", ".join(out) or "-"))
+
+    within("spawn warm/cold", ("spawn", 1), ("spawn", 0))
     # The cost of waiting in a select rather than a get, in one run.
-    sel = []
-    for impl in IMPLS:
-        plain, selp = val(impl, "pingpong", 0), val(impl, "selpingpong", 0)
-        if plain and selp is not None:
-            sel.append(f"{impl} {selp / plain:.2f}")
-    say("selpingpong/pingpong: " + (", ".join(sel) or "-"))
+    within("selpingpong/pingpong", ("selpingpong", 0), ("pingpong", 0))
     if not have_go:
         say("go: skipped (not installed)")
     if failed:
