@@ -146,8 +146,20 @@ func pingpong(n int) []float64 {
 	return []float64{ns(time.Since(t0)) / float64(n)}
 }
 
-// selPingpong is pingpong with every receive a 2-case select: the
-// channel, plus ctl, an idle control channel that never receives.
+// recvOrIdle receives from ch in a 2-case select whose other case is ctl,
+// an idle control channel that never receives. Small enough for Go to
+// inline (go build -gcflags=-m: "can inline recvOrIdle").
+func recvOrIdle(ch, ctl chan int) int {
+	select {
+	case v := <-ch:
+		return v
+	case <-ctl:
+		check(false, "select on an idle control channel")
+		return 0
+	}
+}
+
+// selPingpong is pingpong with every receive a recvOrIdle select.
 func selPingpong(n int) []float64 {
 	q1, q2, ctl := make(chan int, 1), make(chan int, 1), make(chan int, 1)
 	done := make(chan struct{})
@@ -155,23 +167,13 @@ func selPingpong(n int) []float64 {
 	go func() { // A
 		for i := 0; i < n; i++ {
 			q1 <- i
-			select {
-			case v := <-q2:
-				check(v == i, "pingpong order")
-			case <-ctl:
-				check(false, "select on an idle control channel")
-			}
+			check(recvOrIdle(q2, ctl) == i, "pingpong order")
 		}
 		close(done)
 	}()
 	go func() { // B
 		for i := 0; i < n; i++ {
-			select {
-			case v := <-q1:
-				q2 <- v
-			case <-ctl:
-				check(false, "select on an idle control channel")
-			}
+			q2 <- recvOrIdle(q1, ctl)
 		}
 	}()
 	<-done
