@@ -22,7 +22,8 @@
  * its runtime keeps dead goroutines and their stacks for reuse.
  * spawn-compact is spawn with the waiters in compact mode
  * (aq_loop_set_compact); the peers have no such mode, so run.py sets it
- * beside their plain spawn.
+ * beside their plain spawn. select2 and selpingpong have a twin in the Go
+ * peer but none in the asyncio one, which has no select over queues.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -243,49 +244,101 @@ static void bench_bulk64(struct job *j)
     transfer_with(j, 1024, batch_producer, batch_consumer);
 }
 
-/* ---- pingpong ------------------------------------------------------------ */
+/* ---- pingpong and selpingpong ------------------------------------------- */
 
+/* selpingpong is pingpong with every get made as a 2-clause select: the
+ * get, plus a get on ctl, an idle control queue that never receives. The
+ * two share one body; sel is a constant at each call of the inlined
+ * bodies, so plain pingpong keeps its plain aq_queue_get. */
 struct pingpong {
-    aq_queue *q1, *q2;
+    aq_queue *q1, *q2, *ctl;
     long n;
 };
 
-static void *ping(void *arg)
+static inline void pp_get(const struct pingpong *p, aq_queue *q, int64_t *v,
+                          int sel)
 {
-    struct pingpong *p = arg;
+    if (!sel) {
+        AQ(aq_queue_get(q, v));
+        return;
+    }
+    int64_t cmd;
+    aq_clause c[2] = {AQ_GET(q, v), AQ_GET(p->ctl, &cmd)};
+    int i = aq_select(c, 2, 0);
+    if (i != 0) { /* ctl never receives: anything else is an error */
+        aq_check(i < 0 ? i : c[i].rc, "aq_select");
+        fail("select on an idle control queue");
+    }
+    AQ(c[0].rc);
+}
+
+static inline void ping_body(const struct pingpong *p, int sel)
+{
     int64_t v;
     for (int64_t i = 0; i < p->n; i++) {
         AQ(aq_queue_put(p->q1, &i));
-        AQ(aq_queue_get(p->q2, &v));
+        pp_get(p, p->q2, &v, sel);
         if (v != i) /* inline test: no call per round trip */
             fail("pingpong order");
     }
-    return NULL;
 }
 
-static void *pong(void *arg)
+static inline void pong_body(const struct pingpong *p, int sel)
 {
-    struct pingpong *p = arg;
     int64_t v;
     for (long i = 0; i < p->n; i++) {
-        AQ(aq_queue_get(p->q1, &v));
+        pp_get(p, p->q1, &v, sel);
         AQ(aq_queue_put(p->q2, &v));
     }
-    return NULL;
 }
 
-static void bench_pingpong(struct job *j)
+static void *ping(void *arg) { ping_body(arg, 0); return NULL; }
+static void *pong(void *arg) { pong_body(arg, 0); return NULL; }
+static void *selping(void *arg) { ping_body(arg, 1); return NULL; }
+static void *selpong(void *arg) { pong_body(arg, 1); return NULL; }
+
+static void pingpong(struct job *j, aq_task_fn a, aq_task_fn b)
 {
-    struct pingpong p = {NULL, NULL, j->n};
+    struct pingpong p = {NULL, NULL, NULL, j->n};
     AQ(aq_queue_new(&p.q1, AQ_FIFO, sizeof(int64_t), 1));
     AQ(aq_queue_new(&p.q2, AQ_FIFO, sizeof(int64_t), 1));
+    AQ(aq_queue_new(&p.ctl, AQ_FIFO, sizeof(int64_t), 1));
     int64_t t0 = now_ns();
-    aq_task *t[2] = {spawn(ping, &p), spawn(pong, &p)};
+    aq_task *t[2] = {spawn(a, &p), spawn(b, &p)};
     gather(t, 2, NULL);
     j->out[0] = (double)(now_ns() - t0) / (double)j->n;
     j->nout = 1;
     AQ(aq_queue_free(p.q1));
     AQ(aq_queue_free(p.q2));
+    AQ(aq_queue_free(p.ctl));
+}
+
+static void bench_pingpong(struct job *j) { pingpong(j, ping, pong); }
+static void bench_selpingpong(struct job *j) { pingpong(j, selping, selpong); }
+
+/* ---- select2 ------------------------------------------------------------- */
+
+/* One task, two queues: put an item into a, then a fair select over
+ * {get a, get b} with b always empty, so exactly one clause is ready and
+ * the select never waits. The figure is ns per put + select, the same loop
+ * as the Go peer's send + 2-case select receive. */
+static void bench_select2(struct job *j)
+{
+    aq_queue *a, *b;
+    int64_t v, w;
+    AQ(aq_queue_new(&a, AQ_FIFO, sizeof(int64_t), 1024));
+    AQ(aq_queue_new(&b, AQ_FIFO, sizeof(int64_t), 1024));
+    int64_t t0 = now_ns();
+    for (int64_t i = 0; i < j->n; i++) {
+        AQ(aq_queue_put(a, &i));
+        aq_clause c[2] = {AQ_GET(a, &v), AQ_GET(b, &w)};
+        if (aq_select(c, 2, 0) != 0 || c[0].rc != AQ_OK || v != i)
+            fail("select2: the ready clause");
+    }
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+    AQ(aq_queue_free(a));
+    AQ(aq_queue_free(b));
 }
 
 /* ---- fanout -------------------------------------------------------------- */
@@ -540,6 +593,7 @@ static const struct workload {
     {"spawn", bench_spawn},       {"timers", bench_timers},
     {"spawn-compact", bench_spawn_compact}, {"bulk64", bench_bulk64},
     {"dropoldest", bench_dropoldest},
+    {"select2", bench_select2},   {"selpingpong", bench_selpingpong},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

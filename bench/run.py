@@ -39,7 +39,8 @@ TARGET_NS = 0.4e9  # aim of a calibrated run: inside the 0.2-1 s window
 
 # Workloads whose cost per item does not depend on N: each implementation
 # gets its own N, calibrated from a probe run so one run takes ~TARGET_NS.
-STEADY = ["switch", "handoff", "pingpong", "bulk", "bulk64", "fanout"]
+STEADY = ["switch", "handoff", "pingpong", "bulk", "bulk64", "fanout",
+          "select2", "selpingpong"]
 # Probe N per implementation: small enough to finish in ~0.1 s on a slow
 # machine, large enough that start-up is noise. Also the quick-mode N.
 PROBE_N = {"libaq": 1000000, "asyncio": 10000, "go": 200000}
@@ -63,9 +64,12 @@ WORKLOADS = STEADY + ["priority", "spawn", "spawn-compact", "timers"]
 # work (Go has no batch receive; asyncio users loop over get_nowait).
 LIBAQ_ONLY = {"spawn-compact": "spawn", "bulk64": "bulk"}
 IMPLS = ["libaq", "asyncio", "go"]
+# Workloads a peer does not have: asyncio has no select over queues.
+NOT_IN = {"asyncio": {"select2", "selpingpong"}}
 
 # bench-check: callgrind at two N; the difference cancels start-up.
-CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "bulk64", "priority"]
+CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "bulk64", "priority",
+                   "select2", "selpingpong"]
 CHECK_N_BASE, CHECK_N = 1000, 21000
 # The only instructions that vary between runs are glibc's formatting of
 # the printed timing (its digits differ): a few dozen in all, under 0.01
@@ -265,6 +269,8 @@ ROWS = [
     ("bulk, ns/item", "bulk", 0),
     ("bulk64 (put_many/get_many), ns/item", "bulk64", 0),
     ("fanout, ns/item", "fanout", 0),
+    ("select2, ns/put + select", "select2", 0),
+    ("selpingpong, ns/round trip", "selpingpong", 0),
     ("priority, ns/item", "priority", 0),
     ("spawn cold, ns/task", "spawn", 0),
     ("spawn warm, ns/task", "spawn", 1),
@@ -292,7 +298,8 @@ def bench():
     results, failed = {}, []
     for w in WORKLOADS:
         for impl in impls:
-            if impl != "libaq" and w in LIBAQ_ONLY:
+            if (impl != "libaq" and w in LIBAQ_ONLY) or \
+                    w in NOT_IN.get(impl, ()):
                 continue
             sys.stderr.write(f"  {w} / {impl} ...\n")
             sys.stderr.flush()
@@ -327,12 +334,19 @@ def bench():
     say("Ratios are peer / libaq: above 1, libaq is faster (or, for "
         "bytes and lateness, smaller). The bulk64 row sets libaq's batch "
         "calls beside the peers' plain bulk.")
-    warm_cold = []
-    for impl in IMPLS:
-        cold, warm = val(impl, "spawn", 0), val(impl, "spawn", 1)
-        if cold and warm is not None:
-            warm_cold.append(f"{impl} {warm / cold:.2f}")
-    say("spawn warm/cold: " + (", ".join(warm_cold) or "-"))
+    def within(label, num, den):
+        """One implementation's figure over another of its own, per impl:
+        num and den are (workload, field index)."""
+        out = []
+        for impl in IMPLS:
+            a, b = val(impl, *num), val(impl, *den)
+            if b and a is not None:
+                out.append(f"{impl} {a / b:.2f}")
+        say(f"{label}: " + (", ".join(out) or "-"))
+
+    within("spawn warm/cold", ("spawn", 1), ("spawn", 0))
+    # The cost of waiting in a select rather than a get, in one run.
+    within("selpingpong/pingpong", ("selpingpong", 0), ("pingpong", 0))
     dropoldest(failed)
     if not have_go:
         say("go: skipped (not installed)")
@@ -426,7 +440,7 @@ def check():
                                f"{100 * (first / budget - 1):.1f}%"), False
             else:
                 verdict = "OK"
-            say(f"{w:10} measured {first:8.1f}  budget "
+            say(f"{w:11} measured {first:8.1f}  budget "
                 f"{budget if budget is not None else '-':>8}  {verdict}")
     if not ok:
         say("bench-check FAILED: an instruction count exceeds its budget in "

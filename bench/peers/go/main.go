@@ -11,7 +11,9 @@
 // Unknown workload or bad N: message on stderr, exit 2. A failed result
 // check: exit 1.
 //
-// The workloads mirror ../asyncio_bench.py one for one. Timing covers only
+// The workloads mirror ../asyncio_bench.py one for one, plus select2 and
+// selpingpong, which only aqbench and this peer have (asyncio has no
+// select over queues). Timing covers only
 // the measured part (from starting the goroutines to the last one finishing).
 // Differences from the asyncio peer that cannot be avoided:
 //   - switch: a yield is runtime.Gosched() (asyncio: await asyncio.sleep(0)).
@@ -141,6 +143,58 @@ func pingpong(n int) []float64 {
 		}
 	}()
 	<-done
+	return []float64{ns(time.Since(t0)) / float64(n)}
+}
+
+// recvOrIdle receives from ch in a 2-case select whose other case is ctl,
+// an idle control channel that never receives. Small enough for Go to
+// inline (go build -gcflags=-m: "can inline recvOrIdle").
+func recvOrIdle(ch, ctl chan int) int {
+	select {
+	case v := <-ch:
+		return v
+	case <-ctl:
+		check(false, "select on an idle control channel")
+		return 0
+	}
+}
+
+// selPingpong is pingpong with every receive a recvOrIdle select.
+func selPingpong(n int) []float64 {
+	q1, q2, ctl := make(chan int, 1), make(chan int, 1), make(chan int, 1)
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() { // A
+		for i := 0; i < n; i++ {
+			q1 <- i
+			check(recvOrIdle(q2, ctl) == i, "pingpong order")
+		}
+		close(done)
+	}()
+	go func() { // B
+		for i := 0; i < n; i++ {
+			q2 <- recvOrIdle(q1, ctl)
+		}
+	}()
+	<-done
+	return []float64{ns(time.Since(t0)) / float64(n)}
+}
+
+// select2: one goroutine sends into a, then selects over receives from a
+// and b, b always empty: exactly one case is ready and the select never
+// blocks. ns per send + select.
+func select2(n int) []float64 {
+	a, b := make(chan int, 1024), make(chan int, 1024)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		a <- i
+		select {
+		case v := <-a:
+			check(v == i, "select2: the ready case")
+		case <-b:
+			check(false, "select2: the ready case")
+		}
+	}
 	return []float64{ns(time.Since(t0)) / float64(n)}
 }
 
@@ -281,6 +335,7 @@ var workloads = map[string]func(int) []float64{
 	"switch": switchBench, "handoff": handoff, "pingpong": pingpong,
 	"bulk": bulk, "fanout": fanout, "priority": priority,
 	"spawn": spawn, "timers": timers,
+	"select2": select2, "selpingpong": selPingpong,
 }
 
 func main() {
@@ -293,7 +348,8 @@ func main() {
 	}
 	if run == nil || n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: gopeer WORKLOAD N  (N >= 1; WORKLOAD one of:"+
-			" switch handoff pingpong bulk fanout priority spawn timers)")
+			" switch handoff pingpong bulk fanout priority spawn timers"+
+			" select2 selpingpong)")
 		os.Exit(2)
 	}
 	out := []string{os.Args[1], strconv.Itoa(n)}
