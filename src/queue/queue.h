@@ -77,11 +77,13 @@ static inline int aq__queue_can_put(const aq_queue *q)
 
 /* Would a put or get return at once (aq_select's readiness test)? Either
  * completes, or fails with AQ_ESHUTDOWN: a shut-down queue is ready, as a
- * closed Go channel is. A get is also ready on an empty rendezvous queue
- * with a putter waiting. */
+ * closed Go channel is. A put under a DROP policy never waits, so it is
+ * always ready. A get is also ready on an empty rendezvous queue with a
+ * putter waiting. */
 static inline int aq__queue_put_ready(const aq_queue *q)
 {
-    return (q->flags & AQ__Q_SHUTDOWN) || aq__queue_can_put(q);
+    return aq__queue_can_put(q) || (q->flags & AQ__Q_SHUTDOWN) ||
+           q->overflow;
 }
 
 static inline int aq__queue_get_ready(const aq_queue *q)

@@ -13,11 +13,13 @@
  *   one waiter among the others, completed by queue.c's hand-off rules,
  *   so no second copy of those rules lives here.
  *
- * A select runs in up to three steps, one function each:
- * 1. check: arguments, before anything changes (AQ_EINVAL, AQ_EDEADLK).
- * 2. poll: count the ready clauses (a pure test per clause), choose one
- *    (at random with equal probability, or the first in array order when
- *    biased), complete it with the ordinary non-waiting call.
+ * A select runs in up to three steps:
+ * 1. scan: one pass that checks every clause before anything changes
+ *    (AQ_EINVAL, AQ_EDEADLK) and counts the ready ones (a pure test per
+ *    clause).
+ * 2. choose: complete one ready clause (at random with equal
+ *    probability, or the first in array order when biased) through the
+ *    queue's own non-waiting path.
  * 3. park: link a record per enabled clause into the queue's getters or
  *    putters or the task's joiners, and park. The records live in this
  *    frame (AQ_SELECT_STATIC of them) or, past that, on the heap,
@@ -38,8 +40,8 @@ static int enabled(const aq_clause *c)
     return c->op == AQ_OP_TASK ? c->task != NULL : c->queue != NULL;
 }
 
-/* Would the clause's call return at once? */
-static int ready(const aq_clause *c)
+/* Would the enabled clause's call return at once? */
+AQ__ALWAYS_INLINE int ready(const aq_clause *c)
 {
     switch (c->op) {
     case AQ_OP_PUT:
@@ -51,67 +53,78 @@ static int ready(const aq_clause *c)
     }
 }
 
-/* ---- 1. check ------------------------------------------------------------ */
+/* ---- 1. check, and count the ready clauses ------------------------------- */
 
-static int check_clause(const aq_clause *c, const aq_task *self)
+/* A clause's own arguments: AQ_OK, or the code for the whole select. Two
+ * clauses on one queue in one direction would make the task wait twice
+ * in one line, and which of them an item reaches would depend on the
+ * order of linking: refused. O(n^2) over the queue clauses, which are
+ * few in practice (wait_any's task clauses are not compared). */
+AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
+                            const aq_task *self)
 {
-    switch (c->op) {
+    const aq_clause *ci = &c[i];
+    switch (ci->op) {
     case AQ_OP_PUT:
     case AQ_OP_GET:
-        if (c->queue && (!c->buf || c->size != c->queue->item_size))
+        if (!ci->queue)
+            return AQ_OK;
+        if (!ci->buf || ci->size != ci->queue->item_size)
             return AQ_EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (c[j].queue == ci->queue && c[j].op == ci->op)
+                return AQ_EINVAL;
         return AQ_OK;
     case AQ_OP_TASK:
-        return c->task && c->task == self ? AQ_EDEADLK : AQ_OK;
+        return ci->task && ci->task == self ? AQ_EDEADLK : AQ_OK;
     }
     return AQ_EINVAL;
 }
 
-/* Two clauses on one queue in one direction would make the task wait
- * twice in one line, and which of them an item reaches would depend on
- * the order of linking: refused. O(n^2) over the queue clauses, which
- * are few in practice (wait_any's task clauses are not compared). */
-static int check(const aq_clause *c, size_t n, int flags, const aq_task *self)
+/* One pass: checks every clause before anything changes, and counts the
+ * ready ones. Returns how many are ready (>= 0) with *pick the first (or,
+ * when exactly one is, that one), or a negative code. */
+AQ__ALWAYS_INLINE int scan(const aq_clause *c, size_t n, int flags,
+                           const aq_task *self, size_t *pick)
 {
     if (!c || n == 0 || (flags & ~AQ_SELECT_BIASED))
         return AQ_EINVAL;
+    int nready = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = check_clause(&c[i], self);
+        int rc = check(c, i, self);
         if (rc)
             return rc;
-        if (c[i].op == AQ_OP_TASK || !c[i].queue)
-            continue;
-        for (size_t j = 0; j < i; j++)
-            if (c[j].op == c[i].op && c[j].queue == c[i].queue)
-                return AQ_EINVAL;
+        if (enabled(&c[i]) && ready(&c[i]) && nready++ == 0)
+            *pick = i;
     }
-    return AQ_OK;
+    return nready;
 }
 
-/* ---- 2. poll ------------------------------------------------------------- */
+/* ---- 2. complete a ready clause ------------------------------------------ */
 
-/* Completes clause i, which is ready: its index, or AQ_ENOMEM if a put
- * could not grow its queue's storage (then nothing happened). */
-static int complete(aq_clause *c, int i)
+/* Completes ready clause i through the queue's own single-item paths
+ * (hand-off and no barging are queue.c's): its index, or AQ_ENOMEM if a
+ * put could not grow its queue's storage (then nothing happened). A put
+ * under a DROP policy completes with AQ_EDROPPED in its rc. */
+static int complete(aq_clause *c, size_t i)
 {
-    int rc;
+    int rc = AQ_OK;
     switch (c[i].op) {
     case AQ_OP_PUT:
-        rc = aq_queue_try_put(c[i].queue, c[i].buf);
+        rc = aq__queue_put_one(c[i].queue, c[i].buf, NULL, AQ_NEVER);
         if (rc == AQ_ENOMEM)
             return rc;
         break;
     case AQ_OP_GET:
-        rc = aq_queue_try_get(c[i].queue, c[i].buf);
+        rc = aq__queue_get_one(c[i].queue, c[i].buf, NULL, AQ_NEVER);
         break;
     default:
         if (c[i].buf)
             *(void **)c[i].buf = c[i].task->result;
-        rc = AQ_OK;
         break;
     }
     c[i].rc = rc;
-    return i;
+    return (int)i;
 }
 
 /* A number in [0, n) from the generator: the top bits scaled (Lemire's
@@ -124,26 +137,17 @@ static size_t draw(uint64_t *rng, size_t n)
 /* The generator for a select made outside any task (aq_select_try). */
 static _Thread_local uint64_t loose_rng = 0x853c49e6748fea9bULL;
 
-/* Completes one ready clause: its index; -1 if none is ready. */
-static int poll(aq_clause *c, size_t n, int flags, aq_task *self)
+/* With nready >= 1 clauses ready and the first at `first`: completes the
+ * first one (biased, or the only one), or one drawn at random. */
+static int choose(aq_clause *c, int nready, size_t first, int flags,
+                  aq_task *self)
 {
-    size_t nready = 0, last = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (enabled(&c[i]) && ready(&c[i])) {
-            if (flags & AQ_SELECT_BIASED)
-                return complete(c, (int)i);
-            nready++;
-            last = i;
-        }
-    }
-    if (nready == 0)
-        return -1;
-    if (nready == 1)
-        return complete(c, (int)last);
-    size_t pick = draw(self ? &self->loop->rng : &loose_rng, nready);
-    for (size_t i = 0;; i++)
+    if (nready == 1 || (flags & AQ_SELECT_BIASED))
+        return complete(c, first);
+    size_t pick = draw(self ? &self->loop->rng : &loose_rng, (size_t)nready);
+    for (size_t i = first;; i++)
         if (enabled(&c[i]) && ready(&c[i]) && pick-- == 0)
-            return complete(c, (int)i);
+            return complete(c, i);
 }
 
 /* ---- 3. park ------------------------------------------------------------- */
@@ -204,16 +208,16 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
 int aq_select_until(aq_clause *c, size_t n, int flags, int64_t deadline)
 {
     aq_task *self = aq__cur;
+    size_t first = 0;
     if (aq__unlikely(!self))
         return AQ_EPERM;
-    int rc = check(c, n, flags, self);
-    if (rc)
-        return rc;
+    int nready = scan(c, n, flags, self, &first);
+    if (nready < 0)
+        return nready;
     if (aq__unlikely(aq__cancel_due(self)))
         return AQ_ECANCELED;
-    rc = poll(c, n, flags, self);
-    if (rc != -1)
-        return rc;
+    if (nready > 0)
+        return choose(c, nready, first, flags, self);
     return park(c, n, self, deadline);
 }
 
@@ -225,11 +229,11 @@ int aq_select(aq_clause *c, size_t n, int flags)
 int aq_select_try(aq_clause *c, size_t n, int flags)
 {
     aq_task *self = aq__cur;
-    int rc = check(c, n, flags, self);
-    if (rc)
-        return rc;
-    rc = poll(c, n, flags, self);
-    return rc == -1 ? AQ_EAGAIN : rc;
+    size_t first = 0;
+    int nready = scan(c, n, flags, self, &first);
+    if (nready < 0)
+        return nready;
+    return nready ? choose(c, nready, first, flags, self) : AQ_EAGAIN;
 }
 
 /* ---- waiting for the first of several tasks ------------------------------ */
