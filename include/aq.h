@@ -638,8 +638,11 @@ AQ_EXTERN int aq_queue_peek(const aq_queue *q, size_t i, void *out);
  * select (AQ_EINVAL); a put and a get on one queue are allowed. */
 typedef struct aq_clause {
     int op;          /* AQ_OP_PUT, AQ_OP_GET or AQ_OP_TASK */
-    int rc;          /* out: the completed clause's result: AQ_OK, or
-                        AQ_ESHUTDOWN for a queue shut down */
+    int rc;          /* out: the completed clause's result: AQ_OK;
+                        AQ_ESHUTDOWN for a queue shut down; for a put on
+                        a queue with a DROP policy (always ready: such a
+                        put never waits), AQ_EDROPPED if its item was
+                        discarded */
     aq_queue *queue; /* PUT, GET: the queue; NULL disables the clause */
     aq_task *task;   /* TASK: the task; NULL disables the clause */
     void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or

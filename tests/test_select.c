@@ -375,6 +375,39 @@ static void *shutdown_main(void *arg)
 
 TEST(test_select_shutdown_fires) { t_main(shutdown_main, NULL); }
 
+/* A put on a full queue with a DROP policy never waits, so its clause is
+ * ready: DROP_NEWEST discards the item (AQ_EDROPPED in the clause),
+ * DROP_OLDEST makes room (AQ_OK). */
+static void *drop_policy_main(void *arg)
+{
+    (void)arg;
+    aq_queue *newest = q_new(AQ_FIFO, 1), *oldest = q_new(AQ_FIFO, 1);
+    aq_queue *idle = q_new(AQ_FIFO, 0);
+    ASSERT_OK(aq_queue_set_overflow(newest, AQ_DROP_NEWEST, NULL, NULL));
+    ASSERT_OK(aq_queue_set_overflow(oldest, AQ_DROP_OLDEST, NULL, NULL));
+    put_long(newest, 1);
+    put_long(oldest, 1);
+    long v = 2, out;
+    aq_clause a[] = {AQ_GET(idle, &out), AQ_PUT(newest, &v)};
+    ASSERT_EQ(aq_select(a, 2, 0), 1);
+    ASSERT_RC(a[1].rc, AQ_EDROPPED);
+    ASSERT_EQ(take(newest), 1);
+    aq_clause b[] = {AQ_GET(idle, &out), AQ_PUT(oldest, &v)};
+    ASSERT_EQ(aq_select(b, 2, 0), 1);
+    ASSERT_OK(b[1].rc);
+    ASSERT_EQ(take(oldest), 2);
+    ASSERT_EQ(aq_queue_putters(newest) + aq_queue_putters(oldest), 0);
+    ASSERT_OK(aq_queue_free(newest));
+    ASSERT_OK(aq_queue_free(oldest));
+    ASSERT_OK(aq_queue_free(idle));
+    return NULL;
+}
+
+TEST(test_select_drop_policy_put_is_ready)
+{
+    t_main(drop_policy_main, NULL);
+}
+
 /* ---- cancellation -------------------------------------------------------- */
 
 static void *cancel_main(void *arg)
@@ -800,6 +833,7 @@ int main(int argc, char **argv)
     RUN(test_select_against_select);
     RUN(test_select_deadline_and_empty_set);
     RUN(test_select_shutdown_fires);
+    RUN(test_select_drop_policy_put_is_ready);
     RUN(test_select_cancel);
     RUN(test_select_biased_is_array_order);
     RUN(test_select_fairness);
