@@ -301,6 +301,53 @@ AQ_EXTERN int aq_task_wait_any(aq_task *const *tasks, size_t n,
 AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
                                      void **result, int64_t deadline);
 
+/* ---- timeout scopes (asyncio.timeout, asyncio.timeout_at) ------------ */
+
+/* A deadline over a block of code: every suspending call the task makes
+ * between aq_timeout_begin and aq_timeout_end waits at most until the
+ * scope's deadline (or its own _until deadline, or an enclosing scope's,
+ * whichever is earliest), and one cut short by the scope returns
+ * AQ_ETIMEDOUT. A call that can complete at once still does. Scopes nest;
+ * the earliest deadline wins. Unlike asyncio's, a scope is not built on
+ * cancellation: a task's cancellation stays sticky and distinct
+ * (AQ_ECANCELED), and an expired scope cancels nothing once it ends.
+ *
+ *     aq_timeout t;
+ *     aq_timeout_begin(&t, aq_now() + 5 * AQ_SEC);  // async with timeout(5)
+ *     rc = aq_queue_get(q, &item);                  // AQ_ETIMEDOUT at 5 s
+ *     ...
+ *     if (aq_timeout_end(&t) == 1) ...              // the scope expired
+ *
+ * The struct lives in the caller's frame (no allocation); its fields are
+ * the library's, read them through the calls. Every begin must be paired
+ * with an end in the same task, innermost first, before the task
+ * returns. */
+typedef struct aq_timeout {
+    int64_t deadline;
+    int expired;
+    struct aq_timeout *outer;
+    aq_task *task;
+} aq_timeout;
+
+/* Opens a scope with an absolute deadline (asyncio.timeout_at(when);
+ * asyncio.timeout(delay) is aq_now() + delay; AQ_NEVER: none yet).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL.
+ * Does not suspend. */
+AQ_EXTERN int aq_timeout_begin(aq_timeout *scope, int64_t deadline);
+/* Closes the calling task's innermost scope.
+ * Returns: 1 if a call was cut short by this scope (asyncio's
+ * cm.expired(), Trio's cancelled_caught), else 0; AQ_EPERM outside a
+ * task; AQ_EINVAL if scope is NULL or not the task's innermost open
+ * scope (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
+/* Moves the scope's deadline (cm.reschedule(when)); waits already under
+ * way keep the deadline they started with.
+ * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
+ * Does not suspend. */
+AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
+/* 1 if a call was cut short by the scope so far, else 0 (NULL: 0). */
+AQ_EXTERN int aq_timeout_expired(const aq_timeout *scope);
+
 /* Requests cancellation of t (task.cancel()). If t is suspended, its call
  * returns AQ_ECANCELED as soon as the loop runs it, and so does every
  * suspending call it makes afterwards: it should clean up and return.

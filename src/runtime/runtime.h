@@ -97,6 +97,8 @@ struct aq_task {
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
     unsigned char shielded;  /* aq_task_shield: the cancel waits */
     unsigned char compact;   /* runs on loop->shared (compact.c) */
+    aq_timeout *scope;   /* innermost timeout scope (timeout.c), in the
+                            task's own frames: only the task touches it */
     int refs;            /* the loop's (until DONE) + the handle's */
     int64_t deadline;    /* when heap_idx != AQ__NO_TIMER */
     uint64_t timer_seq;  /* ties between equal deadlines: FIFO */
@@ -322,50 +324,79 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 
 /* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
 
-/* The first half of every wait, before any record is linked: a deadline
- * already passed fails with AQ_ETIMEDOUT, and a compact task reserves room
- * for its frames (AQ_ENOMEM). AQ_OK: go ahead and link. */
-AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t deadline)
+/* ---- timeout scopes (timeout.c) ---------------------------------------- */
+
+/* The earlier of `own` and every enclosing scope's deadline. */
+AQ__HIDDEN int64_t aq__scope_clamp(const aq_task *t, int64_t own);
+/* A wait with deadline `own` timed out: if a scope's deadline came
+ * strictly first, marks that scope expired and returns 1; else 0. */
+AQ__HIDDEN int aq__scope_note(aq_task *t, int64_t own);
+
+/* The deadline a wait of t really has: its own, or the earliest of its
+ * timeout scopes' if that comes first. One test when there is no scope. */
+AQ__ALWAYS_INLINE int64_t aq__wait_deadline(const aq_task *t, int64_t own)
 {
-    if (deadline != AQ_NEVER && deadline <= aq_now())
+    return aq__unlikely(t->scope != NULL) ? aq__scope_clamp(t, own) : own;
+}
+
+/* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
+
+/* The first half of every wait, before any record is linked: with d the
+ * wait's deadline (aq__wait_deadline) and own the call's, a deadline
+ * already passed fails with AQ_ETIMEDOUT (noting the scope it came from),
+ * and a compact task reserves room for its frames (AQ_ENOMEM). AQ_OK: go
+ * ahead and link. */
+AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t d, int64_t own)
+{
+    if (d != AQ_NEVER && d <= aq_now()) {
+        if (t->scope)
+            aq__scope_note(t, own);
         return AQ_ETIMEDOUT;
+    }
     return aq__park_reserve(t);
 }
 
 /* The second half: with its t->nwaits records `w` linked, parks the
- * current task until a waker completes one of them, the deadline passes
+ * current task until a waker completes one of them, the deadline d passes
  * or the task is cancelled. Returns the wake-up code: a waker's (AQ_OK,
- * AQ_ESHUTDOWN), never AQ_ETIMEDOUT or AQ_ECANCELED, so those mean that
- * no record completed; with several records, t->wait_index then says
- * which one did. */
-AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t deadline)
+ * AQ_ESHUTDOWN, AQ_EBROKEN), never AQ_ETIMEDOUT or AQ_ECANCELED, so those
+ * mean that no record completed; with several records, t->wait_index
+ * then says which one did. */
+AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d,
+                               int64_t own)
 {
-    if (deadline != AQ_NEVER)
-        aq__timer_add(t->loop, t, deadline);
+    if (d != AQ_NEVER)
+        aq__timer_add(t->loop, t, d);
     t->waits = w;
     t->state = AQ__WAITING;
     aq__loop_suspend(t);
-    /* Success stands (an item moved is never taken back), but a wait that
-     * failed for another reason (timeout, shutdown) while a cancel came in
-     * reports the cancel: that is what the task must act on. */
-    if (aq__unlikely(t->wait_rc != AQ_OK && aq__cancel_due(t)))
-        return AQ_ECANCELED;
+    if (aq__unlikely(t->wait_rc != AQ_OK)) {
+        /* Success stands (an item moved is never taken back), but a wait
+         * that failed for another reason (timeout, shutdown) while a
+         * cancel came in reports the cancel: that is what the task must
+         * act on. A timeout is the scope's, if one came first. */
+        if (aq__cancel_due(t))
+            return AQ_ECANCELED;
+        if (t->wait_rc == AQ_ETIMEDOUT && t->scope)
+            aq__scope_note(t, own);
+    }
     return t->wait_rc;
 }
 
 /* A wait on one list through one record in the caller's frame, with the
- * item or destination buf. */
+ * item or destination buf, until the deadline own (or a scope's). */
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
-                                  int64_t deadline)
+                                  int64_t own)
 {
-    int rc = aq__park_begin(t, deadline);
+    int64_t d = aq__wait_deadline(t, own);
+    int rc = aq__park_begin(t, d, own);
     if (rc != AQ_OK)
         return rc;
     aq__waiter w; /* its index is read only when a task has several */
     w.task = t;
     w.buf = buf;
     aq__list_push_back(list, &w.link);
-    return aq__park(t, &w, deadline);
+    return aq__park(t, &w, d, own);
 }
 
 /* Wakes a WAITING task whose records its waker has already unlinked:

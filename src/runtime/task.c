@@ -16,16 +16,6 @@
  */
 #include "runtime/runtime.h"
 
-/* Checks common to every suspending call, in the order all of them use:
- * outside a task, then bad arguments (the caller's own checks), then
- * cancellation. AQ_OK means go ahead. */
-static inline int may_suspend(aq_task *t)
-{
-    if (!t)
-        return AQ_EPERM;
-    return aq__cancel_due(t) ? AQ_ECANCELED : AQ_OK;
-}
-
 /* ---- blocking and waking ------------------------------------------------- */
 
 void aq__task_unlink_waits(aq_task *t)
@@ -290,10 +280,14 @@ int aq_gather(aq_task *const *tasks, size_t n, void **results)
 
 int aq_yield(void)
 {
-    aq_task *self = aq__cur;
-    int rc = may_suspend(self);
-    if (rc)
-        return rc;
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, 1);
+    /* A timeout scope whose deadline passed cuts every suspension short,
+     * a yield's too (asyncio.timeout interrupts a sleep(0) alike). */
+    if (aq__unlikely(self->scope != NULL) &&
+        aq__park_begin(self, aq__scope_clamp(self, AQ_NEVER), AQ_NEVER) ==
+            AQ_ETIMEDOUT)
+        return AQ_ETIMEDOUT;
     if (aq__park_reserve(self) != AQ_OK)
         return AQ_ENOMEM;
     aq__ready_push(self->loop, self);
@@ -305,20 +299,22 @@ int aq_yield(void)
 
 int aq_sleep_until(int64_t deadline)
 {
-    aq_task *self = aq__cur;
-    int rc = may_suspend(self);
-    if (rc)
-        return rc;
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, 1);
     if (deadline != AQ_NEVER && deadline <= aq_now())
         return aq_yield();
-    /* The deadline passing is a sleep's success; a cancel that came first
-     * is turned into AQ_ECANCELED by aq__park. */
-    rc = aq__park_begin(self, deadline);
+    /* The deadline passing is a sleep's success, unless a timeout scope's
+     * came first; a cancel that came first is turned into AQ_ECANCELED by
+     * aq__park. */
+    int64_t d = aq__wait_deadline(self, deadline);
+    int rc = aq__park_begin(self, d, deadline);
     if (rc == AQ_OK) {
         aq__waiter w = {{&w.link, &w.link}, self, NULL, 0}; /* on no list */
-        rc = aq__park(self, &w, deadline);
+        rc = aq__park(self, &w, d, deadline);
     }
-    return rc == AQ_ETIMEDOUT ? AQ_OK : rc;
+    if (rc == AQ_ETIMEDOUT && d == deadline)
+        return AQ_OK;
+    return rc;
 }
 
 int aq_sleep(int64_t ns)

@@ -58,7 +58,9 @@ aq_lock *aq_cond_lock(const aq_cond *c) { return c ? c->lock : NULL; }
 AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
 {
     int was = self->shielded;
+    aq_timeout *scope = self->scope; /* no scope cuts this wait short */
     self->shielded = 1;
+    self->scope = NULL;
     while (l->owner != self) {
         if (!l->owner) {
             l->owner = self;
@@ -69,6 +71,7 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
             break;
     }
     self->shielded = (unsigned char)was;
+    self->scope = scope;
 }
 
 int aq_cond_wait_until(aq_cond *c, int64_t deadline)

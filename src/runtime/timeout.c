@@ -1,0 +1,86 @@
+/* libaq - timeout scopes (asyncio.timeout, timeout_at; Trio's
+ * move_on_at). MIT licensed.
+ *
+ * A scope is a deadline over every suspending call its task makes until
+ * the scope ends. It is not built on cancellation, which is sticky here
+ * and so could not be lifted when the scope ends (asyncio needs
+ * uncancel() for that): each wait instead takes the earlier of its own
+ * deadline and its scopes' (aq__wait_deadline, runtime.h), and a wait cut
+ * short by a scope returns AQ_ETIMEDOUT like any other deadline.
+ *
+ * Invariants:
+ * - A task's scopes form a stack through their `outer` links, innermost
+ *   at t->scope, each in the task's own frames; only the task reads or
+ *   writes them (so compact mode, which moves parked frames, never has to
+ *   follow these pointers: the frames are in place whenever the task
+ *   runs).
+ * - A scope is marked expired only by its own task, after a wait of its
+ *   own ended with AQ_ETIMEDOUT, and only if the scope's deadline came
+ *   strictly before the call's own: a call whose own deadline passes is
+ *   the call's timeout, not the scope's.
+ * - Of several scopes, the earliest deadline wins; of equal ones, the
+ *   innermost.
+ */
+#include "runtime/runtime.h"
+
+/* AQ_NEVER (-1) read as unsigned is the largest value: "later than all". */
+static int earlier(int64_t a, int64_t b) { return (uint64_t)a < (uint64_t)b; }
+
+int64_t aq__scope_clamp(const aq_task *t, int64_t own)
+{
+    for (const aq_timeout *s = t->scope; s; s = s->outer)
+        if (earlier(s->deadline, own))
+            own = s->deadline;
+    return own;
+}
+
+int aq__scope_note(aq_task *t, int64_t own)
+{
+    aq_timeout *first = NULL;
+    for (aq_timeout *s = t->scope; s; s = s->outer)
+        if (earlier(s->deadline, first ? first->deadline : own))
+            first = s;
+    if (!first)
+        return 0;
+    first->expired = 1;
+    return 1;
+}
+
+int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!scope)
+        return AQ_EINVAL;
+    scope->deadline = deadline;
+    scope->expired = 0;
+    scope->outer = self->scope;
+    scope->task = self;
+    self->scope = scope;
+    return AQ_OK;
+}
+
+int aq_timeout_end(aq_timeout *scope)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!scope || self->scope != scope)
+        return AQ_EINVAL; /* not this task's innermost scope */
+    self->scope = scope->outer;
+    return scope->expired;
+}
+
+int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline)
+{
+    if (!scope || scope->task != aq__cur)
+        return AQ_EINVAL;
+    scope->deadline = deadline;
+    return AQ_OK;
+}
+
+int aq_timeout_expired(const aq_timeout *scope)
+{
+    return scope && scope->expired;
+}
