@@ -95,6 +95,23 @@ static inline aq_task *sh_spawn(aq_task_fn fn, void *arg)
     return t;
 }
 
+/* Fresh objects, asserting that _new worked. */
+static inline aq_event *new_event(void)
+{
+    aq_event *e = NULL;
+    ASSERT_OK(aq_event_new(&e));
+    ASSERT(e != NULL);
+    return e;
+}
+
+static inline aq_lock *new_lock(void)
+{
+    aq_lock *l = NULL;
+    ASSERT_OK(aq_lock_new(&l));
+    ASSERT(l != NULL);
+    return l;
+}
+
 /* Spawns o's task (asyncio.create_task(...)). */
 static inline aq_task *sh_start(struct sh_op *o)
 {

@@ -25,21 +25,6 @@
  */
 #include "sync_helpers.h"
 
-static aq_lock *new_lock(void)
-{
-    aq_lock *l = NULL;
-    ASSERT_OK(aq_lock_new(&l));
-    ASSERT(l != NULL);
-    return l;
-}
-
-static aq_event *new_event(void)
-{
-    aq_event *e = NULL;
-    ASSERT_OK(aq_event_new(&e));
-    return e;
-}
-
 /* ---- LockTests ------------------------------------------------------------ */
 
 static void *repr_main(void *arg)
