@@ -30,8 +30,8 @@ struct sh_op {
     int rc;           /* the call's result; PENDING until it returns */
     int rel_rc;       /* the release's result; PENDING if none was made */
     int started;      /* the task reached its call */
-    aq_event *hold;   /* if set: after a success, wait for it before the
-                         release (the task keeps the lock or permit) */
+    aq_event *hold;   /* if set: the task keeps what it holds until this
+                         is set (shielded: a cancel does not cut it short) */
 };
 
 static inline struct sh_op sh_op(int kind, void *obj, int tag)
@@ -74,14 +74,21 @@ static void *sh_op_task(void *arg)
     o->rc = rc;
     if (rc >= 0)
         log_push(o->tag);
-    if (o->hold && rc >= 0)
-        (void)aq_event_wait(o->hold); /* AQ_ECANCELED if cancelled: go on */
-    if (o->release) {
-        if (o->kind == SH_COND && locked) /* held whatever ended the wait */
+    /* What the task holds now: a condition waiter the lock, whatever
+     * ended its wait; a lock or semaphore waiter what it acquired. */
+    int held = o->kind == SH_COND ? locked
+               : (o->kind == SH_LOCK || o->kind == SH_SEM) && rc == AQ_OK;
+    if (o->hold && held) { /* keep it until told, even if cancelled */
+        int was = aq_task_shield(1);
+        ASSERT_OK(aq_event_wait(o->hold));
+        aq_task_shield(was);
+    }
+    if (o->release && held) {
+        if (o->kind == SH_COND)
             o->rel_rc = aq_lock_release(aq_cond_lock(o->obj));
-        else if (o->kind == SH_LOCK && rc == AQ_OK)
+        else if (o->kind == SH_LOCK)
             o->rel_rc = aq_lock_release(o->obj);
-        else if (o->kind == SH_SEM && rc == AQ_OK)
+        else
             o->rel_rc = aq_sem_release(o->obj);
     }
     return IARG(rc);
