@@ -695,12 +695,21 @@ static void *bad_input_main(void *arg)
     ASSERT_OK(aq_barrier_abort(b));
     ASSERT_RC(sh_finish(t[0]), AQ_EBROKEN);
     ASSERT_RC(aq_barrier_wait(b), AQ_EBROKEN); /* broken: at once */
+    ASSERT_EQ(aq_barrier_n_waiting(b), 0);
     ASSERT_OK(aq_barrier_reset(b));
-    /* Cancelled caller: AQ_ECANCELED, even as the last party. */
+    /* Cancelled caller: AQ_ECANCELED, even as the last party: the round
+     * does not complete. */
+    start_waiters(b, o, t, 1);
     ASSERT_OK(aq_task_cancel(aq_task_self()));
     ASSERT_RC(aq_barrier_wait(NULL), AQ_EINVAL);
     ASSERT_RC(aq_barrier_wait(b), AQ_ECANCELED);
     ASSERT_RC(aq_barrier_wait_until(b, AQ_NEVER), AQ_ECANCELED);
+    ASSERT_EQ(aq_barrier_n_waiting(b), 1);
+    ASSERT_OK(aq_barrier_reset(b));
+    ASSERT_RC(aq_task_wait(t[0], NULL), AQ_ECANCELED); /* we are */
+    int was = aq_task_shield(1);
+    ASSERT_RC(sh_finish(t[0]), AQ_EBROKEN); /* failed by the reset */
+    aq_task_shield(was);
     expect_idle(b, 0);
     return NULL;
 }

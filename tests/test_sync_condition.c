@@ -581,6 +581,7 @@ static void *bad_input_main(void *arg)
      * held; without the lock, AQ_EPERM comes first. */
     ASSERT_OK(aq_task_cancel(aq_task_self()));
     ASSERT_RC(aq_cond_wait(c), AQ_EPERM);
+    ASSERT_RC(aq_cond_wait(NULL), AQ_EINVAL);
     ASSERT_OK(aq_lock_try_acquire(l));
     ASSERT_RC(aq_cond_wait(c), AQ_ECANCELED);
     ASSERT_RC(aq_cond_wait_until(c, AQ_NEVER), AQ_ECANCELED);
