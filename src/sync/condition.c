@@ -81,14 +81,18 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
         return AQ_EPERM;
     if (!c)
         return AQ_EINVAL;
-    if (c->lock->owner != self)
+    /* The lock is read once, before parking: a notified waiter sits on
+     * the lock's list, not c's, so aq_cond_free(c) is allowed meanwhile,
+     * and after the wait this call must not touch c again. */
+    aq_lock *l = c->lock;
+    if (l->owner != self)
         return AQ_EPERM; /* asyncio: "cannot wait on un-acquired lock" */
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
-    aq__lock_pass(c->lock);
+    aq__lock_pass(l);
     int rc = aq__wait_on(self, &c->waiters, NULL, deadline);
     if (rc != AQ_OK)
-        reacquire(c->lock, self);
+        reacquire(l, self);
     return rc;
 }
 
