@@ -172,8 +172,8 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
                                           aq_task *self, int64_t deadline)
 {
     aq__waiter local[AQ_SELECT_STATIC], *w = local;
-    int64_t d = aq__wait_deadline(self, deadline);
-    int rc = aq__park_begin(self, d, deadline);
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
     if (rc != AQ_OK)
         return rc;
     if (n > AQ_SELECT_STATIC) {
@@ -191,7 +191,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         k++;
     }
     self->nwaits = k;
-    rc = aq__park(self, w, d, deadline);
+    rc = aq__park(self, w, d);
     self->nwaits = 1; /* the default of a single wait (runtime.h) */
     int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
     if (w != local)

@@ -31,7 +31,7 @@
  * compact task must not share its stack variables (aq.h).
  *
  * Memory for the saved frames is reserved by the task itself each time it
- * is about to park (aq__compact_reserve, from aq__park_begin and
+ * is about to park (aq__compact_reserve, from aq__park_begin_slow and
  * aq_yield), sized from its stack pointer at that moment plus the switch
  * frame: if it cannot be had, the suspending call returns AQ_ENOMEM like
  * any other allocation failure. Eviction, which runs in the loop where
@@ -72,6 +72,7 @@ int aq_loop_set_compact(aq_loop *l, size_t size)
 void aq__compact_init(aq_loop *l, aq_task *t)
 {
     t->compact = 1;
+    t->slow_park |= AQ__PARK_COMPACT;
     t->stack = l->shared;
     l->ncompact++;
 }

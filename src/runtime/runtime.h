@@ -97,8 +97,11 @@ struct aq_task {
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
     unsigned char shielded;  /* aq_task_shield: the cancel waits */
     unsigned char compact;   /* runs on loop->shared (compact.c) */
+    unsigned char slow_park; /* AQ__PARK_* below: what makes a park take
+                                the out-of-line path, one test for all */
     aq_timeout *scope;   /* innermost timeout scope (timeout.c), in the
                             task's own frames: only the task touches it */
+    int64_t own_deadline; /* under a scope: the waiting call's own */
     int refs;            /* the loop's (until DONE) + the handle's */
     int64_t deadline;    /* when heap_idx != AQ__NO_TIMER */
     uint64_t timer_seq;  /* ties between equal deadlines: FIFO */
@@ -111,6 +114,9 @@ struct aq_task {
 };
 
 #define AQ__NO_TIMER SIZE_MAX
+
+#define AQ__PARK_COMPACT 1u /* must reserve room for its frames */
+#define AQ__PARK_SCOPED 2u  /* has a timeout scope */
 
 struct aq_loop {
     aq_list ready;       /* FIFO of READY tasks */
@@ -300,8 +306,8 @@ AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
 /* Releases a finished compact task's save buffer. */
 AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
 
-/* Every way of parking (aq__park_begin, aq_yield) asks this first: a
- * compact task must have room to save its frames. AQ_OK or AQ_ENOMEM. */
+/* Every way of parking (aq__park_begin_slow, aq_yield) asks this first:
+ * a compact task must have room to save its frames. AQ_OK or AQ_ENOMEM. */
 static inline int aq__park_reserve(aq_task *t)
 {
     return aq__unlikely(t->compact) ? aq__compact_reserve(t) : AQ_OK;
@@ -328,32 +334,29 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
 
 /* The earlier of `own` and every enclosing scope's deadline. */
 AQ__HIDDEN int64_t aq__scope_clamp(const aq_task *t, int64_t own);
-/* A wait with deadline `own` timed out: if a scope's deadline came
- * strictly first, marks that scope expired and returns 1; else 0. */
-AQ__HIDDEN int aq__scope_note(aq_task *t, int64_t own);
+/* A wait of t under a scope timed out: if a scope's deadline came
+ * strictly before the call's own (t->own_deadline), marks that scope
+ * expired and returns 1; else 0. */
+AQ__HIDDEN int aq__scope_note(aq_task *t);
 
-/* The deadline a wait of t really has: its own, or the earliest of its
- * timeout scopes' if that comes first. One test when there is no scope. */
-AQ__ALWAYS_INLINE int64_t aq__wait_deadline(const aq_task *t, int64_t own)
-{
-    return aq__unlikely(t->scope != NULL) ? aq__scope_clamp(t, own) : own;
-}
+/* The first half of a park when t is compact or scoped (task.c): clamps
+ * *d to t's scopes, then as aq__park_begin. Out of line: a park from a
+ * deeper frame only over-estimates what a compact task must reserve. */
+AQ__HIDDEN int aq__park_begin_slow(aq_task *t, int64_t *d);
 
-/* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
-
-/* The first half of every wait, before any record is linked: with d the
- * wait's deadline (aq__wait_deadline) and own the call's, a deadline
+/* The first half of every wait, before any record is linked. *d is the
+ * call's deadline; it becomes the wait's: the earliest of it and t's
+ * timeout scopes' (the call's own is kept for aq__scope_note). A deadline
  * already passed fails with AQ_ETIMEDOUT (noting the scope it came from),
  * and a compact task reserves room for its frames (AQ_ENOMEM). AQ_OK: go
- * ahead and link. */
-AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t d, int64_t own)
+ * ahead and link. A task with neither pays one test for both. */
+AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t *d)
 {
-    if (d != AQ_NEVER && d <= aq_now()) {
-        if (t->scope)
-            aq__scope_note(t, own);
+    if (aq__unlikely(t->slow_park))
+        return aq__park_begin_slow(t, d);
+    if (*d != AQ_NEVER && *d <= aq_now())
         return AQ_ETIMEDOUT;
-    }
-    return aq__park_reserve(t);
+    return AQ_OK;
 }
 
 /* The second half: with its t->nwaits records `w` linked, parks the
@@ -362,8 +365,7 @@ AQ__ALWAYS_INLINE int aq__park_begin(aq_task *t, int64_t d, int64_t own)
  * AQ_ESHUTDOWN, AQ_EBROKEN), never AQ_ETIMEDOUT or AQ_ECANCELED, so those
  * mean that no record completed; with several records, t->wait_index
  * then says which one did. */
-AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d,
-                               int64_t own)
+AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
 {
     if (d != AQ_NEVER)
         aq__timer_add(t->loop, t, d);
@@ -378,7 +380,7 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d,
         if (aq__cancel_due(t))
             return AQ_ECANCELED;
         if (t->wait_rc == AQ_ETIMEDOUT && t->scope)
-            aq__scope_note(t, own);
+            aq__scope_note(t);
     }
     return t->wait_rc;
 }
@@ -388,15 +390,15 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d,
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
                                   int64_t own)
 {
-    int64_t d = aq__wait_deadline(t, own);
-    int rc = aq__park_begin(t, d, own);
+    int64_t d = own;
+    int rc = aq__park_begin(t, &d);
     if (rc != AQ_OK)
         return rc;
     aq__waiter w; /* its index is read only when a task has several */
     w.task = t;
     w.buf = buf;
     aq__list_push_back(list, &w.link);
-    return aq__park(t, &w, d, own);
+    return aq__park(t, &w, d);
 }
 
 /* Wakes a WAITING task whose records its waker has already unlinked:

@@ -284,12 +284,10 @@ int aq_yield(void)
     AQ__SUSPEND_BEGIN(self, 1);
     /* A timeout scope whose deadline passed cuts every suspension short,
      * a yield's too (asyncio.timeout interrupts a sleep(0) alike). */
-    if (aq__unlikely(self->scope != NULL) &&
-        aq__park_begin(self, aq__scope_clamp(self, AQ_NEVER), AQ_NEVER) ==
-            AQ_ETIMEDOUT)
-        return AQ_ETIMEDOUT;
-    if (aq__park_reserve(self) != AQ_OK)
-        return AQ_ENOMEM;
+    int64_t d = AQ_NEVER;
+    int rc = aq__park_begin(self, &d);
+    if (rc != AQ_OK)
+        return rc;
     aq__ready_push(self->loop, self);
     aq__loop_suspend(self);
     /* Nothing was completed on our behalf, so a cancel that arrived while
@@ -306,11 +304,11 @@ int aq_sleep_until(int64_t deadline)
     /* The deadline passing is a sleep's success, unless a timeout scope's
      * came first; a cancel that came first is turned into AQ_ECANCELED by
      * aq__park. */
-    int64_t d = aq__wait_deadline(self, deadline);
-    int rc = aq__park_begin(self, d, deadline);
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
     if (rc == AQ_OK) {
         aq__waiter w = {{&w.link, &w.link}, self, NULL, 0}; /* on no list */
-        rc = aq__park(self, &w, d, deadline);
+        rc = aq__park(self, &w, d);
     }
     if (rc == AQ_ETIMEDOUT && d == deadline)
         return AQ_OK;

@@ -5,7 +5,7 @@
  * the scope ends. It is not built on cancellation, which is sticky here
  * and so could not be lifted when the scope ends (asyncio needs
  * uncancel() for that): each wait instead takes the earlier of its own
- * deadline and its scopes' (aq__wait_deadline, runtime.h), and a wait cut
+ * deadline and its scopes' (aq__park_begin_slow), and a wait cut
  * short by a scope returns AQ_ETIMEDOUT like any other deadline.
  *
  * Invariants:
@@ -34,8 +34,9 @@ int64_t aq__scope_clamp(const aq_task *t, int64_t own)
     return own;
 }
 
-int aq__scope_note(aq_task *t, int64_t own)
+int aq__scope_note(aq_task *t)
 {
+    int64_t own = t->own_deadline;
     aq_timeout *first = NULL;
     for (aq_timeout *s = t->scope; s; s = s->outer)
         if (earlier(s->deadline, first ? first->deadline : own))
@@ -44,6 +45,30 @@ int aq__scope_note(aq_task *t, int64_t own)
         return 0;
     first->expired = 1;
     return 1;
+}
+
+int aq__park_begin_slow(aq_task *t, int64_t *d)
+{
+    if (t->scope) {
+        t->own_deadline = *d;
+        *d = aq__scope_clamp(t, *d);
+    }
+    if (*d != AQ_NEVER && *d <= aq_now()) {
+        if (t->scope)
+            aq__scope_note(t);
+        return AQ_ETIMEDOUT;
+    }
+    return aq__park_reserve(t);
+}
+
+/* Keeps t's slow-park flag in step with its scope stack. */
+static void set_scope(aq_task *t, aq_timeout *scope)
+{
+    t->scope = scope;
+    if (scope)
+        t->slow_park |= AQ__PARK_SCOPED;
+    else
+        t->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
 }
 
 int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
@@ -57,7 +82,7 @@ int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
     scope->expired = 0;
     scope->outer = self->scope;
     scope->task = self;
-    self->scope = scope;
+    set_scope(self, scope);
     return AQ_OK;
 }
 
@@ -68,7 +93,7 @@ int aq_timeout_end(aq_timeout *scope)
         return AQ_EPERM;
     if (!scope || self->scope != scope)
         return AQ_EINVAL; /* not this task's innermost scope */
-    self->scope = scope->outer;
+    set_scope(self, scope->outer);
     return scope->expired;
 }
 

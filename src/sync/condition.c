@@ -59,8 +59,10 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
 {
     int was = self->shielded;
     aq_timeout *scope = self->scope; /* no scope cuts this wait short */
+    unsigned char slow = self->slow_park;
     self->shielded = 1;
     self->scope = NULL;
+    self->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
     while (l->owner != self) {
         if (!l->owner) {
             l->owner = self;
@@ -72,6 +74,7 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
     }
     self->shielded = (unsigned char)was;
     self->scope = scope;
+    self->slow_park = slow;
 }
 
 int aq_cond_wait_until(aq_cond *c, int64_t deadline)
