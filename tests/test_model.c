@@ -59,6 +59,9 @@ TEST(test_model_seeds)
     if (o_one) {
         m_prog p;
         m_generate(&p, o_seed);
+        m_early = stderr;
+        snprintf(m_label, sizeof m_label, "seed %llu",
+                 (unsigned long long)o_seed);
         if (o_verbose)
             m_print(&p, stdout);
         if (m_check(&p, msg, sizeof msg, o_verbose ? stdout : NULL, NULL))
@@ -69,9 +72,11 @@ TEST(test_model_seeds)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    m_early = stderr;
     for (uint64_t s = o_start; s < o_start + o_seeds; s++) {
         m_prog p;
         m_generate(&p, s);
+        snprintf(m_label, sizeof m_label, "seed %llu", (unsigned long long)s);
         for (int t = 0; t < p.ntasks; t++)
             ops += p.nops[t];
         long live = t_live; /* the shared loop's blocks stay */

@@ -57,6 +57,12 @@ struct mi_run {
     char err[256]; /* first broken invariant seen during the run */
 };
 
+/* If set, the first op whose result differs from the model's is also
+ * reported here at once, named by m_label: a bug that corrupts memory
+ * may crash or hang the run before m_check can compare. */
+static FILE *m_early;
+static char m_label[64];
+
 /* The loop M_RUN_LOOP programs share; m_cleanup() frees it. */
 static aq_loop *mi_loop;
 
@@ -178,6 +184,26 @@ static int mi_select(mi_run *r, int ti, int i, const m_item *it, int64_t dl,
     return rc;
 }
 
+static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
+                       const m_res *b, char *msg, size_t len);
+
+/* The early report of worker ti's op i (see m_early). */
+static void mi_check_now(mi_run *r, int ti, int i)
+{
+    char why[200], what[M_OPSTR];
+    const m_prog *p = r->p;
+    if (!m_early || r->err[0])
+        return;
+    if (!mi_res_diff(p, p->ops[ti][i].kind == M_SELECT, &r->out->res[ti][i],
+                     &r->pred->res[ti][i], why, sizeof why))
+        return;
+    m_op_str(p, ti, i, what, sizeof what);
+    fprintf(m_early, "%s: t%d op %d (%s) differs as it completes: %s\n",
+            m_label, ti, i, what, why);
+    fflush(m_early);
+    mi_fail(r, "t%d op %d (%s): %s", ti, i, what, why);
+}
+
 static void *mi_worker(void *arg)
 {
     mi_arg *a = arg;
@@ -242,6 +268,7 @@ static void *mi_worker(void *arg)
             mi_fail(r, "t%d op %d: failed get wrote its output", ti, i);
         mi_record(r, &r->out->res[ti][i], rc, crc,
                   is_get && ok ? &out : NULL);
+        mi_check_now(r, ti, i);
     }
     return &r->args[ti]; /* a task clause checks it gets this */
 }
@@ -679,7 +706,7 @@ static int ms_try(m_prog *p, const m_prog *c)
 }
 
 /* Greedy shrinking: delete whole tasks, then single ops, then simplify
- * deadlines, queues and sizes, while the program still fails; repeat
+ * deadlines, select clauses, queues and sizes, while the program still fails; repeat
  * until nothing more can go. Any failure counts, not only the first one
  * seen: the smallest failing program is what helps. */
 M_FN void m_shrink(m_prog *p)
@@ -703,6 +730,12 @@ M_FN void m_shrink(m_prog *p)
                 m_prog c = *p;
                 if (c.ops[t][i].dl != M_DL_NEVER) {
                     c.ops[t][i].dl = M_DL_NEVER;
+                    progress |= ms_try(p, &c);
+                }
+                c = *p; /* a select with its third clause dropped */
+                m_op *op = &c.ops[t][i];
+                if (op->kind == M_SELECT && m_sel_n(op) == 3) {
+                    op->arg &= (unsigned char)~4;
                     progress |= ms_try(p, &c);
                 }
             }
@@ -738,9 +771,12 @@ M_FN void m_explain(const m_prog *p)
 {
     m_prog small = *p;
     char msg[M_MSG];
+    FILE *early = m_early;
     m_print(p, stderr);
     fprintf(stderr, "shrinking...\n");
+    m_early = NULL; /* each candidate would report */
     m_shrink(&small);
+    m_early = early;
     m_check(&small, msg, sizeof msg, NULL, NULL);
     fprintf(stderr, "shrunk: %s\n", msg);
     m_print(&small, stderr);
