@@ -47,6 +47,8 @@ TEST(test_fuzz_replay_corpus)
         fclose(f);
         m_prog p;
         m_decode(&p, buf, len);
+        m_early = stderr;
+        snprintf(m_label, sizeof m_label, "%s", names[i]);
         if (m_check(&p, msg, sizeof msg, NULL, NULL)) {
             fprintf(stderr, "FAIL %s: %s\n", path, msg);
             m_explain(&p);

@@ -1,6 +1,7 @@
 /* Model-based random testing: random programs of puts, gets, task_done,
- * join, yields, cancels and shutdowns over 2-12 tasks and one or two
- * queues of every kind, each run on libaq and on a small reference model
+ * join, yields, cancels, shutdowns and selects (put, get and task
+ * clauses, fair or biased) over 2-12 tasks and one or two queues of
+ * every kind (rendezvous included), each run on libaq and on a small reference model
  * (tests/model/model.h) that predicts every return code, every item got,
  * the order in which ops complete and the queue's counters after each op.
  * See tests/model/interp.h for what is compared.
@@ -34,7 +35,7 @@ static void fail_seed(uint64_t seed, const m_prog *p, const char *msg)
 
 static void write_corpus(void)
 {
-    static uint8_t buf[3 + 3 * M_ITEMS];
+    static uint8_t buf[M_ENCODED_MAX];
     for (uint64_t s = o_start; s < o_start + o_seeds; s++) {
         m_prog p;
         char path[4096];
@@ -58,6 +59,9 @@ TEST(test_model_seeds)
     if (o_one) {
         m_prog p;
         m_generate(&p, o_seed);
+        m_early = stderr;
+        snprintf(m_label, sizeof m_label, "seed %llu",
+                 (unsigned long long)o_seed);
         if (o_verbose)
             m_print(&p, stdout);
         if (m_check(&p, msg, sizeof msg, o_verbose ? stdout : NULL, NULL))
@@ -68,9 +72,11 @@ TEST(test_model_seeds)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    m_early = stderr;
     for (uint64_t s = o_start; s < o_start + o_seeds; s++) {
         m_prog p;
         m_generate(&p, s);
+        snprintf(m_label, sizeof m_label, "seed %llu", (unsigned long long)s);
         for (int t = 0; t < p.ntasks; t++)
             ops += p.nops[t];
         long live = t_live; /* the shared loop's blocks stay */
@@ -87,14 +93,18 @@ TEST(test_model_seeds)
     printf("seeds %llu..%llu: %ld ops in %.2f s; model events: %ld "
            "put->getter hand-offs, %ld slot->putter moves, %ld waiters "
            "cancelled, %ld cancels after completion, %ld timeouts, %ld "
-           "items dropped, %ld runs ended blocked\n",
+           "items dropped, %ld runs ended blocked, %ld rendezvous "
+           "hand-offs; selects: %ld completed at once (%ld by a fair draw "
+           "among >= 2 ready), %ld after waiting, %ld none\n",
            (unsigned long long)o_start,
            (unsigned long long)(o_start + o_seeds - 1), ops,
            (double)(t1.tv_sec - t0.tv_sec) +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
            stats->n_handoff_get, stats->n_handoff_put,
            stats->n_cancel_waiting, stats->n_cancel_woken, stats->n_timeout,
-           stats->n_dropped, stats->n_deadlock);
+           stats->n_dropped, stats->n_deadlock, stats->n_rdv,
+           stats->n_sel_now, stats->n_sel_draw, stats->n_sel_woken,
+           stats->n_sel_fail);
     free(stats);
     m_cleanup();
 }

@@ -9,7 +9,11 @@
  * counts, shutdown flag, next item, and the whole get order read with
  * aq_queue_peek while at most M_PEEK items are queued. Then:
  * - every record must equal the model's, including the rank at which the
- *   op completed, so the interleaving itself is checked;
+ *   op completed, so the interleaving itself is checked; for a select,
+ *   the clause that completed (the loop is seeded with m_prog.seed, so
+ *   even a fair choice is predicted) and that clause's rc;
+ * - a select leaves the rc and buffer of every other clause untouched,
+ *   and a task clause delivers that task's result;
  * - aq_run's return, main's waits and what try_get drains afterwards must
  *   match too;
  * - conservation, from libaq's own results alone: an item got was put
@@ -53,6 +57,12 @@ struct mi_run {
     char err[256]; /* first broken invariant seen during the run */
 };
 
+/* If set, the first op whose result differs from the model's is also
+ * reported here at once, named by m_label: a bug that corrupts memory
+ * may crash or hang the run before m_check can compare. */
+static FILE *m_early;
+static char m_label[64];
+
 /* The loop M_RUN_LOOP programs share; m_cleanup() frees it. */
 static aq_loop *mi_loop;
 
@@ -82,10 +92,12 @@ static int mi_cmp(const void *a, const void *b, void *ud)
     return (x > y) - (x < y);
 }
 
-static void mi_record(mi_run *r, m_res *res, int rc, const m_item *got)
+static void mi_record(mi_run *r, m_res *res, int rc, int crc,
+                      const m_item *got)
 {
     const m_prog *p = r->p;
     res->rc = rc;
+    res->crc = crc;
     res->got = got ? got->id : 0;
     res->gotprio = got ? got->prio : 0;
     res->order = r->order++;
@@ -108,14 +120,88 @@ static void mi_record(mi_run *r, m_res *res, int rc, const m_item *got)
                 mi_fail(r, "q%d: peek(%ld) failed", k, j);
             s->order = m_hash(s->order, h.id);
         }
-        /* The derived predicates must agree with qsize. */
+        /* The derived predicates must agree with qsize (a rendezvous
+         * queue is always full, its qsize always 0). */
         if (aq_queue_empty(q) != (s->qsize == 0) ||
-            aq_queue_full(q) != (p->maxsize[k] > 0 &&
-                                 s->qsize >= p->maxsize[k]) ||
+            aq_queue_full(q) != (p->qkind[k] == M_RDV ||
+                                 (p->maxsize[k] > 0 &&
+                                  s->qsize >= p->maxsize[k])) ||
+            (p->qkind[k] == M_RDV && s->qsize != 0) ||
             aq_queue_maxsize(q) != p->maxsize[k])
             mi_fail(r, "q%d: empty/full/maxsize disagree with qsize %ld", k,
                     s->qsize);
     }
+}
+
+/* Runs worker ti's select op i (item it for its puts): the returned
+ * index or error, *crc and *got for the clause that completed. Checks
+ * that no other clause was touched. */
+#define M_UNTOUCHED 0x5e1ec7
+static int mi_select(mi_run *r, int ti, int i, const m_item *it, int64_t dl,
+                     int *crc, m_item *got, int *is_get)
+{
+    const m_prog *p = r->p;
+    const m_op *op = &p->ops[ti][i];
+    aq_clause c[M_CLAUSES];
+    m_item outs[M_CLAUSES];
+    void *res[M_CLAUSES];
+    int n = m_sel_n(op), flags = m_sel_biased(op) ? AQ_SELECT_BIASED : 0;
+    for (int k = 0; k < n; k++) {
+        unsigned char b = op->cl[k];
+        aq_queue *q = r->q[m_cl_q(p, b)];
+        outs[k] = (m_item){-1, 0};
+        res[k] = NULL;
+        if (m_cl_op(b) == M_CL_PUT)
+            c[k] = (aq_clause)AQ_PUT(q, it);
+        else if (m_cl_op(b) == M_CL_GET)
+            c[k] = (aq_clause)AQ_GET(q, &outs[k]);
+        else
+            c[k] = (aq_clause)AQ_TASK(r->h[m_cl_target(p, b)], &res[k]);
+        c[k].rc = M_UNTOUCHED;
+    }
+    int rc = op->dl == M_DL_NEVER ? aq_select(c, (size_t)n, flags)
+                                  : aq_select_until(c, (size_t)n, flags, dl);
+    if (rc >= n)
+        mi_fail(r, "t%d op %d: select returned %d of %d clauses", ti, i, rc,
+                n);
+    for (int k = 0; k < n; k++) {
+        unsigned char b = op->cl[k];
+        if (k == rc) {
+            *crc = c[k].rc;
+            *is_get = m_cl_op(b) == M_CL_GET;
+            *got = outs[k];
+            if (m_cl_op(b) == M_CL_TASK &&
+                res[k] != &r->args[m_cl_target(p, b)])
+                mi_fail(r, "t%d op %d: task clause got a wrong result", ti,
+                        i);
+            continue;
+        }
+        if (c[k].rc != M_UNTOUCHED || outs[k].id != 0 || outs[k].prio != -1 ||
+            res[k] != NULL)
+            mi_fail(r, "t%d op %d: select touched clause %d, not the one "
+                    "completed (%d)", ti, i, k, rc);
+    }
+    return rc;
+}
+
+static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
+                       const m_res *b, char *msg, size_t len);
+
+/* The early report of worker ti's op i (see m_early). */
+static void mi_check_now(mi_run *r, int ti, int i)
+{
+    char why[200], what[M_OPSTR];
+    const m_prog *p = r->p;
+    if (!m_early || r->err[0])
+        return;
+    if (!mi_res_diff(p, p->ops[ti][i].kind == M_SELECT, &r->out->res[ti][i],
+                     &r->pred->res[ti][i], why, sizeof why))
+        return;
+    m_op_str(p, ti, i, what, sizeof what);
+    fprintf(m_early, "%s: t%d op %d (%s) differs as it completes: %s\n",
+            m_label, ti, i, what, why);
+    fflush(m_early);
+    mi_fail(r, "t%d op %d (%s): %s", ti, i, what, why);
 }
 
 static void *mi_worker(void *arg)
@@ -131,7 +217,7 @@ static void *mi_worker(void *arg)
         m_item out = {-1, 0};
         int64_t far = r->pred->stuck[ti][i] ? AQ_NEVER : r->far;
         int64_t dl = op->dl == M_DL_PAST ? 0 : far;
-        int rc = AQ_OK, is_get = 0;
+        int rc = AQ_OK, crc = 0, is_get = 0;
         switch (op->kind) {
         case M_PUT:
             rc = op->dl == M_DL_NEVER ? aq_queue_put(q, &it)
@@ -173,18 +259,24 @@ static void *mi_worker(void *arg)
         case M_SHUTDOWN:
             rc = aq_queue_shutdown(q, m_immediate(op));
             break;
+        case M_SELECT:
+            rc = mi_select(r, ti, i, &it, dl, &crc, &out, &is_get);
+            break;
         }
-        if (is_get && rc != AQ_OK && (out.id != 0 || out.prio != -1))
+        int ok = op->kind == M_SELECT ? rc >= 0 && crc == AQ_OK : rc == AQ_OK;
+        if (is_get && !ok && (out.id != 0 || out.prio != -1))
             mi_fail(r, "t%d op %d: failed get wrote its output", ti, i);
-        mi_record(r, &r->out->res[ti][i], rc,
-                  is_get && rc == AQ_OK ? &out : NULL);
+        mi_record(r, &r->out->res[ti][i], rc, crc,
+                  is_get && ok ? &out : NULL);
+        mi_check_now(r, ti, i);
     }
-    return NULL;
+    return &r->args[ti]; /* a task clause checks it gets this */
 }
 
 static void *mi_main(void *arg)
 {
     mi_run *r = arg;
+    aq_loop_seed(aq_loop_current(), r->p->seed);
     for (int i = 0; i < r->p->ntasks; i++) {
         r->args[i] = (mi_arg){r, i};
         int rc = aq_spawn(&r->h[i], mi_worker, &r->args[i]);
@@ -194,7 +286,8 @@ static void *mi_main(void *arg)
         }
     }
     for (int i = 0; i < r->p->ntasks; i++)
-        mi_record(r, &r->out->wait[i], aq_task_wait(r->h[i], NULL), NULL);
+        mi_record(r, &r->out->wait[i], aq_task_wait(r->h[i], NULL), 0,
+                  NULL);
     return NULL;
 }
 
@@ -205,6 +298,7 @@ static void mi_run_loop(mi_run *r)
     int n = r->p->ntasks, rc;
     if (!mi_loop && aq_loop_new(&mi_loop) != AQ_OK)
         abort();
+    aq_loop_seed(mi_loop, r->p->seed);
     for (int i = 0; i < n; i++) {
         r->args[i] = (mi_arg){r, i};
         if (aq_loop_spawn(mi_loop, &r->h[i], mi_worker, &r->args[i], 0))
@@ -225,6 +319,15 @@ static void mi_run_loop(mi_run *r)
 }
 
 /* ---- comparing ----------------------------------------------------------- */
+
+/* A result code, or a select's clause index and that clause's rc. */
+static void m_rc_str(int sel, int rc, int crc, char *buf, size_t len)
+{
+    if (sel && rc >= 0)
+        snprintf(buf, len, "clause %d (%s)", rc, aq_errname(crc));
+    else
+        snprintf(buf, len, "%s", aq_errname(rc));
+}
 
 static int mi_snap_diff(const m_prog *p, const m_res *a, const m_res *b,
                         char *msg, size_t len)
@@ -256,13 +359,16 @@ static int mi_snap_diff(const m_prog *p, const m_res *a, const m_res *b,
     return 0;
 }
 
-static int mi_res_diff(const m_prog *p, const m_res *a, const m_res *b,
-                       char *msg, size_t len)
+static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
+                       const m_res *b, char *msg, size_t len)
 {
-    if (a->rc != b->rc || a->got != b->got || a->gotprio != b->gotprio) {
+    if (a->rc != b->rc || a->crc != b->crc || a->got != b->got ||
+        a->gotprio != b->gotprio) {
+        char x[48], y[48];
+        m_rc_str(sel, a->rc, a->crc, x, sizeof x);
+        m_rc_str(sel, b->rc, b->crc, y, sizeof y);
         snprintf(msg, len, "libaq %s item #%ld/p%ld, model %s item #%ld/p%ld",
-                 aq_errname(a->rc), a->got, a->gotprio, aq_errname(b->rc),
-                 b->got, b->gotprio);
+                 x, a->got, a->gotprio, y, b->got, b->gotprio);
         return 1;
     }
     if (a->order != b->order) {
@@ -278,7 +384,7 @@ static int mi_res_diff(const m_prog *p, const m_res *a, const m_res *b,
 static int mi_compare(const m_prog *p, const m_out *lib, const m_out *mod,
                       char *msg, size_t len)
 {
-    char why[200], what[96];
+    char why[200], what[M_OPSTR];
     long best = -1;
     for (int t = 0; t <= p->ntasks; t++) {
         int n = t == p->ntasks ? p->ntasks : p->nops[t];
@@ -286,7 +392,8 @@ static int mi_compare(const m_prog *p, const m_out *lib, const m_out *mod,
             const m_res *a = t == p->ntasks ? &lib->wait[i] : &lib->res[t][i];
             const m_res *b = t == p->ntasks ? &mod->wait[i] : &mod->res[t][i];
             long o = a->order < b->order ? a->order : b->order;
-            if (!mi_res_diff(p, a, b, why, sizeof why) ||
+            int sel = t < p->ntasks && p->ops[t][i].kind == M_SELECT;
+            if (!mi_res_diff(p, sel, a, b, why, sizeof why) ||
                 (best >= 0 && o >= best))
                 continue;
             best = o;
@@ -334,6 +441,26 @@ static int mi_seen(signed char *seen, const signed char *put_q, long id,
     return seen[id]++ != 0; /* got twice */
 }
 
+/* The queue that op i of task t moved an item into (dir M_CL_PUT) or
+ * out of (M_CL_GET) by libaq's results, or -1: a put or get that
+ * succeeded, or a select whose put or get clause did. */
+static int mi_moved(const m_prog *p, const m_out *lib, int t, int i, int dir)
+{
+    const m_op *op = &p->ops[t][i];
+    const m_res *res = &lib->res[t][i];
+    if (op->kind == M_SELECT) {
+        if (res->rc < 0 || res->rc >= m_sel_n(op) || res->crc != AQ_OK ||
+            m_cl_op(op->cl[res->rc]) != dir)
+            return -1;
+        return m_cl_q(p, op->cl[res->rc]);
+    }
+    int put = op->kind == M_PUT || op->kind == M_TRY_PUT;
+    int get = op->kind == M_GET || op->kind == M_TRY_GET;
+    if (res->rc != AQ_OK || (dir == M_CL_PUT ? !put : !get))
+        return -1;
+    return m_qi(p, op);
+}
+
 /* Conservation, judged on libaq's results only (plus the model's list of
  * dropped items, which libaq cannot report): every item got or drained
  * was put successfully on that queue, and only once; every item put
@@ -349,20 +476,17 @@ static int mi_conserve(const m_prog *p, const m_out *lib, const m_out *mod,
         dropped[mod->dropped[j]] = 1;
     for (int t = 0; t < p->ntasks; t++)
         for (int i = 0; i < p->nops[t]; i++) {
-            const m_op *op = &p->ops[t][i];
-            if ((op->kind == M_PUT || op->kind == M_TRY_PUT) &&
-                lib->res[t][i].rc == AQ_OK)
-                put_q[m_item_id(t, i)] = (signed char)m_qi(p, op);
+            int k = mi_moved(p, lib, t, i, M_CL_PUT);
+            if (k >= 0)
+                put_q[m_item_id(t, i)] = (signed char)k;
         }
     for (int t = 0; t < p->ntasks; t++)
         for (int i = 0; i < p->nops[t]; i++) {
-            const m_op *op = &p->ops[t][i];
             long id = lib->res[t][i].got;
-            if ((op->kind == M_GET || op->kind == M_TRY_GET) &&
-                lib->res[t][i].rc == AQ_OK &&
-                mi_seen(seen, put_q, id, m_qi(p, op))) {
+            int k = mi_moved(p, lib, t, i, M_CL_GET);
+            if (k >= 0 && mi_seen(seen, put_q, id, k)) {
                 snprintf(msg, len, "t%d op %d got #%ld: not put on q%d, "
-                         "or got twice", t, i, id, m_qi(p, op));
+                         "or got twice", t, i, id, k);
                 return 1;
             }
         }
@@ -405,17 +529,19 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
                                                 : &lib->res[t][i];
                 const m_res *b = t == p->ntasks ? &mod->wait[i]
                                                 : &mod->res[t][i];
-                char what[128], why[200];
+                char what[M_OPSTR + 32], why[200], rcs[48];
+                int sel = t < p->ntasks && p->ops[t][i].kind == M_SELECT;
                 if (a->order != o)
                     continue;
                 if (t == p->ntasks)
                     snprintf(what, sizeof what, "main  task_wait t%d", i);
                 else {
-                    char op[80];
+                    char op[M_OPSTR];
                     m_op_str(p, t, i, op, sizeof op);
                     snprintf(what, sizeof what, "t%d.%-2d %s", t, i, op);
                 }
-                fprintf(f, "%4ld %-44s -> %s", o, what, aq_errname(a->rc));
+                m_rc_str(sel, a->rc, a->crc, rcs, sizeof rcs);
+                fprintf(f, "%4ld %-44s -> %s", o, what, rcs);
                 if (a->got)
                     fprintf(f, " #%ld", a->got);
                 for (int k = 0; k < p->nq && t < p->ntasks; k++) {
@@ -426,7 +552,7 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
                     if (s->head)
                         fprintf(f, " next #%ld", s->head);
                 }
-                if (mi_res_diff(p, a, b, why, sizeof why))
+                if (mi_res_diff(p, sel, a, b, why, sizeof why))
                     fprintf(f, "\n     != %s", why);
                 fprintf(f, "\n");
             }
@@ -459,6 +585,8 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
         int rc = p->qkind[k] == M_PRIO_CMP
                      ? aq_queue_new_prio(&r->q[k], sizeof(m_item),
                                          p->maxsize[k], mi_cmp, NULL)
+                 : p->qkind[k] == M_RDV
+                     ? aq_queue_new(&r->q[k], AQ_RENDEZVOUS, sizeof(m_item), 0)
                      : aq_queue_new(&r->q[k], (aq_queue_kind)p->qkind[k],
                                     sizeof(m_item), p->maxsize[k]);
         if (rc != AQ_OK) {
@@ -509,6 +637,11 @@ free_queues:
         stats->n_dropped += mod->n_dropped;
         stats->n_deadlock += mod->n_deadlock;
         stats->n_timeout += mod->n_timeout;
+        stats->n_rdv += mod->n_rdv;
+        stats->n_sel_now += mod->n_sel_now;
+        stats->n_sel_draw += mod->n_sel_draw;
+        stats->n_sel_woken += mod->n_sel_woken;
+        stats->n_sel_fail += mod->n_sel_fail;
     }
 out:
     free(mod);
@@ -534,10 +667,26 @@ static void ms_del_task(m_prog *p, int t)
         for (int i = p->nops[u] - 1; i >= 0; i--) {
             m_op *op = &p->ops[u][i];
             int k = op->kind == M_CANCEL ? m_target(p, op) : -1;
-            if (k == t)
+            if (k == t) {
                 ms_del_op(p, u, i);
-            else if (k >= 0)
+                continue;
+            } else if (k >= 0) {
                 op->arg = (unsigned char)(k > t ? k - 1 : k);
+            }
+            if (op->kind != M_SELECT)
+                continue;
+            /* A select's task clauses too; one on t takes the op away. */
+            int gone = 0;
+            for (int c = 0; c < m_sel_n(op); c++) {
+                unsigned char b = op->cl[c];
+                if (m_cl_op(b) != M_CL_TASK)
+                    continue;
+                k = m_cl_target(p, b);
+                gone |= k == t;
+                op->cl[c] = m_cl_make(M_CL_TASK, k > t ? k - 1 : k);
+            }
+            if (gone)
+                ms_del_op(p, u, i);
         }
     memmove(&p->ops[t], &p->ops[t + 1],
             (size_t)(p->ntasks - t - 1) * sizeof p->ops[0]);
@@ -557,7 +706,7 @@ static int ms_try(m_prog *p, const m_prog *c)
 }
 
 /* Greedy shrinking: delete whole tasks, then single ops, then simplify
- * deadlines, queues and sizes, while the program still fails; repeat
+ * deadlines, select clauses, queues and sizes, while the program still fails; repeat
  * until nothing more can go. Any failure counts, not only the first one
  * seen: the smallest failing program is what helps. */
 M_FN void m_shrink(m_prog *p)
@@ -581,6 +730,12 @@ M_FN void m_shrink(m_prog *p)
                 m_prog c = *p;
                 if (c.ops[t][i].dl != M_DL_NEVER) {
                     c.ops[t][i].dl = M_DL_NEVER;
+                    progress |= ms_try(p, &c);
+                }
+                c = *p; /* a select with its third clause dropped */
+                m_op *op = &c.ops[t][i];
+                if (op->kind == M_SELECT && m_sel_n(op) == 3) {
+                    op->arg &= (unsigned char)~4;
                     progress |= ms_try(p, &c);
                 }
             }
@@ -616,9 +771,12 @@ M_FN void m_explain(const m_prog *p)
 {
     m_prog small = *p;
     char msg[M_MSG];
+    FILE *early = m_early;
     m_print(p, stderr);
     fprintf(stderr, "shrinking...\n");
+    m_early = NULL; /* each candidate would report */
     m_shrink(&small);
+    m_early = early;
     m_check(&small, msg, sizeof msg, NULL, NULL);
     fprintf(stderr, "shrunk: %s\n", msg);
     m_print(&small, stderr);

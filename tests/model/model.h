@@ -26,6 +26,20 @@
  * Order of wake-ups inside one call (aq.h leaves it open; the model fixes
  * it and libaq must match): shutdown wakes joiners, then getters, then
  * putters.
+ *
+ * A rendezvous queue stores nothing: a put hands its item to the oldest
+ * waiting getter or waits, a get takes the oldest waiting putter's item.
+ *
+ * A select (aq.h's Select section) first checks its clauses in order
+ * (a task clause naming the caller: AQ_EDEADLK; a queue already used in
+ * that direction: AQ_EINVAL), then the cancel, then completes a ready
+ * clause: the first one if biased, else the pick-th ready one in array
+ * order, pick drawn as select.c's draw() does from the loop's splitmix64
+ * generator (one draw per select that finds two or more ready; seeded
+ * with m_prog.seed and shared by all selects of the run). With none
+ * ready it fails at once with a past deadline, or waits on every clause
+ * at once, one waiter among the others in each list (oldest first); the
+ * first waker wins and takes it off the other lists.
  */
 #ifndef MODEL_MODEL_H
 #define MODEL_MODEL_H
@@ -54,7 +68,8 @@ static inline uint64_t m_hash(uint64_t h, long id)
 
 /* The outcome of one op. */
 typedef struct m_res {
-    int rc;
+    int rc;       /* a select's: the index of the clause, or an error */
+    int crc;      /* a select's completed clause's rc; else 0 */
     long got;     /* the item's id for a successful get, else 0 */
     long gotprio; /* and its priority */
     long order;   /* rank of this op's completion over the whole run */
@@ -78,12 +93,18 @@ typedef struct m_out {
     /* Counts of interesting events, to show what the runs exercise. */
     long n_handoff_get, n_handoff_put, n_cancel_waiting, n_cancel_woken,
         n_dropped, n_deadlock, n_timeout;
+    long n_rdv;      /* items handed over on a rendezvous queue */
+    long n_sel_now;  /* selects completed at once (poll) */
+    long n_sel_draw; /* of which fair among >= 2 ready: a draw */
+    long n_sel_woken; /* selects that waited and then won a clause */
+    long n_sel_fail; /* selects that completed none (timeout, cancel) */
 } m_out;
 
 /* ---- small lists of task numbers ----------------------------------------- */
 
 typedef struct mm_list {
-    int v[M_TASKS + 1];
+    int v[M_TASKS * M_CLAUSES + 1]; /* a task's joiners: main, and a
+                                       select may name a task thrice */
     int n;
 } mm_list;
 
@@ -124,9 +145,12 @@ typedef struct mm_task {
     int pc;       /* the op being run */
     int resuming; /* pc's op suspended; finish it when run again */
     int wait_rc;  /* set by whoever woke it */
+    int wait_idx; /* which of `on` its waker took it from */
     int ticks;    /* sleep ticks still to go */
-    m_item item;  /* a waiting put's item; a waiting get's result */
-    mm_list *on;  /* the wait list it is on, if any */
+    m_item item;  /* a waiting put's item */
+    m_item got;   /* a waiting get's result */
+    mm_list *on[M_CLAUSES]; /* the wait lists it is on (a select: one per
+                               clause), NULL for none */
     mm_list joiners; /* tasks waiting for it to return */
 } mm_task;
 
@@ -139,30 +163,52 @@ typedef struct mm {
     int main;               /* main's number: p->ntasks */
     mm_list ready;
     long order;
+    uint64_t rng;  /* the loop's generator, as select.c draws from it */
     int finishing; /* aq_run is reaping: main's return no longer stops */
     int stop;
 } mm;
 
 /* ---- scheduling ---------------------------------------------------------- */
 
-static void mm_wake(mm *m, int t, int rc)
+/* Wakes waiting task t with rc. from: the list its waker took it off
+ * (which names the select clause that won: the first on that list, as
+ * a select's task clauses may name one task twice and link in array
+ * order), or NULL for a cancel; it leaves every other list at once. */
+static void mm_wake(mm *m, int t, mm_list *from, int rc)
 {
-    m->t[t].state = MT_READY;
-    m->t[t].wait_rc = rc;
-    m->t[t].on = NULL;
+    mm_task *v = &m->t[t];
+    v->wait_idx = -1;
+    for (int c = 0; c < M_CLAUSES; c++) {
+        if (v->on[c] && v->on[c] == from && v->wait_idx < 0)
+            v->wait_idx = c;
+        else if (v->on[c])
+            ml_remove(v->on[c], t);
+        v->on[c] = NULL;
+    }
+    v->state = MT_READY;
+    v->wait_rc = rc;
     ml_push(&m->ready, t);
+}
+
+/* The oldest waiter of l, woken with rc. */
+static int mm_wake_first(mm *m, mm_list *l, int rc)
+{
+    int t = ml_pop(l);
+    mm_wake(m, t, l, rc);
+    return t;
 }
 
 static void mm_wake_all(mm *m, mm_list *l, int rc)
 {
     while (l->n)
-        mm_wake(m, ml_pop(l), rc);
+        mm_wake_first(m, l, rc);
 }
 
 static void mm_block(mm *m, int t, mm_list *l)
 {
     m->t[t].state = MT_WAITING;
-    m->t[t].on = l;
+    memset(m->t[t].on, 0, sizeof m->t[t].on);
+    m->t[t].on[0] = l;
     if (l)
         ml_push(l, t);
 }
@@ -178,7 +224,14 @@ static void mm_requeue(mm *m, int t)
 
 static int mq_full(const mm_queue *q)
 {
-    return q->maxsize > 0 && q->n >= q->maxsize;
+    return q->kind == M_RDV || (q->maxsize > 0 && q->n >= q->maxsize);
+}
+
+/* Can a put complete now: room, or a getter to hand to (only a
+ * rendezvous queue has getters while full: it is always full). */
+static int mq_can_put(const mm_queue *q)
+{
+    return !mq_full(q) || q->getters.n;
 }
 
 /* Which stored item the next get takes. */
@@ -211,9 +264,10 @@ static void mq_put_now(mm *m, mm_queue *q, m_item it)
     q->unfinished++;
     if (q->getters.n) {
         int g = ml_pop(&q->getters);
-        m->t[g].item = it;
-        mm_wake(m, g, AQ_OK);
+        m->t[g].got = it;
+        mm_wake(m, g, &q->getters, AQ_OK);
         m->out->n_handoff_get++;
+        m->out->n_rdv += q->kind == M_RDV;
         return;
     }
     q->items[q->n++] = it;
@@ -228,10 +282,46 @@ static m_item mq_get_now(mm *m, mm_queue *q)
         int p = ml_pop(&q->putters);
         q->items[q->n++] = m->t[p].item;
         q->unfinished++;
-        mm_wake(m, p, AQ_OK);
+        mm_wake(m, p, &q->putters, AQ_OK);
         m->out->n_handoff_put++;
     }
     return it;
+}
+
+/* A get from an empty rendezvous queue with a putter waiting: the oldest
+ * putter's item, straight from it. */
+static m_item mq_get_from_putter(mm *m, mm_queue *q)
+{
+    int p = ml_pop(&q->putters);
+    q->unfinished++;
+    mm_wake(m, p, &q->putters, AQ_OK);
+    m->out->n_rdv++;
+    return m->t[p].item;
+}
+
+/* try_get: AQ_OK with *got, or why not. */
+static int mq_try_get(mm *m, mm_queue *q, m_item *got)
+{
+    if (q->n)
+        *got = mq_get_now(m, q);
+    else if (q->shut)
+        return AQ_ESHUTDOWN;
+    else if (q->putters.n)
+        *got = mq_get_from_putter(m, q);
+    else
+        return AQ_EEMPTY;
+    return AQ_OK;
+}
+
+/* try_put of it. */
+static int mq_try_put(mm *m, mm_queue *q, m_item it)
+{
+    if (q->shut)
+        return AQ_ESHUTDOWN;
+    if (!mq_can_put(q))
+        return AQ_EFULL;
+    mq_put_now(m, q, it);
+    return AQ_OK;
 }
 
 static void mq_shutdown(mm *m, mm_queue *q, int immediate)
@@ -252,9 +342,10 @@ static void mq_shutdown(mm *m, mm_queue *q, int immediate)
 
 /* ---- running ops --------------------------------------------------------- */
 
-static void mm_record(mm *m, m_res *r, int rc, const m_item *got)
+static void mm_record(mm *m, m_res *r, int rc, int crc, const m_item *got)
 {
     r->rc = rc;
+    r->crc = crc;
     r->got = got ? got->id : 0;
     r->gotprio = got ? got->prio : 0;
     r->order = m->order++;
@@ -282,82 +373,167 @@ static void mm_record(mm *m, m_res *r, int rc, const m_item *got)
         m->out->n_timeout++;
 }
 
-/* Starts worker ti's current op. Returns 1 if it completed (*rc, *got
- * set), 0 if the task suspended. */
-static int mm_start(mm *m, int ti, int *rc, m_item *got, int *has_got)
+/* What a worker's op returned. */
+typedef struct mm_ret {
+    int rc, crc, has_got;
+    m_item got;
+} mm_ret;
+
+/* The loop's generator as select.c's draw() uses it: a number in
+ * [0, n) from the top 32 bits of splitmix64's next output. */
+static int mm_draw(mm *m, int n)
+{
+    uint64_t z = (m->rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return (int)(((z >> 32) * (uint64_t)n) >> 32);
+}
+
+/* The wait list a select clause waits on. */
+static mm_list *mm_cl_list(mm *m, unsigned char c)
+{
+    const m_prog *p = m->p;
+    if (m_cl_op(c) == M_CL_TASK)
+        return &m->t[m_cl_target(p, c)].joiners;
+    mm_queue *q = &m->q[m_cl_q(p, c)];
+    return m_cl_op(c) == M_CL_PUT ? &q->putters : &q->getters;
+}
+
+/* Would clause c return at once? */
+static int mm_cl_ready(mm *m, unsigned char c)
+{
+    const mm_queue *q = &m->q[m_cl_q(m->p, c)];
+    switch (m_cl_op(c)) {
+    case M_CL_PUT:
+        return q->shut || mq_can_put(q);
+    case M_CL_GET:
+        return q->n || q->shut || q->putters.n;
+    }
+    return m->t[m_cl_target(m->p, c)].state == MT_DONE;
+}
+
+/* Select: the argument checks, clause by clause in array order. */
+static int mm_sel_check(const m_prog *p, int ti, const m_op *op)
+{
+    for (int k = 0; k < m_sel_n(op); k++) {
+        unsigned char c = op->cl[k];
+        if (m_cl_op(c) == M_CL_TASK) {
+            if (m_cl_target(p, c) == ti)
+                return AQ_EDEADLK;
+            continue;
+        }
+        for (int j = 0; j < k; j++)
+            if (m_cl_op(op->cl[j]) == m_cl_op(c) &&
+                m_cl_q(p, op->cl[j]) == m_cl_q(p, c))
+                return AQ_EINVAL;
+    }
+    return AQ_OK;
+}
+
+/* Select: completes a ready clause, if any (1, with *r set). */
+static int mm_sel_poll(mm *m, int ti, const m_op *op, mm_ret *r)
+{
+    int n = m_sel_n(op), nready = 0, k;
+    for (k = 0; k < n; k++)
+        nready += mm_cl_ready(m, op->cl[k]);
+    if (nready == 0)
+        return 0;
+    int pick = 0;
+    if (!m_sel_biased(op) && nready > 1) {
+        pick = mm_draw(m, nready);
+        m->out->n_sel_draw++;
+    }
+    for (k = 0;; k++)
+        if (mm_cl_ready(m, op->cl[k]) && pick-- == 0)
+            break;
+    unsigned char c = op->cl[k];
+    mm_queue *q = &m->q[m_cl_q(m->p, c)];
+    r->rc = k;
+    r->crc = AQ_OK;
+    if (m_cl_op(c) == M_CL_PUT)
+        r->crc = mq_try_put(m, q, m->t[ti].item);
+    else if (m_cl_op(c) == M_CL_GET)
+        r->has_got = (r->crc = mq_try_get(m, q, &r->got)) == AQ_OK;
+    m->out->n_sel_now++;
+    return 1;
+}
+
+/* Select: waits on every clause, in array order. */
+static void mm_sel_block(mm *m, int ti, const m_op *op)
+{
+    mm_task *t = &m->t[ti];
+    t->state = MT_WAITING;
+    memset(t->on, 0, sizeof t->on);
+    for (int k = 0; k < m_sel_n(op); k++) {
+        t->on[k] = mm_cl_list(m, op->cl[k]);
+        ml_push(t->on[k], ti);
+    }
+}
+
+/* Starts worker ti's current op. Returns 1 if it completed (*r set), 0
+ * if the task suspended. */
+static int mm_start(mm *m, int ti, mm_ret *r)
 {
     const m_prog *p = m->p;
     mm_task *t = &m->t[ti];
     const m_op *op = &p->ops[ti][t->pc];
     mm_queue *q = &m->q[m_qi(p, op)];
     int past = op->dl == M_DL_PAST;
-    *has_got = 0;
-    *rc = AQ_OK;
+    memset(r, 0, sizeof *r);
     switch (op->kind) {
     case M_PUT:
         t->item = (m_item){m_prio(op), m_item_id(ti, t->pc)};
         if (t->cancelled)
-            *rc = AQ_ECANCELED;
+            r->rc = AQ_ECANCELED;
         else if (q->shut)
-            *rc = AQ_ESHUTDOWN;
-        else if (!mq_full(q))
+            r->rc = AQ_ESHUTDOWN;
+        else if (mq_can_put(q))
             mq_put_now(m, q, t->item);
         else if (past)
-            *rc = AQ_ETIMEDOUT;
+            r->rc = AQ_ETIMEDOUT;
         else
             return mm_block(m, ti, &q->putters), 0;
         return 1;
     case M_GET:
         if (t->cancelled) {
-            *rc = AQ_ECANCELED;
-        } else if (q->n) {
-            *got = mq_get_now(m, q);
-            *has_got = 1;
-        } else if (q->shut) {
-            *rc = AQ_ESHUTDOWN;
+            r->rc = AQ_ECANCELED;
+        } else if ((r->rc = mq_try_get(m, q, &r->got)) == AQ_OK) {
+            r->has_got = 1;
+        } else if (r->rc == AQ_ESHUTDOWN) {
         } else if (past) {
-            *rc = AQ_ETIMEDOUT;
+            r->rc = AQ_ETIMEDOUT;
         } else {
             return mm_block(m, ti, &q->getters), 0;
         }
         return 1;
     case M_TRY_PUT:
-        if (q->shut)
-            *rc = AQ_ESHUTDOWN;
-        else if (mq_full(q))
-            *rc = AQ_EFULL;
-        else
-            mq_put_now(m, q, (m_item){m_prio(op), m_item_id(ti, t->pc)});
+        r->rc = mq_try_put(m, q, (m_item){m_prio(op), m_item_id(ti, t->pc)});
         return 1;
     case M_TRY_GET:
-        if (q->n) {
-            *got = mq_get_now(m, q);
-            *has_got = 1;
-        } else {
-            *rc = q->shut ? AQ_ESHUTDOWN : AQ_EEMPTY;
-        }
+        r->has_got = (r->rc = mq_try_get(m, q, &r->got)) == AQ_OK;
         return 1;
     case M_TASK_DONE:
         if (q->unfinished <= 0) {
-            *rc = AQ_EINVAL;
+            r->rc = AQ_EINVAL;
         } else if (--q->unfinished == 0) {
             mm_wake_all(m, &q->joiners, AQ_OK);
         }
         return 1;
     case M_JOIN:
         if (t->cancelled)
-            *rc = AQ_ECANCELED;
+            r->rc = AQ_ECANCELED;
         else if (q->unfinished == 0)
-            *rc = AQ_OK;
+            r->rc = AQ_OK;
         else if (past)
-            *rc = AQ_ETIMEDOUT;
+            r->rc = AQ_ETIMEDOUT;
         else
             return mm_block(m, ti, &q->joiners), 0;
         return 1;
     case M_YIELD:
     case M_SLEEP:
         if (t->cancelled) {
-            *rc = AQ_ECANCELED;
+            r->rc = AQ_ECANCELED;
             return 1;
         }
         if (op->kind == M_SLEEP && op->dl == M_DL_FAR)
@@ -368,18 +544,16 @@ static int mm_start(mm *m, int ti, int *rc, m_item *got, int *has_got)
         int k = m_target(p, op);
         mm_task *v = &m->t[k];
         if (v->state == MT_DONE) {
-            *rc = AQ_EALREADY;
+            r->rc = AQ_EALREADY;
             return 1;
         }
         if (v->state == MT_WAITING) {
-            if (v->on)
-                ml_remove(v->on, k);
-            mm_wake(m, k, AQ_ECANCELED);
+            mm_wake(m, k, NULL, AQ_ECANCELED);
             m->out->n_cancel_waiting++;
         } else if (v->state == MT_READY && v->resuming && !v->cancelled &&
                    v->wait_rc == AQ_OK) {
             int vk = p->ops[k][v->pc].kind;
-            if (vk == M_PUT || vk == M_GET || vk == M_JOIN)
+            if (vk == M_PUT || vk == M_GET || vk == M_JOIN || vk == M_SELECT)
                 m->out->n_cancel_woken++; /* completed beats cancelled */
         }
         v->cancelled = 1;
@@ -387,6 +561,20 @@ static int mm_start(mm *m, int ti, int *rc, m_item *got, int *has_got)
     }
     case M_SHUTDOWN:
         mq_shutdown(m, q, m_immediate(op));
+        return 1;
+    case M_SELECT:
+        t->item = (m_item){m_prio(op), m_item_id(ti, t->pc)};
+        if ((r->rc = mm_sel_check(p, ti, op)) != AQ_OK)
+            return 1;
+        if (t->cancelled)
+            r->rc = AQ_ECANCELED;
+        else if (mm_sel_poll(m, ti, op, r))
+            return 1;
+        else if (past)
+            r->rc = AQ_ETIMEDOUT;
+        else
+            return mm_sel_block(m, ti, op), 0;
+        m->out->n_sel_fail++;
         return 1;
     }
     abort(); /* unknown kind: m_decode never makes one */
@@ -403,44 +591,57 @@ static int mm_wait_rc(const mm_task *t)
 
 /* Finishes worker ti's suspended op now that it runs again. Returns 1 if
  * it completed, 0 if it suspended again (more sleep ticks). */
-static int mm_resume(mm *m, int ti, int *rc, m_item *got, int *has_got)
+static int mm_resume(mm *m, int ti, mm_ret *r)
 {
     mm_task *t = &m->t[ti];
     const m_op *op = &m->p->ops[ti][t->pc];
-    *has_got = 0;
+    memset(r, 0, sizeof *r);
     if (op->kind == M_YIELD ||
         (op->kind == M_SLEEP && op->dl != M_DL_FAR)) {
         /* Nothing completes for a yield, so a cancel shows at once. */
-        *rc = t->cancelled ? AQ_ECANCELED : AQ_OK;
-        if (*rc == AQ_OK && --t->ticks > 0)
+        r->rc = t->cancelled ? AQ_ECANCELED : AQ_OK;
+        if (r->rc == AQ_OK && --t->ticks > 0)
             return mm_requeue(m, ti), 0;
         return 1;
     }
-    *rc = mm_wait_rc(t);
-    if (op->kind == M_GET && *rc == AQ_OK) {
-        *got = t->item;
-        *has_got = 1;
+    r->rc = mm_wait_rc(t);
+    if (op->kind == M_SELECT) {
+        /* A waker's code (AQ_OK, AQ_ESHUTDOWN) is the won clause's. */
+        if (r->rc != AQ_OK && r->rc != AQ_ESHUTDOWN) {
+            m->out->n_sel_fail++;
+            return 1;
+        }
+        r->crc = r->rc;
+        r->rc = t->wait_idx;
+        r->has_got = m_cl_op(op->cl[t->wait_idx]) == M_CL_GET &&
+                     r->crc == AQ_OK;
+        m->out->n_sel_woken++;
+    } else {
+        r->has_got = op->kind == M_GET && r->rc == AQ_OK;
     }
+    if (r->has_got)
+        r->got = t->got;
     return 1;
 }
 
 static void mm_run_worker(mm *m, int ti)
 {
     mm_task *t = &m->t[ti];
-    int rc, has_got;
-    m_item got;
+    mm_ret r;
     if (t->resuming) {
-        if (!mm_resume(m, ti, &rc, &got, &has_got))
+        if (!mm_resume(m, ti, &r))
             return;
-        mm_record(m, &m->out->res[ti][t->pc++], rc, has_got ? &got : NULL);
+        mm_record(m, &m->out->res[ti][t->pc++], r.rc, r.crc,
+                  r.has_got ? &r.got : NULL);
         t->resuming = 0;
     }
     while (t->pc < m->p->nops[ti]) {
-        if (!mm_start(m, ti, &rc, &got, &has_got)) {
+        if (!mm_start(m, ti, &r)) {
             t->resuming = 1;
             return;
         }
-        mm_record(m, &m->out->res[ti][t->pc++], rc, has_got ? &got : NULL);
+        mm_record(m, &m->out->res[ti][t->pc++], r.rc, r.crc,
+                  r.has_got ? &r.got : NULL);
     }
     t->state = MT_DONE;
     mm_wake_all(m, &t->joiners, AQ_OK);
@@ -455,7 +656,7 @@ static void mm_run_main(mm *m)
         for (int i = 0; i < n; i++)
             mm_requeue(m, i);
     if (t->resuming) {
-        mm_record(m, &m->out->wait[t->pc++], mm_wait_rc(t), NULL);
+        mm_record(m, &m->out->wait[t->pc++], mm_wait_rc(t), 0, NULL);
         t->resuming = 0;
     }
     while (t->pc < n) {
@@ -467,7 +668,7 @@ static void mm_run_main(mm *m)
             t->resuming = 1;
             return;
         }
-        mm_record(m, &m->out->wait[t->pc++], rc, NULL);
+        mm_record(m, &m->out->wait[t->pc++], rc, 0, NULL);
     }
     t->state = MT_DONE;
     if (!m->finishing)
@@ -497,6 +698,7 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
     m->p = p;
     m->out = out;
     m->main = p->ntasks;
+    m->rng = p->seed;
     for (int k = 0; k < p->nq; k++) {
         m->q[k].kind = p->qkind[k] == M_PRIO_CMP ? M_PRIO : p->qkind[k];
         m->q[k].maxsize = p->maxsize[k];
@@ -526,11 +728,8 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
             if (ti != m->main)
                 out->stuck[ti][t->pc] = 1;
             t->cancelled = 1;
-            if (t->state == MT_WAITING) { /* all are, the list ran dry */
-                if (t->on)
-                    ml_remove(t->on, ti);
-                mm_wake(m, ti, AQ_ECANCELED);
-            }
+            if (t->state == MT_WAITING) /* all are, the list ran dry */
+                mm_wake(m, ti, NULL, AQ_ECANCELED);
         }
         mm_loop(m);
     }

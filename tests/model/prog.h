@@ -14,6 +14,12 @@
  * but cannot expire during a run of microseconds). A time-out of k ticks
  * is written as a task that yields k times and then cancels the waiter;
  * a sleep of k ticks is k calls of aq_sleep(0).
+ *
+ * A select (M_SELECT) has 2 or 3 clauses, each a put or a get on one of
+ * the program's queues or the completion of a worker task, one byte each
+ * (m_op.cl; decoded by m_cl_* below). Fair selects draw from the loop's
+ * generator, which the test seeds with m_prog.seed so that the model can
+ * replay every choice.
  */
 #ifndef MODEL_PROG_H
 #define MODEL_PROG_H
@@ -44,17 +50,23 @@ enum m_kind {
                     cancelled */
     M_CANCEL,    /* arg: target task (mod ntasks) */
     M_SHUTDOWN,  /* q; arg & 1: immediate */
+    M_SELECT,    /* deadline; cl[]: clauses; arg: priority of the put
+                    item (& 3), 3 clauses not 2 (& 4), biased (& 8) */
     M_NKINDS
 };
 
 enum m_dl { M_DL_NEVER, M_DL_PAST, M_DL_FAR, M_NDL };
 
-/* Queue kinds: the three of aq.h, plus PRIORITY through aq_queue_new_prio
- * with a comparator (the model treats it as PRIORITY). */
-enum { M_FIFO, M_LIFO, M_PRIO, M_PRIO_CMP, M_NQKINDS };
+/* Queue kinds: FIFO, LIFO and PRIORITY of aq.h, PRIORITY through
+ * aq_queue_new_prio with a comparator (the model treats it as PRIORITY),
+ * and AQ_RENDEZVOUS (maxsize always 0). */
+enum { M_FIFO, M_LIFO, M_PRIO, M_PRIO_CMP, M_RDV, M_NQKINDS };
+
+#define M_CLAUSES 3
 
 typedef struct m_op {
     unsigned char kind, q, dl, arg;
+    unsigned char cl[M_CLAUSES]; /* M_SELECT only: see m_cl_op */
 } m_op;
 
 /* How the tasks are run: aq_run (a main task spawns the workers and waits
@@ -65,6 +77,7 @@ enum { M_RUN_AQ, M_RUN_LOOP };
 
 typedef struct m_prog {
     int runner;
+    uint64_t seed; /* of the loop's generator (aq_loop_seed) */
     int nq;
     int qkind[M_QUEUES];
     int maxsize[M_QUEUES]; /* 0: unbounded */
@@ -99,17 +112,40 @@ static inline long m_item_id(int t, int i) { return 1 + (long)t * M_OPS + i; }
 static inline int m_has_dl(int kind)
 {
     return kind == M_PUT || kind == M_GET || kind == M_JOIN ||
-           kind == M_SLEEP;
+           kind == M_SLEEP || kind == M_SELECT;
+}
+
+/* A select's clauses: how many, whether biased, and for clause byte c
+ * its kind (c % 3: put, get, task) and its queue or target task (c / 3,
+ * modulo the count). */
+enum { M_CL_PUT, M_CL_GET, M_CL_TASK };
+static inline int m_sel_n(const m_op *op) { return op->arg & 4 ? 3 : 2; }
+static inline int m_sel_biased(const m_op *op) { return (op->arg & 8) != 0; }
+static inline int m_cl_op(unsigned char c) { return c % 3; }
+static inline int m_cl_q(const m_prog *p, unsigned char c)
+{
+    return c / 3 % p->nq;
+}
+static inline int m_cl_target(const m_prog *p, unsigned char c)
+{
+    return c / 3 % p->ntasks;
+}
+static inline unsigned char m_cl_make(int op, int k)
+{
+    return (unsigned char)(op + 3 * k);
 }
 
 /* ---- printing ------------------------------------------------------------ */
 
 M_UNUSED static const char *const m_kind_names[M_NKINDS] = {
     "put", "get", "try_put", "try_get", "task_done",
-    "join", "yield", "sleep", "cancel", "shutdown"};
+    "join", "yield", "sleep", "cancel", "shutdown", "select"};
 
 M_UNUSED static const char *const m_qkind_names[M_NQKINDS] = {
-    "FIFO", "LIFO", "PRIORITY", "PRIORITY(cmp)"};
+    "FIFO", "LIFO", "PRIORITY", "PRIORITY(cmp)", "RENDEZVOUS"};
+
+/* Room for m_op_str's longest text. */
+#define M_OPSTR 128
 
 M_FN void m_op_str(const m_prog *p, int t, int i, char *buf, size_t len)
 {
@@ -144,6 +180,27 @@ M_FN void m_op_str(const m_prog *p, int t, int i, char *buf, size_t len)
         snprintf(buf, len, "shutdown q%d%s", m_qi(p, op),
                  m_immediate(op) ? " immediate" : "");
         break;
+    case M_SELECT: {
+        size_t at = (size_t)snprintf(buf, len, "select%s {",
+                                     m_sel_biased(op) ? " biased" : "");
+        for (int k = 0; k < m_sel_n(op) && at < len; k++) {
+            unsigned char c = op->cl[k];
+            const char *sep = k ? ", " : "";
+            if (m_cl_op(c) == M_CL_PUT)
+                at += (size_t)snprintf(buf + at, len - at, "%sput q%d #%ld "
+                                       "prio %d", sep, m_cl_q(p, c),
+                                       m_item_id(t, i), m_prio(op));
+            else if (m_cl_op(c) == M_CL_GET)
+                at += (size_t)snprintf(buf + at, len - at, "%sget q%d", sep,
+                                       m_cl_q(p, c));
+            else
+                at += (size_t)snprintf(buf + at, len - at, "%stask t%d", sep,
+                                       m_cl_target(p, c));
+        }
+        if (at < len)
+            snprintf(buf + at, len - at, "}%s", d);
+        break;
+    }
     default:
         snprintf(buf, len, "%s", m_kind_names[op->kind]);
     }
@@ -151,9 +208,11 @@ M_FN void m_op_str(const m_prog *p, int t, int i, char *buf, size_t len)
 
 M_FN void m_print(const m_prog *p, FILE *f)
 {
-    char buf[96];
-    fprintf(f, "program: %d queue(s), %d task(s), run by %s\n", p->nq,
-            p->ntasks, p->runner == M_RUN_AQ ? "aq_run" : "aq_loop_run");
+    char buf[M_OPSTR];
+    fprintf(f, "program: %d queue(s), %d task(s), run by %s, loop seed "
+            "%#llx\n", p->nq, p->ntasks,
+            p->runner == M_RUN_AQ ? "aq_run" : "aq_loop_run",
+            (unsigned long long)p->seed);
     for (int q = 0; q < p->nq; q++) {
         fprintf(f, "  q%d: %s, ", q, m_qkind_names[p->qkind[q]]);
         if (p->maxsize[q])
@@ -204,20 +263,50 @@ M_FN int m_pick(uint64_t *s, const unsigned char *w)
  * (get + task_done) and a mix, so that both full and empty queues with
  * waiters on them are common. Shutdown is rare: it ends all waiting. */
 M_UNUSED static const unsigned char m_roles[3][M_NKINDS] = {
-    /* put get tput tget done join yield sleep cancel shut */
-    {30, 4, 12, 2, 2, 6, 6, 2, 2, 1},
-    {4, 30, 2, 12, 14, 2, 6, 2, 2, 1},
-    {14, 14, 6, 6, 8, 5, 6, 3, 4, 1},
+    /* put get tput tget done join yield sleep cancel shut select */
+    {30, 4, 12, 2, 2, 6, 6, 2, 2, 1, 8},
+    {4, 30, 2, 12, 14, 2, 6, 2, 2, 1, 8},
+    {14, 14, 6, 6, 8, 5, 6, 3, 4, 1, 10},
 };
+
+/* A select's clauses for task t: 2 or 3 distinct ones among the puts and
+ * gets on each queue and the completion of another worker (at most one
+ * such clause), in random order. A queue twice in one direction would be
+ * AQ_EINVAL, which the model predicts but the generator avoids. */
+M_FN void m_gen_select(m_prog *p, uint64_t *s, int t, m_op *op)
+{
+    unsigned char cand[2 * M_QUEUES + 1];
+    int nc = 0;
+    for (int q = 0; q < p->nq; q++) {
+        cand[nc++] = m_cl_make(M_CL_PUT, q);
+        cand[nc++] = m_cl_make(M_CL_GET, q);
+    }
+    int other = (t + 1 + (int)m_below(s, (unsigned)p->ntasks - 1)) %
+                p->ntasks; /* ntasks >= 2 */
+    cand[nc++] = m_cl_make(M_CL_TASK, other);
+    int n = 2 + (int)m_below(s, 2);
+    for (int k = 0; k < n; k++) {
+        int j = k + (int)m_below(s, (unsigned)(nc - k));
+        unsigned char c = cand[j];
+        cand[j] = cand[k];
+        cand[k] = c;
+        op->cl[k] = c;
+    }
+    op->arg = (unsigned char)((op->arg & ~12) | (n == 3 ? 4 : 0) |
+                              (m_below(s, 2) ? 8 : 0));
+}
 
 M_FN void m_generate(m_prog *p, uint64_t seed)
 {
     uint64_t s = seed;
     memset(p, 0, sizeof *p);
+    p->seed = m_rand(&s);
     p->nq = m_below(&s, 4) == 0 ? 2 : 1;
     for (int q = 0; q < p->nq; q++) {
         p->qkind[q] = (int)m_below(&s, M_NQKINDS);
         p->maxsize[q] = m_below(&s, 4) == 0 ? 0 : 1 + (int)m_below(&s, 4);
+        if (p->qkind[q] == M_RDV)
+            p->maxsize[q] = 0;
     }
     p->ntasks = 2 + (int)m_below(&s, M_TASKS - 1);
     p->runner = m_below(&s, 4) == 0 ? M_RUN_AQ : M_RUN_LOOP;
@@ -229,8 +318,8 @@ M_FN void m_generate(m_prog *p, uint64_t seed)
             /* A timer task: a time-out of k ticks on another task. */
             int k = (int)m_below(&s, 4), n = 0;
             for (int i = 0; i < k; i++)
-                ops[n++] = (m_op){M_YIELD, 0, 0, 0};
-            ops[n++] = (m_op){M_CANCEL, 0, 0,
+                ops[n++] = (m_op){.kind = M_YIELD};
+            ops[n++] = (m_op){.kind = M_CANCEL, .arg =
                               (unsigned char)m_below(&s, M_TASKS)};
             p->nops[t] = n;
             continue;
@@ -248,6 +337,8 @@ M_FN void m_generate(m_prog *p, uint64_t seed)
             op->arg = (unsigned char)m_below(&s, 256) & 0x7f;
             if (m_has_dl(k) && (int)m_below(&s, 6) < dl_rate * 2)
                 op->dl = (unsigned char)(1 + m_below(&s, 2));
+            if (k == M_SELECT)
+                m_gen_select(p, &s, t, op);
         }
         p->nops[t] = n;
     }
@@ -256,35 +347,56 @@ M_FN void m_generate(m_prog *p, uint64_t seed)
 /* ---- decoding fuzzer bytes ----------------------------------------------- */
 
 /* Three header bytes (queues, sizes, task count and runner), then three
- * bytes per op: task, kind + deadline, queue + arg. Any byte string is a
- * valid program; ops past a task's M_OPS are ignored. */
+ * bytes per op: task, kind + deadline, queue + arg; a select has three
+ * more, its clause bytes (an input that ends inside them ends the
+ * program). Any byte string is a valid program; ops past a task's M_OPS
+ * are ignored. The loop's seed is a hash of the whole input.
+ *
+ * Since selects and rendezvous queues came in (11 op kinds, 5 queue
+ * kinds), older inputs decode to other programs than they used to, still
+ * valid ones: the corpus keeps its value as varied seeds. */
 M_FN void m_decode(m_prog *p, const uint8_t *d, size_t n)
 {
     uint8_t h[3] = {0, 0, 0};
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < 3 && i < n; i++)
         h[i] = d[i];
+    p->seed = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++)
+        p->seed = (p->seed ^ d[i]) * UINT64_C(0x100000001B3);
     p->nq = 1 + (h[0] & 1);
-    p->qkind[0] = (h[0] >> 1) % M_NQKINDS;
+    p->qkind[0] = (h[0] >> 1 & 7) % M_NQKINDS;
     p->qkind[1] = (h[0] >> 4) % M_NQKINDS;
-    p->maxsize[0] = h[1] % 5;
-    p->maxsize[1] = (h[1] / 5) % 5;
+    p->maxsize[0] = p->qkind[0] == M_RDV ? 0 : h[1] % 5;
+    p->maxsize[1] = p->qkind[1] == M_RDV ? 0 : (h[1] / 5) % 5;
     p->ntasks = 1 + (h[2] & 15) % M_TASKS;
     p->runner = h[2] >> 7 ? M_RUN_LOOP : M_RUN_AQ;
     for (size_t i = 3; i + 2 < n; i += 3) {
-        int t = d[i] % p->ntasks;
-        if (p->nops[t] == M_OPS)
+        int t = d[i] % p->ntasks, kind = d[i + 1] % M_NKINDS;
+        if (kind == M_SELECT && i + 2 + M_CLAUSES >= n)
+            break;
+        if (p->nops[t] == M_OPS) {
+            i += kind == M_SELECT ? M_CLAUSES : 0;
             continue;
+        }
         m_op *op = &p->ops[t][p->nops[t]++];
-        op->kind = d[i + 1] % M_NKINDS;
+        op->kind = (unsigned char)kind;
         op->dl = (d[i + 1] / M_NKINDS) % M_NDL;
         op->q = d[i + 2] >> 7;
         op->arg = d[i + 2] & 0x7f;
+        if (kind == M_SELECT) {
+            memcpy(op->cl, d + i + 3, M_CLAUSES);
+            i += M_CLAUSES;
+        }
     }
 }
 
-/* The inverse of m_decode, for seeding the fuzzer's corpus with generated
- * programs. Returns the byte count (at most 3 + 3 * M_ITEMS). */
+/* The most bytes m_encode writes. */
+#define M_ENCODED_MAX (3 + (3 + M_CLAUSES) * M_ITEMS)
+
+/* The inverse of m_decode (but for the seed, which follows the bytes),
+ * for seeding the fuzzer's corpus with generated programs. Returns the
+ * byte count (at most M_ENCODED_MAX). */
 M_FN size_t m_encode(const m_prog *p, uint8_t *d)
 {
     size_t n = 0;
@@ -297,6 +409,9 @@ M_FN size_t m_encode(const m_prog *p, uint8_t *d)
             d[n++] = (uint8_t)t;
             d[n++] = (uint8_t)(op->kind + M_NKINDS * (op->dl % M_NDL));
             d[n++] = (uint8_t)((op->q & 1) << 7 | (op->arg & 0x7f));
+            if (op->kind == M_SELECT)
+                for (int k = 0; k < M_CLAUSES; k++)
+                    d[n++] = op->cl[k];
         }
     return n;
 }
