@@ -1,8 +1,9 @@
 /* libaq - asyncio-style queues and coroutines for C. MIT licensed.
  *
  * One header, the whole public API. Sections: errors, time, loop, task,
- * queue (with overflow policies, batches and statistics), select,
- * sync (Event, Lock, Semaphore, Condition, Barrier), allocator, version.
+ * queue (with overflow policies, batches and statistics),
+ * sync (Event, Lock, Semaphore, Condition, Barrier, task groups), select,
+ * allocator, version.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
@@ -74,8 +75,10 @@ enum {
     AQ_ESHUTDOWN = -4003,        /* queue was shut down (QueueShutDown) */
     AQ_EDROPPED = -4004,         /* the queue's overflow policy discarded
                                     the item just put (aq_queue_set_overflow) */
-    AQ_EBROKEN = -4005           /* the barrier was aborted or reset
+    AQ_EBROKEN = -4005,          /* the barrier was aborted or reset
                                     (BrokenBarrierError) */
+    AQ_EGROUP = -4006            /* a task of the group failed (the
+                                    ExceptionGroup of a TaskGroup) */
 };
 
 /* A human-readable message for a code, e.g. "queue is full". Never NULL;
@@ -653,86 +656,6 @@ AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
 AQ_EXTERN int aq_queue_peek(const aq_queue *q, size_t i, void *out);
 
 /* ===================================================================== */
-/*  Select                                                               */
-/* ===================================================================== */
-
-/* Waits on several things at once, completing exactly one of them (Go's
- * select, libdill's choose; asyncio.wait(FIRST_COMPLETED) for tasks). A
- * clause is a put of an item, a get into a buffer, or the completion of
- * a task. Fill clauses with the AQ_PUT, AQ_GET and AQ_TASK initialisers:
- *
- *     aq_clause c[] = { AQ_GET(work, &job), AQ_GET(control, &cmd) };
- *     int i = aq_select(c, 2, 0);   // 0 or 1: which one completed
- *
- * A clause whose queue (or task) is NULL is disabled, as a nil channel in
- * Go: switch clauses off and on between calls by setting it. A clause on
- * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
- * (as a closed channel is ready in Go): a put at once, a get once the
- * queue is empty. When several clauses are ready, one is chosen at
- * random with equal probability (the loop's generator, aq_loop_seed);
- * with AQ_SELECT_BIASED the first ready clause in array order is taken,
- * for priority between queues. Waiters on each queue are still served
- * oldest first: a select waiting on a queue is one waiter among the
- * others, and an item is handed to exactly one of them.
- *
- * Exactly one clause completes: its item moves (or its task's result is
- * read) and its rc is set; the others do nothing and their rc is left as
- * it was. A cancelled or timed-out select completed none, unless one
- * completed first (completed beats cancelled: the index is returned).
- * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
- * the waiter records are allocated (AQ_ENOMEM before anything is done).
- * A task may not use the same queue twice in the same direction in one
- * select (AQ_EINVAL); a put and a get on one queue are allowed. */
-typedef struct aq_clause {
-    int op;          /* AQ_OP_PUT, AQ_OP_GET or AQ_OP_TASK */
-    int rc;          /* out: the completed clause's result: AQ_OK;
-                        AQ_ESHUTDOWN for a queue shut down; for a put on
-                        a queue with a DROP policy (always ready: such a
-                        put never waits), AQ_EDROPPED if its item was
-                        discarded */
-    aq_queue *queue; /* PUT, GET: the queue; NULL disables the clause */
-    aq_task *task;   /* TASK: the task; NULL disables the clause */
-    void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or
-                        a void * that receives the task's result */
-    size_t size;     /* PUT, GET: bytes at buf, must be the queue's
-                        item_size (a mismatch is AQ_EINVAL) */
-} aq_clause;
-
-enum { AQ_OP_PUT = 1, AQ_OP_GET = 2, AQ_OP_TASK = 3 };
-
-#define AQ_PUT(q, item) \
-    {AQ_OP_PUT, AQ_OK, (q), NULL, (void *)(item), sizeof *(item)}
-#define AQ_GET(q, out) {AQ_OP_GET, AQ_OK, (q), NULL, (out), sizeof *(out)}
-#define AQ_TASK(t, result) {AQ_OP_TASK, AQ_OK, NULL, (t), (result), 0}
-
-/* Clauses that wait without allocating. */
-#define AQ_SELECT_STATIC 8
-
-/* flags: take the first ready clause in array order, not a random one. */
-#define AQ_SELECT_BIASED 1
-
-/* Completes one of the n clauses, waiting until one can complete.
- * Returns: the index of the clause that completed (>= 0; its rc says
- * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
- * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
- * a size other than its queue's item size, a queue appears twice in the
- * same direction, or flags has unknown bits; AQ_EDEADLK if a TASK clause
- * names the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form; with
- * every clause disabled, the call just waits for the deadline or a
- * cancel); AQ_ENOMEM (more than AQ_SELECT_STATIC clauses, or a compact
- * task that could not reserve room to park). Suspends. */
-AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
-AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
-                              int64_t deadline);
-
-/* The non-waiting form (Go's select with a default case): completes a
- * ready clause if there is one.
- * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
- * above; AQ_ENOMEM if a put's storage could not grow. Does not suspend;
- * callable outside a task (TASK clauses then need no caller). */
-AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);
-
-/* ===================================================================== */
 /*  Sync: Event, Lock, Semaphore, Condition, Barrier                     */
 /* ===================================================================== */
 
@@ -905,6 +828,154 @@ AQ_EXTERN int aq_barrier_reset(aq_barrier *b);
 AQ_EXTERN long aq_barrier_parties(const aq_barrier *b);
 AQ_EXTERN long aq_barrier_n_waiting(const aq_barrier *b);
 AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
+
+/* ---- task groups (asyncio.TaskGroup, Trio's nursery, Go's errgroup) -- */
+
+/* A group of child tasks that succeed or fail together. A child is
+ * int fn(void *arg): it fails by returning nonzero (a negative AQ_E* code
+ * or any status of the program's). The first failure cancels every other
+ * child still running, and the group's wait reports it. Cancelling the
+ * waiting task, or its deadline, cancels the children too, and the wait
+ * returns only once every child has returned: no child outlives the
+ * group's wait. Children run on the spawning task's loop; the group owns
+ * them (no handles are given out). */
+typedef struct aq_group aq_group;
+typedef int (*aq_group_fn)(void *arg);
+
+/* Creates an empty group. Returns: AQ_OK; AQ_EINVAL if out is NULL;
+ * AQ_ENOMEM. Does not suspend. */
+AQ_EXTERN int aq_group_new(aq_group **out);
+/* Returns: AQ_OK; AQ_EINVAL if g is NULL; AQ_EBUSY if a child is still
+ * running or a task waits on g. Does not suspend. */
+AQ_EXTERN int aq_group_free(aq_group *g);
+/* Spawns fn(arg) as a child of g (tg.create_task), on the caller's loop.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if g or fn is NULL;
+ * AQ_EGROUP if a child has already failed (the group is shutting down,
+ * as asyncio's refuses new tasks then); AQ_ENOMEM. Does not suspend. */
+AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
+/* Waits until every child has returned (the end of `async with
+ * TaskGroup()`). status: if not NULL, receives the first failing child's
+ * status, or 0.
+ * Returns: AQ_OK if every child returned 0; AQ_EGROUP if one failed (the
+ * others were cancelled and have returned); AQ_EPERM outside a task;
+ * AQ_EINVAL if g is NULL; AQ_ECANCELED if the caller was cancelled and
+ * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
+ * passed: in both, the children were cancelled and have all returned
+ * (the wait for them is shielded). Suspends. */
+AQ_EXTERN int aq_group_wait(aq_group *g, int *status);
+AQ_EXTERN int aq_group_wait_until(aq_group *g, int *status,
+                                  int64_t deadline);
+/* Cancels every child still running (a failure does it by itself).
+ * Returns: AQ_OK; AQ_EINVAL if g is NULL. Does not suspend. */
+AQ_EXTERN int aq_group_cancel(aq_group *g);
+/* Children still running (>= 0), or AQ_EINVAL if g is NULL. */
+AQ_EXTERN long aq_group_live(const aq_group *g);
+
+/* ===================================================================== */
+/*  Select                                                               */
+/* ===================================================================== */
+
+/* Waits on several things at once, completing exactly one of them (Go's
+ * select, libdill's choose; asyncio.wait(FIRST_COMPLETED) for tasks). A
+ * clause is a put of an item, a get into a buffer, the completion of a
+ * task or of a task group, an event being set, or the acquisition of a
+ * lock or a semaphore permit. (A barrier wait is not a clause: arriving
+ * is itself an action, which a losing clause could not take back.) Fill
+ * clauses with the AQ_PUT, AQ_GET, AQ_TASK, AQ_GROUP, AQ_EVENT, AQ_LOCK
+ * and AQ_SEM initialisers:
+ *
+ *     aq_clause c[] = { AQ_GET(work, &job), AQ_GET(control, &cmd) };
+ *     int i = aq_select(c, 2, 0);   // 0 or 1: which one completed
+ *
+ * A clause whose object is NULL is disabled, as a nil channel in Go:
+ * switch clauses off and on between calls by setting it. A clause on
+ * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
+ * (as a closed channel is ready in Go): a put at once, a get once the
+ * queue is empty. When several clauses are ready, one is chosen at
+ * random with equal probability (the loop's generator, aq_loop_seed);
+ * with AQ_SELECT_BIASED the first ready clause in array order is taken,
+ * for priority between queues. Waiters on each queue are still served
+ * oldest first: a select waiting on a queue is one waiter among the
+ * others, and an item is handed to exactly one of them.
+ *
+ * Exactly one clause completes: its item moves (or its task's result is
+ * read, or the lock or permit is taken) and its rc is set; the others do nothing and their rc is left as
+ * it was. A cancelled or timed-out select completed none, unless one
+ * completed first (completed beats cancelled: the index is returned).
+ * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
+ * the waiter records are allocated (AQ_ENOMEM before anything is done).
+ * A task may not use the same queue twice in the same direction in one
+ * select (AQ_EINVAL); a put and a get on one queue are allowed. */
+typedef struct aq_clause {
+    int op;          /* AQ_OP_*: what the clause waits for */
+    int rc;          /* out: the completed clause's result: AQ_OK;
+                        AQ_ESHUTDOWN for a queue shut down; for a put on
+                        a queue with a DROP policy (always ready: such a
+                        put never waits), AQ_EDROPPED if its item was
+                        discarded; AQ_EGROUP for a group that failed */
+    union {          /* the object; NULL disables the clause */
+        aq_queue *queue;
+        aq_task *task;
+        aq_event *event;
+        aq_lock *lock;
+        aq_sem *sem;
+        aq_group *group;
+    };
+    void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or
+                        a void * that receives the task's result; GROUP:
+                        NULL or an int that receives its status */
+    size_t size;     /* PUT, GET: bytes at buf, must be the queue's
+                        item_size (a mismatch is AQ_EINVAL) */
+} aq_clause;
+
+enum {
+    AQ_OP_PUT = 1,   /* aq_queue_put */
+    AQ_OP_GET = 2,   /* aq_queue_get */
+    AQ_OP_TASK = 3,  /* aq_task_wait */
+    AQ_OP_EVENT = 4, /* aq_event_wait */
+    AQ_OP_LOCK = 5,  /* aq_lock_acquire: the caller owns the lock after */
+    AQ_OP_SEM = 6,   /* aq_sem_acquire: the caller holds a permit after */
+    AQ_OP_GROUP = 7  /* aq_group_wait (without cancelling on a loss) */
+};
+
+#define AQ_PUT(q, item)                                                   \
+    {.op = AQ_OP_PUT, .queue = (q), .buf = (void *)(item),              \
+     .size = sizeof *(item)}
+#define AQ_GET(q, out)                                                    \
+    {.op = AQ_OP_GET, .queue = (q), .buf = (out), .size = sizeof *(out)}
+#define AQ_TASK(t, result) {.op = AQ_OP_TASK, .task = (t), .buf = (result)}
+#define AQ_EVENT(e) {.op = AQ_OP_EVENT, .event = (e)}
+#define AQ_LOCK(l) {.op = AQ_OP_LOCK, .lock = (l)}
+#define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
+#define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
+
+/* Clauses that wait without allocating. */
+#define AQ_SELECT_STATIC 8
+
+/* flags: take the first ready clause in array order, not a random one. */
+#define AQ_SELECT_BIASED 1
+
+/* Completes one of the n clauses, waiting until one can complete.
+ * Returns: the index of the clause that completed (>= 0; its rc says
+ * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
+ * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
+ * a size other than its queue's item size, a queue appears twice in the
+ * same direction, or flags has unknown bits; AQ_EDEADLK if a TASK clause
+ * names the caller or a LOCK clause a lock the caller holds; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form; with
+ * every clause disabled, the call just waits for the deadline or a
+ * cancel); AQ_ENOMEM (more than AQ_SELECT_STATIC clauses, or a compact
+ * task that could not reserve room to park). Suspends. */
+AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
+AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
+                              int64_t deadline);
+
+/* The non-waiting form (Go's select with a default case): completes a
+ * ready clause if there is one.
+ * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
+ * above; AQ_ENOMEM if a put's storage could not grow. Does not suspend;
+ * callable outside a task, except with a LOCK clause (a lock is owned by
+ * a task: AQ_EPERM). */
+AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);
 
 /* ===================================================================== */
 /*  Allocator                                                            */

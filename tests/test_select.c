@@ -739,9 +739,9 @@ static void *bad_main(void *arg)
     ASSERT_RC(aq_select(ok, 0, 0), AQ_EINVAL);
     ASSERT_RC(aq_select_try(NULL, 1, 0), AQ_EINVAL);
     ASSERT_RC(aq_select(ok, 1, 4), AQ_EINVAL); /* unknown flag */
-    aq_clause op[] = {{99, 0, a, NULL, &v, sizeof v}};
+    aq_clause op[] = {{.op = 99, .queue = a, .buf = &v, .size = sizeof v}};
     ASSERT_RC(aq_select(op, 1, 0), AQ_EINVAL);
-    aq_clause nobuf[] = {{AQ_OP_GET, 0, a, NULL, NULL, sizeof v}};
+    aq_clause nobuf[] = {{.op = AQ_OP_GET, .queue = a, .size = sizeof v}};
     ASSERT_RC(aq_select(nobuf, 1, 0), AQ_EINVAL);
     aq_clause size[] = {AQ_GET(i32, &out)}; /* 8 bytes for a 4-byte queue */
     ASSERT_RC(aq_select_until(size, 1, 0, AQ_NEVER), AQ_EINVAL);

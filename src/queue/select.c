@@ -1,5 +1,6 @@
-/* libaq - select: complete exactly one of several puts, gets and task
- * completions (Go's select, libdill's choose). MIT licensed.
+/* libaq - select: complete exactly one of several puts, gets, task and
+ * group completions, event waits and lock or permit acquisitions (Go's
+ * select, libdill's choose). MIT licensed.
  *
  * Invariants:
  * - Exactly one clause completes. Either the poll pass completes one and
@@ -34,26 +35,59 @@
  * likely to be chosen (tests/test_select.c measures it).
  */
 #include "queue/queue.h"
+#include "sync/sync.h"
 
-static int enabled(const aq_clause *c)
-{
-    return c->op == AQ_OP_TASK ? c->task != NULL : c->queue != NULL;
-}
+/* The union's pointer, whatever the kind: NULL disables the clause. */
+static int enabled(const aq_clause *c) { return c->queue != NULL; }
 
-/* Would the enabled clause's call return at once? */
-AQ__ALWAYS_INLINE int ready(const aq_clause *c)
+/* Would the enabled clause's call return at once? Other kinds than
+ * queues, out of line: the queue clauses are the hot ones. */
+static int other_ready(const aq_clause *c)
 {
     switch (c->op) {
-    case AQ_OP_PUT:
-        return aq__queue_put_ready(c->queue);
-    case AQ_OP_GET:
-        return aq__queue_get_ready(c->queue);
-    default:
+    case AQ_OP_TASK:
         return c->task->state == AQ__DONE;
+    case AQ_OP_EVENT:
+        return c->event->set;
+    case AQ_OP_LOCK:
+        return c->lock->owner == NULL;
+    case AQ_OP_SEM:
+        return c->sem->value > 0;
+    default:
+        return c->group->live == 0;
     }
 }
 
+AQ__ALWAYS_INLINE int ready(const aq_clause *c)
+{
+    if (aq__likely(c->op == AQ_OP_GET))
+        return aq__queue_get_ready(c->queue);
+    if (c->op == AQ_OP_PUT)
+        return aq__queue_put_ready(c->queue);
+    return other_ready(c);
+}
+
 /* ---- 1. check, and count the ready clauses ------------------------------- */
+
+/* The arguments of a clause on something other than a queue. */
+static int check_other(const aq_clause *c, const aq_task *self)
+{
+    switch (c->op) {
+    case AQ_OP_TASK:
+        return c->task && c->task == self ? AQ_EDEADLK : AQ_OK;
+    case AQ_OP_LOCK: /* a lock is owned by a task: one must ask */
+        if (!c->lock)
+            return AQ_OK;
+        if (!self)
+            return AQ_EPERM;
+        return c->lock->owner == self ? AQ_EDEADLK : AQ_OK;
+    case AQ_OP_EVENT:
+    case AQ_OP_SEM:
+    case AQ_OP_GROUP:
+        return AQ_OK;
+    }
+    return AQ_EINVAL;
+}
 
 /* A clause's own arguments: AQ_OK, or the code for the whole select. Two
  * clauses on one queue in one direction would make the task wait twice
@@ -64,21 +98,16 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
                             const aq_task *self)
 {
     const aq_clause *ci = &c[i];
-    switch (ci->op) {
-    case AQ_OP_PUT:
-    case AQ_OP_GET:
-        if (!ci->queue)
-            return AQ_OK;
-        if (!ci->buf || ci->size != ci->queue->item_size)
-            return AQ_EINVAL;
-        for (size_t j = 0; j < i; j++)
-            if (c[j].queue == ci->queue && c[j].op == ci->op)
-                return AQ_EINVAL;
+    if (ci->op != AQ_OP_GET && ci->op != AQ_OP_PUT)
+        return check_other(ci, self);
+    if (!ci->queue)
         return AQ_OK;
-    case AQ_OP_TASK:
-        return ci->task && ci->task == self ? AQ_EDEADLK : AQ_OK;
-    }
-    return AQ_EINVAL;
+    if (!ci->buf || ci->size != ci->queue->item_size)
+        return AQ_EINVAL;
+    for (size_t j = 0; j < i; j++)
+        if (c[j].queue == ci->queue && c[j].op == ci->op)
+            return AQ_EINVAL;
+    return AQ_OK;
 }
 
 /* One pass: checks every clause before anything changes, and counts the
@@ -102,11 +131,27 @@ AQ__ALWAYS_INLINE int scan(const aq_clause *c, size_t n, int flags,
 
 /* ---- 2. complete a ready clause ------------------------------------------ */
 
-/* Completes ready clause i through the queue's own single-item paths
+/* Fills in clause i, which completed with rc: its rc, and what a task or
+ * group clause reads back. Returns i. */
+static int finish(aq_clause *c, size_t i, int rc)
+{
+    if (c[i].op == AQ_OP_TASK && c[i].buf)
+        *(void **)c[i].buf = c[i].task->result;
+    if (c[i].op == AQ_OP_GROUP) {
+        if (c[i].group->failed)
+            rc = AQ_EGROUP;
+        if (c[i].buf)
+            *(int *)c[i].buf = c[i].group->status;
+    }
+    c[i].rc = rc;
+    return (int)i;
+}
+
+/* Completes ready clause i through the object's own non-waiting path
  * (hand-off and no barging are queue.c's): its index, or AQ_ENOMEM if a
  * put could not grow its queue's storage (then nothing happened). A put
  * under a DROP policy completes with AQ_EDROPPED in its rc. */
-static int complete(aq_clause *c, size_t i)
+static int complete(aq_clause *c, size_t i, aq_task *self)
 {
     int rc = AQ_OK;
     switch (c[i].op) {
@@ -118,13 +163,16 @@ static int complete(aq_clause *c, size_t i)
     case AQ_OP_GET:
         rc = aq__queue_get_one(c[i].queue, c[i].buf, NULL, AQ_NEVER);
         break;
-    default:
-        if (c[i].buf)
-            *(void **)c[i].buf = c[i].task->result;
+    case AQ_OP_LOCK:
+        c[i].lock->owner = self;
+        break;
+    case AQ_OP_SEM:
+        c[i].sem->value--;
+        break;
+    default: /* a task or group done, an event set: nothing to take */
         break;
     }
-    c[i].rc = rc;
-    return (int)i;
+    return finish(c, i, rc);
 }
 
 /* A number in [0, n) from the generator: the top bits scaled (Lemire's
@@ -143,24 +191,36 @@ static int choose(aq_clause *c, int nready, size_t first, int flags,
                   aq_task *self)
 {
     if (nready == 1 || (flags & AQ_SELECT_BIASED))
-        return complete(c, first);
+        return complete(c, first, self);
     size_t pick = draw(self ? &self->loop->rng : &loose_rng, (size_t)nready);
     for (size_t i = first;; i++)
         if (enabled(&c[i]) && ready(&c[i]) && pick-- == 0)
-            return complete(c, i);
+            return complete(c, i, self);
 }
 
 /* ---- 3. park ------------------------------------------------------------- */
 
+/* The wait list a clause's record joins. Each object's releaser
+ * completes the oldest record as it would a plain waiter: a put's item or
+ * a get's buffer by hand-off, a lock's ownership or a permit handed over,
+ * every record at once for an event set, a task or a group done. */
 static aq_list *wait_list(const aq_clause *c)
 {
     switch (c->op) {
-    case AQ_OP_PUT:
-        return &c->queue->putters;
     case AQ_OP_GET:
         return &c->queue->getters;
-    default:
+    case AQ_OP_PUT:
+        return &c->queue->putters;
+    case AQ_OP_TASK:
         return &c->task->joiners;
+    case AQ_OP_EVENT:
+        return &c->event->waiters;
+    case AQ_OP_LOCK:
+        return &c->lock->waiters;
+    case AQ_OP_SEM:
+        return &c->sem->waiters;
+    default:
+        return &c->group->waiters;
     }
 }
 
@@ -185,7 +245,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         if (!enabled(&c[i]))
             continue;
         w[k].task = self;
-        w[k].buf = c[i].op == AQ_OP_TASK ? NULL : c[i].buf;
+        w[k].buf = c[i].op <= AQ_OP_GET ? c[i].buf : NULL;
         w[k].index = (int)i;
         aq__list_push_back(wait_list(&c[i]), &w[k].link);
         k++;
@@ -198,10 +258,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         aq__free(w);
     if (rc != AQ_OK && rc != AQ_ESHUTDOWN)
         return rc; /* nothing completed: deadline, cancel */
-    c[i].rc = rc;
-    if (c[i].op == AQ_OP_TASK && c[i].buf)
-        *(void **)c[i].buf = c[i].task->result;
-    return i;
+    return finish(c, (size_t)i, rc);
 }
 
 /* ---- public -------------------------------------------------------------- */

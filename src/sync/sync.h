@@ -15,6 +15,7 @@
  *   lock:      waiters non-empty  =>  owner != NULL
  *   semaphore: waiters non-empty  =>  value == 0
  *   barrier:   count == records on waiters, and count < parties
+ *   group:     waiters non-empty  =>  live > 0
  */
 #ifndef AQ_SYNC_H
 #define AQ_SYNC_H
@@ -49,6 +50,14 @@ struct aq_barrier {
     long count;      /* parties arrived in this round */
     uint64_t round;  /* rounds ended (complete, aborted or reset) */
     int broken;      /* aq_barrier_abort, until aq_barrier_reset */
+};
+
+struct aq_group {
+    aq_list children; /* records of the children still running */
+    aq_list waiters;  /* aq_group_wait and select clauses, until live 0 */
+    long live;        /* children spawned and not returned */
+    int status;       /* the first failing child's status, else 0 */
+    int failed;
 };
 
 /* Gives the lock to the oldest waiter, or unlocks it (lock.c). */

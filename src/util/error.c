@@ -22,6 +22,7 @@ static const struct {
     {AQ_ESHUTDOWN, "AQ_ESHUTDOWN", "queue is shut down"},
     {AQ_EDROPPED, "AQ_EDROPPED", "item was dropped by the overflow policy"},
     {AQ_EBROKEN, "AQ_EBROKEN", "barrier is broken"},
+    {AQ_EGROUP, "AQ_EGROUP", "a task of the group failed"},
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])

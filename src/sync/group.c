@@ -1,0 +1,151 @@
+/* libaq - task groups (asyncio.TaskGroup, Trio's nursery, Go's errgroup).
+ * MIT licensed.
+ *
+ * A group runs child tasks of the form int fn(void *arg); a child fails
+ * by returning nonzero. Invariants:
+ * - live == the records on `children` == the children not yet returned.
+ * - The first failure is the group's: its status is kept, and every
+ *   other live child is cancelled at once (later failures, often those
+ *   cancellations, are ignored), as asyncio's TaskGroup does.
+ * - No child outlives a wait: whatever ends aq_group_wait (all done, the
+ *   waiter cancelled, its deadline), the call returns only once live is
+ *   0; when the waiter is cut short it cancels the children first, then
+ *   waits for them shielded from its own cancellation and scopes.
+ * Waiters of the group (aq_group_wait, select clauses) are woken together
+ * when live reaches 0, as joiners of a task are.
+ */
+#include "sync/sync.h"
+
+typedef struct child {
+    aq_list link; /* on the group's children */
+    aq_group *g;
+    aq_task *task;
+    aq_group_fn fn;
+    void *arg;
+} child;
+
+int aq_group_new(aq_group **out)
+{
+    if (!out)
+        return AQ_EINVAL;
+    aq_group *g = aq__malloc(sizeof *g);
+    if (!g)
+        return AQ_ENOMEM;
+    aq__list_init(&g->children);
+    aq__list_init(&g->waiters);
+    g->live = 0;
+    g->status = 0;
+    g->failed = 0;
+    *out = g;
+    return AQ_OK;
+}
+
+int aq_group_free(aq_group *g)
+{
+    if (!g)
+        return AQ_EINVAL;
+    if (g->live || !aq__list_empty(&g->waiters))
+        return AQ_EBUSY;
+    aq__free(g);
+    return AQ_OK;
+}
+
+int aq_group_cancel(aq_group *g)
+{
+    if (!g)
+        return AQ_EINVAL;
+    for (aq_list *n = g->children.next; n != &g->children; n = n->next)
+        aq_task_cancel(aq__list_entry(n, child, link)->task);
+    return AQ_OK;
+}
+
+static void *child_entry(void *arg)
+{
+    child *c = arg;
+    aq_group *g = c->g;
+    int status = c->fn(c->arg);
+    aq__list_remove(&c->link);
+    aq__free(c);
+    if (status != 0 && !g->failed) {
+        g->failed = 1;
+        g->status = status;
+        aq_group_cancel(g);
+    }
+    if (--g->live == 0)
+        aq__task_wake_all(&g->waiters, AQ_OK);
+    return NULL;
+}
+
+int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg)
+{
+    if (!aq__cur)
+        return AQ_EPERM;
+    if (!g || !fn)
+        return AQ_EINVAL;
+    if (g->failed)
+        return AQ_EGROUP; /* shutting down, as asyncio's TaskGroup */
+    child *c = aq__malloc(sizeof *c);
+    if (!c)
+        return AQ_ENOMEM;
+    c->g = g;
+    c->fn = fn;
+    c->arg = arg;
+    int rc = aq_loop_spawn(aq__cur->loop, &c->task, child_entry, c, 0);
+    if (rc) {
+        aq__free(c);
+        return rc;
+    }
+    aq_task_release(c->task); /* detached: the record holds the pointer
+                                 only while the child lives */
+    aq__list_push_back(&g->children, &c->link);
+    g->live++;
+    return AQ_OK;
+}
+
+long aq_group_live(const aq_group *g) { return g ? g->live : AQ_EINVAL; }
+
+/* Waits until every child has returned, whatever the caller's state: no
+ * cancellation, deadline or scope of the caller's cuts it short. Inlined,
+ * so that a compact task parks from the frame that reserved its room. */
+AQ__ALWAYS_INLINE void reap(aq_group *g, aq_task *self)
+{
+    int was = self->shielded;
+    aq_timeout *scope = self->scope;
+    unsigned char slow = self->slow_park;
+    self->shielded = 1;
+    self->scope = NULL;
+    self->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
+    while (g->live > 0 && !self->loop->closing)
+        aq__wait_on(self, &g->waiters, NULL, AQ_NEVER);
+    self->shielded = (unsigned char)was;
+    self->scope = scope;
+    self->slow_park = slow;
+}
+
+int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
+{
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
+    if (!g)
+        return AQ_EINVAL;
+    int rc = AQ_OK;
+    if (aq__cancel_due(self))
+        rc = AQ_ECANCELED;
+    else if (g->live > 0)
+        rc = aq__wait_on(self, &g->waiters, NULL, deadline);
+    if (rc != AQ_OK) { /* cut short: no child may outlive the wait */
+        aq_group_cancel(g);
+        reap(g, self);
+    }
+    if (status)
+        *status = g->status;
+    if (rc != AQ_OK)
+        return rc;
+    return g->failed ? AQ_EGROUP : AQ_OK;
+}
+
+int aq_group_wait(aq_group *g, int *status)
+{
+    return aq_group_wait_until(g, status, AQ_NEVER);
+}
