@@ -833,7 +833,9 @@ AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
 
 /* A group of child tasks that succeed or fail together. A child is
  * int fn(void *arg): it fails by returning nonzero (a negative AQ_E* code
- * or any status of the program's). The first failure cancels every other
+ * or any status of the program's), except that a child which was
+ * cancelled and returns AQ_ECANCELED has not failed (a CancelledError is
+ * not an error of a TaskGroup either). The first failure cancels every other
  * child still running, and the group's wait reports it. Cancelling the
  * waiting task, or its deadline, cancels the children too, and the wait
  * returns only once every child has returned: no child outlives the

@@ -725,6 +725,101 @@ static void *wait_any_alloc_main(void *arg)
 
 TEST(test_select_wait_any_alloc_fails) { t_main(wait_any_alloc_main, NULL); }
 
+/* ---- sync clauses -------------------------------------------------------- */
+
+struct syncsel {
+    aq_queue *q;
+    aq_clause c[2];
+    int rc;
+    int owned; /* the lock clause: did the winner own the lock after */
+};
+
+static void *sel_sync(void *arg)
+{
+    struct syncsel *s = arg;
+    s->rc = aq_select(s->c, 2, 0);
+    if (s->rc == 0 && s->c[0].op == AQ_OP_LOCK) {
+        s->owned = aq_lock_locked(s->c[0].lock);
+        ASSERT_OK(aq_lock_release(s->c[0].lock));
+    }
+    return NULL;
+}
+
+static void *sync_clauses_main(void *arg)
+{
+    (void)arg;
+    aq_queue *q = q_new(AQ_FIFO, 0);
+    aq_event *e;
+    aq_lock *l;
+    aq_sem *sem;
+    long v;
+    ASSERT_OK(aq_event_new(&e));
+    ASSERT_OK(aq_lock_new(&l));
+    ASSERT_OK(aq_sem_new(&sem, 0, 0));
+    static struct syncsel s;
+    aq_task *t;
+    /* An event set wakes the select; the losing get leaves the queue. */
+    s = (struct syncsel){q, {AQ_EVENT(e), AQ_GET(q, &v)}, PENDING, 0};
+    ASSERT_OK(aq_spawn(&t, sel_sync, &s));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_event_set(e));
+    ASSERT_EQ(aq_queue_getters(q), 0);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(s.rc, 0);
+    ASSERT_OK(aq_task_release(t));
+    /* A lock released by its owner is handed to the select. */
+    ASSERT_OK(aq_lock_acquire(l));
+    s = (struct syncsel){q, {AQ_LOCK(l), AQ_GET(q, &v)}, PENDING, 0};
+    ASSERT_OK(aq_spawn(&t, sel_sync, &s));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_lock_release(l));
+    ASSERT_EQ(aq_lock_locked(l), 1); /* handed over, not freed */
+    ASSERT_RC(aq_lock_try_acquire(l), AQ_EBUSY); /* no barging */
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(s.rc, 0);
+    ASSERT_EQ(s.owned, 1);
+    ASSERT_EQ(aq_lock_locked(l), 0);
+    ASSERT_OK(aq_task_release(t));
+    /* A permit released is handed to the select: the value stays 0. */
+    s = (struct syncsel){q, {AQ_SEM(sem), AQ_GET(q, &v)}, PENDING, 0};
+    ASSERT_OK(aq_spawn(&t, sel_sync, &s));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_sem_release(sem));
+    ASSERT_EQ(aq_sem_value(sem), 0);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(s.rc, 0);
+    ASSERT_OK(aq_task_release(t));
+    /* Ready at once: a free lock is taken, a permit taken, a set event. */
+    ASSERT_OK(aq_sem_release(sem));
+    aq_clause now[] = {AQ_LOCK(l)};
+    ASSERT_EQ(aq_select(now, 1, 0), 0);
+    ASSERT_EQ(aq_lock_locked(l), 1);
+    /* A lock the caller holds would wait forever. */
+    ASSERT_RC(aq_select(now, 1, 0), AQ_EDEADLK);
+    ASSERT_OK(aq_lock_release(l));
+    aq_clause ps[] = {AQ_SEM(sem), AQ_EVENT(e)};
+    ASSERT_EQ(aq_select(ps, 2, AQ_SELECT_BIASED), 0);
+    ASSERT_EQ(aq_sem_value(sem), 0);
+    ASSERT_EQ(aq_select(ps, 2, 0), 1); /* no permit left: the event */
+    ASSERT_OK(aq_event_free(e));
+    ASSERT_OK(aq_lock_free(l));
+    ASSERT_OK(aq_sem_free(sem));
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_select_sync_clauses)
+{
+    t_main(sync_clauses_main, NULL);
+    /* Outside a task, a lock clause has no owner to give the lock to. */
+    aq_lock *l;
+    ASSERT_OK(aq_lock_new(&l));
+    aq_clause c[] = {AQ_LOCK(l)};
+    ASSERT_RC(aq_select_try(c, 1, 0), AQ_EPERM);
+    ASSERT_EQ(aq_lock_locked(l), 0);
+    ASSERT_OK(aq_lock_free(l));
+}
+
 /* ---- bad input ----------------------------------------------------------- */
 
 static void *bad_main(void *arg)
@@ -842,6 +937,7 @@ int main(int argc, char **argv)
     RUN(test_select_wait_any);
     RUN(test_select_many_clauses);
     RUN(test_select_wait_any_alloc_fails);
+    RUN(test_select_sync_clauses);
     RUN(test_select_bad_input);
     RUN(test_select_compact);
     return t_done();

@@ -2,7 +2,8 @@
  * MIT licensed.
  *
  * A group runs child tasks of the form int fn(void *arg); a child fails
- * by returning nonzero. Invariants:
+ * by returning nonzero, except a cancelled child returning AQ_ECANCELED.
+ * Invariants:
  * - live == the records on `children` == the children not yet returned.
  * - The first failure is the group's: its status is kept, and every
  *   other live child is cancelled at once (later failures, often those
@@ -64,9 +65,13 @@ static void *child_entry(void *arg)
     child *c = arg;
     aq_group *g = c->g;
     int status = c->fn(c->arg);
+    /* A cancelled child that says so is not a failure (CancelledError is
+     * not an error of a TaskGroup either). */
+    int failed = status != 0 &&
+                 !(status == AQ_ECANCELED && c->task->cancelled);
     aq__list_remove(&c->link);
     aq__free(c);
-    if (status != 0 && !g->failed) {
+    if (failed && !g->failed) {
         g->failed = 1;
         g->status = status;
         aq_group_cancel(g);

@@ -1,0 +1,255 @@
+/* Task groups (aq_group_*: asyncio.TaskGroup, Trio's nursery, Go's
+ * errgroup): waiting for all, the first failure cancelling the siblings,
+ * a cancelled or timed-out waiter cancelling and reaping the children, no
+ * child outliving the wait, select clauses, bad input. Cases follow
+ * CPython's test_taskgroups.py where they carry over (children's
+ * results, a failing child cancelling the others, the parent cancelled). */
+#include "rt_helpers.h"
+
+static int g_done[16];
+
+/* Sleeps arg ms, then returns 0 and marks itself done. */
+static int sleeper(void *arg)
+{
+    long ms = IVAL(arg);
+    int rc = aq_sleep(ms * AQ_MSEC);
+    if (rc)
+        return rc;
+    g_done[ms % 16] = 1;
+    return 0;
+}
+
+/* Fails with status 42 after arg ms. */
+static int failer(void *arg)
+{
+    ASSERT_OK(aq_sleep(IVAL(arg) * AQ_MSEC));
+    return 42;
+}
+
+static void *all_succeed_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    int status = -1;
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g));
+    /* An empty group: the wait returns at once. */
+    ASSERT_OK(aq_group_wait(g, &status));
+    ASSERT_EQ(status, 0);
+    for (long ms = 1; ms <= 3; ms++)
+        ASSERT_OK(aq_group_spawn(g, sleeper, IARG(ms)));
+    ASSERT_EQ(aq_group_live(g), 3);
+    ASSERT_OK(aq_group_wait(g, &status));
+    ASSERT_EQ(status, 0);
+    ASSERT_EQ(aq_group_live(g), 0);
+    for (int ms = 1; ms <= 3; ms++)
+        ASSERT_EQ(g_done[ms], 1);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_waits_for_all) { t_main(all_succeed_main, NULL); }
+
+static void *failure_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    int status = 0;
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(1)));
+    ASSERT_OK(aq_group_spawn(g, failer, IARG(5)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(15)));
+    int64_t t0 = aq_now();
+    ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP);
+    ASSERT_EQ(status, 42);
+    /* The slow sibling was cancelled, not waited out. */
+    ASSERT(aq_now() - t0 < 15 * AQ_MSEC);
+    ASSERT_EQ(g_done[1], 1);
+    ASSERT_EQ(g_done[15], 0);
+    ASSERT_EQ(aq_group_live(g), 0);
+    /* A failed group takes no new children. */
+    ASSERT_RC(aq_group_spawn(g, sleeper, IARG(1)), AQ_EGROUP);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_first_failure_cancels_siblings) { t_main(failure_main, NULL); }
+
+struct waiter {
+    aq_group *g;
+    int rc, status;
+    int64_t deadline;
+};
+
+static void *group_waiter(void *arg)
+{
+    struct waiter *w = arg;
+    w->rc = aq_group_wait_until(w->g, &w->status, w->deadline);
+    return NULL;
+}
+
+/* A child that ignores its first cancel for a while: the wait must still
+ * not return before it does. */
+static int stubborn(void *arg)
+{
+    (void)arg;
+    int rc = aq_sleep(AQ_SEC);
+    ASSERT_RC(rc, AQ_ECANCELED);
+    int was = aq_task_shield(1);
+    ASSERT_OK(aq_sleep(3 * AQ_MSEC)); /* cleanup that must finish */
+    aq_task_shield(was);
+    g_done[9] = 1;
+    return rc;
+}
+
+static void *cancel_main(void *arg)
+{
+    (void)arg;
+    static struct waiter w;
+    aq_group *g;
+    aq_task *t;
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, stubborn, NULL));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(12)));
+    w = (struct waiter){g, PENDING, -1, AQ_NEVER};
+    ASSERT_OK(aq_spawn(&t, group_waiter, &w));
+    ASSERT_OK(aq_sleep(AQ_MSEC));
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    /* Cancelling the waiter cancelled the children, and it returned only
+     * once the stubborn one had finished its cleanup. */
+    ASSERT_RC(w.rc, AQ_ECANCELED);
+    ASSERT_EQ(g_done[9], 1);
+    ASSERT_EQ(g_done[12], 0);
+    ASSERT_EQ(aq_group_live(g), 0);
+    ASSERT_OK(aq_task_release(t));
+    /* A deadline does the same. */
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(14)));
+    int status = -1;
+    ASSERT_RC(aq_group_wait_until(g, &status, aq_now() + AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_group_live(g), 0);
+    ASSERT_EQ(g_done[14], 0);
+    /* So does a timeout scope. */
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(13)));
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, aq_now() + AQ_MSEC));
+    ASSERT_RC(aq_group_wait(g, NULL), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_end(&scope), 1);
+    ASSERT_EQ(aq_group_live(g), 0);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_cancelled_waiter_reaps_children) { t_main(cancel_main, NULL); }
+
+static void *select_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    aq_queue *q = new_fifo(0);
+    long v;
+    int status = -1;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, failer, IARG(2)));
+    aq_clause c[] = {AQ_GET(q, &v), AQ_GROUP(g, &status)};
+    ASSERT_EQ(aq_select(c, 2, 0), 1);
+    ASSERT_RC(c[1].rc, AQ_EGROUP);
+    ASSERT_EQ(status, 42);
+    ASSERT_EQ(aq_queue_getters(q), 0);
+    /* A done group's clause is ready. */
+    aq_group *ok;
+    ASSERT_OK(aq_group_new(&ok));
+    aq_clause d[] = {AQ_GROUP(ok, NULL)};
+    ASSERT_EQ(aq_select_try(d, 1, 0), 0);
+    ASSERT_OK(d[0].rc);
+    ASSERT_OK(aq_group_free(ok));
+    ASSERT_OK(aq_group_free(g));
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_group_as_select_clause) { t_main(select_main, NULL); }
+
+/* A child failing with a status that is also a libaq code: the group's
+ * wait reports AQ_EGROUP and the status apart, so the two never mix. */
+static int fails_timedout(void *arg)
+{
+    (void)arg;
+    return AQ_ETIMEDOUT;
+}
+
+static void *status_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    int status = 0;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, fails_timedout, NULL));
+    ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP);
+    ASSERT_RC(status, AQ_ETIMEDOUT);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_status_apart_from_codes) { t_main(status_main, NULL); }
+
+static void *bad_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_RC(aq_group_spawn(NULL, sleeper, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_group_spawn(g, NULL, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_group_wait(NULL, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_group_cancel(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_group_live(NULL), AQ_EINVAL);
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(1)));
+    ASSERT_RC(aq_group_free(g), AQ_EBUSY); /* a child still runs */
+    /* Out of memory: the child's record, then its task. */
+    for (long k = 1; k <= 2; k++) {
+        t_fail_alloc_at(k);
+        ASSERT_RC(aq_group_spawn(g, sleeper, IARG(1)), AQ_ENOMEM);
+        t_fail_alloc_at(0);
+        ASSERT_EQ(aq_group_live(g), 1);
+    }
+    ASSERT_OK(aq_group_wait(g, NULL));
+    ASSERT_OK(aq_group_free(g));
+    /* A cancelled caller: AQ_ECANCELED, children reaped first. */
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(11)));
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_group_wait(g, NULL), AQ_ECANCELED);
+    ASSERT_EQ(aq_group_live(g), 0);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_bad_input)
+{
+    aq_group *g = NULL;
+    ASSERT_RC(aq_group_new(NULL), AQ_EINVAL);
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_group_new(&g), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT(g == NULL);
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_RC(aq_group_spawn(g, sleeper, NULL), AQ_EPERM);
+    ASSERT_RC(aq_group_wait(g, NULL), AQ_EPERM);
+    ASSERT_RC(aq_group_free(NULL), AQ_EINVAL);
+    ASSERT_OK(aq_group_free(g));
+    t_main(bad_main, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_group_waits_for_all);
+    RUN(test_group_first_failure_cancels_siblings);
+    RUN(test_group_cancelled_waiter_reaps_children);
+    RUN(test_group_as_select_clause);
+    RUN(test_group_status_apart_from_codes);
+    RUN(test_group_bad_input);
+    return t_done();
+}
