@@ -28,6 +28,9 @@
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
  *   call that can complete at once does so even if its deadline passed.
+ *   Inside a timeout scope (aq_timeout_begin), every suspending call,
+ *   _until or not, may also return AQ_ETIMEDOUT when the scope's deadline
+ *   comes first; the lists of return codes below do not repeat it.
  * - The floating-point environment (rounding mode, exception masks) is
  *   the thread's, shared by its tasks: a task that changes it should
  *   restore it before its next suspending call.
@@ -60,7 +63,8 @@ extern "C" {
  * Queue-only codes sit below -4000. */
 enum {
     AQ_OK = 0,
-    AQ_EPERM = -EPERM,           /* suspending call made outside a task */
+    AQ_EPERM = -EPERM,           /* suspending call made outside a task;
+                                    or a lock not held by the caller */
     AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
     AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero */
     AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */
@@ -429,7 +433,9 @@ typedef enum aq_queue_kind {
                          max_buffer_size=0): a put completes only when a
                          getter takes its item. maxsize must be 0; qsize is
                          always 0 and full() always 1. Not asyncio's
-                         maxsize=0, which means unbounded. */
+                         maxsize=0, which means unbounded. With a putter
+                         waiting, empty() is 1 and yet try_get succeeds:
+                         test with try_get or aq_select, not empty(). */
 } aq_queue_kind;
 
 /* Orders two items of a priority queue: negative if a comes out before b,
@@ -447,7 +453,8 @@ typedef int (*aq_cmp_fn)(const void *a, const void *b, void *ud);
  * struct job { int64_t prio; const char *name; }), so item_size must be
  * at least sizeof(int64_t). For another ordering use aq_queue_new_prio.
  * Returns: AQ_OK; AQ_EINVAL if out is NULL, kind is unknown, item_size is
- * 0 or above AQ_ITEM_MAX, or too small for AQ_PRIORITY; AQ_ENOMEM.
+ * 0 or above AQ_ITEM_MAX, or too small for AQ_PRIORITY, or maxsize is not
+ * 0 for AQ_RENDEZVOUS; AQ_ENOMEM.
  * Does not suspend. Storage grows as needed and is reused. */
 AQ_EXTERN int aq_queue_new(aq_queue **out, aq_queue_kind kind,
                            size_t item_size, long maxsize);
@@ -458,7 +465,9 @@ AQ_EXTERN int aq_queue_new(aq_queue **out, aq_queue_kind kind,
 AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
                                 long maxsize, aq_cmp_fn cmp, void *ud);
 
-/* Frees q and any items still in it. Refused while a task waits on q.
+/* Frees q and any items still in it, passing each to q's drop callback
+ * if one is set (aq_queue_set_overflow), so that what pointer items own
+ * can be freed. Refused while a task waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
  * joiner is waiting (shut it down and let them return first): q is left
  * as it was. Does not suspend. */
@@ -570,7 +579,9 @@ typedef void (*aq_drop_fn)(void *item, void *ud);
  * its own. Waiting getters are served first, so no item a getter could
  * take is ever discarded. The policy is looked at only by a put that
  * finds q full: AQ_BLOCK puts cost nothing extra. An immediate shutdown
- * passes the items it discards to drop too. Sampling (keep one in k
+ * and aq_queue_free pass the items they discard to drop too, whatever
+ * the policy: AQ_BLOCK with a drop callback is how a queue of pointer
+ * items frees what it still holds. Sampling (keep one in k
  * under overload) is a counter in the producer: examples/drop_oldest.c
  * shows both.
  * drop: may be NULL; aq_queue_statistics counts discarded items anyway.
@@ -606,8 +617,10 @@ AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,
  * room as needed (under a DROP policy, never waiting). It stops early on
  * cancellation, deadline or shutdown: exactly the first *done items went
  * in (each exactly once), the rest did not.
- * done: receives how many went in (or, under a DROP policy, were passed
- *   to the policy: AQ_EDROPPED is not an early stop).
+ * done: receives how many went in, or under a DROP policy were dealt
+ *   with by it: an item discarded is counted in *done, passed to the drop
+ *   callback and counted in the statistics, and the batch goes on (the
+ *   call then returns AQ_OK, never AQ_EDROPPED).
  * Returns: AQ_OK with *done == n; AQ_EPERM outside a task; AQ_EINVAL if
  * q, items or done is NULL or n is 0; AQ_ESHUTDOWN; AQ_ECANCELED;
  * AQ_ETIMEDOUT (the _until form); AQ_ENOMEM. Suspends. */
@@ -974,7 +987,8 @@ AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
 /* The non-waiting form (Go's select with a default case): completes a
  * ready clause if there is one.
  * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
- * above; AQ_ENOMEM if a put's storage could not grow. Does not suspend;
+ * above; AQ_EDEADLK as above; AQ_ENOMEM if a put's storage could not
+ * grow. Does not suspend;
  * callable outside a task, except with a LOCK clause (a lock is owned by
  * a task: AQ_EPERM). */
 AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);

@@ -495,8 +495,61 @@ TEST(test_overflow_shutdown_and_cancel_first)
     qh_each_kind(1, precedence_body);
 }
 
+static long g_freed[8];
+static int g_nfreed;
+
+static void record_freed(void *item, void *ud)
+{
+    (void)ud;
+    memcpy(&g_freed[g_nfreed++], item, sizeof(long));
+}
+
+/* aq_queue_free hands what is left to the drop callback, whatever the
+ * policy (AQ_BLOCK included): pointer items need not leak. */
+TEST(test_overflow_free_passes_items_to_drop)
+{
+    aq_queue *q;
+    long v;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(long), 0));
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_BLOCK, record_freed, NULL));
+    g_nfreed = 0;
+    for (v = 1; v <= 3; v++)
+        ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_OK(aq_queue_free(q));
+    ASSERT_EQ(g_nfreed, 2);
+    ASSERT_EQ(g_freed[0], 2);
+    ASSERT_EQ(g_freed[1], 3);
+}
+
+/* put_many goes on past an item a DROP policy discards: each is counted
+ * in *done and passed to the callback, and the call returns AQ_OK. */
+TEST(test_overflow_put_many_goes_on_past_drops)
+{
+    aq_queue *q;
+    long in[4] = {9, -1, 7, 1}, v;
+    size_t done = 0;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(long), 2));
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_DROP_NEWEST, record_freed, NULL));
+    g_nfreed = 0;
+    ASSERT_OK(aq_queue_try_put_many(q, in, 4, &done));
+    ASSERT_EQ(done, 4);
+    ASSERT_EQ(g_nfreed, 2); /* 7 and 1 */
+    ASSERT_EQ(g_freed[0], 7);
+    ASSERT_EQ(g_freed[1], 1);
+    ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_EQ(v, 9);
+    ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_EQ(v, -1);
+    g_nfreed = 0;
+    ASSERT_OK(aq_queue_free(q));
+    ASSERT_EQ(g_nfreed, 0);
+}
+
 int main(int argc, char **argv)
 {
+    RUN(test_overflow_free_passes_items_to_drop);
+    RUN(test_overflow_put_many_goes_on_past_drops);
     RUN(test_overflow_drop_newest_every_kind);
     RUN(test_overflow_drop_oldest_every_kind);
     RUN(test_overflow_drop_oldest_priority_ties);

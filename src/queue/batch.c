@@ -36,6 +36,10 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
         }
         rc = put ? aq__queue_put_one(q, at, self, deadline)
                  : aq__queue_get_one(q, at, i ? NULL : self, deadline);
+        /* An item a DROP policy discarded was dealt with (the callback
+         * and the statistics say so): not an early stop. */
+        if (rc == AQ_EDROPPED)
+            rc = AQ_OK;
         if (rc != AQ_OK)
             break;
         i++;

@@ -113,6 +113,10 @@ int aq_queue_free(aq_queue *q)
     if (!aq__list_empty(&q->getters) || !aq__list_empty(&q->putters) ||
         !aq__list_empty(&q->joiners))
         return AQ_EBUSY;
+    /* Items still stored go to the drop callback, if any, so that what
+     * pointer items own is not leaked. */
+    for (size_t i = 0; q->drop && i < q->count; i++)
+        q->drop(q->ops->slot(q, i), q->drop_ud);
     aq__free(q->buf);
     aq__free(q);
     return AQ_OK;

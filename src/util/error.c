@@ -8,7 +8,8 @@ static const struct {
     const char *msg;
 } errors[] = {
     {AQ_OK, "AQ_OK", "success"},
-    {AQ_EPERM, "AQ_EPERM", "suspending call made outside a task"},
+    {AQ_EPERM, "AQ_EPERM",
+     "not permitted: suspending call outside a task, or lock not held"},
     {AQ_ENOMEM, "AQ_ENOMEM", "out of memory"},
     {AQ_EINVAL, "AQ_EINVAL", "invalid argument"},
     {AQ_EBUSY, "AQ_EBUSY", "object is in use"},

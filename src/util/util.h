@@ -1,7 +1,7 @@
 /* libaq - what every part of the library shares: visibility, branch
  * hints, sanitizer detection, the allocator hook. MIT licensed.
  *
- * Includes run one way: queue/ -> runtime/ -> ctx/ -> util/.
+ * Includes run one way: queue/ -> sync/ -> runtime/ -> ctx/ -> util/.
  */
 #ifndef AQ_UTIL_H
 #define AQ_UTIL_H
