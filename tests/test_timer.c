@@ -639,7 +639,7 @@ static void *cancel_after_timeout_main(void *arg)
     aq_queue *qs[] = {empty, full, full, NULL, NULL};
     for (int kind = 0; kind < 5; kind++) {
         struct late w = {qs[kind], blocked, kind,
-                         aq_now() + 2 * AQ_MSEC, PENDING};
+                         aq_now() + 20 * AQ_MSEC, PENDING};
         aq_task *t;
         ASSERT_OK(aq_spawn(&t, late_main, &w));
         ASSERT_OK(aq_yield()); /* w parks with its deadline */
