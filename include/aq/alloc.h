@@ -1,0 +1,41 @@
+/* libaq - the allocator hook and the version. MIT licensed.
+ * Part of the public API: include <aq.h>, which includes every part in
+ * order; its opening comment states the conventions all of them follow. */
+#ifndef AQ_API_ALLOC_H
+#define AQ_API_ALLOC_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/*  Allocator                                                            */
+/* ===================================================================== */
+
+/* Replaces the allocator used for every allocation libaq makes (stacks
+ * excepted: they are mmap'd). Pass all three, or all NULL to restore
+ * malloc/realloc/free. Call it while no loop, task or queue exists: a
+ * block must be freed by the allocator that made it.
+ * Returns: AQ_OK; AQ_EINVAL if only some are NULL. Does not suspend. */
+AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
+                               void *(*realloc_fn)(void *, size_t),
+                               void (*free_fn)(void *));
+
+/* ===================================================================== */
+/*  Version                                                              */
+/* ===================================================================== */
+
+#define AQ_VERSION_MAJOR 0
+#define AQ_VERSION_MINOR 1
+#define AQ_VERSION_PATCH 0
+
+/* Returns "MAJOR.MINOR.PATCH" of the library linked in (a static string).
+ * Does not suspend. */
+AQ_EXTERN const char *aq_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_API_ALLOC_H */

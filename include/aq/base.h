@@ -1,0 +1,81 @@
+/* libaq - errors and time. MIT licensed.
+ * Part of the public API: include <aq.h>, which includes every part in
+ * order; its opening comment states the conventions all of them follow. */
+#ifndef AQ_API_BASE_H
+#define AQ_API_BASE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AQ_EXTERN __attribute__((visibility("default")))
+#else
+#define AQ_EXTERN
+#endif
+
+/* ===================================================================== */
+/*  Errors                                                               */
+/* ===================================================================== */
+
+/* Codes with an errno twin equal -errno, so system errors pass through.
+ * Queue-only codes sit below -4000. */
+enum {
+    AQ_OK = 0,
+    AQ_EPERM = -EPERM,           /* suspending call made outside a task;
+                                    or a lock not held by the caller */
+    AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
+    AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero */
+    AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */
+    AQ_EDEADLK = -EDEADLK,       /* wait could never end (a task on itself;
+                                    every task blocked with no timer) */
+    AQ_EALREADY = -EALREADY,     /* the task has already finished */
+    AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
+    AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */
+    AQ_EAGAIN = -EAGAIN,         /* aq_select_try: no clause was ready */
+    AQ_EFULL = -4001,            /* try_put on a full queue (QueueFull) */
+    AQ_EEMPTY = -4002,           /* try_get on an empty queue (QueueEmpty) */
+    AQ_ESHUTDOWN = -4003,        /* queue was shut down (QueueShutDown) */
+    AQ_EDROPPED = -4004,         /* the queue's overflow policy discarded
+                                    the item just put (aq_queue_set_overflow) */
+    AQ_EBROKEN = -4005,          /* the barrier was aborted or reset
+                                    (BrokenBarrierError) */
+    AQ_EGROUP = -4006            /* a task of the group failed (the
+                                    ExceptionGroup of a TaskGroup) */
+};
+
+/* A human-readable message for a code, e.g. "queue is full". Never NULL;
+ * an unknown code gives "unknown error". The string is static. Does not
+ * suspend; callable anywhere, from any thread. */
+AQ_EXTERN const char *aq_strerror(int code);
+
+/* The code's symbolic name, e.g. "AQ_EFULL". Never NULL; an unknown code
+ * gives "AQ_E?". The string is static. Does not suspend; callable
+ * anywhere, from any thread. */
+AQ_EXTERN const char *aq_errname(int code);
+
+/* ===================================================================== */
+/*  Time                                                                 */
+/* ===================================================================== */
+
+#define AQ_NSEC INT64_C(1)
+#define AQ_USEC INT64_C(1000)
+#define AQ_MSEC INT64_C(1000000)
+#define AQ_SEC INT64_C(1000000000)
+
+/* "No deadline", for every _until call. */
+#define AQ_NEVER INT64_C(-1)
+
+/* The current time in nanoseconds on CLOCK_MONOTONIC. Deadlines are
+ * expressed on this clock: aq_now() + 10 * AQ_MSEC is "in 10 ms".
+ * Never fails, never suspends; callable anywhere. */
+AQ_EXTERN int64_t aq_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_API_BASE_H */

@@ -1,0 +1,309 @@
+/* libaq - the loop and tasks, timeout scopes. MIT licensed.
+ * Part of the public API: include <aq.h>, which includes every part in
+ * order; its opening comment states the conventions all of them follow. */
+#ifndef AQ_API_LOOP_H
+#define AQ_API_LOOP_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/*  Loop                                                                 */
+/* ===================================================================== */
+
+/* An event loop: a FIFO ready queue of tasks plus a timer heap. The loop
+ * runs a task until it suspends, then the next ready one; scheduling is
+ * fair and deterministic. One loop runs per thread at a time. */
+typedef struct aq_loop aq_loop;
+typedef struct aq_task aq_task;
+
+/* A task's body. Its return value is the task's result (aq_task_wait). */
+typedef void *(*aq_task_fn)(void *arg);
+
+/* Default stack size of a task: 64 KiB of address space, committed by the
+ * kernel page by page as it is touched. The first 16,384 stacks of a
+ * process get a guard page below them, so an overflow faults at once and
+ * is reported (task and stack size) before the process dies of SIGSEGV.
+ * Past that (each guard page costs kernel mappings, limited to 65,530 per
+ * process by default), stacks are carved from shared slabs without
+ * guards, and the stack pointer is checked whenever the task suspends or
+ * returns: an overflow still in progress then is reported and the process
+ * aborted, but one that unwound before may go unnoticed. A process whose
+ * vm.max_map_count is raised can set another number of guarded stacks in
+ * the environment variable AQ_GUARD_BUDGET (read once, at the first
+ * spawn). */
+#define AQ_STACK_DEFAULT ((size_t)64 * 1024)
+/* Smallest and largest accepted stack sizes. */
+#define AQ_STACK_MIN ((size_t)16 * 1024)
+#define AQ_STACK_MAX ((size_t)1024 * 1024 * 1024)
+
+/* The asyncio.run() of libaq: makes a fresh loop, runs fn(arg) in a task
+ * until it returns, then cancels every task still alive, runs them until
+ * they return, and frees the loop and all its tasks.
+ * result: if not NULL, receives fn's return value.
+ * Returns: AQ_OK; AQ_EINVAL if fn is NULL; AQ_ENOMEM; AQ_EBUSY if called
+ * from inside a task (loops do not nest); AQ_EDEADLK if fn's task could
+ * never finish because every task was blocked with no timer pending (the
+ * tasks are then cancelled and reaped as above; *result receives what fn
+ * returned after its wait failed with AQ_ECANCELED).
+ * Does not suspend: it blocks the calling thread, like asyncio.run(). */
+AQ_EXTERN int aq_run(aq_task_fn fn, void *arg, void **result);
+
+/* Creates a loop in *out. The caller owns it; free with aq_loop_free().
+ * Returns: AQ_OK; AQ_EINVAL if out is NULL; AQ_ENOMEM (*out untouched).
+ * Does not suspend. */
+AQ_EXTERN int aq_loop_new(aq_loop **out);
+
+/* Runs the loop until no task is ready and no timer is pending. Tasks
+ * still blocked on a queue or another task stay blocked (a later run, or
+ * aq_loop_free, handles them).
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if this or another
+ * loop is already running on this thread. Does not suspend. */
+AQ_EXTERN int aq_loop_run(aq_loop *loop);
+
+/* Frees a loop: cancels every task that has not finished, runs the loop
+ * until they all return, then frees every task (handles still held by
+ * the caller become invalid) and every pooled stack. Queues are not owned
+ * by the loop; free them yourself, before or after.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
+ * running (called from one of its own tasks), or if it still has tasks to
+ * reap and the call comes from a task of another loop (loops do not
+ * nest): nothing is freed. Does not suspend. */
+AQ_EXTERN int aq_loop_free(aq_loop *loop);
+
+/* Sets the default stack size for tasks spawned on this loop from now on
+ * (rounded up to whole pages). Call it before spawning: the loop's pooled
+ * stacks are of the old size.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL or size is outside
+ * [AQ_STACK_MIN, AQ_STACK_MAX]; AQ_EBUSY if a task of the loop has not
+ * returned yet (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
+
+/* Sets how many free stacks the loop keeps warm (memory still committed)
+ * for reuse, and as many records of finished tasks; default 1024. A spawn that finds a warm stack costs a
+ * pointer pop; otherwise it pays page faults on first touch (about 14 us
+ * a page on a VM). Stacks freed beyond the limit give their memory back
+ * to the system but keep their address range until the loop is freed.
+ * A program that spawns bursts of N tasks over and over can set N here
+ * and pay about 4 KiB per kept stack. Lowering it releases the excess now.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
+
+/* Compact mode, for programs with very many idle tasks. With size > 0,
+ * tasks spawned on this loop from now on with stack_size 0 share one run
+ * stack of `size` bytes: while a compact task is parked, its frames (a
+ * few hundred bytes for a task waiting in a queue call) are copied to a
+ * buffer of their own size, so a parked task costs under 512 bytes in
+ * all instead of a page or two. The price: a switch to a compact task
+ * whose frames are not in place goes through the loop and copies them
+ * (tens of nanoseconds more), and a compact task must not hand pointers
+ * to its own stack variables to other tasks (its frames move; libaq's
+ * own queue calls account for that). The shared stack has a guard page,
+ * so an overflow is reported as in the default mode. A compact task
+ * reserves room for its frames as it parks: any suspending call it makes
+ * may also return AQ_ENOMEM, having done nothing.
+ * size 0 turns compact mode off for later spawns.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL, size is outside
+ * [AQ_STACK_MIN, AQ_STACK_MAX] (0 excepted), or this build's context
+ * switch is the ucontext fallback (which cannot save frames); AQ_EBUSY if
+ * compact tasks of the loop are still alive; AQ_ENOMEM.
+ * Does not suspend. */
+AQ_EXTERN int aq_loop_set_compact(aq_loop *loop, size_t size);
+
+/* Returns the loop running the calling task, or NULL outside a task.
+ * Does not suspend. */
+AQ_EXTERN aq_loop *aq_loop_current(void);
+
+/* Seeds the loop's random generator, which aq_select uses to choose
+ * among several ready clauses (fair choice): the same seed and the same
+ * program give the same choices, for reproducible tests. A new loop is
+ * seeded from the clock and its address.
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_seed(aq_loop *loop, uint64_t seed);
+
+/* A loop's counters at one moment (aq_loop_statistics). */
+typedef struct aq_loop_stats {
+    size_t tasks;        /* tasks spawned that have not returned */
+    size_t ready;        /* of those, waiting for their turn to run */
+    size_t parked;       /* of those, suspended in a wait or a sleep (the
+                            rest: the caller, if it is one of them) */
+    size_t timers;       /* deadlines armed (sleeps and _until waits) */
+    uint64_t iterations; /* loop iterations since the loop was created:
+                            passes of aq_loop_run (or aq_run) that ran
+                            the ready tasks or slept for a timer */
+} aq_loop_stats;
+
+/* Fills *out with the loop's counters. Costs O(ready tasks).
+ * Returns: AQ_OK; AQ_EINVAL if loop or out is NULL. Does not suspend. */
+AQ_EXTERN int aq_loop_statistics(const aq_loop *loop, aq_loop_stats *out);
+
+/* ===================================================================== */
+/*  Tasks                                                                */
+/* ===================================================================== */
+
+/* Spawns fn(arg) as a new task on loop (asyncio.create_task). The task is
+ * appended to the ready queue and first runs when the loop reaches it;
+ * callable from inside or outside a running loop.
+ * out: if not NULL, receives a handle: the caller then holds one reference
+ *   and must drop it with aq_task_release() (or let aq_loop_free() reclaim
+ *   it). If NULL the task is detached and frees itself when it returns.
+ * stack_size: 0 for the loop's default (a compact task if the loop is in
+ *   compact mode, see aq_loop_set_compact), else a stack of its own
+ *   within [AQ_STACK_MIN, AQ_STACK_MAX] (rounded up to whole pages).
+ * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL or stack_size is out of
+ * range; AQ_ENOMEM (no stack or memory: nothing was spawned, *out
+ * untouched). Does not suspend. */
+AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
+                            void *arg, size_t stack_size);
+
+/* aq_loop_spawn() on the calling task's loop with the default stack.
+ * Returns: as aq_loop_spawn(), and AQ_EPERM outside a task.
+ * Does not suspend. */
+AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
+
+/* Returns the calling task, or NULL outside a task. The caller holds no
+ * reference through it. Does not suspend. */
+AQ_EXTERN aq_task *aq_task_self(void);
+
+/* Waits until task t returns (await task).
+ * result: if not NULL, receives t's return value on AQ_OK.
+ * Returns: AQ_OK (also at once if t had already returned); AQ_EPERM
+ * outside a task; AQ_EINVAL if t is NULL; AQ_EDEADLK if t is the calling
+ * task; AQ_ECANCELED if the caller is cancelled (t keeps running);
+ * AQ_ETIMEDOUT (the _until form) if the deadline passed first.
+ * Suspends. */
+AQ_EXTERN int aq_task_wait(aq_task *t, void **result);
+AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
+
+/* Waits for every task in tasks[0..n) (asyncio.gather). results: if not
+ * NULL, results[i] receives tasks[i]'s return value. If the caller is
+ * cancelled, or the deadline passes, every task of the set that is still
+ * running is cancelled (as asyncio.gather does) and the call returns.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if tasks is NULL
+ * with n > 0 or any tasks[i] is NULL; AQ_EDEADLK if the set contains the
+ * caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_gather(aq_task *const *tasks, size_t n, void **results);
+AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
+                              void **results, int64_t deadline);
+
+/* Waits until the first of tasks[0..n) returns (asyncio.wait with
+ * return_when=FIRST_COMPLETED, Go's select over done channels) and
+ * returns its index; NULL entries are skipped, so a caller can clear the
+ * ones it has handled and call again: that loop is asyncio.as_completed
+ * (README shows it). If several have returned, the lowest index wins.
+ * The tasks keep running; nothing is cancelled.
+ * result: if not NULL, receives the finished task's return value.
+ * Returns: the index (>= 0); AQ_EPERM outside a task; AQ_EINVAL if tasks
+ * is NULL, n is 0 or every entry is NULL; AQ_EDEADLK if the set contains
+ * the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if
+ * n > AQ_SELECT_STATIC and its waiter records could not be allocated.
+ * Suspends. */
+AQ_EXTERN int aq_task_wait_any(aq_task *const *tasks, size_t n,
+                               void **result);
+AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
+                                     void **result, int64_t deadline);
+
+/* ---- timeout scopes (asyncio.timeout, asyncio.timeout_at) ------------ */
+
+/* A deadline over a block of code: every suspending call the task makes
+ * between aq_timeout_begin and aq_timeout_end waits at most until the
+ * scope's deadline (or its own _until deadline, or an enclosing scope's,
+ * whichever is earliest), and one cut short by the scope returns
+ * AQ_ETIMEDOUT. A call that can complete at once still does. Scopes nest;
+ * the earliest deadline wins. Unlike asyncio's, a scope is not built on
+ * cancellation: a task's cancellation stays sticky and distinct
+ * (AQ_ECANCELED), and an expired scope cancels nothing once it ends.
+ *
+ *     aq_timeout t;
+ *     aq_timeout_begin(&t, aq_now() + 5 * AQ_SEC);  // async with timeout(5)
+ *     rc = aq_queue_get(q, &item);                  // AQ_ETIMEDOUT at 5 s
+ *     ...
+ *     if (aq_timeout_end(&t) == 1) ...              // the scope expired
+ *
+ * The struct lives in the caller's frame (no allocation); its fields are
+ * the library's, read them through the calls. Every begin must be paired
+ * with an end in the same task, innermost first, before the task
+ * returns. */
+typedef struct aq_timeout {
+    int64_t deadline;
+    int expired;
+    struct aq_timeout *outer;
+    aq_task *task;
+} aq_timeout;
+
+/* Opens a scope with an absolute deadline (asyncio.timeout_at(when);
+ * asyncio.timeout(delay) is aq_now() + delay; AQ_NEVER: none yet).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL.
+ * Does not suspend. */
+AQ_EXTERN int aq_timeout_begin(aq_timeout *scope, int64_t deadline);
+/* Closes the calling task's innermost scope.
+ * Returns: 1 if a call was cut short by this scope (asyncio's
+ * cm.expired(), Trio's cancelled_caught), else 0; AQ_EPERM outside a
+ * task; AQ_EINVAL if scope is NULL or not the task's innermost open
+ * scope (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
+/* Moves the scope's deadline (cm.reschedule(when)); waits already under
+ * way keep the deadline they started with.
+ * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
+ * Does not suspend. */
+AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
+/* 1 if a call was cut short by the scope so far, else 0 (NULL: 0). */
+AQ_EXTERN int aq_timeout_expired(const aq_timeout *scope);
+
+/* Requests cancellation of t (task.cancel()). If t is suspended, its call
+ * returns AQ_ECANCELED as soon as the loop runs it, and so does every
+ * suspending call it makes afterwards: it should clean up and return.
+ * If t's pending call had already completed (an item handed to it, a
+ * slot given to its put), that call still reports success: an item is
+ * never lost; the cancellation shows at t's next suspending call. A task
+ * cancelled before it first runs still runs (so it can free its arg),
+ * with every suspending call failing. A pending call that had failed for
+ * another reason (deadline, shutdown) by the time t runs again reports
+ * AQ_ECANCELED instead. Cancelling twice is harmless. Callable from
+ * anywhere, including the task itself.
+ * Returns: AQ_OK; AQ_EINVAL if t is NULL; AQ_EALREADY if t has already
+ * returned (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_task_cancel(aq_task *t);
+
+/* Shields the calling task from cancellation while `on` is nonzero, for
+ * cleanup that must finish (a last put of a sentinel, a final flush): a
+ * cancel that arrives meanwhile is recorded (aq_task_cancelled says 1) but
+ * interrupts no wait and fails no call, and deadlines still apply. Once
+ * the shield is lifted, the cancellation applies as usual: the next
+ * suspending call returns AQ_ECANCELED. aq_loop_free and the reaping at
+ * the end of aq_run override shields, so that no task can outlive them.
+ * Returns: the previous state (1 shielded, 0 not); AQ_EPERM outside a
+ * task. Does not suspend. */
+AQ_EXTERN int aq_task_shield(int on);
+
+/* Drops the caller's reference to t. A finished task is freed at once; a
+ * running one when it returns. t must not be used afterwards.
+ * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */
+AQ_EXTERN int aq_task_release(aq_task *t);
+
+/* Returns 1 if t has returned, else 0; AQ_EINVAL if t is NULL.
+ * Does not suspend. */
+AQ_EXTERN int aq_task_done(const aq_task *t);
+
+/* Returns 1 if cancellation of t was requested, else 0; AQ_EINVAL if t is
+ * NULL. Does not suspend. */
+AQ_EXTERN int aq_task_cancelled(const aq_task *t);
+
+/* Lets every other ready task run once, then resumes (asyncio.sleep(0)).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+AQ_EXTERN int aq_yield(void);
+
+/* Sleeps for ns nanoseconds (asyncio.sleep), or until the deadline.
+ * ns <= 0 behaves as aq_yield(); a duration past the clock's range sleeps
+ * until cancelled.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+AQ_EXTERN int aq_sleep(int64_t ns);
+AQ_EXTERN int aq_sleep_until(int64_t deadline);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_API_LOOP_H */

@@ -1,0 +1,279 @@
+/* libaq - queues, overflow policies, batches, statistics. MIT licensed.
+ * Part of the public API: include <aq.h>, which includes every part in
+ * order; its opening comment states the conventions all of them follow. */
+#ifndef AQ_API_QUEUE_H
+#define AQ_API_QUEUE_H
+
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/*  Queues                                                               */
+/* ===================================================================== */
+
+/* A queue of fixed-size items, copied in and out by value: an int, a
+ * pointer (then the pointee moves to the getter) or a small struct.
+ * Waiters are served oldest first; a put that finds a waiting getter
+ * copies its item straight into that getter's buffer, and a get that
+ * frees a slot moves the oldest waiting putter's item in, so a try_put
+ * or try_get can never overtake a waiter already woken (no barging).
+ *
+ * Every successful put adds one unfinished task; only task_done()
+ * removes it; join() waits until none is left. shutdown() makes puts fail
+ * and, once empty, gets fail, with AQ_ESHUTDOWN.
+ *
+ * A queue is not tied to a loop, but all its users must run on one
+ * thread. */
+typedef struct aq_queue aq_queue;
+
+typedef enum aq_queue_kind {
+    AQ_FIFO = 0,      /* asyncio.Queue: first in, first out */
+    AQ_LIFO = 1,      /* asyncio.LifoQueue: last in, first out */
+    AQ_PRIORITY = 2,  /* asyncio.PriorityQueue: smallest first; ties keep
+                         insertion order */
+    AQ_RENDEZVOUS = 3 /* no storage at all (Go's unbuffered channel, Trio's
+                         max_buffer_size=0): a put completes only when a
+                         getter takes its item. maxsize must be 0; qsize is
+                         always 0 and full() always 1. Not asyncio's
+                         maxsize=0, which means unbounded. With a putter
+                         waiting, empty() is 1 and yet try_get succeeds:
+                         test with try_get or aq_select, not empty(). */
+} aq_queue_kind;
+
+/* Orders two items of a priority queue: negative if a comes out before b,
+ * positive if after, 0 for equal priority (then insertion order decides,
+ * so payloads are never compared). ud is the pointer given at creation. */
+typedef int (*aq_cmp_fn)(const void *a, const void *b, void *ud);
+
+/* Largest accepted item size, in bytes. */
+#define AQ_ITEM_MAX ((size_t)64 * 1024)
+
+/* Creates a queue of items of item_size bytes in *out.
+ * maxsize: the capacity; <= 0 means unbounded (asyncio's maxsize=0).
+ * AQ_PRIORITY uses the ready-made ordering: each item begins with an
+ * int64_t priority, smallest first (for example
+ * struct job { int64_t prio; const char *name; }), so item_size must be
+ * at least sizeof(int64_t). For another ordering use aq_queue_new_prio.
+ * Returns: AQ_OK; AQ_EINVAL if out is NULL, kind is unknown, item_size is
+ * 0 or above AQ_ITEM_MAX, or too small for AQ_PRIORITY, or maxsize is not
+ * 0 for AQ_RENDEZVOUS; AQ_ENOMEM.
+ * Does not suspend. Storage grows as needed and is reused. */
+AQ_EXTERN int aq_queue_new(aq_queue **out, aq_queue_kind kind,
+                           size_t item_size, long maxsize);
+
+/* Creates an AQ_PRIORITY queue ordered by cmp (ud is passed to it).
+ * Returns: AQ_OK; AQ_EINVAL if out or cmp is NULL or item_size is 0 or
+ * above AQ_ITEM_MAX; AQ_ENOMEM. Does not suspend. */
+AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
+                                long maxsize, aq_cmp_fn cmp, void *ud);
+
+/* Frees q and any items still in it, passing each to q's drop callback
+ * if one is set (aq_queue_set_overflow), so that what pointer items own
+ * can be freed. Refused while a task waits on q.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
+ * joiner is waiting (shut it down and let them return first): q is left
+ * as it was. Does not suspend. */
+AQ_EXTERN int aq_queue_free(aq_queue *q);
+
+/* Puts a copy of the item_size bytes at item (await q.put(item)): hands
+ * it to the oldest waiting getter, or stores it; if the queue is full,
+ * waits for a free slot. A put that fails never inserts its item.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
+ * NULL; AQ_ESHUTDOWN if q is (or becomes, while waiting) shut down;
+ * AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if storage
+ * could not grow. Suspends. */
+AQ_EXTERN int aq_queue_put(aq_queue *q, const void *item);
+AQ_EXTERN int aq_queue_put_until(aq_queue *q, const void *item,
+                                 int64_t deadline);
+
+/* Puts without waiting (q.put_nowait(item)).
+ * Returns: AQ_OK; AQ_EINVAL if q or item is NULL; AQ_ESHUTDOWN (checked
+ * before fullness); AQ_EFULL; AQ_ENOMEM. Does not suspend; callable
+ * outside a task. */
+AQ_EXTERN int aq_queue_try_put(aq_queue *q, const void *item);
+
+/* Takes the next item into the item_size bytes at out (await q.get()),
+ * waiting while the queue is empty. After shutdown, gets still drain the
+ * queued items, then fail.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or out is NULL;
+ * AQ_ESHUTDOWN if q is shut down and empty; AQ_ECANCELED; AQ_ETIMEDOUT
+ * (the _until form). On failure *out is untouched. Suspends. */
+AQ_EXTERN int aq_queue_get(aq_queue *q, void *out);
+AQ_EXTERN int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline);
+
+/* Takes an item without waiting (q.get_nowait()).
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL; AQ_ESHUTDOWN if shut
+ * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_get(aq_queue *q, void *out);
+
+/* Marks one got item as processed (q.task_done()).
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL or no task is unfinished (the
+ * count stays 0). Never reports shutdown. Does not suspend. */
+AQ_EXTERN int aq_queue_task_done(aq_queue *q);
+
+/* Waits until every item put has been marked done (await q.join());
+ * returns at once if none is unfinished. Never reports shutdown.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q is NULL;
+ * AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_queue_join(aq_queue *q);
+AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
+
+/* Shuts q down (q.shutdown(immediate)): puts fail from now on with
+ * AQ_ESHUTDOWN and waiting putters are woken with it; gets drain what is
+ * queued, then fail, and waiting getters are woken with it. If immediate
+ * is nonzero, queued items are dropped first, each subtracting one
+ * unfinished task (never below zero), passed to the queue's drop callback
+ * if aq_queue_set_overflow set one (in storage order, which for FIFO is
+ * oldest first) and counted in aq_queue_stats.dropped; joiners are
+ * released if unfinished reaches zero. Repeating it is harmless; a later
+ * immediate shutdown still drops what is left.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
+AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
+
+/* Introspection. Each returns the count (>= 0), or for the predicates 1
+ * or 0, or AQ_EINVAL if q is NULL. None suspends. */
+AQ_EXTERN long aq_queue_qsize(const aq_queue *q);      /* items queued */
+AQ_EXTERN long aq_queue_maxsize(const aq_queue *q);    /* 0: unbounded */
+AQ_EXTERN int aq_queue_empty(const aq_queue *q);       /* qsize == 0 */
+AQ_EXTERN int aq_queue_full(const aq_queue *q);   /* maxsize>0, qsize>=max */
+AQ_EXTERN long aq_queue_getters(const aq_queue *q);    /* waiting gets */
+AQ_EXTERN long aq_queue_putters(const aq_queue *q);    /* waiting puts */
+AQ_EXTERN long aq_queue_joiners(const aq_queue *q);    /* waiting joins */
+AQ_EXTERN long aq_queue_unfinished(const aq_queue *q); /* put, not done */
+AQ_EXTERN int aq_queue_is_shutdown(const aq_queue *q);
+
+/* ---- overflow policies --------------------------------------------- */
+
+/* What a put does when a bounded queue is full. Waiting getters are
+ * always served first: an item handed to a getter is never dropped. */
+typedef enum aq_overflow {
+    AQ_BLOCK = 0,       /* wait for room (asyncio's put); the default */
+    AQ_DROP_NEWEST = 1, /* discard the item being put; the put returns
+                           AQ_EDROPPED at once */
+    AQ_DROP_OLDEST = 2  /* discard the stored item that has waited longest
+                           for FIFO (the next one a get would take), the
+                           bottom of the stack for LIFO, the least urgent
+                           for PRIORITY (the last one a get would take:
+                           if that is the new item itself, the new item is
+                           discarded and the put returns AQ_EDROPPED);
+                           the new item is then stored and the put returns
+                           AQ_OK. Costs: FIFO O(1); LIFO moves the
+                           maxsize - 1 items above the bottom down one
+                           slot; PRIORITY scans the heap's leaf half,
+                           maxsize / 2 comparisons (comparator calls) */
+} aq_overflow;
+
+/* Called once for each item a policy discards (including a new item a
+ * put could not keep) and for each item an immediate aq_queue_shutdown
+ * discards, with a pointer to its bytes, valid during the call only (do
+ * not write through it: for a new item they are the caller's); ud is the
+ * pointer given to aq_queue_set_overflow. It may free what a pointer
+ * item owns; it must not call into q. */
+typedef void (*aq_drop_fn)(void *item, void *ud);
+
+/* Sets q's overflow policy, once, before the first put (the tutorial's
+ * "custom backpressure (drop oldest, sample, etc.)"). With a DROP policy,
+ * put, put_until and try_put never wait and never return AQ_EFULL: a put
+ * that had to discard its own item returns AQ_EDROPPED, having passed it
+ * to drop (if set). A discarded item never counts as unfinished, so
+ * join() cannot wait on it: DROP_OLDEST takes back the unfinished count
+ * of the stored item it discards (never below zero) as the new one adds
+ * its own. Waiting getters are served first, so no item a getter could
+ * take is ever discarded. The policy is looked at only by a put that
+ * finds q full: AQ_BLOCK puts cost nothing extra. An immediate shutdown
+ * and aq_queue_free pass the items they discard to drop too, whatever
+ * the policy: AQ_BLOCK with a drop callback is how a queue of pointer
+ * items frees what it still holds. Sampling (keep one in k
+ * under overload) is a counter in the producer: examples/drop_oldest.c
+ * shows both.
+ * drop: may be NULL; aq_queue_statistics counts discarded items anyway.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL, policy is unknown, or the
+ * policy drops and q is unbounded or AQ_RENDEZVOUS (nothing to drop);
+ * AQ_EBUSY if something was already put into q or a policy was already
+ * set (nothing changes). Does not suspend. */
+AQ_EXTERN int aq_queue_set_overflow(aq_queue *q, aq_overflow policy,
+                                    aq_drop_fn drop, void *ud);
+
+/* ---- batches --------------------------------------------------------- */
+
+/* Takes up to n items into out[0 .. n * item_size), in get order, waiting
+ * only until at least one is there: one wake-up drains a burst (Go has no
+ * counterpart; asyncio users loop over get_nowait). Every item taken is
+ * handed over: *got says how many, also when the call then fails.
+ * got: receives the count taken (0 on failure before any was taken).
+ * Returns: AQ_OK with *got >= 1; AQ_EPERM outside a task; AQ_EINVAL if q,
+ * out or got is NULL or n is 0; AQ_ESHUTDOWN if q is shut down and
+ * empty; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+AQ_EXTERN int aq_queue_get_many(aq_queue *q, void *out, size_t n,
+                                size_t *got);
+AQ_EXTERN int aq_queue_get_many_until(aq_queue *q, void *out, size_t n,
+                                      size_t *got, int64_t deadline);
+
+/* The non-waiting form: takes what is there, up to n.
+ * Returns: AQ_OK with *got >= 1; AQ_EINVAL as above; AQ_ESHUTDOWN if shut
+ * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,
+                                    size_t *got);
+
+/* Puts the n items at items[0 .. n * item_size), in order, waiting for
+ * room as needed (under a DROP policy, never waiting). It stops early on
+ * cancellation, deadline or shutdown: exactly the first *done items went
+ * in (each exactly once), the rest did not.
+ * done: receives how many went in, or under a DROP policy were dealt
+ *   with by it: an item discarded is counted in *done, passed to the drop
+ *   callback and counted in the statistics, and the batch goes on (the
+ *   call then returns AQ_OK, never AQ_EDROPPED).
+ * Returns: AQ_OK with *done == n; AQ_EPERM outside a task; AQ_EINVAL if
+ * q, items or done is NULL or n is 0; AQ_ESHUTDOWN; AQ_ECANCELED;
+ * AQ_ETIMEDOUT (the _until form); AQ_ENOMEM. Suspends. */
+AQ_EXTERN int aq_queue_put_many(aq_queue *q, const void *items, size_t n,
+                                size_t *done);
+AQ_EXTERN int aq_queue_put_many_until(aq_queue *q, const void *items,
+                                      size_t n, size_t *done,
+                                      int64_t deadline);
+
+/* The non-waiting form: puts what fits, in order.
+ * Returns: AQ_OK with *done == n; AQ_EFULL with *done < n (the first
+ * *done went in); AQ_EINVAL as above; AQ_ESHUTDOWN; AQ_ENOMEM. Does not
+ * suspend; callable outside a task. */
+AQ_EXTERN int aq_queue_try_put_many(aq_queue *q, const void *items,
+                                    size_t n, size_t *done);
+
+/* ---- statistics ------------------------------------------------------ */
+
+/* A queue's counters at one moment (aq_queue_statistics, after Trio's
+ * statistics()). */
+typedef struct aq_queue_stats {
+    uint64_t put;        /* items that entered: stored or handed over (a
+                            new item the policy refused never entered) */
+    uint64_t got;        /* items taken by gets, hand-offs included */
+    uint64_t dropped;    /* items discarded: by the overflow policy or an
+                            immediate shutdown */
+    size_t high_water;   /* the largest qsize seen */
+    long qsize, maxsize;
+    long getters, putters, joiners; /* tasks waiting in each call */
+    long unfinished;
+    int is_shutdown;
+} aq_queue_stats;
+
+/* Fills *out with q's counters. The totals cost one increment per item
+ * got and one compare per item stored (put is derived: got + qsize +
+ * the dropped items that had been stored); the waiter counts are
+ * O(waiters).
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */
+AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
+
+/* Copies the item that the i-th next get would return (i = 0: the next
+ * one) into out, leaving the queue unchanged. O(1) for FIFO and LIFO,
+ * O(n * i) for PRIORITY: meant for inspection, not for the hot path.
+ * Returns: AQ_OK; AQ_EINVAL if q or out is NULL or i >= qsize.
+ * Does not suspend. */
+AQ_EXTERN int aq_queue_peek(const aq_queue *q, size_t i, void *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_API_QUEUE_H */

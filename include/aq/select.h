@@ -1,0 +1,123 @@
+/* libaq - select and its clauses. MIT licensed.
+ * Part of the public API: include <aq.h>, which includes every part in
+ * order; its opening comment states the conventions all of them follow. */
+#ifndef AQ_API_SELECT_H
+#define AQ_API_SELECT_H
+
+#include "sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== */
+/*  Select                                                               */
+/* ===================================================================== */
+
+/* Waits on several things at once, completing exactly one of them (Go's
+ * select, libdill's choose; asyncio.wait(FIRST_COMPLETED) for tasks). A
+ * clause is a put of an item, a get into a buffer, the completion of a
+ * task or of a task group, an event being set, or the acquisition of a
+ * lock or a semaphore permit. (A barrier wait is not a clause: arriving
+ * is itself an action, which a losing clause could not take back.) Fill
+ * clauses with the AQ_PUT, AQ_GET, AQ_TASK, AQ_GROUP, AQ_EVENT, AQ_LOCK
+ * and AQ_SEM initialisers:
+ *
+ *     aq_clause c[] = { AQ_GET(work, &job), AQ_GET(control, &cmd) };
+ *     int i = aq_select(c, 2, 0);   // 0 or 1: which one completed
+ *
+ * A clause whose object is NULL is disabled, as a nil channel in Go:
+ * switch clauses off and on between calls by setting it. A clause on
+ * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
+ * (as a closed channel is ready in Go): a put at once, a get once the
+ * queue is empty. When several clauses are ready, one is chosen at
+ * random with equal probability (the loop's generator, aq_loop_seed);
+ * with AQ_SELECT_BIASED the first ready clause in array order is taken,
+ * for priority between queues. Waiters on each queue are still served
+ * oldest first: a select waiting on a queue is one waiter among the
+ * others, and an item is handed to exactly one of them.
+ *
+ * Exactly one clause completes: its item moves (or its task's result is
+ * read, or the lock or permit is taken) and its rc is set; the others do nothing and their rc is left as
+ * it was. A cancelled or timed-out select completed none, unless one
+ * completed first (completed beats cancelled: the index is returned).
+ * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
+ * the waiter records are allocated (AQ_ENOMEM before anything is done).
+ * A task may not use the same queue twice in the same direction in one
+ * select (AQ_EINVAL); a put and a get on one queue are allowed. */
+typedef struct aq_clause {
+    int op;          /* AQ_OP_*: what the clause waits for */
+    int rc;          /* out: the completed clause's result: AQ_OK;
+                        AQ_ESHUTDOWN for a queue shut down; for a put on
+                        a queue with a DROP policy (always ready: such a
+                        put never waits), AQ_EDROPPED if its item was
+                        discarded; AQ_EGROUP for a group that failed */
+    union {          /* the object; NULL disables the clause */
+        aq_queue *queue;
+        aq_task *task;
+        aq_event *event;
+        aq_lock *lock;
+        aq_sem *sem;
+        aq_group *group;
+    };
+    void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or
+                        a void * that receives the task's result; GROUP:
+                        NULL or an int that receives its status */
+    size_t size;     /* PUT, GET: bytes at buf, must be the queue's
+                        item_size (a mismatch is AQ_EINVAL) */
+} aq_clause;
+
+enum {
+    AQ_OP_PUT = 1,   /* aq_queue_put */
+    AQ_OP_GET = 2,   /* aq_queue_get */
+    AQ_OP_TASK = 3,  /* aq_task_wait */
+    AQ_OP_EVENT = 4, /* aq_event_wait */
+    AQ_OP_LOCK = 5,  /* aq_lock_acquire: the caller owns the lock after */
+    AQ_OP_SEM = 6,   /* aq_sem_acquire: the caller holds a permit after */
+    AQ_OP_GROUP = 7  /* aq_group_wait (without cancelling on a loss) */
+};
+
+#define AQ_PUT(q, item)                                                   \
+    {.op = AQ_OP_PUT, .queue = (q), .buf = (void *)(item),              \
+     .size = sizeof *(item)}
+#define AQ_GET(q, out)                                                    \
+    {.op = AQ_OP_GET, .queue = (q), .buf = (out), .size = sizeof *(out)}
+#define AQ_TASK(t, result) {.op = AQ_OP_TASK, .task = (t), .buf = (result)}
+#define AQ_EVENT(e) {.op = AQ_OP_EVENT, .event = (e)}
+#define AQ_LOCK(l) {.op = AQ_OP_LOCK, .lock = (l)}
+#define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
+#define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
+
+/* Clauses that wait without allocating. */
+#define AQ_SELECT_STATIC 8
+
+/* flags: take the first ready clause in array order, not a random one. */
+#define AQ_SELECT_BIASED 1
+
+/* Completes one of the n clauses, waiting until one can complete.
+ * Returns: the index of the clause that completed (>= 0; its rc says
+ * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
+ * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
+ * a size other than its queue's item size, a queue appears twice in the
+ * same direction, or flags has unknown bits; AQ_EDEADLK if a TASK clause
+ * names the caller or a LOCK clause a lock the caller holds; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form; with
+ * every clause disabled, the call just waits for the deadline or a
+ * cancel); AQ_ENOMEM (more than AQ_SELECT_STATIC clauses, or a compact
+ * task that could not reserve room to park). Suspends. */
+AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
+AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
+                              int64_t deadline);
+
+/* The non-waiting form (Go's select with a default case): completes a
+ * ready clause if there is one.
+ * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
+ * above; AQ_EDEADLK as above; AQ_ENOMEM if a put's storage could not
+ * grow. Does not suspend;
+ * callable outside a task, except with a LOCK clause (a lock is owned by
+ * a task: AQ_EPERM). */
+AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AQ_API_SELECT_H */
