@@ -466,7 +466,7 @@ static void bench_dropoldest(struct job *j)
     for (int i = 0; i < DROP_MAXSIZE; i++)
         AQ(aq_queue_try_put(full, &v));
     AQ(aq_queue_try_put(room, &v));
-    j->out[0] = timed_puts(full, j->n, aq_queue_put, leave_full);
+    j->out[0] = timed_puts(full, j->n, aq_queue_try_put, leave_full);
     j->out[1] = timed_puts(room, j->n, aq_queue_try_put, leave_one);
     aq_queue_stats st;
     AQ(aq_queue_statistics(full, &st));

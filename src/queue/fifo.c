@@ -49,7 +49,7 @@ static void fifo_pop(aq_queue *q, void *out)
  * by then), and head moves on; count stays. */
 static int fifo_drop(aq_queue *q, const void *item)
 {
-    aq__queue_discard(q, at(q, 0));
+    aq__queue_victim(q, at(q, 0));
     aq__item_copy(at(q, q->count), item, q->item_size);
     q->head = (q->head + 1) & (q->cap - 1);
     return AQ_OK;

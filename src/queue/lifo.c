@@ -28,7 +28,7 @@ static void lifo_pop(aq_queue *q, void *out)
 static int lifo_drop(aq_queue *q, const void *item)
 {
     size_t sz = q->item_size;
-    aq__queue_discard(q, q->buf);
+    aq__queue_victim(q, q->buf);
     memmove(q->buf, q->buf + sz, (q->count - 1) * sz);
     q->count--;
     lifo_push(q, item);

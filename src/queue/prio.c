@@ -85,7 +85,7 @@ static inline int drop_impl(aq_queue *q, const void *item, int custom)
     }
     if (!before(q, custom, q->seq, item, ENTRY(q, worst)))
         return AQ_EDROPPED;
-    aq__queue_discard(q, ITEM(ENTRY(q, worst)));
+    aq__queue_victim(q, ITEM(ENTRY(q, worst)));
     sift_up(q, custom, worst, q->seq++, item);
     return AQ_OK;
 }

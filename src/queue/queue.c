@@ -168,7 +168,11 @@ static __attribute__((noinline)) int put_overflow(aq_queue *q,
                                                   const void *item)
 {
     if (q->overflow == AQ_DROP_OLDEST && q->ops->drop(q, item) == AQ_OK) {
-        q->unfinished++; /* the victim's count went with it */
+        /* The new item takes over the victim's unfinished count, or
+         * counts one if task_done calls had brought it to zero. */
+        q->dropped++;
+        if (q->unfinished == 0)
+            q->unfinished = 1;
         return AQ_OK;
     }
     /* DROP_NEWEST, or the new item is the least urgent: it never enters,

@@ -22,9 +22,10 @@ typedef struct aq__qops {
     void (*push_run)(aq_queue *q, const void *items, size_t n);
     void (*pop_run)(aq_queue *q, void *out, size_t n);
     /* AQ_DROP_OLDEST on a full queue: passes the stored item that the
-     * kind gives up first to aq__queue_discard and stores item in its
+     * kind gives up first to aq__queue_victim and stores item in its
      * place (AQ_OK), or returns AQ_EDROPPED, changing nothing, if item
-     * itself is the one to give up (PRIORITY only). */
+     * itself is the one to give up (PRIORITY only). The counts are the
+     * caller's (put_overflow). */
     int (*drop)(aq_queue *q, const void *item);
     /* The bytes of the i-th stored item in storage order (i < count), to
      * visit every item whatever the kind. */
@@ -113,6 +114,14 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
+/* Hands a stored item that a DROP_OLDEST put displaces to the drop
+ * callback, before the kind overwrites or forgets it. */
+static inline void aq__queue_victim(aq_queue *q, void *item)
+{
+    if (q->drop)
+        q->drop(item, q->drop_ud);
+}
+
 /* Discards a stored item on its way out of storage (the kind then
  * forgets it): passes it to q->drop, counts it dropped and takes back its
  * unfinished count (never below zero; waking joiners is the caller's
