@@ -13,7 +13,9 @@
  *   get moves in, or which never enters), a get_many only for its first
  *   item (which a put hands over, even if a cancel follows);
  * - *done and *got count exactly the items that moved, each once, the
- *   first ones of the array in array order.
+ *   first ones of the array in array order; under a DROP policy *done
+ *   also counts the new items the policy discarded (AQ_EDROPPED from the
+ *   item path is not an early stop: the rest are still offered).
  */
 #include "queue/queue.h"
 
@@ -36,8 +38,13 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
         }
         rc = put ? aq__queue_put_one(q, at, self, deadline)
                  : aq__queue_get_one(q, at, i ? NULL : self, deadline);
-        if (rc != AQ_OK)
-            break;
+        if (rc != AQ_OK) {
+            /* A DROP policy took the item (aq.h: not an early stop): it
+             * counts in *done, and the batch goes on. */
+            if (rc != AQ_EDROPPED)
+                break;
+            rc = AQ_OK;
+        }
         i++;
         /* A cancel can only come in while the task waits. That item moved
          * (completed beats cancelled); a put must stop there, while a get
