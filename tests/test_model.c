@@ -1,7 +1,9 @@
-/* Model-based random testing: random programs of puts, gets, task_done,
- * join, yields, cancels, shutdowns and selects (put, get and task
- * clauses, fair or biased) over 2-12 tasks and one or two queues of
- * every kind (rendezvous included), each run on libaq and on a small reference model
+/* Model-based random testing: random programs of puts, gets, batches
+ * (put_many, get_many, their try_ forms), task_done, join, yields,
+ * cancels, shutdowns and selects (put, get and task clauses, fair or
+ * biased) over 2-12 tasks and one or two queues of every kind
+ * (rendezvous included), some with an overflow policy and a drop
+ * callback, each run on libaq and on a small reference model
  * (tests/model/model.h) that predicts every return code, every item got,
  * the order in which ops complete and the queue's counters after each op.
  * See tests/model/interp.h for what is compared.
@@ -95,7 +97,9 @@ TEST(test_model_seeds)
            "cancelled, %ld cancels after completion, %ld timeouts, %ld "
            "items dropped, %ld runs ended blocked, %ld rendezvous "
            "hand-offs; selects: %ld completed at once (%ld by a fair draw "
-           "among >= 2 ready), %ld after waiting, %ld none\n",
+           "among >= 2 ready), %ld after waiting, %ld none; policies: "
+           "%ld stored items dropped, %ld new items refused; batches: %ld "
+           "waited, %ld puts stopped part way, %ld gets took 2+\n",
            (unsigned long long)o_start,
            (unsigned long long)(o_start + o_seeds - 1), ops,
            (double)(t1.tv_sec - t0.tv_sec) +
@@ -104,7 +108,8 @@ TEST(test_model_seeds)
            stats->n_cancel_waiting, stats->n_cancel_woken, stats->n_timeout,
            stats->n_dropped, stats->n_deadlock, stats->n_rdv,
            stats->n_sel_now, stats->n_sel_draw, stats->n_sel_woken,
-           stats->n_sel_fail);
+           stats->n_sel_fail, stats->n_pol_drop, stats->n_refused,
+           stats->n_batch_wait, stats->n_batch_part, stats->n_batch_drain);
     free(stats);
     m_cleanup();
 }

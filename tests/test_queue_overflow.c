@@ -115,6 +115,52 @@ TEST(test_overflow_drop_oldest_every_kind)
     qh_each_kind(3, drop_oldest_body);
 }
 
+/* ---- batches under a DROP policy ----------------------------------------- */
+
+/* put_many and try_put_many offer every item to the policy in order: a
+ * discarded one is not an early stop (aq.h), so *done is n, the call
+ * returns AQ_OK and the callback sees each dropped item once. maxsize 2,
+ * items 1..4: DROP_NEWEST keeps 1 and 2; DROP_OLDEST keeps 3 and 4 on
+ * FIFO and LIFO, while on PRIORITY 3 and 4 are each the least urgent and
+ * are refused. Neither call ever waits. */
+static void batch_drop_body(aq_queue *q, aq_queue_kind kind)
+{
+    static const int64_t items[4] = {1, 2, 3, 4};
+    static const int64_t oldest[QH_NKINDS][2] = {{1, 2}, {1, 2}, {3, 4}};
+    size_t k = qh_kind_index(kind), done = 99;
+    int ran;
+    set_policy(q, AQ_DROP_NEWEST);
+    aq_task *w = qh_quiet_begin(&ran);
+    ASSERT_OK(aq_queue_put_many(q, items, 4, &done));
+    ASSERT_EQ(done, 4);
+    done = 99;
+    ASSERT_OK(aq_queue_try_put_many(q, items + 2, 2, &done));
+    ASSERT_EQ(done, 2);
+    qh_quiet_end(w, &ran);
+    assert_log(&drops, (const int64_t[]){3, 4, 3, 4}, 4);
+    ASSERT_EQ(aq_queue_qsize(q), 2);
+    ASSERT_EQ(aq_queue_unfinished(q), 2);
+    ASSERT_EQ(stats_of(q).put, 2);
+    ASSERT_EQ(stats_of(q).dropped, 4);
+
+    aq_queue *o = qh_new(kind, 2);
+    set_policy(o, AQ_DROP_OLDEST);
+    w = qh_quiet_begin(&ran);
+    done = 99; /* a deadline long past: still no wait, no AQ_ETIMEDOUT */
+    ASSERT_OK(aq_queue_put_many_until(o, items, 4, &done, 1));
+    ASSERT_EQ(done, 4);
+    qh_quiet_end(w, &ran);
+    assert_log(&drops, oldest[k], 2);
+    ASSERT_EQ(aq_queue_qsize(o), 2);
+    ASSERT_EQ(aq_queue_unfinished(o), 2);
+    ASSERT_OK(aq_queue_free(o));
+}
+
+TEST(test_overflow_batch_never_stops_at_a_drop)
+{
+    qh_each_kind(2, batch_drop_body);
+}
+
 /* ---- PRIORITY ties with a comparator ------------------------------------- */
 
 struct job {
@@ -553,6 +599,7 @@ int main(int argc, char **argv)
     RUN(test_overflow_drop_newest_every_kind);
     RUN(test_overflow_drop_oldest_every_kind);
     RUN(test_overflow_drop_oldest_priority_ties);
+    RUN(test_overflow_batch_never_stops_at_a_drop);
     RUN(test_overflow_matches_model);
     RUN(test_overflow_newest_matches_model);
     RUN(test_overflow_getters_served_first);

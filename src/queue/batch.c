@@ -13,7 +13,9 @@
  *   get moves in, or which never enters), a get_many only for its first
  *   item (which a put hands over, even if a cancel follows);
  * - *done and *got count exactly the items that moved, each once, the
- *   first ones of the array in array order.
+ *   first ones of the array in array order; under a DROP policy *done
+ *   also counts the new items the policy discarded (AQ_EDROPPED from the
+ *   item path is not an early stop: the rest are still offered).
  */
 #include "queue/queue.h"
 

@@ -5,20 +5,26 @@
  * one libaq task per program task, started as the program's runner says
  * (see prog.h; the shared loop's stack pool spares an mmap per task).
  * Every task runs its ops and records, after each one, the return code,
- * the item got and the state of every queue: qsize, unfinished, waiter
- * counts, shutdown flag, next item, and the whole get order read with
- * aq_queue_peek while at most M_PEEK items are queued. Then:
+ * a batch's count, the items got and the state of every queue: qsize,
+ * unfinished, waiter counts, shutdown flag, next item, the whole get
+ * order read with aq_queue_peek while at most M_PEEK items are queued,
+ * aq_queue_statistics' put, got, dropped and high_water (its other
+ * fields must agree with the single calls), and how many items the drop
+ * callbacks have seen. Then:
  * - every record must equal the model's, including the rank at which the
  *   op completed, so the interleaving itself is checked; for a select,
  *   the clause that completed (the loop is seeded with m_prog.seed, so
  *   even a fair choice is predicted) and that clause's rc;
  * - a select leaves the rc and buffer of every other clause untouched,
  *   and a task clause delivers that task's result;
- * - aq_run's return, main's waits and what try_get drains afterwards must
- *   match too;
- * - conservation, from libaq's own results alone: an item got was put
- *   successfully on that queue and is got at most once; an item put and
- *   never got must be one the model says an immediate shutdown dropped.
+ * - a batch leaves the buffer past its count untouched;
+ * - aq_run's return, main's waits, what try_get drains afterwards and
+ *   the drop callbacks' log (queues with a policy set: every item
+ *   discarded, in order) must match too;
+ * - conservation, from libaq's own results alone: an item got was
+ *   offered to that queue (a put that returned AQ_OK or AQ_EDROPPED, a
+ *   batch's first *done) and is got, left or dropped exactly once; the
+ *   model's log stands in for drops on queues without a callback.
  *
  * "Far" deadlines (M_FAR_NS ahead, see prog.h) exercise libaq's timer
  * heap without firing: a run takes microseconds. The ops the model says
@@ -37,6 +43,7 @@
 
 #define M_FAR_NS (5 * AQ_SEC)
 #define M_MSG 512 /* size of a failure message buffer */
+#define M_WHY 320 /* of one difference between two results */
 
 typedef struct mi_run mi_run;
 
@@ -45,6 +52,12 @@ typedef struct mi_arg {
     int t;
 } mi_arg;
 
+/* A drop callback's ud: which queue. */
+typedef struct mi_dropctx {
+    mi_run *run;
+    int k;
+} mi_dropctx;
+
 struct mi_run {
     const m_prog *p;
     const m_out *pred; /* the model's, for the stuck flags */
@@ -52,9 +65,10 @@ struct mi_run {
     aq_queue *q[M_QUEUES];
     aq_task *h[M_TASKS];
     mi_arg args[M_TASKS];
+    mi_dropctx dctx[M_QUEUES];
     long order;
     int64_t far;
-    char err[256]; /* first broken invariant seen during the run */
+    char err[M_MSG]; /* first broken invariant seen during the run */
 };
 
 /* If set, the first op whose result differs from the model's is also
@@ -92,15 +106,24 @@ static int mi_cmp(const void *a, const void *b, void *ud)
     return (x > y) - (x < y);
 }
 
-static void mi_record(mi_run *r, m_res *res, int rc, int crc,
-                      const m_item *got)
+/* The drop callback of every queue with a policy set: logs the item. */
+static void mi_drop(void *item, void *ud)
+{
+    mi_dropctx *c = ud;
+    m_out *out = c->run->out;
+    m_item it;
+    memcpy(&it, item, sizeof it);
+    if (out->ndrops == M_IDS) {
+        mi_fail(c->run, "q%d: more drops than items", c->k);
+        return;
+    }
+    out->drops[out->ndrops++] = (m_drop){c->k, 0, it.id};
+}
+
+static void mi_record(mi_run *r, m_res *res, const mm_ret *x)
 {
     const m_prog *p = r->p;
-    res->rc = rc;
-    res->crc = crc;
-    res->got = got ? got->id : 0;
-    res->gotprio = got ? got->prio : 0;
-    res->order = r->order++;
+    m_res_fill(res, x, r->out->ndrops, r->order++);
     for (int k = 0; k < p->nq; k++) {
         aq_queue *q = r->q[k];
         m_snap *s = &res->snap[k];
@@ -111,6 +134,19 @@ static void mi_record(mi_run *r, m_res *res, int rc, int crc,
         s->putters = aq_queue_putters(q);
         s->joiners = aq_queue_joiners(q);
         s->shut = aq_queue_is_shutdown(q);
+        aq_queue_stats st;
+        if (aq_queue_statistics(q, &st) != AQ_OK)
+            mi_fail(r, "q%d: aq_queue_statistics failed", k);
+        s->st_put = (long)st.put;
+        s->st_got = (long)st.got;
+        s->st_dropped = (long)st.dropped;
+        s->st_high = (long)st.high_water;
+        if (st.qsize != s->qsize || st.maxsize != p->maxsize[k] ||
+            st.getters != s->getters || st.putters != s->putters ||
+            st.joiners != s->joiners || st.unfinished != s->unfinished ||
+            st.is_shutdown != s->shut)
+            mi_fail(r, "q%d: aq_queue_statistics disagrees with the "
+                    "single calls", k);
         if (s->qsize > 0 && aq_queue_peek(q, 0, &h) != AQ_OK)
             mi_fail(r, "q%d: peek(0) failed with qsize %ld", k, s->qsize);
         s->head = h.id;
@@ -184,13 +220,61 @@ static int mi_select(mi_run *r, int ti, int i, const m_item *it, int64_t dl,
     return rc;
 }
 
+/* Runs worker ti's batch op i (deadline dl unless M_DL_NEVER): the rc,
+ * with the count and the items got in *x. Checks that the count was
+ * written and that the buffer past it is untouched. */
+#define M_NOCOUNT 77
+static int mi_batch(mi_run *r, int ti, int i, int64_t dl, mm_ret *x)
+{
+    const m_prog *p = r->p;
+    const m_op *op = &p->ops[ti][i];
+    aq_queue *q = r->q[m_qi(p, op)];
+    m_item buf[M_BATCH];
+    size_t n = (size_t)m_batch_n(op), cnt = M_NOCOUNT;
+    int put = m_batch_put(op->kind), never = op->dl == M_DL_NEVER, rc;
+    for (int j = 0; j < M_BATCH; j++)
+        buf[j] = put ? (m_item){m_batch_prio(op, j), m_batch_id(ti, i, j)}
+                     : (m_item){-1, 0};
+    switch (op->kind) {
+    case M_PUT_MANY:
+        rc = never ? aq_queue_put_many(q, buf, n, &cnt)
+                   : aq_queue_put_many_until(q, buf, n, &cnt, dl);
+        break;
+    case M_TRY_PUT_MANY:
+        rc = aq_queue_try_put_many(q, buf, n, &cnt);
+        break;
+    case M_GET_MANY:
+        rc = never ? aq_queue_get_many(q, buf, n, &cnt)
+                   : aq_queue_get_many_until(q, buf, n, &cnt, dl);
+        break;
+    default:
+        rc = aq_queue_try_get_many(q, buf, n, &cnt);
+    }
+    if (cnt > n) {
+        mi_fail(r, "t%d op %d: batch count %zu of %zu", ti, i, cnt, n);
+        cnt = 0;
+    }
+    x->cnt = (int)cnt;
+    if (put)
+        return rc;
+    x->ngot = (int)cnt;
+    for (size_t j = 0; j < M_BATCH; j++) {
+        if (j < cnt)
+            x->got[j] = buf[j];
+        else if (buf[j].id != 0 || buf[j].prio != -1)
+            mi_fail(r, "t%d op %d: get_many wrote past its count %zu", ti,
+                    i, cnt);
+    }
+    return rc;
+}
+
 static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
                        const m_res *b, char *msg, size_t len);
 
 /* The early report of worker ti's op i (see m_early). */
 static void mi_check_now(mi_run *r, int ti, int i)
 {
-    char why[200], what[M_OPSTR];
+    char why[M_WHY], what[M_OPSTR];
     const m_prog *p = r->p;
     if (!m_early || r->err[0])
         return;
@@ -218,6 +302,8 @@ static void *mi_worker(void *arg)
         int64_t far = r->pred->stuck[ti][i] ? AQ_NEVER : r->far;
         int64_t dl = op->dl == M_DL_PAST ? 0 : far;
         int rc = AQ_OK, crc = 0, is_get = 0;
+        mm_ret x = {0};
+        long from = r->out->ndrops;
         switch (op->kind) {
         case M_PUT:
             rc = op->dl == M_DL_NEVER ? aq_queue_put(q, &it)
@@ -258,16 +344,27 @@ static void *mi_worker(void *arg)
             break;
         case M_SHUTDOWN:
             rc = aq_queue_shutdown(q, m_immediate(op));
+            /* A heap's storage order is libaq's own (see model.h). */
+            if (p->qkind[m_qi(p, op)] == M_PRIO ||
+                p->qkind[m_qi(p, op)] == M_PRIO_CMP)
+                m_sort_drops(r->out->drops, from, r->out->ndrops);
             break;
         case M_SELECT:
             rc = mi_select(r, ti, i, &it, dl, &crc, &out, &is_get);
             break;
+        default:
+            rc = mi_batch(r, ti, i, dl, &x);
         }
         int ok = op->kind == M_SELECT ? rc >= 0 && crc == AQ_OK : rc == AQ_OK;
         if (is_get && !ok && (out.id != 0 || out.prio != -1))
             mi_fail(r, "t%d op %d: failed get wrote its output", ti, i);
-        mi_record(r, &r->out->res[ti][i], rc, crc,
-                  is_get && ok ? &out : NULL);
+        x.rc = rc;
+        x.crc = crc;
+        if (is_get && ok) {
+            x.ngot = 1;
+            x.got[0] = out;
+        }
+        mi_record(r, &r->out->res[ti][i], &x);
         mi_check_now(r, ti, i);
     }
     return &r->args[ti]; /* a task clause checks it gets this */
@@ -285,9 +382,10 @@ static void *mi_main(void *arg)
             abort(); /* cannot go on without the task */
         }
     }
-    for (int i = 0; i < r->p->ntasks; i++)
-        mi_record(r, &r->out->wait[i], aq_task_wait(r->h[i], NULL), 0,
-                  NULL);
+    for (int i = 0; i < r->p->ntasks; i++) {
+        mm_ret x = {.rc = aq_task_wait(r->h[i], NULL)};
+        mi_record(r, &r->out->wait[i], &x);
+    }
     return NULL;
 }
 
@@ -334,13 +432,19 @@ static int mi_snap_diff(const m_prog *p, const m_res *a, const m_res *b,
 {
     for (int k = 0; k < p->nq; k++) {
         const m_snap *x = &a->snap[k], *y = &b->snap[k];
-        static const char *const f[] = {"qsize", "unfinished", "getters",
-                                        "putters", "joiners", "head item"};
-        const long xv[] = {x->qsize, x->unfinished, x->getters,
-                           x->putters, x->joiners, x->head};
-        const long yv[] = {y->qsize, y->unfinished, y->getters,
-                           y->putters, y->joiners, y->head};
-        for (int j = 0; j < 6; j++)
+        static const char *const f[] = {
+            "qsize", "unfinished", "getters", "putters", "joiners",
+            "head item", "stats.put", "stats.got", "stats.dropped",
+            "stats.high_water"};
+        const long xv[] = {x->qsize,  x->unfinished, x->getters,
+                           x->putters, x->joiners,   x->head,
+                           x->st_put, x->st_got,     x->st_dropped,
+                           x->st_high};
+        const long yv[] = {y->qsize,  y->unfinished, y->getters,
+                           y->putters, y->joiners,   y->head,
+                           y->st_put, y->st_got,     y->st_dropped,
+                           y->st_high};
+        for (int j = 0; j < 10; j++)
             if (xv[j] != yv[j]) {
                 snprintf(msg, len, "q%d %s: libaq %ld, model %ld", k, f[j],
                          xv[j], yv[j]);
@@ -359,16 +463,38 @@ static int mi_snap_diff(const m_prog *p, const m_res *a, const m_res *b,
     return 0;
 }
 
+/* The items a result got, as " #id/pprio" each, or " no item". */
+static void m_got_str(const m_res *a, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    if (!a->ngot)
+        snprintf(buf, len, " no item");
+    for (int j = 0; j < a->ngot && j < M_BATCH && at < len; j++)
+        at += (size_t)snprintf(buf + at, len - at, " #%ld/p%ld", a->got[j],
+                               a->gotprio[j]);
+}
+
 static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
                        const m_res *b, char *msg, size_t len)
 {
-    if (a->rc != b->rc || a->crc != b->crc || a->got != b->got ||
-        a->gotprio != b->gotprio) {
-        char x[48], y[48];
+    int same = a->rc == b->rc && a->crc == b->crc && a->cnt == b->cnt &&
+               a->ngot == b->ngot;
+    for (int j = 0; same && j < a->ngot && j < M_BATCH; j++)
+        same = a->got[j] == b->got[j] && a->gotprio[j] == b->gotprio[j];
+    if (!same) {
+        char x[48], y[48], gx[80], gy[80];
         m_rc_str(sel, a->rc, a->crc, x, sizeof x);
         m_rc_str(sel, b->rc, b->crc, y, sizeof y);
-        snprintf(msg, len, "libaq %s item #%ld/p%ld, model %s item #%ld/p%ld",
-                 x, a->got, a->gotprio, y, b->got, b->gotprio);
+        m_got_str(a, gx, sizeof gx);
+        m_got_str(b, gy, sizeof gy);
+        snprintf(msg, len, "libaq %s count %d%s, model %s count %d%s", x,
+                 a->cnt, gx, y, b->cnt, gy);
+        return 1;
+    }
+    if (a->ndrops != b->ndrops) {
+        snprintf(msg, len, "drop callbacks so far: libaq %ld, model %ld",
+                 a->ndrops, b->ndrops);
         return 1;
     }
     if (a->order != b->order) {
@@ -384,7 +510,7 @@ static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
 static int mi_compare(const m_prog *p, const m_out *lib, const m_out *mod,
                       char *msg, size_t len)
 {
-    char why[200], what[M_OPSTR];
+    char why[M_WHY], what[M_OPSTR];
     long best = -1;
     for (int t = 0; t <= p->ntasks; t++) {
         int n = t == p->ntasks ? p->ntasks : p->nops[t];
@@ -412,6 +538,24 @@ static int mi_compare(const m_prog *p, const m_out *lib, const m_out *mod,
                  aq_errname(lib->run_rc), aq_errname(mod->run_rc));
         return 1;
     }
+    /* The drop callbacks' log against the model's entries for the same
+     * queues (those with a policy set), entry by entry. */
+    for (long a = 0, b = 0;; a++, b++) {
+        while (b < mod->ndrops && !m_pol_logs(p, mod->drops[b].q))
+            b++;
+        if (a == lib->ndrops && b == mod->ndrops)
+            break;
+        if (a == lib->ndrops || b == mod->ndrops ||
+            lib->drops[a].q != mod->drops[b].q ||
+            lib->drops[a].id != mod->drops[b].id) {
+            snprintf(msg, len, "drop %ld: libaq q%d #%ld, model q%d #%ld "
+                     "(#0: none)", a, a < lib->ndrops ? lib->drops[a].q : 0,
+                     a < lib->ndrops ? lib->drops[a].id : 0L,
+                     b < mod->ndrops ? mod->drops[b].q : 0,
+                     b < mod->ndrops ? mod->drops[b].id : 0L);
+            return 1;
+        }
+    }
     for (int k = 0; k < p->nq; k++) {
         if (lib->final_unfinished[k] != mod->final_unfinished[k]) {
             snprintf(msg, len, "q%d unfinished at the end: libaq %ld, "
@@ -432,81 +576,103 @@ static int mi_compare(const m_prog *p, const m_out *lib, const m_out *mod,
     return 0;
 }
 
-/* Marks item id as got from queue k; 0 if that is legal. */
+/* Marks item id as taken from queue k (got, left or dropped); 0 if that
+ * is legal: it was offered there, and is taken once. */
 static int mi_seen(signed char *seen, const signed char *put_q, long id,
                    int k)
 {
-    if (id < 1 || id > M_ITEMS || put_q[id] != k)
-        return 1; /* never put on that queue */
-    return seen[id]++ != 0; /* got twice */
+    if (id < 1 || id > M_IDS || put_q[id] != k)
+        return 1; /* never offered to that queue */
+    return seen[id]++ != 0; /* taken twice */
 }
 
-/* The queue that op i of task t moved an item into (dir M_CL_PUT) or
- * out of (M_CL_GET) by libaq's results, or -1: a put or get that
- * succeeded, or a select whose put or get clause did. */
-static int mi_moved(const m_prog *p, const m_out *lib, int t, int i, int dir)
+/* Marks the items op i of task t offered to a queue by libaq's results:
+ * a put or select put clause that returned AQ_OK or AQ_EDROPPED (the
+ * policy took it), a batch put's first *done items. */
+static void mi_offered(const m_prog *p, const m_out *lib, int t, int i,
+                       signed char *put_q)
 {
     const m_op *op = &p->ops[t][i];
     const m_res *res = &lib->res[t][i];
+    int k = m_qi(p, op), n = 0, rc = res->rc;
     if (op->kind == M_SELECT) {
-        if (res->rc < 0 || res->rc >= m_sel_n(op) || res->crc != AQ_OK ||
-            m_cl_op(op->cl[res->rc]) != dir)
-            return -1;
-        return m_cl_q(p, op->cl[res->rc]);
+        if (res->rc < 0 || res->rc >= m_sel_n(op) ||
+            m_cl_op(op->cl[res->rc]) != M_CL_PUT)
+            return;
+        k = m_cl_q(p, op->cl[res->rc]);
+        rc = res->crc;
     }
-    int put = op->kind == M_PUT || op->kind == M_TRY_PUT;
-    int get = op->kind == M_GET || op->kind == M_TRY_GET;
-    if (res->rc != AQ_OK || (dir == M_CL_PUT ? !put : !get))
+    if (op->kind == M_SELECT || op->kind == M_PUT || op->kind == M_TRY_PUT)
+        n = rc == AQ_OK || rc == AQ_EDROPPED;
+    else if (m_batch_put(op->kind))
+        n = res->cnt;
+    for (int j = 0; j < n && j < M_BATCH; j++)
+        put_q[m_batch_id(t, i, j)] = (signed char)k;
+}
+
+/* The queue an op got its items from by libaq's results, or -1. */
+static int mi_got_from(const m_prog *p, const m_out *lib, int t, int i)
+{
+    const m_op *op = &p->ops[t][i];
+    const m_res *res = &lib->res[t][i];
+    if (!res->ngot)
         return -1;
+    if (op->kind == M_SELECT)
+        return res->rc >= 0 && res->rc < m_sel_n(op)
+                   ? m_cl_q(p, op->cl[res->rc]) : -1;
     return m_qi(p, op);
 }
 
-/* Conservation, judged on libaq's results only (plus the model's list of
- * dropped items, which libaq cannot report): every item got or drained
- * was put successfully on that queue, and only once; every item put
- * successfully is got, drained or dropped. */
+/* Conservation, judged on libaq's results (and for queues without a
+ * drop callback the model's log of what immediate shutdowns dropped,
+ * which libaq cannot report): every item got, left or dropped was
+ * offered to that queue, and each item offered is exactly one of them. */
 static int mi_conserve(const m_prog *p, const m_out *lib, const m_out *mod,
                        char *msg, size_t len)
 {
-    signed char put_q[M_ITEMS + 1], seen[M_ITEMS + 1], dropped[M_ITEMS + 1];
+    static signed char put_q[M_IDS + 1], seen[M_IDS + 1];
     memset(put_q, -1, sizeof put_q);
     memset(seen, 0, sizeof seen);
-    memset(dropped, 0, sizeof dropped);
-    for (int j = 0; j < mod->ndropped; j++)
-        dropped[mod->dropped[j]] = 1;
+    for (int t = 0; t < p->ntasks; t++)
+        for (int i = 0; i < p->nops[t]; i++)
+            mi_offered(p, lib, t, i, put_q);
     for (int t = 0; t < p->ntasks; t++)
         for (int i = 0; i < p->nops[t]; i++) {
-            int k = mi_moved(p, lib, t, i, M_CL_PUT);
-            if (k >= 0)
-                put_q[m_item_id(t, i)] = (signed char)k;
-        }
-    for (int t = 0; t < p->ntasks; t++)
-        for (int i = 0; i < p->nops[t]; i++) {
-            long id = lib->res[t][i].got;
-            int k = mi_moved(p, lib, t, i, M_CL_GET);
-            if (k >= 0 && mi_seen(seen, put_q, id, k)) {
-                snprintf(msg, len, "t%d op %d got #%ld: not put on q%d, "
-                         "or got twice", t, i, id, k);
-                return 1;
-            }
+            const m_res *res = &lib->res[t][i];
+            int k = mi_got_from(p, lib, t, i);
+            for (int j = 0; k >= 0 && j < res->ngot && j < M_BATCH; j++)
+                if (mi_seen(seen, put_q, res->got[j], k)) {
+                    snprintf(msg, len, "t%d op %d got #%ld: not offered to "
+                             "q%d, or taken twice", t, i, res->got[j], k);
+                    return 1;
+                }
         }
     for (int k = 0; k < p->nq; k++)
         for (int j = 0; j < lib->nleft[k]; j++)
             if (mi_seen(seen, put_q, lib->left[k][j], k)) {
-                snprintf(msg, len, "q%d still held #%ld: not put there, "
-                         "or got too", k, lib->left[k][j]);
+                snprintf(msg, len, "q%d still held #%ld: not offered there, "
+                         "or taken too", k, lib->left[k][j]);
                 return 1;
             }
-    for (long id = 1; id <= M_ITEMS; id++) {
-        if (put_q[id] >= 0 && !seen[id] && !dropped[id]) {
-            snprintf(msg, len, "item #%ld was put and is lost", id);
-            return 1;
-        }
-        if (dropped[id] && (put_q[id] < 0 || seen[id])) {
-            snprintf(msg, len, "item #%ld dropped but not put, or got", id);
-            return 1;
+    for (int w = 0; w < 2; w++) {
+        const m_out *o = w ? mod : lib;
+        for (long j = 0; j < o->ndrops; j++) {
+            const m_drop *d = &o->drops[j];
+            if (m_pol_logs(p, d->q) != !w)
+                continue;
+            if (mi_seen(seen, put_q, d->id, d->q)) {
+                snprintf(msg, len, "q%d dropped #%ld: not offered there, "
+                         "or taken too", d->q, d->id);
+                return 1;
+            }
         }
     }
+    for (long id = 1; id <= M_IDS; id++)
+        if (put_q[id] >= 0 && !seen[id]) {
+            snprintf(msg, len, "item #%ld was offered to q%d and is lost", id,
+                     put_q[id]);
+            return 1;
+        }
     return 0;
 }
 
@@ -529,7 +695,7 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
                                                 : &lib->res[t][i];
                 const m_res *b = t == p->ntasks ? &mod->wait[i]
                                                 : &mod->res[t][i];
-                char what[M_OPSTR + 32], why[200], rcs[48];
+                char what[M_OPSTR + 32], why[M_WHY], rcs[48];
                 int sel = t < p->ntasks && p->ops[t][i].kind == M_SELECT;
                 if (a->order != o)
                     continue;
@@ -542,13 +708,17 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
                 }
                 m_rc_str(sel, a->rc, a->crc, rcs, sizeof rcs);
                 fprintf(f, "%4ld %-44s -> %s", o, what, rcs);
-                if (a->got)
-                    fprintf(f, " #%ld", a->got);
+                if (t < p->ntasks && m_is_batch(p->ops[t][i].kind))
+                    fprintf(f, " count %d", a->cnt);
+                for (int j = 0; j < a->ngot && j < M_BATCH; j++)
+                    fprintf(f, " #%ld", a->got[j]);
                 for (int k = 0; k < p->nq && t < p->ntasks; k++) {
                     const m_snap *s = &a->snap[k];
                     fprintf(f, " | q%d n%ld u%ld g%ld p%ld j%ld%s", k,
                             s->qsize, s->unfinished, s->getters, s->putters,
                             s->joiners, s->shut ? " shut" : "");
+                    if (s->st_dropped)
+                        fprintf(f, " dropped %ld", s->st_dropped);
                     if (s->head)
                         fprintf(f, " next #%ld", s->head);
                 }
@@ -559,6 +729,12 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
         }
     fprintf(f, "aq_run: %s (model %s)\n", aq_errname(lib->run_rc),
             aq_errname(mod->run_rc));
+    if (lib->ndrops) {
+        fprintf(f, "drop callbacks (libaq):");
+        for (long j = 0; j < lib->ndrops; j++)
+            fprintf(f, " q%d #%ld", lib->drops[j].q, lib->drops[j].id);
+        fprintf(f, "\n");
+    }
 }
 
 /* Runs p on the model and on libaq. Returns 0 if they agree, else 1 with
@@ -589,8 +765,15 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
                      ? aq_queue_new(&r->q[k], AQ_RENDEZVOUS, sizeof(m_item), 0)
                      : aq_queue_new(&r->q[k], (aq_queue_kind)p->qkind[k],
                                     sizeof(m_item), p->maxsize[k]);
+        if (rc == AQ_OK && m_pol_logs(p, k)) {
+            r->dctx[k] = (mi_dropctx){r, k};
+            rc = aq_queue_set_overflow(r->q[k],
+                                       (aq_overflow)(p->policy[k] - 1),
+                                       mi_drop, &r->dctx[k]);
+        }
         if (rc != AQ_OK) {
-            snprintf(msg, len, "aq_queue_new: %s", aq_errname(rc));
+            snprintf(msg, len, "aq_queue_new or set_overflow: %s",
+                     aq_errname(rc));
             bad = 1;
             goto free_queues;
         }
@@ -605,7 +788,7 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
         m_item it;
         int rc;
         while ((rc = aq_queue_try_get(r->q[k], &it)) == AQ_OK &&
-               lib->nleft[k] < M_ITEMS)
+               lib->nleft[k] < M_IDS)
             lib->left[k][lib->nleft[k]++] = it.id;
         if (rc != (aq_queue_is_shutdown(r->q[k]) ? AQ_ESHUTDOWN : AQ_EEMPTY))
             mi_fail(r, "q%d: try_get on the drained queue: %s", k,
@@ -642,6 +825,11 @@ free_queues:
         stats->n_sel_draw += mod->n_sel_draw;
         stats->n_sel_woken += mod->n_sel_woken;
         stats->n_sel_fail += mod->n_sel_fail;
+        stats->n_pol_drop += mod->n_pol_drop;
+        stats->n_refused += mod->n_refused;
+        stats->n_batch_wait += mod->n_batch_wait;
+        stats->n_batch_part += mod->n_batch_part;
+        stats->n_batch_drain += mod->n_batch_drain;
     }
 out:
     free(mod);
@@ -706,7 +894,8 @@ static int ms_try(m_prog *p, const m_prog *c)
 }
 
 /* Greedy shrinking: delete whole tasks, then single ops, then simplify
- * deadlines, select clauses, queues and sizes, while the program still fails; repeat
+ * deadlines, select clauses, batch counts, queues, sizes and policies,
+ * while the program still fails; repeat
  * until nothing more can go. Any failure counts, not only the first one
  * seen: the smallest failing program is what helps. */
 M_FN void m_shrink(m_prog *p)
@@ -738,10 +927,17 @@ M_FN void m_shrink(m_prog *p)
                     op->arg &= (unsigned char)~4;
                     progress |= ms_try(p, &c);
                 }
+                c = *p; /* a batch of one item fewer */
+                op = &c.ops[t][i];
+                if (m_is_batch(op->kind) && m_batch_n(op) > 1) {
+                    op->arg = (unsigned char)(op->arg - 32);
+                    progress |= ms_try(p, &c);
+                }
             }
         if (p->nq == 2) {
             m_prog c = *p;
             c.nq = 1;
+            m_fix_policy(&c);
             progress |= ms_try(p, &c);
         }
         if (p->runner != M_RUN_LOOP) { /* no main task to read past */
@@ -758,6 +954,11 @@ M_FN void m_shrink(m_prog *p)
             c = *p;
             if (p->qkind[k] != M_FIFO) {
                 c.qkind[k] = M_FIFO;
+                progress |= ms_try(p, &c);
+            }
+            c = *p; /* no policy (a DROP one found failing stays) */
+            if (p->policy[k] == M_POL_BLOCK) {
+                c.policy[k] = M_POL_NONE;
                 progress |= ms_try(p, &c);
             }
         }

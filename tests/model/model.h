@@ -40,6 +40,34 @@
  * ready it fails at once with a past deadline, or waits on every clause
  * at once, one waiter among the others in each list (oldest first); the
  * first waker wins and takes it off the other lists.
+ *
+ * Overflow policies (aq.h): a put that finds the queue full and no getter
+ * (a full queue has none, but a rendezvous one, which takes no policy)
+ * consults the policy, and so never waits under a DROP one: DROP_NEWEST
+ * refuses the new item (AQ_EDROPPED); DROP_OLDEST discards the stored
+ * item the kind gives up first (FIFO: the next a get would take; LIFO:
+ * the bottom of the stack; both the oldest stored, the first of the
+ * array) and stores the new one (AQ_OK), or on a PRIORITY queue the
+ * least urgent (the largest priority, of equals the newest), unless the
+ * new item is itself the least urgent (ties lost): then it is refused.
+ * A discarded stored item takes back its unfinished count (never below
+ * zero) as the new one adds its own. Shutdown and cancel come first.
+ * Every discarded item goes to the drop log (m_out.drops) in order; an
+ * immediate shutdown logs a queue's items in storage order (insertion
+ * order for FIFO and LIFO; a heap's order is libaq's own, so for
+ * PRIORITY the shutdown's entries are sorted by id on both sides).
+ * The statistics counters follow aq_queue_stats: put (items that entered
+ * storage or a getter), got, dropped, high_water.
+ *
+ * Batches (batch.c): put_many offers its items in order as that many
+ * puts would, waiting for room as often as needed with the item in
+ * flight; it stops at a shutdown, a deadline, a cancel while it waited,
+ * or (having completed an item by a wake-up) a cancel that came after it
+ * (completed beats cancelled for that item only); a dropped item is not
+ * an early stop. get_many waits only for its first item; once it has one
+ * (at once, or when it runs again after the wake-up) it takes what it
+ * can without waiting, up to n, refilling slots from waiting putters as
+ * single gets do. The try_ forms never wait and ignore cancellation.
  */
 #ifndef MODEL_MODEL_H
 #define MODEL_MODEL_H
@@ -56,6 +84,8 @@ typedef struct m_snap {
     long head; /* id of the next item a get would take; 0 if empty */
     uint64_t order; /* hash of all ids in get order, if qsize <= M_PEEK */
     int shut;
+    /* aq_queue_statistics' counters */
+    long st_put, st_got, st_dropped, st_high;
 } m_snap;
 
 #define M_PEEK 16
@@ -70,25 +100,49 @@ static inline uint64_t m_hash(uint64_t h, long id)
 typedef struct m_res {
     int rc;       /* a select's: the index of the clause, or an error */
     int crc;      /* a select's completed clause's rc; else 0 */
-    long got;     /* the item's id for a successful get, else 0 */
-    long gotprio; /* and its priority */
+    int cnt;      /* a batch's *done or *got; else 0 */
+    int ngot;     /* items got (a get: 0 or 1; a get_many: *got) */
+    long got[M_BATCH];     /* their ids, in order */
+    long gotprio[M_BATCH]; /* and priorities */
+    long ndrops;  /* length of the drop log (queues with a callback) */
     long order;   /* rank of this op's completion over the whole run */
     m_snap snap[M_QUEUES]; /* every queue, just after it completed */
 } m_res;
+
+/* One item discarded: by a queue's policy or an immediate shutdown. */
+typedef struct m_drop {
+    int q;       /* the queue */
+    int refused; /* model only: a new item that never entered */
+    long id;
+} m_drop;
+
+/* Sorts drop log entries [from, to) by id: an immediate shutdown's
+ * entries for a PRIORITY queue, whose storage order is libaq's own. */
+static inline void m_sort_drops(m_drop *d, long from, long to)
+{
+    for (long i = from + 1; i < to; i++)
+        for (long j = i; j > from && d[j - 1].id > d[j].id; j--) {
+            m_drop x = d[j];
+            d[j] = d[j - 1];
+            d[j - 1] = x;
+        }
+}
 
 typedef struct m_out {
     m_res res[M_TASKS][M_OPS];
     m_res wait[M_TASKS]; /* main's aq_task_wait on each worker */
     int run_rc;          /* aq_run's return */
     /* After the run: what try_get drains from each queue, in order. */
-    long left[M_QUEUES][M_ITEMS];
+    long left[M_QUEUES][M_IDS];
     int nleft[M_QUEUES];
     long final_unfinished[M_QUEUES];
-    /* Model only: items dropped by an immediate shutdown, and the ops
-     * still blocked when the loop ran dry (their calls must then end with
-     * AQ_ECANCELED, and interp.h gives them no timer). */
-    long dropped[M_ITEMS];
-    int ndropped;
+    /* Every item discarded, in order: the model's log has every queue's,
+     * libaq's what the drop callbacks saw (queues with a policy set). */
+    m_drop drops[M_IDS];
+    long ndrops;
+    /* Model only: the ops still blocked when the loop ran dry (their
+     * calls must then end with AQ_ECANCELED, and interp.h gives them no
+     * timer). */
     unsigned char stuck[M_TASKS][M_OPS];
     /* Counts of interesting events, to show what the runs exercise. */
     long n_handoff_get, n_handoff_put, n_cancel_waiting, n_cancel_woken,
@@ -98,6 +152,11 @@ typedef struct m_out {
     long n_sel_draw; /* of which fair among >= 2 ready: a draw */
     long n_sel_woken; /* selects that waited and then won a clause */
     long n_sel_fail; /* selects that completed none (timeout, cancel) */
+    long n_pol_drop;  /* stored items a DROP_OLDEST put discarded */
+    long n_refused;   /* new items a DROP policy refused (AQ_EDROPPED) */
+    long n_batch_wait; /* batch ops that waited at least once */
+    long n_batch_part; /* put_many that stopped after 1..n-1 items */
+    long n_batch_drain; /* get_many that got 2 or more items */
 } m_out;
 
 /* ---- small lists of task numbers ----------------------------------------- */
@@ -132,9 +191,11 @@ static void ml_remove(mm_list *l, int t)
 
 typedef struct mm_queue {
     int kind, maxsize, shut;
-    m_item items[M_ITEMS]; /* in insertion order */
+    int idx, policy, logs; /* its number, M_POL_*, callback set */
+    m_item items[M_IDS]; /* in insertion order */
     int n;
     long unfinished;
+    long st_put, st_got, st_dropped, st_high;
     mm_list getters, putters, joiners;
 } mm_queue;
 
@@ -147,6 +208,8 @@ typedef struct mm_task {
     int wait_rc;  /* set by whoever woke it */
     int wait_idx; /* which of `on` its waker took it from */
     int ticks;    /* sleep ticks still to go */
+    int bdone;    /* a batch put's items done so far */
+    int bwaited;  /* the batch op has waited */
     m_item item;  /* a waiting put's item */
     m_item got;   /* a waiting get's result */
     mm_list *on[M_CLAUSES]; /* the wait lists it is on (a select: one per
@@ -166,6 +229,7 @@ typedef struct mm {
     uint64_t rng;  /* the loop's generator, as select.c draws from it */
     int finishing; /* aq_run is reaping: main's return no longer stops */
     int stop;
+    long nlogged;  /* drop log entries of queues with a callback */
 } mm;
 
 /* ---- scheduling ---------------------------------------------------------- */
@@ -258,6 +322,15 @@ static m_item mq_take(mm_queue *q)
     return it;
 }
 
+/* An item entering storage: counted put, and the high-water mark. */
+static void mq_store(mm_queue *q, m_item it)
+{
+    q->items[q->n++] = it;
+    q->st_put++;
+    if (q->n > q->st_high)
+        q->st_high = q->n;
+}
+
 /* A put that may complete: to the oldest getter, else into storage. */
 static void mq_put_now(mm *m, mm_queue *q, m_item it)
 {
@@ -265,12 +338,14 @@ static void mq_put_now(mm *m, mm_queue *q, m_item it)
     if (q->getters.n) {
         int g = ml_pop(&q->getters);
         m->t[g].got = it;
+        q->st_put++;
+        q->st_got++;
         mm_wake(m, g, &q->getters, AQ_OK);
         m->out->n_handoff_get++;
         m->out->n_rdv += q->kind == M_RDV;
         return;
     }
-    q->items[q->n++] = it;
+    mq_store(q, it);
 }
 
 /* A get from a non-empty queue; the freed slot goes to the oldest
@@ -278,9 +353,10 @@ static void mq_put_now(mm *m, mm_queue *q, m_item it)
 static m_item mq_get_now(mm *m, mm_queue *q)
 {
     m_item it = mq_take(q);
+    q->st_got++;
     if (q->putters.n) {
         int p = ml_pop(&q->putters);
-        q->items[q->n++] = m->t[p].item;
+        mq_store(q, m->t[p].item);
         q->unfinished++;
         mm_wake(m, p, &q->putters, AQ_OK);
         m->out->n_handoff_put++;
@@ -294,9 +370,62 @@ static m_item mq_get_from_putter(mm *m, mm_queue *q)
 {
     int p = ml_pop(&q->putters);
     q->unfinished++;
+    q->st_put++;
+    q->st_got++;
     mm_wake(m, p, &q->putters, AQ_OK);
     m->out->n_rdv++;
     return m->t[p].item;
+}
+
+/* Item it discarded from q: into the drop log and the counters. */
+static void mq_log_drop(mm *m, mm_queue *q, m_item it, int refused)
+{
+    m->out->drops[m->out->ndrops++] = (m_drop){q->idx, refused, it.id};
+    m->nlogged += q->logs;
+    q->st_dropped++;
+}
+
+/* A put of it on a full queue with no getter, under a DROP policy:
+ * AQ_OK with a stored item discarded for it, or AQ_EDROPPED with it
+ * refused. */
+static int mq_overflow(mm *m, mm_queue *q, m_item it)
+{
+    int v = 0; /* the victim: FIFO's next get and LIFO's bottom alike */
+    if (q->kind == M_PRIO) /* the last a get would take */
+        for (int i = 1; i < q->n; i++)
+            if (q->items[i].prio >= q->items[v].prio)
+                v = i;
+    if (q->policy == M_POL_NEWEST ||
+        (q->kind == M_PRIO && it.prio >= q->items[v].prio)) {
+        mq_log_drop(m, q, it, 1);
+        m->out->n_refused++;
+        return AQ_EDROPPED;
+    }
+    mq_log_drop(m, q, q->items[v], 0);
+    memmove(q->items + v, q->items + v + 1,
+            (size_t)(q->n - v - 1) * sizeof it);
+    q->n--;
+    if (q->unfinished > 0)
+        q->unfinished--;
+    q->unfinished++;
+    mq_store(q, it);
+    m->out->n_pol_drop++;
+    return AQ_OK;
+}
+
+/* A put of it that does not wait: AQ_OK, AQ_EDROPPED under a DROP
+ * policy, or AQ_ESHUTDOWN or AQ_EFULL with nothing done. */
+static int mq_offer(mm *m, mm_queue *q, m_item it)
+{
+    if (q->shut)
+        return AQ_ESHUTDOWN;
+    if (mq_can_put(q)) {
+        mq_put_now(m, q, it);
+        return AQ_OK;
+    }
+    if (q->policy >= M_POL_NEWEST)
+        return mq_overflow(m, q, it);
+    return AQ_EFULL;
 }
 
 /* try_get: AQ_OK with *got, or why not. */
@@ -313,23 +442,15 @@ static int mq_try_get(mm *m, mm_queue *q, m_item *got)
     return AQ_OK;
 }
 
-/* try_put of it. */
-static int mq_try_put(mm *m, mm_queue *q, m_item it)
-{
-    if (q->shut)
-        return AQ_ESHUTDOWN;
-    if (!mq_can_put(q))
-        return AQ_EFULL;
-    mq_put_now(m, q, it);
-    return AQ_OK;
-}
-
 static void mq_shutdown(mm *m, mm_queue *q, int immediate)
 {
     q->shut = 1;
     if (immediate) {
+        long from = m->out->ndrops;
         for (int i = 0; i < q->n; i++)
-            m->out->dropped[m->out->ndropped++] = q->items[i].id;
+            mq_log_drop(m, q, q->items[i], 0);
+        if (q->kind == M_PRIO)
+            m_sort_drops(m->out->drops, from, m->out->ndrops);
         m->out->n_dropped += q->n;
         q->unfinished -= q->n < q->unfinished ? q->n : q->unfinished;
         q->n = 0;
@@ -342,13 +463,32 @@ static void mq_shutdown(mm *m, mm_queue *q, int immediate)
 
 /* ---- running ops --------------------------------------------------------- */
 
-static void mm_record(mm *m, m_res *r, int rc, int crc, const m_item *got)
+/* What a worker's op returned. */
+typedef struct mm_ret {
+    int rc, crc, cnt, ngot;
+    m_item got[M_BATCH];
+} mm_ret;
+
+/* An op's outcome x into its record r (the model's and libaq's alike),
+ * with the drop log's length and the completion rank. */
+static inline void m_res_fill(m_res *r, const mm_ret *x, long ndrops,
+                              long order)
 {
-    r->rc = rc;
-    r->crc = crc;
-    r->got = got ? got->id : 0;
-    r->gotprio = got ? got->prio : 0;
-    r->order = m->order++;
+    r->rc = x->rc;
+    r->crc = x->crc;
+    r->cnt = x->cnt;
+    r->ngot = x->ngot;
+    for (int j = 0; j < x->ngot; j++) {
+        r->got[j] = x->got[j].id;
+        r->gotprio[j] = x->got[j].prio;
+    }
+    r->ndrops = ndrops;
+    r->order = order;
+}
+
+static void mm_record(mm *m, m_res *r, const mm_ret *x)
+{
+    m_res_fill(r, x, m->nlogged, m->order++);
     for (int k = 0; k < m->p->nq; k++) {
         const mm_queue *q = &m->q[k];
         m_snap *s = &r->snap[k];
@@ -359,6 +499,10 @@ static void mm_record(mm *m, m_res *r, int rc, int crc, const m_item *got)
         s->joiners = q->joiners.n;
         s->head = q->n ? q->items[mq_pick(q)].id : 0;
         s->shut = q->shut;
+        s->st_put = q->st_put;
+        s->st_got = q->st_got;
+        s->st_dropped = q->st_dropped;
+        s->st_high = q->st_high;
         s->order = 0;
         if (q->n <= M_PEEK) { /* take everything from a copy */
             mm_queue *c = &m->scratch;
@@ -369,15 +513,9 @@ static void mm_record(mm *m, m_res *r, int rc, int crc, const m_item *got)
                 s->order = m_hash(s->order, mq_take(c).id);
         }
     }
-    if (rc == AQ_ETIMEDOUT)
+    if (x->rc == AQ_ETIMEDOUT)
         m->out->n_timeout++;
 }
-
-/* What a worker's op returned. */
-typedef struct mm_ret {
-    int rc, crc, has_got;
-    m_item got;
-} mm_ret;
 
 /* The loop's generator as select.c's draw() uses it: a number in
  * [0, n) from the top 32 bits of splitmix64's next output. */
@@ -405,8 +543,8 @@ static int mm_cl_ready(mm *m, unsigned char c)
 {
     const mm_queue *q = &m->q[m_cl_q(m->p, c)];
     switch (m_cl_op(c)) {
-    case M_CL_PUT:
-        return q->shut || mq_can_put(q);
+    case M_CL_PUT: /* a DROP policy never lets a put wait */
+        return q->shut || mq_can_put(q) || q->policy >= M_POL_NEWEST;
     case M_CL_GET:
         return q->n || q->shut || q->putters.n;
     }
@@ -452,9 +590,9 @@ static int mm_sel_poll(mm *m, int ti, const m_op *op, mm_ret *r)
     r->rc = k;
     r->crc = AQ_OK;
     if (m_cl_op(c) == M_CL_PUT)
-        r->crc = mq_try_put(m, q, m->t[ti].item);
+        r->crc = mq_offer(m, q, m->t[ti].item);
     else if (m_cl_op(c) == M_CL_GET)
-        r->has_got = (r->crc = mq_try_get(m, q, &r->got)) == AQ_OK;
+        r->ngot = (r->crc = mq_try_get(m, q, &r->got[0])) == AQ_OK;
     m->out->n_sel_now++;
     return 1;
 }
@@ -469,6 +607,58 @@ static void mm_sel_block(mm *m, int ti, const m_op *op)
         t->on[k] = mm_cl_list(m, op->cl[k]);
         ml_push(t->on[k], ti);
     }
+}
+
+/* get_many with its first item in r: takes more without waiting, up to
+ * its n; *got is the count. */
+static void mm_get_more(mm *m, int ti, mm_ret *r)
+{
+    const m_op *op = &m->p->ops[ti][m->t[ti].pc];
+    mm_queue *q = &m->q[m_qi(m->p, op)];
+    while (r->ngot < m_batch_n(op) &&
+           mq_try_get(m, q, &r->got[r->ngot]) == AQ_OK)
+        r->ngot++;
+    r->cnt = r->ngot;
+    m->out->n_batch_drain += r->ngot > 1;
+}
+
+/* put_many (or try_) from item t->bdone on: 1 if it completed (*r set),
+ * 0 if it waits with an item in flight (t->item). */
+static int mm_put_many(mm *m, int ti, mm_ret *r)
+{
+    mm_task *t = &m->t[ti];
+    const m_op *op = &m->p->ops[ti][t->pc];
+    mm_queue *q = &m->q[m_qi(m->p, op)];
+    int n = m_batch_n(op), wait = op->kind == M_PUT_MANY;
+    r->rc = AQ_OK;
+    while (t->bdone < n) {
+        m_item it = {m_batch_prio(op, t->bdone),
+                     m_batch_id(ti, t->pc, t->bdone)};
+        int rc = mq_offer(m, q, it);
+        if (rc == AQ_EFULL && wait) {
+            if (op->dl != M_DL_PAST) {
+                t->item = it;
+                if (!t->bwaited)
+                    t->bwaited = 1; /* counted once, when it resumes */
+                mm_block(m, ti, &q->putters);
+                return 0;
+            }
+            rc = AQ_ETIMEDOUT;
+        }
+        if (rc != AQ_OK && rc != AQ_EDROPPED) { /* a drop goes on */
+            r->rc = rc;
+            break;
+        }
+        t->bdone++;
+        /* Only a wait lets a cancel in; the item it completed stands. */
+        if (wait && t->cancelled && t->bdone < n) {
+            r->rc = AQ_ECANCELED;
+            break;
+        }
+    }
+    r->cnt = t->bdone;
+    m->out->n_batch_part += r->cnt > 0 && r->cnt < n;
+    return 1;
 }
 
 /* Starts worker ti's current op. Returns 1 if it completed (*r set), 0
@@ -486,10 +676,8 @@ static int mm_start(mm *m, int ti, mm_ret *r)
         t->item = (m_item){m_prio(op), m_item_id(ti, t->pc)};
         if (t->cancelled)
             r->rc = AQ_ECANCELED;
-        else if (q->shut)
-            r->rc = AQ_ESHUTDOWN;
-        else if (mq_can_put(q))
-            mq_put_now(m, q, t->item);
+        else if ((r->rc = mq_offer(m, q, t->item)) != AQ_EFULL)
+            ;
         else if (past)
             r->rc = AQ_ETIMEDOUT;
         else
@@ -498,8 +686,8 @@ static int mm_start(mm *m, int ti, mm_ret *r)
     case M_GET:
         if (t->cancelled) {
             r->rc = AQ_ECANCELED;
-        } else if ((r->rc = mq_try_get(m, q, &r->got)) == AQ_OK) {
-            r->has_got = 1;
+        } else if ((r->rc = mq_try_get(m, q, &r->got[0])) == AQ_OK) {
+            r->ngot = 1;
         } else if (r->rc == AQ_ESHUTDOWN) {
         } else if (past) {
             r->rc = AQ_ETIMEDOUT;
@@ -508,10 +696,33 @@ static int mm_start(mm *m, int ti, mm_ret *r)
         }
         return 1;
     case M_TRY_PUT:
-        r->rc = mq_try_put(m, q, (m_item){m_prio(op), m_item_id(ti, t->pc)});
+        r->rc = mq_offer(m, q, (m_item){m_prio(op), m_item_id(ti, t->pc)});
         return 1;
     case M_TRY_GET:
-        r->has_got = (r->rc = mq_try_get(m, q, &r->got)) == AQ_OK;
+        r->ngot = (r->rc = mq_try_get(m, q, &r->got[0])) == AQ_OK;
+        return 1;
+    case M_PUT_MANY:
+    case M_TRY_PUT_MANY:
+        t->bdone = t->bwaited = 0;
+        if (op->kind == M_PUT_MANY && t->cancelled) {
+            r->rc = AQ_ECANCELED;
+            return 1;
+        }
+        return mm_put_many(m, ti, r);
+    case M_GET_MANY:
+    case M_TRY_GET_MANY:
+        t->bwaited = 0;
+        if (op->kind == M_GET_MANY && t->cancelled) {
+            r->rc = AQ_ECANCELED;
+        } else if ((r->rc = mq_try_get(m, q, &r->got[0])) == AQ_OK) {
+            r->ngot = 1;
+            mm_get_more(m, ti, r);
+        } else if (r->rc != AQ_EEMPTY || op->kind == M_TRY_GET_MANY) {
+        } else if (past) {
+            r->rc = AQ_ETIMEDOUT;
+        } else {
+            return mm_block(m, ti, &q->getters), 0;
+        }
         return 1;
     case M_TASK_DONE:
         if (q->unfinished <= 0) {
@@ -553,7 +764,8 @@ static int mm_start(mm *m, int ti, mm_ret *r)
         } else if (v->state == MT_READY && v->resuming && !v->cancelled &&
                    v->wait_rc == AQ_OK) {
             int vk = p->ops[k][v->pc].kind;
-            if (vk == M_PUT || vk == M_GET || vk == M_JOIN || vk == M_SELECT)
+            if (vk == M_PUT || vk == M_GET || vk == M_JOIN ||
+                vk == M_SELECT || vk == M_PUT_MANY || vk == M_GET_MANY)
                 m->out->n_cancel_woken++; /* completed beats cancelled */
         }
         v->cancelled = 1;
@@ -605,6 +817,33 @@ static int mm_resume(mm *m, int ti, mm_ret *r)
         return 1;
     }
     r->rc = mm_wait_rc(t);
+    if (op->kind == M_PUT_MANY) {
+        /* Its item in flight went in (or it failed): on with the rest. */
+        m->out->n_batch_wait += t->bwaited == 1;
+        t->bwaited = 2;
+        if (r->rc != AQ_OK) {
+            r->cnt = t->bdone;
+            m->out->n_batch_part += r->cnt > 0;
+            return 1;
+        }
+        t->bdone++;
+        if (t->cancelled && t->bdone < m_batch_n(op)) {
+            r->rc = AQ_ECANCELED;
+            r->cnt = t->bdone;
+            m->out->n_batch_part++;
+            return 1;
+        }
+        return mm_put_many(m, ti, r);
+    }
+    if (op->kind == M_GET_MANY) {
+        m->out->n_batch_wait++;
+        if (r->rc == AQ_OK) {
+            r->ngot = 1;
+            r->got[0] = t->got;
+            mm_get_more(m, ti, r);
+        }
+        return 1;
+    }
     if (op->kind == M_SELECT) {
         /* A waker's code (AQ_OK, AQ_ESHUTDOWN) is the won clause's. */
         if (r->rc != AQ_OK && r->rc != AQ_ESHUTDOWN) {
@@ -613,14 +852,14 @@ static int mm_resume(mm *m, int ti, mm_ret *r)
         }
         r->crc = r->rc;
         r->rc = t->wait_idx;
-        r->has_got = m_cl_op(op->cl[t->wait_idx]) == M_CL_GET &&
-                     r->crc == AQ_OK;
+        r->ngot = m_cl_op(op->cl[t->wait_idx]) == M_CL_GET &&
+                  r->crc == AQ_OK;
         m->out->n_sel_woken++;
     } else {
-        r->has_got = op->kind == M_GET && r->rc == AQ_OK;
+        r->ngot = op->kind == M_GET && r->rc == AQ_OK;
     }
-    if (r->has_got)
-        r->got = t->got;
+    if (r->ngot)
+        r->got[0] = t->got;
     return 1;
 }
 
@@ -631,8 +870,7 @@ static void mm_run_worker(mm *m, int ti)
     if (t->resuming) {
         if (!mm_resume(m, ti, &r))
             return;
-        mm_record(m, &m->out->res[ti][t->pc++], r.rc, r.crc,
-                  r.has_got ? &r.got : NULL);
+        mm_record(m, &m->out->res[ti][t->pc++], &r);
         t->resuming = 0;
     }
     while (t->pc < m->p->nops[ti]) {
@@ -640,8 +878,7 @@ static void mm_run_worker(mm *m, int ti)
             t->resuming = 1;
             return;
         }
-        mm_record(m, &m->out->res[ti][t->pc++], r.rc, r.crc,
-                  r.has_got ? &r.got : NULL);
+        mm_record(m, &m->out->res[ti][t->pc++], &r);
     }
     t->state = MT_DONE;
     mm_wake_all(m, &t->joiners, AQ_OK);
@@ -656,19 +893,20 @@ static void mm_run_main(mm *m)
         for (int i = 0; i < n; i++)
             mm_requeue(m, i);
     if (t->resuming) {
-        mm_record(m, &m->out->wait[t->pc++], mm_wait_rc(t), 0, NULL);
+        mm_ret r = {.rc = mm_wait_rc(t)};
+        mm_record(m, &m->out->wait[t->pc++], &r);
         t->resuming = 0;
     }
     while (t->pc < n) {
-        int rc = AQ_OK;
+        mm_ret r = {.rc = AQ_OK};
         if (t->cancelled) {
-            rc = AQ_ECANCELED;
+            r.rc = AQ_ECANCELED;
         } else if (m->t[t->pc].state != MT_DONE) {
             mm_block(m, m->main, &m->t[t->pc].joiners);
             t->resuming = 1;
             return;
         }
-        mm_record(m, &m->out->wait[t->pc++], rc, 0, NULL);
+        mm_record(m, &m->out->wait[t->pc++], &r);
     }
     t->state = MT_DONE;
     if (!m->finishing)
@@ -702,6 +940,9 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
     for (int k = 0; k < p->nq; k++) {
         m->q[k].kind = p->qkind[k] == M_PRIO_CMP ? M_PRIO : p->qkind[k];
         m->q[k].maxsize = p->maxsize[k];
+        m->q[k].idx = k;
+        m->q[k].policy = p->policy[k];
+        m->q[k].logs = m_pol_logs(p, k);
     }
     int with_main = p->runner == M_RUN_AQ, stuck = 0;
     if (with_main) {

@@ -20,6 +20,15 @@
  * (m_op.cl; decoded by m_cl_* below). Fair selects draw from the loop's
  * generator, which the test seeds with m_prog.seed so that the model can
  * replay every choice.
+ *
+ * A batch op (put_many, get_many and their try_ forms) moves 1..M_BATCH
+ * items: its count and, for puts, each item's priority come from m_op.arg
+ * (m_batch_n, m_batch_prio); item j of op (t, i) has id m_batch_id.
+ *
+ * A queue may have an overflow policy (m_prog.policy), set at creation
+ * with a drop callback that logs every item discarded, in order: none
+ * (aq_queue_set_overflow is not called), AQ_BLOCK, AQ_DROP_NEWEST or
+ * AQ_DROP_OLDEST (the DROP ones on bounded, storing queues only).
  */
 #ifndef MODEL_PROG_H
 #define MODEL_PROG_H
@@ -36,6 +45,8 @@
 #define M_OPS 24
 #define M_QUEUES 2
 #define M_ITEMS (M_TASKS * M_OPS)
+#define M_BATCH 4                  /* items of a batch op, at most */
+#define M_IDS (M_ITEMS * M_BATCH)  /* item ids run from 1 to M_IDS */
 
 enum m_kind {
     M_PUT,       /* q, deadline; arg: priority 0..3 */
@@ -52,6 +63,10 @@ enum m_kind {
     M_SHUTDOWN,  /* q; arg & 1: immediate */
     M_SELECT,    /* deadline; cl[]: clauses; arg: priority of the put
                     item (& 3), 3 clauses not 2 (& 4), biased (& 8) */
+    M_PUT_MANY,  /* q, deadline; arg: count, priorities (m_batch_*) */
+    M_GET_MANY,  /* q, deadline; arg: count */
+    M_TRY_PUT_MANY, /* q; arg: count, priorities */
+    M_TRY_GET_MANY, /* q; arg: count */
     M_NKINDS
 };
 
@@ -63,6 +78,9 @@ enum m_dl { M_DL_NEVER, M_DL_PAST, M_DL_FAR, M_NDL };
 enum { M_FIFO, M_LIFO, M_PRIO, M_PRIO_CMP, M_RDV, M_NQKINDS };
 
 #define M_CLAUSES 3
+
+/* Overflow policies: none set, or aq_overflow's value + 1. */
+enum { M_POL_NONE, M_POL_BLOCK, M_POL_NEWEST, M_POL_OLDEST, M_NPOL };
 
 typedef struct m_op {
     unsigned char kind, q, dl, arg;
@@ -81,6 +99,7 @@ typedef struct m_prog {
     int nq;
     int qkind[M_QUEUES];
     int maxsize[M_QUEUES]; /* 0: unbounded */
+    int policy[M_QUEUES];  /* M_POL_*: see m_fix_policy */
     int ntasks;            /* workers, >= 1 */
     int nops[M_TASKS];
     m_op ops[M_TASKS][M_OPS];
@@ -112,7 +131,55 @@ static inline long m_item_id(int t, int i) { return 1 + (long)t * M_OPS + i; }
 static inline int m_has_dl(int kind)
 {
     return kind == M_PUT || kind == M_GET || kind == M_JOIN ||
-           kind == M_SLEEP || kind == M_SELECT;
+           kind == M_SLEEP || kind == M_SELECT || kind == M_PUT_MANY ||
+           kind == M_GET_MANY;
+}
+
+/* Batch ops: n items (1..M_BATCH); item j of a put has priority
+ * m_batch_prio (item 0's is m_prio's) and id m_batch_id (item 0's is
+ * m_item_id's, the others above every single item's). */
+static inline int m_is_batch(int kind)
+{
+    return kind >= M_PUT_MANY && kind <= M_TRY_GET_MANY;
+}
+static inline int m_batch_put(int kind)
+{
+    return kind == M_PUT_MANY || kind == M_TRY_PUT_MANY;
+}
+static inline int m_batch_n(const m_op *op) { return 1 + (op->arg >> 5 & 3); }
+static inline int m_batch_prio(const m_op *op, int j)
+{
+    return op->arg >> j & 3;
+}
+static inline long m_batch_id(int t, int i, int j)
+{
+    return m_item_id(t, i) + (long)j * M_ITEMS;
+}
+
+/* Does queue q drop items by policy (DROP_NEWEST or DROP_OLDEST)? Does
+ * a drop callback log what it discards (any policy set)? */
+static inline int m_pol_drops(const m_prog *p, int q)
+{
+    return p->policy[q] >= M_POL_NEWEST;
+}
+static inline int m_pol_logs(const m_prog *p, int q)
+{
+    return p->policy[q] != M_POL_NONE;
+}
+
+/* Keeps a DROP policy to bounded queues that store items, as
+ * aq_queue_set_overflow requires (others get AQ_BLOCK), and no policy
+ * on a queue the program does not have. */
+static inline void m_fix_policy(m_prog *p)
+{
+    for (int q = 0; q < M_QUEUES; q++) {
+        p->policy[q] %= M_NPOL;
+        if (q >= p->nq)
+            p->policy[q] = M_POL_NONE;
+        else if (m_pol_drops(p, q) &&
+                 (p->qkind[q] == M_RDV || p->maxsize[q] == 0))
+            p->policy[q] = M_POL_BLOCK;
+    }
 }
 
 /* A select's clauses: how many, whether biased, and for clause byte c
@@ -139,7 +206,11 @@ static inline unsigned char m_cl_make(int op, int k)
 
 M_UNUSED static const char *const m_kind_names[M_NKINDS] = {
     "put", "get", "try_put", "try_get", "task_done",
-    "join", "yield", "sleep", "cancel", "shutdown", "select"};
+    "join", "yield", "sleep", "cancel", "shutdown", "select",
+    "put_many", "get_many", "try_put_many", "try_get_many"};
+
+M_UNUSED static const char *const m_pol_names[M_NPOL] = {
+    "", ", policy BLOCK", ", policy DROP_NEWEST", ", policy DROP_OLDEST"};
 
 M_UNUSED static const char *const m_qkind_names[M_NQKINDS] = {
     "FIFO", "LIFO", "PRIORITY", "PRIORITY(cmp)", "RENDEZVOUS"};
@@ -180,6 +251,23 @@ M_FN void m_op_str(const m_prog *p, int t, int i, char *buf, size_t len)
         snprintf(buf, len, "shutdown q%d%s", m_qi(p, op),
                  m_immediate(op) ? " immediate" : "");
         break;
+    case M_PUT_MANY:
+    case M_TRY_PUT_MANY: {
+        size_t at = (size_t)snprintf(buf, len, "%s q%d [",
+                                     m_kind_names[op->kind], m_qi(p, op));
+        for (int j = 0; j < m_batch_n(op) && at < len; j++)
+            at += (size_t)snprintf(buf + at, len - at, "%s#%ld p%d",
+                                   j ? ", " : "", m_batch_id(t, i, j),
+                                   m_batch_prio(op, j));
+        if (at < len)
+            snprintf(buf + at, len - at, "]%s", d);
+        break;
+    }
+    case M_GET_MANY:
+    case M_TRY_GET_MANY:
+        snprintf(buf, len, "%s q%d n=%d%s", m_kind_names[op->kind],
+                 m_qi(p, op), m_batch_n(op), d);
+        break;
     case M_SELECT: {
         size_t at = (size_t)snprintf(buf, len, "select%s {",
                                      m_sel_biased(op) ? " biased" : "");
@@ -216,9 +304,10 @@ M_FN void m_print(const m_prog *p, FILE *f)
     for (int q = 0; q < p->nq; q++) {
         fprintf(f, "  q%d: %s, ", q, m_qkind_names[p->qkind[q]]);
         if (p->maxsize[q])
-            fprintf(f, "maxsize %d\n", p->maxsize[q]);
+            fprintf(f, "maxsize %d", p->maxsize[q]);
         else
-            fprintf(f, "unbounded\n");
+            fprintf(f, "unbounded");
+        fprintf(f, "%s\n", m_pol_names[p->policy[q] % M_NPOL]);
     }
     for (int t = 0; t < p->ntasks; t++) {
         fprintf(f, "  t%d:%s\n", t, p->nops[t] ? "" : " (no ops)");
@@ -261,12 +350,14 @@ M_FN int m_pick(uint64_t *s, const unsigned char *w)
 
 /* Op weights of a task's role, in enum m_kind order: producers, consumers
  * (get + task_done) and a mix, so that both full and empty queues with
- * waiters on them are common. Shutdown is rare: it ends all waiting. */
+ * waiters on them are common. Shutdown is rare: it ends all waiting.
+ * Batches (pm gm tpm tgm) come in every role. */
 M_UNUSED static const unsigned char m_roles[3][M_NKINDS] = {
-    /* put get tput tget done join yield sleep cancel shut select */
-    {30, 4, 12, 2, 2, 6, 6, 2, 2, 1, 8},
-    {4, 30, 2, 12, 14, 2, 6, 2, 2, 1, 8},
-    {14, 14, 6, 6, 8, 5, 6, 3, 4, 1, 10},
+    /* put get tput tget done join yield sleep cancel shut select
+       pm gm tpm tgm */
+    {30, 4, 12, 2, 2, 6, 6, 2, 2, 1, 8, 8, 1, 4, 1},
+    {4, 30, 2, 12, 14, 2, 6, 2, 2, 1, 8, 1, 8, 1, 4},
+    {14, 14, 6, 6, 8, 5, 6, 3, 4, 1, 10, 4, 4, 2, 2},
 };
 
 /* A select's clauses for task t: 2 or 3 distinct ones among the puts and
@@ -307,6 +398,14 @@ M_FN void m_generate(m_prog *p, uint64_t seed)
         p->maxsize[q] = m_below(&s, 4) == 0 ? 0 : 1 + (int)m_below(&s, 4);
         if (p->qkind[q] == M_RDV)
             p->maxsize[q] = 0;
+        /* Bounded storing queues: a policy 3 times in 5, a dropping one
+         * 2 in 5; the others AQ_BLOCK (with the callback) 1 in 4. */
+        static const int pol[5] = {M_POL_NONE, M_POL_NONE, M_POL_BLOCK,
+                                   M_POL_NEWEST, M_POL_OLDEST};
+        if (p->qkind[q] != M_RDV && p->maxsize[q] > 0)
+            p->policy[q] = pol[m_below(&s, 5)];
+        else
+            p->policy[q] = m_below(&s, 4) == 0 ? M_POL_BLOCK : M_POL_NONE;
     }
     p->ntasks = 2 + (int)m_below(&s, M_TASKS - 1);
     p->runner = m_below(&s, 4) == 0 ? M_RUN_AQ : M_RUN_LOOP;
@@ -346,20 +445,22 @@ M_FN void m_generate(m_prog *p, uint64_t seed)
 
 /* ---- decoding fuzzer bytes ----------------------------------------------- */
 
-/* Three header bytes (queues, sizes, task count and runner), then three
- * bytes per op: task, kind + deadline, queue + arg; a select has three
- * more, its clause bytes (an input that ends inside them ends the
- * program). Any byte string is a valid program; ops past a task's M_OPS
- * are ignored. The loop's seed is a hash of the whole input.
+/* Four header bytes (queues, sizes, task count and runner, policies),
+ * then three bytes per op: task, kind + deadline, queue + arg; a select
+ * has three more, its clause bytes (an input that ends inside them ends
+ * the program). Any byte string is a valid program; ops past a task's
+ * M_OPS are ignored. The loop's seed is a hash of the whole input.
  *
  * Since selects and rendezvous queues came in (11 op kinds, 5 queue
- * kinds), older inputs decode to other programs than they used to, still
- * valid ones: the corpus keeps its value as varied seeds. */
+ * kinds), and again since batches and policies did (15 op kinds, a
+ * fourth header byte), older inputs decode to other programs than they
+ * used to, still valid ones: the corpus keeps its value as varied
+ * seeds. */
 M_FN void m_decode(m_prog *p, const uint8_t *d, size_t n)
 {
-    uint8_t h[3] = {0, 0, 0};
+    uint8_t h[4] = {0, 0, 0, 0};
     memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < 3 && i < n; i++)
+    for (size_t i = 0; i < 4 && i < n; i++)
         h[i] = d[i];
     p->seed = UINT64_C(0xcbf29ce484222325);
     for (size_t i = 0; i < n; i++)
@@ -371,7 +472,10 @@ M_FN void m_decode(m_prog *p, const uint8_t *d, size_t n)
     p->maxsize[1] = p->qkind[1] == M_RDV ? 0 : (h[1] / 5) % 5;
     p->ntasks = 1 + (h[2] & 15) % M_TASKS;
     p->runner = h[2] >> 7 ? M_RUN_LOOP : M_RUN_AQ;
-    for (size_t i = 3; i + 2 < n; i += 3) {
+    p->policy[0] = h[3] & 3;
+    p->policy[1] = h[3] >> 2 & 3;
+    m_fix_policy(p);
+    for (size_t i = 4; i + 2 < n; i += 3) {
         int t = d[i] % p->ntasks, kind = d[i + 1] % M_NKINDS;
         if (kind == M_SELECT && i + 2 + M_CLAUSES >= n)
             break;
@@ -392,7 +496,7 @@ M_FN void m_decode(m_prog *p, const uint8_t *d, size_t n)
 }
 
 /* The most bytes m_encode writes. */
-#define M_ENCODED_MAX (3 + (3 + M_CLAUSES) * M_ITEMS)
+#define M_ENCODED_MAX (4 + (3 + M_CLAUSES) * M_ITEMS)
 
 /* The inverse of m_decode (but for the seed, which follows the bytes),
  * for seeding the fuzzer's corpus with generated programs. Returns the
@@ -403,6 +507,7 @@ M_FN size_t m_encode(const m_prog *p, uint8_t *d)
     d[n++] = (uint8_t)((p->nq - 1) | p->qkind[0] << 1 | p->qkind[1] << 4);
     d[n++] = (uint8_t)(p->maxsize[0] + 5 * p->maxsize[1]);
     d[n++] = (uint8_t)((p->ntasks - 1) | (p->runner == M_RUN_LOOP) << 7);
+    d[n++] = (uint8_t)(p->policy[0] | p->policy[1] << 2);
     for (int t = 0; t < p->ntasks; t++)
         for (int i = 0; i < p->nops[t]; i++) {
             const m_op *op = &p->ops[t][i];
