@@ -64,6 +64,7 @@ TEST(test_misuse_error_names_and_messages)
         {AQ_EBUSY, "AQ_EBUSY", EBUSY},
         {AQ_EDEADLK, "AQ_EDEADLK", EDEADLK},
         {AQ_EALREADY, "AQ_EALREADY", EALREADY},
+        {AQ_EBADF, "AQ_EBADF", EBADF},
         {AQ_ETIMEDOUT, "AQ_ETIMEDOUT", ETIMEDOUT},
         {AQ_ECANCELED, "AQ_ECANCELED", ECANCELED},
         {AQ_EAGAIN, "AQ_EAGAIN", EAGAIN},

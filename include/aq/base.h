@@ -34,6 +34,7 @@ enum {
     AQ_EDEADLK = -EDEADLK,       /* wait could never end (a task on itself;
                                     every task blocked with no timer) */
     AQ_EALREADY = -EALREADY,     /* the task has already finished */
+    AQ_EBADF = -EBADF,           /* the fd was closed (aq_fd_close) */
     AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
     AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */
     AQ_EAGAIN = -EAGAIN,         /* aq_select_try: no clause was ready */

@@ -76,13 +76,34 @@ static int reap(aq_loop *l)
     return t == l->main;
 }
 
-/* Sleeps the thread until the earliest deadline. Only called with no task
- * ready; an early return (signal) just costs one more iteration. */
+/* Nothing is ready: sleeps the thread until the earliest deadline, or
+ * until the source has something (an fd event, a post). An early return
+ * (a signal) just costs one more iteration. */
 static void idle(aq_loop *l)
 {
+    if (l->src) {
+        int64_t wait = -1;
+        if (l->ntimers) {
+            wait = aq__timer_next_due(l) - aq_now();
+            if (wait < 0)
+                wait = 0;
+        }
+        l->since_poll = 0;
+        l->src->poll(l, wait);
+        return;
+    }
     int64_t due = aq__timer_next_due(l);
     struct timespec ts = {(time_t)(due / AQ_SEC), (long)(due % AQ_SEC)};
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Is there anything left that could ever make a task ready? */
+static int has_work(const aq_loop *l)
+{
+    /* While the loop is being closed every task has been cancelled, so no
+     * outside event can matter any more. */
+    return !aq__list_empty(&l->ready) || l->ntimers ||
+           (l->src && !l->closing && l->src->busy(l));
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -117,7 +138,11 @@ int aq_loop_run(aq_loop *l)
         if (!l->iter_end) { /* a new iteration */
             if (l->ntimers) /* one clock read per iteration */
                 aq__timer_expire(l, aq_now());
-            if (aq__list_empty(&l->ready) && !l->ntimers)
+            if (l->src && ++l->since_poll >= AQ__POLL_EVERY) {
+                l->since_poll = 0; /* busy tasks do not starve I/O */
+                l->src->poll(l, 0);
+            }
+            if (!has_work(l))
                 break; /* nothing to do: not an iteration */
             l->iterations++;
             if (aq__list_empty(&l->ready)) {
@@ -170,6 +195,8 @@ int aq_loop_free(aq_loop *l)
         aq__task_free_record(t);
     }
     aq__task_free_spares(l, 0);
+    if (l->src)
+        l->src->destroy(l);
     if (l->shared)
         aq__stack_put(l, l->shared);
     aq__stack_release_all(l);

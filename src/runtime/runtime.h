@@ -118,6 +118,24 @@ struct aq_task {
 #define AQ__PARK_COMPACT 1u /* must reserve room for its frames */
 #define AQ__PARK_SCOPED 2u  /* has a timeout scope */
 
+/* An event source the loop polls (io/ installs one when a loop first
+ * registers an fd): hooks, so that runtime/ includes nothing above it. */
+typedef struct aq__source {
+    /* Takes what is ready, waiting up to timeout_ns (0: only look; -1:
+     * until something happens); makes the tasks it completes ready. */
+    void (*poll)(aq_loop *l, int64_t timeout_ns);
+    /* Could something still come from outside (an fd registered, a post
+     * awaited)? Then a loop with nothing ready and no timer waits in poll
+     * instead of returning: it is not deadlocked. */
+    int (*busy)(const aq_loop *l);
+    /* At aq_loop_free, once every task has returned. */
+    void (*destroy)(aq_loop *l);
+} aq__source;
+
+/* While tasks are ready, the loop polls its source once every this many
+ * iterations, so I/O is never starved by busy tasks. */
+#define AQ__POLL_EVERY 16
+
 struct aq_loop {
     aq_list ready;       /* FIFO of READY tasks */
     aq_task *iter_end;   /* last task of this iteration's snapshot of the
@@ -126,6 +144,11 @@ struct aq_loop {
     aq_task *zombie;     /* finished task whose stack awaits recycling */
     aq_task **timers;    /* min-heap by (deadline, timer_seq) */
     size_t ntimers, timers_cap;
+    size_t pending;      /* armed timers, plus 1 with an I/O source: while
+                            nonzero, a task that suspends goes back to the
+                            loop after the iteration's snapshot (so timers
+                            fire and I/O is polled) instead of running on
+                            to the next ready task */
     uint64_t timer_seq;
     aq_list tasks;       /* every task record not yet freed, DONE ones
                             still held by a handle included */
@@ -146,6 +169,9 @@ struct aq_loop {
     size_t ncompact;     /* compact tasks not DONE */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
     uint64_t rng;        /* aq__loop_rand's state (aq_loop_seed) */
+    const aq__source *src; /* the I/O source, or NULL (none yet) */
+    void *io;            /* its state, opaque here */
+    unsigned since_poll; /* iterations since the source was polled */
     uint64_t iterations; /* passes of aq_loop_run that ran or slept */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
@@ -277,7 +303,7 @@ AQ__ALWAYS_INLINE void aq__loop_suspend(aq_task *t)
 {
     aq_loop *l = t->loop;
     aq__stack_check(t);
-    if (!aq__list_empty(&l->ready) && (l->iter_end || l->ntimers == 0)) {
+    if (!aq__list_empty(&l->ready) && (l->iter_end || l->pending == 0)) {
         aq_task *next = aq__list_entry(l->ready.next, aq_task, link);
         /* A compact task whose frames must be copied in is started from
          * the loop's context (compact.c). */

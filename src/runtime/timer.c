@@ -71,6 +71,7 @@ void aq__timer_add(aq_loop *l, aq_task *t, int64_t deadline)
     t->deadline = deadline;
     t->timer_seq = l->timer_seq++;
     l->timers[l->ntimers] = t;
+    l->pending++;
     sift_up(l, l->ntimers++);
 }
 
@@ -78,6 +79,7 @@ void aq__timer_remove(aq_loop *l, aq_task *t)
 {
     size_t i = t->heap_idx;
     aq_task *last = l->timers[--l->ntimers];
+    l->pending--;
     t->heap_idx = AQ__NO_TIMER;
     if (i == l->ntimers)
         return;

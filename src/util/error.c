@@ -15,6 +15,7 @@ static const struct {
     {AQ_EBUSY, "AQ_EBUSY", "object is in use"},
     {AQ_EDEADLK, "AQ_EDEADLK", "wait could never end"},
     {AQ_EALREADY, "AQ_EALREADY", "task has already finished"},
+    {AQ_EBADF, "AQ_EBADF", "file descriptor closed or invalid"},
     {AQ_ETIMEDOUT, "AQ_ETIMEDOUT", "deadline passed"},
     {AQ_ECANCELED, "AQ_ECANCELED", "task was cancelled"},
     {AQ_EAGAIN, "AQ_EAGAIN", "no clause was ready"},

@@ -1,0 +1,80 @@
+/* libaq - the epoll backend of the poller (poller.h). MIT licensed.
+ *
+ * Each fd is added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET:
+ * no epoll_ctl per wait, ever. Edge-triggered means an event says "this
+ * changed", not "this is so": io.c keeps per-direction readiness bits,
+ * set here and cleared when a system call reports EAGAIN.
+ */
+#include "io/poller.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* Events taken per epoll_wait: more are left for the next call. */
+#define BATCH 64
+
+struct aq__poller {
+    int epfd;
+    struct epoll_event ev[BATCH];
+};
+
+int aq__poller_new(aq__poller **out)
+{
+    aq__poller *p = aq__malloc(sizeof *p);
+    if (!p)
+        return AQ_ENOMEM;
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->epfd < 0) {
+        int rc = -errno;
+        aq__free(p);
+        return rc;
+    }
+    *out = p;
+    return AQ_OK;
+}
+
+void aq__poller_free(aq__poller *p)
+{
+    close(p->epfd);
+    aq__free(p);
+}
+
+int aq__poller_arm(aq__poller *p, int fd, uint64_t tag)
+{
+    struct epoll_event ev;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = tag;
+    return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : AQ_OK;
+}
+
+int aq__poller_disarm(aq__poller *p, int fd)
+{
+    struct epoll_event ev = {0}; /* ignored, but kernels < 2.6.9 read it */
+    return epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &ev) ? -errno : AQ_OK;
+}
+
+int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
+                    void (*ready)(void *ctx, uint64_t tag, unsigned events),
+                    void *ctx)
+{
+    /* Round up to whole milliseconds, so that a timer is never polled
+     * for just before it is due (which would spin). */
+    int ms = timeout_ns < 0 ? -1
+             : timeout_ns > (int64_t)0x7fffffff * AQ_MSEC
+                 ? 0x7fffffff
+                 : (int)((timeout_ns + AQ_MSEC - 1) / AQ_MSEC);
+    int n = epoll_wait(p->epfd, p->ev, BATCH, ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = p->ev[i].events;
+        unsigned bits = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            bits |= AQ__IO_IN;
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            bits |= AQ__IO_OUT;
+        ready(ctx, p->ev[i].data.u64, bits);
+    }
+    return n;
+}

@@ -1,0 +1,242 @@
+/* libaq - registered fds: waits for readiness, and the read, write,
+ * accept and connect helpers that park on EAGAIN. MIT licensed.
+ *
+ * Every helper follows one pattern: try the system call; on EAGAIN wait
+ * for the direction (a waiter record in this frame, on the fd's list for
+ * that direction) and try again. The call comes first, so a ready bit is
+ * only a hint and an edge is never waited for that already came.
+ * Errors are -errno, unchanged (errno is per thread, so it is read at
+ * once). Sockets are written with MSG_NOSIGNAL: a peer that went away
+ * gives AQ's -EPIPE, never a SIGPIPE that kills the process.
+ *
+ * Closing (aq_fd_close, aq_fd_detach) wakes a waiter of either direction
+ * with -EBADF before the fd is disarmed: the waiting call returns at once
+ * without touching the aq_fd again, so the handle can go.
+ */
+#define _GNU_SOURCE /* accept4: a new socket non-blocking in one call */
+#include "io/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
+{
+    if (!loop)
+        loop = aq_loop_current();
+    if (!loop)
+        return AQ_EPERM;
+    if (!out || fd < 0)
+        return AQ_EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
+        return -errno;
+    aq_fd *f = aq__malloc(sizeof *f);
+    if (!f)
+        return AQ_ENOMEM;
+    f->loop = loop;
+    f->fd = fd;
+    f->ready = 0;
+    aq__list_init(&f->readers);
+    aq__list_init(&f->writers);
+    int rc = aq__io_register(f);
+    if (rc) {
+        aq__free(f);
+        return rc;
+    }
+    *out = f;
+    return AQ_OK;
+}
+
+int aq_fd_fileno(const aq_fd *f) { return f ? f->fd : AQ_EINVAL; }
+
+int aq_fd_detach(aq_fd *f)
+{
+    if (!f)
+        return AQ_EINVAL;
+    int fd = f->fd;
+    aq__task_wake_all(&f->readers, AQ_EBADF);
+    aq__task_wake_all(&f->writers, AQ_EBADF);
+    aq__io_unregister(f);
+    aq__free(f);
+    return fd;
+}
+
+int aq_fd_close(aq_fd *f)
+{
+    int fd = aq_fd_detach(f);
+    if (fd < 0)
+        return fd;
+    return close(fd) ? -errno : AQ_OK;
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+/* Waits until an event has reported direction `dir` since the last wait
+ * consumed it, and consumes it. Suspends (unless already reported). */
+static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
+{
+    aq_list *list = dir == AQ__IO_IN ? &f->readers : &f->writers;
+    if (!(f->ready & dir)) {
+        if (!aq__list_empty(list))
+            return AQ_EBUSY; /* one waiter per direction */
+        int rc = aq__wait_on(self, list, NULL, deadline);
+        if (rc)
+            return rc; /* f may be gone (AQ_EBADF): do not touch it */
+    }
+    f->ready &= ~dir;
+    return AQ_OK;
+}
+
+/* The prologue of every waiting call on f. */
+#define FD_BEGIN(self, f, args_ok)                                         \
+    AQ__SUSPEND_BEGIN(self, (f) != NULL && (f)->loop == (self)->loop &&   \
+                                (args_ok))
+
+static int wait_until(aq_fd *f, unsigned dir, int64_t deadline)
+{
+    aq_task *self;
+    FD_BEGIN(self, f, 1);
+    return wait_dir(f, dir, self, deadline);
+}
+
+int aq_fd_wait_readable_until(aq_fd *f, int64_t deadline)
+{
+    return wait_until(f, AQ__IO_IN, deadline);
+}
+
+int aq_fd_wait_readable(aq_fd *f)
+{
+    return wait_until(f, AQ__IO_IN, AQ_NEVER);
+}
+
+int aq_fd_wait_writable_until(aq_fd *f, int64_t deadline)
+{
+    return wait_until(f, AQ__IO_OUT, deadline);
+}
+
+int aq_fd_wait_writable(aq_fd *f)
+{
+    return wait_until(f, AQ__IO_OUT, AQ_NEVER);
+}
+
+/* ---- read, write --------------------------------------------------------- */
+
+long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
+{
+    aq_task *self;
+    FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX);
+    for (;;) {
+        ssize_t r = read(f->fd, buf, n);
+        if (r >= 0)
+            return (long)r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        f->ready &= ~AQ__IO_IN;
+        int rc = wait_dir(f, AQ__IO_IN, self, deadline);
+        if (rc)
+            return rc;
+    }
+}
+
+long aq_read(aq_fd *f, void *buf, size_t n)
+{
+    return aq_read_until(f, buf, n, AQ_NEVER);
+}
+
+/* One write: send() with MSG_NOSIGNAL on a socket, write() otherwise. */
+static ssize_t write_some(int fd, const void *p, size_t n)
+{
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == ENOTSOCK)
+        w = write(fd, p, n);
+    return w;
+}
+
+int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
+                       int64_t deadline)
+{
+    aq_task *self;
+    FD_BEGIN(self, f, (buf || n == 0) && done);
+    const char *p = buf;
+    size_t sent = 0;
+    int rc = AQ_OK;
+    while (sent < n) {
+        ssize_t w = write_some(f->fd, p + sent, n - sent);
+        if (w >= 0) {
+            sent += (size_t)w;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            rc = -errno;
+            break;
+        }
+        f->ready &= ~AQ__IO_OUT;
+        rc = wait_dir(f, AQ__IO_OUT, self, deadline);
+        if (rc)
+            break;
+    }
+    *done = sent;
+    return rc;
+}
+
+int aq_write_all(aq_fd *f, const void *buf, size_t n, size_t *done)
+{
+    return aq_write_all_until(f, buf, n, done, AQ_NEVER);
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
+int aq_accept_until(aq_fd *listener, int64_t deadline)
+{
+    aq_task *self;
+    FD_BEGIN(self, listener, 1);
+    for (;;) {
+        int fd = accept4(listener->fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        listener->ready &= ~AQ__IO_IN;
+        int rc = wait_dir(listener, AQ__IO_IN, self, deadline);
+        if (rc)
+            return rc;
+    }
+}
+
+int aq_accept(aq_fd *listener) { return aq_accept_until(listener, AQ_NEVER); }
+
+int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
+                     int64_t deadline)
+{
+    aq_task *self;
+    FD_BEGIN(self, f, addr != NULL && len > 0);
+    if (connect(f->fd, addr, (socklen_t)len) == 0)
+        return AQ_OK;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    /* In progress: it ends when the socket turns writable. */
+    f->ready &= ~AQ__IO_OUT;
+    int rc = wait_dir(f, AQ__IO_OUT, self, deadline);
+    if (rc)
+        return rc;
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+        return -errno;
+    return err ? -err : AQ_OK;
+}
+
+int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len)
+{
+    return aq_connect_until(f, addr, len, AQ_NEVER);
+}

@@ -1,0 +1,139 @@
+/* libaq - the loop's I/O source: registrations and event dispatch.
+ * MIT licensed.
+ *
+ * Invariants:
+ * - An fd is armed once, when registered, and disarmed once, when
+ *   closed or detached: no epoll_ctl per wait, so steady-state I/O costs
+ *   only the reads, writes and epoll_wait calls themselves.
+ * - An event reaches the aq_fd whose registration it was armed for, or
+ *   nobody: its tag is (slot << 32 | generation), and a slot's generation
+ *   changes each time it is freed (io.h).
+ * - An event wakes the waiter of each direction it reports, after setting
+ *   that direction's ready bit; a waiter that finds the bit set consumes
+ *   it and goes on without parking. So an edge that comes while nobody
+ *   waits is never lost.
+ * The loop calls poll() with timeout 0 every AQ__POLL_EVERY iterations
+ * while tasks are ready, and with the time to the next timer (or no
+ * limit) when none is: I/O is neither starved nor busy-polled.
+ */
+#include "io/io.h"
+
+#include <errno.h>
+
+static void dispatch(void *ctx, uint64_t tag, unsigned bits)
+{
+    aq__io *io = ctx;
+    uint32_t slot = (uint32_t)(tag >> 32), gen = (uint32_t)tag;
+    if (slot >= io->nslots || io->slots[slot].gen != gen ||
+        !io->slots[slot].f)
+        return; /* a registration that is gone */
+    aq_fd *f = io->slots[slot].f;
+    f->ready |= bits;
+    if (bits & AQ__IO_IN)
+        aq__task_wake_all(&f->readers, AQ_OK);
+    if (bits & AQ__IO_OUT)
+        aq__task_wake_all(&f->writers, AQ_OK);
+}
+
+static void io_poll(aq_loop *l, int64_t timeout_ns)
+{
+    aq__io *io = l->io;
+    aq__poller_wait(io->poller, timeout_ns, dispatch, io);
+}
+
+static int io_busy(const aq_loop *l)
+{
+    const aq__io *io = l->io;
+    return io->nfds > 0 || io->keep > 0;
+}
+
+static void io_destroy(aq_loop *l)
+{
+    aq__io *io = l->io;
+    aq__poller_free(io->poller);
+    aq__free(io->slots);
+    aq__free(io);
+    l->io = NULL;
+    l->src = NULL;
+    l->pending--;
+}
+
+static const aq__source io_source = {io_poll, io_busy, io_destroy};
+
+int aq__io_get(aq_loop *l, aq__io **out)
+{
+    if (!l->io) {
+        aq__io *io = aq__malloc(sizeof *io);
+        if (!io)
+            return AQ_ENOMEM;
+        memset(io, 0, sizeof *io);
+        int rc = aq__poller_new(&io->poller);
+        if (rc) {
+            aq__free(io);
+            return rc;
+        }
+        l->io = io;
+        l->src = &io_source;
+        l->pending++; /* suspending tasks go back to the loop: polls */
+    }
+    *out = l->io;
+    return AQ_OK;
+}
+
+/* A free slot, growing the table if none: its index, or -1 (no memory). */
+static int64_t slot_take(aq__io *io)
+{
+    if (io->free < io->nslots) {
+        uint32_t s = io->free;
+        io->free = io->slots[s].next;
+        return s;
+    }
+    if (io->nslots == io->cap) {
+        uint32_t cap = io->cap ? 2 * io->cap : 16;
+        aq__io_slot *t = aq__realloc(io->slots, cap * sizeof *t);
+        if (!t)
+            return -1;
+        io->slots = t;
+        io->cap = cap;
+    }
+    io->slots[io->nslots].gen = 0;
+    io->free = io->nslots + 1;
+    return io->nslots++;
+}
+
+static void slot_give(aq__io *io, uint32_t s)
+{
+    io->slots[s].f = NULL;
+    io->slots[s].gen++;
+    io->slots[s].next = io->free;
+    io->free = s;
+}
+
+int aq__io_register(aq_fd *f)
+{
+    aq__io *io;
+    int rc = aq__io_get(f->loop, &io);
+    if (rc)
+        return rc;
+    int64_t s = slot_take(io);
+    if (s < 0)
+        return AQ_ENOMEM;
+    io->slots[s].f = f;
+    f->slot = (uint32_t)s;
+    rc = aq__poller_arm(io->poller, f->fd,
+                        (uint64_t)s << 32 | io->slots[s].gen);
+    if (rc) {
+        slot_give(io, (uint32_t)s);
+        return rc;
+    }
+    io->nfds++;
+    return AQ_OK;
+}
+
+void aq__io_unregister(aq_fd *f)
+{
+    aq__io *io = f->loop->io;
+    aq__poller_disarm(io->poller, f->fd); /* fails only if already gone */
+    slot_give(io, f->slot);
+    io->nfds--;
+}

@@ -1,0 +1,47 @@
+/* libaq - private types of the I/O layer (src/io/). MIT licensed. */
+#ifndef AQ_IO_IO_H
+#define AQ_IO_IO_H
+
+#include "io/poller.h"
+
+/* A registered fd. Invariants: at most one waiter per direction (a second
+ * is refused with AQ_EBUSY); `ready` holds the directions an event has
+ * reported since a wait last consumed them (edge-triggered: the bits are
+ * the only memory of an edge). */
+struct aq_fd {
+    aq_loop *loop;
+    int fd;
+    uint32_t slot;    /* its registration in the loop's table (io.c) */
+    unsigned ready;   /* AQ__IO_IN / AQ__IO_OUT */
+    aq_list readers;  /* the waiter record of the task waiting to read */
+    aq_list writers;  /* ... to write */
+};
+
+/* The loop's I/O state, created with the first registration. Each slot
+ * pairs a registered aq_fd with a generation that changes whenever the
+ * slot is freed: an event carries (slot, generation), so an event that
+ * was already fetched for an fd closed since, or for an fd number now
+ * reused by another registration, finds a different generation and is
+ * dropped (the libdill#129 class of bug). */
+typedef struct aq__io_slot {
+    aq_fd *f;         /* NULL while free */
+    uint32_t gen;
+    uint32_t next;    /* free list link */
+} aq__io_slot;
+
+typedef struct aq__io {
+    aq__poller *poller;
+    aq__io_slot *slots;
+    uint32_t nslots, cap, free;  /* free: first free slot, or nslots */
+    long nfds;        /* registered fds: the loop waits while any is */
+    long keep;        /* other reasons to wait (posts, signals) */
+} aq__io;
+
+/* The loop's I/O state, created if needed: AQ_OK, AQ_ENOMEM or -errno. */
+AQ__HIDDEN int aq__io_get(aq_loop *l, aq__io **out);
+/* Registers f->fd with its loop (arms it once): AQ_OK or a code. */
+AQ__HIDDEN int aq__io_register(aq_fd *f);
+/* Forgets f (its pending events will be dropped) and disarms its fd. */
+AQ__HIDDEN void aq__io_unregister(aq_fd *f);
+
+#endif

@@ -1,0 +1,449 @@
+/* fds, pipes and sockets (aq_fd_*, aq_read, aq_write_all, aq_accept,
+ * aq_connect): waiting on readiness without blocking the thread, EAGAIN
+ * handling both ways, closing an fd under a waiter, fd numbers reused,
+ * deadlines and cancels, no SIGPIPE, I/O not starved by busy tasks, a
+ * loop waiting for I/O not taken for a deadlock, bad input, allocation
+ * failures. Pipes and socketpairs only, plus loopback TCP. */
+#include "rt_helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct rd {
+    aq_fd *f;
+    char buf[64];
+    long n;      /* aq_read's result */
+    int wakeups; /* how many times the read returned */
+    int64_t deadline;
+};
+
+static void *reader(void *arg)
+{
+    struct rd *r = arg;
+    r->n = aq_read_until(r->f, r->buf, sizeof r->buf, r->deadline);
+    r->wakeups++;
+    return NULL;
+}
+
+static void *pipe_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    static struct rd r;
+    r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_fd_open(NULL, &r.f, p[0]));
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, reader, &r));
+    ASSERT_OK(aq_sleep(2 * AQ_MSEC)); /* the reader parks; the thread not */
+    ASSERT_EQ(r.n, PENDING);
+    ASSERT(write(p[1], "hello", 5) == 5);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(r.n, 5);
+    ASSERT(memcmp(r.buf, "hello", 5) == 0);
+    /* End of file. */
+    close(p[1]);
+    ASSERT_EQ(aq_read(r.f, r.buf, sizeof r.buf), 0);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_fd_close(r.f));
+    return NULL;
+}
+
+TEST(test_io_pipe_read_waits) { t_main(pipe_main, NULL); }
+
+/* 4 MiB through a socketpair: both sides fill the kernel buffers and park
+ * on EAGAIN many times; every byte arrives, in order. */
+#define BIG (4 << 20)
+
+struct side {
+    aq_fd *f;
+    unsigned char *buf;
+    int rc;
+};
+
+static void *big_writer(void *arg)
+{
+    struct side *s = arg;
+    size_t done = 0;
+    s->rc = aq_write_all(s->f, s->buf, BIG, &done);
+    ASSERT_EQ(done, BIG);
+    return NULL;
+}
+
+static void *big_reader(void *arg)
+{
+    struct side *s = arg;
+    size_t got = 0;
+    while (got < BIG) {
+        long n = aq_read(s->f, s->buf + got, 4096);
+        ASSERT(n > 0);
+        got += (size_t)n;
+    }
+    s->rc = AQ_OK;
+    return NULL;
+}
+
+static void *socketpair_main(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    ASSERT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    static struct side w, r;
+    w = (struct side){NULL, malloc(BIG), PENDING};
+    r = (struct side){NULL, malloc(BIG), PENDING};
+    for (size_t i = 0; i < BIG; i++)
+        w.buf[i] = (unsigned char)(i * 7 + i / 4096);
+    ASSERT_OK(aq_fd_open(NULL, &w.f, sv[0]));
+    ASSERT_OK(aq_fd_open(NULL, &r.f, sv[1]));
+    aq_task *t[2];
+    ASSERT_OK(aq_spawn(&t[0], big_writer, &w));
+    ASSERT_OK(aq_spawn(&t[1], big_reader, &r));
+    ASSERT_OK(aq_gather(t, 2, NULL));
+    ASSERT_OK(w.rc);
+    ASSERT_OK(r.rc);
+    ASSERT(memcmp(w.buf, r.buf, BIG) == 0);
+    free(w.buf);
+    free(r.buf);
+    for (int i = 0; i < 2; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_OK(aq_fd_close(w.f));
+    ASSERT_OK(aq_fd_close(r.f));
+    return NULL;
+}
+
+TEST(test_io_socketpair_backpressure) { t_main(socketpair_main, NULL); }
+
+/* Closing an fd under a waiting reader wakes it once with AQ_EBADF; the
+ * fd number, reused at once by a new pipe, never reaches it. */
+static void *close_main(void *arg)
+{
+    (void)arg;
+    int a[2], b[2];
+    ASSERT(pipe(a) == 0);
+    static struct rd r1, r2;
+    r1 = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    r2 = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_fd_open(NULL, &r1.f, a[0]));
+    aq_task *t1, *t2;
+    ASSERT_OK(aq_spawn(&t1, reader, &r1));
+    ASSERT_OK(aq_yield());
+    int num = a[0];
+    ASSERT_OK(aq_fd_close(r1.f));
+    ASSERT(pipe(b) == 0);
+    ASSERT_EQ(b[0], num); /* the lowest free number: the one just closed */
+    ASSERT_OK(aq_fd_open(NULL, &r2.f, b[0]));
+    ASSERT_OK(aq_spawn(&t2, reader, &r2));
+    ASSERT(write(b[1], "x", 1) == 1);
+    ASSERT_OK(aq_task_wait(t1, NULL));
+    ASSERT_OK(aq_task_wait(t2, NULL));
+    ASSERT_RC((int)r1.n, AQ_EBADF);
+    ASSERT_EQ(r1.wakeups, 1);
+    ASSERT_EQ(r2.n, 1);
+    ASSERT_EQ(r2.wakeups, 1);
+    ASSERT_OK(aq_task_release(t1));
+    ASSERT_OK(aq_task_release(t2));
+    ASSERT_OK(aq_fd_close(r2.f));
+    close(a[1]);
+    close(b[1]);
+    return NULL;
+}
+
+TEST(test_io_close_under_waiter_and_fd_reuse) { t_main(close_main, NULL); }
+
+static void *deadline_cancel_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    aq_fd *f;
+    char c;
+    ASSERT_OK(aq_fd_open(NULL, &f, p[0]));
+    /* A deadline: AQ_ETIMEDOUT, and the fd can be waited on again. */
+    ASSERT_EQ(aq_read_until(f, &c, 1, aq_now() + AQ_MSEC), AQ_ETIMEDOUT);
+    ASSERT_RC(aq_fd_wait_readable_until(f, aq_now() + AQ_MSEC),
+              AQ_ETIMEDOUT);
+    /* A cancel. */
+    static struct rd r;
+    r = (struct rd){.f = f, .n = PENDING, .deadline = AQ_NEVER};
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, reader, &r));
+    ASSERT_OK(aq_yield());
+    /* A second reader of the same direction is refused. */
+    ASSERT_EQ(aq_read_until(f, &c, 1, AQ_NEVER), AQ_EBUSY);
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_RC((int)r.n, AQ_ECANCELED);
+    ASSERT_OK(aq_task_release(t));
+    /* Data that came while nobody waited is not lost. */
+    ASSERT(write(p[1], "z", 1) == 1);
+    ASSERT_OK(aq_sleep(AQ_MSEC)); /* the loop polls: the edge is seen */
+    ASSERT_OK(aq_fd_wait_readable(f));
+    ASSERT_EQ(aq_read(f, &c, 1), 1);
+    ASSERT_EQ(c, 'z');
+    ASSERT_OK(aq_fd_close(f));
+    close(p[1]);
+    return NULL;
+}
+
+TEST(test_io_deadline_cancel_busy) { t_main(deadline_cancel_main, NULL); }
+
+/* Loopback TCP: accept, connect, echo; then a write to a peer that went
+ * away gives -EPIPE (or -ECONNRESET), never SIGPIPE. */
+static int listen_any(int *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    ASSERT(listen(s, 16) == 0);
+    socklen_t len = sizeof a;
+    ASSERT(getsockname(s, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+static aq_fd *g_listener;
+
+static void *echo_server(void *arg)
+{
+    (void)arg;
+    int fd = aq_accept(g_listener);
+    ASSERT(fd >= 0);
+    aq_fd *c;
+    ASSERT_OK(aq_fd_open(NULL, &c, fd));
+    char buf[128];
+    long n;
+    while ((n = aq_read(c, buf, sizeof buf)) > 0) {
+        size_t done;
+        ASSERT_OK(aq_write_all(c, buf, (size_t)n, &done));
+    }
+    ASSERT_EQ(n, 0);
+    ASSERT_OK(aq_fd_close(c));
+    return NULL;
+}
+
+static void *tcp_main(void *arg)
+{
+    (void)arg;
+    int port;
+    ASSERT_OK(aq_fd_open(NULL, &g_listener, listen_any(&port)));
+    aq_task *srv;
+    ASSERT_OK(aq_spawn(&srv, echo_server, NULL));
+    aq_fd *c;
+    ASSERT_OK(aq_fd_open(NULL, &c, socket(AF_INET, SOCK_STREAM, 0)));
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    ASSERT_OK(aq_connect(c, (struct sockaddr *)&a, sizeof a));
+    size_t done;
+    char buf[16];
+    for (int i = 0; i < 100; i++) {
+        ASSERT_OK(aq_write_all(c, "ping", 4, &done));
+        size_t got = 0;
+        while (got < 4) {
+            long n = aq_read(c, buf + got, 4 - got);
+            ASSERT(n > 0);
+            got += (size_t)n;
+        }
+        ASSERT(memcmp(buf, "ping", 4) == 0);
+    }
+    ASSERT_OK(shutdown(aq_fd_fileno(c), SHUT_WR));
+    ASSERT_OK(aq_task_wait(srv, NULL)); /* it saw EOF and closed */
+    /* The peer is gone: writing fails with a code, not a signal. */
+    int rc = AQ_OK;
+    for (int i = 0; i < 100 && rc == AQ_OK; i++)
+        rc = aq_write_all(c, "late", 4, &done);
+    ASSERT(rc == -EPIPE || rc == -ECONNRESET);
+    /* A refused connection. */
+    aq_fd *d;
+    ASSERT_OK(aq_fd_open(NULL, &d, socket(AF_INET, SOCK_STREAM, 0)));
+    ASSERT_OK(aq_fd_close(g_listener));
+    rc = aq_connect(d, (struct sockaddr *)&a, sizeof a);
+    ASSERT_RC(rc, -ECONNREFUSED);
+    ASSERT_OK(aq_fd_close(d));
+    ASSERT_OK(aq_fd_close(c));
+    ASSERT_OK(aq_task_release(srv));
+    return NULL;
+}
+
+TEST(test_io_tcp_accept_connect_echo_epipe) { t_main(tcp_main, NULL); }
+
+/* A thread writes later: the loop waits in epoll for it instead of
+ * reporting AQ_EDEADLK (nothing ready, no timer, but an fd registered). */
+static void *late_writer(void *arg)
+{
+    usleep(20000);
+    ASSERT(write(*(int *)arg, "t", 1) == 1);
+    return NULL;
+}
+
+static void *thread_main(void *arg)
+{
+    int *p = arg;
+    aq_fd *f;
+    char c;
+    ASSERT_OK(aq_fd_open(NULL, &f, p[0]));
+    ASSERT_EQ(aq_read(f, &c, 1), 1);
+    ASSERT_EQ(c, 't');
+    ASSERT_OK(aq_fd_close(f));
+    return NULL;
+}
+
+TEST(test_io_not_a_deadlock)
+{
+    int p[2];
+    pthread_t th;
+    ASSERT(pipe(p) == 0);
+    ASSERT(pthread_create(&th, NULL, late_writer, &p[1]) == 0);
+    t_main(thread_main, p);
+    pthread_join(th, NULL);
+    close(p[1]);
+}
+
+/* Busy tasks that keep yielding do not starve I/O: the reader gets its
+ * data within AQ__POLL_EVERY iterations, long before they stop. */
+static int g_spins;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    for (g_spins = 0; g_spins < 10000; g_spins++)
+        if (aq_yield())
+            break;
+    return NULL;
+}
+
+static void *starve_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    static struct rd r;
+    r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_fd_open(NULL, &r.f, p[0]));
+    aq_task *t, *s;
+    ASSERT_OK(aq_spawn(&t, reader, &r));
+    ASSERT_OK(aq_yield());
+    ASSERT(write(p[1], "s", 1) == 1);
+    ASSERT_OK(aq_spawn(&s, spinner, NULL));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(r.n, 1);
+    ASSERT(g_spins < 100);
+    ASSERT_OK(aq_task_cancel(s));
+    ASSERT_OK(aq_task_wait(s, NULL));
+    ASSERT_OK(aq_task_release(s));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_fd_close(r.f));
+    close(p[1]);
+    return NULL;
+}
+
+TEST(test_io_busy_tasks_do_not_starve_io) { t_main(starve_main, NULL); }
+
+/* ---- bad input and allocation failures ---------------------------------- */
+
+static void *bad_main(void *arg)
+{
+    aq_loop *other = arg;
+    aq_fd *f = NULL;
+    char c;
+    ASSERT_RC(aq_fd_open(NULL, NULL, 0), AQ_EINVAL);
+    ASSERT_RC(aq_fd_open(NULL, &f, -1), AQ_EINVAL);
+    int closed = dup(0);
+    close(closed);
+    ASSERT_RC(aq_fd_open(NULL, &f, closed), AQ_EBADF);
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    ASSERT_OK(aq_fd_open(NULL, &f, p[0]));
+    ASSERT_EQ(aq_read(NULL, &c, 1), AQ_EINVAL);
+    ASSERT_EQ(aq_read(f, NULL, 1), AQ_EINVAL);
+    ASSERT_RC(aq_write_all(f, "x", 1, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_accept(NULL), AQ_EINVAL);
+    ASSERT_RC(aq_connect(f, NULL, 4), AQ_EINVAL);
+    ASSERT_RC(aq_fd_wait_readable(NULL), AQ_EINVAL);
+    ASSERT_RC(aq_fd_close(NULL), AQ_EINVAL);
+    ASSERT_RC(aq_fd_detach(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_fd_fileno(NULL), AQ_EINVAL);
+    /* An fd of another loop. */
+    aq_fd *g;
+    ASSERT_OK(aq_fd_open(other, &g, p[1]));
+    ASSERT_RC(aq_fd_wait_writable(g), AQ_EINVAL);
+    ASSERT_EQ(aq_fd_detach(g), p[1]);
+    ASSERT_OK(aq_fd_close(f));
+    close(p[1]);
+    return NULL;
+}
+
+TEST(test_io_bad_input)
+{
+    aq_loop *other;
+    aq_fd *f;
+    char c;
+    ASSERT_RC(aq_fd_open(NULL, &f, 0), AQ_EPERM); /* no loop, no task */
+    ASSERT_OK(aq_loop_new(&other));
+    t_main(bad_main, other);
+    ASSERT_OK(aq_loop_free(other));
+    /* Suspending calls outside a task. */
+    ASSERT_OK(aq_loop_new(&other));
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    ASSERT_OK(aq_fd_open(other, &f, p[0]));
+    ASSERT_EQ(aq_read(f, &c, 1), AQ_EPERM);
+    ASSERT_RC(aq_fd_wait_readable(f), AQ_EPERM);
+    /* A regular file: epoll refuses it, with its own code. */
+    FILE *tmp = tmpfile();
+    aq_fd *rf;
+    ASSERT_RC(aq_fd_open(other, &rf, fileno(tmp)), -EPERM);
+    fclose(tmp);
+    ASSERT_OK(aq_fd_close(f));
+    close(p[1]);
+    ASSERT_OK(aq_loop_free(other));
+}
+
+/* Each allocation of a first registration fails in turn (the loop's I/O
+ * state, the poller, the handle, the slot table): AQ_ENOMEM, nothing
+ * registered, nothing leaked; then it works. */
+TEST(test_io_out_of_memory)
+{
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    for (long k = 1;; k++) {
+        aq_loop *l;
+        aq_fd *f = NULL;
+        ASSERT_OK(aq_loop_new(&l));
+        t_fail_alloc_at(k);
+        int rc = aq_fd_open(l, &f, p[0]);
+        t_fail_alloc_at(0);
+        if (rc == AQ_OK) {
+            ASSERT(k > 3);
+            ASSERT_EQ(aq_fd_detach(f), p[0]);
+            ASSERT_OK(aq_loop_free(l));
+            break;
+        }
+        ASSERT_RC(rc, AQ_ENOMEM);
+        ASSERT(f == NULL);
+        ASSERT_OK(aq_loop_free(l));
+    }
+    close(p[0]);
+    close(p[1]);
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_io_pipe_read_waits);
+    RUN(test_io_socketpair_backpressure);
+    RUN(test_io_close_under_waiter_and_fd_reuse);
+    RUN(test_io_deadline_cancel_busy);
+    RUN(test_io_tcp_accept_connect_echo_epipe);
+    RUN(test_io_not_a_deadlock);
+    RUN(test_io_busy_tasks_do_not_starve_io);
+    RUN(test_io_bad_input);
+    RUN(test_io_out_of_memory);
+    return t_done();
+}
