@@ -6,6 +6,7 @@
  *     spawn N ns_cold ns_warm bytes_per_task (also spawn-compact)
  *     timers N ns_per_timer mean_lateness_us
  *     dropoldest N ns_per_drop_oldest_put ns_per_try_put (libaq only)
+ *     lockhandoff N ns_per_acquisition percent_handovers
  * the format of peers/asyncio_bench.py and peers/go/main.go, whose
  * workloads this file repeats one for one (see README.md for the
  * differences that remain). Unknown workload or bad N: usage on stderr,
@@ -23,7 +24,8 @@
  * spawn-compact is spawn with the waiters in compact mode
  * (aq_loop_set_compact); the peers have no such mode, so run.py sets it
  * beside their plain spawn. select2 and selpingpong have a twin in the Go
- * peer but none in the asyncio one, which has no select over queues.
+ * peer but none in the asyncio one, which has no select over queues; so
+ * have the sync workloads lock, sem, lockhandoff and group1000.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -581,6 +583,114 @@ static void bench_timers(struct job *j)
     free(x);
 }
 
+/* ---- sync: lock, sem, lockhandoff, group1000 ---------------------------- */
+
+/* Uncontended aq_lock_acquire + aq_lock_release in the main task, n
+ * times: ns per pair (Go: sync.Mutex Lock + Unlock). */
+static void bench_lock(struct job *j)
+{
+    aq_lock *l;
+    AQ(aq_lock_new(&l));
+    int64_t t0 = now_ns();
+    for (long i = 0; i < j->n; i++) {
+        AQ(aq_lock_acquire(l));
+        AQ(aq_lock_release(l));
+    }
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+    AQ(aq_lock_free(l));
+}
+
+/* The same with a one-permit semaphore (Go: x/sync's semaphore.Weighted,
+ * or a capacity-1 channel without it). */
+static void bench_sem(struct job *j)
+{
+    aq_sem *s;
+    AQ(aq_sem_new(&s, 1, 0));
+    int64_t t0 = now_ns();
+    for (long i = 0; i < j->n; i++) {
+        AQ(aq_sem_acquire(s));
+        AQ(aq_sem_release(s));
+    }
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+    check(aq_sem_value(s) == 1, "sem: one permit left");
+    AQ(aq_sem_free(s));
+}
+
+struct passer {
+    aq_lock *l;
+    int *owner;       /* who took the lock last, -1 at first */
+    long *handovers;  /* acquisitions that took it from the other task */
+    int me;
+    long iters;
+};
+
+/* Acquire, yield (the other task runs and blocks on the lock), release:
+ * the release hands the lock to the other task, whose acquire returns. */
+static void *lock_passer(void *arg)
+{
+    struct passer *p = arg;
+    for (long i = 0; i < p->iters; i++) {
+        AQ(aq_lock_acquire(p->l));
+        if (*p->owner != p->me && *p->owner >= 0)
+            ++*p->handovers;
+        *p->owner = p->me;
+        AQ(aq_yield());
+        AQ(aq_lock_release(p->l));
+    }
+    return NULL;
+}
+
+/* Two tasks pass one lock back and forth: n acquisitions in all, (n+1)/2
+ * by the first task and n/2 by the second. Fields: ns per acquisition
+ * (each is a hand-over but the first), and the percentage of acquisitions
+ * that were hand-overs, as the Go peer counts them. */
+static void bench_lockhandoff(struct job *j)
+{
+    aq_lock *l;
+    int owner = -1;
+    long handovers = 0;
+    AQ(aq_lock_new(&l));
+    struct passer p[2] = {{l, &owner, &handovers, 0, (j->n + 1) / 2},
+                          {l, &owner, &handovers, 1, j->n / 2}};
+    int64_t t0 = now_ns();
+    aq_task *t[2] = {spawn(lock_passer, &p[0]), spawn(lock_passer, &p[1])};
+    gather(t, 2, NULL);
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->out[1] = 100.0 * (double)handovers / (double)j->n;
+    j->nout = 2;
+    AQ(aq_lock_free(l));
+}
+
+#define GROUP_SIZE 1000
+
+static int group_child(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* n rounds of: a new group, 1,000 children that return 0 at once, the
+ * group's wait, free. ns per group (Go: errgroup.Group, or its pattern
+ * written out, with 1,000 goroutines). */
+static void bench_group1000(struct job *j)
+{
+    int64_t t0 = now_ns();
+    for (long i = 0; i < j->n; i++) {
+        aq_group *g;
+        int status;
+        AQ(aq_group_new(&g));
+        for (int k = 0; k < GROUP_SIZE; k++)
+            AQ(aq_group_spawn(g, group_child, NULL));
+        AQ(aq_group_wait(g, &status));
+        check(status == 0, "group1000: status");
+        AQ(aq_group_free(g));
+    }
+    j->out[0] = (double)(now_ns() - t0) / (double)j->n;
+    j->nout = 1;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct workload {
@@ -594,6 +704,8 @@ static const struct workload {
     {"spawn-compact", bench_spawn_compact}, {"bulk64", bench_bulk64},
     {"dropoldest", bench_dropoldest},
     {"select2", bench_select2},   {"selpingpong", bench_selpingpong},
+    {"lock", bench_lock},         {"sem", bench_sem},
+    {"lockhandoff", bench_lockhandoff}, {"group1000", bench_group1000},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -40,11 +40,16 @@ TARGET_NS = 0.4e9  # aim of a calibrated run: inside the 0.2-1 s window
 # Workloads whose cost per item does not depend on N: each implementation
 # gets its own N, calibrated from a probe run so one run takes ~TARGET_NS.
 STEADY = ["switch", "handoff", "pingpong", "bulk", "bulk64", "fanout",
-          "select2", "selpingpong"]
+          "select2", "selpingpong", "lock", "sem", "lockhandoff",
+          "group1000"]
 # Probe N per implementation: small enough to finish in ~0.1 s on a slow
 # machine, large enough that start-up is noise. Also the quick-mode N.
 PROBE_N = {"libaq": 1000000, "asyncio": 10000, "go": 200000}
 QUICK_N = {"libaq": 200000, "asyncio": 5000, "go": 100000}
+# Workloads whose item is much bigger: group1000's item is a whole group
+# of 1,000 tasks (0.3-0.7 ms).
+PROBE_N_OF = {"group1000": {"libaq": 100, "asyncio": 10, "go": 100}}
+QUICK_N_OF = {"group1000": {"libaq": 20, "asyncio": 5, "go": 20}}
 MAX_N = 10**9
 
 # Workloads whose result depends on N itself, so every implementation runs
@@ -64,17 +69,23 @@ WORKLOADS = STEADY + ["priority", "spawn", "spawn-compact", "timers"]
 # work (Go has no batch receive; asyncio users loop over get_nowait).
 LIBAQ_ONLY = {"spawn-compact": "spawn", "bulk64": "bulk"}
 IMPLS = ["libaq", "asyncio", "go"]
-# Workloads a peer does not have: asyncio has no select over queues.
-NOT_IN = {"asyncio": {"select2", "selpingpong"}}
+# Workloads a peer does not have: asyncio has no select over queues, and
+# its peer has no sync workloads yet.
+SYNC = {"lock", "sem", "lockhandoff", "group1000"}
+NOT_IN = {"asyncio": {"select2", "selpingpong"} | SYNC}
 
 # bench-check: callgrind at two N; the difference cancels start-up.
 CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "bulk64", "priority",
-                   "select2", "selpingpong"]
+                   "select2", "selpingpong", "lock", "sem", "lockhandoff",
+                   "group1000"]
 CHECK_N_BASE, CHECK_N = 1000, 21000
+# A group of 1,000 tasks is an item of ~10^5 instructions: fewer of them.
+CHECK_N_OF = {"group1000": (10, 110)}
 # The only instructions that vary between runs are glibc's formatting of
-# the printed timing (its digits differ): a few dozen in all, under 0.01
-# per item. Two runs agreeing within this count as the same.
-SAME_PER_ITEM = 0.05
+# the printed timing (its digits differ): a few dozen in all. Two runs
+# whose totals differ by at most this many instructions count as the same
+# (0.05 per item at the usual N = 1000 and 21000).
+SAME_IR = 1000
 
 
 def say(*args):
@@ -171,7 +182,7 @@ def cpu_model():
     return f"{model} ({cores} logical CPUs)"
 
 
-def header(cache, have_go, py_loop):
+def header(cache, have_go, py_loop, go_sync):
     cc = cache.get("CMAKE_C_COMPILER", "cc")
     uname = first_line(["uname", "-srm"])
     say()
@@ -187,7 +198,8 @@ def header(cache, have_go, py_loop):
         "default stack size; spawn keeps N stacks warm (as Go keeps dead "
         "goroutines)")
     say(f"- python: {platform.python_version()} (loop={py_loop})")
-    say(f"- go: {first_line(['go', 'version']) if have_go else 'skipped'}")
+    say(f"- go: {first_line(['go', 'version']) if have_go else 'skipped'}"
+        + (f"; sem and group1000 peers: {go_sync}" if have_go else ""))
     say(f"- runs: {RUNS} per cell, median" + ("" if QUICK else
         "; N calibrated per implementation for ~0.4 s a run, except "
         "priority, spawn and timers (same N for all)"))
@@ -234,8 +246,8 @@ def choose_n(impl, workload):
     if workload in FIXED_N:
         return (FIXED_N_QUICK if QUICK else FIXED_N)[workload]
     if QUICK:
-        return QUICK_N[impl]
-    probe = PROBE_N[impl]
+        return QUICK_N_OF.get(workload, QUICK_N)[impl]
+    probe = PROBE_N_OF.get(workload, PROBE_N)[impl]
     fields, _ = run_once(impl, workload, probe)
     per_item = max(fields[0], 0.1)
     return min(max(nice(TARGET_NS / per_item), probe), MAX_N)
@@ -271,6 +283,10 @@ ROWS = [
     ("fanout, ns/item", "fanout", 0),
     ("select2, ns/put + select", "select2", 0),
     ("selpingpong, ns/round trip", "selpingpong", 0),
+    ("lock, ns/acquire + release", "lock", 0),
+    ("sem, ns/acquire + release", "sem", 0),
+    ("lockhandoff, ns/acquisition", "lockhandoff", 0),
+    ("group1000, ns/group", "group1000", 0),
     ("priority, ns/item", "priority", 0),
     ("spawn cold, ns/task", "spawn", 0),
     ("spawn warm, ns/task", "spawn", 1),
@@ -293,7 +309,15 @@ def bench():
         py_loop = m.group(1) if m else "?"
     except RunError as e:
         die(str(e))
-    header(cache, have_go, py_loop)
+    go_sync = "-"
+    if have_go:
+        try:
+            _, err = run_once("go", "lock", 10)
+            m = re.search(r"syncpeers=(.*)", err)
+            go_sync = m.group(1).strip() if m else "?"
+        except RunError as e:
+            die(str(e))
+    header(cache, have_go, py_loop, go_sync)
 
     results, failed = {}, []
     for w in WORKLOADS:
@@ -347,6 +371,7 @@ def bench():
     within("spawn warm/cold", ("spawn", 1), ("spawn", 0))
     # The cost of waiting in a select rather than a get, in one run.
     within("selpingpong/pingpong", ("selpingpong", 0), ("pingpong", 0))
+    sync_targets(val, go_sync)
     dropoldest(failed)
     if not have_go:
         say("go: skipped (not installed)")
@@ -356,6 +381,41 @@ def bench():
             say(f"FAILED: {f}")
         return 1
     return 0
+
+
+def sync_targets(val, go_sync):
+    """The sync issue's targets, from this run's figures."""
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    mine, go_mutex = val("libaq", "lock", 0), val("go", "lock", 0)
+    if mine and go_mutex:
+        r = go_mutex / mine
+        say(f"lock: Go Mutex {fmt(go_mutex)} ns / libaq {fmt(mine)} ns = "
+            f"{r:.2f} (target >= 4: {verdict(r >= 4)})")
+    sem, go_sem = val("libaq", "sem", 0), val("go", "sem", 0)
+    if sem and go_mutex:
+        r = go_mutex / sem
+        say(f"sem: Go Mutex Lock+Unlock {fmt(go_mutex)} ns / libaq sem "
+            f"{fmt(sem)} ns = {r:.2f} (target >= 4: {verdict(r >= 4)}); "
+            f"Go's own semaphore ({go_sync.split(' (')[0]}) / libaq sem = "
+            f"{ratio(go_sem, sem)}")
+    ho, pp = val("libaq", "lockhandoff", 0), val("libaq", "pingpong", 0)
+    if ho and pp:
+        say(f"lockhandoff / pingpong (libaq): {fmt(ho)} ns per hand-over / "
+            f"{fmt(pp)} ns per round trip = {ho / pp:.2f} (target <= 1: "
+            f"{verdict(ho <= pp)})")
+    shares = [f"{impl} {fmt(val(impl, 'lockhandoff', 1))}%" for impl in IMPLS
+              if val(impl, "lockhandoff", 1) is not None]
+    if shares:
+        say("lockhandoff, acquisitions that were hand-overs: "
+            + ", ".join(shares) + " (Go's Mutex lets the unlocker take it "
+            "back until a waiter has waited 1 ms)")
+    grp, go_grp = val("libaq", "group1000", 0), val("go", "group1000", 0)
+    if grp and go_grp:
+        r = go_grp / grp
+        say(f"group1000: Go {fmt(go_grp)} ns / libaq {fmt(grp)} ns = "
+            f"{r:.2f} (target >= 1: {verdict(r >= 1)})")
 
 
 # libaq only (the peers have no overflow policy): a DROP_OLDEST put on a
@@ -394,9 +454,10 @@ def callgrind_ir(workload, n, tmp):
 
 
 def per_item(workload, tmp):
-    base = callgrind_ir(workload, CHECK_N_BASE, tmp)
-    full = callgrind_ir(workload, CHECK_N, tmp)
-    return (full - base) / (CHECK_N - CHECK_N_BASE)
+    n_base, n = CHECK_N_OF.get(workload, (CHECK_N_BASE, CHECK_N))
+    base = callgrind_ir(workload, n_base, tmp)
+    full = callgrind_ir(workload, n, tmp)
+    return (full - base) / (n - n_base)
 
 
 def read_budgets():
@@ -423,14 +484,17 @@ def check():
     budgets = read_budgets()
     ok = True
     say(f"instructions per item under callgrind: (Ir(N={CHECK_N}) - "
-        f"Ir(N={CHECK_N_BASE})) / {CHECK_N - CHECK_N_BASE}")
+        f"Ir(N={CHECK_N_BASE})) / {CHECK_N - CHECK_N_BASE}"
+        + "".join(f"; {w}: N = {a} and {b}"
+                  for w, (a, b) in CHECK_N_OF.items()))
     with tempfile.TemporaryDirectory() as tmp:
         for w in CHECK_WORKLOADS:
             first = per_item(w, tmp)
             # Twice: a budget is only meaningful if the count repeats.
             second = per_item(w, tmp)
             budget = budgets.get(w)
-            if abs(first - second) > SAME_PER_ITEM:
+            n_base, n = CHECK_N_OF.get(w, (CHECK_N_BASE, CHECK_N))
+            if abs(first - second) * (n - n_base) > SAME_IR:
                 verdict, ok = (f"FAIL: not deterministic ({first:.1f} then "
                                f"{second:.1f})"), False
             elif budget is None:

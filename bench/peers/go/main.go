@@ -13,7 +13,9 @@
 //
 // The workloads mirror ../asyncio_bench.py one for one, plus select2 and
 // selpingpong, which only aqbench and this peer have (asyncio has no
-// select over queues). Timing covers only
+// select over queues), and the sync workloads lock, sem, lockhandoff and
+// group1000 (lockhandoff prints a second field: the percentage of
+// acquisitions that were hand-overs). Timing covers only
 // the measured part (from starting the goroutines to the last one finishing).
 // Differences from the asyncio peer that cannot be avoided:
 //   - switch: a yield is runtime.Gosched() (asyncio: await asyncio.sleep(0)).
@@ -331,15 +333,86 @@ func timers(n int) []float64 {
 	return []float64{ns(elapsed) / float64(n), float64(lateness) / float64(n) / 1000}
 }
 
+// lock: sync.Mutex Lock+Unlock in one goroutine, never contended: ns per
+// pair.
+func lockBench(n int) []float64 {
+	var mu sync.Mutex
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		mu.Unlock()
+	}
+	return []float64{ns(time.Since(t0)) / float64(n)}
+}
+
+// sem: one permit taken and returned, n times, never contended; the
+// implementation (x/sync's semaphore.Weighted or a channel) is in
+// sync_xsync.go or sync_fallback.go. ns per acquire + release.
+func semBench(n int) []float64 {
+	t0 := time.Now()
+	semAcquireRelease(n)
+	return []float64{ns(time.Since(t0)) / float64(n)}
+}
+
+// lockHandoff: two goroutines each loop Lock, Gosched (so the other finds
+// the mutex held and blocks), Unlock; n acquisitions in all, (n+1)/2 by
+// the first and n/2 by the second. Fields: ns per acquisition, and the
+// percentage of acquisitions that took the mutex from the other goroutine
+// (a hand-over). Go's Mutex lets the unlocker take it straight back
+// (barging) until a waiter has waited 1 ms (starvation mode), so that
+// percentage can be well below 100.
+func lockHandoff(n int) []float64 {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	owner, handovers := -1, 0
+	wg.Add(2)
+	t0 := time.Now()
+	for k := 0; k < 2; k++ {
+		go func(me, iters int) {
+			for i := 0; i < iters; i++ {
+				mu.Lock()
+				if owner != me && owner >= 0 {
+					handovers++
+				}
+				owner = me
+				runtime.Gosched()
+				mu.Unlock()
+			}
+			wg.Done()
+		}(k, (n+1-k)/2)
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	return []float64{ns(elapsed) / float64(n), 100 * float64(handovers) / float64(n)}
+}
+
+func noop() error { return nil }
+
+// group1000: n rounds of a group of 1,000 goroutines that each return nil
+// at once, spawned and waited for (errgroup.Group, or its written-out
+// fallback): ns per group.
+func group1000(n int) []float64 {
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		check(runGroup(1000, noop) == nil, "group1000: a goroutine failed")
+	}
+	return []float64{ns(time.Since(t0)) / float64(n)}
+}
+
 var workloads = map[string]func(int) []float64{
 	"switch": switchBench, "handoff": handoff, "pingpong": pingpong,
 	"bulk": bulk, "fanout": fanout, "priority": priority,
 	"spawn": spawn, "timers": timers,
 	"select2": select2, "selpingpong": selPingpong,
+	"lock": lockBench, "sem": semBench, "lockhandoff": lockHandoff,
+	"group1000": group1000,
 }
 
 func main() {
 	runtime.GOMAXPROCS(1) // one thread, like an asyncio loop or a libaq loop
+	// Which semaphore and group the sem and group1000 workloads use, for
+	// run.py's header (as the asyncio peer reports its loop).
+	fmt.Fprintln(os.Stderr, "syncpeers="+syncPeers)
 	var run func(int) []float64
 	n := 0
 	if len(os.Args) == 3 {
@@ -349,7 +422,7 @@ func main() {
 	if run == nil || n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: gopeer WORKLOAD N  (N >= 1; WORKLOAD one of:"+
 			" switch handoff pingpong bulk fanout priority spawn timers"+
-			" select2 selpingpong)")
+			" select2 selpingpong lock sem lockhandoff group1000)")
 		os.Exit(2)
 	}
 	out := []string{os.Args[1], strconv.Itoa(n)}
