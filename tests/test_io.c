@@ -29,14 +29,20 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* A pipe whose read end r->f is registered, for a reader task. */
+static void pipe_reader(struct rd *r, int p[2])
+{
+    ASSERT(pipe(p) == 0);
+    *r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_fd_open(NULL, &r->f, p[0]));
+}
+
 static void *pipe_main(void *arg)
 {
     (void)arg;
     int p[2];
-    ASSERT(pipe(p) == 0);
     static struct rd r;
-    r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
-    ASSERT_OK(aq_fd_open(NULL, &r.f, p[0]));
+    pipe_reader(&r, p);
     aq_task *t;
     ASSERT_OK(aq_spawn(&t, reader, &r));
     ASSERT_OK(aq_sleep(2 * AQ_MSEC)); /* the reader parks; the thread not */
@@ -323,10 +329,8 @@ static void *starve_main(void *arg)
 {
     (void)arg;
     int p[2];
-    ASSERT(pipe(p) == 0);
     static struct rd r;
-    r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
-    ASSERT_OK(aq_fd_open(NULL, &r.f, p[0]));
+    pipe_reader(&r, p);
     aq_task *t, *s;
     ASSERT_OK(aq_spawn(&t, reader, &r));
     ASSERT_OK(aq_yield());
