@@ -38,21 +38,34 @@ int aq_lock_free(aq_lock *l)
     return AQ_OK;
 }
 
-int aq_lock_acquire_until(aq_lock *l, int64_t deadline)
+/* The waiting half of an acquire, out of line: the parking code saves
+ * registers that an uncontended acquire should not pay for. */
+static __attribute__((noinline)) int acquire_wait(aq_lock *l, aq_task *self,
+                                                  int64_t deadline)
 {
-    aq_task *self;
-    AQ__SUSPEND_BEGIN(self, l != NULL);
-    if (!l->owner) {
-        l->owner = self;
-        return AQ_OK;
-    }
     if (l->owner == self)
         return AQ_EDEADLK;
     /* On AQ_OK the releaser has made us the owner already. */
     return aq__wait_on(self, &l->waiters, NULL, deadline);
 }
 
-int aq_lock_acquire(aq_lock *l) { return aq_lock_acquire_until(l, AQ_NEVER); }
+static inline int acquire(aq_lock *l, int64_t deadline)
+{
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, l != NULL);
+    if (aq__likely(!l->owner)) {
+        l->owner = self;
+        return AQ_OK;
+    }
+    return acquire_wait(l, self, deadline);
+}
+
+int aq_lock_acquire_until(aq_lock *l, int64_t deadline)
+{
+    return acquire(l, deadline);
+}
+
+int aq_lock_acquire(aq_lock *l) { return acquire(l, AQ_NEVER); }
 
 int aq_lock_try_acquire(aq_lock *l)
 {
@@ -66,15 +79,21 @@ int aq_lock_try_acquire(aq_lock *l)
     return AQ_OK;
 }
 
-void aq__lock_pass(aq_lock *l)
+/* Hands the lock to the oldest waiter: out of line, for the same reason
+ * as acquire_wait. */
+static __attribute__((noinline)) void pass_to_waiter(aq_lock *l)
 {
-    if (aq__list_empty(&l->waiters)) {
-        l->owner = NULL;
-        return;
-    }
     aq__waiter *w = aq__waiter_pop(&l->waiters);
     l->owner = w->task;
     aq__waiter_wake(w, AQ_OK);
+}
+
+void aq__lock_pass(aq_lock *l)
+{
+    if (aq__likely(aq__list_empty(&l->waiters)))
+        l->owner = NULL;
+    else
+        pass_to_waiter(l);
 }
 
 int aq_lock_release(aq_lock *l)

@@ -37,19 +37,31 @@ int aq_sem_free(aq_sem *s)
     return AQ_OK;
 }
 
-int aq_sem_acquire_until(aq_sem *s, int64_t deadline)
+/* The waiting half, out of line (see lock.c). On AQ_OK a release has
+ * handed us its permit. */
+static __attribute__((noinline)) int acquire_wait(aq_sem *s, aq_task *self,
+                                                  int64_t deadline)
 {
-    aq_task *self;
-    AQ__SUSPEND_BEGIN(self, s != NULL);
-    if (s->value > 0) {
-        s->value--;
-        return AQ_OK;
-    }
-    /* On AQ_OK a release has handed us its permit. */
     return aq__wait_on(self, &s->waiters, NULL, deadline);
 }
 
-int aq_sem_acquire(aq_sem *s) { return aq_sem_acquire_until(s, AQ_NEVER); }
+static inline int acquire(aq_sem *s, int64_t deadline)
+{
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, s != NULL);
+    if (aq__likely(s->value > 0)) {
+        s->value--;
+        return AQ_OK;
+    }
+    return acquire_wait(s, self, deadline);
+}
+
+int aq_sem_acquire_until(aq_sem *s, int64_t deadline)
+{
+    return acquire(s, deadline);
+}
+
+int aq_sem_acquire(aq_sem *s) { return acquire(s, AQ_NEVER); }
 
 int aq_sem_try_acquire(aq_sem *s)
 {
@@ -61,12 +73,18 @@ int aq_sem_try_acquire(aq_sem *s)
     return AQ_OK;
 }
 
+/* Hands a permit to the oldest waiter, out of line. */
+static __attribute__((noinline)) void hand_over(aq_sem *s)
+{
+    aq__waiter_wake(aq__waiter_pop(&s->waiters), AQ_OK);
+}
+
 int aq_sem_release(aq_sem *s)
 {
     if (!s)
         return AQ_EINVAL;
-    if (!aq__list_empty(&s->waiters)) {
-        aq__waiter_wake(aq__waiter_pop(&s->waiters), AQ_OK);
+    if (aq__unlikely(!aq__list_empty(&s->waiters))) {
+        hand_over(s);
         return AQ_OK;
     }
     if (s->bound && s->value >= s->bound)
