@@ -5,7 +5,8 @@
  * timeout scopes (loop.h), queues with overflow policies, batches and
  * statistics (queue.h), Event, Lock, Semaphore, Condition, Barrier and
  * task groups (sync.h), select (select.h), fds, sockets and pipes
- * (io.h), allocator and version (alloc.h). The conventions below hold for all of them.
+ * (io.h), posts from other threads (thread.h), allocator and version
+ * (alloc.h). The conventions below hold for all of them.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
@@ -38,7 +39,8 @@
  *   restore it before its next suspending call.
  * - A loop and everything attached to it (tasks, queues used by its
  *   tasks) belong to one OS thread. No function here is thread-safe
- *   except aq_now(), aq_strerror() and aq_errname().
+ *   except aq_now(), aq_strerror(), aq_errname(), aq_loop_post() and
+ *   aq_loop_stop().
  */
 #ifndef AQ_H
 #define AQ_H
@@ -49,6 +51,7 @@
 #include "aq/sync.h"   /* Event, Lock, Semaphore, Condition, Barrier, groups */
 #include "aq/select.h" /* select */
 #include "aq/io.h"     /* fds, sockets, pipes */
+#include "aq/thread.h" /* posts from other threads, stop, keep-alive */
 #include "aq/alloc.h"  /* allocator, version */
 
 #endif /* AQ_H */

@@ -15,12 +15,14 @@
 #include "aq.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long t_live;        /* blocks allocated and not yet freed */
-static long t_allocs;      /* allocations made since the test started */
+/* Atomic: threads that post into a loop allocate through it too. */
+static _Atomic long t_live;   /* blocks allocated and not yet freed */
+static _Atomic long t_allocs; /* allocations made since the test started */
 static long t_fail_at;     /* fail the allocation with this number */
 static int t_passed;
 
@@ -37,7 +39,7 @@ static void t_fail(const char *file, int line, const char *fmt, ...)
 
 static int t_should_fail(void)
 {
-    return ++t_allocs == t_fail_at;
+    return atomic_fetch_add(&t_allocs, 1) + 1 == t_fail_at;
 }
 
 static void *t_malloc(size_t n)

@@ -19,10 +19,18 @@
 #include "io/io.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 static void dispatch(void *ctx, uint64_t tag, unsigned bits)
 {
     aq__io *io = ctx;
+    if (tag == AQ__IO_WAKE_TAG) { /* a post: reset the fd; after_poll
+                                     runs the posts */
+        uint64_t n;
+        ssize_t r = read(io->wakefd, &n, sizeof n);
+        (void)r; /* -1 (EAGAIN): an earlier read already reset it */
+        return;
+    }
     uint32_t slot = (uint32_t)(tag >> 32), gen = (uint32_t)tag;
     if (slot >= io->nslots || io->slots[slot].gen != gen ||
         !io->slots[slot].f)
@@ -38,7 +46,11 @@ static void dispatch(void *ctx, uint64_t tag, unsigned bits)
 static void io_poll(aq_loop *l, int64_t timeout_ns)
 {
     aq__io *io = l->io;
+    if (timeout_ns != 0 && io->may_sleep && !io->may_sleep(l))
+        timeout_ns = 0;
     aq__poller_wait(io->poller, timeout_ns, dispatch, io);
+    if (io->after_poll)
+        io->after_poll(l);
 }
 
 static int io_busy(const aq_loop *l)
@@ -50,6 +62,8 @@ static int io_busy(const aq_loop *l)
 static void io_destroy(aq_loop *l)
 {
     aq__io *io = l->io;
+    if (io->on_destroy)
+        io->on_destroy(l);
     aq__poller_free(io->poller);
     aq__free(io->slots);
     aq__free(io);

@@ -31,11 +31,23 @@ typedef struct aq__io_slot {
 
 typedef struct aq__io {
     aq__poller *poller;
+    /* The cross-thread inbox (src/thread/post.c), once the loop is kept
+     * alive: run at every poll, after the events; and the wake-up fd it
+     * registers, whose events only reset it (tag AQ__IO_WAKE_TAG). */
+    void (*after_poll)(aq_loop *l);
+    void (*on_destroy)(aq_loop *l);
+    int wakefd;
     aq__io_slot *slots;
     uint32_t nslots, cap, free;  /* free: first free slot, or nslots */
+    /* Called before the loop may block in the poller; returns whether
+     * it still may (thread/post.c: no post pending). NULL: always. */
+    int (*may_sleep)(aq_loop *l);
     long nfds;        /* registered fds: the loop waits while any is */
     long keep;        /* other reasons to wait (posts, signals) */
 } aq__io;
+
+/* The tag of the loop's wake-up fd: no registration has this slot. */
+#define AQ__IO_WAKE_TAG UINT64_MAX
 
 /* The loop's I/O state, created if needed: AQ_OK, AQ_ENOMEM or -errno. */
 AQ__HIDDEN int aq__io_get(aq_loop *l, aq__io **out);

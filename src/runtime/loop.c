@@ -134,8 +134,14 @@ int aq_loop_run(aq_loop *l)
         return AQ_EBUSY;
     aq__overflow_arm();
     l->running = 1;
+    l->stopped = 0;
     for (;;) {
         if (!l->iter_end) { /* a new iteration */
+            if (atomic_load_explicit(&l->stop, memory_order_relaxed)) {
+                atomic_store_explicit(&l->stop, 0, memory_order_relaxed);
+                l->stopped = 1;
+                break; /* aq_loop_stop: leave the tasks as they are */
+            }
             if (l->ntimers) /* one clock read per iteration */
                 aq__timer_expire(l, aq_now());
             if (l->src && ++l->since_poll >= AQ__POLL_EVERY) {
@@ -282,8 +288,8 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
     }
     l->main = main;
     aq_loop_run(l);
-    if (main->state != AQ__DONE)
-        rc = AQ_EDEADLK; /* nothing ready, no timer: it could never end */
+    if (main->state != AQ__DONE) /* stopped, or it could never end */
+        rc = l->stopped ? AQ_ECANCELED : AQ_EDEADLK;
     finish_all(l);
     if (result)
         *result = main->result;

@@ -16,6 +16,8 @@
 
 #include "ctx/ctx.h"
 
+#include <stdatomic.h>
+
 /* ---- stacks (stack.c) ---------------------------------------------------- */
 
 typedef struct aq__slab aq__slab;
@@ -173,6 +175,11 @@ struct aq_loop {
     void *io;            /* its state, opaque here */
     unsigned since_poll; /* iterations since the source was polled */
     uint64_t iterations; /* passes of aq_loop_run that ran or slept */
+    _Atomic int stop;    /* aq_loop_stop, from any thread: seen at the next
+                            iteration (relaxed: it only needs to arrive) */
+    int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
+    void *_Atomic inbox; /* thread/post.c's, once kept alive: other
+                            threads read it (acquire) to post */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
     void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */
