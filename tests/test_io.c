@@ -85,7 +85,8 @@ static void *big_reader(void *arg)
     struct side *s = arg;
     size_t got = 0;
     while (got < BIG) {
-        long n = aq_read(s->f, s->buf + got, 4096);
+        size_t want = BIG - got < 4096 ? BIG - got : 4096;
+        long n = aq_read(s->f, s->buf + got, want);
         ASSERT(n > 0);
         got += (size_t)n;
     }
