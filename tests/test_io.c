@@ -351,6 +351,37 @@ static void *starve_main(void *arg)
 
 TEST(test_io_busy_tasks_do_not_starve_io) { t_main(starve_main, NULL); }
 
+/* "A line from the socket or an item from the queue, whichever first": a
+ * readable clause in a select. */
+static void *select_main(void *arg)
+{
+    (void)arg;
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    aq_fd *f;
+    aq_queue *q = new_fifo(0);
+    long v;
+    ASSERT_OK(aq_fd_open(NULL, &f, p[0]));
+    aq_clause c[] = {AQ_READABLE(f), AQ_GET(q, &v)};
+    ASSERT_RC(aq_select_try(c, 2, 0), AQ_EAGAIN);
+    put_long(q, 5);
+    ASSERT_EQ(aq_select(c, 2, 0), 1);
+    ASSERT_EQ(v, 5);
+    ASSERT(write(p[1], "r", 1) == 1);
+    ASSERT_EQ(aq_select(c, 2, 0), 0); /* parks, woken by the event */
+    ASSERT_EQ(aq_queue_getters(q), 0);
+    char ch;
+    ASSERT_EQ(aq_read(f, &ch, 1), 1);
+    /* Consumed: the next select waits again, here until its deadline. */
+    ASSERT_RC(aq_select_until(c, 2, 0, aq_now() + AQ_MSEC), AQ_ETIMEDOUT);
+    ASSERT_OK(aq_fd_close(f));
+    close(p[1]);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_io_select_readable_or_queue) { t_main(select_main, NULL); }
+
 /* ---- bad input and allocation failures ---------------------------------- */
 
 static void *bad_main(void *arg)
@@ -448,6 +479,7 @@ int main(int argc, char **argv)
     RUN(test_io_tcp_accept_connect_echo_epipe);
     RUN(test_io_not_a_deadlock);
     RUN(test_io_busy_tasks_do_not_starve_io);
+    RUN(test_io_select_readable_or_queue);
     RUN(test_io_bad_input);
     RUN(test_io_out_of_memory);
     return t_done();

@@ -29,7 +29,7 @@ extern "C" {
  * an fd (a second gets AQ_EBUSY). A loop with an fd registered is never
  * out of work: aq_loop_run waits for I/O rather than returning, so close
  * (or detach) fds when done. */
-typedef struct aq_fd aq_fd;
+typedef struct aq_fd aq_fd; /* also declared by select.h */
 
 /* Registers fd with loop (NULL: the calling task's loop) and makes it
  * non-blocking. The caller keeps the fd's ownership until aq_fd_close.

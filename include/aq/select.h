@@ -6,6 +6,8 @@
 
 #include "sync.h"
 
+typedef struct aq_fd aq_fd; /* io.h */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,11 +19,12 @@ extern "C" {
 /* Waits on several things at once, completing exactly one of them (Go's
  * select, libdill's choose; asyncio.wait(FIRST_COMPLETED) for tasks). A
  * clause is a put of an item, a get into a buffer, the completion of a
- * task or of a task group, an event being set, or the acquisition of a
- * lock or a semaphore permit. (A barrier wait is not a clause: arriving
+ * task or of a task group, an event being set, the acquisition of a lock
+ * or a semaphore permit, or an fd turning readable or writable (as
+ * aq_fd_wait_readable: then read or write until EAGAIN). (A barrier wait is not a clause: arriving
  * is itself an action, which a losing clause could not take back.) Fill
- * clauses with the AQ_PUT, AQ_GET, AQ_TASK, AQ_GROUP, AQ_EVENT, AQ_LOCK
- * and AQ_SEM initialisers:
+ * clauses with the AQ_PUT, AQ_GET, AQ_TASK, AQ_GROUP, AQ_EVENT, AQ_LOCK,
+ * AQ_SEM, AQ_READABLE and AQ_WRITABLE initialisers:
  *
  *     aq_clause c[] = { AQ_GET(work, &job), AQ_GET(control, &cmd) };
  *     int i = aq_select(c, 2, 0);   // 0 or 1: which one completed
@@ -59,6 +62,7 @@ typedef struct aq_clause {
         aq_lock *lock;
         aq_sem *sem;
         aq_group *group;
+        aq_fd *fd;
     };
     void *buf;       /* PUT: the item; GET: the destination; TASK: NULL or
                         a void * that receives the task's result; GROUP:
@@ -74,7 +78,9 @@ enum {
     AQ_OP_EVENT = 4, /* aq_event_wait */
     AQ_OP_LOCK = 5,  /* aq_lock_acquire: the caller owns the lock after */
     AQ_OP_SEM = 6,   /* aq_sem_acquire: the caller holds a permit after */
-    AQ_OP_GROUP = 7  /* aq_group_wait (without cancelling on a loss) */
+    AQ_OP_GROUP = 7, /* aq_group_wait (without cancelling on a loss) */
+    AQ_OP_READABLE = 8, /* aq_fd_wait_readable */
+    AQ_OP_WRITABLE = 9  /* aq_fd_wait_writable */
 };
 
 #define AQ_PUT(q, item)                                                   \
@@ -87,6 +93,8 @@ enum {
 #define AQ_LOCK(l) {.op = AQ_OP_LOCK, .lock = (l)}
 #define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
 #define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
+#define AQ_READABLE(f) {.op = AQ_OP_READABLE, .fd = (f)}
+#define AQ_WRITABLE(f) {.op = AQ_OP_WRITABLE, .fd = (f)}
 
 /* Clauses that wait without allocating. */
 #define AQ_SELECT_STATIC 8

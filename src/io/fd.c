@@ -36,11 +36,11 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
     aq_fd *f = aq__malloc(sizeof *f);
     if (!f)
         return AQ_ENOMEM;
-    f->loop = loop;
+    f->w.loop = loop;
     f->fd = fd;
-    f->ready = 0;
-    aq__list_init(&f->readers);
-    aq__list_init(&f->writers);
+    f->w.ready = 0;
+    aq__list_init(&f->w.readers);
+    aq__list_init(&f->w.writers);
     int rc = aq__io_register(f);
     if (rc) {
         aq__free(f);
@@ -57,8 +57,8 @@ int aq_fd_detach(aq_fd *f)
     if (!f)
         return AQ_EINVAL;
     int fd = f->fd;
-    aq__task_wake_all(&f->readers, AQ_EBADF);
-    aq__task_wake_all(&f->writers, AQ_EBADF);
+    aq__task_wake_all(&f->w.readers, AQ_EBADF);
+    aq__task_wake_all(&f->w.writers, AQ_EBADF);
     aq__io_unregister(f);
     aq__free(f);
     return fd;
@@ -78,21 +78,21 @@ int aq_fd_close(aq_fd *f)
  * consumed it, and consumes it. Suspends (unless already reported). */
 static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
 {
-    aq_list *list = dir == AQ__IO_IN ? &f->readers : &f->writers;
-    if (!(f->ready & dir)) {
+    aq_list *list = dir == AQ__IO_IN ? &f->w.readers : &f->w.writers;
+    if (!(f->w.ready & dir)) {
         if (!aq__list_empty(list))
             return AQ_EBUSY; /* one waiter per direction */
         int rc = aq__wait_on(self, list, NULL, deadline);
         if (rc)
             return rc; /* f may be gone (AQ_EBADF): do not touch it */
     }
-    f->ready &= ~dir;
+    f->w.ready &= ~dir;
     return AQ_OK;
 }
 
 /* The prologue of every waiting call on f. */
 #define FD_BEGIN(self, f, args_ok)                                         \
-    AQ__SUSPEND_BEGIN(self, (f) != NULL && (f)->loop == (self)->loop &&   \
+    AQ__SUSPEND_BEGIN(self, (f) != NULL && (f)->w.loop == (self)->loop &&   \
                                 (args_ok))
 
 static int wait_until(aq_fd *f, unsigned dir, int64_t deadline)
@@ -136,7 +136,7 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -errno;
-        f->ready &= ~AQ__IO_IN;
+        f->w.ready &= ~AQ__IO_IN;
         int rc = wait_dir(f, AQ__IO_IN, self, deadline);
         if (rc)
             return rc;
@@ -177,7 +177,7 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
             rc = -errno;
             break;
         }
-        f->ready &= ~AQ__IO_OUT;
+        f->w.ready &= ~AQ__IO_OUT;
         rc = wait_dir(f, AQ__IO_OUT, self, deadline);
         if (rc)
             break;
@@ -206,7 +206,7 @@ int aq_accept_until(aq_fd *listener, int64_t deadline)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -errno;
-        listener->ready &= ~AQ__IO_IN;
+        listener->w.ready &= ~AQ__IO_IN;
         int rc = wait_dir(listener, AQ__IO_IN, self, deadline);
         if (rc)
             return rc;
@@ -225,7 +225,7 @@ int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
     if (errno != EINPROGRESS && errno != EINTR)
         return -errno;
     /* In progress: it ends when the socket turns writable. */
-    f->ready &= ~AQ__IO_OUT;
+    f->w.ready &= ~AQ__IO_OUT;
     int rc = wait_dir(f, AQ__IO_OUT, self, deadline);
     if (rc)
         return rc;

@@ -36,11 +36,11 @@ static void dispatch(void *ctx, uint64_t tag, unsigned bits)
         !io->slots[slot].f)
         return; /* a registration that is gone */
     aq_fd *f = io->slots[slot].f;
-    f->ready |= bits;
+    f->w.ready |= bits;
     if (bits & AQ__IO_IN)
-        aq__task_wake_all(&f->readers, AQ_OK);
+        aq__task_wake_all(&f->w.readers, AQ_OK);
     if (bits & AQ__IO_OUT)
-        aq__task_wake_all(&f->writers, AQ_OK);
+        aq__task_wake_all(&f->w.writers, AQ_OK);
 }
 
 static void io_poll(aq_loop *l, int64_t timeout_ns)
@@ -126,7 +126,7 @@ static void slot_give(aq__io *io, uint32_t s)
 int aq__io_register(aq_fd *f)
 {
     aq__io *io;
-    int rc = aq__io_get(f->loop, &io);
+    int rc = aq__io_get(f->w.loop, &io);
     if (rc)
         return rc;
     int64_t s = slot_take(io);
@@ -146,7 +146,7 @@ int aq__io_register(aq_fd *f)
 
 void aq__io_unregister(aq_fd *f)
 {
-    aq__io *io = f->loop->io;
+    aq__io *io = f->w.loop->io;
     aq__poller_disarm(io->poller, f->fd); /* fails only if already gone */
     slot_give(io, f->slot);
     io->nfds--;

@@ -4,17 +4,12 @@
 
 #include "io/poller.h"
 
-/* A registered fd. Invariants: at most one waiter per direction (a second
- * is refused with AQ_EBUSY); `ready` holds the directions an event has
- * reported since a wait last consumed them (edge-triggered: the bits are
- * the only memory of an edge). */
+/* A registered fd: what waiting needs (runtime.h), then the fd. A second
+ * waiter in a direction is refused with AQ_EBUSY. */
 struct aq_fd {
-    aq_loop *loop;
+    aq__fdwait w;     /* first: select sees an aq_fd as its aq__fdwait */
     int fd;
     uint32_t slot;    /* its registration in the loop's table (io.c) */
-    unsigned ready;   /* AQ__IO_IN / AQ__IO_OUT */
-    aq_list readers;  /* the waiter record of the task waiting to read */
-    aq_list writers;  /* ... to write */
 };
 
 /* The loop's I/O state, created with the first registration. Each slot

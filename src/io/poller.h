@@ -13,9 +13,6 @@
 
 #include "runtime/runtime.h"
 
-#define AQ__IO_IN 1u
-#define AQ__IO_OUT 2u
-
 typedef struct aq__poller aq__poller;
 
 /* AQ_OK or -errno (*out untouched). */

@@ -37,6 +37,20 @@
 #include "queue/queue.h"
 #include "sync/sync.h"
 
+/* An fd clause's wait state (an aq_fd begins with it: runtime.h), and its
+ * direction. */
+static aq__fdwait *fdw(const aq_clause *c) { return (aq__fdwait *)c->fd; }
+
+static unsigned fd_dir(const aq_clause *c)
+{
+    return c->op == AQ_OP_READABLE ? AQ__IO_IN : AQ__IO_OUT;
+}
+
+static aq_list *fd_list(const aq_clause *c)
+{
+    return c->op == AQ_OP_READABLE ? &fdw(c)->readers : &fdw(c)->writers;
+}
+
 /* The union's pointer, whatever the kind: NULL disables the clause. */
 static int enabled(const aq_clause *c) { return c->queue != NULL; }
 
@@ -53,8 +67,10 @@ static int other_ready(const aq_clause *c)
         return c->lock->owner == NULL;
     case AQ_OP_SEM:
         return c->sem->value > 0;
-    default:
+    case AQ_OP_GROUP:
         return c->group->live == 0;
+    default:
+        return (fdw(c)->ready & fd_dir(c)) != 0;
     }
 }
 
@@ -85,6 +101,13 @@ static int check_other(const aq_clause *c, const aq_task *self)
     case AQ_OP_SEM:
     case AQ_OP_GROUP:
         return AQ_OK;
+    case AQ_OP_READABLE: /* as aq_fd_wait_*: one waiter per direction */
+    case AQ_OP_WRITABLE:
+        if (!c->fd)
+            return AQ_OK;
+        if (self && fdw(c)->loop != self->loop)
+            return AQ_EINVAL;
+        return aq__list_empty(fd_list(c)) ? AQ_OK : AQ_EBUSY;
     }
     return AQ_EINVAL;
 }
@@ -143,6 +166,8 @@ static int finish(aq_clause *c, size_t i, int rc)
         if (c[i].buf)
             *(int *)c[i].buf = c[i].group->status;
     }
+    if (c[i].op >= AQ_OP_READABLE) /* consumed, as aq_fd_wait_* does */
+        fdw(&c[i])->ready &= ~fd_dir(&c[i]);
     c[i].rc = rc;
     return (int)i;
 }
@@ -169,7 +194,8 @@ static int complete(aq_clause *c, size_t i, aq_task *self)
     case AQ_OP_SEM:
         c[i].sem->value--;
         break;
-    default: /* a task or group done, an event set: nothing to take */
+    default: /* a task or group done, an event set, an fd ready: nothing
+                to take here (finish consumes an fd's ready bit) */
         break;
     }
     return finish(c, i, rc);
@@ -219,8 +245,10 @@ static aq_list *wait_list(const aq_clause *c)
         return &c->lock->waiters;
     case AQ_OP_SEM:
         return &c->sem->waiters;
-    default:
+    case AQ_OP_GROUP:
         return &c->group->waiters;
+    default:
+        return fd_list(c);
     }
 }
 

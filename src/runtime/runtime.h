@@ -120,6 +120,21 @@ struct aq_task {
 #define AQ__PARK_COMPACT 1u /* must reserve room for its frames */
 #define AQ__PARK_SCOPED 2u  /* has a timeout scope */
 
+/* The part of a registered fd (io/) that waiting on it needs, kept here
+ * so that select (queue/) can wait on fds without including io/. The
+ * ready bits say which directions an event has reported since a wait last
+ * consumed them (fds are watched edge-triggered: the bits are the only
+ * memory of an edge). At most one waiter per direction. */
+#define AQ__IO_IN 1u
+#define AQ__IO_OUT 2u
+
+typedef struct aq__fdwait {
+    aq_loop *loop;
+    unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT */
+    aq_list readers;  /* the record of the task waiting to read */
+    aq_list writers;  /* ... to write */
+} aq__fdwait;
+
 /* An event source the loop polls (io/ installs one when a loop first
  * registers an fd): hooks, so that runtime/ includes nothing above it. */
 typedef struct aq__source {
