@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
-.PHONY: all demo test test-asan test-tsan test-aarch64 install clean bench bench-check
+.PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench bench-check
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -17,7 +17,12 @@ $(BUILD)/CMakeCache.txt:
 demo: all
 	./$(BUILD)/examples/producer_consumer
 
-test: all
+# Packages some tests need (libuv for test_embed_uv), installed with
+# apt-get when missing: tests/deps.sh.
+deps:
+	sh tests/deps.sh
+
+test: deps all
 	cd $(BUILD) && ctest --output-on-failure -j2
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.

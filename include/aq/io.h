@@ -102,6 +102,23 @@ AQ_EXTERN int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len);
 AQ_EXTERN int aq_connect_until(aq_fd *f, const struct sockaddr *addr,
                                size_t len, int64_t deadline);
 
+/* ---- living inside another event loop (libuv, libev, GLib) ----------- */
+
+/* Lets a program built on another event loop drive a libaq loop:
+ *
+ *     fd = aq_loop_fd(l);            // watch it for readability
+ *     on readable, on the timer, and once after spawning tasks:
+ *         aq_loop_run_ready(l);
+ *         rearm the timer for aq_loop_next_deadline(l)
+ *
+ * aq_loop_fd returns an fd (epoll's) that is readable while I/O events
+ * of the loop's fds or posts are pending; it never blocks anything.
+ * Call it before the first aq_loop_run_ready: it also makes the loop's
+ * tasks go back to the loop after each iteration.
+ * Returns: the fd (>= 0; the loop owns it); AQ_EINVAL if loop is NULL;
+ * AQ_ENOMEM or -errno. Does not suspend. */
+AQ_EXTERN int aq_loop_fd(aq_loop *loop);
+
 #ifdef __cplusplus
 }
 #endif

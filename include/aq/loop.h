@@ -64,6 +64,18 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
  * loop is already running on this thread. Does not suspend. */
 AQ_EXTERN int aq_loop_run(aq_loop *loop);
 
+/* Runs one iteration without ever blocking (the "run what is ready"
+ * call for a host event loop, with aq_loop_fd): takes pending I/O events
+ * and posts, fires due timers, runs the tasks ready at that moment once
+ * each, and returns. Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY
+ * as aq_loop_run. Does not suspend. */
+AQ_EXTERN int aq_loop_run_ready(aq_loop *loop);
+
+/* When the loop next needs to run (for a host loop's timer): aq_now() if
+ * a task is ready, the earliest timer's deadline, or AQ_NEVER if neither.
+ * AQ_EINVAL if loop is NULL. Does not suspend. */
+AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
+
 /* Frees a loop: cancels every task that has not finished, runs the loop
  * until they all return, then frees every task (handles still held by
  * the caller become invalid) and every pooled stack. Queues are not owned

@@ -40,6 +40,8 @@ void aq__poller_free(aq__poller *p)
     aq__free(p);
 }
 
+int aq__poller_fd(const aq__poller *p) { return p->epfd; }
+
 int aq__poller_arm(aq__poller *p, int fd, uint64_t tag)
 {
     struct epoll_event ev;

@@ -151,3 +151,12 @@ void aq__io_unregister(aq_fd *f)
     slot_give(io, f->slot);
     io->nfds--;
 }
+
+int aq_loop_fd(aq_loop *l)
+{
+    aq__io *io;
+    if (!l)
+        return AQ_EINVAL;
+    int rc = aq__io_get(l, &io);
+    return rc ? rc : aq__poller_fd(io->poller);
+}

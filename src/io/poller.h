@@ -18,6 +18,9 @@ typedef struct aq__poller aq__poller;
 /* AQ_OK or -errno (*out untouched). */
 AQ__HIDDEN int aq__poller_new(aq__poller **out);
 AQ__HIDDEN void aq__poller_free(aq__poller *p);
+/* An fd that is readable while events are pending (for a host loop that
+ * drives this one: aq_loop_fd). */
+AQ__HIDDEN int aq__poller_fd(const aq__poller *p);
 /* Arms fd for both directions, edge-triggered: AQ_OK or -errno. */
 AQ__HIDDEN int aq__poller_arm(aq__poller *p, int fd, uint64_t tag);
 /* Disarms fd (before it is closed): AQ_OK or -errno. */

@@ -13,6 +13,13 @@
  * timer pending, running on past the snapshot gives the same order asyncio
  * would (FIFO) without the round trip through the loop.
  *
+ * An I/O source (io/: fds, posts from other threads), once installed,
+ * counts as a pending timer for that choice, so that tasks do return to
+ * the loop; the loop then polls it with timeout 0 every AQ__POLL_EVERY
+ * iterations while tasks are ready, and when none is, blocks in it until
+ * the next timer is due (idle). A loop with nothing ready, no timer and
+ * nothing the source waits for has no work left and returns.
+ *
  * Invariant: a task on the ready list stays there until it is popped and
  * run; nothing else removes it. So `iter_end`, the snapshot's last task,
  * is always reached.
@@ -126,8 +133,12 @@ int aq_loop_new(aq_loop **out)
     return AQ_OK;
 }
 
-int aq_loop_run(aq_loop *l)
+/* The loop proper. block: iterate, waiting (in idle) when nothing is
+ * ready, until no work is left; otherwise run one iteration's snapshot of
+ * ready tasks, if any, and return. */
+static int run(aq_loop *l, int block)
 {
+    int ran = 0;
     if (!l)
         return AQ_EINVAL;
     if (l->running || aq__cur)
@@ -135,6 +146,8 @@ int aq_loop_run(aq_loop *l)
     aq__overflow_arm();
     l->running = 1;
     l->stopped = 0;
+    if (!block && l->src) /* take what the host loop saw as ready */
+        l->src->poll(l, 0);
     for (;;) {
         if (!l->iter_end) { /* a new iteration */
             if (atomic_load_explicit(&l->stop, memory_order_relaxed)) {
@@ -148,8 +161,10 @@ int aq_loop_run(aq_loop *l)
                 l->since_poll = 0; /* busy tasks do not starve I/O */
                 l->src->poll(l, 0);
             }
-            if (!has_work(l))
+            if (!has_work(l) ||
+                (!block && (ran || aq__list_empty(&l->ready))))
                 break; /* nothing to do: not an iteration */
+            ran = 1;
             l->iterations++;
             if (aq__list_empty(&l->ready)) {
                 idle(l);
@@ -168,6 +183,19 @@ int aq_loop_run(aq_loop *l)
     }
     l->running = 0;
     return AQ_OK;
+}
+
+int aq_loop_run(aq_loop *l) { return run(l, 1); }
+
+int aq_loop_run_ready(aq_loop *l) { return run(l, 0); }
+
+int64_t aq_loop_next_deadline(const aq_loop *l)
+{
+    if (!l)
+        return AQ_EINVAL;
+    if (!aq__list_empty(&l->ready))
+        return aq_now();
+    return l->ntimers ? aq__timer_next_due(l) : AQ_NEVER;
 }
 
 /* Cancels every task that has not returned and runs them until they do.

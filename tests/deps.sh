@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs, with Debian's apt-get, the packages some tests need beyond gcc,
+# make and cmake, when they are missing: libuv (test_embed_uv drives libaq
+# from a libuv loop) and pkg-config to find it. Idempotent and quiet when
+# everything is there. Run by `make test` and .ci/run; as root it installs,
+# otherwise it prints the command to run and exits 1.
+set -eu
+
+need=""
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+if ! command -v pkg-config >/dev/null 2>&1 ||
+   ! pkg-config --exists libuv; then
+    need="$need libuv1-dev"
+fi
+[ -z "$need" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tests need:$need  (run: sudo apt-get install$need)" >&2
+    exit 1
+fi
+echo "installing:$need"
+apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
