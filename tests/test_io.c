@@ -422,6 +422,9 @@ TEST(test_io_bad_input)
     aq_fd *f;
     char c;
     ASSERT_RC(aq_fd_open(NULL, &f, 0), AQ_EPERM); /* no loop, no task */
+    ASSERT_RC(aq_loop_fd(NULL), AQ_EINVAL);
+    ASSERT_RC(aq_loop_run_ready(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_loop_next_deadline(NULL), AQ_EINVAL);
     ASSERT_OK(aq_loop_new(&other));
     t_main(bad_main, other);
     ASSERT_OK(aq_loop_free(other));
