@@ -161,6 +161,11 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
+void aq__queue_victim_cb(aq_queue *q, void *item)
+{
+    q->drop(item, q->drop_ud);
+}
+
 /* A put on a full queue with no getter, under a DROP policy (the caller
  * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
  * come here. */

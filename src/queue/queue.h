@@ -116,10 +116,13 @@ AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
 /* Hands a stored item that a DROP_OLDEST put displaces to the drop
  * callback, before the kind overwrites or forgets it. */
+AQ__HIDDEN void aq__queue_victim_cb(aq_queue *q, void *item);
+
 static inline void aq__queue_victim(aq_queue *q, void *item)
 {
-    if (q->drop)
-        q->drop(item, q->drop_ud);
+    if (aq__unlikely(q->drop != NULL))
+        aq__queue_victim_cb(q, item); /* out of line: a drop without a
+                                         callback saves no registers */
 }
 
 /* Discards a stored item on its way out of storage (the kind then
