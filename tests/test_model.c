@@ -3,7 +3,9 @@
  * cancels, shutdowns and selects (put, get and task clauses, fair or
  * biased) over 2-12 tasks and one or two queues of every kind
  * (rendezvous included), some with an overflow policy and a drop
- * callback, each run on libaq and on a small reference model
+ * callback, half of them also with locks, semaphores, events,
+ * conditions and barriers (and event, lock and semaphore clauses), each
+ * run on libaq and on a small reference model
  * (tests/model/model.h) that predicts every return code, every item got,
  * the order in which ops complete and the queue's counters after each op.
  * See tests/model/interp.h for what is compared.
@@ -99,7 +101,12 @@ TEST(test_model_seeds)
            "hand-offs; selects: %ld completed at once (%ld by a fair draw "
            "among >= 2 ready), %ld after waiting, %ld none; policies: "
            "%ld stored items dropped, %ld new items refused; batches: %ld "
-           "waited, %ld puts stopped part way, %ld gets took 2+\n",
+           "waited, %ld puts stopped part way, %ld gets took 2+; sync: "
+           "%ld lock hand-overs, %ld permits handed over, %ld event "
+           "waiters woken, %ld condition waiters notified, %ld cut-short "
+           "waits queued to re-acquire, %ld barrier rounds, %ld barrier "
+           "waiters broken, %ld misuses refused, %ld selects won by a sync "
+           "clause\n",
            (unsigned long long)o_start,
            (unsigned long long)(o_start + o_seeds - 1), ops,
            (double)(t1.tv_sec - t0.tv_sec) +
@@ -109,7 +116,10 @@ TEST(test_model_seeds)
            stats->n_dropped, stats->n_deadlock, stats->n_rdv,
            stats->n_sel_now, stats->n_sel_draw, stats->n_sel_woken,
            stats->n_sel_fail, stats->n_pol_drop, stats->n_refused,
-           stats->n_batch_wait, stats->n_batch_part, stats->n_batch_drain);
+           stats->n_batch_wait, stats->n_batch_part, stats->n_batch_drain,
+           stats->n_lock_pass, stats->n_sem_pass, stats->n_ev_woken,
+           stats->n_notified, stats->n_reacquire, stats->n_bar_round,
+           stats->n_broken, stats->n_misuse, stats->n_sel_sync);
     free(stats);
     m_cleanup();
 }

@@ -679,6 +679,34 @@ static void *cancel_main(void *arg)
 
 TEST(test_barrier_cancel) { sh_main(cancel_main, NULL); }
 
+/* A waiter cancelled leaves the round at once, not when it next runs:
+ * n_waiting drops with the cancel, and the next arrival does not complete
+ * the round with a party gone (found by the model test: the count fell
+ * only once the cancelled task resumed, so an arrival in between took it
+ * for a party and ended a round of one). */
+static void *cancel_leaves_at_once_main(void *arg)
+{
+    (void)arg;
+    aq_barrier *b = new_barrier(2);
+    struct sh_op o[1];
+    aq_task *t[1];
+    start_waiters(b, o, t, 1);
+    ASSERT_EQ(aq_barrier_n_waiting(b), 1);
+    ASSERT_OK(aq_task_cancel(t[0]));
+    ASSERT_EQ(aq_barrier_n_waiting(b), 0);
+    ASSERT_RC(aq_barrier_wait_until(b, 0), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_barrier_n_waiting(b), 0);
+    ASSERT_RC(sh_finish(t[0]), AQ_ECANCELED);
+    expect_idle(b, 0);
+    ASSERT_OK(aq_barrier_free(b));
+    return NULL;
+}
+
+TEST(test_barrier_cancel_leaves_at_once)
+{
+    sh_main(cancel_leaves_at_once_main, NULL);
+}
+
 TEST(test_barrier_fail) { sh_check_new_fails(SH_BARRIER, 1); }
 
 /* ---- bad input (docs/RELIABILITY.md) --------------------------------------- */
@@ -766,6 +794,7 @@ int main(int argc, char **argv)
     RUN(test_barrier_order);
     RUN(test_barrier_deadline);
     RUN(test_barrier_cancel);
+    RUN(test_barrier_cancel_leaves_at_once);
     RUN(test_barrier_fail);
     RUN(test_barrier_bad_input);
     return t_done();

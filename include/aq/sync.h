@@ -161,7 +161,8 @@ AQ_EXTERN int aq_barrier_new(aq_barrier **out, long parties);
 AQ_EXTERN int aq_barrier_free(aq_barrier *b);
 /* Waits until `parties` tasks have called it (await barrier.wait()); the
  * last one releases them all. A waiter that is cancelled or times out
- * leaves without breaking the barrier, as in asyncio. Unlike asyncio,
+ * leaves without breaking the barrier, as in asyncio, and at once: it no
+ * longer counts in n_waiting nor as a party of the round. Unlike asyncio,
  * the round ends at once (no draining state): the next caller starts a
  * new round.
  * Returns: the caller's arrival index, 0 to parties - 1 (>= 0);

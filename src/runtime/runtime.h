@@ -95,6 +95,11 @@ struct aq_task {
     int wait_index;      /* of several records, the index of the one
                             that completed (set only when nwaits > 1) */
     int wait_rc;         /* outcome of the wait, set by whoever wakes us */
+    long *wait_count;    /* a wait counted in a tally (a barrier's
+                            n_waiting), NULL otherwise: aq__task_abort
+                            takes it out as it unlinks the record, so a
+                            waiter a deadline or a cancel ends leaves
+                            the tally at once, not when it next runs */
     unsigned char state; /* enum aq__task_state */
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
     unsigned char shielded;  /* aq_task_shield: the cancel waits */

@@ -9,7 +9,9 @@
  * which here counts the newcomers of the next round at once.)
  *
  * A waiter that is cancelled or times out leaves the round (count - 1)
- * without breaking it, as in asyncio. abort() breaks the barrier: every
+ * without breaking it, as in asyncio, at once: the cancel or the deadline
+ * takes it out of the count as it unlinks it (aq_task.wait_count), so an
+ * arrival in between does not take it for a party. abort() breaks the barrier: every
  * waiter and every later wait gets AQ_EBROKEN until reset(). reset()
  * fails the waiters of the current round with AQ_EBROKEN and starts an
  * empty one.
@@ -28,7 +30,6 @@ int aq_barrier_new(aq_barrier **out, long parties)
     aq__list_init(&b->waiters);
     b->parties = parties;
     b->count = 0;
-    b->round = 0;
     b->broken = 0;
     *out = b;
     return AQ_OK;
@@ -48,7 +49,6 @@ int aq_barrier_free(aq_barrier *b)
 static void end_round(aq_barrier *b, int rc)
 {
     b->count = 0;
-    b->round++;
     aq__task_wake_all(&b->waiters, rc);
 }
 
@@ -59,18 +59,26 @@ int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
     if (b->broken)
         return AQ_EBROKEN;
     long index = b->count;
-    uint64_t round = b->round;
     if (index + 1 == b->parties) {
         end_round(b, AQ_OK);
         return (int)index;
     }
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
+    if (rc != AQ_OK)
+        return rc; /* a deadline already past: never joined the round */
+    aq__waiter w;
+    w.task = self;
+    w.buf = NULL;
+    /* Counted while linked: the round's end sets count to 0, and a
+     * deadline or a cancel takes this one out as it unlinks it
+     * (aq__task_abort), so b is not touched once the wait is over. */
     b->count++;
-    int rc = aq__wait_on(self, &b->waiters, NULL, deadline);
-    if (rc == AQ_OK)
-        return (int)index;
-    if (b->round == round)
-        b->count--; /* left a round still filling: deadline, cancel */
-    return rc;
+    self->wait_count = &b->count;
+    aq__list_push_back(&b->waiters, &w.link);
+    rc = aq__park(self, &w, d);
+    self->wait_count = NULL;
+    return rc == AQ_OK ? (int)index : rc;
 }
 
 int aq_barrier_wait(aq_barrier *b)

@@ -47,8 +47,7 @@ struct aq_cond {
 struct aq_barrier {
     aq_list waiters; /* parties arrived, waiting for the last one */
     long parties;
-    long count;      /* parties arrived in this round */
-    uint64_t round;  /* rounds ended (complete, aborted or reset) */
+    long count;      /* parties waiting in this round */
     int broken;      /* aq_barrier_abort, until aq_barrier_reset */
 };
 

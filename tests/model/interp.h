@@ -12,7 +12,9 @@
  * fields must agree with the single calls), and how many items the drop
  * callbacks have seen. Then:
  * - every record must equal the model's, including the rank at which the
- *   op completed, so the interleaving itself is checked; for a select,
+ *   op completed, so the interleaving itself is checked, and in a sync
+ *   program the state of every sync object (locked, a semaphore's value,
+ *   is_set, a barrier's n_waiting and broken); for a select,
  *   the clause that completed (the loop is seeded with m_prog.seed, so
  *   even a fair choice is predicted) and that clause's rc;
  * - a select leaves the rc and buffer of every other clause untouched,
@@ -63,6 +65,11 @@ struct mi_run {
     const m_out *pred; /* the model's, for the stuck flags */
     m_out *out;
     aq_queue *q[M_QUEUES];
+    aq_lock *lk[M_LOCKS]; /* lk[1] is cond[0]'s */
+    aq_sem *sem[M_SEMS];
+    aq_event *ev[M_EVS];
+    aq_cond *cond[M_CONDS];
+    aq_barrier *bar[M_BARS];
     aq_task *h[M_TASKS];
     mi_arg args[M_TASKS];
     mi_dropctx dctx[M_QUEUES];
@@ -167,6 +174,24 @@ static void mi_record(mi_run *r, m_res *res, const mm_ret *x)
             mi_fail(r, "q%d: empty/full/maxsize disagree with qsize %ld", k,
                     s->qsize);
     }
+    if (!p->sync)
+        return;
+    for (int k = 0; k < M_LOCKS; k++)
+        res->sy.locked[k] = aq_lock_locked(r->lk[k]);
+    for (int k = 0; k < p->nsem; k++) {
+        res->sy.semv[k] = aq_sem_value(r->sem[k]);
+        if (aq_sem_locked(r->sem[k]) != (res->sy.semv[k] == 0))
+            mi_fail(r, "S%d: locked disagrees with value %ld", k,
+                    res->sy.semv[k]);
+    }
+    for (int k = 0; k < p->nev; k++)
+        res->sy.set[k] = aq_event_is_set(r->ev[k]);
+    for (int k = 0; k < p->nbar; k++) {
+        res->sy.nwait[k] = aq_barrier_n_waiting(r->bar[k]);
+        res->sy.broken[k] = aq_barrier_broken(r->bar[k]);
+        if (aq_barrier_parties(r->bar[k]) != p->parties[k])
+            mi_fail(r, "B%d: parties %ld", k, aq_barrier_parties(r->bar[k]));
+    }
 }
 
 /* Runs worker ti's select op i (item it for its puts): the returned
@@ -187,12 +212,25 @@ static int mi_select(mi_run *r, int ti, int i, const m_item *it, int64_t dl,
         aq_queue *q = r->q[m_cl_q(p, b)];
         outs[k] = (m_item){-1, 0};
         res[k] = NULL;
-        if (m_cl_op(b) == M_CL_PUT)
+        switch (m_cl_op(p, b)) {
+        case M_CL_PUT:
             c[k] = (aq_clause)AQ_PUT(q, it);
-        else if (m_cl_op(b) == M_CL_GET)
+            break;
+        case M_CL_GET:
             c[k] = (aq_clause)AQ_GET(q, &outs[k]);
-        else
+            break;
+        case M_CL_TASK:
             c[k] = (aq_clause)AQ_TASK(r->h[m_cl_target(p, b)], &res[k]);
+            break;
+        case M_CL_EVENT:
+            c[k] = (aq_clause)AQ_EVENT(r->ev[m_cl_obj(p, b)]);
+            break;
+        case M_CL_LOCK:
+            c[k] = (aq_clause)AQ_LOCK(r->lk[m_cl_obj(p, b)]);
+            break;
+        default:
+            c[k] = (aq_clause)AQ_SEM(r->sem[m_cl_obj(p, b)]);
+        }
         c[k].rc = M_UNTOUCHED;
     }
     int rc = op->dl == M_DL_NEVER ? aq_select(c, (size_t)n, flags)
@@ -204,9 +242,9 @@ static int mi_select(mi_run *r, int ti, int i, const m_item *it, int64_t dl,
         unsigned char b = op->cl[k];
         if (k == rc) {
             *crc = c[k].rc;
-            *is_get = m_cl_op(b) == M_CL_GET;
+            *is_get = m_cl_op(p, b) == M_CL_GET;
             *got = outs[k];
-            if (m_cl_op(b) == M_CL_TASK &&
+            if (m_cl_op(p, b) == M_CL_TASK &&
                 res[k] != &r->args[m_cl_target(p, b)])
                 mi_fail(r, "t%d op %d: task clause got a wrong result", ti,
                         i);
@@ -270,6 +308,56 @@ static int mi_batch(mi_run *r, int ti, int i, int64_t dl, mm_ret *x)
 
 static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
                        const m_res *b, char *msg, size_t len);
+
+/* Runs sync op `op` of worker ti (deadline dl unless M_DL_NEVER). */
+static int mi_sync(mi_run *r, const m_op *op, int64_t dl)
+{
+    const m_prog *p = r->p;
+    int never = op->dl == M_DL_NEVER;
+    aq_lock *l = r->lk[m_lk(op)];
+    switch (op->kind) {
+    case M_LOCK_ACQ:
+        return never ? aq_lock_acquire(l) : aq_lock_acquire_until(l, dl);
+    case M_LOCK_TRY:
+        return aq_lock_try_acquire(l);
+    case M_LOCK_REL:
+        return aq_lock_release(l);
+    case M_SEM_ACQ: {
+        aq_sem *s = r->sem[m_sem(p, op)];
+        return never ? aq_sem_acquire(s) : aq_sem_acquire_until(s, dl);
+    }
+    case M_SEM_TRY:
+        return aq_sem_try_acquire(r->sem[m_sem(p, op)]);
+    case M_SEM_REL:
+        return aq_sem_release(r->sem[m_sem(p, op)]);
+    case M_EV_WAIT: {
+        aq_event *e = r->ev[m_ev(p, op)];
+        return never ? aq_event_wait(e) : aq_event_wait_until(e, dl);
+    }
+    case M_EV_SET:
+        return aq_event_set(r->ev[m_ev(p, op)]);
+    case M_EV_CLEAR:
+        return aq_event_clear(r->ev[m_ev(p, op)]);
+    case M_COND_WAIT: {
+        aq_cond *c = r->cond[m_cond(p, op)];
+        return never ? aq_cond_wait(c) : aq_cond_wait_until(c, dl);
+    }
+    case M_COND_NOTIFY: {
+        aq_cond *c = r->cond[m_cond(p, op)];
+        long n = m_notify_n(op);
+        return n == M_NOTIFY_ALL ? aq_cond_notify_all(c)
+                                 : aq_cond_notify(c, n);
+    }
+    case M_BAR_WAIT: {
+        aq_barrier *b = r->bar[m_bar(p, op)];
+        return never ? aq_barrier_wait(b) : aq_barrier_wait_until(b, dl);
+    }
+    case M_BAR_ABORT:
+        return aq_barrier_abort(r->bar[m_bar(p, op)]);
+    default:
+        return aq_barrier_reset(r->bar[m_bar(p, op)]);
+    }
+}
 
 /* The early report of worker ti's op i (see m_early). */
 static void mi_check_now(mi_run *r, int ti, int i)
@@ -353,7 +441,8 @@ static void *mi_worker(void *arg)
             rc = mi_select(r, ti, i, &it, dl, &crc, &out, &is_get);
             break;
         default:
-            rc = mi_batch(r, ti, i, dl, &x);
+            rc = m_is_sync(op->kind) ? mi_sync(r, op, dl)
+                                     : mi_batch(r, ti, i, dl, &x);
         }
         int ok = op->kind == M_SELECT ? rc >= 0 && crc == AQ_OK : rc == AQ_OK;
         if (is_get && !ok && (out.id != 0 || out.prio != -1))
@@ -367,6 +456,10 @@ static void *mi_worker(void *arg)
         mi_record(r, &r->out->res[ti][i], &x);
         mi_check_now(r, ti, i);
     }
+    /* The epilogue (prog.h): a lock it holds is released; a release of
+     * another's or an unlocked one does nothing. */
+    for (int k = 0; p->sync && k < M_LOCKS; k++)
+        (void)aq_lock_release(r->lk[k]);
     return &r->args[ti]; /* a task clause checks it gets this */
 }
 
@@ -463,6 +556,37 @@ static int mi_snap_diff(const m_prog *p, const m_res *a, const m_res *b,
     return 0;
 }
 
+static int mi_sync_diff(const m_prog *p, const m_ssnap *x, const m_ssnap *y,
+                        char *msg, size_t len)
+{
+    for (int k = 0; p->sync && k < M_LOCKS; k++)
+        if (x->locked[k] != y->locked[k]) {
+            snprintf(msg, len, "L%d locked: libaq %ld, model %ld", k,
+                     x->locked[k], y->locked[k]);
+            return 1;
+        }
+    for (int k = 0; k < p->nsem; k++)
+        if (x->semv[k] != y->semv[k]) {
+            snprintf(msg, len, "S%d value: libaq %ld, model %ld", k,
+                     x->semv[k], y->semv[k]);
+            return 1;
+        }
+    for (int k = 0; k < p->nev; k++)
+        if (x->set[k] != y->set[k]) {
+            snprintf(msg, len, "E%d is_set: libaq %ld, model %ld", k,
+                     x->set[k], y->set[k]);
+            return 1;
+        }
+    for (int k = 0; k < p->nbar; k++)
+        if (x->nwait[k] != y->nwait[k] || x->broken[k] != y->broken[k]) {
+            snprintf(msg, len, "B%d n_waiting, broken: libaq %ld, %ld, "
+                     "model %ld, %ld", k, x->nwait[k], x->broken[k],
+                     y->nwait[k], y->broken[k]);
+            return 1;
+        }
+    return 0;
+}
+
 /* The items a result got, as " #id/pprio" each, or " no item". */
 static void m_got_str(const m_res *a, char *buf, size_t len)
 {
@@ -502,6 +626,8 @@ static int mi_res_diff(const m_prog *p, int sel, const m_res *a,
                  a->order, b->order);
         return 1;
     }
+    if (mi_sync_diff(p, &a->sy, &b->sy, msg, len))
+        return 1;
     return mi_snap_diff(p, a, b, msg, len);
 }
 
@@ -597,7 +723,7 @@ static void mi_offered(const m_prog *p, const m_out *lib, int t, int i,
     int k = m_qi(p, op), n = 0, rc = res->rc;
     if (op->kind == M_SELECT) {
         if (res->rc < 0 || res->rc >= m_sel_n(op) ||
-            m_cl_op(op->cl[res->rc]) != M_CL_PUT)
+            m_cl_op(p, op->cl[res->rc]) != M_CL_PUT)
             return;
         k = m_cl_q(p, op->cl[res->rc]);
         rc = res->crc;
@@ -722,6 +848,19 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
                     if (s->head)
                         fprintf(f, " next #%ld", s->head);
                 }
+                if (p->sync && t < p->ntasks) {
+                    const m_ssnap *y = &a->sy;
+                    fprintf(f, " | L%s%s S%ld", y->locked[0] ? "+" : "-",
+                            y->locked[1] ? "+" : "-", y->semv[0]);
+                    if (p->nsem > 1)
+                        fprintf(f, ",%ld", y->semv[1]);
+                    fprintf(f, " E%ld", y->set[0]);
+                    if (p->nev > 1)
+                        fprintf(f, ",%ld", y->set[1]);
+                    for (int k = 0; k < p->nbar; k++)
+                        fprintf(f, " B%d w%ld%s", k, y->nwait[k],
+                                y->broken[k] ? " broken" : "");
+                }
                 if (mi_res_diff(p, sel, a, b, why, sizeof why))
                     fprintf(f, "\n     != %s", why);
                 fprintf(f, "\n");
@@ -735,6 +874,49 @@ static void mi_trace(const m_prog *p, const m_out *lib, const m_out *mod,
             fprintf(f, " q%d #%ld", lib->drops[j].q, lib->drops[j].id);
         fprintf(f, "\n");
     }
+}
+
+/* The sync objects of r's program: AQ_OK, or the first failure. */
+static int mi_sync_new(mi_run *r)
+{
+    const m_prog *p = r->p;
+    int rc = aq_lock_new(&r->lk[0]);
+    if (!rc)
+        rc = aq_cond_new(&r->cond[0], NULL);
+    if (!rc)
+        r->lk[1] = aq_cond_lock(r->cond[0]);
+    if (!rc && p->ncond > 1)
+        rc = aq_cond_new(&r->cond[1], r->lk[1]);
+    for (int k = 0; !rc && k < p->nsem; k++)
+        rc = aq_sem_new(&r->sem[k], p->sem_init[k], p->sem_bounded[k]);
+    for (int k = 0; !rc && k < p->nev; k++)
+        rc = aq_event_new(&r->ev[k]);
+    for (int k = 0; !rc && k < p->nbar; k++)
+        rc = aq_barrier_new(&r->bar[k], p->parties[k]);
+    return rc;
+}
+
+/* Frees what mi_sync_new made (each must be idle: AQ_OK), and the
+ * first failure. */
+static int mi_sync_free(mi_run *r)
+{
+    int rc = AQ_OK, x;
+#define MI_FREE(fn, o)                                                    \
+    do {                                                                  \
+        if ((o) && (x = fn(o)) != AQ_OK && rc == AQ_OK)                   \
+            rc = x;                                                       \
+    } while (0)
+    MI_FREE(aq_cond_free, r->cond[1]); /* before its lock's condition */
+    MI_FREE(aq_cond_free, r->cond[0]);
+    MI_FREE(aq_lock_free, r->lk[0]);
+    for (int k = 0; k < M_SEMS; k++)
+        MI_FREE(aq_sem_free, r->sem[k]);
+    for (int k = 0; k < M_EVS; k++)
+        MI_FREE(aq_event_free, r->ev[k]);
+    for (int k = 0; k < M_BARS; k++)
+        MI_FREE(aq_barrier_free, r->bar[k]);
+#undef MI_FREE
+    return rc;
 }
 
 /* Runs p on the model and on libaq. Returns 0 if they agree, else 1 with
@@ -778,6 +960,11 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
             goto free_queues;
         }
     }
+    if (p->sync && mi_sync_new(r) != AQ_OK) {
+        snprintf(msg, len, "creating the sync objects failed");
+        bad = 1;
+        goto free_queues;
+    }
     r->far = aq_now() + M_FAR_NS;
     if (p->runner == M_RUN_AQ) {
         lib->run_rc = aq_run(mi_main, r, NULL);
@@ -805,6 +992,14 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
     if (verbose)
         mi_trace(p, lib, mod, verbose);
 free_queues:
+    if (p->sync) {
+        int rc = mi_sync_free(r);
+        if (rc != AQ_OK && !bad) {
+            snprintf(msg, len, "freeing the sync objects: %s",
+                     aq_errname(rc));
+            bad = 1;
+        }
+    }
     for (int k = 0; k < p->nq; k++) {
         int rc = r->q[k] ? aq_queue_free(r->q[k]) : AQ_OK;
         if (rc != AQ_OK && !bad) {
@@ -830,6 +1025,15 @@ free_queues:
         stats->n_batch_wait += mod->n_batch_wait;
         stats->n_batch_part += mod->n_batch_part;
         stats->n_batch_drain += mod->n_batch_drain;
+        stats->n_lock_pass += mod->n_lock_pass;
+        stats->n_sem_pass += mod->n_sem_pass;
+        stats->n_ev_woken += mod->n_ev_woken;
+        stats->n_notified += mod->n_notified;
+        stats->n_reacquire += mod->n_reacquire;
+        stats->n_bar_round += mod->n_bar_round;
+        stats->n_broken += mod->n_broken;
+        stats->n_misuse += mod->n_misuse;
+        stats->n_sel_sync += mod->n_sel_sync;
     }
 out:
     free(mod);
@@ -867,11 +1071,11 @@ static void ms_del_task(m_prog *p, int t)
             int gone = 0;
             for (int c = 0; c < m_sel_n(op); c++) {
                 unsigned char b = op->cl[c];
-                if (m_cl_op(b) != M_CL_TASK)
+                if (m_cl_op(p, b) != M_CL_TASK)
                     continue;
                 k = m_cl_target(p, b);
                 gone |= k == t;
-                op->cl[c] = m_cl_make(M_CL_TASK, k > t ? k - 1 : k);
+                op->cl[c] = m_cl_make(p, M_CL_TASK, k > t ? k - 1 : k);
             }
             if (gone)
                 ms_del_op(p, u, i);
@@ -960,6 +1164,33 @@ M_FN void m_shrink(m_prog *p)
             if (p->policy[k] == M_POL_BLOCK) {
                 c.policy[k] = M_POL_NONE;
                 progress |= ms_try(p, &c);
+            }
+        }
+        if (p->sync) { /* fewer sync objects, simpler ones */
+            for (int j = 0; j < 4; j++) {
+                m_prog c = *p;
+                int *w = j == 0   ? &c.nsem
+                         : j == 1 ? &c.nev
+                         : j == 2 ? &c.ncond
+                                  : &c.nbar;
+                if (*w > 1) {
+                    (*w)--;
+                    progress |= ms_try(p, &c);
+                }
+            }
+            for (int k = 0; k < M_BARS; k++) {
+                m_prog c = *p;
+                if (c.parties[k] > 2) {
+                    c.parties[k]--;
+                    progress |= ms_try(p, &c);
+                }
+            }
+            for (int k = 0; k < M_SEMS; k++) {
+                m_prog c = *p;
+                if (c.sem_bounded[k]) {
+                    c.sem_bounded[k] = 0;
+                    progress |= ms_try(p, &c);
+                }
             }
         }
     }

@@ -68,6 +68,32 @@
  * (at once, or when it runs again after the wake-up) it takes what it
  * can without waiting, up to n, refilling slots from waiting putters as
  * single gets do. The try_ forms never wait and ignore cancellation.
+ *
+ * Sync primitives (aq/sync.h; src/sync/sync.h): every release hands over
+ * to the oldest waiter before anything else runs (a lock's ownership, a
+ * permit), so a waiter cancelled before it takes nothing and one
+ * cancelled after it keeps what it got (AQ_OK). Suspending calls check
+ * the cancel first, then their own state: a lock acquire by its owner is
+ * AQ_EDEADLK; a barrier wait on a broken one AQ_EBROKEN. A release of an
+ * unlocked lock is AQ_EINVAL, of another task's AQ_EPERM; a bounded
+ * semaphore refuses a release past its initial value (AQ_EINVAL) unless
+ * a waiter takes the permit. Event set wakes every waiter (AQ_OK even if
+ * cleared before it runs). A condition's wait needs its lock (AQ_EPERM),
+ * then checks the cancel, hands the lock on and waits (a past deadline:
+ * at once AQ_ETIMEDOUT); notify (n < 0: AQ_EINVAL; without the lock:
+ * AQ_EPERM) moves up to n waiters, oldest first, to the back of the
+ * lock's wait list, where the lock's hand-over wakes them; a wait cut
+ * short (cancel, deadline, a cancel while queued for the lock) takes the
+ * lock back when its task runs again, at once if free, else queued at
+ * the back, shielded from cancels (but for aq_run's final reaping, which
+ * overrides shields and leaves it without the lock), and returns its
+ * code holding the lock. A barrier round ends when the last party
+ * arrives (indexes 0..parties-1 by arrival; a waiter cancelled leaves
+ * the count at once); abort breaks it and reset mends it, both failing
+ * the current waiters with AQ_EBROKEN. A select's event, lock and
+ * semaphore clauses are ready when the event is set, the lock free, a
+ * permit left; a lock clause on a lock the caller holds is AQ_EDEADLK.
+ * A task that ends holding a lock releases it (prog.h).
  */
 #ifndef MODEL_MODEL_H
 #define MODEL_MODEL_H
@@ -96,6 +122,12 @@ static inline uint64_t m_hash(uint64_t h, long id)
     return (h ^ (uint64_t)id) * UINT64_C(0x100000001B3);
 }
 
+/* The observable state of the sync objects after an op. */
+typedef struct m_ssnap {
+    long locked[M_LOCKS], semv[M_SEMS], set[M_EVS];
+    long nwait[M_BARS], broken[M_BARS];
+} m_ssnap;
+
 /* The outcome of one op. */
 typedef struct m_res {
     int rc;       /* a select's: the index of the clause, or an error */
@@ -107,6 +139,7 @@ typedef struct m_res {
     long ndrops;  /* length of the drop log (queues with a callback) */
     long order;   /* rank of this op's completion over the whole run */
     m_snap snap[M_QUEUES]; /* every queue, just after it completed */
+    m_ssnap sy;   /* the sync objects (sync programs) */
 } m_res;
 
 /* One item discarded: by a queue's policy or an immediate shutdown. */
@@ -157,6 +190,15 @@ typedef struct m_out {
     long n_batch_wait; /* batch ops that waited at least once */
     long n_batch_part; /* put_many that stopped after 1..n-1 items */
     long n_batch_drain; /* get_many that got 2 or more items */
+    long n_lock_pass;  /* lock hand-overs to a waiter */
+    long n_sem_pass;   /* permits handed to a waiter */
+    long n_ev_woken;   /* waiters an event set woke */
+    long n_notified;   /* condition waiters moved to the lock */
+    long n_reacquire;  /* condition waits cut short that queued again */
+    long n_bar_round;  /* barrier rounds completed */
+    long n_broken;     /* barrier waiters failed by abort or reset */
+    long n_misuse;     /* sync ops refused: EPERM, EDEADLK, EINVAL */
+    long n_sel_sync;   /* selects won by an event, lock or sem clause */
 } m_out;
 
 /* ---- small lists of task numbers ----------------------------------------- */
@@ -209,6 +251,10 @@ typedef struct mm_task {
     int wait_idx; /* which of `on` its waker took it from */
     int ticks;    /* sleep ticks still to go */
     int bdone;    /* a batch put's items done so far */
+    int shielded; /* a condition's re-acquire: a cancel does not wake */
+    int reacq;    /* the condition wait is re-acquiring its lock */
+    int cw_rc;    /* and what it will return then */
+    int bindex;   /* a barrier waiter's arrival index */
     int bwaited;  /* the batch op has waited */
     m_item item;  /* a waiting put's item */
     m_item got;   /* a waiting get's result */
@@ -217,10 +263,36 @@ typedef struct mm_task {
     mm_list joiners; /* tasks waiting for it to return */
 } mm_task;
 
+typedef struct mm_lock {
+    int owner; /* a task, or -1 */
+    mm_list waiters;
+} mm_lock;
+
+typedef struct mm_sem {
+    long value, bound;
+    mm_list waiters;
+} mm_sem;
+
+typedef struct mm_ev {
+    int set;
+    mm_list waiters;
+} mm_ev;
+
+typedef struct mm_bar {
+    int parties, broken;
+    mm_list waiters; /* their count is n_waiting */
+} mm_bar;
+
 typedef struct mm {
     const m_prog *p;
     m_out *out;
     mm_queue q[M_QUEUES];
+    mm_lock lk[M_LOCKS];
+    mm_sem sem[M_SEMS];
+    mm_ev ev[M_EVS];
+    mm_list cond[M_CONDS]; /* waiters not yet notified; lock 1 */
+    mm_bar bar[M_BARS];
+    int closing;   /* aq_run's final reaping: cancels override shields */
     mm_queue scratch;       /* a copy to read a queue's get order from */
     mm_task t[M_TASKS + 1]; /* workers, then main */
     int main;               /* main's number: p->ntasks */
@@ -486,6 +558,8 @@ static inline void m_res_fill(m_res *r, const mm_ret *x, long ndrops,
     r->order = order;
 }
 
+static int s_sync(const mm *m) { return m->p->sync; }
+
 static void mm_record(mm *m, m_res *r, const mm_ret *x)
 {
     m_res_fill(r, x, m->nlogged, m->order++);
@@ -513,6 +587,16 @@ static void mm_record(mm *m, m_res *r, const mm_ret *x)
                 s->order = m_hash(s->order, mq_take(c).id);
         }
     }
+    for (int k = 0; s_sync(m) && k < M_LOCKS; k++)
+        r->sy.locked[k] = m->lk[k].owner >= 0;
+    for (int k = 0; k < m->p->nsem; k++)
+        r->sy.semv[k] = m->sem[k].value;
+    for (int k = 0; k < m->p->nev; k++)
+        r->sy.set[k] = m->ev[k].set;
+    for (int k = 0; k < m->p->nbar; k++) {
+        r->sy.nwait[k] = m->bar[k].waiters.n;
+        r->sy.broken[k] = m->bar[k].broken;
+    }
     if (x->rc == AQ_ETIMEDOUT)
         m->out->n_timeout++;
 }
@@ -528,41 +612,290 @@ static int mm_draw(mm *m, int n)
     return (int)(((z >> 32) * (uint64_t)n) >> 32);
 }
 
+/* ---- sync primitives ----------------------------------------------------- */
+
+/* What a blocking call returns when its task runs again: success stands
+ * even if a cancel came after it (completed beats cancelled), but a wait
+ * that failed otherwise (shutdown) while a cancel came in reports the
+ * cancel, as aq_task_cancel documents. */
+static int mm_wait_rc(const mm_task *t)
+{
+    return t->wait_rc != AQ_OK && t->cancelled ? AQ_ECANCELED : t->wait_rc;
+}
+
+
+/* Lock l to its oldest waiter (whatever it waits in: an acquire, a
+ * select's clause, a condition wait notified or re-acquiring), or
+ * unlocked. */
+static void mm_lock_pass(mm *m, mm_lock *l)
+{
+    if (!l->waiters.n) {
+        l->owner = -1;
+        return;
+    }
+    l->owner = l->waiters.v[0];
+    mm_wake_first(m, &l->waiters, AQ_OK);
+    m->out->n_lock_pass++;
+}
+
+static int mm_sem_release(mm *m, mm_sem *s)
+{
+    if (s->waiters.n) {
+        mm_wake_first(m, &s->waiters, AQ_OK);
+        m->out->n_sem_pass++;
+        return AQ_OK;
+    }
+    if (s->bound && s->value >= s->bound)
+        return AQ_EINVAL;
+    s->value++;
+    return AQ_OK;
+}
+
+/* A condition wait of task ti cut short with rc takes the lock back:
+ * completes (1, *r set) if it is free, else queues for it shielded. */
+static int mm_cond_reacquire(mm *m, int ti, int rc, mm_ret *r)
+{
+    mm_lock *l = &m->lk[1];
+    mm_task *t = &m->t[ti];
+    if (l->owner < 0) {
+        l->owner = ti;
+        r->rc = rc;
+        return 1;
+    }
+    t->reacq = 1;
+    t->cw_rc = rc;
+    t->shielded = 1;
+    m->out->n_reacquire++;
+    mm_block(m, ti, &l->waiters);
+    return 0;
+}
+
+/* Starts sync op `op` of worker ti: 1 if it completed (*r set). */
+static int mm_sync_start(mm *m, int ti, const m_op *op, mm_ret *r)
+{
+    const m_prog *p = m->p;
+    mm_task *t = &m->t[ti];
+    int past = op->dl == M_DL_PAST;
+    mm_lock *l = &m->lk[m_lk(op)];
+    switch (op->kind) {
+    case M_LOCK_ACQ:
+        if (t->cancelled)
+            r->rc = AQ_ECANCELED;
+        else if (l->owner < 0)
+            l->owner = ti;
+        else if (l->owner == ti)
+            r->rc = AQ_EDEADLK;
+        else if (past)
+            r->rc = AQ_ETIMEDOUT;
+        else
+            return mm_block(m, ti, &l->waiters), 0;
+        return 1;
+    case M_LOCK_TRY:
+        if (l->owner >= 0)
+            r->rc = AQ_EBUSY;
+        else
+            l->owner = ti;
+        return 1;
+    case M_LOCK_REL:
+        if (l->owner < 0)
+            r->rc = AQ_EINVAL;
+        else if (l->owner != ti)
+            r->rc = AQ_EPERM;
+        else
+            mm_lock_pass(m, l);
+        return 1;
+    case M_SEM_ACQ: {
+        mm_sem *s = &m->sem[m_sem(p, op)];
+        if (t->cancelled)
+            r->rc = AQ_ECANCELED;
+        else if (s->value > 0)
+            s->value--;
+        else if (past)
+            r->rc = AQ_ETIMEDOUT;
+        else
+            return mm_block(m, ti, &s->waiters), 0;
+        return 1;
+    }
+    case M_SEM_TRY: {
+        mm_sem *s = &m->sem[m_sem(p, op)];
+        if (s->value == 0)
+            r->rc = AQ_EBUSY;
+        else
+            s->value--;
+        return 1;
+    }
+    case M_SEM_REL:
+        r->rc = mm_sem_release(m, &m->sem[m_sem(p, op)]);
+        return 1;
+    case M_EV_WAIT: {
+        mm_ev *e = &m->ev[m_ev(p, op)];
+        if (t->cancelled)
+            r->rc = AQ_ECANCELED;
+        else if (e->set)
+            ;
+        else if (past)
+            r->rc = AQ_ETIMEDOUT;
+        else
+            return mm_block(m, ti, &e->waiters), 0;
+        return 1;
+    }
+    case M_EV_SET: {
+        mm_ev *e = &m->ev[m_ev(p, op)];
+        e->set = 1;
+        m->out->n_ev_woken += e->waiters.n;
+        mm_wake_all(m, &e->waiters, AQ_OK);
+        return 1;
+    }
+    case M_EV_CLEAR:
+        m->ev[m_ev(p, op)].set = 0;
+        return 1;
+    case M_COND_WAIT:
+        l = &m->lk[1];
+        if (l->owner != ti) {
+            r->rc = AQ_EPERM;
+            return 1;
+        }
+        if (t->cancelled) {
+            r->rc = AQ_ECANCELED;
+            return 1;
+        }
+        mm_lock_pass(m, l);
+        t->reacq = 0;
+        if (past)
+            return mm_cond_reacquire(m, ti, AQ_ETIMEDOUT, r);
+        return mm_block(m, ti, &m->cond[m_cond(p, op)]), 0;
+    case M_COND_NOTIFY: {
+        long n = m_notify_n(op);
+        mm_list *c = &m->cond[m_cond(p, op)];
+        l = &m->lk[1];
+        if (n == -1) {
+            r->rc = AQ_EINVAL;
+        } else if (l->owner != ti) {
+            r->rc = AQ_EPERM;
+        } else {
+            while ((n == M_NOTIFY_ALL || n-- > 0) && c->n) {
+                int u = ml_pop(c);
+                ml_push(&l->waiters, u);
+                m->t[u].on[0] = &l->waiters;
+                m->out->n_notified++;
+            }
+        }
+        return 1;
+    }
+    case M_BAR_WAIT: {
+        mm_bar *b = &m->bar[m_bar(p, op)];
+        int idx = b->waiters.n;
+        if (t->cancelled) {
+            r->rc = AQ_ECANCELED;
+        } else if (b->broken) {
+            r->rc = AQ_EBROKEN;
+        } else if (idx + 1 == b->parties) {
+            mm_wake_all(m, &b->waiters, AQ_OK);
+            m->out->n_bar_round++;
+            r->rc = idx;
+        } else if (past) {
+            r->rc = AQ_ETIMEDOUT;
+        } else {
+            t->bindex = idx;
+            return mm_block(m, ti, &b->waiters), 0;
+        }
+        return 1;
+    }
+    case M_BAR_ABORT:
+    case M_BAR_RESET: {
+        mm_bar *b = &m->bar[m_bar(p, op)];
+        m->out->n_broken += b->waiters.n;
+        mm_wake_all(m, &b->waiters, AQ_EBROKEN);
+        b->broken = op->kind == M_BAR_ABORT;
+        return 1;
+    }
+    }
+    abort();
+}
+
+/* Finishes worker ti's suspended sync op: 1 if it completed. */
+static int mm_sync_resume(mm *m, int ti, const m_op *op, mm_ret *r)
+{
+    mm_task *t = &m->t[ti];
+    r->rc = mm_wait_rc(t);
+    if (op->kind == M_BAR_WAIT && r->rc == AQ_OK)
+        r->rc = t->bindex;
+    if (op->kind != M_COND_WAIT)
+        return 1;
+    if (t->reacq) { /* handed the lock, or reaped without it */
+        t->reacq = t->shielded = 0;
+        r->rc = t->cw_rc;
+        return 1;
+    }
+    if (r->rc == AQ_OK) /* notified and handed the lock */
+        return 1;
+    return mm_cond_reacquire(m, ti, r->rc, r);
+}
+
+static int mm_is_misuse(int rc)
+{
+    return rc == AQ_EPERM || rc == AQ_EDEADLK || rc == AQ_EINVAL;
+}
+
 /* The wait list a select clause waits on. */
 static mm_list *mm_cl_list(mm *m, unsigned char c)
 {
     const m_prog *p = m->p;
-    if (m_cl_op(c) == M_CL_TASK)
+    switch (m_cl_op(p, c)) {
+    case M_CL_TASK:
         return &m->t[m_cl_target(p, c)].joiners;
+    case M_CL_EVENT:
+        return &m->ev[m_cl_obj(p, c)].waiters;
+    case M_CL_LOCK:
+        return &m->lk[m_cl_obj(p, c)].waiters;
+    case M_CL_SEM:
+        return &m->sem[m_cl_obj(p, c)].waiters;
+    }
     mm_queue *q = &m->q[m_cl_q(p, c)];
-    return m_cl_op(c) == M_CL_PUT ? &q->putters : &q->getters;
+    return m_cl_op(p, c) == M_CL_PUT ? &q->putters : &q->getters;
 }
 
 /* Would clause c return at once? */
 static int mm_cl_ready(mm *m, unsigned char c)
 {
-    const mm_queue *q = &m->q[m_cl_q(m->p, c)];
-    switch (m_cl_op(c)) {
+    const m_prog *p = m->p;
+    const mm_queue *q = &m->q[m_cl_q(p, c)];
+    switch (m_cl_op(p, c)) {
     case M_CL_PUT: /* a DROP policy never lets a put wait */
         return q->shut || mq_can_put(q) || q->policy >= M_POL_NEWEST;
     case M_CL_GET:
         return q->n || q->shut || q->putters.n;
+    case M_CL_EVENT:
+        return m->ev[m_cl_obj(p, c)].set;
+    case M_CL_LOCK:
+        return m->lk[m_cl_obj(p, c)].owner < 0;
+    case M_CL_SEM:
+        return m->sem[m_cl_obj(p, c)].value > 0;
     }
-    return m->t[m_cl_target(m->p, c)].state == MT_DONE;
+    return m->t[m_cl_target(p, c)].state == MT_DONE;
 }
 
 /* Select: the argument checks, clause by clause in array order. */
-static int mm_sel_check(const m_prog *p, int ti, const m_op *op)
+static int mm_sel_check(const mm *m, int ti, const m_op *op)
 {
+    const m_prog *p = m->p;
     for (int k = 0; k < m_sel_n(op); k++) {
         unsigned char c = op->cl[k];
-        if (m_cl_op(c) == M_CL_TASK) {
+        int o = m_cl_op(p, c);
+        if (o == M_CL_TASK) {
             if (m_cl_target(p, c) == ti)
                 return AQ_EDEADLK;
             continue;
         }
+        if (o == M_CL_LOCK) {
+            if (m->lk[m_cl_obj(p, c)].owner == ti)
+                return AQ_EDEADLK;
+            continue;
+        }
+        if (o != M_CL_PUT && o != M_CL_GET)
+            continue;
         for (int j = 0; j < k; j++)
-            if (m_cl_op(op->cl[j]) == m_cl_op(c) &&
+            if (m_cl_op(p, op->cl[j]) == o &&
                 m_cl_q(p, op->cl[j]) == m_cl_q(p, c))
                 return AQ_EINVAL;
     }
@@ -589,10 +922,21 @@ static int mm_sel_poll(mm *m, int ti, const m_op *op, mm_ret *r)
     mm_queue *q = &m->q[m_cl_q(m->p, c)];
     r->rc = k;
     r->crc = AQ_OK;
-    if (m_cl_op(c) == M_CL_PUT)
+    switch (m_cl_op(m->p, c)) {
+    case M_CL_PUT:
         r->crc = mq_offer(m, q, m->t[ti].item);
-    else if (m_cl_op(c) == M_CL_GET)
+        break;
+    case M_CL_GET:
         r->ngot = (r->crc = mq_try_get(m, q, &r->got[0])) == AQ_OK;
+        break;
+    case M_CL_LOCK:
+        m->lk[m_cl_obj(m->p, c)].owner = ti;
+        break;
+    case M_CL_SEM:
+        m->sem[m_cl_obj(m->p, c)].value--;
+        break;
+    }
+    m->out->n_sel_sync += m_cl_op(m->p, c) >= M_CL_EVENT;
     m->out->n_sel_now++;
     return 1;
 }
@@ -671,6 +1015,11 @@ static int mm_start(mm *m, int ti, mm_ret *r)
     mm_queue *q = &m->q[m_qi(p, op)];
     int past = op->dl == M_DL_PAST;
     memset(r, 0, sizeof *r);
+    if (m_is_sync(op->kind)) {
+        int done = mm_sync_start(m, ti, op, r);
+        m->out->n_misuse += done && mm_is_misuse(r->rc);
+        return done;
+    }
     switch (op->kind) {
     case M_PUT:
         t->item = (m_item){m_prio(op), m_item_id(ti, t->pc)};
@@ -758,14 +1107,15 @@ static int mm_start(mm *m, int ti, mm_ret *r)
             r->rc = AQ_EALREADY;
             return 1;
         }
-        if (v->state == MT_WAITING) {
+        if (v->state == MT_WAITING && (!v->shielded || m->closing)) {
             mm_wake(m, k, NULL, AQ_ECANCELED);
             m->out->n_cancel_waiting++;
         } else if (v->state == MT_READY && v->resuming && !v->cancelled &&
                    v->wait_rc == AQ_OK) {
             int vk = p->ops[k][v->pc].kind;
             if (vk == M_PUT || vk == M_GET || vk == M_JOIN ||
-                vk == M_SELECT || vk == M_PUT_MANY || vk == M_GET_MANY)
+                vk == M_SELECT || vk == M_PUT_MANY || vk == M_GET_MANY ||
+                (m_has_dl(vk) && m_is_sync(vk)))
                 m->out->n_cancel_woken++; /* completed beats cancelled */
         }
         v->cancelled = 1;
@@ -776,7 +1126,7 @@ static int mm_start(mm *m, int ti, mm_ret *r)
         return 1;
     case M_SELECT:
         t->item = (m_item){m_prio(op), m_item_id(ti, t->pc)};
-        if ((r->rc = mm_sel_check(p, ti, op)) != AQ_OK)
+        if ((r->rc = mm_sel_check(m, ti, op)) != AQ_OK)
             return 1;
         if (t->cancelled)
             r->rc = AQ_ECANCELED;
@@ -790,15 +1140,6 @@ static int mm_start(mm *m, int ti, mm_ret *r)
         return 1;
     }
     abort(); /* unknown kind: m_decode never makes one */
-}
-
-/* What a blocking call returns when its task runs again: success stands
- * even if a cancel came after it (completed beats cancelled), but a wait
- * that failed otherwise (shutdown) while a cancel came in reports the
- * cancel, as aq_task_cancel documents. */
-static int mm_wait_rc(const mm_task *t)
-{
-    return t->wait_rc != AQ_OK && t->cancelled ? AQ_ECANCELED : t->wait_rc;
 }
 
 /* Finishes worker ti's suspended op now that it runs again. Returns 1 if
@@ -816,6 +1157,8 @@ static int mm_resume(mm *m, int ti, mm_ret *r)
             return mm_requeue(m, ti), 0;
         return 1;
     }
+    if (m_is_sync(op->kind))
+        return mm_sync_resume(m, ti, op, r);
     r->rc = mm_wait_rc(t);
     if (op->kind == M_PUT_MANY) {
         /* Its item in flight went in (or it failed): on with the rest. */
@@ -852,8 +1195,10 @@ static int mm_resume(mm *m, int ti, mm_ret *r)
         }
         r->crc = r->rc;
         r->rc = t->wait_idx;
-        r->ngot = m_cl_op(op->cl[t->wait_idx]) == M_CL_GET &&
+        r->ngot = m_cl_op(m->p, op->cl[t->wait_idx]) == M_CL_GET &&
                   r->crc == AQ_OK;
+        m->out->n_sel_sync += m_cl_op(m->p, op->cl[t->wait_idx]) >=
+                              M_CL_EVENT;
         m->out->n_sel_woken++;
     } else {
         r->ngot = op->kind == M_GET && r->rc == AQ_OK;
@@ -880,6 +1225,10 @@ static void mm_run_worker(mm *m, int ti)
         }
         mm_record(m, &m->out->res[ti][t->pc++], &r);
     }
+    /* Its epilogue: the locks it still holds, in order. */
+    for (int k = 0; m->p->sync && k < M_LOCKS; k++)
+        if (m->lk[k].owner == ti)
+            mm_lock_pass(m, &m->lk[k]);
     t->state = MT_DONE;
     mm_wake_all(m, &t->joiners, AQ_OK);
 }
@@ -944,6 +1293,14 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
         m->q[k].policy = p->policy[k];
         m->q[k].logs = m_pol_logs(p, k);
     }
+    for (int k = 0; k < M_LOCKS; k++)
+        m->lk[k].owner = -1;
+    for (int k = 0; k < p->nsem; k++) {
+        m->sem[k].value = p->sem_init[k];
+        m->sem[k].bound = p->sem_bounded[k] ? p->sem_init[k] : 0;
+    }
+    for (int k = 0; k < p->nbar; k++)
+        m->bar[k].parties = p->parties[k];
     int with_main = p->runner == M_RUN_AQ, stuck = 0;
     if (with_main) {
         mm_requeue(m, m->main);
@@ -961,6 +1318,7 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
          * every unfinished task, main first, and run them out. */
         out->n_deadlock++;
         m->finishing = 1;
+        m->closing = with_main; /* aq_run's reaping overrides shields */
         for (int i = 0; i <= m->main; i++) {
             int ti = i == 0 ? m->main : i - 1;
             mm_task *t = &m->t[ti];
@@ -969,7 +1327,9 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
             if (ti != m->main)
                 out->stuck[ti][t->pc] = 1;
             t->cancelled = 1;
-            if (t->state == MT_WAITING) /* all are, the list ran dry */
+            /* All wait, as the list ran dry; a condition's re-acquire is
+             * shielded from the test's cancel, not from aq_run's. */
+            if (t->state == MT_WAITING && (!t->shielded || m->closing))
                 mm_wake(m, ti, NULL, AQ_ECANCELED);
         }
         mm_loop(m);
@@ -984,10 +1344,22 @@ M_FN int m_simulate(const m_prog *p, m_out *out)
             out->left[k][out->nleft[k]++] = mq_take(q).id;
         out->final_unfinished[k] = q->unfinished;
     }
-    /* A stuck op can only have ended by aq_run's cancellation. */
+    for (int k = 0; k < M_LOCKS; k++)
+        bad |= m->lk[k].waiters.n || m->lk[k].owner >= 0;
+    for (int k = 0; k < M_SEMS; k++)
+        bad |= m->sem[k].waiters.n;
+    for (int k = 0; k < M_EVS; k++)
+        bad |= m->ev[k].waiters.n;
+    for (int k = 0; k < M_CONDS; k++)
+        bad |= m->cond[k].n;
+    for (int k = 0; k < M_BARS; k++)
+        bad |= m->bar[k].waiters.n;
+    /* A stuck op can only have ended by aq_run's cancellation (but a
+     * condition wait, re-acquiring, returns its own code). */
     for (int t = 0; t < p->ntasks; t++)
         for (int i = 0; i < p->nops[t]; i++)
-            bad |= out->stuck[t][i] && out->res[t][i].rc != AQ_ECANCELED;
+            bad |= out->stuck[t][i] && out->res[t][i].rc != AQ_ECANCELED &&
+                   p->ops[t][i].kind != M_COND_WAIT;
     free(m);
     return bad ? -1 : 0;
 }
