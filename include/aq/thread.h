@@ -48,7 +48,12 @@ AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
  * in its poller is woken at once, another one at its next wake-up. For
  * aq_run's loop, aq_run then cancels and reaps the tasks and returns
  * AQ_ECANCELED. Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not
- * suspend. Thread-safe. */
+ * suspend. Thread-safe, and async-signal-safe: a sigaction handler may
+ * call it (lock-free atomics and write(2) only; errno is kept). A signal
+ * handled on the loop's own thread also cuts its sleep short (epoll_wait
+ * and clock_nanosleep return EINTR). The handler must no longer be able
+ * to run, or must no longer name the loop, once aq_loop_free begins.
+ * To wait for signals in a task instead, see aq_signals_open (io.h). */
 AQ_EXTERN int aq_loop_stop(aq_loop *loop);
 
 #ifdef __cplusplus
