@@ -160,9 +160,9 @@ AQ_EXTERN int aq_signals_open(aq_loop *loop, aq_signals **out,
 /* Waits until one of s's signals is pending, takes it and stores its
  * number in *signo. Several pending signals come one per call, in the
  * kernel's order (those sent to the thread, as raise() does, before those
- * sent to the process; lower numbers first among each). A wait finds a signal that came
- * while nobody waited; one with a deadline already passed still takes a
- * pending signal (a poll).
+ * sent to the process; lower numbers first among each). A wait finds a
+ * signal that came while nobody waited; one with a deadline already
+ * passed still takes a pending signal (a poll).
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if s or signo is
  * NULL or s is of another loop; AQ_EBUSY if a task already waits on s;
  * AQ_EBADF if s is closed meanwhile; AQ_ECANCELED; AQ_ETIMEDOUT (the
