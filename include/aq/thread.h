@@ -65,7 +65,8 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * ...)): blocking calls (files, getaddrinfo, compression) that would
  * otherwise stop the whole loop. fn runs outside any loop: it may block,
  * and must not touch the caller's loop, tasks or queues (aq_loop_post is
- * the way back). The result comes back through a post (aq_loop_post): the
+ * the way back), nor wait for that loop to do something: aq_loop_free
+ * would wait for fn forever. The result comes back through a post (aq_loop_post): the
  * call keeps its loop alive (aq_loop_keep_alive) until then, so a loop
  * whose tasks all wait for threads sleeps instead of returning, and
  * aq_run does not report AQ_EDEADLK.
