@@ -4,9 +4,10 @@
  * included below in order: errors and time (base.h), loop and tasks with
  * timeout scopes (loop.h), queues with overflow policies, batches and
  * statistics (queue.h), Event, Lock, Semaphore, Condition, Barrier and
- * task groups (sync.h), select (select.h), fds, sockets and pipes
- * (io.h), posts from other threads (thread.h), allocator and version
- * (alloc.h). The conventions below hold for all of them.
+ * task groups (sync.h), select (select.h), fds, sockets, pipes and
+ * signals (io.h), posts from other threads and work on a thread pool
+ * (thread.h), allocator and version (alloc.h). The conventions below
+ * hold for all of them.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
@@ -39,8 +40,8 @@
  *   restore it before its next suspending call.
  * - A loop and everything attached to it (tasks, queues used by its
  *   tasks) belong to one OS thread. No function here is thread-safe
- *   except aq_now(), aq_strerror(), aq_errname(), aq_loop_post() and
- *   aq_loop_stop().
+ *   except aq_now(), aq_strerror(), aq_errname(), aq_loop_post(),
+ *   aq_loop_stop(), aq_pool_set_size() and aq_pool_shutdown().
  */
 #ifndef AQ_H
 #define AQ_H
@@ -50,8 +51,8 @@
 #include "aq/queue.h"  /* queues, overflow policies, batches, statistics */
 #include "aq/sync.h"   /* Event, Lock, Semaphore, Condition, Barrier, groups */
 #include "aq/select.h" /* select */
-#include "aq/io.h"     /* fds, sockets, pipes */
-#include "aq/thread.h" /* posts from other threads, stop, keep-alive */
+#include "aq/io.h"     /* fds, sockets, pipes, signals */
+#include "aq/thread.h" /* posts, stop, keep-alive, thread pool */
 #include "aq/alloc.h"  /* allocator, version */
 
 #endif /* AQ_H */

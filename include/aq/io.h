@@ -1,5 +1,5 @@
 /* libaq - file descriptors: readiness waits and I/O that suspends the
- * task, never the thread. MIT licensed.
+ * task, never the thread; signals waited for. MIT licensed.
  * Part of the public API: include <aq.h>, which includes every part in
  * order; its opening comment states the conventions all of them follow. */
 #ifndef AQ_API_IO_H
@@ -118,6 +118,86 @@ AQ_EXTERN int aq_connect_until(aq_fd *f, const struct sockaddr *addr,
  * Returns: the fd (>= 0; the loop owns it); AQ_EINVAL if loop is NULL;
  * AQ_ENOMEM or -errno. Does not suspend. */
 AQ_EXTERN int aq_loop_fd(aq_loop *loop);
+
+/* ===================================================================== */
+/*  Signals                                                              */
+/* ===================================================================== */
+
+/* A set of signals that tasks receive by waiting (asyncio's
+ * loop.add_signal_handler: a server stops accepting and drains on
+ * SIGINT, SIGTERM or SIGHUP). libaq uses a signalfd: opening a set blocks
+ * its signals in the calling thread, so that they stay pending instead
+ * of running their disposition, and registers a signalfd for them with
+ * the loop; a wait reads one signal from it. No handler runs, so a task
+ * may do anything with a signal it got (a self-pipe written by a
+ * handler would have been the portable choice; signalfd needs no
+ * handler, loses nothing to a full pipe and is Linux's, like epoll).
+ *
+ * Caveats, all from the kernel:
+ * - Blocking is per thread. A signal sent to the process (kill(1), ^C in
+ *   a terminal) goes to any one thread that does not block it, and there
+ *   its disposition acts (SIGINT, SIGTERM: the process ends) and the loop
+ *   never hears of it. So every thread must block the set's signals:
+ *   open the set (or call pthread_sigmask) on the loop's thread before
+ *   the program creates other threads, which inherit the mask; threads
+ *   made earlier must block the signals themselves. libaq's own worker
+ *   threads (aq_to_thread, thread.h) block every signal. A signal sent
+ *   to one other thread (pthread_kill) is that thread's and never read.
+ * - Standard signals do not queue: two SIGTERMs sent before a wait reads
+ *   one are read once. Real-time signals (SIGRTMIN..SIGRTMAX) queue.
+ * - fork: the child inherits the blocked mask and the signalfd (close-on-
+ *   exec), but not a working copy of the loop. exec keeps the mask: a
+ *   program started from a child with SIGTERM blocked ignores SIGTERM.
+ *   Unblock the signals in the child before exec (pthread_sigmask after
+ *   fork, or posix_spawnattr_setsigmask).
+ * - Synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ *   SIGSYS) cannot be waited for: blocked, a fault kills the process
+ *   anyway. SIGKILL and SIGSTOP cannot be blocked at all.
+ * An open set counts as a registered fd: aq_loop_run waits for signals
+ * rather than returning, and aq_run's AQ_EDEADLK check counts the loop as
+ * busy. Close the set when done. To stop a loop from a handler of one's
+ * own instead, aq_loop_stop is async-signal-safe (thread.h). */
+typedef struct aq_signals aq_signals;
+
+/* Blocks signos[0..n-1] in the calling thread (pthread_sigmask), which
+ * must be loop's, and opens a signalfd for them registered with loop
+ * (NULL: the calling task's loop). A signal already pending is read by
+ * the first wait. Repeated numbers count once. A signal may be in one
+ * open set at a time in the process. The caller owns *out; close it with
+ * aq_signals_close on the same thread.
+ * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
+ * out or signos is NULL, n is 0, or a number is not a signal that can be
+ * waited for (0, negative, past SIGRTMAX, glibc's own 32 and 33, SIGKILL,
+ * SIGSTOP, the synchronous ones above); AQ_EBUSY if one is in another
+ * open set; AQ_ENOMEM; -errno from signalfd or epoll (-EMFILE). On
+ * failure the mask is as it was. Does not suspend. */
+AQ_EXTERN int aq_signals_open(aq_loop *loop, aq_signals **out,
+                              const int *signos, size_t n);
+
+/* Waits until one of s's signals is pending, takes it and stores its
+ * number in *signo. Several pending signals come one per call, in the
+ * kernel's order (those sent to the thread, as raise() does, before those
+ * sent to the process; lower numbers first among each). A wait finds a
+ * signal that came while nobody waited; one with a deadline already
+ * passed still takes a pending signal (a poll).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if s or signo is
+ * NULL or s is of another loop; AQ_EBUSY if a task already waits on s;
+ * AQ_EBADF if s is closed meanwhile; AQ_ECANCELED; AQ_ETIMEDOUT (the
+ * _until form). *signo is written only on AQ_OK. Suspends. */
+AQ_EXTERN int aq_signals_wait(aq_signals *s, int *signo);
+AQ_EXTERN int aq_signals_wait_until(aq_signals *s, int *signo,
+                                    int64_t deadline);
+
+/* Closes s: a task waiting on it is woken with AQ_EBADF, the signalfd is
+ * closed, and each of s's signals is blocked or not in the calling thread
+ * as it was before aq_signals_open. A signal still pending is then
+ * delivered by its disposition (SIGTERM's default ends the process):
+ * drain it first (aq_signals_wait_until with a past deadline) if that
+ * matters. s is freed.
+ * Returns: AQ_OK; AQ_EINVAL if s is NULL; AQ_EPERM if called from
+ * another thread than aq_signals_open's (nothing done); -errno from
+ * close(2) (closed anyway). Does not suspend. */
+AQ_EXTERN int aq_signals_close(aq_signals *s);
 
 #ifdef __cplusplus
 }

@@ -79,7 +79,9 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
 /* Frees a loop: cancels every task that has not finished, runs the loop
  * until they all return, then frees every task (handles still held by
  * the caller become invalid) and every pooled stack. Queues are not owned
- * by the loop; free them yourself, before or after.
+ * by the loop; free them yourself, before or after. Work its tasks handed
+ * to the thread pool (aq_to_thread, thread.h) and that is still running
+ * is waited for, and its cleanups run, before the loop goes.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
  * running (called from one of its own tasks), or if it still has tasks to
  * reap and the call comes from a task of another loop (loops do not

@@ -1,5 +1,5 @@
 /* libaq - other threads: posts into a loop, stopping it, keeping it
- * alive. MIT licensed.
+ * alive; blocking work handed to a thread pool. MIT licensed.
  * Part of the public API: include <aq.h>, which includes every part in
  * order; its opening comment states the conventions all of them follow. */
 #ifndef AQ_API_THREAD_H
@@ -48,8 +48,93 @@ AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
  * in its poller is woken at once, another one at its next wake-up. For
  * aq_run's loop, aq_run then cancels and reaps the tasks and returns
  * AQ_ECANCELED. Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not
- * suspend. Thread-safe. */
+ * suspend. Thread-safe, and async-signal-safe: a sigaction handler may
+ * call it (lock-free atomics and write(2) only; errno is kept). A signal
+ * handled on the loop's own thread also cuts its sleep short (epoll_wait
+ * and clock_nanosleep return EINTR). The handler must no longer be able
+ * to run, or must no longer name the loop, once aq_loop_free begins.
+ * To wait for signals in a task instead, see aq_signals_open (io.h). */
 AQ_EXTERN int aq_loop_stop(aq_loop *loop);
+
+/* ===================================================================== */
+/*  Blocking work on a thread pool                                       */
+/* ===================================================================== */
+
+/* Runs fn(arg) on one of libaq's worker threads and parks the calling
+ * task until fn returns (asyncio.to_thread, loop.run_in_executor(None,
+ * ...)): blocking calls (files, getaddrinfo, compression) that would
+ * otherwise stop the whole loop. fn runs outside any loop: it may block,
+ * and must not touch the caller's loop, tasks or queues (aq_loop_post is
+ * the way back), nor wait for that loop to do something: aq_loop_free
+ * would wait for fn forever. The result comes back through a post (aq_loop_post): the
+ * call keeps its loop alive (aq_loop_keep_alive) until then, so a loop
+ * whose tasks all wait for threads sleeps instead of returning, and
+ * aq_run does not report AQ_EDEADLK.
+ *
+ * Cancellation and deadlines: a thread cannot be interrupted safely, so
+ * a call that stops waiting (its task cancelled, its deadline or a
+ * timeout scope's passed) returns at once while fn, already handed over,
+ * runs to completion anyway, however long it takes. Its result then goes
+ * to cleanup(result, arg) (aq_to_thread_ex), called once on the loop's
+ * thread, outside any task, at the loop's next poll after fn returns, or
+ * within aq_loop_free, which waits for the fn calls of its tasks still
+ * running (as asyncio.run waits for its executor). Without a cleanup the
+ * result is dropped. So arg must outlive fn: not the caller's stack
+ * frame if the call may be cut short; heap memory that cleanup frees.
+ *
+ * The pool: aq_pool_set_size threads at most (default 4), started one
+ * at a time as work finds no idle thread, with every signal blocked (so
+ * that signals go to the loop: aq_signals_open in io.h). The threads stay
+ * until aq_pool_shutdown, or until the process exits: a destructor then
+ * shuts the pool down, which waits for fn calls still running, as Python
+ * waits for its executor's threads (_exit and quick_exit do not wait).
+ * A child made by fork has no worker threads: its pool starts afresh, but
+ * its copies of loops with work outstanding never get their results (the
+ * child should exec or _exit, as after any fork of a threaded program).
+ * Work is taken in the order handed over, by any thread; one loop's calls
+ * may run in parallel. The job and post records come from aq_set_allocator's
+ * allocator, on the loop's thread. */
+typedef void (*aq_cleanup_fn)(void *result, void *arg);
+
+/* The most threads aq_pool_set_size allows. */
+#define AQ_POOL_MAX 256
+
+/* Hands fn(arg) to the pool and waits for it, until deadline (AQ_NEVER:
+ * none). On AQ_OK, *result receives what fn returned (result NULL: it
+ * goes to cleanup, if any, as a result nobody took).
+ * cleanup: NULL, or called exactly once with (result, arg) for every call
+ * that does not give the caller fn's result: after fn returned if fn was
+ * handed over (see above); at once, in the calling task, with result NULL
+ * if the call failed before that (the codes below other than the two
+ * waits'). It is arg's destructor: with one, arg is the call's until
+ * then, whatever the call returns, and never leaks.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if fn is NULL;
+ * AQ_ECANCELED (cancelled before the call: fn never handed over; while
+ * waiting: fn runs on); AQ_ETIMEDOUT likewise (a deadline already passed:
+ * never handed over); AQ_ENOMEM (the job, its post, the loop's inbox);
+ * -errno from pthread_create (-EAGAIN) when the pool has no thread and
+ * could not start one, or from the first aq_loop_keep_alive (eventfd);
+ * AQ_EBUSY if aq_pool_shutdown is under way. Suspends. */
+AQ_EXTERN int aq_to_thread_ex(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
+                              void **result, int64_t deadline);
+/* aq_to_thread_ex without a cleanup. */
+AQ_EXTERN int aq_to_thread(aq_task_fn fn, void *arg, void **result);
+AQ_EXTERN int aq_to_thread_until(aq_task_fn fn, void *arg, void **result,
+                                 int64_t deadline);
+
+/* Sets how many worker threads the pool may run at most, for threads
+ * started from now on: lowering it stops no thread already started (until
+ * aq_pool_shutdown). Returns: AQ_OK; AQ_EINVAL if n is 0 or more than
+ * AQ_POOL_MAX (the size unchanged). Does not suspend. Thread-safe. */
+AQ_EXTERN int aq_pool_set_size(size_t n);
+
+/* Lets the worker threads finish the work handed over, queued included,
+ * then joins them; a later aq_to_thread starts the pool again. Blocks the
+ * calling thread (and its loop) until then: the results are posted to
+ * their loops, which run them when they next poll.
+ * Returns: AQ_OK; AQ_EDEADLK if called from a worker thread (from fn);
+ * AQ_EBUSY if another shutdown is under way. Thread-safe. */
+AQ_EXTERN int aq_pool_shutdown(void);
 
 #ifdef __cplusplus
 }

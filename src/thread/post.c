@@ -18,10 +18,21 @@
  * - `senders` counts threads inside aq_loop_post: aq_loop_free waits for
  *   it to drop to 0 after closing the inbox, so no poster touches freed
  *   memory (a two-step close, as libuv's async handles do).
+ * - A reserved post (aq__post_reserve, for work handed to another thread
+ *   that must report back: src/thread/pool.c) has its record allocated
+ *   on the loop's thread when reserved, so sending it cannot fail, and is
+ *   counted in `promised` (under mu) until sent. aq_loop_free waits for
+ *   `promised` to drop to 0 (a condition variable on mu, signalled by the
+ *   last send once the inbox is closed) and then runs the reserved posts
+ *   it finds queued instead of dropping them: a reservation is a promise
+ *   that its function runs exactly once, and the loop keeps it.
  * The inbox pointer itself is published with release when created, and
  * read with acquire by posters.
+ *
+ * aq_loop_stop is async-signal-safe: it uses lock-free atomics (asserted
+ * below), write(2) and nothing else, and keeps errno as it found it.
  */
-#include "io/io.h"
+#include "thread/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,15 +40,22 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-typedef struct post {
-    struct post *next;
+/* What makes aq_loop_stop async-signal-safe: atomics that take no lock. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_POINTER_LOCK_FREE == 2,
+               "aq_loop_stop needs lock-free atomics");
+
+typedef struct aq__post {
+    struct aq__post *next;
     void (*fn)(void *arg);
     void *arg;
+    int reserved;          /* aq__post_reserve's: runs even at the free */
 } post;
 
 typedef struct inbox {
     pthread_mutex_t mu;
+    pthread_cond_t sent;   /* the last promised post was sent (at free) */
     post *head, **tail;    /* guarded by mu */
+    long promised;         /* reserved posts not yet sent; guarded by mu */
     _Atomic long count;    /* posts queued */
     _Atomic int sleeping;  /* the loop may be blocked in the poller */
     _Atomic int senders;   /* threads inside aq_loop_post */
@@ -80,13 +98,23 @@ static void inbox_free(aq_loop *l)
     aq__io *io = l->io;
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     atomic_store(&in->open, 0);
+    pthread_mutex_lock(&in->mu);
+    while (in->promised > 0) /* a reserved post is a promise: wait */
+        pthread_cond_wait(&in->sent, &in->mu);
+    post *p = in->head;
+    in->head = NULL;
+    in->tail = &in->head;
+    pthread_mutex_unlock(&in->mu);
     while (atomic_load(&in->senders)) /* wait out posters mid-send */
         sched_yield();
-    atomic_store_explicit(&l->inbox, NULL, memory_order_relaxed);
-    for (post *p = in->head, *next; p; p = next) { /* never run */
+    for (post *next; p; p = next) { /* reserved: run; the rest: drop */
         next = p->next;
+        if (p->reserved)
+            p->fn(p->arg); /* may still use the inbox (keep-alive) */
         aq__free(p);
     }
+    atomic_store_explicit(&l->inbox, NULL, memory_order_relaxed);
+    pthread_cond_destroy(&in->sent);
     pthread_mutex_destroy(&in->mu);
     close(io->wakefd);
     aq__free(in);
@@ -112,6 +140,7 @@ static int inbox_make(aq_loop *l)
         return rc;
     }
     pthread_mutex_init(&in->mu, NULL);
+    pthread_cond_init(&in->sent, NULL);
     in->tail = &in->head;
     atomic_store(&in->open, 1);
     io->wakefd = fd;
@@ -155,6 +184,24 @@ static void wake(aq_loop *l, inbox *in)
     }
 }
 
+/* Appends p to the inbox and wakes the loop; the caller counts itself
+ * among the senders. */
+static void send(aq_loop *l, inbox *in, post *p)
+{
+    p->next = NULL;
+    pthread_mutex_lock(&in->mu);
+    *in->tail = p;
+    in->tail = &p->next;
+    /* relaxed: aq_loop_free clears open before it takes mu to wait, so
+     * mu orders the two; the count's seq_cst is the sleep handshake. */
+    if (p->reserved && --in->promised == 0 &&
+        !atomic_load_explicit(&in->open, memory_order_relaxed))
+        pthread_cond_signal(&in->sent); /* aq_loop_free waits for it */
+    pthread_mutex_unlock(&in->mu);
+    atomic_fetch_add_explicit(&in->count, 1, memory_order_seq_cst);
+    wake(l, in);
+}
+
 int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
 {
     if (!l || !fn)
@@ -168,24 +215,57 @@ int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
     if (!p) {
         rc = atomic_load(&in->open) ? AQ_ENOMEM : AQ_EINVAL;
     } else {
-        p->next = NULL;
         p->fn = fn;
         p->arg = arg;
-        pthread_mutex_lock(&in->mu);
-        *in->tail = p;
-        in->tail = &p->next;
-        pthread_mutex_unlock(&in->mu);
-        atomic_fetch_add(&in->count, 1);
-        wake(l, in);
+        p->reserved = 0;
+        send(l, in, p);
     }
     atomic_fetch_sub(&in->senders, 1);
     return rc;
+}
+
+aq__post *aq__post_reserve(aq_loop *l, void (*fn)(void *arg), void *arg)
+{
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    post *p = aq__malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    p->fn = fn;
+    p->arg = arg;
+    p->reserved = 1;
+    pthread_mutex_lock(&in->mu);
+    in->promised++;
+    pthread_mutex_unlock(&in->mu);
+    return p;
+}
+
+void aq__post_unreserve(aq_loop *l, aq__post *p)
+{
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    pthread_mutex_lock(&in->mu);
+    in->promised--; /* the loop's thread: no free can be waiting on it */
+    pthread_mutex_unlock(&in->mu);
+    aq__free(p);
+}
+
+void aq__post_send(aq_loop *l, aq__post *p)
+{
+    /* acquire: pairs with inbox_make's release (this thread may never
+     * have seen the pointer). The inbox cannot be gone: the loop's free
+     * waits for this post, then for this sender. */
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    /* seq_cst, as in aq_loop_post: the free reads senders after it saw
+     * this post arrive, and must then see this thread inside. */
+    atomic_fetch_add_explicit(&in->senders, 1, memory_order_seq_cst);
+    send(l, in, p);
+    atomic_fetch_sub_explicit(&in->senders, 1, memory_order_seq_cst);
 }
 
 int aq_loop_stop(aq_loop *l)
 {
     if (!l)
         return AQ_EINVAL;
+    int saved = errno; /* a signal handler's caller must find errno intact */
     atomic_store_explicit(&l->stop, 1, memory_order_relaxed);
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
     if (in) {
@@ -197,5 +277,6 @@ int aq_loop_stop(aq_loop *l)
         }
         atomic_fetch_sub(&in->senders, 1);
     }
+    errno = saved;
     return AQ_OK;
 }

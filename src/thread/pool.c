@@ -1,0 +1,287 @@
+/* libaq - blocking work on a pool of OS threads (aq_to_thread). MIT
+ * licensed.
+ *
+ * A call hands a job record to the pool and parks its task on the job's
+ * wait list; a worker runs fn, stores the result in the job and sends the
+ * post reserved for it (thread/thread.h), which runs done() on the loop's
+ * thread. Invariants:
+ * - Whether the waiting call still waits is decided in one place, done(),
+ *   on the loop's thread, by whether the call's waiter record is still on
+ *   the job's list (a cancel, a deadline or a scope unlinks it when it
+ *   wakes the task). Waiting: done() wakes it with AQ_OK, and the call
+ *   takes the result and frees the job. Gone: done() gives the result to
+ *   cleanup and frees the job. Never both, and nothing is ever written
+ *   into the frame of a call that returned: the worker writes only into
+ *   the job, which is on the heap.
+ * - The worker's last access to a job is the send: the loop may free it
+ *   from then on. Its result is published by the inbox's mutex, which the
+ *   send takes and the loop takes before running done().
+ * - A job handed over always reaches done(): its post was allocated when
+ *   the call reserved it, so sending cannot fail, and aq_loop_free waits
+ *   for reserved posts and runs them (thread/post.c). Each job keeps its
+ *   loop alive (aq_loop_keep_alive) from the hand-over to done().
+ * - The pool's state is guarded by pool.mu; a worker holds it only to
+ *   take a job or to wait for one, never while fn runs.
+ */
+#include "thread/thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+
+typedef struct job {
+    struct job *next;     /* pool.head's queue, until a worker takes it */
+    aq_task_fn fn;
+    void *arg;
+    aq_cleanup_fn cleanup;
+    void *result;         /* fn's, written by the worker before the send */
+    aq_loop *loop;        /* the caller's */
+    aq__post *done;       /* reserved: runs done(job) on the loop */
+    aq_list waiters;      /* the waiting call's record, while it waits */
+} job;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work;  /* a job was queued, or the pool is stopping */
+    job *head, **tail;    /* jobs not yet taken, oldest first */
+    size_t queued;        /* how many */
+    size_t size;          /* threads allowed (aq_pool_set_size) */
+    size_t nthreads;      /* threads started, in threads[] */
+    size_t idle;          /* of them, waiting for work */
+    int stopping;         /* aq_pool_shutdown under way */
+    int atfork;           /* the fork handlers are registered */
+    pthread_t threads[AQ_POOL_MAX];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+          .tail = &pool.head, .size = 4};
+
+/* Set in worker threads: aq_pool_shutdown would join itself. */
+static _Thread_local int in_worker;
+
+static void *worker(void *unused)
+{
+    (void)unused;
+    in_worker = 1;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        while (!pool.head && !pool.stopping) {
+            pool.idle++;
+            pthread_cond_wait(&pool.work, &pool.mu);
+            pool.idle--;
+        }
+        job *j = pool.head;
+        if (!j)
+            break; /* stopping, and nothing left to do */
+        pool.head = j->next;
+        if (!pool.head)
+            pool.tail = &pool.head;
+        pool.queued--;
+        pthread_mutex_unlock(&pool.mu);
+        j->result = j->fn(j->arg);
+        aq__post_send(j->loop, j->done); /* j is the loop's from here */
+        pthread_mutex_lock(&pool.mu);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
+}
+
+/* fork copies the pool's memory but none of its threads: the child starts
+ * with an empty pool. prepare/parent hold mu across the fork, so the
+ * child's copy is consistent; the child makes itself a fresh one. */
+static void fork_prepare(void) { pthread_mutex_lock(&pool.mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&pool.mu); }
+
+static void fork_child(void)
+{
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.work, NULL);
+    pool.head = NULL; /* the parent's jobs: their loops are the parent's */
+    pool.tail = &pool.head;
+    pool.queued = pool.nthreads = pool.idle = 0;
+    pool.stopping = 0;
+}
+
+/* Under mu: starts a worker with every signal blocked (it inherits the
+ * mask of the thread creating it, which may not block the signals that a
+ * loop waits for: they must not be delivered here). AQ_OK or -errno. */
+static int start_worker(void)
+{
+    if (!pool.atfork) {
+        int rc = pthread_atfork(fork_prepare, fork_parent, fork_child);
+        if (rc)
+            return -rc;
+        pool.atfork = 1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&pool.threads[pool.nthreads], NULL, worker, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        return -rc;
+    pool.nthreads++;
+    return AQ_OK;
+}
+
+/* Queues j, starting a worker if none is idle for it. AQ_OK, AQ_EBUSY
+ * (shutting down) or -errno (no thread at all could be started). */
+static int submit(job *j)
+{
+    int rc = AQ_OK;
+    pthread_mutex_lock(&pool.mu);
+    if (pool.stopping) {
+        rc = AQ_EBUSY;
+    } else if (pool.queued >= pool.idle && pool.nthreads < pool.size) {
+        rc = start_worker();
+        if (pool.nthreads > 0)
+            rc = AQ_OK; /* a busy worker will take it later */
+    }
+    if (rc == AQ_OK) {
+        j->next = NULL;
+        *pool.tail = j;
+        pool.tail = &j->next;
+        pool.queued++;
+        pthread_cond_signal(&pool.work);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return rc;
+}
+
+/* The job's post, on the loop's thread, outside any task. */
+static void done(void *arg)
+{
+    job *j = arg;
+    aq_loop_keep_alive(j->loop, 0); /* kept since the hand-over */
+    if (!aq__list_empty(&j->waiters)) {
+        aq__task_wake_all(&j->waiters, AQ_OK); /* the call frees j */
+        return;
+    }
+    if (j->cleanup)
+        j->cleanup(j->result, j->arg);
+    aq__free(j);
+}
+
+/* Allocates j, keeps l alive for it and reserves its post, then submits
+ * it. AQ_OK: handed over, *out set; otherwise nothing is left behind. */
+static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
+                     aq_cleanup_fn cleanup)
+{
+    job *j = aq__malloc(sizeof *j);
+    if (!j)
+        return AQ_ENOMEM;
+    int rc = aq_loop_keep_alive(l, 1);
+    if (rc) {
+        aq__free(j);
+        return rc;
+    }
+    j->done = aq__post_reserve(l, done, j);
+    rc = j->done ? AQ_OK : AQ_ENOMEM;
+    if (rc == AQ_OK) {
+        j->fn = fn;
+        j->arg = arg;
+        j->cleanup = cleanup;
+        j->loop = l;
+        aq__list_init(&j->waiters);
+        rc = submit(j);
+        if (rc)
+            aq__post_unreserve(l, j->done);
+    }
+    if (rc) {
+        aq_loop_keep_alive(l, 0);
+        aq__free(j);
+        return rc;
+    }
+    *out = j;
+    return AQ_OK;
+}
+
+/* The call, up to its outcome; *handed says whether fn was handed over
+ * (then done() or this call disposes of the result, else the caller). */
+static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
+                void **result, int64_t deadline, int *handed)
+{
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, fn != NULL);
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
+    job *j;
+    if (rc == AQ_OK)
+        rc = hand_over(self->loop, &j, fn, arg, cleanup);
+    if (rc)
+        return rc;
+    *handed = 1;
+    aq__waiter w;
+    w.task = self;
+    w.buf = NULL;
+    aq__list_push_back(&j->waiters, &w.link);
+    rc = aq__park(self, &w, d);
+    if (rc)
+        return rc; /* w was unlinked: done() will dispose of the result */
+    void *r = j->result;
+    aq__free(j);
+    if (result)
+        *result = r;
+    else if (cleanup)
+        cleanup(r, arg); /* a result nobody takes */
+    return AQ_OK;
+}
+
+int aq_to_thread_ex(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
+                    void **result, int64_t deadline)
+{
+    int handed = 0;
+    int rc = call(fn, arg, cleanup, result, deadline, &handed);
+    if (!handed && cleanup)
+        cleanup(NULL, arg); /* fn never ran: arg is released all the same */
+    return rc;
+}
+
+int aq_to_thread_until(aq_task_fn fn, void *arg, void **result,
+                       int64_t deadline)
+{
+    return aq_to_thread_ex(fn, arg, NULL, result, deadline);
+}
+
+int aq_to_thread(aq_task_fn fn, void *arg, void **result)
+{
+    return aq_to_thread_ex(fn, arg, NULL, result, AQ_NEVER);
+}
+
+int aq_pool_set_size(size_t n)
+{
+    if (n == 0 || n > AQ_POOL_MAX)
+        return AQ_EINVAL;
+    pthread_mutex_lock(&pool.mu);
+    pool.size = n;
+    pthread_mutex_unlock(&pool.mu);
+    return AQ_OK;
+}
+
+int aq_pool_shutdown(void)
+{
+    if (in_worker)
+        return AQ_EDEADLK;
+    pthread_mutex_lock(&pool.mu);
+    if (pool.stopping) {
+        pthread_mutex_unlock(&pool.mu);
+        return AQ_EBUSY;
+    }
+    pool.stopping = 1;
+    pthread_cond_broadcast(&pool.work);
+    size_t n = pool.nthreads;
+    pthread_mutex_unlock(&pool.mu);
+    /* No thread is started while stopping: threads[0..n) stays put. */
+    for (size_t i = 0; i < n; i++)
+        pthread_join(pool.threads[i], NULL);
+    pthread_mutex_lock(&pool.mu);
+    pool.nthreads = 0;
+    pool.stopping = 0;
+    pthread_mutex_unlock(&pool.mu);
+    return AQ_OK;
+}
+
+/* At exit (or when a shared libaq is unloaded): workers still running
+ * fn would otherwise run on while the process tears down. */
+__attribute__((destructor)) static void pool_at_exit(void)
+{
+    aq_pool_shutdown();
+}

@@ -1,0 +1,392 @@
+/* Blocking work on the thread pool (aq_to_thread, _until, _ex,
+ * aq_pool_set_size, aq_pool_shutdown): results delivered, more calls than
+ * threads, cancels and deadlines while fn runs (cleanup exactly once, on
+ * the loop's thread or within aq_loop_free), the loop not taken for a
+ * deadlock, workers blocking every signal, shutdown and restart, bad
+ * input and allocation failures. Heap args come from the counting
+ * allocator, so a cleanup missed is a leak the harness reports. */
+#include "rt_helpers.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+static void *twice(void *arg) { return IARG(2 * IVAL(arg)); }
+
+static void *slow_twice(void *arg)
+{
+    usleep(20000);
+    return twice(arg);
+}
+
+static void *result_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(twice, IARG(21), &r));
+    ASSERT_EQ(IVAL(r), 42);
+    ASSERT_OK(aq_to_thread_until(twice, IARG(5), &r, aq_now() + AQ_SEC));
+    ASSERT_EQ(IVAL(r), 10);
+    ASSERT_OK(aq_to_thread(twice, IARG(5), NULL)); /* result dropped */
+    /* The only task waits for a thread: the loop sleeps, no AQ_EDEADLK. */
+    ASSERT_OK(aq_to_thread(slow_twice, IARG(4), &r));
+    ASSERT_EQ(IVAL(r), 8);
+    return IARG(1);
+}
+
+TEST(test_to_thread_result_delivered)
+{
+    void *res = NULL;
+    ASSERT_OK(aq_run(result_main, NULL, &res));
+    ASSERT_EQ(IVAL(res), 1);
+}
+
+/* 40 tasks against a pool of 4: every result right; at most 4 fn calls
+ * at once, and more than one (they do run in parallel). */
+#define NCALLS 40
+
+static _Atomic int g_running, g_peak;
+
+static void *counted(void *arg)
+{
+    int now = atomic_fetch_add(&g_running, 1) + 1;
+    int peak = atomic_load(&g_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&g_peak, &peak, now))
+        ;
+    usleep(2000);
+    atomic_fetch_sub(&g_running, 1);
+    return IARG(IVAL(arg) + 1);
+}
+
+static void *many_child(void *arg)
+{
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(counted, arg, &r));
+    return r;
+}
+
+static void *many_main(void *arg)
+{
+    (void)arg;
+    aq_task *t[NCALLS];
+    void *res[NCALLS];
+    for (long i = 0; i < NCALLS; i++)
+        ASSERT_OK(aq_spawn(&t[i], many_child, IARG(i)));
+    ASSERT_OK(aq_gather(t, NCALLS, res));
+    for (long i = 0; i < NCALLS; i++) {
+        ASSERT_EQ(IVAL(res[i]), i + 1);
+        ASSERT_OK(aq_task_release(t[i]));
+    }
+    return NULL;
+}
+
+TEST(test_to_thread_many_more_than_the_pool)
+{
+    atomic_store(&g_running, 0);
+    atomic_store(&g_peak, 0);
+    ASSERT_OK(aq_pool_set_size(4));
+    t_main(many_main, NULL);
+    ASSERT(atomic_load(&g_peak) <= 4);
+    ASSERT(atomic_load(&g_peak) > 1);
+}
+
+/* ---- cancels and deadlines ---------------------------------------------- */
+
+/* fn blocks until the test opens the gate; its arg is a heap record that
+ * only the cleanup frees. */
+static _Atomic int g_gate;   /* fn may return */
+static _Atomic int g_started; /* fn calls begun */
+static int g_cleanups;       /* cleanup calls (loop thread only) */
+static int g_cleanup_in_task;
+static pthread_t g_loop_thread;
+static int g_cleanup_thread_ok;
+
+struct req {
+    long v;
+};
+
+static void *gated(void *arg)
+{
+    struct req *q = arg;
+    atomic_fetch_add(&g_started, 1);
+    while (!atomic_load(&g_gate))
+        usleep(200);
+    return IARG(q->v * 10);
+}
+
+static void req_cleanup(void *result, void *arg)
+{
+    struct req *q = arg;
+    g_cleanups++;
+    g_cleanup_in_task |= aq_task_self() != NULL;
+    g_cleanup_thread_ok = pthread_equal(pthread_self(), g_loop_thread);
+    if (result) /* fn ran: the result is its own arg's, times 10 */
+        ASSERT_EQ(IVAL(result), q->v * 10);
+    t_free(q);
+}
+
+static struct req *new_req(long v)
+{
+    struct req *q = t_malloc(sizeof *q);
+    ASSERT(q != NULL);
+    q->v = v;
+    return q;
+}
+
+static void gate_reset(void)
+{
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_started, 0);
+    g_cleanups = g_cleanup_in_task = 0;
+    g_loop_thread = pthread_self();
+}
+
+struct call {
+    int rc;
+    void *r;
+    int64_t deadline;
+};
+
+static void *gated_child(void *arg)
+{
+    struct call *c = arg;
+    c->rc = aq_to_thread_ex(gated, new_req(7), req_cleanup, &c->r,
+                            c->deadline);
+    return NULL;
+}
+
+/* Cancelled while fn runs: the call returns at once, fn runs on, and
+ * the cleanup gets its result once, on the loop's thread, outside a task,
+ * while the loop goes on. */
+static void *cancel_main(void *arg)
+{
+    (void)arg;
+    struct call c = {.rc = PENDING, .deadline = AQ_NEVER};
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, gated_child, &c));
+    while (atomic_load(&g_started) == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_RC(c.rc, AQ_ECANCELED);
+    ASSERT(c.r == NULL); /* never written */
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_EQ(g_cleanups, 0); /* fn still runs */
+    atomic_store(&g_gate, 1);
+    while (g_cleanups == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    ASSERT_OK(aq_sleep(5 * AQ_MSEC));
+    ASSERT_EQ(g_cleanups, 1);
+    ASSERT_EQ(g_cleanup_in_task, 0);
+    ASSERT(g_cleanup_thread_ok);
+    return NULL;
+}
+
+TEST(test_to_thread_cancel_while_running)
+{
+    gate_reset();
+    t_main(cancel_main, NULL);
+    ASSERT_EQ(g_cleanups, 1);
+}
+
+/* The deadline passes while fn runs: AQ_ETIMEDOUT, then as a cancel. The
+ * main task returns before fn does: aq_run's free waits for fn and runs
+ * the cleanup itself. */
+static void *opener(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    atomic_store(&g_gate, 1);
+    return NULL;
+}
+
+static void *deadline_main(void *arg)
+{
+    (void)arg;
+    struct call c = {.rc = PENDING};
+    int64_t t0 = aq_now();
+    c.deadline = t0 + 5 * AQ_MSEC;
+    gated_child(&c);
+    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
+    ASSERT(aq_now() - t0 >= 5 * AQ_MSEC);
+    ASSERT_EQ(g_cleanups, 0);
+    pthread_t th;
+    ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
+    pthread_detach(th);
+    return NULL; /* fn still blocked */
+}
+
+TEST(test_to_thread_deadline_and_cleanup_at_loop_free)
+{
+    gate_reset();
+    ASSERT_OK(aq_run(deadline_main, NULL, NULL));
+    ASSERT_EQ(g_cleanups, 1); /* aq_run waited for fn, then cleaned up */
+    ASSERT_EQ(g_cleanup_in_task, 0);
+}
+
+/* A timeout scope cuts the wait short like a deadline; a result nobody
+ * takes (result NULL) goes to the cleanup on success too. */
+static void *scope_main(void *arg)
+{
+    (void)arg;
+    aq_timeout s;
+    ASSERT_OK(aq_timeout_begin(&s, aq_now() + 2 * AQ_MSEC));
+    ASSERT_RC(aq_to_thread_ex(gated, new_req(3), req_cleanup, NULL,
+                              AQ_NEVER), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_end(&s), 1);
+    atomic_store(&g_gate, 1);
+    while (g_cleanups == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    ASSERT_OK(aq_to_thread_ex(gated, new_req(4), req_cleanup, NULL,
+                              AQ_NEVER));
+    ASSERT_EQ(g_cleanups, 2);
+    return NULL;
+}
+
+TEST(test_to_thread_scope_and_untaken_result)
+{
+    gate_reset();
+    t_main(scope_main, NULL);
+    ASSERT_EQ(g_cleanups, 2);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+/* Workers block every signal, whatever the loop's thread blocks. */
+static void *mask_of_worker(void *arg)
+{
+    (void)arg;
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    return IARG(sigismember(&cur, SIGTERM) && sigismember(&cur, SIGINT) &&
+                sigismember(&cur, SIGUSR1));
+}
+
+static void *mask_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(mask_of_worker, NULL, &r));
+    ASSERT_EQ(IVAL(r), 1);
+    return NULL;
+}
+
+static void *try_shutdown(void *arg)
+{
+    (void)arg;
+    return IARG(aq_pool_shutdown());
+}
+
+static void *shutdown_main(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(try_shutdown, NULL, &r));
+    ASSERT_RC((int)IVAL(r), AQ_EDEADLK); /* it would join itself */
+    return NULL;
+}
+
+TEST(test_to_thread_pool_lifetime)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    ASSERT(!sigismember(&cur, SIGTERM));
+    ASSERT_OK(aq_pool_shutdown()); /* fresh threads for the mask test */
+    t_main(mask_main, NULL);
+    t_main(shutdown_main, NULL);
+    ASSERT_OK(aq_pool_set_size(1));
+    ASSERT_OK(aq_pool_shutdown());
+    ASSERT_OK(aq_pool_shutdown()); /* twice: nothing to join */
+    t_main(result_main, NULL);     /* restarts, with one thread */
+    ASSERT_OK(aq_pool_set_size(4));
+}
+
+/* ---- bad input ----------------------------------------------------------- */
+
+static void *never(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&g_started, 1);
+    return NULL;
+}
+
+static void *bad_main(void *arg)
+{
+    (void)arg;
+    void *r = IARG(99);
+    ASSERT_RC(aq_to_thread(NULL, NULL, &r), AQ_EINVAL);
+    ASSERT_RC(aq_to_thread_ex(NULL, new_req(1), req_cleanup, &r, AQ_NEVER),
+              AQ_EINVAL);
+    ASSERT_EQ(g_cleanups, 1); /* arg released all the same */
+    /* A deadline already passed: fn never handed over. */
+    ASSERT_RC(aq_to_thread_ex(never, new_req(1), req_cleanup, &r, 0),
+              AQ_ETIMEDOUT);
+    ASSERT_EQ(g_cleanups, 2);
+    /* A cancelled caller: the same. */
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_to_thread(NULL, NULL, &r), AQ_EINVAL); /* before cancel */
+    ASSERT_RC(aq_to_thread_ex(never, new_req(1), req_cleanup, &r,
+                              AQ_NEVER), AQ_ECANCELED);
+    ASSERT_EQ(g_cleanups, 3);
+    ASSERT_EQ(IVAL(r), 99); /* never written */
+    ASSERT_EQ(atomic_load(&g_started), 0);
+    return NULL;
+}
+
+/* Every allocation of a first call fails in turn (the job, the loop's
+ * I/O state, poller and inbox, the post): AQ_ENOMEM, fn not run, the
+ * cleanup called once with NULL, nothing leaked. */
+static void *oom_main(void *arg)
+{
+    (void)arg;
+    for (long k = 1;; k++) {
+        void *r = NULL;
+        int before = g_cleanups;
+        struct req *q = new_req(1);
+        t_fail_alloc_at(k);
+        int rc = aq_to_thread_ex(ret_arg, q, req_cleanup, &r, AQ_NEVER);
+        t_fail_alloc_at(0);
+        if (rc == AQ_OK) {
+            ASSERT(k > 3);
+            ASSERT_EQ(g_cleanups, before); /* arg is ours again */
+            ASSERT(r == q);
+            t_free(q);
+            break;
+        }
+        ASSERT_RC(rc, AQ_ENOMEM);
+        ASSERT_EQ(g_cleanups, before + 1);
+    }
+    return NULL;
+}
+
+TEST(test_to_thread_bad_input)
+{
+    gate_reset();
+    void *r = IARG(99);
+    ASSERT_RC(aq_to_thread(twice, NULL, &r), AQ_EPERM);
+    ASSERT_RC(aq_to_thread_until(NULL, NULL, NULL, 0), AQ_EPERM);
+    ASSERT_RC(aq_to_thread_ex(never, new_req(1), req_cleanup, &r,
+                              AQ_NEVER), AQ_EPERM);
+    ASSERT_EQ(g_cleanups, 1);
+    ASSERT_EQ(IVAL(r), 99);
+    ASSERT_RC(aq_pool_set_size(0), AQ_EINVAL);
+    ASSERT_RC(aq_pool_set_size(AQ_POOL_MAX + 1), AQ_EINVAL);
+    ASSERT_OK(aq_pool_set_size(AQ_POOL_MAX));
+    ASSERT_OK(aq_pool_set_size(4));
+    g_cleanups = 0;
+    t_main(bad_main, NULL);
+    t_main(oom_main, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_to_thread_result_delivered);
+    RUN(test_to_thread_many_more_than_the_pool);
+    RUN(test_to_thread_cancel_while_running);
+    RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
+    RUN(test_to_thread_scope_and_untaken_result);
+    RUN(test_to_thread_pool_lifetime);
+    RUN(test_to_thread_bad_input);
+    return t_done();
+}
