@@ -8,7 +8,9 @@
 
 static int g_done[16];
 
-/* Sleeps arg ms, then returns 0 and marks itself done. */
+/* Sleeps arg ms, then returns 0 and marks g_done[arg % 16]. The slow ones
+ * (400 ms and more) are meant to be cancelled first: margins wide enough
+ * for a loaded machine. */
 static int sleeper(void *arg)
 {
     long ms = IVAL(arg);
@@ -59,14 +61,14 @@ static void *failure_main(void *arg)
     ASSERT_OK(aq_group_new(&g));
     ASSERT_OK(aq_group_spawn(g, sleeper, IARG(1)));
     ASSERT_OK(aq_group_spawn(g, failer, IARG(5)));
-    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(15)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(405)));
     int64_t t0 = aq_now();
     ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP);
     ASSERT_EQ(status, 42);
     /* The slow sibling was cancelled, not waited out. */
-    ASSERT(aq_now() - t0 < 15 * AQ_MSEC);
+    ASSERT(aq_now() - t0 < 405 * AQ_MSEC);
     ASSERT_EQ(g_done[1], 1);
-    ASSERT_EQ(g_done[15], 0);
+    ASSERT_EQ(g_done[405 % 16], 0);
     ASSERT_EQ(aq_group_live(g), 0);
     /* A failed group takes no new children. */
     ASSERT_RC(aq_group_spawn(g, sleeper, IARG(1)), AQ_EGROUP);
@@ -112,7 +114,7 @@ static void *cancel_main(void *arg)
     memset(g_done, 0, sizeof g_done);
     ASSERT_OK(aq_group_new(&g));
     ASSERT_OK(aq_group_spawn(g, stubborn, NULL));
-    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(12)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(407)));
     w = (struct waiter){g, PENDING, -1, AQ_NEVER};
     ASSERT_OK(aq_spawn(&t, group_waiter, &w));
     ASSERT_OK(aq_sleep(AQ_MSEC));
@@ -122,18 +124,18 @@ static void *cancel_main(void *arg)
      * once the stubborn one had finished its cleanup. */
     ASSERT_RC(w.rc, AQ_ECANCELED);
     ASSERT_EQ(g_done[9], 1);
-    ASSERT_EQ(g_done[12], 0);
+    ASSERT_EQ(g_done[407 % 16], 0);
     ASSERT_EQ(aq_group_live(g), 0);
     ASSERT_OK(aq_task_release(t));
     /* A deadline does the same. */
-    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(14)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(414)));
     int status = -1;
     ASSERT_RC(aq_group_wait_until(g, &status, aq_now() + AQ_MSEC),
               AQ_ETIMEDOUT);
     ASSERT_EQ(aq_group_live(g), 0);
-    ASSERT_EQ(g_done[14], 0);
+    ASSERT_EQ(g_done[414 % 16], 0);
     /* So does a timeout scope. */
-    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(13)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(413)));
     aq_timeout scope;
     ASSERT_OK(aq_timeout_begin(&scope, aq_now() + AQ_MSEC));
     ASSERT_RC(aq_group_wait(g, NULL), AQ_ETIMEDOUT);
@@ -219,7 +221,7 @@ static void *bad_main(void *arg)
     ASSERT_OK(aq_group_free(g));
     /* A cancelled caller: AQ_ECANCELED, children reaped first. */
     ASSERT_OK(aq_group_new(&g));
-    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(11)));
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(411)));
     ASSERT_OK(aq_task_cancel(aq_task_self()));
     ASSERT_RC(aq_group_wait(g, NULL), AQ_ECANCELED);
     ASSERT_EQ(aq_group_live(g), 0);

@@ -590,26 +590,47 @@ static void *sleeper(void *arg)
     return arg;
 }
 
+/* Returns its value once its event is set: the test decides the order in
+ * which the tasks finish, whatever the machine's load. */
+struct when {
+    aq_event *go;
+    long value;
+};
+
+static void *on_event(void *arg)
+{
+    struct when *w = arg;
+    int rc = aq_event_wait(w->go);
+    ASSERT(rc == AQ_OK || rc == AQ_ECANCELED);
+    return IARG(w->value);
+}
+
 static void *wait_any_main(void *arg)
 {
     (void)arg;
     aq_task *t[3];
-    ASSERT_OK(aq_spawn(&t[0], sleeper, IARG(30)));
-    ASSERT_OK(aq_spawn(&t[1], sleeper, IARG(10)));
-    ASSERT_OK(aq_spawn(&t[2], sleeper, IARG(20)));
-    /* as_completed: wait for any, clear it, again. */
+    static struct when w[3];
+    for (int k = 0; k < 3; k++) {
+        w[k].value = 10 * (3 - k); /* 30, 20, 10 */
+        ASSERT_OK(aq_event_new(&w[k].go));
+        ASSERT_OK(aq_spawn(&t[k], on_event, &w[k]));
+    }
+    /* as_completed: wait for any, clear it, again; they finish 2, 1, 0. */
     aq_task *set[3] = {t[0], t[1], t[2]};
     long order[3];
     for (int k = 0; k < 3; k++) {
+        ASSERT_OK(aq_event_set(w[2 - k].go));
         void *r;
         int i = aq_task_wait_any(set, 3, &r);
-        ASSERT(i >= 0 && i < 3);
+        ASSERT_EQ(i, 2 - k);
         order[k] = IVAL(r);
         set[i] = NULL;
     }
     ASSERT_EQ(order[0], 10);
     ASSERT_EQ(order[1], 20);
     ASSERT_EQ(order[2], 30);
+    for (int k = 0; k < 3; k++)
+        ASSERT_OK(aq_event_free(w[k].go));
     /* Several done: the lowest index wins. */
     void *r;
     ASSERT_EQ(aq_task_wait_any(t, 3, &r), 0);
