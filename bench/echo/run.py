@@ -105,6 +105,7 @@ def build():
 
 def versions():
     cache = benchrun.cmake_cache()
+    cc = cache.get("CMAKE_C_COMPILER", "cc")
     uv = benchrun.first_line(["pkg-config", "--modversion", "libuv"])
     py = benchrun.first_line([PY, "--version"])
     uvl = benchrun.first_line([PY, "-c",
@@ -112,7 +113,7 @@ def versions():
     return [
         f"uname -srm: {benchrun.first_line(['uname', '-srm'])}; cpu: "
         f"{benchrun.cpu_model()}",
-        f"compiler: {benchrun.first_line([cache.get('CMAKE_C_COMPILER', 'cc'), '--version'])}"
+        f"compiler: {benchrun.first_line([cc, '--version'])}"
         f" (libaq {cache.get('CMAKE_BUILD_TYPE', '?')}, programs -O2)",
         f"go: {benchrun.first_line(['go', 'version'])}, GOMAXPROCS=1",
         f"libuv: {uv}; {py} ({PY}); uvloop {uvl}",
@@ -241,7 +242,8 @@ def strace_counts(path):
     with open(path) as f:
         for line in f:
             w = line.split()
-            if len(w) >= 5 and re.match(r"^[\d.]+$", w[0]) and w[-1] != "total":
+            if (len(w) >= 5 and re.match(r"^[\d.]+$", w[0])
+                    and w[-1] != "total"):
                 counts[w[-1]] = int(w[3])
     return counts
 
