@@ -62,7 +62,7 @@ bench-check:
 
 # Echo over loopback (bench/echo/): libaq against epoll, libuv, Go, asyncio
 # and uvloop; strace counts, memory per idle connection, I/O deadlines.
-# About 3 minutes; needs libuv1-dev, golang-go, python3-uvloop, strace.
+# About 5 minutes; needs libuv1-dev, golang-go, python3-uvloop, strace.
 # ECHO_WHAT: all, load, strace, idle or deadlines.
 ECHO_WHAT ?= all
 bench-echo:
