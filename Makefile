@@ -5,7 +5,8 @@ PREFIX ?= /usr/local
 CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench bench-check
+.PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench \
+	bench-check bench-echo
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -63,6 +64,14 @@ bench:
 # Instructions per item under callgrind, against bench/budgets.txt.
 bench-check:
 	BUILD=$(BUILD) python3 bench/run.py check
+
+# Echo over loopback (bench/echo/): libaq against epoll, libuv, Go, asyncio
+# and uvloop; strace counts, memory per idle connection, I/O deadlines.
+# About 5 minutes; needs libuv1-dev, golang-go, python3-uvloop, strace.
+# ECHO_WHAT: all, load, strace, idle or deadlines.
+ECHO_WHAT ?= all
+bench-echo:
+	BUILD=$(BUILD) python3 bench/echo/run.py $(ECHO_WHAT)
 
 # Model-based testing (tests/model/). `make soak`: millions of random
 # programs checked against the reference model, in an optimized build.

@@ -1,0 +1,3 @@
+module aqecho
+
+go 1.19
