@@ -8,7 +8,9 @@
 #include "io/poller.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Events taken per epoll_wait: more are left for the next call. */
@@ -60,13 +62,28 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
                     void (*ready)(void *ctx, uint64_t tag, unsigned events),
                     void *ctx)
 {
-    /* Round up to whole milliseconds, so that a timer is never polled
-     * for just before it is due (which would spin). */
-    int ms = timeout_ns < 0 ? -1
-             : timeout_ns > (int64_t)0x7fffffff * AQ_MSEC
-                 ? 0x7fffffff
-                 : (int)((timeout_ns + AQ_MSEC - 1) / AQ_MSEC);
-    int n = epoll_wait(p->epfd, p->ev, BATCH, ms);
+    /* epoll_pwait2 (Linux 5.11) takes the timeout in nanoseconds, so a
+     * timer fires on time; epoll_wait only in milliseconds, rounded up so
+     * that a timer is never polled for just before it is due (which would
+     * spin), hence up to 1 ms late. The first ENOSYS settles it. */
+    static _Atomic int no_pwait2;
+    int n = -1;
+    errno = ENOSYS;
+    if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+        struct timespec ts = {(time_t)(timeout_ns / AQ_SEC),
+                              (long)(timeout_ns % AQ_SEC)};
+        n = epoll_pwait2(p->epfd, p->ev, BATCH, timeout_ns < 0 ? NULL : &ts,
+                         NULL);
+        if (n < 0 && errno == ENOSYS)
+            atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
+    }
+    if (n < 0 && errno == ENOSYS) {
+        int ms = timeout_ns < 0 ? -1
+                 : timeout_ns > (int64_t)0x7fffffff * AQ_MSEC
+                     ? 0x7fffffff
+                     : (int)((timeout_ns + AQ_MSEC - 1) / AQ_MSEC);
+        n = epoll_wait(p->epfd, p->ev, BATCH, ms);
+    }
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {
