@@ -4,8 +4,8 @@
  * included below in order: errors and time (base.h), loop and tasks with
  * timeout scopes (loop.h), queues with overflow policies, batches and
  * statistics (queue.h), Event, Lock, Semaphore, Condition, Barrier and
- * task groups (sync.h), select (select.h), fds, sockets and pipes
- * (io.h), posts from other threads (thread.h), allocator and version
+ * task groups (sync.h), select (select.h), fds, sockets, pipes and
+ * buffered readers (io.h), posts from other threads (thread.h), allocator and version
  * (alloc.h). The conventions below hold for all of them.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
@@ -50,7 +50,7 @@
 #include "aq/queue.h"  /* queues, overflow policies, batches, statistics */
 #include "aq/sync.h"   /* Event, Lock, Semaphore, Condition, Barrier, groups */
 #include "aq/select.h" /* select */
-#include "aq/io.h"     /* fds, sockets, pipes */
+#include "aq/io.h"     /* fds, sockets, pipes, buffered readers */
 #include "aq/thread.h" /* posts from other threads, stop, keep-alive */
 #include "aq/alloc.h"  /* allocator, version */
 
