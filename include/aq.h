@@ -5,9 +5,9 @@
  * timeout scopes (loop.h), queues with overflow policies, batches and
  * statistics (queue.h), Event, Lock, Semaphore, Condition, Barrier and
  * task groups (sync.h), select (select.h), fds, sockets, pipes and
- * signals (io.h), posts from other threads and work on a thread pool
- * (thread.h), allocator and version (alloc.h). The conventions below
- * hold for all of them.
+ * signals and buffered readers (io.h), posts from other threads and
+ * work on a thread pool (thread.h), allocator and version (alloc.h). The
+ * conventions below hold for all of them.
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
@@ -51,7 +51,7 @@
 #include "aq/queue.h"  /* queues, overflow policies, batches, statistics */
 #include "aq/sync.h"   /* Event, Lock, Semaphore, Condition, Barrier, groups */
 #include "aq/select.h" /* select */
-#include "aq/io.h"     /* fds, sockets, pipes, signals */
+#include "aq/io.h"     /* fds, sockets, pipes, signals, buffered readers */
 #include "aq/thread.h" /* posts, stop, keep-alive, thread pool */
 #include "aq/alloc.h"  /* allocator, version */
 

@@ -74,6 +74,8 @@ TEST(test_misuse_error_names_and_messages)
         {AQ_EDROPPED, "AQ_EDROPPED", 0},
         {AQ_EBROKEN, "AQ_EBROKEN", 0},
         {AQ_EGROUP, "AQ_EGROUP", 0},
+        {AQ_ELIMIT, "AQ_ELIMIT", 0},
+        {AQ_EINCOMPLETE, "AQ_EINCOMPLETE", 0},
     };
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
@@ -90,7 +92,7 @@ TEST(test_misuse_error_names_and_messages)
             ASSERT(strcmp(msg, aq_strerror(codes[j].code)) != 0);
     }
     ASSERT(strcmp(aq_strerror(AQ_EFULL), "queue is full") == 0);
-    static const int unknown[] = {1, -1000, -4000, -4007, -9999, INT_MIN,
+    static const int unknown[] = {1, -1000, -4000, -4009, -9999, INT_MIN,
                                   INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         ASSERT(strcmp(aq_strerror(unknown[i]), "unknown error") == 0);

@@ -45,8 +45,12 @@ enum {
                                     the item just put (aq_queue_set_overflow) */
     AQ_EBROKEN = -4005,          /* the barrier was aborted or reset
                                     (BrokenBarrierError) */
-    AQ_EGROUP = -4006            /* a task of the group failed (the
+    AQ_EGROUP = -4006,           /* a task of the group failed (the
                                     ExceptionGroup of a TaskGroup) */
+    AQ_ELIMIT = -4007,           /* a reader found no separator within its
+                                    limit (LimitOverrunError) */
+    AQ_EINCOMPLETE = -4008       /* end of file before the bytes asked for
+                                    (IncompleteReadError) */
 };
 
 /* A human-readable message for a code, e.g. "queue is full". Never NULL;

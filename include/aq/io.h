@@ -199,6 +199,109 @@ AQ_EXTERN int aq_signals_wait_until(aq_signals *s, int *signo,
  * close(2) (closed anyway). Does not suspend. */
 AQ_EXTERN int aq_signals_close(aq_signals *s);
 
+/* ===================================================================== */
+/*  Buffered readers: lines, separators, exact counts                    */
+/* ===================================================================== */
+
+/* asyncio's StreamReader over a registered fd: a buffer of bufsize bytes,
+ * allocated once by aq_reader_new, that the calls below fill with
+ * aq_read and take records out of; no call allocates. bufsize is also the
+ * limit (asyncio's `limit`): a line or a separated record must fit in it.
+ *
+ * Nothing is lost to a deadline, a timeout scope, a cancel or an I/O
+ * error: bytes read from the fd stay in the reader until a call returns
+ * them, so the same call made again later returns the whole record. One
+ * call at a time per reader: a second task calling in while one waits in
+ * a call gets AQ_EBUSY (asyncio's RuntimeError). Records are bytes, not
+ * strings: nothing is NUL-terminated.
+ *
+ * The calls of a reader share these codes: AQ_EPERM outside a task (even
+ * when the reader holds the bytes: nothing is taken); AQ_EINVAL if r is
+ * NULL, the reader's fd is registered with another loop, or an argument
+ * is bad as each call says; AQ_EBUSY as above; AQ_ECANCELED (even when
+ * the reader holds the bytes: nothing is taken); AQ_ETIMEDOUT (the _until
+ * forms); AQ_EBADF if the fd is closed meanwhile (then only aq_reader_free
+ * may follow); -errno from read(2) (-ECONNRESET). */
+typedef struct aq_reader aq_reader;
+
+/* asyncio's default limit, 64 KiB: a good bufsize for line protocols. */
+#define AQ_READER_LIMIT ((size_t)64 * 1024)
+
+/* Makes a reader of f with a buffer of bufsize bytes. f stays the
+ * caller's (the reader neither closes nor frees it) and must outlive the
+ * reader's calls; bytes the reader holds are read from f no more.
+ * Returns: AQ_OK; AQ_EINVAL if out or f is NULL, bufsize is 0 or more
+ * than LONG_MAX; AQ_ENOMEM (*out untouched). Does not suspend. */
+AQ_EXTERN int aq_reader_new(aq_reader **out, aq_fd *f, size_t bufsize);
+/* Frees r and the bytes it still holds; f is left open and registered.
+ * Returns: AQ_OK; AQ_EINVAL if r is NULL; AQ_EBUSY if a task waits in a
+ * call on r (nothing freed). Does not suspend. */
+AQ_EXTERN int aq_reader_free(aq_reader *r);
+/* How many bytes r holds, read from its fd and not yet returned; 0 if r
+ * is NULL. Does not suspend. */
+AQ_EXTERN size_t aq_reader_buffered(const aq_reader *r);
+/* 1 if r has seen end of file and holds no byte (asyncio's at_eof()),
+ * else 0 (also if r is NULL). Does not suspend. */
+AQ_EXTERN int aq_reader_at_eof(const aq_reader *r);
+
+/* Reads up to n bytes (await reader.read(n)): what r holds if it holds
+ * any, else one read of the fd into r, waiting until a byte is there.
+ * Returns: the byte count (> 0; 0 if n is 0); 0 at end of file; AQ_EINVAL
+ * also if buf is NULL with n > 0, or n > LONG_MAX; the shared codes.
+ * Suspends. */
+AQ_EXTERN long aq_reader_read(aq_reader *r, void *buf, size_t n);
+AQ_EXTERN long aq_reader_read_until(aq_reader *r, void *buf, size_t n,
+                                    int64_t deadline);
+
+/* Reads exactly n bytes into buf (await reader.readexactly(n)). n is not
+ * limited by the buffer size: past it, the bytes go straight into buf.
+ * got: may be NULL; receives how many bytes were placed into buf and
+ * taken from the stream, also when the call fails, so that calling again
+ * with buf + *got and n - *got goes on where this call stopped. When
+ * n <= bufsize, a failure other than end of file takes nothing (*got is
+ * 0): the bytes stay in r, and the same call made again gets them.
+ * Returns: AQ_OK (*got == n; n 0 included); AQ_EINCOMPLETE at end of
+ * file before n bytes (the *got < n bytes there were are in buf and
+ * taken: IncompleteReadError's partial); AQ_EINVAL also if buf is NULL
+ * with n > 0, or n > LONG_MAX; the shared codes. Suspends. */
+AQ_EXTERN int aq_reader_read_exactly(aq_reader *r, void *buf, size_t n,
+                                     size_t *got);
+AQ_EXTERN int aq_reader_read_exactly_until(aq_reader *r, void *buf,
+                                           size_t n, size_t *got,
+                                           int64_t deadline);
+
+/* Reads a line, up to and including its '\n', into buf (await
+ * reader.readline()). The limit is the smaller of cap and the reader's
+ * bufsize: a line longer than that (its '\n' counted) is an error, and its
+ * bytes that r holds are discarded, through its '\n' if r holds it (as
+ * asyncio's readline does; the rest of the line, if r has not read it
+ * yet, comes back with the next call).
+ * Returns: the line's length (> 0); at end of file, the last line without
+ * its '\n' (> 0), then 0; AQ_ELIMIT for a line over the limit (bytes
+ * discarded as above); AQ_EINVAL also if buf is NULL or cap is 0 or more
+ * than LONG_MAX; the shared codes. Suspends. */
+AQ_EXTERN long aq_reader_read_line(aq_reader *r, char *buf, size_t cap);
+AQ_EXTERN long aq_reader_read_line_until(aq_reader *r, char *buf,
+                                         size_t cap, int64_t deadline);
+
+/* Reads up to and including the separator sep (seplen bytes) into buf
+ * (await reader.readuntil(sep); aq_read_until is aq_read's deadline form,
+ * hence "through"). The limit is the smaller of cap and bufsize: a record
+ * longer than that (its separator counted) is an error and its bytes stay
+ * in r (asyncio's LimitOverrunError), for aq_reader_read or a call with a
+ * larger cap.
+ * Returns: the record's length (>= seplen); 0 at end of file with
+ * nothing held; AQ_EINCOMPLETE at end of file with bytes held but no
+ * separator (they stay in r: aq_reader_read returns them); AQ_ELIMIT as
+ * above; AQ_EINVAL also if sep or buf is NULL, seplen is 0, cap or bufsize
+ * is less than seplen, or cap is more than LONG_MAX; the shared codes.
+ * Suspends. */
+AQ_EXTERN long aq_reader_read_through(aq_reader *r, const void *sep,
+                                      size_t seplen, void *buf, size_t cap);
+AQ_EXTERN long aq_reader_read_through_until(aq_reader *r, const void *sep,
+                                            size_t seplen, void *buf,
+                                            size_t cap, int64_t deadline);
+
 #ifdef __cplusplus
 }
 #endif

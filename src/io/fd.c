@@ -20,24 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-/* Does a read that returns less than asked leave fd empty? For a stream
- * socket and a pipe, yes; for a datagram socket, a tty, no. */
-static int is_stream(int fd)
-{
-    struct stat st;
-    int type = 0;
-    socklen_t len = sizeof type;
-    if (fstat(fd, &st))
-        return 0;
-    if (S_ISFIFO(st.st_mode))
-        return 1;
-    return S_ISSOCK(st.st_mode) &&
-           !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) &&
-           type == SOCK_STREAM;
-}
 
 int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
 {
@@ -56,8 +39,6 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
     f->w.loop = loop;
     f->fd = fd;
     f->w.ready = 0;
-    f->stream = (unsigned char)is_stream(fd);
-    f->drained = 0;
     aq__list_init(&f->w.readers);
     aq__list_init(&f->w.writers);
     int rc = aq__io_register(f);
@@ -148,23 +129,9 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
     aq_task *self;
     FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX);
     for (;;) {
-        /* Drained by the last short read and no event since: the read
-         * would only say EAGAIN, so wait first (one system call less per
-         * message, as Tokio does). */
-        if (f->drained && !(f->w.ready & AQ__IO_IN)) {
-            int rc = wait_dir(f, AQ__IO_IN, self, deadline);
-            if (rc)
-                return rc;
-        }
-        f->drained = 0;
         ssize_t r = read(f->fd, buf, n);
-        if (r >= 0) {
-            if (r > 0 && (size_t)r < n && f->stream) {
-                f->drained = 1; /* what an event announced is consumed */
-                f->w.ready &= ~AQ__IO_IN;
-            }
+        if (r >= 0)
             return (long)r;
-        }
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)

@@ -10,11 +10,6 @@ struct aq_fd {
     aq__fdwait w;     /* first: select sees an aq_fd as its aq__fdwait */
     int fd;
     uint32_t slot;    /* its registration in the loop's table (io.c) */
-    unsigned char stream;  /* a stream socket or a pipe: a short read
-                              drains it */
-    unsigned char drained; /* known empty since the last read: until an
-                              event says otherwise, a read would only
-                              get EAGAIN, so aq_read waits first */
 };
 
 /* The loop's I/O state, created with the first registration. Each slot

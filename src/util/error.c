@@ -25,6 +25,9 @@ static const struct {
     {AQ_EDROPPED, "AQ_EDROPPED", "item was dropped by the overflow policy"},
     {AQ_EBROKEN, "AQ_EBROKEN", "barrier is broken"},
     {AQ_EGROUP, "AQ_EGROUP", "a task of the group failed"},
+    {AQ_ELIMIT, "AQ_ELIMIT", "separator not found within the reader's limit"},
+    {AQ_EINCOMPLETE, "AQ_EINCOMPLETE",
+     "end of file before the bytes asked for"},
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])
