@@ -12,7 +12,8 @@
  *   LPOP key [count], RPOP key [count], LLEN key, DEL key [key ...]
  *   BLPOP key [key ...] timeout, BRPOP key [key ...] timeout
  *     (timeout in seconds, fractions allowed, 0 = forever)
- *   CONFIG GET pattern: an empty array (redis-benchmark asks at start)
+ *   CONFIG GET save | appendonly: "" and "no" (redis-benchmark asks at
+ *     start); any other parameter: an empty array
  * Every key is a list; there are no strings, hashes or expiry.
  *
  * Lists. A Redis list is a deque: pushes and pops at both ends, in any
@@ -795,8 +796,17 @@ static int dispatch(const cmd *x)
         out_fmt(c, ':', n);
         return KEEP;
     }
-    if (is(x, 0, "CONFIG") && x->argc >= 2 && is(x, 1, "GET")) {
-        out_raw(c, "*0\r\n", 4); /* no such parameters here */
+    if (is(x, 0, "CONFIG") && x->argc == 3 && is(x, 1, "GET")) {
+        /* What redis-benchmark asks at start, answered truly: nothing
+         * is ever persisted. Any other parameter: none here. */
+        if (is(x, 2, "save") || is(x, 2, "appendonly")) {
+            out_raw(c, "*2\r\n", 4);
+            int save = is(x, 2, "save");
+            out_bulk(c, arg(x, 2), alen(x, 2));
+            out_bulk(c, save ? "" : "no", save ? 0 : 2);
+        } else {
+            out_raw(c, "*0\r\n", 4);
+        }
         return KEEP;
     }
     if (is(x, 0, "QUIT")) {
