@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs, with Debian's apt-get, the packages some tests need beyond gcc,
 # make and cmake, when they are missing: libuv (test_embed_uv drives libaq
-# from a libuv loop) and pkg-config to find it. Idempotent and quiet when
+# from a libuv loop) and pkg-config to find it; redis-tools and
+# redis-server (test_resp_server drives examples/resp_queue_server with
+# the real redis-cli; bench/resp_vs_redis.sh runs redis-server and
+# redis-benchmark). Idempotent and quiet when
 # everything is there. Run by `make test` and .ci/run; as root it installs,
 # otherwise it prints the command to run and exits 1.
 set -eu
@@ -12,6 +15,8 @@ if ! command -v pkg-config >/dev/null 2>&1 ||
    ! pkg-config --exists libuv; then
     need="$need libuv1-dev"
 fi
+command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 [ -z "$need" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
