@@ -10,7 +10,9 @@
  *   no VMA is split, so guarded stacks cost no kernel mappings and need no
  *   budget. Default-size stacks are then carved from per-loop guarded
  *   slabs, 256 stacks to one mapping, each stack a guard page and its
- *   usable bytes. A slab is prepared a batch of PREP_BATCH stacks at a
+ *   usable bytes. An access to a guard region is a SIGSEGV (SEGV_MAPERR)
+ *   with si_addr in the page, as with PROT_NONE, so overflow.c reports
+ *   it unchanged (tests/test_overflow.c); guards survive MADV_DONTNEED. A slab is prepared a batch of PREP_BATCH stacks at a
  *   time: one process_madvise call installs the batch's guard pages, a
  *   second populates each stack's top page (MADV_POPULATE_WRITE, 5.14+),
  *   the page a task's first frames land on, so that its spawn takes no
@@ -39,9 +41,13 @@
  *   (8 KiB per parked task instead of 4), and it misses big frames that
  *   jump over it anyway.
  *
- * Measured on the 2-core VM (bench spawn, N = 10,000, 2026-11-30; figures
- * in bench/RESULTS.md): a cold spawn took about 7-11 us with mmap +
- * mprotect + fault, against Go's 4-5 us; with guarded slabs SEE_RESULTS.
+ * Measured on the 2-core VM under load (bench spawn, N = 10,000,
+ * 2026-11-30; bench/RESULTS.md): a cold spawn cost 12.5 us with mmap +
+ * mprotect + fault, 6.5 us with guard regions, 5.3 us with the top page
+ * populated in batches, against Go's 8.7 us: 0.7x Go before, 1.5-1.65x
+ * after. What is left is mostly the kernel allocating the first page.
+ * Bytes per parked task are unchanged: the populated page is the one the
+ * task touches first anyway, and only that one.
  *
  * Headers live off the stacks (malloc'd, or in the slab's array), so that
  * MADV_DONTNEED can drop a whole stack without wiping its header (guard
