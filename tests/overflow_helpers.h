@@ -69,4 +69,16 @@ static inline int run_in_child(void (*child)(void), char *out, size_t size)
     return status;
 }
 
+/* Runs child() in a child process, which must exit 0 (its ASSERTs exit
+ * 1); shows its stderr if it does not. */
+static inline void run_child_ok(void (*child)(void))
+{
+    char out[4096];
+    int status = run_in_child(child, out, sizeof out);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "%s", out);
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
 #endif

@@ -1,6 +1,7 @@
-/* Stacks past the guard budget: slabs. With AQ_GUARD_BUDGET=4 set before
- * the first spawn, every stack but the first four is carved from a slab
- * (256 to a mapping, no guard pages). Covers many tasks across several
+/* Stacks past the guard budget: slabs. With AQ_GUARD_BUDGET=4 and
+ * AQ_STACK_GUARDS=mprotect (guards made as on kernels before 6.13) set
+ * before the first spawn, every stack but the first four is carved from a
+ * slab (256 to a mapping, no guard pages). Covers many tasks across several
  * slabs, reuse of stacks whose pages were given back (the cold list),
  * allocation failure of a new slab, and the overflow check that stands in
  * for a guard page on slab stacks (in a child process). */
@@ -157,10 +158,27 @@ TEST(test_slab_overflow_found_at_a_switch)
 #endif
 }
 
+/* The same many tasks, reuse and slab allocation failure on guarded
+ * slabs (guard regions, Linux 6.13+; on an older kernel these are the
+ * unguarded slabs again), in a child that keeps libaq's default. */
+static void guarded_child(void)
+{
+    test_slab_many_tasks_and_reuse();
+    test_slab_allocation_failure();
+}
+
+TEST(test_slab_guarded_many_tasks_and_failure)
+{
+    run_child_ok(guarded_child);
+}
+
 int main(int argc, char **argv)
 {
-    /* Before any stack exists: read once, at the first spawn. */
+    RUN(test_slab_guarded_many_tasks_and_failure);
+    /* Before any stack exists: read once, at the first spawn. Guards made
+     * with mprotect, the only kind with a budget. */
     setenv("AQ_GUARD_BUDGET", "4", 1);
+    setenv("AQ_STACK_GUARDS", "mprotect", 1);
     RUN(test_slab_many_tasks_and_reuse);
     RUN(test_slab_allocation_failure);
     RUN(test_slab_overflow_found_at_a_switch);

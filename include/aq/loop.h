@@ -24,17 +24,20 @@ typedef struct aq_task aq_task;
 typedef void *(*aq_task_fn)(void *arg);
 
 /* Default stack size of a task: 64 KiB of address space, committed by the
- * kernel page by page as it is touched. The first 16,384 stacks of a
- * process get a guard page below them, so an overflow faults at once and
- * is reported (task and stack size) before the process dies of SIGSEGV.
- * Past that (each guard page costs kernel mappings, limited to 65,530 per
- * process by default), stacks are carved from shared slabs without
- * guards, and the stack pointer is checked whenever the task suspends or
- * returns: an overflow still in progress then is reported and the process
- * aborted, but one that unwound before may go unnoticed. A process whose
- * vm.max_map_count is raised can set another number of guarded stacks in
- * the environment variable AQ_GUARD_BUDGET (read once, at the first
- * spawn). */
+ * kernel page by page as it is touched. Every stack gets a guard page
+ * below it, so an overflow faults at once and is reported (task and stack
+ * size) before the process dies of SIGSEGV. On Linux 6.13+ guards are
+ * guard regions (MADV_GUARD_INSTALL), which cost no kernel mappings, so
+ * every stack of any number of tasks is guarded. On older kernels (or
+ * with AQ_STACK_GUARDS=mprotect in the environment, read once) a guard is
+ * an mprotect'ed page, which costs kernel mappings (65,530 per process by
+ * default): only the first 16,384 stacks of a process get one. Past that,
+ * stacks are carved from shared slabs without guards, and the stack
+ * pointer is checked whenever the task suspends or returns: an overflow
+ * still in progress then is reported and the process aborted, but one
+ * that unwound before may go unnoticed. A process whose vm.max_map_count
+ * is raised can set another number of such guarded stacks in the
+ * environment variable AQ_GUARD_BUDGET (read once, at the first spawn). */
 #define AQ_STACK_DEFAULT ((size_t)64 * 1024)
 /* Smallest and largest accepted stack sizes. */
 #define AQ_STACK_MIN ((size_t)16 * 1024)

@@ -1,8 +1,8 @@
 /* libaq - loud stack overflows. MIT licensed.
  *
- * Every task stack has a PROT_NONE guard page below it (stack.c), so a
- * task that runs off its stack faults at once instead of corrupting a
- * neighbour. A bare SIGSEGV says nothing useful, though, and the kernel
+ * A task stack has a guard page below it (stack.c: a guard region or a
+ * PROT_NONE page, both fault with si_addr in the page), so a task that
+ * runs off its stack faults at once instead of corrupting a neighbour. A bare SIGSEGV says nothing useful, though, and the kernel
  * cannot even deliver it on the overflowed stack. So the first
  * aq_loop_run on a thread gives that thread an alternate signal stack,
  * and the first in the process installs a SIGSEGV handler, but only if

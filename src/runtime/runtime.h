@@ -32,6 +32,8 @@ typedef struct aq__stack {
     aq__slab *slab;         /* the slab it was carved from, or NULL if it
                                is its own mapping */
     unsigned vg_id;         /* valgrind's id for this stack, if any */
+    unsigned char budgeted; /* its guard page came from the process's
+                               budget (an mprotect'ed guard, stack.c) */
 } aq__stack;
 
 /* Gets a stack of `size` bytes, from the pool if one fits.
