@@ -829,7 +829,9 @@ static int serve_input(conn *c)
 {
     for (;;) {
         resp_parser *p = &c->parser;
-        int r = resp_parse(p, c->in + c->in_start, c->in_end - c->in_start);
+        /* c->in is NULL until the first read: no offset on a NULL pointer */
+        int r = resp_parse(p, c->in ? c->in + c->in_start : NULL,
+                           c->in_end - c->in_start);
         if (r == RESP_INCOMPLETE)
             return c->broken ? CLOSE : KEEP;
         if (r < 0) {

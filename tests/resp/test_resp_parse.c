@@ -276,7 +276,9 @@ static int parse_whole(const buf *in, buf *trace)
     init(&p);
     size_t start = 0;
     int r, ok;
-    while ((r = call(&p, in->p + start, in->n - start, trace)) == RESP_DONE)
+    static const unsigned char none[1];
+    const unsigned char *base = in->p ? in->p : none; /* empty: no buffer */
+    while ((r = call(&p, base + start, in->n - start, trace)) == RESP_DONE)
         start += p.pos;
     ok = check_code(&p, r);
     end(trace, r);
@@ -290,8 +292,10 @@ static int parse_chunked(const buf *in, buf *trace)
     init(&p);
     size_t start = 0, avail = 0;
     int r = RESP_INCOMPLETE, ok, bytewise = below(8) == 0;
+    static const unsigned char none[1];
+    const unsigned char *base = in->p ? in->p : none; /* empty: no buffer */
     for (;;) {
-        while ((r = call(&p, in->p + start, avail - start, trace)) ==
+        while ((r = call(&p, base + start, avail - start, trace)) ==
                RESP_DONE)
             start += p.pos;
         if (r != RESP_INCOMPLETE || avail == in->n)
