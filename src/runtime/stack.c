@@ -139,9 +139,25 @@ size_t aq__page_round(size_t n)
     return (n + ps - 1) & ~(ps - 1);
 }
 
+/* Does the guard installed on page p really keep accesses out? The kernel
+ * reading it for a write(2) must fail with EFAULT. Under an emulator that
+ * accepts the madvise but ignores it (qemu-user does), the write succeeds
+ * and the guard is not trusted. */
+static int guard_holds(const void *p)
+{
+    int fds[2];
+    if (pipe(fds))
+        return 0;
+    int holds = write(fds[1], p, 1) < 0 && errno == EFAULT;
+    close(fds[0]);
+    close(fds[1]);
+    return holds;
+}
+
 /* Tries MADV_GUARD_INSTALL once, on a scratch mapping of two pages: a
- * kernel without it says EINVAL. Anything else going wrong (the mmap)
- * decides nothing: the next stack asks again. */
+ * kernel without it says EINVAL, an emulator that ignores it is caught
+ * by guard_holds. Anything else going wrong (the mmap) decides nothing:
+ * the next stack asks again. */
 static int guard_probe(void)
 {
     const char *env = getenv("AQ_STACK_GUARDS");
@@ -155,6 +171,8 @@ static int guard_probe(void)
     int kind = GUARD_MADVISE;
     if (madvise(p, ps, MADV_GUARD_INSTALL) != 0)
         kind = errno == EINVAL ? GUARD_MPROTECT : GUARD_UNKNOWN;
+    else if (!guard_holds(p))
+        kind = GUARD_MPROTECT;
     munmap(p, 2 * ps);
     return kind;
 }
