@@ -92,6 +92,10 @@ TEST(test_misuse_error_names_and_messages)
             ASSERT(strcmp(msg, aq_strerror(codes[j].code)) != 0);
     }
     ASSERT(strcmp(aq_strerror(AQ_EFULL), "queue is full") == 0);
+    /* System errors passed through as -errno get the system's names. */
+    ASSERT(strcmp(aq_errname(-ECONNREFUSED), "ECONNREFUSED") == 0);
+    ASSERT(strcmp(aq_errname(-EPIPE), "EPIPE") == 0);
+    ASSERT(strcmp(aq_strerror(-ECONNRESET), "unknown error") != 0);
     static const int unknown[] = {1, -1000, -4000, -4009, -9999, INT_MIN,
                                   INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {

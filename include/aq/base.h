@@ -53,14 +53,17 @@ enum {
                                     (IncompleteReadError) */
 };
 
-/* A human-readable message for a code, e.g. "queue is full". Never NULL;
- * an unknown code gives "unknown error". The string is static. Does not
- * suspend; callable anywhere, from any thread. */
+/* A human-readable message for a code, e.g. "queue is full"; for a
+ * system error passed through as -errno, the system's message ("Connection
+ * refused"). Never NULL; an unknown code gives "unknown error". The
+ * string is static. Does not suspend; callable anywhere, from any
+ * thread. */
 AQ_EXTERN const char *aq_strerror(int code);
 
-/* The code's symbolic name, e.g. "AQ_EFULL". Never NULL; an unknown code
- * gives "AQ_E?". The string is static. Does not suspend; callable
- * anywhere, from any thread. */
+/* The code's symbolic name, e.g. "AQ_EFULL"; for a system error, the
+ * errno name ("ECONNREFUSED"). Never NULL; an unknown code gives "AQ_E?".
+ * The string is static. Does not suspend; callable anywhere, from any
+ * thread. */
 AQ_EXTERN const char *aq_errname(int code);
 
 /* ===================================================================== */

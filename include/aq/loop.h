@@ -310,13 +310,16 @@ AQ_EXTERN int aq_task_done(const aq_task *t);
 AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 
 /* Lets every other ready task run once, then resumes (asyncio.sleep(0)).
- * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED; AQ_ETIMEDOUT
+ * inside a timeout scope whose deadline has passed (as asyncio.timeout
+ * interrupts a sleep(0)). Suspends. */
 AQ_EXTERN int aq_yield(void);
 
 /* Sleeps for ns nanoseconds (asyncio.sleep), or until the deadline.
  * ns <= 0 behaves as aq_yield(); a duration past the clock's range sleeps
  * until cancelled.
- * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED. Suspends. */
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED; AQ_ETIMEDOUT if
+ * a timeout scope's deadline comes first. Suspends. */
 AQ_EXTERN int aq_sleep(int64_t ns);
 AQ_EXTERN int aq_sleep_until(int64_t deadline);
 

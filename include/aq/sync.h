@@ -219,7 +219,12 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * AQ_EINVAL if g is NULL; AQ_ECANCELED if the caller was cancelled and
  * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
  * passed: in both, the children were cancelled and have all returned
- * (the wait for them is shielded). Suspends. */
+ * (the wait for them is shielded). Several tasks may wait on one group:
+ * the first whose wait is cut short cancels the children for all, and
+ * the others' waits then return once the children have (AQ_OK if none
+ * failed: a cancelled child is not a failure). Free the group once its
+ * children have returned, after a wait: aq_group_free refuses while any
+ * runs. Suspends. */
 AQ_EXTERN int aq_group_wait(aq_group *g, int *status);
 AQ_EXTERN int aq_group_wait_until(aq_group *g, int *status,
                                   int64_t deadline);

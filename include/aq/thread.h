@@ -44,10 +44,11 @@ AQ_EXTERN int aq_loop_keep_alive(aq_loop *loop, int on);
 AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
 
 /* Makes aq_loop_run return at the loop's next iteration, leaving its
- * tasks where they are (asyncio's loop.stop()); a kept-alive loop asleep
- * in its poller is woken at once, another one at its next wake-up. For
- * aq_run's loop, aq_run then cancels and reaps the tasks and returns
- * AQ_ECANCELED. Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not
+ * tasks where they are (asyncio's loop.stop()), and aq_loop_run then
+ * returns AQ_OK; a kept-alive loop asleep in its poller is woken at once,
+ * another one at its next wake-up. For aq_run's loop (a task gets it with
+ * aq_loop_current()), aq_run then cancels and reaps the tasks and
+ * returns AQ_ECANCELED. Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not
  * suspend. Thread-safe, and async-signal-safe: a sigaction handler may
  * call it (lock-free atomics and write(2) only; errno is kept). A signal
  * handled on the loop's own thread also cuts its sleep short (epoll_wait

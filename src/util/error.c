@@ -1,6 +1,9 @@
 /* libaq - error codes to names and messages, and the version. MIT licensed.
  */
+#define _GNU_SOURCE /* strerrorname_np */
 #include "util/util.h"
+
+#include <string.h>
 
 static const struct {
     int code;
@@ -32,12 +35,20 @@ static const struct {
 
 #define NERRORS (sizeof errors / sizeof errors[0])
 
+/* Other system errors pass through as -errno (-ECONNREFUSED...): glibc
+ * names them; its strings for known codes are static, and a code glibc
+ * does not know has no name. */
+static const char *sys_name(int code)
+{
+    return code < 0 && code > -4096 ? strerrorname_np(-code) : NULL;
+}
+
 const char *aq_strerror(int code)
 {
     for (size_t i = 0; i < NERRORS; i++)
         if (errors[i].code == code)
             return errors[i].msg;
-    return "unknown error";
+    return sys_name(code) ? strerror(-code) : "unknown error";
 }
 
 const char *aq_errname(int code)
@@ -45,7 +56,8 @@ const char *aq_errname(int code)
     for (size_t i = 0; i < NERRORS; i++)
         if (errors[i].code == code)
             return errors[i].name;
-    return "AQ_E?";
+    const char *name = sys_name(code);
+    return name ? name : "AQ_E?";
 }
 
 #define AQ_STR2(x) #x
