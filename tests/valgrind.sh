@@ -14,6 +14,8 @@ for exe in "$build"/tests/test_*; do
     # The model test's default 10,000 seeds take minutes under valgrind;
     # a sample of them exercises the same code.
     [ "$name" = test_model ] && args="--seeds 500"
+    # The echo example's test drives the example server it is given.
+    [ "$name" = test_echo_example ] && args="$build/examples/echo_server"
     if valgrind -q --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite "$exe" $args >"$build/$name.vg" 2>&1
     then
