@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -382,6 +383,58 @@ static void *select_main(void *arg)
 
 TEST(test_io_select_readable_or_queue) { t_main(select_main, NULL); }
 
+/* A signal that interrupts the loop's wait in the poller (a handler
+ * installed without SA_RESTART: epoll_wait fails with EINTR) costs one
+ * more iteration, nothing else: the reader still gets its data, the
+ * sleeper still wakes on time. */
+static void on_usr1(int sig) { (void)sig; }
+
+static void *signaller(void *arg)
+{
+    pthread_t *loop_thread = arg;
+    for (int i = 0; i < 20; i++) {
+        usleep(1000);
+        pthread_kill(*loop_thread, SIGUSR1);
+    }
+    return NULL;
+}
+
+static void *eintr_main(void *arg)
+{
+    int *p = arg;
+    static struct rd r;
+    r = (struct rd){.n = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_fd_open(NULL, &r.f, p[0]));
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, reader, &r));
+    int64_t t0 = aq_now();
+    ASSERT_OK(aq_sleep(30 * AQ_MSEC)); /* the loop blocks, and is hit */
+    ASSERT(aq_now() - t0 >= 30 * AQ_MSEC);
+    ASSERT_EQ(r.n, PENDING);
+    ASSERT(write(p[1], "e", 1) == 1);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(r.n, 1);
+    ASSERT_EQ(r.wakeups, 1);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_fd_close(r.f));
+    return NULL;
+}
+
+TEST(test_io_eintr_in_the_poller)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_usr1; /* no SA_RESTART */
+    ASSERT(sigaction(SIGUSR1, &sa, &old) == 0);
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    pthread_t self = pthread_self(), th;
+    ASSERT(pthread_create(&th, NULL, signaller, &self) == 0);
+    t_main(eintr_main, p);
+    pthread_join(th, NULL);
+    close(p[1]);
+    ASSERT(sigaction(SIGUSR1, &old, NULL) == 0);
+}
+
 /* ---- bad input and allocation failures ---------------------------------- */
 
 static void *bad_main(void *arg)
@@ -483,6 +536,7 @@ int main(int argc, char **argv)
     RUN(test_io_not_a_deadlock);
     RUN(test_io_busy_tasks_do_not_starve_io);
     RUN(test_io_select_readable_or_queue);
+    RUN(test_io_eintr_in_the_poller);
     RUN(test_io_bad_input);
     RUN(test_io_out_of_memory);
     return t_done();
