@@ -6,62 +6,49 @@
  *
  * asyncio's equivalent:
  *   async def handle(reader, writer):
- *       while line := await reader.readline():
- *           writer.write(line); await writer.drain()
+ *       while data := await reader.read(4096):
+ *           writer.write(data); await writer.drain()
  *       writer.close()
  *   await (await asyncio.start_server(handle, '127.0.0.1', port))
  *       .serve_forever()
  */
 #include <aq.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-static void *handle(void *c)                /* async def handle(r, w): */
+static void *handle(void *c)             /* async def handle(r, w): */
 {
-    aq_reader *r;
-    char line[1024];
+    char buf[4096];
     long n;
     size_t done;
-    if (aq_reader_new(&r, c, sizeof line) == AQ_OK) {
-        while ((n = aq_reader_read_line(r, line, sizeof line)) > 0)
-            if (aq_write_all(c, line, (size_t)n, &done) != AQ_OK)
-                break;                      /* w.write(line); w.drain() */
-        aq_reader_free(r);
-    }
-    aq_fd_close(c);                         /* w.close() */
+    while ((n = aq_read(c, buf, sizeof buf)) > 0 &&
+           aq_write_all(c, buf, (size_t)n, &done) == AQ_OK)
+        ;                                /* w.write(data); w.drain() */
+    aq_fd_close(c);                      /* w.close() */
     return NULL;
 }
 
-static void *serve(void *s)                 /* asyncio.start_server */
+static void *serve(void *s)              /* asyncio.start_server */
 {
     aq_fd *listener, *c;
-    aq_task *t;
     int fd = aq_fd_open(NULL, &listener, *(int *)s);
-    while (fd >= 0 && (fd = aq_accept(listener)) >= 0) {
+    while (fd >= 0 && (fd = aq_accept(listener)) >= 0)
         if (aq_fd_open(NULL, &c, fd) != AQ_OK)
-            close(fd);                      /* drop this one connection */
-        else if (aq_spawn(&t, handle, c) != AQ_OK)
+            close(fd);
+        else if (aq_spawn(NULL, handle, c) != AQ_OK)
             aq_fd_close(c);
-        else
-            aq_task_release(t);             /* it runs on by itself */
-    }
-    fprintf(stderr, "echo_server: %s\n", aq_strerror(fd));
-    return NULL;
+    return NULL;                         /* accept failed: fd is -errno */
 }
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 8888);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128)) {
-        perror("echo_server");
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128))
         return 1;
-    }
-    aq_run(serve, &s, NULL); /* returns only if accept failed */
+    aq_run(serve, &s, NULL);             /* serves until accept fails */
     return 1;
 }
