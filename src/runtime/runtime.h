@@ -383,6 +383,40 @@ static inline int64_t aq__timer_next_due(const aq_loop *l)
     return l->timers[0]->deadline;
 }
 
+/* Sets t's innermost scope, keeping its slow-park flag in step. */
+static inline void aq__task_set_scope(aq_task *t, aq_timeout *scope)
+{
+    t->scope = scope;
+    if (scope)
+        t->slow_park |= AQ__PARK_SCOPED;
+    else
+        t->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
+}
+
+/* An uncut wait: one that neither the task's (sticky) cancellation nor
+ * its timeout scopes may cut short, for a wait that must finish once
+ * begun (a condition taking its lock back, a group reaping its children).
+ * Only the loop's final reaping, which overrides shields, still ends it.
+ * begin saves what end restores. */
+typedef struct aq__uncut {
+    aq_timeout *scope;
+    unsigned char shielded;
+} aq__uncut;
+
+static inline void aq__uncut_begin(aq_task *t, aq__uncut *saved)
+{
+    saved->scope = t->scope;
+    saved->shielded = t->shielded;
+    t->shielded = 1;
+    aq__task_set_scope(t, NULL);
+}
+
+static inline void aq__uncut_end(aq_task *t, const aq__uncut *saved)
+{
+    t->shielded = saved->shielded;
+    aq__task_set_scope(t, saved->scope);
+}
+
 /* ---- blocking and waking (task.c's hot half, inlined) ------------------- */
 
 /* ---- timeout scopes (timeout.c) ---------------------------------------- */

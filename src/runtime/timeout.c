@@ -61,16 +61,6 @@ int aq__park_begin_slow(aq_task *t, int64_t *d)
     return aq__park_reserve(t);
 }
 
-/* Keeps t's slow-park flag in step with its scope stack. */
-static void set_scope(aq_task *t, aq_timeout *scope)
-{
-    t->scope = scope;
-    if (scope)
-        t->slow_park |= AQ__PARK_SCOPED;
-    else
-        t->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
-}
-
 int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
 {
     aq_task *self = aq__cur;
@@ -82,7 +72,7 @@ int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
     scope->expired = 0;
     scope->outer = self->scope;
     scope->task = self;
-    set_scope(self, scope);
+    aq__task_set_scope(self, scope);
     return AQ_OK;
 }
 
@@ -93,7 +83,7 @@ int aq_timeout_end(aq_timeout *scope)
         return AQ_EPERM;
     if (!scope || self->scope != scope)
         return AQ_EINVAL; /* not this task's innermost scope */
-    set_scope(self, scope->outer);
+    aq__task_set_scope(self, scope->outer);
     return scope->expired;
 }
 

@@ -57,12 +57,8 @@ aq_lock *aq_cond_lock(const aq_cond *c) { return c ? c->lock : NULL; }
  * reserved room for its frames (no allocation, hence no AQ_ENOMEM). */
 AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
 {
-    int was = self->shielded;
-    aq_timeout *scope = self->scope; /* no scope cuts this wait short */
-    unsigned char slow = self->slow_park;
-    self->shielded = 1;
-    self->scope = NULL;
-    self->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
+    aq__uncut saved;
+    aq__uncut_begin(self, &saved);
     while (l->owner != self) {
         if (!l->owner) {
             l->owner = self;
@@ -72,9 +68,7 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
             self->loop->closing)
             break;
     }
-    self->shielded = (unsigned char)was;
-    self->scope = scope;
-    self->slow_park = slow;
+    aq__uncut_end(self, &saved);
 }
 
 int aq_cond_wait_until(aq_cond *c, int64_t deadline)

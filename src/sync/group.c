@@ -114,17 +114,11 @@ long aq_group_live(const aq_group *g) { return g ? g->live : AQ_EINVAL; }
  * so that a compact task parks from the frame that reserved its room. */
 AQ__ALWAYS_INLINE void reap(aq_group *g, aq_task *self)
 {
-    int was = self->shielded;
-    aq_timeout *scope = self->scope;
-    unsigned char slow = self->slow_park;
-    self->shielded = 1;
-    self->scope = NULL;
-    self->slow_park &= (unsigned char)~AQ__PARK_SCOPED;
+    aq__uncut saved;
+    aq__uncut_begin(self, &saved);
     while (g->live > 0 && !self->loop->closing)
         aq__wait_on(self, &g->waiters, NULL, AQ_NEVER);
-    self->shielded = (unsigned char)was;
-    self->scope = scope;
-    self->slow_park = slow;
+    aq__uncut_end(self, &saved);
 }
 
 int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
