@@ -39,6 +39,21 @@ static inline void log_expect(const int *want, int n)
 /* Returns its argument: the simplest task with a result. */
 static inline void *ret_arg(void *arg) { return arg; }
 
+/* Runs fn(arg) as the main task of a compact loop (a 256 KiB shared run
+ * stack), checks it finished, then frees the loop. */
+static inline void t_main_compact(aq_task_fn fn, void *arg)
+{
+    aq_loop *l;
+    aq_task *t;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, 256 * 1024));
+    ASSERT_OK(aq_loop_spawn(l, &t, fn, arg, 0));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_loop_free(l));
+}
+
 static inline aq_queue *new_fifo(long maxsize)
 {
     aq_queue *q;

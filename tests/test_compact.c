@@ -9,20 +9,6 @@
 
 #define SHARED (256 * 1024)
 
-/* Runs fn(arg) as the main task of a compact loop, then frees it. */
-static void run_compact(aq_task_fn fn, void *arg)
-{
-    aq_loop *l;
-    aq_task *t;
-    ASSERT_OK(aq_loop_new(&l));
-    ASSERT_OK(aq_loop_set_compact(l, SHARED));
-    ASSERT_OK(aq_loop_spawn(l, &t, fn, arg, 0));
-    ASSERT_OK(aq_loop_run(l));
-    ASSERT_EQ(aq_task_done(t), 1);
-    ASSERT_OK(aq_task_release(t));
-    ASSERT_OK(aq_loop_free(l));
-}
-
 /* Shared between a test's main task and the tasks it spawns, so always
  * static: in compact mode a task must not hand out pointers to its own
  * stack variables (its frames move while it is parked). */
@@ -99,9 +85,9 @@ static void *handoff_main(void *arg)
 
 TEST(test_compact_items_move_through_evicted_frames)
 {
-    run_compact(handoff_main, IARG(AQ_FIFO));
-    run_compact(handoff_main, IARG(AQ_LIFO));
-    run_compact(handoff_main, IARG(AQ_PRIORITY));
+    t_main_compact(handoff_main, IARG(AQ_FIFO));
+    t_main_compact(handoff_main, IARG(AQ_LIFO));
+    t_main_compact(handoff_main, IARG(AQ_PRIORITY));
 }
 
 /* Two compact tasks ping-ponging through maxsize-1 queues: every switch
@@ -160,7 +146,7 @@ static void *pingpong_main(void *arg)
 
 TEST(test_compact_pingpong_keeps_values)
 {
-    run_compact(pingpong_main, NULL);
+    t_main_compact(pingpong_main, NULL);
 }
 
 /* A task parked deep in its stack (a 20 KiB frame) makes its save buffer
@@ -201,7 +187,7 @@ static void *deep_main(void *arg)
 
 TEST(test_compact_deep_frames_survive)
 {
-    run_compact(deep_main, NULL);
+    t_main_compact(deep_main, NULL);
 }
 
 /* Evicted waiters can be cancelled or time out like any other, and a
@@ -259,7 +245,7 @@ static void *cancel_main(void *arg)
 
 TEST(test_compact_cancel_timeout_and_mixed_stacks)
 {
-    run_compact(cancel_main, NULL);
+    t_main_compact(cancel_main, NULL);
 }
 
 /* Leftover compact tasks parked in evicted frames are cancelled and reaped

@@ -233,18 +233,7 @@ static void *compact_main(void *arg)
     return NULL;
 }
 
-TEST(test_timeout_compact_tasks)
-{
-    aq_loop *l;
-    aq_task *t;
-    ASSERT_OK(aq_loop_new(&l));
-    ASSERT_OK(aq_loop_set_compact(l, 256 * 1024));
-    ASSERT_OK(aq_loop_spawn(l, &t, compact_main, NULL, 0));
-    ASSERT_OK(aq_loop_run(l));
-    ASSERT_EQ(aq_task_done(t), 1);
-    ASSERT_OK(aq_task_release(t));
-    ASSERT_OK(aq_loop_free(l));
-}
+TEST(test_timeout_compact_tasks) { t_main_compact(compact_main, NULL); }
 
 int main(int argc, char **argv)
 {
