@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -387,12 +388,20 @@ TEST(test_io_select_readable_or_queue) { t_main(select_main, NULL); }
  * installed without SA_RESTART: epoll_wait fails with EINTR) costs one
  * more iteration, nothing else: the reader still gets its data, the
  * sleeper still wakes on time. */
-static void on_usr1(int sig) { (void)sig; }
+static volatile sig_atomic_t g_usr1;
+static _Atomic int g_stop_signals;
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+    g_usr1++;
+}
+
+/* Signals the loop's thread every millisecond until told to stop. */
 static void *signaller(void *arg)
 {
     pthread_t *loop_thread = arg;
-    for (int i = 0; i < 20; i++) {
+    while (!g_stop_signals) {
         usleep(1000);
         pthread_kill(*loop_thread, SIGUSR1);
     }
@@ -408,8 +417,10 @@ static void *eintr_main(void *arg)
     aq_task *t;
     ASSERT_OK(aq_spawn(&t, reader, &r));
     int64_t t0 = aq_now();
+    sig_atomic_t before = g_usr1;
     ASSERT_OK(aq_sleep(30 * AQ_MSEC)); /* the loop blocks, and is hit */
     ASSERT(aq_now() - t0 >= 30 * AQ_MSEC);
+    ASSERT(g_usr1 > before); /* signals landed during the loop's sleep */
     ASSERT_EQ(r.n, PENDING);
     ASSERT(write(p[1], "e", 1) == 1);
     ASSERT_OK(aq_task_wait(t, NULL));
@@ -428,8 +439,11 @@ TEST(test_io_eintr_in_the_poller)
     int p[2];
     ASSERT(pipe(p) == 0);
     pthread_t self = pthread_self(), th;
+    g_usr1 = 0;
+    g_stop_signals = 0;
     ASSERT(pthread_create(&th, NULL, signaller, &self) == 0);
-    t_main(eintr_main, p);
+    t_main(eintr_main, p); /* signals keep coming all along */
+    g_stop_signals = 1;
     pthread_join(th, NULL);
     close(p[1]);
     ASSERT(sigaction(SIGUSR1, &old, NULL) == 0);

@@ -225,7 +225,7 @@ static void *compact_main(void *arg)
     static int rc[8][2];
     for (int i = 0; i < 8; i++)
         ASSERT_OK(aq_spawn(NULL, compact_scoped, rc[i]));
-    ASSERT_OK(aq_sleep(20 * AQ_MSEC));
+    ASSERT_OK(aq_sleep(200 * AQ_MSEC)); /* long after their 2 ms */
     for (int i = 0; i < 8; i++) {
         ASSERT_RC(rc[i][0], AQ_ETIMEDOUT);
         ASSERT_EQ(rc[i][1], 1);

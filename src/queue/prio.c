@@ -115,18 +115,9 @@ static inline void pop_impl(aq_queue *q, void *out, int custom)
         i = c;
     }
     /* The last entry sits at index n, outside the live heap [0, n): the
-     * moves above never touched it. */
+     * moves above never touched it. It fills the hole at i. */
     const unsigned char *last = ENTRY(q, n);
-    uint64_t seq = seq_of(last);
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(q, custom, seq, ITEM(last), ENTRY(q, parent)))
-            break;
-        aq__item_copy(ENTRY(q, i), ENTRY(q, parent), q->slot);
-        i = parent;
-    }
-    if (ENTRY(q, i) != last)
-        aq__item_copy(ENTRY(q, i), last, q->slot);
+    sift_up(q, custom, i, seq_of(last), ITEM(last));
 }
 
 /* The i-th entry in pop order, by selection: O(n * i), for inspection. */

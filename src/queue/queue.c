@@ -116,7 +116,7 @@ int aq_queue_free(aq_queue *q)
     /* Items still stored go to the drop callback, if any, so that what
      * pointer items own is not leaked. */
     for (size_t i = 0; q->drop && i < q->count; i++)
-        q->drop(q->ops->slot(q, i), q->drop_ud);
+        aq__queue_victim(q, q->ops->slot(q, i));
     aq__free(q->buf);
     aq__free(q);
     return AQ_OK;
@@ -161,11 +161,6 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
-void aq__queue_victim_cb(aq_queue *q, void *item)
-{
-    q->drop(item, q->drop_ud);
-}
-
 /* A put on a full queue with no getter, under a DROP policy (the caller
  * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
  * come here. */
@@ -182,8 +177,7 @@ static __attribute__((noinline)) int put_overflow(aq_queue *q,
     }
     /* DROP_NEWEST, or the new item is the least urgent: it never enters,
      * so it never counts as unfinished. The callback only reads it. */
-    if (q->drop)
-        q->drop((void *)item, q->drop_ud);
+    aq__queue_victim(q, (void *)item);
     q->dropped++;
     q->refused++;
     return AQ_EDROPPED;

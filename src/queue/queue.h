@@ -114,15 +114,13 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
-/* Hands a stored item that a DROP_OLDEST put displaces to the drop
- * callback, before the kind overwrites or forgets it. */
-AQ__HIDDEN void aq__queue_victim_cb(aq_queue *q, void *item);
-
+/* Hands an item the queue lets go of without a get (displaced by a
+ * DROP_OLDEST put, refused, discarded by an immediate shutdown, left at
+ * aq_queue_free) to the drop callback, if any. */
 static inline void aq__queue_victim(aq_queue *q, void *item)
 {
-    if (aq__unlikely(q->drop != NULL))
-        aq__queue_victim_cb(q, item); /* out of line: a drop without a
-                                         callback saves no registers */
+    if (q->drop)
+        q->drop(item, q->drop_ud);
 }
 
 /* Discards a stored item on its way out of storage (the kind then
@@ -131,8 +129,7 @@ static inline void aq__queue_victim(aq_queue *q, void *item)
  * business, since a DROP_OLDEST put adds one straight back). */
 static inline void aq__queue_discard(aq_queue *q, void *item)
 {
-    if (q->drop)
-        q->drop(item, q->drop_ud);
+    aq__queue_victim(q, item);
     q->dropped++;
     if (q->unfinished > 0)
         q->unfinished--;

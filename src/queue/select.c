@@ -176,7 +176,7 @@ static int finish(aq_clause *c, size_t i, int rc)
  * (hand-off and no barging are queue.c's): its index, or AQ_ENOMEM if a
  * put could not grow its queue's storage (then nothing happened). A put
  * under a DROP policy completes with AQ_EDROPPED in its rc. */
-static int complete(aq_clause *c, size_t i, aq_task *self)
+static int complete(aq_clause *c, size_t i)
 {
     int rc = AQ_OK;
     switch (c[i].op) {
@@ -188,11 +188,11 @@ static int complete(aq_clause *c, size_t i, aq_task *self)
     case AQ_OP_GET:
         rc = aq__queue_get_one(c[i].queue, c[i].buf, NULL, AQ_NEVER);
         break;
-    case AQ_OP_LOCK:
-        c[i].lock->owner = self;
+    case AQ_OP_LOCK: /* ready: free, and self is a task (check) */
+        rc = aq_lock_try_acquire(c[i].lock);
         break;
     case AQ_OP_SEM:
-        c[i].sem->value--;
+        rc = aq_sem_try_acquire(c[i].sem);
         break;
     default: /* a task or group done, an event set, an fd ready: nothing
                 to take here (finish consumes an fd's ready bit) */
@@ -217,11 +217,11 @@ static int choose(aq_clause *c, int nready, size_t first, int flags,
                   aq_task *self)
 {
     if (nready == 1 || (flags & AQ_SELECT_BIASED))
-        return complete(c, first, self);
+        return complete(c, first);
     size_t pick = draw(self ? &self->loop->rng : &loose_rng, (size_t)nready);
     for (size_t i = first;; i++)
         if (enabled(&c[i]) && ready(&c[i]) && pick-- == 0)
-            return complete(c, i, self);
+            return complete(c, i);
 }
 
 /* ---- 3. park ------------------------------------------------------------- */

@@ -97,11 +97,6 @@ struct aq_task {
     int wait_index;      /* of several records, the index of the one
                             that completed (set only when nwaits > 1) */
     int wait_rc;         /* outcome of the wait, set by whoever wakes us */
-    long *wait_count;    /* a wait counted in a tally (a barrier's
-                            n_waiting), NULL otherwise: aq__task_abort
-                            takes it out as it unlinks the record, so a
-                            waiter a deadline or a cancel ends leaves
-                            the tally at once, not when it next runs */
     unsigned char state; /* enum aq__task_state */
     unsigned char cancelled; /* aq_task_cancel was called: sticky */
     unsigned char shielded;  /* aq_task_shield: the cancel waits */
@@ -192,7 +187,7 @@ struct aq_loop {
     aq_task *resident;   /* compact task whose frames are on it, or NULL */
     size_t ncompact;     /* compact tasks not DONE */
     aq_task *main;       /* aq_run's task: the loop stops when it returns */
-    uint64_t rng;        /* aq__loop_rand's state (aq_loop_seed) */
+    uint64_t rng;        /* aq__rand_next's state (aq_loop_seed) */
     const aq__source *src; /* the I/O source, or NULL (none yet) */
     void *io;            /* its state, opaque here */
     unsigned since_poll; /* iterations since the source was polled */
@@ -361,8 +356,9 @@ AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
 /* Releases a finished compact task's save buffer. */
 AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
 
-/* Every way of parking (aq__park_begin_slow, aq_yield) asks this first:
- * a compact task must have room to save its frames. AQ_OK or AQ_ENOMEM. */
+/* Every park asks this first (aq__park_begin_slow, through
+ * aq__park_begin): a compact task must have room to save its frames.
+ * AQ_OK or AQ_ENOMEM. */
 static inline int aq__park_reserve(aq_task *t)
 {
     return aq__unlikely(t->compact) ? aq__compact_reserve(t) : AQ_OK;
@@ -425,8 +421,8 @@ static inline void aq__uncut_end(aq_task *t, const aq__uncut *saved)
 AQ__HIDDEN int64_t aq__scope_clamp(const aq_task *t, int64_t own);
 /* A wait of t under a scope timed out: if a scope's deadline came
  * strictly before the call's own (t->own_deadline), marks that scope
- * expired and returns 1; else 0. */
-AQ__HIDDEN int aq__scope_note(aq_task *t);
+ * expired. */
+AQ__HIDDEN void aq__scope_note(aq_task *t);
 
 /* The first half of a park when t is compact or scoped (task.c): clamps
  * *d to t's scopes, then as aq__park_begin. Out of line: a park from a

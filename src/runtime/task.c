@@ -26,10 +26,6 @@ void aq__task_unlink_waits(aq_task *t)
 
 void aq__task_abort(aq_task *t, int rc)
 {
-    if (t->wait_count) {
-        --*t->wait_count;
-        t->wait_count = NULL;
-    }
     aq__task_unlink_waits(t);
     aq__task_wake(t, rc);
 }

@@ -34,17 +34,15 @@ int64_t aq__scope_clamp(const aq_task *t, int64_t own)
     return own;
 }
 
-int aq__scope_note(aq_task *t)
+void aq__scope_note(aq_task *t)
 {
     int64_t own = t->own_deadline;
     aq_timeout *first = NULL;
     for (aq_timeout *s = t->scope; s; s = s->outer)
         if (earlier(s->deadline, first ? first->deadline : own))
             first = s;
-    if (!first)
-        return 0;
-    first->expired = 1;
-    return 1;
+    if (first)
+        first->expired = 1;
 }
 
 int aq__park_begin_slow(aq_task *t, int64_t *d)

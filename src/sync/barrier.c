@@ -1,17 +1,19 @@
 /* libaq - Barrier (asyncio.Barrier): wait, abort, reset. MIT licensed.
  *
- * Invariant: count == the records on waiters, and count < parties. The
- * last party to arrive completes the round at once: it wakes every waiter
- * with AQ_OK and sets count back to 0, so a task that arrives next starts
- * the next round. (asyncio has a "draining" state instead, in which a
+ * Invariant: the parties waiting in this round are exactly the records
+ * on `waiters`, fewer than parties. The count is the list's length, not a
+ * field kept beside it: a waiter that a cancel or its deadline unlinks
+ * has left the count at that very moment, so an arrival in between does
+ * not take it for a party. The last party to arrive completes the round
+ * at once: it wakes every waiter with AQ_OK, emptying the list, so a task
+ * that arrives next starts the next round. (asyncio has a "draining" state instead, in which a
  * newcomer waits for the woken tasks to leave; both give each task its
  * place in exactly one round. The difference shows only in n_waiting,
  * which here counts the newcomers of the next round at once.)
  *
- * A waiter that is cancelled or times out leaves the round (count - 1)
- * without breaking it, as in asyncio, at once: the cancel or the deadline
- * takes it out of the count as it unlinks it (aq_task.wait_count), so an
- * arrival in between does not take it for a party. abort() breaks the barrier: every
+ * A waiter that is cancelled or times out leaves the round without
+ * breaking it, as in asyncio. Counting costs O(parties) per arrival, as
+ * aq_queue_getters does. abort() breaks the barrier: every
  * waiter and every later wait gets AQ_EBROKEN until reset(). reset()
  * fails the waiters of the current round with AQ_EBROKEN and starts an
  * empty one.
@@ -29,7 +31,6 @@ int aq_barrier_new(aq_barrier **out, long parties)
         return AQ_ENOMEM;
     aq__list_init(&b->waiters);
     b->parties = parties;
-    b->count = 0;
     b->broken = 0;
     *out = b;
     return AQ_OK;
@@ -48,7 +49,6 @@ int aq_barrier_free(aq_barrier *b)
 /* Ends the round: every waiter leaves with rc. */
 static void end_round(aq_barrier *b, int rc)
 {
-    b->count = 0;
     aq__task_wake_all(&b->waiters, rc);
 }
 
@@ -58,26 +58,13 @@ int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
     AQ__SUSPEND_BEGIN(self, b != NULL);
     if (b->broken)
         return AQ_EBROKEN;
-    long index = b->count;
+    long index = (long)aq__list_len(&b->waiters);
     if (index + 1 == b->parties) {
         end_round(b, AQ_OK);
         return (int)index;
     }
-    int64_t d = deadline;
-    int rc = aq__park_begin(self, &d);
-    if (rc != AQ_OK)
-        return rc; /* a deadline already past: never joined the round */
-    aq__waiter w;
-    w.task = self;
-    w.buf = NULL;
-    /* Counted while linked: the round's end sets count to 0, and a
-     * deadline or a cancel takes this one out as it unlinks it
-     * (aq__task_abort), so b is not touched once the wait is over. */
-    b->count++;
-    self->wait_count = &b->count;
-    aq__list_push_back(&b->waiters, &w.link);
-    rc = aq__park(self, &w, d);
-    self->wait_count = NULL;
+    /* b is not touched once the wait is over. */
+    int rc = aq__wait_on(self, &b->waiters, NULL, deadline);
     return rc == AQ_OK ? (int)index : rc;
 }
 
@@ -111,7 +98,7 @@ long aq_barrier_parties(const aq_barrier *b)
 
 long aq_barrier_n_waiting(const aq_barrier *b)
 {
-    return b ? b->count : AQ_EINVAL;
+    return b ? (long)aq__list_len(&b->waiters) : AQ_EINVAL;
 }
 
 int aq_barrier_broken(const aq_barrier *b) { return b && b->broken; }

@@ -14,7 +14,7 @@
  *   event:     waiters non-empty  =>  !set
  *   lock:      waiters non-empty  =>  owner != NULL
  *   semaphore: waiters non-empty  =>  value == 0
- *   barrier:   count == records on waiters, and count < parties
+ *   barrier:   parties waiting == records on waiters < parties
  *   group:     waiters non-empty  =>  live > 0
  */
 #ifndef AQ_SYNC_H
@@ -47,7 +47,6 @@ struct aq_cond {
 struct aq_barrier {
     aq_list waiters; /* parties arrived, waiting for the last one */
     long parties;
-    long count;      /* parties waiting in this round */
     int broken;      /* aq_barrier_abort, until aq_barrier_reset */
 };
 
