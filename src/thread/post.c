@@ -15,9 +15,11 @@
  *   runs the posts in order, one call per post, outside the lock; it
  *   frees each record (they come from the allocator of aq_set_allocator,
  *   which must then be thread-safe, as malloc is).
- * - `senders` counts threads inside aq_loop_post: aq_loop_free waits for
- *   it to drop to 0 after closing the inbox, so no poster touches freed
- *   memory (a two-step close, as libuv's async handles do).
+ * - `senders` counts threads inside aq_loop_post or aq__post_send:
+ *   aq_loop_free waits for it to drop to 0 after closing the inbox (so
+ *   every post that saw it open is in the list it drains) and again after
+ *   the last promise is kept (so no sender touches freed memory): a
+ *   two-step close, as libuv's async handles do.
  * - A reserved post (aq__post_reserve, for work handed to another thread
  *   that must report back: src/thread/pool.c) has its record allocated
  *   on the loop's thread when reserved, so sending it cannot fail, and is
@@ -93,11 +95,20 @@ static void run_posts(aq_loop *l)
     }
 }
 
+static void wait_senders(inbox *in)
+{
+    while (atomic_load(&in->senders))
+        sched_yield();
+}
+
 static void inbox_free(aq_loop *l)
 {
     aq__io *io = l->io;
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     atomic_store(&in->open, 0);
+    /* Posters mid-send first: one that saw the inbox open may still be
+     * appending, and its record must be in the list taken below. */
+    wait_senders(in);
     pthread_mutex_lock(&in->mu);
     while (in->promised > 0) /* a reserved post is a promise: wait */
         pthread_cond_wait(&in->sent, &in->mu);
@@ -105,8 +116,7 @@ static void inbox_free(aq_loop *l)
     in->head = NULL;
     in->tail = &in->head;
     pthread_mutex_unlock(&in->mu);
-    while (atomic_load(&in->senders)) /* wait out posters mid-send */
-        sched_yield();
+    wait_senders(in); /* a reserved post's sender may still be waking us */
     for (post *next; p; p = next) { /* reserved: run; the rest: drop */
         next = p->next;
         if (p->reserved)
@@ -186,7 +196,7 @@ static void wake(aq_loop *l, inbox *in)
 
 /* Appends p to the inbox and wakes the loop; the caller counts itself
  * among the senders. */
-static void send(aq_loop *l, inbox *in, post *p)
+static void inbox_send(aq_loop *l, inbox *in, post *p)
 {
     p->next = NULL;
     pthread_mutex_lock(&in->mu);
@@ -218,7 +228,7 @@ int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
         p->fn = fn;
         p->arg = arg;
         p->reserved = 0;
-        send(l, in, p);
+        inbox_send(l, in, p);
     }
     atomic_fetch_sub(&in->senders, 1);
     return rc;
@@ -257,7 +267,7 @@ void aq__post_send(aq_loop *l, aq__post *p)
     /* seq_cst, as in aq_loop_post: the free reads senders after it saw
      * this post arrive, and must then see this thread inside. */
     atomic_fetch_add_explicit(&in->senders, 1, memory_order_seq_cst);
-    send(l, in, p);
+    inbox_send(l, in, p);
     atomic_fetch_sub_explicit(&in->senders, 1, memory_order_seq_cst);
 }
 
