@@ -163,6 +163,66 @@ static void *close_main(void *arg)
 
 TEST(test_io_close_under_waiter_and_fd_reuse) { t_main(close_main, NULL); }
 
+/* Closing an fd after an event woke its reader but before the reader ran:
+ * the reader still gets AQ_EBADF and never touches the freed aq_fd (the
+ * ASan build would catch it). epoll reports events in the order they
+ * came, so the closer, woken by an earlier write, runs first. Both a
+ * plain read and a select with a readable clause. */
+struct closer {
+    aq_fd *own;    /* its pipe, written first */
+    aq_fd *victim; /* the reader's fd, closed once own is readable */
+};
+
+static void *closer(void *arg)
+{
+    struct closer *c = arg;
+    char ch;
+    ASSERT_EQ(aq_read(c->own, &ch, 1), 1);
+    ASSERT_OK(aq_fd_close(c->victim));
+    return NULL;
+}
+
+static void *select_reader(void *arg)
+{
+    struct rd *r = arg;
+    aq_clause c[] = {AQ_READABLE(r->f)};
+    r->n = aq_select(c, 1, 0);
+    r->wakeups++;
+    return NULL;
+}
+
+static void *close_after_wake_main(void *arg)
+{
+    (void)arg;
+    for (int use_select = 0; use_select < 2; use_select++) {
+        int a[2], p[2];
+        static struct rd r;
+        static struct closer c;
+        pipe_reader(&r, p);
+        ASSERT(pipe(a) == 0);
+        ASSERT_OK(aq_fd_open(NULL, &c.own, a[0]));
+        c.victim = r.f;
+        aq_task *tc, *tr;
+        ASSERT_OK(aq_spawn(&tc, closer, &c));
+        ASSERT_OK(aq_spawn(&tr, use_select ? select_reader : reader, &r));
+        ASSERT_OK(aq_yield()); /* both park */
+        ASSERT(write(a[1], "c", 1) == 1); /* the closer's edge first */
+        ASSERT(write(p[1], "r", 1) == 1);
+        ASSERT_OK(aq_task_wait(tr, NULL));
+        ASSERT_OK(aq_task_wait(tc, NULL));
+        ASSERT_RC((int)r.n, AQ_EBADF);
+        ASSERT_EQ(r.wakeups, 1);
+        ASSERT_OK(aq_task_release(tc));
+        ASSERT_OK(aq_task_release(tr));
+        ASSERT_OK(aq_fd_close(c.own));
+        close(a[1]);
+        close(p[1]);
+    }
+    return NULL;
+}
+
+TEST(test_io_close_after_wake) { t_main(close_after_wake_main, NULL); }
+
 static void *deadline_cancel_main(void *arg)
 {
     (void)arg;
@@ -502,10 +562,13 @@ TEST(test_io_bad_input)
     ASSERT_OK(aq_fd_open(other, &f, p[0]));
     ASSERT_EQ(aq_read(f, &c, 1), AQ_EPERM);
     ASSERT_RC(aq_fd_wait_readable(f), AQ_EPERM);
-    /* A regular file: epoll refuses it, with its own code. */
+    /* A regular file: epoll refuses it, with its own code, and the fd is
+     * left blocking, as it came. */
     FILE *tmp = tmpfile();
     aq_fd *rf;
+    ASSERT_EQ(fcntl(fileno(tmp), F_GETFL) & O_NONBLOCK, 0);
     ASSERT_RC(aq_fd_open(other, &rf, fileno(tmp)), -EPERM);
+    ASSERT_EQ(fcntl(fileno(tmp), F_GETFL) & O_NONBLOCK, 0);
     fclose(tmp);
     ASSERT_OK(aq_fd_close(f));
     close(p[1]);
@@ -545,6 +608,7 @@ int main(int argc, char **argv)
     RUN(test_io_pipe_read_waits);
     RUN(test_io_socketpair_backpressure);
     RUN(test_io_close_under_waiter_and_fd_reuse);
+    RUN(test_io_close_after_wake);
     RUN(test_io_deadline_cancel_busy);
     RUN(test_io_tcp_accept_connect_echo_epipe);
     RUN(test_io_not_a_deadlock);

@@ -36,15 +36,19 @@ typedef struct aq_fd aq_fd; /* also declared by select.h */
  * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
  * out is NULL or fd < 0; -errno from fcntl or epoll (AQ_EBADF for a
  * closed fd, -EPERM for a regular file, which epoll refuses); AQ_ENOMEM.
- * Does not suspend. */
+ * On failure the fd is left as it was (blocking if it was). Does not
+ * suspend. */
 AQ_EXTERN int aq_fd_open(aq_loop *loop, aq_fd **out, int fd);
 /* Unregisters f and closes its fd. A task waiting on f is woken with
- * AQ_EBADF first, so the fd number, once reused, can never reach it.
+ * AQ_EBADF first (also one that an event has woken but that has not run
+ * yet), so the fd number, once reused, can never reach it.
  * f is freed. Returns: AQ_OK; AQ_EINVAL if f is NULL; -errno from
  * close(2) (the fd is closed anyway). Does not suspend. */
 AQ_EXTERN int aq_fd_close(aq_fd *f);
-/* As aq_fd_close, but leaves the fd open and returns it (>= 0, still
- * non-blocking), or AQ_EINVAL if f is NULL. */
+/* As aq_fd_close, but leaves the fd open: f is unregistered and freed,
+ * its waiters woken with AQ_EBADF.
+ * Returns: the fd (>= 0, still non-blocking); AQ_EINVAL if f is NULL.
+ * Does not suspend. */
 AQ_EXTERN int aq_fd_detach(aq_fd *f);
 /* f's fd number, or AQ_EINVAL if f is NULL. Does not suspend. */
 AQ_EXTERN int aq_fd_fileno(const aq_fd *f);

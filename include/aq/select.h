@@ -21,8 +21,9 @@ extern "C" {
  * clause is a put of an item, a get into a buffer, the completion of a
  * task or of a task group, an event being set, the acquisition of a lock
  * or a semaphore permit, or an fd turning readable or writable (as
- * aq_fd_wait_readable: then read or write until EAGAIN). (A barrier wait is not a clause: arriving
- * is itself an action, which a losing clause could not take back.) Fill
+ * aq_fd_wait_readable: then read or write until EAGAIN). (A barrier wait
+ * is not a clause: arriving is itself an action, which a losing clause
+ * could not take back.) Fill
  * clauses with the AQ_PUT, AQ_GET, AQ_TASK, AQ_GROUP, AQ_EVENT, AQ_LOCK,
  * AQ_SEM, AQ_READABLE and AQ_WRITABLE initialisers:
  *
@@ -107,11 +108,15 @@ enum {
  * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
  * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
  * a size other than its queue's item size, a queue appears twice in the
- * same direction, or flags has unknown bits; AQ_EDEADLK if a TASK clause
- * names the caller or a LOCK clause a lock the caller holds; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form; with
- * every clause disabled, the call just waits for the deadline or a
- * cancel); AQ_ENOMEM (more than AQ_SELECT_STATIC clauses, or a compact
- * task that could not reserve room to park). Suspends. */
+ * same direction, flags has unknown bits, or an fd clause's fd is of
+ * another loop; AQ_EBUSY if another task already waits on an fd clause's
+ * fd in that direction; AQ_EDEADLK if a TASK clause names the caller or a
+ * LOCK clause a lock the caller holds; AQ_EBADF if an fd clause's fd was
+ * closed while the select waited (no clause completed); AQ_ECANCELED;
+ * AQ_ETIMEDOUT (the _until form; with every clause disabled, the call
+ * just waits for the deadline or a cancel); AQ_ENOMEM (more than
+ * AQ_SELECT_STATIC clauses, or a compact task that could not reserve
+ * room to park). Suspends. */
 AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
 AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
                               int64_t deadline);

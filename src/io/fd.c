@@ -10,8 +10,9 @@
  * gives AQ's -EPIPE, never a SIGPIPE that kills the process.
  *
  * Closing (aq_fd_close, aq_fd_detach) wakes a waiter of either direction
- * with -EBADF before the fd is disarmed: the waiting call returns at once
- * without touching the aq_fd again, so the handle can go.
+ * with -EBADF before the fd is disarmed, and turns the wake-up of one an
+ * event woke but that has not run yet into -EBADF too: the waiting call
+ * returns without touching the aq_fd again, so the handle can go.
  */
 #define _GNU_SOURCE /* accept4: a new socket non-blocking in one call */
 #include "io/io.h"
@@ -34,20 +35,26 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
     if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
         return -errno;
     aq_fd *f = aq__malloc(sizeof *f);
+    int rc = f ? AQ_OK : AQ_ENOMEM;
     if (!f)
-        return AQ_ENOMEM;
+        goto fail;
     f->w.loop = loop;
     f->fd = fd;
     f->w.ready = 0;
+    f->w.woken[0] = f->w.woken[1] = NULL;
     aq__list_init(&f->w.readers);
     aq__list_init(&f->w.writers);
-    int rc = aq__io_register(f);
+    rc = aq__io_register(f);
     if (rc) {
         aq__free(f);
-        return rc;
+        goto fail;
     }
     *out = f;
     return AQ_OK;
+fail:
+    if (!(fl & O_NONBLOCK)) /* the fd as the caller gave it */
+        (void)fcntl(fd, F_SETFL, fl);
+    return rc;
 }
 
 int aq_fd_fileno(const aq_fd *f) { return f ? f->fd : AQ_EINVAL; }
@@ -59,6 +66,9 @@ int aq_fd_detach(aq_fd *f)
     int fd = f->fd;
     aq__task_wake_all(&f->w.readers, AQ_EBADF);
     aq__task_wake_all(&f->w.writers, AQ_EBADF);
+    for (int d = 0; d < 2; d++) /* woken by an event, not yet run */
+        if (f->w.woken[d])
+            f->w.woken[d]->wait_rc = AQ_EBADF;
     aq__io_unregister(f);
     aq__free(f);
     return fd;
@@ -78,15 +88,15 @@ int aq_fd_close(aq_fd *f)
  * consumed it, and consumes it. Suspends (unless already reported). */
 static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
 {
-    aq_list *list = dir == AQ__IO_IN ? &f->w.readers : &f->w.writers;
+    if (aq__fdwait_busy(&f->w, dir))
+        return AQ_EBUSY; /* one waiter per direction */
     if (!(f->w.ready & dir)) {
-        if (!aq__list_empty(list))
-            return AQ_EBUSY; /* one waiter per direction */
+        aq_list *list = dir == AQ__IO_IN ? &f->w.readers : &f->w.writers;
         int rc = aq__wait_on(self, list, NULL, deadline);
         if (rc)
             return rc; /* f may be gone (AQ_EBADF): do not touch it */
     }
-    f->w.ready &= ~dir;
+    aq__fdwait_consume(&f->w, dir);
     return AQ_OK;
 }
 

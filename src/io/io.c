@@ -21,6 +21,17 @@
 #include <errno.h>
 #include <unistd.h>
 
+/* Wakes the waiter of direction dir, if any (there is at most one),
+ * remembering its task until it runs (runtime.h: aq__fdwait). */
+static void wake_waiter(aq__fdwait *w, unsigned dir, aq_list *list)
+{
+    if (aq__list_empty(list))
+        return;
+    aq__waiter *x = aq__waiter_pop(list);
+    w->woken[dir - 1] = x->task;
+    aq__waiter_wake(x, AQ_OK);
+}
+
 static void dispatch(void *ctx, uint64_t tag, unsigned bits)
 {
     aq__io *io = ctx;
@@ -38,9 +49,9 @@ static void dispatch(void *ctx, uint64_t tag, unsigned bits)
     aq_fd *f = io->slots[slot].f;
     f->w.ready |= bits;
     if (bits & AQ__IO_IN)
-        aq__task_wake_all(&f->w.readers, AQ_OK);
+        wake_waiter(&f->w, AQ__IO_IN, &f->w.readers);
     if (bits & AQ__IO_OUT)
-        aq__task_wake_all(&f->w.writers, AQ_OK);
+        wake_waiter(&f->w, AQ__IO_OUT, &f->w.writers);
 }
 
 static void io_poll(aq_loop *l, int64_t timeout_ns)

@@ -46,11 +46,6 @@ static unsigned fd_dir(const aq_clause *c)
     return c->op == AQ_OP_READABLE ? AQ__IO_IN : AQ__IO_OUT;
 }
 
-static aq_list *fd_list(const aq_clause *c)
-{
-    return c->op == AQ_OP_READABLE ? &fdw(c)->readers : &fdw(c)->writers;
-}
-
 /* The union's pointer, whatever the kind: NULL disables the clause. */
 static int enabled(const aq_clause *c) { return c->queue != NULL; }
 
@@ -107,7 +102,7 @@ static int check_other(const aq_clause *c, const aq_task *self)
             return AQ_OK;
         if (self && fdw(c)->loop != self->loop)
             return AQ_EINVAL;
-        return aq__list_empty(fd_list(c)) ? AQ_OK : AQ_EBUSY;
+        return aq__fdwait_busy(fdw(c), fd_dir(c)) ? AQ_EBUSY : AQ_OK;
     }
     return AQ_EINVAL;
 }
@@ -167,7 +162,7 @@ static int finish(aq_clause *c, size_t i, int rc)
             *(int *)c[i].buf = c[i].group->status;
     }
     if (c[i].op >= AQ_OP_READABLE) /* consumed, as aq_fd_wait_* does */
-        fdw(&c[i])->ready &= ~fd_dir(&c[i]);
+        aq__fdwait_consume(fdw(&c[i]), fd_dir(&c[i]));
     c[i].rc = rc;
     return (int)i;
 }
@@ -247,8 +242,8 @@ static aq_list *wait_list(const aq_clause *c)
         return &c->sem->waiters;
     case AQ_OP_GROUP:
         return &c->group->waiters;
-    default:
-        return fd_list(c);
+    default: /* an fd's direction */
+        return c->op == AQ_OP_READABLE ? &fdw(c)->readers : &fdw(c)->writers;
     }
 }
 

@@ -126,7 +126,15 @@ struct aq_task {
  * so that select (queue/) can wait on fds without including io/. The
  * ready bits say which directions an event has reported since a wait last
  * consumed them (fds are watched edge-triggered: the bits are the only
- * memory of an edge). At most one waiter per direction. */
+ * memory of an edge). At most one waiter per direction.
+ *
+ * woken[dir - 1] is the task an event woke that has not run since: it
+ * will consume the ready bit, so closing the fd before then must turn its
+ * wake-up into AQ_EBADF (aq_fd_detach), or it would touch freed
+ * memory. Overriding an AQ_OK is safe here, unlike a queue's: an event
+ * moved nothing. That task still counts as the direction's waiter, so
+ * woken is never overwritten and holds no task but the one that runs
+ * next in that direction. */
 #define AQ__IO_IN 1u
 #define AQ__IO_OUT 2u
 
@@ -135,7 +143,23 @@ typedef struct aq__fdwait {
     unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT */
     aq_list readers;  /* the record of the task waiting to read */
     aq_list writers;  /* ... to write */
+    aq_task *woken[2]; /* by an event, not yet run: [dir - 1] */
 } aq__fdwait;
+
+/* Does a task wait on direction dir already (parked, or woken by an
+ * event and not yet run)? */
+static inline int aq__fdwait_busy(const aq__fdwait *w, unsigned dir)
+{
+    const aq_list *l = dir == AQ__IO_IN ? &w->readers : &w->writers;
+    return !aq__list_empty(l) || w->woken[dir - 1] != NULL;
+}
+
+/* A wait on direction dir succeeded: it takes the event reported. */
+static inline void aq__fdwait_consume(aq__fdwait *w, unsigned dir)
+{
+    w->ready &= ~dir;
+    w->woken[dir - 1] = NULL;
+}
 
 /* An event source the loop polls (io/ installs one when a loop first
  * registers an fd): hooks, so that runtime/ includes nothing above it. */
