@@ -76,7 +76,8 @@ AQ_EXTERN int aq_loop_run_ready(aq_loop *loop);
 
 /* When the loop next needs to run (for a host loop's timer): aq_now() if
  * a task is ready, the earliest timer's deadline, or AQ_NEVER if neither.
- * AQ_EINVAL if loop is NULL. Does not suspend. */
+ * Returns: that time (aq_now() units, ns); AQ_EINVAL if loop is NULL (a
+ * negative value other than AQ_NEVER is an error). Does not suspend. */
 AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
 
 /* Frees a loop: cancels every task that has not finished, runs the loop
@@ -267,7 +268,8 @@ AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
  * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
-/* 1 if a call was cut short by the scope so far, else 0 (NULL: 0). */
+/* 1 if a call was cut short by the scope so far, else 0 (NULL: 0).
+ * Does not suspend. */
 AQ_EXTERN int aq_timeout_expired(const aq_timeout *scope);
 
 /* Requests cancellation of t (task.cancel()). If t is suspended, its call

@@ -124,7 +124,8 @@ AQ_EXTERN int aq_cond_new(aq_cond **out, aq_lock *lock);
 /* Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EBUSY if a task waits on c,
  * or c's own lock is held. Does not suspend. */
 AQ_EXTERN int aq_cond_free(aq_cond *c);
-/* c's lock, to acquire and release around waits; NULL if c is NULL. */
+/* c's lock, to acquire and release around waits; NULL if c is NULL.
+ * Does not suspend. */
 AQ_EXTERN aq_lock *aq_cond_lock(const aq_cond *c);
 /* Releases the lock, waits to be notified, and takes the lock back
  * (await cond.wait()). It returns holding the lock whatever ended the
@@ -231,7 +232,8 @@ AQ_EXTERN int aq_group_wait_until(aq_group *g, int *status,
 /* Cancels every child still running (a failure does it by itself).
  * Returns: AQ_OK; AQ_EINVAL if g is NULL. Does not suspend. */
 AQ_EXTERN int aq_group_cancel(aq_group *g);
-/* Children still running (>= 0), or AQ_EINVAL if g is NULL. */
+/* Children still running (>= 0), or AQ_EINVAL if g is NULL. Does not
+ * suspend. */
 AQ_EXTERN long aq_group_live(const aq_group *g);
 
 #ifdef __cplusplus

@@ -21,8 +21,8 @@ extern "C" {
  * as busy). The first call also opens the loop to aq_loop_post: make it
  * on the loop's thread (or before the loop runs), before another thread
  * may post. Keeping a loop alive also makes its tasks return to the loop
- * after each iteration, so posts and fds are served within
- * AQ__POLL_EVERY (16) iterations even while tasks stay busy.
+ * after each iteration, so posts and fds are served within 16 task
+ * switches even while tasks stay busy.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL, or on 0 if the loop is not
  * kept alive; AQ_ENOMEM or -errno (eventfd, epoll) on the first call.
  * Does not suspend. Not thread-safe: the loop's thread only. */
@@ -67,10 +67,10 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * otherwise stop the whole loop. fn runs outside any loop: it may block,
  * and must not touch the caller's loop, tasks or queues (aq_loop_post is
  * the way back), nor wait for that loop to do something: aq_loop_free
- * would wait for fn forever. The result comes back through a post (aq_loop_post): the
- * call keeps its loop alive (aq_loop_keep_alive) until then, so a loop
- * whose tasks all wait for threads sleeps instead of returning, and
- * aq_run does not report AQ_EDEADLK.
+ * would wait for fn forever. The result comes back through a post
+ * (aq_loop_post): the call keeps its loop alive (aq_loop_keep_alive)
+ * until then, so a loop whose tasks all wait for threads sleeps instead
+ * of returning, and aq_run does not report AQ_EDEADLK.
  *
  * Cancellation and deadlines: a thread cannot be interrupted safely, so
  * a call that stops waiting (its task cancelled, its deadline or a
@@ -118,7 +118,9 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
  * AQ_EBUSY if aq_pool_shutdown is under way. Suspends. */
 AQ_EXTERN int aq_to_thread_ex(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
                               void **result, int64_t deadline);
-/* aq_to_thread_ex without a cleanup. */
+/* aq_to_thread_ex without a cleanup (aq_to_thread: and without a
+ * deadline). Returns: as aq_to_thread_ex, AQ_ETIMEDOUT only from the
+ * _until form. Suspends. */
 AQ_EXTERN int aq_to_thread(aq_task_fn fn, void *arg, void **result);
 AQ_EXTERN int aq_to_thread_until(aq_task_fn fn, void *arg, void **result,
                                  int64_t deadline);

@@ -42,6 +42,7 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
     f->fd = fd;
     f->w.ready = 0;
     f->w.woken[0] = f->w.woken[1] = NULL;
+    f->not_socket = 0;
     aq__list_init(&f->w.readers);
     aq__list_init(&f->w.writers);
     rc = aq__io_register(f);
@@ -159,12 +160,15 @@ long aq_read(aq_fd *f, void *buf, size_t n)
 }
 
 /* One write: send() with MSG_NOSIGNAL on a socket, write() otherwise. */
-static ssize_t write_some(int fd, const void *p, size_t n)
+static ssize_t write_some(aq_fd *f, const void *p, size_t n)
 {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == ENOTSOCK)
-        w = write(fd, p, n);
-    return w;
+    if (!f->not_socket) {
+        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
+        if (w >= 0 || errno != ENOTSOCK)
+            return w;
+        f->not_socket = 1; /* a pipe or a tty: one syscall from now on */
+    }
+    return write(f->fd, p, n);
 }
 
 int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
@@ -176,7 +180,7 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
     size_t sent = 0;
     int rc = AQ_OK;
     while (sent < n) {
-        ssize_t w = write_some(f->fd, p + sent, n - sent);
+        ssize_t w = write_some(f, p + sent, n - sent);
         if (w >= 0) {
             sent += (size_t)w;
             continue;
