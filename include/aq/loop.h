@@ -101,9 +101,10 @@ AQ_EXTERN int aq_loop_free(aq_loop *loop);
 AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
 
 /* Sets how many free stacks the loop keeps warm (memory still committed)
- * for reuse, and as many records of finished tasks; default 1024. A spawn that finds a warm stack costs a
- * pointer pop; otherwise it pays page faults on first touch (about 14 us
- * a page on a VM). Stacks freed beyond the limit give their memory back
+ * for reuse, and as many records of finished tasks; default 1024. A
+ * spawn that finds a warm stack costs a pointer pop; otherwise it pays a
+ * page fault on first touch (the "spawn cold" against "spawn warm" rows
+ * of `make bench`). Stacks freed beyond the limit give their memory back
  * to the system but keep their address range until the loop is freed.
  * A program that spawns bursts of N tasks over and over can set N here
  * and pay about 4 KiB per kept stack. Lowering it releases the excess now.

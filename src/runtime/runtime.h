@@ -262,7 +262,8 @@ static inline int aq__cancel_due(const aq_task *t)
  * is the running task; otherwise the enclosing function returns the code.
  * A macro, so that args_ok stays a chain of branches in the caller: as an
  * argument of an inline function, gcc computed it into a boolean first,
- * 3 instructions more on every put and get (measured under callgrind). */
+ * adding instructions to every put and get (`make bench-check` counts
+ * them). */
 #define AQ__SUSPEND_BEGIN(self, args_ok)                                  \
     do {                                                                  \
         (self) = aq__cur;                                                 \

@@ -55,8 +55,8 @@
  *
  * The kernel commits pages only when touched, so a parked task costs about
  * the pages it used. Freed default-size stacks go to a per-loop pool of up
- * to pool_max (taking one costs a pointer pop; a fresh page costs about
- * 14 us to touch here). Past that, stacks give their pages back with
+ * to pool_max (taking one costs a pointer pop; a fresh page costs a page
+ * fault: the "spawn cold" rows of `make bench`). Past that, stacks give their pages back with
  * MADV_DONTNEED and wait on a cold list, so a burst of tasks does not keep
  * its memory after it ends; the mappings themselves go with the loop.
  * A prepared stack not yet used holds its populated top page: at most
@@ -429,9 +429,8 @@ void aq__stack_put(aq_loop *l, aq__stack *s)
         l->pool = s;
         l->npool++;
     } else {
-        /* Keep the address range, give the memory back: an munmap costs
-         * about 60 us here against a few for this, and the next burst
-         * reuses the range without a new mapping. */
+        /* Keep the address range, give the memory back: the next burst
+         * reuses the range without a new mapping and its guard. */
         madvise(s->lo, s->size, MADV_DONTNEED);
         s->next = l->cold;
         l->cold = s;
