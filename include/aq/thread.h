@@ -1,5 +1,6 @@
 /* libaq - other threads: posts into a loop, stopping it, keeping it
- * alive; blocking work handed to a thread pool. MIT licensed.
+ * alive; one queue for threads and tasks; blocking work handed to a
+ * thread pool. MIT licensed.
  * Part of the public API: include <aq.h>, which includes every part in
  * order; its opening comment states the conventions all of them follow. */
 #ifndef AQ_API_THREAD_H
@@ -56,6 +57,69 @@ AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
  * to run, or must no longer name the loop, once aq_loop_free begins.
  * To wait for signals in a task instead, see aq_signals_open (io.h). */
 AQ_EXTERN int aq_loop_stop(aq_loop *loop);
+
+/* ===================================================================== */
+/*  Threads and tasks: one queue                                         */
+/* ===================================================================== */
+
+/* A shared queue is one queue for plain OS threads and for the tasks of
+ * any number of loops, where Python needs queue.Queue for threads,
+ * asyncio.Queue for tasks and janus to join them. Tasks use the ordinary
+ * calls (aq_queue_put, aq_queue_get, ..., from a task of any loop; they
+ * suspend the task, never the thread); threads use the blocking thread
+ * faces below. Both keep every rule of a queue: FIFO (or LIFO, priority)
+ * order, waiters served oldest first whichever kind they are (no
+ * barging), task_done/join, shutdown, overflow policies, statistics.
+ * On a shared queue every call that does not suspend (try_put, try_get,
+ * task_done, shutdown, qsize, statistics, ...) may be made from any
+ * thread. The price: a mutex per call, and a wake-up that crosses threads
+ * (a futex for a thread, a post to its loop for a task); a queue that is
+ * not shared pays nothing (src/thread/shared.c and docs/DESIGN.md).
+ *
+ * Limits: a shared queue cannot be a clause of aq_select yet (AQ_EINVAL);
+ * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
+ * it would have to wait: its frames move while it is parked); and its
+ * drop callback runs under the queue's lock, so it must not call the
+ * queue. A task waiting on a shared queue keeps its loop alive (as
+ * aq_loop_keep_alive does) until the wait ends: another thread may end
+ * it, so the loop sleeps rather than report AQ_EDEADLK. */
+
+/* Makes q shared, from now until it is freed; items already in it stay.
+ * Call it before a second thread may see q. Idempotent.
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a task waits on q;
+ * AQ_ENOMEM (q unchanged). Does not suspend. Not thread-safe (q is not
+ * shared yet). */
+AQ_EXTERN int aq_queue_share(aq_queue *q);
+
+/* The thread faces of a shared queue: queue.Queue's put, get and join
+ * (Go's blocking send and receive), blocking the calling thread until
+ * they complete or the deadline passes (AQ_NEVER: none; aq_now()'s clock,
+ * CLOCK_MONOTONIC nanoseconds; a deadline already passed makes a try
+ * that still reports AQ_ETIMEDOUT). For the non-blocking forms use
+ * aq_queue_try_put and aq_queue_try_get, and for the rest aq_queue_task_done
+ * and aq_queue_shutdown: on a shared queue they are thread-safe.
+ * A thread blocked in put is served in turn with the tasks that wait, and
+ * an item handed over as the deadline passes is delivered (AQ_OK), never
+ * lost or doubled: the outcome is decided once, under the queue's lock.
+ * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared;
+ * AQ_EDEADLK if the calling thread is running a loop (a task, or a post:
+ * blocking there would stop the loop, and with it the tasks that could
+ * complete the call; tokio panics here); AQ_ETIMEDOUT; AQ_ESHUTDOWN (put:
+ * the queue is shut down; get: shut down and empty); put: AQ_EDROPPED
+ * (an overflow policy discarded the item), AQ_ENOMEM. Blocks the thread.
+ * Thread-safe: any thread that is not running a loop. */
+AQ_EXTERN int aq_queue_thread_put(aq_queue *q, const void *item);
+AQ_EXTERN int aq_queue_thread_put_until(aq_queue *q, const void *item,
+                                        int64_t deadline);
+AQ_EXTERN int aq_queue_thread_get(aq_queue *q, void *out);
+AQ_EXTERN int aq_queue_thread_get_until(aq_queue *q, void *out,
+                                        int64_t deadline);
+/* Blocks until every item put has been matched by aq_queue_task_done
+ * (queue.Queue.join). Returns: AQ_OK; AQ_EINVAL if q is NULL or not
+ * shared; AQ_EDEADLK as above; AQ_ETIMEDOUT. Blocks the thread.
+ * Thread-safe: any thread that is not running a loop. */
+AQ_EXTERN int aq_queue_thread_join(aq_queue *q);
+AQ_EXTERN int aq_queue_thread_join_until(aq_queue *q, int64_t deadline);
 
 /* ===================================================================== */
 /*  Blocking work on a thread pool                                       */

@@ -110,6 +110,8 @@ int aq_queue_free(aq_queue *q)
 {
     if (!q)
         return AQ_EINVAL;
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->free(q);
     if (!aq__list_empty(&q->getters) || !aq__list_empty(&q->putters) ||
         !aq__list_empty(&q->joiners))
         return AQ_EBUSY;
@@ -143,9 +145,7 @@ static inline int put_now(aq_queue *q, const void *item)
 {
     if (aq__unlikely(!aq__list_empty(&q->getters))) {
         aq__waiter *g = aq__waiter_pop(&q->getters);
-        aq__item_copy(g->buf, item, q->item_size);
-        q->unfinished++;
-        q->got++;
+        aq__queue_hand_over(q, g->buf, item);
         aq__waiter_wake(g, AQ_OK);
         return AQ_OK;
     }
@@ -183,6 +183,20 @@ static __attribute__((noinline)) int put_overflow(aq_queue *q,
     return AQ_EDROPPED;
 }
 
+/* A put on a shut-down or shared queue. Out of line, so that the test
+ * that leads here stays a single test of memory: inlined, gcc loaded the
+ * flags into a register to test them twice (one more instruction per
+ * put, `make bench-check`). */
+static __attribute__((noinline)) int put_flagged(aq_queue *q,
+                                                 const void *item,
+                                                 aq_task *self,
+                                                 int64_t deadline)
+{
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->put(q, item, self, deadline);
+    return AQ_ESHUTDOWN;
+}
+
 /* One put past the caller's checks, the path every put takes, single or
  * batched: completes at once if it can; else, with a task, parks it
  * until a get moves the item in (and counts it unfinished, so on AQ_OK
@@ -191,8 +205,8 @@ static __attribute__((noinline)) int put_overflow(aq_queue *q,
 AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
                              int64_t deadline)
 {
-    if (aq__unlikely(q->flags & AQ__Q_SHUTDOWN))
-        return AQ_ESHUTDOWN;
+    if (aq__unlikely(q->flags & (AQ__Q_SHUTDOWN | AQ__Q_SHARED)))
+        return put_flagged(q, item, self, deadline);
     if (aq__likely(aq__queue_can_put(q)))
         return put_now(q, item);
     if (q->overflow)
@@ -236,16 +250,14 @@ int aq_queue_put(aq_queue *q, const void *item)
 /* ---- get ----------------------------------------------------------------- */
 
 /* Completes a get on a non-empty queue, then refills the freed slot from
- * the oldest putter (the slot exists, so push cannot fail; the count is
- * back where it was, so the high-water mark needs no look). */
+ * the oldest putter. */
 static inline void get_now(aq_queue *q, void *out)
 {
     q->ops->pop(q, out);
     q->got++;
     if (aq__unlikely(!aq__list_empty(&q->putters))) {
         aq__waiter *p = aq__waiter_pop(&q->putters);
-        q->ops->push(q, p->buf);
-        q->unfinished++;
+        aq__queue_refill(q, p->buf);
         aq__waiter_wake(p, AQ_OK);
     }
 }
@@ -257,9 +269,7 @@ static __attribute__((noinline)) void get_from_putter(aq_queue *q,
                                                       void *out)
 {
     aq__waiter *p = aq__waiter_pop(&q->putters);
-    aq__item_copy(out, p->buf, q->item_size);
-    q->unfinished++;
-    q->got++;
+    aq__queue_hand_over(q, out, p->buf);
     aq__waiter_wake(p, AQ_OK);
 }
 
@@ -274,7 +284,9 @@ AQ__ALWAYS_INLINE int get_one(aq_queue *q, void *out, aq_task *self,
         get_now(q, out);
         return AQ_OK;
     }
-    if (aq__unlikely(q->flags)) { /* shut down, or a rendezvous queue */
+    if (aq__unlikely(q->flags)) { /* shut down, rendezvous or shared */
+        if (q->flags & AQ__Q_SHARED)
+            return q->shared->vt->get(q, out, self, deadline);
         if (q->flags & AQ__Q_SHUTDOWN)
             return AQ_ESHUTDOWN;
         if (!aq__list_empty(&q->putters)) {
@@ -362,8 +374,9 @@ size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
 
 int aq_queue_task_done(aq_queue *q)
 {
-    if (!q || q->unfinished <= 0)
-        return AQ_EINVAL;
+    if (!q || q->unfinished <= 0) /* a shared header counts 0 */
+        return q && (q->flags & AQ__Q_SHARED) ? q->shared->vt->task_done(q)
+                                               : AQ_EINVAL;
     if (--q->unfinished == 0)
         aq__task_wake_all(&q->joiners, AQ_OK);
     return AQ_OK;
@@ -373,6 +386,8 @@ int aq_queue_join_until(aq_queue *q, int64_t deadline)
 {
     aq_task *self;
     AQ__SUSPEND_BEGIN(self, q != NULL);
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->join(q, self, deadline);
     if (q->unfinished == 0)
         return AQ_OK;
     return park(self, &q->joiners, NULL, deadline);
@@ -386,6 +401,8 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 {
     if (!q)
         return AQ_EINVAL;
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->shutdown(q, immediate);
     q->flags |= AQ__Q_SHUTDOWN;
     if (immediate) {
         /* Drop what is queued, each item counting as done (never below
@@ -406,33 +423,58 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 
 /* ---- introspection ------------------------------------------------------- */
 
-long aq_queue_qsize(const aq_queue *q) { return q ? (long)q->count : AQ_EINVAL; }
+/* A shared queue's header says nothing: its figures come from a snapshot
+ * taken under its lock. */
+#define AQ__FIGURE(q, field, own)                                         \
+    do {                                                                  \
+        if (!(q))                                                         \
+            return AQ_EINVAL;                                             \
+        if ((q)->flags & AQ__Q_SHARED) {                                  \
+            aq_queue_stats st;                                            \
+            (q)->shared->vt->statistics((q), &st);                        \
+            return (field);                                               \
+        }                                                                 \
+        return (own);                                                     \
+    } while (0)
+
+long aq_queue_qsize(const aq_queue *q)
+{
+    AQ__FIGURE(q, st.qsize, (long)q->count);
+}
 long aq_queue_maxsize(const aq_queue *q) { return q ? q->maxsize : AQ_EINVAL; }
-int aq_queue_empty(const aq_queue *q) { return q ? q->count == 0 : AQ_EINVAL; }
-int aq_queue_full(const aq_queue *q) { return q ? is_full(q) : AQ_EINVAL; }
+int aq_queue_empty(const aq_queue *q)
+{
+    AQ__FIGURE(q, st.qsize == 0, q->count == 0);
+}
+int aq_queue_full(const aq_queue *q)
+{
+    AQ__FIGURE(q, st.maxsize > 0 && st.qsize >= st.maxsize, is_full(q));
+}
 int aq_queue_is_shutdown(const aq_queue *q)
 {
-    return q ? (q->flags & AQ__Q_SHUTDOWN) != 0 : AQ_EINVAL;
+    AQ__FIGURE(q, st.is_shutdown, (q->flags & AQ__Q_SHUTDOWN) != 0);
 }
 long aq_queue_unfinished(const aq_queue *q)
 {
-    return q ? q->unfinished : AQ_EINVAL;
+    AQ__FIGURE(q, st.unfinished, q->unfinished);
 }
 long aq_queue_getters(const aq_queue *q)
 {
-    return q ? (long)aq__list_len(&q->getters) : AQ_EINVAL;
+    AQ__FIGURE(q, st.getters, (long)aq__list_len(&q->getters));
 }
 long aq_queue_putters(const aq_queue *q)
 {
-    return q ? (long)aq__list_len(&q->putters) : AQ_EINVAL;
+    AQ__FIGURE(q, st.putters, (long)aq__list_len(&q->putters));
 }
 long aq_queue_joiners(const aq_queue *q)
 {
-    return q ? (long)aq__list_len(&q->joiners) : AQ_EINVAL;
+    AQ__FIGURE(q, st.joiners, (long)aq__list_len(&q->joiners));
 }
 
 int aq_queue_peek(const aq_queue *q, size_t i, void *out)
 {
+    if (q && out && (q->flags & AQ__Q_SHARED))
+        return q->shared->vt->peek(q, i, out);
     if (!q || !out || i >= q->count)
         return AQ_EINVAL;
     q->ops->peek(q, i, out);
@@ -447,6 +489,8 @@ int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
     if (!q || (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
                policy != AQ_DROP_OLDEST))
         return AQ_EINVAL;
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->set_overflow(q, policy, drop, ud);
     /* Only a bounded queue that stores items ever gets full enough to
      * drop. */
     if (policy != AQ_BLOCK &&
@@ -467,6 +511,8 @@ int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
 {
     if (!q || !out)
         return AQ_EINVAL;
+    if (q->flags & AQ__Q_SHARED)
+        return q->shared->vt->statistics(q, out);
     memset(out, 0, sizeof *out);
     out->put = q->got + q->count + q->dropped - q->refused;
     out->got = q->got;

@@ -7,6 +7,8 @@
 
 /* ---- queues (queue.c, batch.c; fifo.c, lifo.c, prio.c) ---------------- */
 
+typedef struct aq__shared aq__shared;
+
 /* Storage of one queue kind. push never fails when count < cap; grow
  * makes room for one more item (AQ_OK or AQ_ENOMEM, nothing changed). */
 typedef struct aq__qops {
@@ -62,10 +64,37 @@ struct aq_queue {
                             shutdown, stored or not */
     uint64_t refused;    /* of those, new items that were never stored */
     size_t high_water;   /* the largest count after a push */
+    aq__shared *shared;  /* AQ__Q_SHARED: where the state really is */
 };
 
 #define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
 #define AQ__Q_RENDEZVOUS 2u /* AQ_RENDEZVOUS: stores nothing, limit 0 */
+#define AQ__Q_SHARED 4u     /* aq_queue_share: a header over `shared` */
+
+/* A shared queue (aq_queue_share) is a header whose own state says empty
+ * (count 0), full (limit 0) and flagged, so that every path of this file
+ * reaches a flag test it makes anyway (the shutdown test of a put, the
+ * flags test of a get on an empty queue, the error branch of task_done)
+ * and turns off there to src/thread/shared.c, which keeps the real state
+ * under a lock. A queue that is not shared pays no instruction for it.
+ * The calls go through this table so that queue/ includes nothing above
+ * it; self is the calling task, or NULL for a try form. */
+typedef struct aq__shared_vt {
+    int (*put)(aq_queue *q, const void *item, aq_task *self, int64_t d);
+    int (*get)(aq_queue *q, void *out, aq_task *self, int64_t d);
+    int (*task_done)(aq_queue *q);
+    int (*join)(aq_queue *q, aq_task *self, int64_t d);
+    int (*shutdown)(aq_queue *q, int immediate);
+    int (*free)(aq_queue *q);
+    int (*set_overflow)(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
+                        void *ud);
+    int (*statistics)(const aq_queue *q, aq_queue_stats *out);
+    int (*peek)(const aq_queue *q, size_t i, void *out);
+} aq__shared_vt;
+
+struct aq__shared {
+    const aq__shared_vt *vt;
+};
 
 /* Can a put complete now (try_put succeed, or fail with a shutdown it
  * must report)? With room, or by hand-off: a getter waits only on an
@@ -148,6 +177,26 @@ static inline void aq__item_copy(void *dst, const void *src, size_t n)
     case 16: memcpy(dst, src, 16); break;
     default: memcpy(dst, src, n); break;
     }
+}
+
+/* The two moves by which a waiter is served (queue.c; and shared.c for
+ * its own waiters). hand_over: an item goes from a putter straight to a
+ * getter (dst), never stored: it counts as got and unfinished. refill:
+ * after a get freed a slot of a full queue, the oldest putter's item is
+ * stored in it (the slot exists, so push cannot fail; the count is back
+ * where it was, so the high-water mark needs no look). */
+static inline void aq__queue_hand_over(aq_queue *q, void *dst,
+                                       const void *item)
+{
+    aq__item_copy(dst, item, q->item_size);
+    q->unfinished++;
+    q->got++;
+}
+
+static inline void aq__queue_refill(aq_queue *q, const void *item)
+{
+    q->ops->push(q, item);
+    q->unfinished++;
 }
 
 #endif

@@ -267,11 +267,25 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!enabled(&c[i]))
             continue;
+        /* A shared queue's header is never ready and nobody serves its
+         * lists: refused here, where only a waiting select pays the test
+         * (aq_queue_share: not a clause yet). */
+        if (c[i].op <= AQ_OP_GET && (c[i].queue->flags & AQ__Q_SHARED)) {
+            while (k > 0)
+                aq__list_remove(&w[--k].link);
+            rc = AQ_EINVAL;
+            break;
+        }
         w[k].task = self;
         w[k].buf = c[i].op <= AQ_OP_GET ? c[i].buf : NULL;
         w[k].index = (int)i;
         aq__list_push_back(wait_list(&c[i]), &w[k].link);
         k++;
+    }
+    if (rc != AQ_OK) {
+        if (w != local)
+            aq__free(w);
+        return rc;
     }
     self->nwaits = k;
     rc = aq__park(self, w, d);
@@ -314,7 +328,13 @@ int aq_select_try(aq_clause *c, size_t n, int flags)
     int nready = scan(c, n, flags, self, &first);
     if (nready < 0)
         return nready;
-    return nready ? choose(c, nready, first, flags, self) : AQ_EAGAIN;
+    if (nready)
+        return choose(c, nready, first, flags, self);
+    for (size_t i = 0; i < n; i++) /* never ready: refused, as park does */
+        if (enabled(&c[i]) && c[i].op <= AQ_OP_GET &&
+            (c[i].queue->flags & AQ__Q_SHARED))
+            return AQ_EINVAL;
+    return AQ_EAGAIN;
 }
 
 /* ---- waiting for the first of several tasks ------------------------------ */

@@ -29,6 +29,7 @@
 #include <time.h>
 
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
+_Thread_local aq_loop *aq__thread_loop;
 
 int64_t aq_now(void)
 {
@@ -144,6 +145,8 @@ static int run(aq_loop *l, int block)
     if (l->running || aq__cur)
         return AQ_EBUSY;
     aq__overflow_arm();
+    aq_loop *outer = aq__thread_loop; /* a post may run a second loop */
+    aq__thread_loop = l;
     l->running = 1;
     l->stopped = 0;
     if (!block && l->src) /* take what the host loop saw as ready */
@@ -182,6 +185,7 @@ static int run(aq_loop *l, int block)
         }
     }
     l->running = 0;
+    aq__thread_loop = outer;
     return AQ_OK;
 }
 

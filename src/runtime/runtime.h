@@ -230,6 +230,10 @@ struct aq_loop {
 /* The running task of this thread (NULL outside a task). */
 extern _Thread_local aq_task *aq__cur
     __attribute__((tls_model("initial-exec")));
+/* The loop this thread is running (inside aq_loop_run or
+ * aq_loop_run_ready: its tasks and its posts), or NULL: a blocking call
+ * made there would stop the loop (thread/shared.c reports AQ_EDEADLK). */
+extern _Thread_local aq_loop *aq__thread_loop;
 
 /* Completes every waiter on a wait list with rc, oldest first. */
 AQ__HIDDEN void aq__task_wake_all(aq_list *list, int rc);

@@ -28,6 +28,12 @@
  *   last send once the inbox is closed) and then runs the reserved posts
  *   it finds queued instead of dropping them: a reservation is a promise
  *   that its function runs exactly once, and the loop keeps it.
+ * - An owned post (aq__post_send_owned: a wake-up that shared.c sends to
+ *   a task waiting on a shared queue) lives in the waiter's frame: the
+ *   loop never frees it, and reads everything it needs from it before
+ *   calling fn, after which the record may be gone. Its task, if it stops
+ *   waiting before the post runs, takes it back (aq__post_withdraw) on
+ *   the loop's thread, where run_posts cannot be half-way through it.
  * The inbox pointer itself is published with release when created, and
  * read with acquire by posters.
  *
@@ -46,12 +52,7 @@
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_POINTER_LOCK_FREE == 2,
                "aq_loop_stop needs lock-free atomics");
 
-typedef struct aq__post {
-    struct aq__post *next;
-    void (*fn)(void *arg);
-    void *arg;
-    int reserved;          /* aq__post_reserve's: runs even at the free */
-} post;
+typedef aq__post post;
 
 typedef struct inbox {
     pthread_mutex_t mu;
@@ -89,8 +90,10 @@ static void run_posts(aq_loop *l)
     pthread_mutex_unlock(&in->mu);
     while (p) {
         post *next = p->next;
+        int owned = p->kind == AQ__POST_OWNED; /* p may die in fn */
         p->fn(p->arg);
-        aq__free(p);
+        if (!owned)
+            aq__free(p);
         p = next;
     }
 }
@@ -119,7 +122,9 @@ static void inbox_free(aq_loop *l)
     wait_senders(in); /* a reserved post's sender may still be waking us */
     for (post *next; p; p = next) { /* reserved: run; the rest: drop */
         next = p->next;
-        if (p->reserved)
+        if (p->kind == AQ__POST_OWNED)
+            continue; /* none left: every waiting task has returned */
+        if (p->kind == AQ__POST_RESERVED)
             p->fn(p->arg); /* may still use the inbox (keep-alive) */
         aq__free(p);
     }
@@ -159,6 +164,13 @@ static int inbox_make(aq_loop *l)
     io->on_destroy = inbox_free;
     atomic_store_explicit(&l->inbox, in, memory_order_release);
     return AQ_OK;
+}
+
+int aq__inbox_open(aq_loop *l)
+{
+    return atomic_load_explicit(&l->inbox, memory_order_relaxed)
+               ? AQ_OK
+               : inbox_make(l);
 }
 
 int aq_loop_keep_alive(aq_loop *l, int on)
@@ -204,7 +216,7 @@ static void inbox_send(aq_loop *l, inbox *in, post *p)
     in->tail = &p->next;
     /* relaxed: aq_loop_free clears open before it takes mu to wait, so
      * mu orders the two; the count's seq_cst is the sleep handshake. */
-    if (p->reserved && --in->promised == 0 &&
+    if (p->kind == AQ__POST_RESERVED && --in->promised == 0 &&
         !atomic_load_explicit(&in->open, memory_order_relaxed))
         pthread_cond_signal(&in->sent); /* aq_loop_free waits for it */
     pthread_mutex_unlock(&in->mu);
@@ -227,7 +239,7 @@ int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
     } else {
         p->fn = fn;
         p->arg = arg;
-        p->reserved = 0;
+        p->kind = AQ__POST_HEAP;
         inbox_send(l, in, p);
     }
     atomic_fetch_sub(&in->senders, 1);
@@ -242,7 +254,7 @@ aq__post *aq__post_reserve(aq_loop *l, void (*fn)(void *arg), void *arg)
         return NULL;
     p->fn = fn;
     p->arg = arg;
-    p->reserved = 1;
+    p->kind = AQ__POST_RESERVED;
     pthread_mutex_lock(&in->mu);
     in->promised++;
     pthread_mutex_unlock(&in->mu);
@@ -256,6 +268,34 @@ void aq__post_unreserve(aq_loop *l, aq__post *p)
     in->promised--; /* the loop's thread: no free can be waiting on it */
     pthread_mutex_unlock(&in->mu);
     aq__free(p);
+}
+
+void aq__post_send_owned(aq_loop *l, aq__post *p)
+{
+    /* The loop is open to posts (aq__inbox_open) and cannot be freed: a
+     * task of it waits for this post. So no senders count is needed. */
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    p->kind = AQ__POST_OWNED;
+    inbox_send(l, in, p);
+}
+
+int aq__post_withdraw(aq_loop *l, aq__post *p)
+{
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    int found = 0;
+    pthread_mutex_lock(&in->mu);
+    for (post **at = &in->head; *at; at = &(*at)->next) {
+        if (*at == p) {
+            *at = p->next;
+            if (in->tail == &p->next)
+                in->tail = at;
+            atomic_fetch_sub(&in->count, 1);
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&in->mu);
+    return found;
 }
 
 void aq__post_send(aq_loop *l, aq__post *p)

@@ -5,9 +5,40 @@
 
 #include "io/io.h"
 
-/* A post reserved ahead on a loop's thread and sent later from any
- * thread (post.c's header comment gives the contract). */
-typedef struct aq__post aq__post;
+/* A record of the inbox of posts (post.c's header comment gives the
+ * contract): from aq_loop_post (allocated, freed after it runs), reserved
+ * ahead (aq__post_reserve), or owned by the sender (in its frame). */
+/* A spinning thread's pause: lets the other hardware thread of the core
+ * run and saves power, without giving up the CPU. */
+static inline void aq__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+enum { AQ__POST_HEAP, AQ__POST_RESERVED, AQ__POST_OWNED };
+
+typedef struct aq__post {
+    struct aq__post *next;
+    void (*fn)(void *arg);
+    void *arg;
+    int kind; /* AQ__POST_*: who frees it, and whether a free runs it */
+} aq__post;
+
+/* Opens l to posts without keeping it alive (aq_loop_keep_alive does
+ * both). The loop's thread only. AQ_OK, AQ_ENOMEM or -errno. */
+AQ__HIDDEN int aq__inbox_open(aq_loop *l);
+/* Sends p, filled in by the caller, whose memory stays the caller's: fn
+ * runs on l's thread at its next poll, after which the loop never touches
+ * p again. l must be open to posts and must not be freed before fn runs
+ * or the post is withdrawn. Any thread. */
+AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
+/* Takes back an owned post not yet run: 1 if it was still queued, 0 if
+ * it has run. On l's thread, outside any post (so never half-way). */
+AQ__HIDDEN int aq__post_withdraw(aq_loop *l, aq__post *p);
 
 /* Reserves a post of fn(arg) on l, which must be open to posts
  * (aq_loop_keep_alive): the record is allocated now, so aq__post_send

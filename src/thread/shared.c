@@ -1,0 +1,474 @@
+/* libaq - shared queues: one queue for plain threads and for the tasks
+ * of any loop (aq_queue_share). MIT licensed.
+ *
+ * A shared queue is a header (what the user holds; queue.h says how its
+ * fields send every call here) over `struct shared`: a mutex, the queue
+ * core's own state in an inner queue, and three wait lists of this
+ * file's waiter records. Invariants:
+ * - The inner queue and the wait lists are touched only under mu. The
+ *   core is called on the inner queue with no task (its try forms) only,
+ *   so it never parks or wakes anyone and its own wait lists stay empty:
+ *   waiting is done here, and every move of an item is the core's (its
+ *   put and get, aq__queue_hand_over, aq__queue_refill).
+ * - As in queue.c, getters wait only while the queue is empty and putters
+ *   only while it is full (a rendezvous queue is always full): a put that
+ *   finds a getter hands its item over, and a get that frees a slot
+ *   refills it from the oldest putter, before mu is released. So no call
+ *   overtakes a waiter (no barging), whichever thread it comes from.
+ * - A waiter's outcome is decided once, under mu. A completer unlinks the
+ *   record, moves the item and sets state DONE with rc; a waiter that
+ *   stops waiting (its deadline, a cancel) takes mu and unlinks itself
+ *   only if still PENDING. Whoever takes mu first wins, and an item moved
+ *   is never taken back: completed beats cancelled, at this one place.
+ * - Wake-ups. A thread sleeps on a futex word in its record: 0 waiting,
+ *   1 done (release by the completer, acquire by the thread), 2 asleep
+ *   (set by the thread with a CAS from 0, so that the completer makes the
+ *   FUTEX_WAKE system call only for a thread that sleeps). The completer
+ *   does this under mu, and a thread that slept takes mu once before it
+ *   returns, so its record is never touched after it is gone.
+ *   A task is woken through an owned post to its loop (post.c), sent
+ *   under mu, or directly when the completer runs in a task of that same
+ *   loop. If the task stops waiting first and finds itself DONE, its post
+ *   has been sent: it takes it back (aq__post_withdraw) unless it already
+ *   ran, so no post outlives the frame it lives in.
+ * - A task that waits here keeps its loop alive (io->keep) meanwhile:
+ *   another thread may complete the wait, so a loop with nothing else to
+ *   do sleeps in its poller rather than report AQ_EDEADLK.
+ * Lock order: mu, then a loop's inbox mutex (post.c). The drop callback
+ * (aq_queue_set_overflow) runs under mu: it must not call this queue.
+ */
+#include "queue/queue.h"
+#include "thread/thread.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PENDING, DONE };
+enum { WORD_WAITING, WORD_DONE, WORD_ASLEEP };
+
+typedef struct xwaiter {
+    aq_list link;  /* on a wait list of the queue while PENDING (mu) */
+    void *buf;     /* put: the item; get: the destination; join: NULL */
+    int state;     /* PENDING or DONE (mu) */
+    int rc;        /* the outcome, set with DONE (mu) */
+    aq_task *task; /* the waiting task, or NULL for a thread */
+    int delivered; /* task: its wake-up has run (its loop's thread only) */
+    aq__post post; /* task: the wake-up, posted to task->loop */
+    _Atomic unsigned word; /* thread: WORD_* */
+} xwaiter;
+
+typedef struct shared {
+    aq__shared base;
+    pthread_mutex_t mu;
+    aq_queue *q;                       /* the core's state */
+    aq_list getters, putters, joiners; /* xwaiters, oldest first */
+} shared;
+
+/* How a call that cannot complete at once goes on. */
+enum { TRY, AS_TASK, AS_THREAD };
+
+static shared *sh(const aq_queue *h) { return (shared *)h->shared; }
+
+/* ---- completing ---------------------------------------------------------- */
+
+static void deliver(void *arg)
+{
+    xwaiter *w = arg;
+    w->delivered = 1;
+    if (w->task->state == AQ__WAITING) /* else it stopped waiting first */
+        aq__task_wake(w->task, w->rc);
+}
+
+/* Completes w, already unlinked, with rc. Under mu. */
+static void complete(xwaiter *w, int rc)
+{
+    w->state = DONE;
+    w->rc = rc;
+    if (w->task) {
+        if (aq__cur && aq__cur->loop == w->task->loop)
+            deliver(w); /* the same loop's thread: no post needed */
+        else
+            aq__post_send_owned(w->task->loop, &w->post);
+        return;
+    }
+    /* release: the thread reads rc (and its item) after it sees WORD_DONE */
+    if (atomic_exchange_explicit(&w->word, WORD_DONE, memory_order_release) ==
+        WORD_ASLEEP)
+        syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static xwaiter *pop(aq_list *l)
+{
+    return aq__list_entry(aq__list_pop_front(l), xwaiter, link);
+}
+
+static void complete_all(aq_list *l, int rc)
+{
+    while (!aq__list_empty(l))
+        complete(pop(l), rc);
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+/* What a stopped wait reports, as aq__park does: success stands; another
+ * failure of a cancelled task reports the cancel. */
+static int outcome(aq_task *t, int rc)
+{
+    return rc != AQ_OK && t && aq__cancel_due(t) ? AQ_ECANCELED : rc;
+}
+
+/* Before a task may wait here, its loop must be open to posts: done
+ * before taking mu (it may create an eventfd), by every call that could
+ * wait. */
+static int task_ready_to_wait(aq_task *self)
+{
+    return aq__inbox_open(self->loop);
+}
+
+static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
+{
+    aq__io *io = self->loop->io;
+    w->task = self;
+    w->delivered = 0;
+    w->post.fn = deliver;
+    w->post.arg = w;
+    io->keep++;
+    pthread_mutex_unlock(&s->mu);
+    aq__waiter me; /* on no list: only a delivery, timer or cancel wakes */
+    aq__list_init(&me.link);
+    me.task = self;
+    me.buf = NULL;
+    int rc = aq__park(self, &me, d);
+    io->keep--;
+    if (w->delivered)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    if (w->state == PENDING) {
+        aq__list_remove(&w->link); /* nothing moved: the timeout stands */
+    } else {
+        aq__post_withdraw(self->loop, &w->post); /* it had not run */
+        rc = outcome(self, w->rc);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int thread_wait(shared *s, xwaiter *w, int64_t d)
+{
+    w->task = NULL;
+    atomic_init(&w->word, WORD_WAITING);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < 200; i++) { /* a hand-off often comes this soon */
+        if (atomic_load_explicit(&w->word, memory_order_acquire) == WORD_DONE)
+            return w->rc;
+        aq__cpu_relax();
+    }
+    unsigned waiting = WORD_WAITING;
+    if (!atomic_compare_exchange_strong_explicit(
+            &w->word, &waiting, WORD_ASLEEP, memory_order_acquire,
+            memory_order_acquire))
+        return w->rc; /* WORD_DONE meanwhile */
+    struct timespec ts = {(time_t)(d / AQ_SEC), (long)(d % AQ_SEC)};
+    for (;;) {
+        /* An absolute CLOCK_MONOTONIC deadline, aq_now()'s clock. */
+        long r = syscall(SYS_futex, &w->word,
+                         FUTEX_WAIT_BITSET_PRIVATE, WORD_ASLEEP,
+                         d == AQ_NEVER ? NULL : &ts, NULL,
+                         FUTEX_BITSET_MATCH_ANY);
+        int err = r < 0 ? errno : 0;
+        if (atomic_load_explicit(&w->word, memory_order_acquire) ==
+            WORD_DONE) {
+            pthread_mutex_lock(&s->mu); /* the completer has woken us */
+            pthread_mutex_unlock(&s->mu);
+            return w->rc;
+        }
+        if (err == ETIMEDOUT) {
+            int rc = AQ_ETIMEDOUT;
+            pthread_mutex_lock(&s->mu);
+            if (w->state == PENDING)
+                aq__list_remove(&w->link);
+            else
+                rc = w->rc; /* completed as the deadline passed */
+            pthread_mutex_unlock(&s->mu);
+            return rc;
+        }
+    }
+}
+
+/* Waits with w linked on a list, mu held (released on return). */
+static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d)
+{
+    w->state = PENDING;
+    return how == AS_TASK ? task_wait(s, w, self, d) : thread_wait(s, w, d);
+}
+
+/* The checks before a call links a record: a deadline already passed
+ * (for a task, also its timeout scopes, and d becomes the earliest). */
+static int may_wait(aq_task *self, int how, int64_t *d)
+{
+    /* A compact task's frames move while it is parked, and other threads
+     * write into its record: it may not wait here. */
+    if (how == AS_TASK)
+        return self->compact ? AQ_EINVAL : aq__park_begin(self, d);
+    return *d != AQ_NEVER && *d <= aq_now() ? AQ_ETIMEDOUT : AQ_OK;
+}
+
+/* ---- the operations ------------------------------------------------------ */
+
+static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
+                  int64_t d)
+{
+    shared *s = sh(h);
+    int rc;
+    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
+        xwaiter *g = pop(&s->getters);
+        aq__queue_hand_over(s->q, g->buf, item);
+        complete(g, AQ_OK);
+        rc = AQ_OK;
+    } else {
+        rc = aq__queue_put_one(s->q, item, NULL, AQ_NEVER);
+        if (rc == AQ_EFULL && how != TRY &&
+            (rc = may_wait(self, how, &d)) == AQ_OK) {
+            xwaiter w;
+            w.buf = (void *)item;
+            aq__list_push_back(&s->putters, &w.link);
+            return wait(s, &w, self, how, d);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
+{
+    shared *s = sh(h);
+    int rc;
+    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
+    if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
+        xwaiter *p = pop(&s->putters);
+        aq__queue_refill(s->q, p->buf);
+        complete(p, AQ_OK);
+    } else if (rc == AQ_EEMPTY && !aq__list_empty(&s->putters)) {
+        xwaiter *p = pop(&s->putters); /* a rendezvous queue */
+        aq__queue_hand_over(s->q, out, p->buf);
+        complete(p, AQ_OK);
+        rc = AQ_OK;
+    } else if (rc == AQ_EEMPTY && how != TRY &&
+               (rc = may_wait(self, how, &d)) == AQ_OK) {
+        xwaiter w;
+        w.buf = out;
+        aq__list_push_back(&s->getters, &w.link);
+        return wait(s, &w, self, how, d);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
+{
+    shared *s = sh(h);
+    int rc;
+    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
+        xwaiter w;
+        w.buf = NULL;
+        aq__list_push_back(&s->joiners, &w.link);
+        return wait(s, &w, self, how, d);
+    }
+    if (s->q->unfinished == 0)
+        rc = AQ_OK;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- the table queue.c calls --------------------------------------------- */
+
+static int vt_put(aq_queue *h, const void *item, aq_task *self, int64_t d)
+{
+    return put_op(h, item, self, self ? AS_TASK : TRY, d);
+}
+
+static int vt_get(aq_queue *h, void *out, aq_task *self, int64_t d)
+{
+    return get_op(h, out, self, self ? AS_TASK : TRY, d);
+}
+
+static int vt_join(aq_queue *h, aq_task *self, int64_t d)
+{
+    return join_op(h, self, AS_TASK, d);
+}
+
+static int vt_task_done(aq_queue *h)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    int rc = aq_queue_task_done(s->q);
+    if (rc == AQ_OK && s->q->unfinished == 0)
+        complete_all(&s->joiners, AQ_OK);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int vt_shutdown(aq_queue *h, int immediate)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    int rc = aq_queue_shutdown(s->q, immediate);
+    if (immediate && s->q->unfinished == 0) /* as the core does */
+        complete_all(&s->joiners, AQ_OK);
+    complete_all(&s->getters, AQ_ESHUTDOWN);
+    complete_all(&s->putters, AQ_ESHUTDOWN);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int vt_free(aq_queue *h)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    int busy = !aq__list_empty(&s->getters) ||
+               !aq__list_empty(&s->putters) ||
+               !aq__list_empty(&s->joiners);
+    pthread_mutex_unlock(&s->mu);
+    if (busy)
+        return AQ_EBUSY;
+    aq_queue_free(s->q);
+    pthread_mutex_destroy(&s->mu);
+    aq__free(s);
+    aq__free(h);
+    return AQ_OK;
+}
+
+static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
+                           void *ud)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    int rc = aq_queue_set_overflow(s->q, policy, drop, ud);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int vt_statistics(const aq_queue *h, aq_queue_stats *out)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    aq_queue_statistics(s->q, out);
+    out->getters = (long)aq__list_len(&s->getters);
+    out->putters = (long)aq__list_len(&s->putters);
+    out->joiners = (long)aq__list_len(&s->joiners);
+    pthread_mutex_unlock(&s->mu);
+    return AQ_OK;
+}
+
+static int vt_peek(const aq_queue *h, size_t i, void *out)
+{
+    shared *s = sh(h);
+    pthread_mutex_lock(&s->mu);
+    int rc = aq_queue_peek(s->q, i, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const aq__shared_vt shared_vt = {
+    vt_put,  vt_get,          vt_task_done,  vt_join, vt_shutdown,
+    vt_free, vt_set_overflow, vt_statistics, vt_peek};
+
+/* ---- public -------------------------------------------------------------- */
+
+int aq_queue_share(aq_queue *h)
+{
+    if (!h)
+        return AQ_EINVAL;
+    if (h->flags & AQ__Q_SHARED)
+        return AQ_OK;
+    if (!aq__list_empty(&h->getters) || !aq__list_empty(&h->putters) ||
+        !aq__list_empty(&h->joiners))
+        return AQ_EBUSY;
+    shared *s = aq__malloc(sizeof *s);
+    aq_queue *q = aq__malloc(sizeof *q);
+    if (!s || !q) {
+        aq__free(s);
+        aq__free(q);
+        return AQ_ENOMEM;
+    }
+    /* The state moves into the inner queue; the header keeps what the
+     * calls read before they reach a flag test (the item size, maxsize)
+     * and says empty, full and shared. */
+    *q = *h;
+    aq__list_init(&q->getters);
+    aq__list_init(&q->putters);
+    aq__list_init(&q->joiners);
+    s->base.vt = &shared_vt;
+    s->q = q;
+    pthread_mutex_init(&s->mu, NULL);
+    aq__list_init(&s->getters);
+    aq__list_init(&s->putters);
+    aq__list_init(&s->joiners);
+    aq_queue head = {0};
+    head.ops = h->ops;
+    head.item_size = h->item_size;
+    head.maxsize = h->maxsize;
+    head.limit = 0;
+    head.flags = AQ__Q_SHARED;
+    head.shared = &s->base;
+    *h = head;
+    aq__list_init(&h->getters);
+    aq__list_init(&h->putters);
+    aq__list_init(&h->joiners);
+    return AQ_OK;
+}
+
+/* The thread faces: blocking calls for threads that run no loop. */
+static int thread_check(const aq_queue *h, int args_ok)
+{
+    if (!h || !args_ok || !(h->flags & AQ__Q_SHARED))
+        return AQ_EINVAL;
+    return aq__thread_loop ? AQ_EDEADLK : AQ_OK;
+}
+
+int aq_queue_thread_put_until(aq_queue *h, const void *item,
+                              int64_t deadline)
+{
+    int rc = thread_check(h, item != NULL);
+    return rc ? rc : put_op(h, item, NULL, AS_THREAD, deadline);
+}
+
+int aq_queue_thread_put(aq_queue *h, const void *item)
+{
+    return aq_queue_thread_put_until(h, item, AQ_NEVER);
+}
+
+int aq_queue_thread_get_until(aq_queue *h, void *out, int64_t deadline)
+{
+    int rc = thread_check(h, out != NULL);
+    return rc ? rc : get_op(h, out, NULL, AS_THREAD, deadline);
+}
+
+int aq_queue_thread_get(aq_queue *h, void *out)
+{
+    return aq_queue_thread_get_until(h, out, AQ_NEVER);
+}
+
+int aq_queue_thread_join_until(aq_queue *h, int64_t deadline)
+{
+    int rc = thread_check(h, 1);
+    return rc ? rc : join_op(h, NULL, AS_THREAD, deadline);
+}
+
+int aq_queue_thread_join(aq_queue *h)
+{
+    return aq_queue_thread_join_until(h, AQ_NEVER);
+}

@@ -1,0 +1,350 @@
+/* Shared queues (aq_queue_share): plain threads with the blocking thread
+ * faces and tasks with the ordinary calls on one queue. Every item
+ * arrives once and in each producer's order; a thread waits in line with
+ * tasks (no barging); deadlines, shutdown and join keep their meanings
+ * across threads; a blocking face called on a loop's thread reports
+ * AQ_EDEADLK; tasks of two loops share one queue. */
+#include "rt_helpers.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#define NPROD 4
+#define NITEMS 20000
+
+static aq_queue *new_shared(long maxsize)
+{
+    aq_queue *q = new_fifo(maxsize);
+    ASSERT_OK(aq_queue_share(q));
+    return q;
+}
+
+static void start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    ASSERT_EQ(pthread_create(t, NULL, fn, arg), 0);
+}
+
+static void stop(pthread_t t)
+{
+    void *res;
+    ASSERT_EQ(pthread_join(t, &res), 0);
+    ASSERT(res == NULL);
+}
+
+/* ---- threads produce, a task consumes ------------------------------------ */
+
+static struct {
+    aq_queue *q;
+} g;
+
+static void *producer(void *arg)
+{
+    long p = IVAL(arg);
+    for (long i = 0; i < NITEMS; i++) {
+        long v = p * NITEMS + i;
+        ASSERT_OK(aq_queue_thread_put(g.q, &v));
+    }
+    return NULL;
+}
+
+static void *consume_all(void *arg)
+{
+    (void)arg;
+    long next[NPROD] = {0};
+    for (long n = 0; n < (long)NPROD * NITEMS; n++) {
+        long v;
+        ASSERT_OK(aq_queue_get(g.q, &v));
+        long p = v / NITEMS;
+        ASSERT(p >= 0 && p < NPROD);
+        ASSERT_EQ(v % NITEMS, next[p]); /* each producer's order, no gap */
+        next[p]++;
+        ASSERT_OK(aq_queue_task_done(g.q));
+    }
+    return NULL;
+}
+
+static void *joiner(void *arg)
+{
+    pthread_t *producers = arg;
+    for (int p = 0; p < NPROD; p++) /* every item is in, then: */
+        stop(producers[p]);
+    ASSERT_OK(aq_queue_thread_join(g.q)); /* returns once all are done */
+    ASSERT_EQ(aq_queue_unfinished(g.q), 0);
+    ASSERT_EQ(aq_queue_qsize(g.q), 0);
+    return NULL;
+}
+
+TEST(test_thread_producers_task_consumer)
+{
+    g.q = new_shared(64);
+    pthread_t t[NPROD], j;
+    long one = -1;
+    ASSERT_OK(aq_queue_try_put(g.q, &one)); /* from a thread: allowed */
+    ASSERT_OK(aq_queue_try_get(g.q, &one));
+    ASSERT_OK(aq_queue_task_done(g.q));
+    for (long p = 0; p < NPROD; p++)
+        start(&t[p], producer, IARG(p));
+    start(&j, joiner, t);
+    t_main(consume_all, NULL);
+    stop(j);
+    aq_queue_stats st;
+    ASSERT_OK(aq_queue_statistics(g.q, &st));
+    ASSERT_EQ(st.got, (long)NPROD * NITEMS + 1);
+    ASSERT_EQ(st.put, (long)NPROD * NITEMS + 1);
+    ASSERT(st.high_water <= 64);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
+/* ---- a task produces, threads consume ------------------------------------ */
+
+static long g_sum[NPROD];
+
+static void *consumer_thread(void *arg)
+{
+    long c = IVAL(arg), v;
+    int rc;
+    while ((rc = aq_queue_thread_get(g.q, &v)) == AQ_OK) {
+        g_sum[c] += v;
+        ASSERT_OK(aq_queue_task_done(g.q));
+    }
+    ASSERT_RC(rc, AQ_ESHUTDOWN); /* shut down and drained */
+    return NULL;
+}
+
+static void *produce_then_join(void *arg)
+{
+    (void)arg;
+    for (long i = 1; i <= NITEMS; i++)
+        ASSERT_OK(aq_queue_put(g.q, &i)); /* suspends on the full queue */
+    ASSERT_OK(aq_queue_join(g.q));        /* the threads' task_done */
+    ASSERT_EQ(aq_queue_unfinished(g.q), 0);
+    ASSERT_OK(aq_queue_shutdown(g.q, 0));
+    return NULL;
+}
+
+TEST(test_thread_task_producer_thread_consumers)
+{
+    g.q = new_shared(8);
+    memset(g_sum, 0, sizeof g_sum);
+    pthread_t t[NPROD];
+    for (long c = 0; c < NPROD; c++)
+        start(&t[c], consumer_thread, IARG(c));
+    t_main(produce_then_join, NULL);
+    long sum = 0;
+    for (int c = 0; c < NPROD; c++) {
+        stop(t[c]);
+        sum += g_sum[c];
+    }
+    ASSERT_EQ(sum, (long)NITEMS * (NITEMS + 1) / 2); /* each item once */
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
+/* ---- a thread waits in line with tasks ----------------------------------- */
+
+static void *thread_puts_3(void *arg)
+{
+    (void)arg;
+    long v = 3;
+    ASSERT_OK(aq_queue_thread_put(g.q, &v));
+    return NULL;
+}
+
+static void *task_puts(void *arg)
+{
+    long v = IVAL(arg);
+    ASSERT_OK(aq_queue_put(g.q, &v));
+    return NULL;
+}
+
+static void *fifo_across_kinds(void *arg)
+{
+    (void)arg;
+    put_long(g.q, 1); /* full (maxsize 1) */
+    aq_task *t2, *t4;
+    ASSERT_OK(aq_spawn(&t2, task_puts, IARG(2)));
+    aq_yield(); /* the task is first in line */
+    pthread_t th;
+    start(&th, thread_puts_3, NULL);
+    while (aq_queue_putters(g.q) < 2) /* then the thread */
+        ASSERT_OK(aq_sleep(AQ_MSEC / 10));
+    ASSERT_OK(aq_spawn(&t4, task_puts, IARG(4)));
+    aq_yield(); /* and another task */
+    ASSERT_EQ(aq_queue_putters(g.q), 3);
+    ASSERT_RC(aq_queue_try_put(g.q, &(long){9}), AQ_EFULL); /* no barging */
+    for (long want = 1; want <= 4; want++) {
+        long v;
+        ASSERT_OK(aq_queue_get(g.q, &v));
+        ASSERT_EQ(v, want); /* served oldest first, whatever the kind */
+    }
+    stop(th);
+    ASSERT_OK(aq_task_wait(t2, NULL));
+    ASSERT_OK(aq_task_wait(t4, NULL));
+    aq_task_release(t2);
+    aq_task_release(t4);
+    return NULL;
+}
+
+TEST(test_thread_waits_in_line_with_tasks)
+{
+    g.q = new_shared(1);
+    t_main(fifo_across_kinds, NULL);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
+/* ---- deadlines and shutdown ---------------------------------------------- */
+
+static void *shut_later(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC));
+    ASSERT_OK(aq_queue_shutdown(g.q, 0));
+    return NULL;
+}
+
+static void *thread_get_shut(void *arg)
+{
+    (void)arg;
+    long v;
+    ASSERT_RC(aq_queue_thread_get(g.q, &v), AQ_ESHUTDOWN);
+    ASSERT_RC(aq_queue_thread_put(g.q, &v), AQ_ESHUTDOWN);
+    return NULL;
+}
+
+TEST(test_thread_deadline_and_shutdown)
+{
+    g.q = new_shared(1);
+    long v = 1;
+    int64_t t0 = aq_now();
+    ASSERT_RC(aq_queue_thread_get_until(g.q, &v, t0 + 20 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT(aq_now() - t0 >= 20 * AQ_MSEC);
+    ASSERT_RC(aq_queue_thread_get_until(g.q, &v, t0), AQ_ETIMEDOUT);
+    ASSERT_OK(aq_queue_thread_put(g.q, &v));
+    ASSERT_RC(aq_queue_thread_put_until(g.q, &v, aq_now() + AQ_MSEC),
+              AQ_ETIMEDOUT); /* full */
+    ASSERT_EQ(aq_queue_putters(g.q), 0); /* the timed-out record is gone */
+    ASSERT_RC(aq_queue_thread_join_until(g.q, aq_now() + AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_OK(aq_queue_thread_get(g.q, &v));
+    ASSERT_OK(aq_queue_task_done(g.q));
+    ASSERT_OK(aq_queue_thread_join(g.q));
+    pthread_t th;
+    start(&th, thread_get_shut, NULL);
+    t_main(shut_later, NULL); /* a task shuts it down: the thread wakes */
+    stop(th);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
+/* ---- misuse -------------------------------------------------------------- */
+
+static void *blocking_in_a_task(void *arg)
+{
+    (void)arg;
+    long v = 1;
+    ASSERT_RC(aq_queue_thread_put(g.q, &v), AQ_EDEADLK);
+    ASSERT_RC(aq_queue_thread_get(g.q, &v), AQ_EDEADLK);
+    ASSERT_RC(aq_queue_thread_join(g.q), AQ_EDEADLK);
+    ASSERT_EQ(aq_queue_qsize(g.q), 0); /* nothing was put */
+    aq_clause c[] = {AQ_GET(g.q, &v)};
+    ASSERT_RC(aq_select(c, 1, 0), AQ_EINVAL); /* not a clause yet */
+    ASSERT_RC(aq_select_try(c, 1, 0), AQ_EINVAL);
+    aq_queue *other = new_fifo(0);
+    aq_clause two[] = {AQ_GET(other, &v), AQ_GET(g.q, &v)};
+    ASSERT_RC(aq_select_until(two, 2, 0, aq_now() + AQ_SEC), AQ_EINVAL);
+    ASSERT_EQ(aq_queue_getters(other), 0); /* the first record unlinked */
+    ASSERT_OK(aq_queue_free(other));
+    return NULL;
+}
+
+static void *compact_waits(void *arg)
+{
+    (void)arg;
+    long v;
+    ASSERT_RC(aq_queue_get(g.q, &v), AQ_EINVAL); /* would have to wait */
+    put_long(g.q, 5);
+    ASSERT_OK(aq_queue_get(g.q, &v)); /* completes at once: fine */
+    ASSERT_EQ(v, 5);
+    return NULL;
+}
+
+TEST(test_thread_bad_input)
+{
+    long v = 1;
+    ASSERT_RC(aq_queue_share(NULL), AQ_EINVAL);
+    aq_queue *plain = new_fifo(1);
+    ASSERT_RC(aq_queue_thread_put(plain, &v), AQ_EINVAL); /* not shared */
+    ASSERT_RC(aq_queue_thread_get(plain, &v), AQ_EINVAL);
+    ASSERT_RC(aq_queue_thread_join(plain), AQ_EINVAL);
+    ASSERT_EQ(aq_queue_qsize(plain), 0);
+    put_long(plain, 7);
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_queue_share(plain), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT_EQ(aq_queue_qsize(plain), 1); /* unchanged, still plain */
+    ASSERT_OK(aq_queue_share(plain));
+    ASSERT_OK(aq_queue_share(plain)); /* idempotent */
+    ASSERT_EQ(aq_queue_qsize(plain), 1); /* the item moved with it */
+    ASSERT_EQ(aq_queue_full(plain), 1);
+    ASSERT_RC(aq_queue_thread_put(NULL, &v), AQ_EINVAL);
+    ASSERT_RC(aq_queue_thread_put(plain, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_queue_thread_get(plain, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_queue_thread_join(NULL), AQ_EINVAL);
+    ASSERT_OK(aq_queue_thread_get(plain, &v));
+    ASSERT_EQ(v, 7);
+    g.q = plain;
+    t_main(blocking_in_a_task, NULL);
+    t_main_compact(compact_waits, NULL);
+    ASSERT_OK(aq_queue_free(plain));
+}
+
+/* ---- tasks of two loops --------------------------------------------------- */
+
+#define NLOOP_ITEMS 50000
+
+static void *loop_producer(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < NLOOP_ITEMS; i++)
+        ASSERT_OK(aq_queue_put(g.q, &i));
+    return NULL;
+}
+
+static void *run_producer_loop(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_run(loop_producer, NULL, NULL));
+    return NULL;
+}
+
+static void *loop_consumer(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < NLOOP_ITEMS; i++) {
+        long v;
+        ASSERT_OK(aq_queue_get(g.q, &v));
+        ASSERT_EQ(v, i);
+    }
+    return NULL;
+}
+
+TEST(test_thread_two_loops_one_queue)
+{
+    g.q = new_shared(16);
+    pthread_t th;
+    start(&th, run_producer_loop, NULL); /* loop B puts, loop A gets */
+    t_main(loop_consumer, NULL);
+    stop(th);
+    ASSERT_EQ(aq_queue_qsize(g.q), 0);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_thread_producers_task_consumer);
+    RUN(test_thread_task_producer_thread_consumers);
+    RUN(test_thread_waits_in_line_with_tasks);
+    RUN(test_thread_deadline_and_shutdown);
+    RUN(test_thread_bad_input);
+    RUN(test_thread_two_loops_one_queue);
+    return t_done();
+}
