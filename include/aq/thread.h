@@ -122,6 +122,59 @@ AQ_EXTERN int aq_queue_thread_join(aq_queue *q);
 AQ_EXTERN int aq_queue_thread_join_until(aq_queue *q, int64_t deadline);
 
 /* ===================================================================== */
+/*  Loops on every core                                                  */
+/* ===================================================================== */
+
+/* A set of loops, each run by a thread of its own (tokio's multi-thread
+ * runtime, Go's GOMAXPROCS, without work stealing): tasks are spawned
+ * onto a chosen loop or round robin, and stay on it. Tasks of different
+ * loops exchange work through shared queues (aq_queue_share): a shared
+ * work queue fanned out to consumer tasks on every loop uses every core.
+ * Each loop is kept alive (aq_loop_keep_alive) from start to stop. */
+typedef struct aq_cores aq_cores;
+
+/* The most loops aq_cores_start makes, and the index that means "any":
+ * round robin over the loops. */
+#define AQ_CORES_MAX 1024
+#define AQ_ANY_CORE (-1L)
+
+/* Starts n loops on n new threads (n = 0: one per CPU online, from
+ * sysconf(_SC_NPROCESSORS_ONLN)). The threads run their loops until
+ * aq_cores_stop; they are not pinned to CPUs (use pthread_setaffinity_np
+ * from a task if you need that). Returns: AQ_OK; AQ_EINVAL if out is NULL
+ * or n is above AQ_CORES_MAX; AQ_ENOMEM; -errno from pthread_create,
+ * eventfd or epoll (then nothing is left running). Blocks briefly. Any
+ * thread. */
+AQ_EXTERN int aq_cores_start(aq_cores **out, size_t n);
+/* How many loops c has (0 if c is NULL). Any thread. */
+AQ_EXTERN size_t aq_cores_count(const aq_cores *c);
+/* Loop i of c, or NULL if c is NULL or i is out of range; for the
+ * thread-safe calls (aq_loop_post, aq_loop_stop) only. Any thread. */
+AQ_EXTERN aq_loop *aq_cores_loop(const aq_cores *c, size_t i);
+/* Spawns fn(arg) as a detached task on loop i (AQ_ANY_CORE: the next in
+ * round robin): it starts at that loop's next poll; its result is
+ * dropped. asyncio's run_coroutine_threadsafe without the future.
+ * Returns: AQ_OK; AQ_EINVAL if c or fn is NULL or i is out of range;
+ * AQ_ENOMEM (nothing spawned). A task whose stack the loop cannot get
+ * later is counted and reported by aq_cores_wait. Does not suspend.
+ * Thread-safe, until aq_cores_stop begins. */
+AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
+/* Blocks the calling thread until every task spawned through c so far
+ * has returned. Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if
+ * called from a thread running a loop (a task of c would wait for
+ * itself); AQ_ENOMEM if some spawn could not start for want of memory
+ * since the last call (the others have returned). Blocks the thread. Any
+ * thread but a loop's. */
+AQ_EXTERN int aq_cores_wait(aq_cores *c);
+/* Stops every loop of c, cancels the tasks still on them and lets them
+ * finish on their own threads (as aq_loop_free does), joins the threads
+ * and frees c. Spawns still in flight are dropped, never run. Returns:
+ * AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if called from one of c's
+ * loops (c is then left running). Blocks the thread. Any thread but c's
+ * loops'; no aq_cores_spawn may be under way. */
+AQ_EXTERN int aq_cores_stop(aq_cores *c);
+
+/* ===================================================================== */
 /*  Blocking work on a thread pool                                       */
 /* ===================================================================== */
 

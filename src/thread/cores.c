@@ -1,0 +1,212 @@
+/* libaq - loops on every core: N loops on N threads, tasks spawned onto
+ * them from any thread, stopped together. MIT licensed.
+ *
+ * Invariants:
+ * - Each loop is created, kept alive and freed by this file, and run by
+ *   its own thread from aq_cores_start to aq_cores_stop: aq_loop_run
+ *   returns only when aq_cores_stop calls aq_loop_stop, and the thread
+ *   then frees its loop itself (aq_loop_free cancels the tasks still
+ *   there and runs them to their end, on the thread they ran on).
+ * - A spawn from another thread is a post (aq_loop_post) whose record is
+ *   allocated by the caller, so a spawn reports AQ_ENOMEM at once; only a
+ *   task's stack is allocated on the loop, and a failure there is counted
+ *   in `lost` and reported by aq_cores_wait.
+ * - `live` counts spawns not yet returned (or lost): incremented before
+ *   the post, decremented when the task's function returns; under `mu`,
+ *   so that aq_cores_wait sleeps on `idle` without missing the last one.
+ * - A spawn record is on `pending` from the post until its loop starts the
+ *   task. A loop stopped first drops the post (aq_loop_free drops posts
+ *   still queued); aq_cores_stop then frees the records left on pending,
+ *   once every loop thread has ended, so none leaks.
+ */
+#include "thread/thread.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+typedef struct core {
+    aq_loop *loop;
+    pthread_t thread;
+} core;
+
+struct aq_cores {
+    size_t n;
+    core *cores;
+    _Atomic size_t next;  /* round robin for AQ_ANY_CORE (relaxed: any
+                             spread will do) */
+    pthread_mutex_t mu;
+    pthread_cond_t idle;  /* live dropped to 0 */
+    long live;            /* under mu */
+    long lost;            /* spawns the loop could not start; under mu */
+    aq_list pending;      /* spawn records posted, not started; under mu */
+};
+
+typedef struct spawn_rec {
+    aq_list link;         /* on c->pending until started */
+    aq_cores *c;
+    aq_loop *loop;
+    aq_task_fn fn;
+    void *arg;
+} spawn_rec;
+
+static void settle(aq_cores *c, int lost)
+{
+    pthread_mutex_lock(&c->mu);
+    c->lost += lost;
+    if (--c->live == 0)
+        pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *run_spawned(void *arg)
+{
+    spawn_rec r = *(spawn_rec *)arg;
+    aq__free(arg);
+    void *res = r.fn(r.arg);
+    settle(r.c, 0);
+    return res;
+}
+
+static void on_spawn_post(void *arg)
+{
+    spawn_rec *r = arg;
+    pthread_mutex_lock(&r->c->mu);
+    aq__list_remove(&r->link);
+    pthread_mutex_unlock(&r->c->mu);
+    if (aq_loop_spawn(r->loop, NULL, run_spawned, r, 0) != AQ_OK) {
+        aq_cores *c = r->c;
+        aq__free(r);
+        settle(c, 1);
+    }
+}
+
+static void *core_main(void *arg)
+{
+    aq_loop *l = arg;
+    aq_loop_run(l); /* kept alive: returns at aq_cores_stop */
+    aq_loop_keep_alive(l, 0);
+    aq_loop_free(l); /* cancels and finishes what is left, here */
+    return NULL;
+}
+
+/* Stops and joins the first n cores, then frees c. */
+static void teardown(aq_cores *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        aq_loop_stop(c->cores[i].loop);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(c->cores[i].thread, NULL);
+    while (!aq__list_empty(&c->pending)) /* posts the loops dropped */
+        aq__free(aq__list_entry(aq__list_pop_front(&c->pending), spawn_rec,
+                                link));
+    pthread_cond_destroy(&c->idle);
+    pthread_mutex_destroy(&c->mu);
+    aq__free(c->cores);
+    aq__free(c);
+}
+
+int aq_cores_start(aq_cores **out, size_t n)
+{
+    if (!out || n > AQ_CORES_MAX)
+        return AQ_EINVAL;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (size_t)cpus : 1;
+        if (n > AQ_CORES_MAX)
+            n = AQ_CORES_MAX;
+    }
+    aq_cores *c = aq__malloc(sizeof *c);
+    core *cores = aq__malloc(n * sizeof *cores);
+    if (!c || !cores) {
+        aq__free(c);
+        aq__free(cores);
+        return AQ_ENOMEM;
+    }
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->cores = cores;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->idle, NULL);
+    aq__list_init(&c->pending);
+    for (size_t i = 0; i < n; i++) {
+        aq_loop *l;
+        int rc = aq_loop_new(&l);
+        if (rc == AQ_OK && (rc = aq_loop_keep_alive(l, 1)) != AQ_OK)
+            aq_loop_free(l);
+        if (rc == AQ_OK &&
+            (rc = -pthread_create(&cores[i].thread, NULL, core_main, l))) {
+            aq_loop_keep_alive(l, 0);
+            aq_loop_free(l);
+        }
+        if (rc != AQ_OK) {
+            teardown(c, i);
+            return rc;
+        }
+        cores[i].loop = l;
+    }
+    *out = c;
+    return AQ_OK;
+}
+
+size_t aq_cores_count(const aq_cores *c) { return c ? c->n : 0; }
+
+aq_loop *aq_cores_loop(const aq_cores *c, size_t i)
+{
+    return c && i < c->n ? c->cores[i].loop : NULL;
+}
+
+int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg)
+{
+    if (!c || !fn || i < AQ_ANY_CORE || (i >= 0 && (size_t)i >= c->n))
+        return AQ_EINVAL;
+    if (i == AQ_ANY_CORE)
+        i = (long)(atomic_fetch_add_explicit(&c->next, 1,
+                                             memory_order_relaxed) %
+                   c->n);
+    spawn_rec *r = aq__malloc(sizeof *r);
+    if (!r)
+        return AQ_ENOMEM;
+    r->c = c;
+    r->loop = c->cores[i].loop;
+    r->fn = fn;
+    r->arg = arg;
+    pthread_mutex_lock(&c->mu);
+    c->live++;
+    aq__list_push_back(&c->pending, &r->link);
+    pthread_mutex_unlock(&c->mu);
+    int rc = aq_loop_post(r->loop, on_spawn_post, r);
+    if (rc != AQ_OK) {
+        pthread_mutex_lock(&c->mu);
+        aq__list_remove(&r->link);
+        pthread_mutex_unlock(&c->mu);
+        aq__free(r);
+        settle(c, 0);
+    }
+    return rc;
+}
+
+int aq_cores_wait(aq_cores *c)
+{
+    if (!c)
+        return AQ_EINVAL;
+    if (aq__thread_loop)
+        return AQ_EDEADLK;
+    pthread_mutex_lock(&c->mu);
+    while (c->live > 0)
+        pthread_cond_wait(&c->idle, &c->mu);
+    long lost = c->lost;
+    c->lost = 0;
+    pthread_mutex_unlock(&c->mu);
+    return lost ? AQ_ENOMEM : AQ_OK;
+}
+
+int aq_cores_stop(aq_cores *c)
+{
+    if (!c)
+        return AQ_EINVAL;
+    for (size_t i = 0; i < c->n; i++) /* its own loop would never stop */
+        if (aq__thread_loop == c->cores[i].loop)
+            return AQ_EDEADLK;
+    teardown(c, c->n);
+    return AQ_OK;
+}
