@@ -57,8 +57,19 @@ static void dispatch(void *ctx, uint64_t tag, unsigned bits)
 static void io_poll(aq_loop *l, int64_t timeout_ns)
 {
     aq__io *io = l->io;
-    if (timeout_ns != 0 && io->may_sleep && !io->may_sleep(l))
-        timeout_ns = 0;
+    if (timeout_ns != 0 && io->may_sleep) {
+        int may = io->may_sleep(l, timeout_ns);
+        /* Posts came in while it watched: take them without the poller's
+         * system call, but look at the fds at least every AQ__POLL_EVERY
+         * times, so that they are never starved. */
+        if (may < 0 && ++io->unpolled < AQ__POLL_EVERY) {
+            io->after_poll(l);
+            return;
+        }
+        if (may <= 0)
+            timeout_ns = 0;
+    }
+    io->unpolled = 0;
     aq__poller_wait(io->poller, timeout_ns, dispatch, io);
     if (io->after_poll)
         io->after_poll(l);

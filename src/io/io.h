@@ -35,11 +35,16 @@ typedef struct aq__io {
     int wakefd;
     aq__io_slot *slots;
     uint32_t nslots, cap, free;  /* free: first free slot, or nslots */
-    /* Called before the loop may block in the poller; returns whether
-     * it still may (thread/post.c: no post pending). NULL: always. */
-    int (*may_sleep)(aq_loop *l);
+    /* Called before the loop may block in the poller for up to
+     * timeout_ns (-1: no limit): 1 if it still may, 0 if not (a post is
+     * pending), -1 if posts came while it watched the inbox first
+     * (thread/post.c). NULL: always 1. */
+    int (*may_sleep)(aq_loop *l, int64_t timeout_ns);
+    unsigned unpolled; /* polls skipped in a row for posts (io_poll) */
     long nfds;        /* registered fds: the loop waits while any is */
     long keep;        /* other reasons to wait (posts, signals) */
+    long xwaits;      /* tasks waiting on shared queues (thread/shared.c):
+                         another thread is likely to wake one soon */
 } aq__io;
 
 /* The tag of the loop's wake-up fd: no registration has this slot. */

@@ -137,6 +137,7 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     w->post.fn = deliver;
     w->post.arg = w;
     io->keep++;
+    io->xwaits++;
     pthread_mutex_unlock(&s->mu);
     aq__waiter me; /* on no list: only a delivery, timer or cancel wakes */
     aq__list_init(&me.link);
@@ -144,6 +145,7 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     me.buf = NULL;
     int rc = aq__park(self, &me, d);
     io->keep--;
+    io->xwaits--;
     if (w->delivered)
         return rc;
     pthread_mutex_lock(&s->mu);
@@ -413,7 +415,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&q->joiners);
     s->base.vt = &shared_vt;
     s->q = q;
-    pthread_mutex_init(&s->mu, NULL);
+    aq__mutex_init_short(&s->mu);
     aq__list_init(&s->getters);
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);

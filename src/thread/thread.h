@@ -5,6 +5,8 @@
 
 #include "io/io.h"
 
+#include <pthread.h>
+
 /* A record of the inbox of posts (post.c's header comment gives the
  * contract): from aq_loop_post (allocated, freed after it runs), reserved
  * ahead (aq__post_reserve), or owned by the sender (in its frame). */
@@ -18,6 +20,12 @@ static inline void aq__cpu_relax(void)
     __asm__ __volatile__("yield");
 #endif
 }
+
+/* Initialises a mutex that guards a few instructions and is taken by
+ * threads on different cores at once (a shared queue's, a loop's inbox):
+ * glibc's adaptive kind spins a little before it sleeps in the kernel,
+ * where the default kind sleeps at once. Elsewhere, the default. */
+AQ__HIDDEN void aq__mutex_init_short(pthread_mutex_t *mu);
 
 enum { AQ__POST_HEAP, AQ__POST_RESERVED, AQ__POST_OWNED };
 
