@@ -12,7 +12,8 @@
  *   loop_pingpong    a task on each of two loops (aq_cores) bounces a
  *                    token through two shared queues, N round trips
  *   fanout           N items, each costing about 1 us of CPU to its
- *                    consumer, from a thread to 8 consumer tasks: rows
+ *                    consumer, from a producer task on loop 0 to 8
+ *                    consumer tasks spread over the loops: rows
  *                    fanout_1loop and fanout_2loops (aq_cores of 1 and 2)
  *   busy_bulk        thread_bulk with a consumer busy ~200 ns per item, so
  *                    that its loop never sleeps: for counting eventfd writes
@@ -198,19 +199,27 @@ static void *fan_consumer(void *arg)
     return NULL;
 }
 
+static void *fan_producer(void *arg)
+{
+    (void)arg;
+    for (long i = 1; i <= g.n; i++)
+        ok(aq_queue_put(g.a, &i), "put");
+    ok(aq_queue_shutdown(g.a, 0), "shutdown"); /* consumers drain, end */
+    return NULL;
+}
+
 static double fanout(long n, size_t loops)
 {
     aq_cores *c;
     g.a = shared_queue(1024);
+    g.n = n;
     g.work_ns = 1000;
     fan_sum = 0;
     ok(aq_cores_start(&c, loops), "aq_cores_start");
     int64_t t0 = aq_now();
     for (int i = 0; i < 8; i++)
         ok(aq_cores_spawn(c, AQ_ANY_CORE, fan_consumer, NULL), "spawn");
-    for (long i = 1; i <= n; i++)
-        ok(aq_queue_thread_put(g.a, &i), "thread_put");
-    ok(aq_queue_shutdown(g.a, 0), "shutdown"); /* consumers drain, end */
+    ok(aq_cores_spawn(c, 0, fan_producer, NULL), "spawn");
     ok(aq_cores_wait(c), "aq_cores_wait");
     double ns = (double)(aq_now() - t0) / (double)n;
     ok(aq_cores_stop(c), "aq_cores_stop");

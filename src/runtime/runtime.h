@@ -219,12 +219,16 @@ struct aq_loop {
     _Atomic int stop;    /* aq_loop_stop, from any thread: seen at the next
                             iteration (relaxed: it only needs to arrive) */
     int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
-    void *_Atomic inbox; /* thread/post.c's, once kept alive: other
-                            threads read it (acquire) to post */
     int running;
     int asan_from_loop;  /* the switch in progress leaves the loop context */
     void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */
     size_t asan_stack_size;
+    /* thread/post.c's, once kept alive: other threads read it (acquire)
+     * to post. On a cache line of its own, so that posters reading it do
+     * not take the line of fields the loop writes every iteration. */
+    char pad_before[64];
+    void *_Atomic inbox;
+    char pad_after[64 - sizeof(void *)];
 };
 
 /* The running task of this thread (NULL outside a task). */

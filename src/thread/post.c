@@ -1,20 +1,24 @@
 /* libaq - posts from other threads, stop, keep-alive. MIT licensed.
  *
- * A loop kept alive (aq_loop_keep_alive) has an inbox: a mutex-guarded
- * FIFO of post records, a count of them that the loop reads without the
- * lock, and an eventfd registered with its poller. The memory contract:
- * - A poster appends under the mutex and increments `count` (seq_cst),
- *   then reads `sleeping` (seq_cst); the loop, before it blocks in the
- *   poller, sets `sleeping` (seq_cst), then reads `count` (seq_cst). Of
- *   two seq_cst writes followed by reads of the other's variable, at
- *   least one read sees the other write: either the loop sees the post
- *   and does not block, or the poster sees the loop asleep and writes the
- *   eventfd. So the eventfd is written only while the loop sleeps (or is
- *   about to), and no post waits for a wake-up that never comes.
- * - The loop takes the whole list under the mutex after every poll and
- *   runs the posts in order, one call per post, outside the lock; it
- *   frees each record (they come from the allocator of aq_set_allocator,
- *   which must then be thread-safe, as malloc is).
+ * A loop kept alive (aq_loop_keep_alive) has an inbox: a lock-free stack
+ * of post records (`top`, pushed by any thread with a compare-and-swap,
+ * taken whole by the loop with an exchange: no ABA, since nobody pops a
+ * single record) and an eventfd registered with its poller. The memory
+ * contract:
+ * - A poster links its record to the top it read and swaps it in
+ *   (seq_cst; its release half publishes the record's fields), then reads
+ *   `sleeping` (seq_cst); the loop, before it blocks in the poller, sets
+ *   `sleeping` (seq_cst), then reads `top` (seq_cst). Of two seq_cst
+ *   writes followed by reads of the other's variable, at least one read
+ *   sees the other write: either the loop sees the post and does not
+ *   block, or the poster sees the loop asleep and writes the eventfd. So
+ *   the eventfd is written only while the loop sleeps (or is about to),
+ *   and no post waits for a wake-up that never comes.
+ * - The loop takes the whole stack after every poll (exchange with NULL,
+ *   acquire: it reads the records' fields), reverses it into the order
+ *   of the pushes, and runs the posts in that order, one call per post;
+ *   it frees each record (they come from the allocator of
+ *   aq_set_allocator, which must then be thread-safe, as malloc is).
  * - `senders` counts threads inside aq_loop_post or aq__post_send:
  *   aq_loop_free waits for it to drop to 0 after closing the inbox (so
  *   every post that saw it open is in the list it drains) and again after
@@ -31,9 +35,9 @@
  * - An owned post (aq__post_send_owned: a wake-up that shared.c sends to
  *   a task waiting on a shared queue) lives in the waiter's frame: the
  *   loop never frees it, and reads everything it needs from it before
- *   calling fn, after which the record may be gone. Its task, if it stops
- *   waiting before the post runs, takes it back (aq__post_withdraw) on
- *   the loop's thread, where run_posts cannot be half-way through it.
+ *   calling fn, after which the record may be gone. Its task does not
+ *   return before the post has run (shared.c), so the record outlives
+ *   its stay in the inbox.
  * The inbox pointer itself is published with release when created, and
  * read with acquire by posters.
  *
@@ -55,12 +59,12 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_POINTER_LOCK_FREE == 2,
 typedef aq__post post;
 
 typedef struct inbox {
-    pthread_mutex_t mu;
-    pthread_cond_t sent;   /* the last promised post was sent (at free) */
-    post *head, **tail;    /* guarded by mu */
-    long promised;         /* reserved posts not yet sent; guarded by mu */
-    _Atomic long count;    /* posts queued */
+    post *_Atomic top;     /* the last post pushed; each links the one
+                              pushed before it */
     _Atomic int sleeping;  /* the loop may be blocked in the poller */
+    pthread_mutex_t mu;    /* guards promised, for the free's wait */
+    pthread_cond_t sent;   /* the last promised post was sent (at free) */
+    long promised;         /* reserved posts not yet sent; guarded by mu */
     _Atomic int senders;   /* threads inside aq_loop_post */
     _Atomic int open;      /* cleared by aq_loop_free */
     long keep;             /* aq_loop_keep_alive count (loop thread) */
@@ -85,31 +89,38 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
                                       : SPIN_NS);
         do {
             for (int i = 0; i < 32; i++) {
-                if (atomic_load_explicit(&in->count, memory_order_relaxed))
+                if (atomic_load_explicit(&in->top, memory_order_relaxed))
                     return -1;
                 aq__cpu_relax();
             }
         } while (aq_now() < end);
     }
     atomic_store(&in->sleeping, 1);
-    return atomic_load(&in->count) == 0;
+    return atomic_load(&in->top) == NULL;
+}
+
+/* Takes every post queued, oldest first. */
+static post *take_all(inbox *in)
+{
+    post *p = atomic_exchange_explicit(&in->top, NULL, memory_order_acquire);
+    post *fifo = NULL;
+    while (p) { /* the stack holds the newest first: reverse it */
+        post *next = p->next;
+        p->next = fifo;
+        fifo = p;
+        p = next;
+    }
+    return fifo;
 }
 
 static void run_posts(aq_loop *l)
 {
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     atomic_store_explicit(&in->sleeping, 0, memory_order_relaxed);
-    if (atomic_load_explicit(&in->count, memory_order_acquire) == 0)
+    /* relaxed: a cheap look; take_all's exchange acquires what it takes */
+    if (!atomic_load_explicit(&in->top, memory_order_relaxed))
         return;
-    pthread_mutex_lock(&in->mu);
-    post *p = in->head;
-    long n = 0;
-    for (post *q = p; q; q = q->next)
-        n++;
-    in->head = NULL;
-    in->tail = &in->head;
-    atomic_fetch_sub(&in->count, n);
-    pthread_mutex_unlock(&in->mu);
+    post *p = take_all(in);
     while (p) {
         post *next = p->next;
         int owned = p->kind == AQ__POST_OWNED; /* p may die in fn */
@@ -148,10 +159,8 @@ static void inbox_free(aq_loop *l)
     pthread_mutex_lock(&in->mu);
     while (in->promised > 0) /* a reserved post is a promise: wait */
         pthread_cond_wait(&in->sent, &in->mu);
-    post *p = in->head;
-    in->head = NULL;
-    in->tail = &in->head;
     pthread_mutex_unlock(&in->mu);
+    post *p = take_all(in);
     wait_senders(in); /* a reserved post's sender may still be waking us */
     for (post *next; p; p = next) { /* reserved: run; the rest: drop */
         next = p->next;
@@ -187,9 +196,8 @@ static int inbox_make(aq_loop *l)
         aq__free(in);
         return rc;
     }
-    aq__mutex_init_short(&in->mu);
+    pthread_mutex_init(&in->mu, NULL);
     pthread_cond_init(&in->sent, NULL);
-    in->tail = &in->head;
     atomic_store(&in->open, 1);
     io->wakefd = fd;
     io->may_sleep = may_sleep;
@@ -239,21 +247,27 @@ static void wake(aq_loop *l, inbox *in)
     }
 }
 
-/* Appends p to the inbox and wakes the loop; the caller counts itself
- * among the senders. */
+/* Pushes p and wakes the loop; the caller counts itself among the
+ * senders. */
 static void inbox_send(aq_loop *l, inbox *in, post *p)
 {
-    p->next = NULL;
-    pthread_mutex_lock(&in->mu);
-    *in->tail = p;
-    in->tail = &p->next;
-    /* relaxed: aq_loop_free clears open before it takes mu to wait, so
-     * mu orders the two; the count's seq_cst is the sleep handshake. */
-    if (p->kind == AQ__POST_RESERVED && --in->promised == 0 &&
-        !atomic_load_explicit(&in->open, memory_order_relaxed))
-        pthread_cond_signal(&in->sent); /* aq_loop_free waits for it */
-    pthread_mutex_unlock(&in->mu);
-    atomic_fetch_add_explicit(&in->count, 1, memory_order_seq_cst);
+    /* Once pushed, p is the loop's: it may run and be freed at once. */
+    int reserved = p->kind == AQ__POST_RESERVED;
+    post *top = atomic_load_explicit(&in->top, memory_order_relaxed);
+    do
+        p->next = top;
+    while (!atomic_compare_exchange_weak_explicit(
+        &in->top, &top, p, memory_order_seq_cst, memory_order_relaxed));
+    if (reserved) {
+        /* After the push, so that a free that sees the promise kept finds
+         * the post. relaxed: aq_loop_free clears open before it takes mu
+         * to wait, so mu orders the two. */
+        pthread_mutex_lock(&in->mu);
+        if (--in->promised == 0 &&
+            !atomic_load_explicit(&in->open, memory_order_relaxed))
+            pthread_cond_signal(&in->sent); /* aq_loop_free waits for it */
+        pthread_mutex_unlock(&in->mu);
+    }
     wake(l, in);
 }
 
@@ -310,25 +324,6 @@ void aq__post_send_owned(aq_loop *l, aq__post *p)
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
     p->kind = AQ__POST_OWNED;
     inbox_send(l, in, p);
-}
-
-int aq__post_withdraw(aq_loop *l, aq__post *p)
-{
-    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
-    int found = 0;
-    pthread_mutex_lock(&in->mu);
-    for (post **at = &in->head; *at; at = &(*at)->next) {
-        if (*at == p) {
-            *at = p->next;
-            if (in->tail == &p->next)
-                in->tail = at;
-            atomic_fetch_sub(&in->count, 1);
-            found = 1;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&in->mu);
-    return found;
 }
 
 void aq__post_send(aq_loop *l, aq__post *p)

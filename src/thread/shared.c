@@ -29,8 +29,8 @@
  *   A task is woken through an owned post to its loop (post.c), sent
  *   under mu, or directly when the completer runs in a task of that same
  *   loop. If the task stops waiting first and finds itself DONE, its post
- *   has been sent: it takes it back (aq__post_withdraw) unless it already
- *   ran, so no post outlives the frame it lives in.
+ *   has been sent: it stays ready until the post has run, so no post
+ *   outlives the frame it lives in.
  * - A task that waits here keeps its loop alive (io->keep) meanwhile:
  *   another thread may complete the wait, so a loop with nothing else to
  *   do sleeps in its poller rather than report AQ_EDEADLK.
@@ -56,6 +56,8 @@ typedef struct xwaiter {
     int state;     /* PENDING or DONE (mu) */
     int rc;        /* the outcome, set with DONE (mu) */
     aq_task *task; /* the waiting task, or NULL for a thread */
+    aq_loop *loop; /* task: its loop (the completer reads it here rather
+                      than from the task, a line another core writes) */
     int delivered; /* task: its wake-up has run (its loop's thread only) */
     aq__post post; /* task: the wake-up, posted to task->loop */
     _Atomic unsigned word; /* thread: WORD_* */
@@ -89,10 +91,10 @@ static void complete(xwaiter *w, int rc)
     w->state = DONE;
     w->rc = rc;
     if (w->task) {
-        if (aq__cur && aq__cur->loop == w->task->loop)
+        if (aq__cur && aq__cur->loop == w->loop)
             deliver(w); /* the same loop's thread: no post needed */
         else
-            aq__post_send_owned(w->task->loop, &w->post);
+            aq__post_send_owned(w->loop, &w->post);
         return;
     }
     /* release: the thread reads rc (and its item) after it sees WORD_DONE */
@@ -133,6 +135,7 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
 {
     aq__io *io = self->loop->io;
     w->task = self;
+    w->loop = self->loop;
     w->delivered = 0;
     w->post.fn = deliver;
     w->post.arg = w;
@@ -149,14 +152,21 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     if (w->delivered)
         return rc;
     pthread_mutex_lock(&s->mu);
-    if (w->state == PENDING) {
+    int pending = w->state == PENDING;
+    if (pending)
         aq__list_remove(&w->link); /* nothing moved: the timeout stands */
-    } else {
-        aq__post_withdraw(self->loop, &w->post); /* it had not run */
-        rc = outcome(self, w->rc);
-    }
     pthread_mutex_unlock(&s->mu);
-    return rc;
+    if (pending)
+        return rc;
+    /* Completed as the wait stopped: the item moved, and the wake-up post
+     * in this frame is on the inbox. The loop runs it at its next poll,
+     * which comes within AQ__POLL_EVERY iterations while a task is ready
+     * (closing or not): stay ready until then, cancel or no cancel. */
+    while (!w->delivered) {
+        aq__ready_push(self->loop, self);
+        aq__loop_suspend(self);
+    }
+    return outcome(self, w->rc);
 }
 
 static int thread_wait(shared *s, xwaiter *w, int64_t d)

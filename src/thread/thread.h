@@ -41,12 +41,9 @@ typedef struct aq__post {
 AQ__HIDDEN int aq__inbox_open(aq_loop *l);
 /* Sends p, filled in by the caller, whose memory stays the caller's: fn
  * runs on l's thread at its next poll, after which the loop never touches
- * p again. l must be open to posts and must not be freed before fn runs
- * or the post is withdrawn. Any thread. */
+ * p again. l must be open to posts and must not be freed before fn runs.
+ * Any thread. */
 AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
-/* Takes back an owned post not yet run: 1 if it was still queued, 0 if
- * it has run. On l's thread, outside any post (so never half-way). */
-AQ__HIDDEN int aq__post_withdraw(aq_loop *l, aq__post *p);
 
 /* Reserves a post of fn(arg) on l, which must be open to posts
  * (aq_loop_keep_alive): the record is allocated now, so aq__post_send
