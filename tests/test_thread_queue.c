@@ -267,6 +267,29 @@ static void *compact_waits(void *arg)
     return NULL;
 }
 
+static void *getter(void *arg)
+{
+    long v;
+    ASSERT_OK(aq_queue_get(arg, &v));
+    return NULL;
+}
+
+static void *share_under_a_waiter(void *arg)
+{
+    (void)arg;
+    aq_queue *q = new_fifo(0);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, getter, q));
+    aq_yield();
+    ASSERT_RC(aq_queue_share(q), AQ_EBUSY); /* a task waits on it */
+    put_long(q, 1);                         /* still a plain queue */
+    ASSERT_OK(aq_task_wait(t, NULL));
+    aq_task_release(t);
+    ASSERT_OK(aq_queue_share(q)); /* no waiter now */
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
 TEST(test_thread_bad_input)
 {
     long v = 1;
@@ -295,6 +318,7 @@ TEST(test_thread_bad_input)
     t_main(blocking_in_a_task, NULL);
     t_main_compact(compact_waits, NULL);
     ASSERT_OK(aq_queue_free(plain));
+    t_main(share_under_a_waiter, NULL);
 }
 
 /* ---- tasks of two loops --------------------------------------------------- */

@@ -68,11 +68,18 @@ typedef struct inbox {
     _Atomic int senders;   /* threads inside aq_loop_post */
     _Atomic int open;      /* cleared by aq_loop_free */
     long keep;             /* aq_loop_keep_alive count (loop thread) */
+    int64_t spin_ns;       /* may_sleep's next watch (loop thread) */
 } inbox;
 
 /* How long a loop whose tasks wait on shared queues watches its inbox
- * before it sleeps. */
-#define SPIN_NS (50 * AQ_USEC)
+ * before it sleeps: adaptive, between 0 and SPIN_MAX_NS. A watch that saw
+ * a post doubles the next one's length (from at least SPIN_MIN_NS); one
+ * that saw none halves it, down to none. So a ping-pong with another
+ * thread keeps watching, while a loop whose wake-ups come late (or whose
+ * other thread cannot even run: more runnable threads than CPUs) soon
+ * stops burning its CPU, as glibc's adaptive mutexes learn their spins. */
+#define SPIN_MAX_NS (50 * AQ_USEC)
+#define SPIN_MIN_NS (2 * AQ_USEC)
 
 static int may_sleep(aq_loop *l, int64_t timeout_ns)
 {
@@ -84,16 +91,21 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
      * parks a thread. Bounded by the timeout, so no timer is late for it;
      * relaxed: a post seen here is taken under the inbox mutex. */
     if (((aq__io *)l->io)->xwaits > 0) {
-        int64_t end = aq_now() + (timeout_ns >= 0 && timeout_ns < SPIN_NS
+        int64_t spin = in->spin_ns;
+        int64_t end = aq_now() + (timeout_ns >= 0 && timeout_ns < spin
                                       ? timeout_ns
-                                      : SPIN_NS);
+                                      : spin);
         do {
             for (int i = 0; i < 32; i++) {
-                if (atomic_load_explicit(&in->top, memory_order_relaxed))
+                if (atomic_load_explicit(&in->top, memory_order_relaxed)) {
+                    spin = 2 * (spin > SPIN_MIN_NS ? spin : SPIN_MIN_NS);
+                    in->spin_ns = spin < SPIN_MAX_NS ? spin : SPIN_MAX_NS;
                     return -1;
+                }
                 aq__cpu_relax();
             }
         } while (aq_now() < end);
+        in->spin_ns = spin / 2 < SPIN_MIN_NS ? 0 : spin / 2;
     }
     atomic_store(&in->sleeping, 1);
     return atomic_load(&in->top) == NULL;
