@@ -149,8 +149,11 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     int rc = aq__park(self, &me, d);
     io->keep--;
     io->xwaits--;
+    /* Delivered: completed, whatever woke the task (the wake-up, or a
+     * timer or cancel that came first and left the task ready when the
+     * wake-up ran): the completer's code stands, not the park's. */
     if (w->delivered)
-        return rc;
+        return outcome(self, w->rc);
     pthread_mutex_lock(&s->mu);
     int pending = w->state == PENDING;
     if (pending)
