@@ -106,7 +106,7 @@ TEST(test_model_seeds)
            "waiters woken, %ld condition waiters notified, %ld cut-short "
            "waits queued to re-acquire, %ld barrier rounds, %ld barrier "
            "waiters broken, %ld misuses refused, %ld selects won by a sync "
-           "clause\n",
+           "clause; %ld queues shared\n",
            (unsigned long long)o_start,
            (unsigned long long)(o_start + o_seeds - 1), ops,
            (double)(t1.tv_sec - t0.tv_sec) +
@@ -119,7 +119,7 @@ TEST(test_model_seeds)
            stats->n_batch_wait, stats->n_batch_part, stats->n_batch_drain,
            stats->n_lock_pass, stats->n_sem_pass, stats->n_ev_woken,
            stats->n_notified, stats->n_reacquire, stats->n_bar_round,
-           stats->n_broken, stats->n_misuse, stats->n_sel_sync);
+           stats->n_broken, stats->n_misuse, stats->n_sel_sync, stats->n_shared);
     free(stats);
     m_cleanup();
 }

@@ -448,7 +448,10 @@ int aq_queue_empty(const aq_queue *q)
 }
 int aq_queue_full(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.maxsize > 0 && st.qsize >= st.maxsize, is_full(q));
+    AQ__FIGURE(q,
+               (q->flags & AQ__Q_RENDEZVOUS) ||
+                   (st.maxsize > 0 && st.qsize >= st.maxsize),
+               is_full(q));
 }
 int aq_queue_is_shutdown(const aq_queue *q)
 {

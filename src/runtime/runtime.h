@@ -79,6 +79,17 @@ typedef struct aq__waiter {
     int index;     /* which clause of a select; 0 for a single wait */
 } aq__waiter;
 
+/* A wait that other threads may complete (thread/shared.c): its list
+ * and its outcome are guarded by a lock the runtime knows nothing of. The
+ * task's one record (t->waits, on no list of the loop) begins such a
+ * record, and t->foreign is set: a timeout or a cancel (aq__task_abort)
+ * then calls `abort`, which unlinks the wait under that lock unless it
+ * was completed first, instead of unlinking the record itself. */
+typedef struct aq__foreign {
+    aq__waiter w;
+    void (*abort)(struct aq__foreign *f);
+} aq__foreign;
+
 struct aq_task {
     aq_list link;        /* on loop->ready while READY */
     aq_loop *loop;
@@ -103,6 +114,7 @@ struct aq_task {
     unsigned char compact;   /* runs on loop->shared (compact.c) */
     unsigned char slow_park; /* AQ__PARK_* below: what makes a park take
                                 the out-of-line path, one test for all */
+    unsigned char foreign;   /* t->waits begins an aq__foreign */
     aq_timeout *scope;   /* innermost timeout scope (timeout.c), in the
                             task's own frames: only the task touches it */
     int64_t own_deadline; /* under a scope: the waiting call's own */

@@ -26,7 +26,12 @@ void aq__task_unlink_waits(aq_task *t)
 
 void aq__task_abort(aq_task *t, int rc)
 {
-    aq__task_unlink_waits(t);
+    if (aq__unlikely(t->foreign)) {
+        aq__foreign *f = (aq__foreign *)t->waits;
+        f->abort(f);
+    } else {
+        aq__task_unlink_waits(t);
+    }
     aq__task_wake(t, rc);
 }
 

@@ -18,8 +18,11 @@
  * - A waiter's outcome is decided once, under mu. A completer unlinks the
  *   record, moves the item and sets state DONE with rc; a waiter that
  *   stops waiting (its deadline, a cancel) takes mu and unlinks itself
- *   only if still PENDING. Whoever takes mu first wins, and an item moved
- *   is never taken back: completed beats cancelled, at this one place.
+ *   only if still PENDING (a task's timer or cancel does so at once, from
+ *   aq__task_abort through its aq__foreign record, as queue.c's waiters
+ *   are unlinked at once: state ABORTED). Whoever takes mu first wins, and
+ *   an item moved is never taken back: completed beats cancelled, at this
+ *   one place.
  * - Wake-ups. A thread sleeps on a futex word in its record: 0 waiting,
  *   1 done (release by the completer, acquire by the thread), 2 asleep
  *   (set by the thread with a CAS from 0, so that the completer makes the
@@ -47,13 +50,17 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { PENDING, DONE };
+enum { PENDING, DONE, ABORTED };
 enum { WORD_WAITING, WORD_DONE, WORD_ASLEEP };
 
+typedef struct shared shared;
+
 typedef struct xwaiter {
+    aq__foreign fw; /* task: its t->waits (runtime.h), for aborts */
+    shared *s;     /* task: the queue, for aborts */
     aq_list link;  /* on a wait list of the queue while PENDING (mu) */
     void *buf;     /* put: the item; get: the destination; join: NULL */
-    int state;     /* PENDING or DONE (mu) */
+    int state;     /* PENDING, DONE or ABORTED (mu) */
     int rc;        /* the outcome, set with DONE (mu) */
     aq_task *task; /* the waiting task, or NULL for a thread */
     aq_loop *loop; /* task: its loop (the completer reads it here rather
@@ -63,12 +70,12 @@ typedef struct xwaiter {
     _Atomic unsigned word; /* thread: WORD_* */
 } xwaiter;
 
-typedef struct shared {
+struct shared {
     aq__shared base;
     pthread_mutex_t mu;
     aq_queue *q;                       /* the core's state */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
-} shared;
+};
 
 /* How a call that cannot complete at once goes on. */
 enum { TRY, AS_TASK, AS_THREAD };
@@ -131,22 +138,40 @@ static int task_ready_to_wait(aq_task *self)
     return aq__inbox_open(self->loop);
 }
 
+/* A task's timer or cancel (aq__task_abort), on its loop's thread: the
+ * wait stops now, unless a completer came first. */
+static void task_abort(aq__foreign *f)
+{
+    xwaiter *w = (xwaiter *)f; /* fw is its first member */
+    pthread_mutex_lock(&w->s->mu);
+    if (w->state == PENDING) {
+        aq__list_remove(&w->link);
+        w->state = ABORTED;
+    }
+    pthread_mutex_unlock(&w->s->mu);
+}
+
 static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
 {
     aq__io *io = self->loop->io;
+    w->s = s;
     w->task = self;
     w->loop = self->loop;
     w->delivered = 0;
     w->post.fn = deliver;
     w->post.arg = w;
+    /* The task's record: on no list of the loop; only a delivery, a timer
+     * or a cancel (through task_abort) wakes it. */
+    aq__list_init(&w->fw.w.link);
+    w->fw.w.task = self;
+    w->fw.w.buf = NULL;
+    w->fw.abort = task_abort;
+    self->foreign = 1;
     io->keep++;
     io->xwaits++;
     pthread_mutex_unlock(&s->mu);
-    aq__waiter me; /* on no list: only a delivery, timer or cancel wakes */
-    aq__list_init(&me.link);
-    me.task = self;
-    me.buf = NULL;
-    int rc = aq__park(self, &me, d);
+    int rc = aq__park(self, &w->fw.w, d);
+    self->foreign = 0;
     io->keep--;
     io->xwaits--;
     /* Delivered: completed, whatever woke the task (the wake-up, or a
@@ -155,11 +180,9 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     if (w->delivered)
         return outcome(self, w->rc);
     pthread_mutex_lock(&s->mu);
-    int pending = w->state == PENDING;
-    if (pending)
-        aq__list_remove(&w->link); /* nothing moved: the timeout stands */
+    int done = w->state == DONE; /* else ABORTED: unlinked, nothing moved */
     pthread_mutex_unlock(&s->mu);
-    if (pending)
+    if (!done)
         return rc;
     /* Completed as the wait stopped: the item moved, and the wake-up post
      * in this frame is on the inbox. The loop runs it at its next poll,
@@ -437,7 +460,7 @@ int aq_queue_share(aq_queue *h)
     head.item_size = h->item_size;
     head.maxsize = h->maxsize;
     head.limit = 0;
-    head.flags = AQ__Q_SHARED;
+    head.flags = AQ__Q_SHARED | (h->flags & AQ__Q_RENDEZVOUS); /* for full */
     head.shared = &s->base;
     *h = head;
     aq__list_init(&h->getters);

@@ -922,6 +922,30 @@ static int mi_sync_free(mi_run *r)
 /* Runs p on the model and on libaq. Returns 0 if they agree, else 1 with
  * the first difference in msg. verbose: print the whole trace. stats: if
  * not NULL, the model's event counts are added to it. */
+/* Is p's queue k shared (aq_queue_share)? In half the programs that
+ * allow it: those the model runs to the end (a task parked on a shared
+ * queue keeps its loop waiting for other threads, where a plain queue's
+ * would be reported as a deadlock), for each queue no select names (a
+ * shared queue is no clause). All tasks are on one loop, so the order
+ * stays the model's: shared.c's wake-ups are then direct, as queue.c's
+ * are. */
+static int mi_shared(const m_prog *p, const m_out *mod, int k)
+{
+    if (!(p->seed & 1) || mod->n_deadlock)
+        return 0;
+    for (int t = 0; t < p->ntasks; t++)
+        for (int i = 0; i < p->nops[t]; i++) {
+            const m_op *op = &p->ops[t][i];
+            for (int c = 0; op->kind == M_SELECT && c < m_sel_n(op); c++) {
+                int kind = m_cl_op(p, op->cl[c]);
+                if ((kind == M_CL_PUT || kind == M_CL_GET) &&
+                    m_cl_q(p, op->cl[c]) == k)
+                    return 0;
+            }
+        }
+    return 1;
+}
+
 M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
                  m_out *stats)
 {
@@ -953,8 +977,10 @@ M_FN int m_check(const m_prog *p, char *msg, size_t len, FILE *verbose,
                                        (aq_overflow)(p->policy[k] - 1),
                                        mi_drop, &r->dctx[k]);
         }
+        if (rc == AQ_OK && mi_shared(p, mod, k))
+            rc = aq_queue_share(r->q[k]);
         if (rc != AQ_OK) {
-            snprintf(msg, len, "aq_queue_new or set_overflow: %s",
+            snprintf(msg, len, "aq_queue_new, set_overflow or share: %s",
                      aq_errname(rc));
             bad = 1;
             goto free_queues;
@@ -1014,6 +1040,8 @@ free_queues:
         stats->n_cancel_woken += mod->n_cancel_woken;
         stats->n_dropped += mod->n_dropped;
         stats->n_deadlock += mod->n_deadlock;
+        for (int k = 0; k < p->nq; k++)
+            stats->n_shared += mi_shared(p, mod, k);
         stats->n_timeout += mod->n_timeout;
         stats->n_rdv += mod->n_rdv;
         stats->n_sel_now += mod->n_sel_now;

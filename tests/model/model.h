@@ -181,6 +181,7 @@ typedef struct m_out {
     long n_handoff_get, n_handoff_put, n_cancel_waiting, n_cancel_woken,
         n_dropped, n_deadlock, n_timeout;
     long n_rdv;      /* items handed over on a rendezvous queue */
+    long n_shared;   /* shared queues (interp.h: mi_shared) */
     long n_sel_now;  /* selects completed at once (poll) */
     long n_sel_draw; /* of which fair among >= 2 ready: a draw */
     long n_sel_woken; /* selects that waited and then won a clause */
