@@ -72,7 +72,7 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * barging), task_done/join, shutdown, overflow policies, statistics.
  * On a shared queue every call that does not suspend (try_put, try_get,
  * task_done, shutdown, qsize, statistics, ...) may be made from any
- * thread. The price: a mutex per call, and a wake-up that crosses threads
+ * thread. The price: a lock per call, and a wake-up that crosses threads
  * (a futex for a thread, a post to its loop for a task); a queue that is
  * not shared pays nothing (src/thread/shared.c and docs/DESIGN.md).
  *
@@ -80,7 +80,7 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
  * it would have to wait: its frames move while it is parked); and its
  * drop callback runs under the queue's lock, so it must not call the
- * queue. A task waiting on a shared queue keeps its loop alive (as
+ * queue (nor cancel a task waiting on it). A task waiting on a shared queue keeps its loop alive (as
  * aq_loop_keep_alive does) until the wait ends: another thread may end
  * it, so the loop sleeps rather than report AQ_EDEADLK. */
 

@@ -143,17 +143,6 @@ static void run_posts(aq_loop *l)
     }
 }
 
-void aq__mutex_init_short(pthread_mutex_t *mu)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-#ifdef __GLIBC__ /* an enum constant of glibc, no macro */
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-    pthread_mutex_init(mu, &a);
-    pthread_mutexattr_destroy(&a);
-}
-
 static void wait_senders(inbox *in)
 {
     while (atomic_load(&in->senders))
@@ -331,11 +320,17 @@ void aq__post_unreserve(aq_loop *l, aq__post *p)
 
 void aq__post_send_owned(aq_loop *l, aq__post *p)
 {
-    /* The loop is open to posts (aq__inbox_open) and cannot be freed: a
-     * task of it waits for this post. So no senders count is needed. */
+    /* The loop is open to posts (aq__inbox_open) and cannot be freed
+     * before the post is pushed: a task of it waits for this post. But
+     * once pushed, the post may run, its task return and the loop be
+     * freed while this thread still reads `sleeping` and writes the
+     * eventfd: so it counts itself among the senders, whom aq_loop_free
+     * waits out (found by the SPIN model, tests/spin/). */
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    atomic_fetch_add_explicit(&in->senders, 1, memory_order_seq_cst);
     p->kind = AQ__POST_OWNED;
     inbox_send(l, in, p);
+    atomic_fetch_sub_explicit(&in->senders, 1, memory_order_seq_cst);
 }
 
 void aq__post_send(aq_loop *l, aq__post *p)

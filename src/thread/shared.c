@@ -2,8 +2,9 @@
  * of any loop (aq_queue_share). MIT licensed.
  *
  * A shared queue is a header (what the user holds; queue.h says how its
- * fields send every call here) over `struct shared`: a mutex, the queue
- * core's own state in an inner queue, and three wait lists of this
+ * fields send every call here) over `struct shared`: a lock (a spinlock,
+ * thread.h: it is held for a few dozen instructions), the queue core's
+ * own state in an inner queue, and three wait lists of this
  * file's waiter records. Invariants:
  * - The inner queue and the wait lists are touched only under mu. The
  *   core is called on the inner queue with no task (its try forms) only,
@@ -37,8 +38,9 @@
  * - A task that waits here keeps its loop alive (io->keep) meanwhile:
  *   another thread may complete the wait, so a loop with nothing else to
  *   do sleeps in its poller rather than report AQ_EDEADLK.
- * Lock order: mu, then a loop's inbox mutex (post.c). The drop callback
- * (aq_queue_set_overflow) runs under mu: it must not call this queue.
+ * Nothing else is locked under mu (a wake-up post is a lock-free push).
+ * The drop callback (aq_queue_set_overflow) runs under mu: it must not
+ * call this queue, nor cancel a task that waits on it.
  */
 #include "queue/queue.h"
 #include "thread/thread.h"
@@ -72,7 +74,7 @@ typedef struct xwaiter {
 
 struct shared {
     aq__shared base;
-    pthread_mutex_t mu;
+    aq__spinlock mu;
     aq_queue *q;                       /* the core's state */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
 };
@@ -143,12 +145,12 @@ static int task_ready_to_wait(aq_task *self)
 static void task_abort(aq__foreign *f)
 {
     xwaiter *w = (xwaiter *)f; /* fw is its first member */
-    pthread_mutex_lock(&w->s->mu);
+    aq__spin_lock(&w->s->mu);
     if (w->state == PENDING) {
         aq__list_remove(&w->link);
         w->state = ABORTED;
     }
-    pthread_mutex_unlock(&w->s->mu);
+    aq__spin_unlock(&w->s->mu);
 }
 
 static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
@@ -169,7 +171,7 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     self->foreign = 1;
     io->keep++;
     io->xwaits++;
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     int rc = aq__park(self, &w->fw.w, d);
     self->foreign = 0;
     io->keep--;
@@ -179,9 +181,9 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
      * wake-up ran): the completer's code stands, not the park's. */
     if (w->delivered)
         return outcome(self, w->rc);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int done = w->state == DONE; /* else ABORTED: unlinked, nothing moved */
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     if (!done)
         return rc;
     /* Completed as the wait stopped: the item moved, and the wake-up post
@@ -199,7 +201,7 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d)
 {
     w->task = NULL;
     atomic_init(&w->word, WORD_WAITING);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     for (int i = 0; i < 200; i++) { /* a hand-off often comes this soon */
         if (atomic_load_explicit(&w->word, memory_order_acquire) == WORD_DONE)
             return w->rc;
@@ -220,18 +222,18 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d)
         int err = r < 0 ? errno : 0;
         if (atomic_load_explicit(&w->word, memory_order_acquire) ==
             WORD_DONE) {
-            pthread_mutex_lock(&s->mu); /* the completer has woken us */
-            pthread_mutex_unlock(&s->mu);
+            aq__spin_lock(&s->mu); /* the completer has woken us */
+            aq__spin_unlock(&s->mu);
             return w->rc;
         }
         if (err == ETIMEDOUT) {
             int rc = AQ_ETIMEDOUT;
-            pthread_mutex_lock(&s->mu);
+            aq__spin_lock(&s->mu);
             if (w->state == PENDING)
                 aq__list_remove(&w->link);
             else
                 rc = w->rc; /* completed as the deadline passed */
-            pthread_mutex_unlock(&s->mu);
+            aq__spin_unlock(&s->mu);
             return rc;
         }
     }
@@ -264,7 +266,7 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
     int rc;
     if (how == AS_TASK && (rc = task_ready_to_wait(self)))
         return rc;
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
         aq__queue_hand_over(s->q, g->buf, item);
@@ -280,7 +282,7 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
             return wait(s, &w, self, how, d);
         }
     }
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -290,7 +292,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
     int rc;
     if (how == AS_TASK && (rc = task_ready_to_wait(self)))
         return rc;
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
         xwaiter *p = pop(&s->putters);
@@ -308,7 +310,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         aq__list_push_back(&s->getters, &w.link);
         return wait(s, &w, self, how, d);
     }
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -318,7 +320,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
     int rc;
     if (how == AS_TASK && (rc = task_ready_to_wait(self)))
         return rc;
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
         w.buf = NULL;
@@ -327,7 +329,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
     }
     if (s->q->unfinished == 0)
         rc = AQ_OK;
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -351,39 +353,38 @@ static int vt_join(aq_queue *h, aq_task *self, int64_t d)
 static int vt_task_done(aq_queue *h)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int rc = aq_queue_task_done(s->q);
     if (rc == AQ_OK && s->q->unfinished == 0)
         complete_all(&s->joiners, AQ_OK);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
 static int vt_shutdown(aq_queue *h, int immediate)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int rc = aq_queue_shutdown(s->q, immediate);
     if (immediate && s->q->unfinished == 0) /* as the core does */
         complete_all(&s->joiners, AQ_OK);
     complete_all(&s->getters, AQ_ESHUTDOWN);
     complete_all(&s->putters, AQ_ESHUTDOWN);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
 static int vt_free(aq_queue *h)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int busy = !aq__list_empty(&s->getters) ||
                !aq__list_empty(&s->putters) ||
                !aq__list_empty(&s->joiners);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     if (busy)
         return AQ_EBUSY;
     aq_queue_free(s->q);
-    pthread_mutex_destroy(&s->mu);
     aq__free(s);
     aq__free(h);
     return AQ_OK;
@@ -393,30 +394,30 @@ static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
                            void *ud)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int rc = aq_queue_set_overflow(s->q, policy, drop, ud);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
 static int vt_statistics(const aq_queue *h, aq_queue_stats *out)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     aq_queue_statistics(s->q, out);
     out->getters = (long)aq__list_len(&s->getters);
     out->putters = (long)aq__list_len(&s->putters);
     out->joiners = (long)aq__list_len(&s->joiners);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return AQ_OK;
 }
 
 static int vt_peek(const aq_queue *h, size_t i, void *out)
 {
     shared *s = sh(h);
-    pthread_mutex_lock(&s->mu);
+    aq__spin_lock(&s->mu);
     int rc = aq_queue_peek(s->q, i, out);
-    pthread_mutex_unlock(&s->mu);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -451,7 +452,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&q->joiners);
     s->base.vt = &shared_vt;
     s->q = q;
-    aq__mutex_init_short(&s->mu);
+    atomic_init(&s->mu.held, 0);
     aq__list_init(&s->getters);
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);
