@@ -61,6 +61,12 @@ clean:
 bench:
 	BUILD=$(BUILD) python3 bench/run.py bench
 
+# Shared queues and aq_cores against Go (GOMAXPROCS=2), a pthread
+# condvar, crossbeam-channel and janus, in one run (bench/threads.py);
+# installs the Rust crate and janus with apt-get if missing. About 2 min.
+bench-threads:
+	BUILD=$(BUILD) python3 bench/threads.py
+
 # Instructions per item under callgrind, against bench/budgets.txt.
 bench-check:
 	BUILD=$(BUILD) python3 bench/run.py check
@@ -130,3 +136,21 @@ SOAK_SCALE_ARGS ?=
 soak-scale: all
 	cc -O2 -Iinclude tests/soak/soak.c $(BUILD)/libaq.a -o $(BUILD)/soak
 	./$(BUILD)/soak $(SOAK_SCALE_ARGS)
+
+# Thread soak (tests/soak/threads.sh): test_thread_stress, shared queues
+# hammered by plain threads and the tasks of two loops with random
+# deadlines and cancels, round after round with fresh seeds for
+# SOAK_THREADS_SECONDS (10 minutes), in the optimized $(BUILD) tree; each
+# round prints its seed and figures, the first failure stops it (its
+# message names the seed: STRESS_SEED=<seed> replays the choices).
+# SOAK_THREADS_OPS: producer operations a round (empty: the test's
+# default, about 3 s).
+SOAK_THREADS_SECONDS ?= 600
+SOAK_THREADS_OPS ?=
+
+.PHONY: soak-threads
+
+soak-threads: $(BUILD)/CMakeCache.txt
+	$(CMAKE) --build $(BUILD) --target test_thread_stress -j2
+	sh tests/soak/threads.sh $(BUILD)/tests/test_thread_stress \
+	    $(SOAK_THREADS_SECONDS) $(SOAK_THREADS_OPS)

@@ -6,6 +6,7 @@
 
 #include "test.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* A long passed through a task's void * argument or result. */
@@ -64,6 +65,20 @@ static inline aq_queue *new_fifo(long maxsize)
 static inline void put_long(aq_queue *q, long v)
 {
     ASSERT_OK(aq_queue_try_put(q, &v));
+}
+
+/* A plain thread for the thread tests: started, or joined (it must
+ * return NULL). */
+static inline void thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    ASSERT_EQ(pthread_create(t, NULL, fn, arg), 0);
+}
+
+static inline void thread_stop(pthread_t t)
+{
+    void *res;
+    ASSERT_EQ(pthread_join(t, &res), 0);
+    ASSERT(res == NULL);
 }
 
 #endif

@@ -19,18 +19,6 @@ static aq_queue *new_shared(long maxsize)
     return q;
 }
 
-static void start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    ASSERT_EQ(pthread_create(t, NULL, fn, arg), 0);
-}
-
-static void stop(pthread_t t)
-{
-    void *res;
-    ASSERT_EQ(pthread_join(t, &res), 0);
-    ASSERT(res == NULL);
-}
-
 /* ---- threads produce, a task consumes ------------------------------------ */
 
 static struct {
@@ -67,7 +55,7 @@ static void *joiner(void *arg)
 {
     pthread_t *producers = arg;
     for (int p = 0; p < NPROD; p++) /* every item is in, then: */
-        stop(producers[p]);
+        thread_stop(producers[p]);
     ASSERT_OK(aq_queue_thread_join(g.q)); /* returns once all are done */
     ASSERT_EQ(aq_queue_unfinished(g.q), 0);
     ASSERT_EQ(aq_queue_qsize(g.q), 0);
@@ -83,10 +71,10 @@ TEST(test_thread_producers_task_consumer)
     ASSERT_OK(aq_queue_try_get(g.q, &one));
     ASSERT_OK(aq_queue_task_done(g.q));
     for (long p = 0; p < NPROD; p++)
-        start(&t[p], producer, IARG(p));
-    start(&j, joiner, t);
+        thread_start(&t[p], producer, IARG(p));
+    thread_start(&j, joiner, t);
     t_main(consume_all, NULL);
-    stop(j);
+    thread_stop(j);
     aq_queue_stats st;
     ASSERT_OK(aq_queue_statistics(g.q, &st));
     ASSERT_EQ(st.got, (long)NPROD * NITEMS + 1);
@@ -128,11 +116,11 @@ TEST(test_thread_task_producer_thread_consumers)
     memset(g_sum, 0, sizeof g_sum);
     pthread_t t[NPROD];
     for (long c = 0; c < NPROD; c++)
-        start(&t[c], consumer_thread, IARG(c));
+        thread_start(&t[c], consumer_thread, IARG(c));
     t_main(produce_then_join, NULL);
     long sum = 0;
     for (int c = 0; c < NPROD; c++) {
-        stop(t[c]);
+        thread_stop(t[c]);
         sum += g_sum[c];
     }
     ASSERT_EQ(sum, (long)NITEMS * (NITEMS + 1) / 2); /* each item once */
@@ -164,7 +152,7 @@ static void *fifo_across_kinds(void *arg)
     ASSERT_OK(aq_spawn(&t2, task_puts, IARG(2)));
     aq_yield(); /* the task is first in line */
     pthread_t th;
-    start(&th, thread_puts_3, NULL);
+    thread_start(&th, thread_puts_3, NULL);
     while (aq_queue_putters(g.q) < 2) /* then the thread */
         ASSERT_OK(aq_sleep(AQ_MSEC / 10));
     ASSERT_OK(aq_spawn(&t4, task_puts, IARG(4)));
@@ -176,7 +164,7 @@ static void *fifo_across_kinds(void *arg)
         ASSERT_OK(aq_queue_get(g.q, &v));
         ASSERT_EQ(v, want); /* served oldest first, whatever the kind */
     }
-    stop(th);
+    thread_stop(th);
     ASSERT_OK(aq_task_wait(t2, NULL));
     ASSERT_OK(aq_task_wait(t4, NULL));
     aq_task_release(t2);
@@ -229,9 +217,9 @@ TEST(test_thread_deadline_and_shutdown)
     ASSERT_OK(aq_queue_task_done(g.q));
     ASSERT_OK(aq_queue_thread_join(g.q));
     pthread_t th;
-    start(&th, thread_get_shut, NULL);
+    thread_start(&th, thread_get_shut, NULL);
     t_main(shut_later, NULL); /* a task shuts it down: the thread wakes */
-    stop(th);
+    thread_stop(th);
     ASSERT_OK(aq_queue_free(g.q));
 }
 
@@ -355,9 +343,9 @@ TEST(test_thread_two_loops_one_queue)
 {
     g.q = new_shared(16);
     pthread_t th;
-    start(&th, run_producer_loop, NULL); /* loop B puts, loop A gets */
+    thread_start(&th, run_producer_loop, NULL); /* loop B puts, loop A gets */
     t_main(loop_consumer, NULL);
-    stop(th);
+    thread_stop(th);
     ASSERT_EQ(aq_queue_qsize(g.q), 0);
     ASSERT_OK(aq_queue_free(g.q));
 }

@@ -72,9 +72,11 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
 
 /* Frees q and any items still in it, passing each to q's drop callback
  * if one is set (aq_queue_set_overflow), so that what pointer items own
- * can be freed. Refused while a task waits on q.
+ * can be freed. Refused while a task (or, on a shared queue, a thread)
+ * waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
- * joiner is waiting (shut it down and let them return first): q is left
+ * joiner is waiting, or on a shared queue a thread's put is still
+ * returning (shut it down and let them return first): q is left
  * as it was. Does not suspend. */
 AQ_EXTERN int aq_queue_free(aq_queue *q);
 
@@ -139,6 +141,8 @@ AQ_EXTERN long aq_queue_qsize(const aq_queue *q);      /* items queued */
 AQ_EXTERN long aq_queue_maxsize(const aq_queue *q);    /* 0: unbounded */
 AQ_EXTERN int aq_queue_empty(const aq_queue *q);       /* qsize == 0 */
 AQ_EXTERN int aq_queue_full(const aq_queue *q);   /* maxsize>0, qsize>=max */
+/* getters, putters, joiners: tasks waiting, and on a shared queue
+ * threads too. */
 AQ_EXTERN long aq_queue_getters(const aq_queue *q);    /* waiting gets */
 AQ_EXTERN long aq_queue_putters(const aq_queue *q);    /* waiting puts */
 AQ_EXTERN long aq_queue_joiners(const aq_queue *q);    /* waiting joins */

@@ -94,15 +94,23 @@ AQ_EXTERN int aq_queue_share(aq_queue *q);
 /* The thread faces of a shared queue: queue.Queue's put, get and join
  * (Go's blocking send and receive), blocking the calling thread until
  * they complete or the deadline passes (AQ_NEVER: none; aq_now()'s clock,
- * CLOCK_MONOTONIC nanoseconds; a deadline already passed makes a try
- * that still reports AQ_ETIMEDOUT). For the non-blocking forms use
- * aq_queue_try_put and aq_queue_try_get, and for the rest aq_queue_task_done
- * and aq_queue_shutdown: on a shared queue they are thread-safe.
+ * CLOCK_MONOTONIC nanoseconds). As everywhere in libaq, a call that can
+ * complete at once does, whatever its deadline; one that cannot and whose
+ * deadline has passed returns AQ_ETIMEDOUT (not AQ_EFULL or AQ_EEMPTY:
+ * those are the try forms', aq_queue_try_put and aq_queue_try_get, which
+ * with aq_queue_task_done and aq_queue_shutdown are thread-safe on a
+ * shared queue).
  * A thread blocked in put is served in turn with the tasks that wait, and
  * an item handed over as the deadline passes is delivered (AQ_OK), never
  * lost or doubled: the outcome is decided once, under the queue's lock.
- * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared;
- * AQ_EDEADLK if the calling thread is running a loop (a task, or a post:
+ * How a thread waits: it watches for a hand-off for a few microseconds,
+ * then sleeps on a futex. A put that waited on a full queue dozes: once a
+ * get has moved its item in, the put returns when the queue is down to
+ * half (or 50 us later at most), so that a feeding thread refills runs of
+ * items rather than cycling once per item on the CPU its consumers need.
+ * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared
+ * (checked first); AQ_EDEADLK if the calling thread is running a loop (a
+ * task, or a post:
  * blocking there would stop the loop, and with it the tasks that could
  * complete the call; tokio panics here); AQ_ETIMEDOUT; AQ_ESHUTDOWN (put:
  * the queue is shut down; get: shut down and empty); put: AQ_EDROPPED
@@ -130,6 +138,9 @@ AQ_EXTERN int aq_queue_thread_join_until(aq_queue *q, int64_t deadline);
  * onto a chosen loop or round robin, and stay on it. Tasks of different
  * loops exchange work through shared queues (aq_queue_share): a shared
  * work queue fanned out to consumer tasks on every loop uses every core.
+ * Scheduling stays cooperative within a loop: a consumer that always
+ * finds an item never suspends, so its loop's other consumers wait;
+ * CPU-bound work gains from as many loops as CPUs, not from more tasks.
  * Each loop is kept alive (aq_loop_keep_alive) from start to stop. */
 typedef struct aq_cores aq_cores;
 
@@ -167,7 +178,8 @@ AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
  * thread but a loop's. */
 AQ_EXTERN int aq_cores_wait(aq_cores *c);
 /* Stops every loop of c, cancels the tasks still on them and lets them
- * finish on their own threads (as aq_loop_free does), joins the threads
+ * finish on their own threads (as aq_loop_free does: a task waiting in
+ * aq_queue_get on a shared queue gets AQ_ECANCELED), joins the threads
  * and frees c. Spawns still in flight are dropped, never run. Returns:
  * AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if called from one of c's
  * loops (c is then left running). Blocks the thread. Any thread but c's

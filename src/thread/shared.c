@@ -27,9 +27,14 @@
  * - Wake-ups. A thread sleeps on a futex word in its record: 0 waiting,
  *   1 done (release by the completer, acquire by the thread), 2 asleep
  *   (set by the thread with a CAS from 0, so that the completer makes the
- *   FUTEX_WAKE system call only for a thread that sleeps). The completer
- *   does this under mu, and a thread that slept takes mu once before it
- *   returns, so its record is never touched after it is gone.
+ *   FUTEX_WAKE system call only for a thread that sleeps), 3 dozing (a
+ *   putter's first sleep, bounded by DOZE_NS: a completer that moved its
+ *   item in does not wake it but links it on `dozers`, which a get wakes
+ *   once the queue is half empty; one that failed it wakes it at once;
+ *   after the doze the thread turns 3 into 2 with a CAS, or finds 1). The
+ *   completer does this under mu, and a thread that slept takes mu once
+ *   before it returns (leaving `dozers` if still on it), so its record is
+ *   never touched after it is gone.
  *   A task is woken through an owned post to its loop (post.c), sent
  *   under mu, or directly when the completer runs in a task of that same
  *   loop. If the task stops waiting first and finds itself DONE, its post
@@ -53,7 +58,18 @@
 #include <unistd.h>
 
 enum { PENDING, DONE, ABORTED };
-enum { WORD_WAITING, WORD_DONE, WORD_ASLEEP };
+enum { WORD_WAITING, WORD_DONE, WORD_ASLEEP, WORD_DOZING };
+
+/* A thread whose put waits on a full queue dozes: once a get has moved
+ * its item in, it is woken only when the queue is down to half its
+ * maxsize (or after DOZE_NS at most, so that a consumer that stops taking
+ * items never holds a finished put back for long). Waking it for every
+ * item would cost the getter a FUTEX_WAKE (a system call) per item and
+ * keep the thread cycling on the CPU the consumers need; dozing, it
+ * refills half the queue in one go while the consumers drain the rest
+ * (measured: bench/RESULTS.md, "Threads and tasks"). A put that returns
+ * later than its item went in changes no order and loses nothing. */
+#define DOZE_NS (50 * AQ_USEC)
 
 typedef struct shared shared;
 
@@ -69,6 +85,7 @@ typedef struct xwaiter {
                       than from the task, a line another core writes) */
     int delivered; /* task: its wake-up has run (its loop's thread only) */
     aq__post post; /* task: the wake-up, posted to task->loop */
+    int dozing;    /* thread: DONE and on s->dozers, not yet woken (mu) */
     _Atomic unsigned word; /* thread: WORD_* */
 } xwaiter;
 
@@ -77,6 +94,7 @@ struct shared {
     aq__spinlock mu;
     aq_queue *q;                       /* the core's state */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
+    aq_list dozers; /* threads whose put is done, to wake (DOZE_NS) */
 };
 
 /* How a call that cannot complete at once goes on. */
@@ -107,9 +125,25 @@ static void complete(xwaiter *w, int rc)
         return;
     }
     /* release: the thread reads rc (and its item) after it sees WORD_DONE */
-    if (atomic_exchange_explicit(&w->word, WORD_DONE, memory_order_release) ==
-        WORD_ASLEEP)
+    unsigned was =
+        atomic_exchange_explicit(&w->word, WORD_DONE, memory_order_release);
+    if (was == WORD_DOZING && rc == AQ_OK) { /* woken with others, later */
+        aq__list_push_back(&w->s->dozers, &w->link);
+        w->dozing = 1;
+    } else if (was == WORD_ASLEEP || was == WORD_DOZING) {
         syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+/* Wakes the dozing threads whose put is done (complete). Under mu. */
+static void wake_dozers(shared *s)
+{
+    while (!aq__list_empty(&s->dozers)) {
+        xwaiter *w = aq__list_entry(aq__list_pop_front(&s->dozers), xwaiter,
+                                    link);
+        w->dozing = 0;
+        syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
 }
 
 static xwaiter *pop(aq_list *l)
@@ -197,41 +231,84 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     return outcome(self, w->rc);
 }
 
-static int thread_wait(shared *s, xwaiter *w, int64_t d)
+/* Sleeps while w->word is `val`, until the absolute CLOCK_MONOTONIC time
+ * `until` (aq_now()'s clock; AQ_NEVER: none). Returns 0 or an errno. */
+static int futex_wait(_Atomic unsigned *word, unsigned val, int64_t until)
+{
+    struct timespec ts = {(time_t)(until / AQ_SEC), (long)(until % AQ_SEC)};
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, val,
+                     until == AQ_NEVER ? NULL : &ts, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return r < 0 ? errno : 0;
+}
+
+/* How long a waiting thread watches its word before it sleeps: a
+ * hand-off often comes within a microsecond or two, and then costs no
+ * system call on either side. A putter watches less: past that, the
+ * consumers are slower than it is, and it had better doze (DOZE_NS). */
+#define WATCH_NS (4 * AQ_USEC)
+#define WATCH_PUT_NS (1 * AQ_USEC)
+
+/* Watches w's word for up to ns: 1 if it turned WORD_DONE. */
+static int watch(xwaiter *w, int64_t ns)
+{
+    int64_t end = aq_now() + ns;
+    do {
+        for (int i = 0; i < 8; i++) {
+            if (atomic_load_explicit(&w->word, memory_order_acquire) ==
+                WORD_DONE)
+                return 1;
+            aq__cpu_relax();
+        }
+    } while (aq_now() < end);
+    return 0;
+}
+
+/* doze: a put on a full queue (see DOZE_NS). */
+static int thread_wait(shared *s, xwaiter *w, int64_t d, int doze)
 {
     w->task = NULL;
+    w->s = s;
+    w->dozing = 0;
     atomic_init(&w->word, WORD_WAITING);
     aq__spin_unlock(&s->mu);
-    for (int i = 0; i < 200; i++) { /* a hand-off often comes this soon */
-        if (atomic_load_explicit(&w->word, memory_order_acquire) == WORD_DONE)
-            return w->rc;
-        aq__cpu_relax();
-    }
-    unsigned waiting = WORD_WAITING;
+    if (watch(w, doze ? WATCH_PUT_NS : WATCH_NS))
+        return w->rc;
+    unsigned sleep = doze ? WORD_DOZING : WORD_ASLEEP, waiting = WORD_WAITING;
     if (!atomic_compare_exchange_strong_explicit(
-            &w->word, &waiting, WORD_ASLEEP, memory_order_acquire,
+            &w->word, &waiting, sleep, memory_order_acquire,
             memory_order_acquire))
         return w->rc; /* WORD_DONE meanwhile */
-    struct timespec ts = {(time_t)(d / AQ_SEC), (long)(d % AQ_SEC)};
+    int64_t until = d;
+    if (doze) {
+        int64_t end = aq_now() + DOZE_NS;
+        if (d == AQ_NEVER || end < d)
+            until = end;
+    }
     for (;;) {
-        /* An absolute CLOCK_MONOTONIC deadline, aq_now()'s clock. */
-        long r = syscall(SYS_futex, &w->word,
-                         FUTEX_WAIT_BITSET_PRIVATE, WORD_ASLEEP,
-                         d == AQ_NEVER ? NULL : &ts, NULL,
-                         FUTEX_BITSET_MATCH_ANY);
-        int err = r < 0 ? errno : 0;
+        int err = futex_wait(&w->word, sleep, until);
         if (atomic_load_explicit(&w->word, memory_order_acquire) ==
             WORD_DONE) {
-            aq__spin_lock(&s->mu); /* the completer has woken us */
+            aq__spin_lock(&s->mu); /* a completer waking us is done */
+            if (w->dozing) /* the doze ran out first */
+                aq__list_remove(&w->link);
             aq__spin_unlock(&s->mu);
             return w->rc;
         }
-        if (err == ETIMEDOUT) {
+        if (err == ETIMEDOUT && until != d) { /* the doze is over */
+            unsigned dozing = WORD_DOZING;
+            if (!atomic_compare_exchange_strong_explicit(
+                    &w->word, &dozing, WORD_ASLEEP, memory_order_acquire,
+                    memory_order_acquire))
+                continue; /* WORD_DONE meanwhile: taken above */
+            sleep = WORD_ASLEEP;
+            until = d;
+        } else if (err == ETIMEDOUT) {
             int rc = AQ_ETIMEDOUT;
             aq__spin_lock(&s->mu);
-            if (w->state == PENDING)
+            if (w->state == PENDING || w->dozing) /* off its list */
                 aq__list_remove(&w->link);
-            else
+            if (w->state != PENDING)
                 rc = w->rc; /* completed as the deadline passed */
             aq__spin_unlock(&s->mu);
             return rc;
@@ -239,11 +316,14 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d)
     }
 }
 
-/* Waits with w linked on a list, mu held (released on return). */
-static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d)
+/* Waits with w linked on a list, mu held (released on return); doze: a
+ * put's wait (thread_wait). */
+static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d,
+                int doze)
 {
     w->state = PENDING;
-    return how == AS_TASK ? task_wait(s, w, self, d) : thread_wait(s, w, d);
+    return how == AS_TASK ? task_wait(s, w, self, d)
+                          : thread_wait(s, w, d, doze);
 }
 
 /* The checks before a call links a record: a deadline already passed
@@ -279,7 +359,10 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
             xwaiter w;
             w.buf = (void *)item;
             aq__list_push_back(&s->putters, &w.link);
-            return wait(s, &w, self, how, d);
+            /* A rendezvous put is a hand-over to a getter who may wait
+             * for an answer: it never dozes. */
+            return wait(s, &w, self, how, d,
+                        !(s->q->flags & AQ__Q_RENDEZVOUS));
         }
     }
     aq__spin_unlock(&s->mu);
@@ -298,6 +381,9 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         xwaiter *p = pop(&s->putters);
         aq__queue_refill(s->q, p->buf);
         complete(p, AQ_OK);
+    } else if (rc == AQ_OK && !aq__list_empty(&s->dozers) &&
+               s->q->count <= s->q->limit / 2) {
+        wake_dozers(s); /* half empty: time they refilled it */
     } else if (rc == AQ_EEMPTY && !aq__list_empty(&s->putters)) {
         xwaiter *p = pop(&s->putters); /* a rendezvous queue */
         aq__queue_hand_over(s->q, out, p->buf);
@@ -308,7 +394,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = out;
         aq__list_push_back(&s->getters, &w.link);
-        return wait(s, &w, self, how, d);
+        return wait(s, &w, self, how, d, 0);
     }
     aq__spin_unlock(&s->mu);
     return rc;
@@ -325,7 +411,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = NULL;
         aq__list_push_back(&s->joiners, &w.link);
-        return wait(s, &w, self, how, d);
+        return wait(s, &w, self, how, d, 0);
     }
     if (s->q->unfinished == 0)
         rc = AQ_OK;
@@ -370,6 +456,7 @@ static int vt_shutdown(aq_queue *h, int immediate)
         complete_all(&s->joiners, AQ_OK);
     complete_all(&s->getters, AQ_ESHUTDOWN);
     complete_all(&s->putters, AQ_ESHUTDOWN);
+    wake_dozers(s); /* nothing more to refill */
     aq__spin_unlock(&s->mu);
     return rc;
 }
@@ -380,7 +467,8 @@ static int vt_free(aq_queue *h)
     aq__spin_lock(&s->mu);
     int busy = !aq__list_empty(&s->getters) ||
                !aq__list_empty(&s->putters) ||
-               !aq__list_empty(&s->joiners);
+               !aq__list_empty(&s->joiners) ||
+               !aq__list_empty(&s->dozers); /* a put still returning */
     aq__spin_unlock(&s->mu);
     if (busy)
         return AQ_EBUSY;
@@ -456,6 +544,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&s->getters);
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);
+    aq__list_init(&s->dozers);
     aq_queue head = {0};
     head.ops = h->ops;
     head.item_size = h->item_size;
