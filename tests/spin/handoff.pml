@@ -5,16 +5,31 @@
  *
  * WHAT IS MODELLED
  *
- * The code as of commit 304ddd8: the inbox is a lock-free stack (`top`,
- * pushed with a seq_cst CAS, taken whole by the loop with an exchange);
+ * The code as of commit c1b7822, with src/thread/shared.c as changed
+ * after it (putters that doze: not yet committed when this was written).
+ * The inbox is a lock-free stack (`top`, pushed with a seq_cst CAS, taken
+ * whole by the loop with an exchange);
  * an owned post's sender counts itself in `senders` around its push and
  * wake (aq__post_send_owned); a task's timer unlinks its wait at once on
  * the loop's thread (aq__timer_expire -> aq__task_abort -> the aq__foreign
  * record's abort hook, shared.c's task_abort: state ABORTED); a task
  * completed as its timer fired stays ready until its wake-up post has run
  * (task_wait's yield loop on w->delivered) and then returns the
- * completer's rc; s->mu is an aq__spinlock. Each model step names, in a
- * comment, the C function and the action it stands for.
+ * completer's rc; s->mu is an aq__spinlock. A thread's put that waits on
+ * a full queue (thread_wait with doze = 1) watches its futex word
+ * (watch(), WATCH_PUT_NS), then turns it WORD_WAITING -> WORD_DOZING and
+ * sleeps until `until`: the end of its doze (DOZE_NS), or its deadline if
+ * that comes first; a completer that finds WORD_DOZING and moves the item
+ * in (rc AQ_OK) does not FUTEX_WAKE it but links it on s->dozers
+ * (w->dozing = 1), and a get that leaves the queue at most half full
+ * (get_op: count <= limit / 2) or vt_shutdown wakes every dozer
+ * (wake_dozers); a completer that fails the put (AQ_ESHUTDOWN) wakes it
+ * at once. A thread that finds WORD_DONE takes s->mu and leaves s->dozers
+ * if still on it; one whose doze ended turns WORD_DOZING -> WORD_ASLEEP
+ * (or finds WORD_DONE) and sleeps until its deadline; at the deadline it
+ * takes s->mu and unlinks itself if PENDING, else takes the result. Each
+ * model step names, in a comment, the C function and the action it stands
+ * for.
  *
  * The system:
  * - NP = 2 producer threads, each putting K distinct items with the thread
@@ -22,7 +37,12 @@
  *   queue of capacity 1. Producer 1 has no deadline (aq_queue_thread_put);
  *   producer 2 has one (aq_queue_thread_put_until) that may pass at any
  *   moment: before it links its record (may_wait), or while it waits on
- *   its futex word, racing the consumer's hand-off to it.
+ *   its futex word, racing the consumer's hand-off to it. Each wait dozes
+ *   first (WORD_DOZING); the doze's end (DOZE_NS) is a timeout that may
+ *   fire at any moment of the doze. For producer 2 the deadline comes
+ *   after the doze's end (until = end), or, with -DDL_IN_DOZE=1, possibly
+ *   within it (until = d: the deadline ends the doze, word WORD_DOZING):
+ *   see FIXED BUG below.
  * - One loop thread running one consumer task (aq_run's main task) that
  *   gets until AQ_ESHUTDOWN (aq_queue_get / aq_queue_get_until ->
  *   get_op(AS_TASK)). Each get chooses whether it has a deadline; one that
@@ -36,19 +56,32 @@
  *   (may_sleep returned -1), run_posts without the poller (io_poll's
  *   `unpolled` abstracted: either way may happen).
  * - A main thread that joins both producers, then shuts the queue down
- *   (aq_queue_shutdown -> vt_shutdown), which ends the consumer; the loop
- *   then returns and aq_loop_free frees the inbox (io_destroy ->
- *   inbox_free: open = 0, wait_senders, take_all, wait_senders, free).
+ *   (aq_queue_shutdown -> vt_shutdown: complete_all on the getters and
+ *   the putters, wake_dozers), which ends the consumer; the loop then
+ *   returns and aq_loop_free frees the inbox (io_destroy -> inbox_free:
+ *   open = 0, wait_senders, take_all, wait_senders, free). With
+ *   -DSHUT_RACE=1 it shuts the queue down first, at any moment, and then
+ *   joins: the shutdown races the puts (a putter linked, asleep or
+ *   dozing gets AQ_ESHUTDOWN; a dozer is woken by vt_shutdown; later puts
+ *   fail), and the consumer drains what is left. run.sh checks this
+ *   variant too, with K = 1.
  *
  * Properties (assertions, plus SPIN's invalid end state check):
  * 1. No lost wake-up: every run ends with every process at its end. A
  *    lost wake-up leaves the loop in epoll_wait with no limit (a get
  *    without deadline) or a producer in FUTEX_WAIT (producer 1) for ever,
  *    after everything else has ended: an invalid end state. (A wait with a
- *    deadline is never stuck: its deadline ends it.)
- * 2. No item lost or doubled: each item is got at most once, in its
- *    producer's order, and at the end got exactly once if its put returned
- *    AQ_OK and never if it returned anything else (AQ_ETIMEDOUT).
+ *    deadline is never stuck: its deadline ends it. Nor is a doze, whose
+ *    end may come at any moment: a dozing putter whose put completed is
+ *    woken by wake_dozers or by its doze's end. With -DDOZE_TIMEOUT=0 a
+ *    doze never ends, and a dozer left on s->dozers is an invalid end
+ *    state: wake_dozers alone must wake every dozer while the consumer
+ *    drains the queue.)
+ * 2. No item lost or doubled, the count conserved: each item is got at
+ *    most once, in its producer's order, and at the end (once every
+ *    thread has returned) got exactly once if its put returned AQ_OK and
+ *    never if it returned anything else (AQ_ETIMEDOUT, AQ_ESHUTDOWN), and
+ *    the queue is empty.
  * 3. No deadlock: the invalid-end-state check (all processes must end).
  * 4. Completed beats timed out: when a wait returns, if its record was
  *    completed (state DONE) it returns the completer's rc; a record is
@@ -59,6 +92,14 @@
  *    eventfd, `senders`) after aq_loop_free freed it.
  * 6. A task completed as its timer fired gets its wake-up at the loop's
  *    next poll: task_wait's yield loop ends after one poll(l, 0).
+ * 7. Dozers: when a put returns its record is on no list of the queue
+ *    (s->putters, s->dozers), and whoever links, pops or wakes a dozer
+ *    (complete, wake_dozers) finds its frame alive: no FUTEX_WAKE or list
+ *    write into a dead frame.
+ * 8. A completed put is never reported failed (property 4, for threads:
+ *    DONE with AQ_OK returns AQ_OK), and a put reported failed moved
+ *    nothing (its item is not in the queue, not in the consumer's `out`,
+ *    and never got).
  *
  * WHAT IS NOT MODELLED
  *
@@ -81,6 +122,15 @@
  * - The adaptive length of may_sleep's watch (spin_ns) and io_poll's
  *   `unpolled` count: the watch may see a post or not, and a watch that
  *   saw one may or may not skip the poller.
+ * - Likewise the lengths of thread_wait's watch (WATCH_PUT_NS) and doze
+ *   (DOZE_NS): the watch is one read, the doze may end at any moment.
+ * - Getters that are threads (thread_wait with doze = 0: WORD_ASLEEP at
+ *   once): the consumer is a task. Queues larger than 1: with capacity 1,
+ *   get_op's "count <= limit / 2" (1 / 2 == 0) holds exactly when the get
+ *   leaves the queue empty, and s->dozers holds at most the NP producers.
+ * - vt_free (AQ_EBUSY while s->dozers is not empty): the queue is not
+ *   freed here; property 7 checks, at each put's return, what would make
+ *   a free unsafe.
  *
  * THE ABSTRACTION
  *
@@ -111,8 +161,11 @@
  *   (the CAS, the last action of the holder's atomic step, since nothing
  *   before it is visible to another thread: see complete_task) and then
  *   wakes (sleeping, the eventfd, senders) under s->mu; complete() of a
- *   thread exchanges the futex word (last action of the step), then
- *   FUTEX_WAKEs under s->mu.
+ *   thread exchanges the futex word (last action of the step; linking a
+ *   dozer on s->dozers and w->dozing come after it in the same step: only
+ *   read under s->mu), then FUTEX_WAKEs under s->mu; wake_dozers pops
+ *   every dozer and clears its dozing in the holder's atomic step, then
+ *   FUTEX_WAKEs each in a step of its own, still under s->mu.
  * - The inbox's CAS loop (relaxed load of top, link, CAS, retry) is one
  *   step: its successful CAS. run_posts' relaxed look at `top` and
  *   take_all's exchange are one step: only the loop takes, so a post seen
@@ -127,22 +180,54 @@
  *   or not quite: loop.c then just iterates).
  * - A futex is a flag "asleep in FUTEX_WAIT": FUTEX_WAIT compares the word
  *   and sets it in one step (EAGAIN if the word changed); FUTEX_WAKE
- *   clears it; the wait also returns at its deadline (producer 2) or, at
- *   most once per put, spuriously (EINTR). Only a bounded number of
- *   spurious returns: were one always possible, a thread that nobody
- *   wakes would never look stuck to the end-state check.
+ *   clears it; the wait also returns at `until` (ETIMEDOUT): the doze's
+ *   end, at any moment of the doze (DOZE_TIMEOUT), or the deadline
+ *   (producer 2), and, at most once per put, spuriously (EINTR). Only a
+ *   bounded number of spurious returns: were one always possible, a
+ *   thread that nobody wakes would never look stuck to the end-state
+ *   check.
  * - Likewise every other nondeterministic escape of a blocked process is
- *   a real one (a deadline). The loop's "poll(l, 0) in any iteration" is
- *   chosen before it would block, never from inside epoll_wait.
+ *   a real one (a deadline, a doze's end). The loop's "poll(l, 0) in any
+ *   iteration" is chosen before it would block, never from inside
+ *   epoll_wait. The doze's end being always possible, a dozer that
+ *   nothing else wakes is not an invalid end state in the default search
+ *   (DOZE_NS guarantees progress; a dozer that waits for it is slow, not
+ *   stuck); -DDOZE_TIMEOUT=0 takes the doze's end away, to check that
+ *   wake_dozers alone wakes every dozer.
  * - Loop iterations that change nothing the model tracks (no timer due,
  *   no poll) are left out: while the task yields in task_wait, only the
  *   iteration with AQ__POLL_EVERY's poll(l, 0) is modelled (property 6
  *   says it is the last).
  * - Variables only the loop thread touches are locals of proctype Loop;
- *   ghost variables (p_alive, g_alive, inbox_alive, put_rc, got, ...)
- *   only observe.
+ *   ghost variables (p_alive, g_alive, inbox_alive, put_rc, got, cdone,
+ *   ...) only observe. A record's fields are cleared when its frame is
+ *   gone, and a local when it is dead (Loop's p and old, Producer's err,
+ *   sleepw, dozeto): nothing reads them then (the p_alive and g_alive
+ *   assertions check it), and stale values would only multiply the
+ *   states.
  *
- * Options (spin -DNAME): K, the items per producer (default 2).
+ * Options (spin -DNAME=VALUE): K, the items per producer (default 2);
+ * DOZE_TIMEOUT (1: a doze may end at any moment; 0: never);
+ * DL_IN_DOZE (0: producer 2's deadline comes after its doze's end; 1, the
+ * default: it may come within it, FIXED BUG below); SHUT_RACE (0: main joins the
+ * producers, then shuts the queue down; 1: it shuts it down at any
+ * moment, then joins).
+ *
+ * FIXED BUG (found by this model and by test_thread_stress; DL_IN_DOZE=0
+ * would hide the case). When a putter's deadline d comes before its doze
+ * would end,
+ * thread_wait sleeps on WORD_DOZING with until = d, and at ETIMEDOUT takes
+ * the deadline branch (until == d). If the word was still WORD_DOZING at
+ * its load but a get refilled from this putter before it took s->mu,
+ * complete(p, AQ_OK) found WORD_DOZING and linked the record on
+ * s->dozers (dozing = 1); the deadline branch sees state DONE, takes
+ * w->rc (AQ_OK) and returns without leaving s->dozers: its dead frame
+ * stays on the list, and the next wake_dozers (a get that empties the
+ * queue, or vt_shutdown) unlinks it and FUTEX_WAKEs its word (a write to
+ * a dead stack frame); vt_free reports AQ_EBUSY meanwhile. Property 7
+ * failed. shared.c now leaves s->dozers in that branch too (if
+ * (w->dozing) aq__list_remove(&w->link) where it takes w->rc), and so does
+ * the model, with DL_IN_DOZE=1 the default.
  *
  * The model's teeth, checked by hand on mutated copies outside tests/spin/
  * (each must make run.sh fail): the sender skips wake()'s eventfd write
@@ -151,7 +236,15 @@
  * senders count (a write to the freed inbox); task_wait returning
  * aq__park's rc when delivered (completed beats timed out); task_wait
  * returning at once when DONE (its post outlives its frame); task_abort
- * aborting a record it finds DONE.
+ * aborting a record it finds DONE; thread_wait returning on WORD_DONE
+ * without leaving s->dozers (property 7: wake_dozers FUTEX_WAKEs a dead
+ * frame). Two mutants only make a dozer wait for its doze's end, which
+ * the default search cannot tell from a correct run (a doze may end at any
+ * moment): get_op never calling wake_dozers (passes; with
+ * -DDOZE_TIMEOUT=0, an invalid end state: the dozer sleeps for ever), and
+ * complete() not waking a WORD_DOZING thread whose put it fails (passes;
+ * with -DDOZE_TIMEOUT=0 -DSHUT_RACE=1 -DK=1, an invalid end state: a
+ * putter failed by vt_shutdown sleeps for ever).
  */
 
 #ifndef K
@@ -159,6 +252,15 @@
 #endif
 #define NP 2
 #define NITEMS (NP * K)
+#ifndef DOZE_TIMEOUT
+#define DOZE_TIMEOUT 1 /* a doze may end (DOZE_NS) at any moment */
+#endif
+#ifndef DL_IN_DOZE
+#define DL_IN_DOZE 1   /* producer 2's deadline may come within its doze */
+#endif
+#ifndef SHUT_RACE
+#define SHUT_RACE 0    /* main shuts the queue down before it joins */
+#endif
 
 /* return codes */
 #define OK 0
@@ -177,6 +279,7 @@
 #define WORD_WAITING 0
 #define WORD_DONE 1
 #define WORD_ASLEEP 2
+#define WORD_DOZING 3
 
 /* aq__task_state */
 #define T_RUNNING 0
@@ -195,6 +298,8 @@ bool qshut;         /* the inner queue is shut down */
 bool glinked;       /* the consumer's xwaiter is on s->getters */
 byte plist[NP];     /* s->putters, oldest first: producer ids */
 byte plen;
+byte dlist[NP];     /* s->dozers, oldest first: producer ids */
+byte dlen;
 
 /* the consumer task's xwaiter (in get_op's frame) */
 bool g_alive;       /* ghost: its frame exists */
@@ -209,6 +314,7 @@ byte p_rc[NP + 1];
 byte p_word[NP + 1];   /* _Atomic unsigned word */
 byte p_item[NP + 1];   /* w.buf */
 bool p_futex[NP + 1];  /* the thread is asleep in FUTEX_WAIT on word */
+bool p_dozing[NP + 1]; /* w->dozing: DONE and on s->dozers (s->mu) */
 bool pdone[NP + 1];    /* the thread has returned (pthread_join) */
 
 /* ---- the loop's inbox (struct inbox) and wake-up fd -------------------- */
@@ -223,6 +329,7 @@ byte senders;          /* _Atomic int senders */
 byte put_rc[NITEMS + 1];  /* what each item's put returned */
 byte got[NITEMS + 1];     /* how many times each item was got */
 byte last_got[NP + 1];    /* per producer: index + 1 of its last item got */
+bool cdone;               /* the consumer has returned */
 
 inline plist_push(t)
 {
@@ -246,6 +353,83 @@ inline plist_remove(t) /* aq__list_remove (NP == 2) */
     fi;
     plist[1] = 0;
     plen--
+}
+
+inline dlist_remove(t) /* aq__list_remove on s->dozers (NP == 2) */
+{
+    if
+    :: dlist[0] == t -> dlist[0] = dlist[1]
+    :: else -> assert(dlist[1] == t)
+    fi;
+    dlist[1] = 0;
+    dlen--
+}
+
+/* complete(p, rc) on a producer's xwaiter (already unlinked by the
+ * caller, who holds s->mu), up to and with the exchange of its word: part
+ * of the caller's atomic step (state, rc, dozers and dozing are read by
+ * the thread only under s->mu, or after it saw WORD_DONE: the exchange,
+ * the last action here, is the only one another thread can see). `old`:
+ * what the exchange returned. */
+inline complete_thread(p, rc_, old)
+{
+    /* complete: w->state = DONE; w->rc = rc (a waiter is completed only
+     * while PENDING: it was on a list) */
+    assert(p_alive[p] && p_state[p] == PENDING);
+    p_state[p] = DONE;
+    p_rc[p] = rc_;
+    /* complete: was = atomic_exchange(&w->word, WORD_DONE, release); if
+     * (was == WORD_DOZING && rc == AQ_OK) { aq__list_push_back(
+     * &w->s->dozers, &w->link); w->dozing = 1; } */
+    old = p_word[p];
+    p_word[p] = WORD_DONE;
+    if
+    :: old == WORD_DOZING && rc_ == OK ->
+        dlist[dlen] = p; dlen++;
+        p_dozing[p] = 1
+    :: else -> skip
+    fi
+}
+
+/* The rest of complete(p, rc) on a producer: else if (was == WORD_ASLEEP
+ * || was == WORD_DOZING) syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE),
+ * still under s->mu; a step of its own. */
+inline complete_thread_wake(p, rc_, old)
+{
+    if
+    :: old == WORD_ASLEEP || (old == WORD_DOZING && rc_ != OK) ->
+        atomic { assert(p_alive[p]); p_futex[p] = 0 }
+    :: else -> skip
+    fi
+}
+
+/* wake_dozers(s), under s->mu: while (dozers) { w = pop(dozers);
+ * w->dozing = 0; syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE); }.
+ * The pops and the dozing stores are in the caller's atomic step
+ * (dozers_take: nobody reads them without s->mu); each FUTEX_WAKE is a
+ * step of its own (dozers_wake). wk1, wk2: the dozers popped, in order. */
+inline dozers_take(wk1, wk2)
+{
+    wk1 = dlist[0];
+    wk2 = dlist[1];
+    assert(p_alive[wk1] && p_dozing[wk1]);
+    p_dozing[wk1] = 0;
+    if
+    :: wk2 != 0 -> assert(p_alive[wk2] && p_dozing[wk2]); p_dozing[wk2] = 0
+    :: else -> skip
+    fi;
+    dlist[0] = 0;
+    dlist[1] = 0;
+    dlen = 0
+}
+
+inline dozers_wake(wk1, wk2)
+{
+    atomic { assert(p_alive[wk1]); p_futex[wk1] = 0; wk1 = 0 };
+    if
+    :: wk2 != 0 -> atomic { assert(p_alive[wk2]); p_futex[wk2] = 0; wk2 = 0 }
+    :: else -> skip
+    fi
 }
 
 /* complete(g, rc) on the consumer's xwaiter (already unlinked by the
@@ -296,8 +480,8 @@ inline owned_send_tail()
 
 proctype Producer(byte t; bool has_dl)
 {
-    byte k, item, rc, path, err;
-    bool sl, fin, intr;
+    byte k, item, rc, path, err, sleepw;
+    bool sl, fin, intr, dozeto;
 
     k = 0;
     do
@@ -336,8 +520,9 @@ proctype Producer(byte t; bool has_dl)
                     :: true ->
                         /* put_op: xwaiter w; w.buf = item;
                          * aq__list_push_back(&s->putters, &w.link);
-                         * wait(): w->state = PENDING; thread_wait:
-                         * w->task = NULL; atomic_init(&w->word,
+                         * wait(..., doze = 1): w->state = PENDING;
+                         * thread_wait: w->task = NULL; w->s = s;
+                         * w->dozing = 0; atomic_init(&w->word,
                          * WORD_WAITING); aq__spin_unlock(&s->mu) */
                         plist_push(t);
                         p_item[t] = item;
@@ -359,10 +544,11 @@ proctype Producer(byte t; bool has_dl)
             /* put_op: aq__spin_unlock(&s->mu) */
             mu = 0
         :: path == 2 ->
-            /* thread_wait: the spin loop's atomic_load(&w->word,
-             * acquire) == WORD_DONE -> return w->rc. (Its 200 reads are
-             * one: the word only ever moves to WORD_DONE, and a read
-             * that misses it is followed by the CAS below.) */
+            /* thread_wait(s, &w, d, doze = 1): watch(w, WATCH_PUT_NS): its
+             * atomic_load(&w->word, acquire) == WORD_DONE -> return w->rc.
+             * (Its reads are one: until the thread's own CAS below, the
+             * word only moves from WORD_WAITING to WORD_DONE, and a read
+             * that misses it is followed by that CAS.) */
             atomic {
                 if
                 :: p_word[t] == WORD_DONE -> rc = p_rc[t]; fin = 1
@@ -371,11 +557,21 @@ proctype Producer(byte t; bool has_dl)
             }
             if
             :: !fin ->
-                /* thread_wait: atomic_compare_exchange_strong(&w->word,
-                 * WORD_WAITING -> WORD_ASLEEP); failure: return w->rc */
+                /* thread_wait: sleep = doze ? WORD_DOZING : WORD_ASLEEP;
+                 * atomic_compare_exchange_strong(&w->word, WORD_WAITING ->
+                 * sleep); failure: return w->rc (WORD_DONE meanwhile) */
                 atomic {
                     if
-                    :: p_word[t] == WORD_WAITING -> p_word[t] = WORD_ASLEEP
+                    :: p_word[t] == WORD_WAITING ->
+                        p_word[t] = WORD_DOZING; sleepw = WORD_DOZING;
+                        /* thread_wait: until = d; if (doze) { end =
+                         * aq_now() + DOZE_NS; if (d == AQ_NEVER || end <
+                         * d) until = end; }  dozeto: until != d */
+                        if
+                        :: dozeto = 1 /* AQ_NEVER, or the doze ends first */
+                        :: DL_IN_DOZE && has_dl ->
+                            dozeto = 0 /* d within DOZE_NS: until = d */
+                        fi
                     :: else -> rc = p_rc[t]; fin = 1
                     fi
                 }
@@ -384,12 +580,13 @@ proctype Producer(byte t; bool has_dl)
             do
             :: fin -> break
             :: !fin ->
-                /* thread_wait: syscall(SYS_futex, &w->word,
-                 * FUTEX_WAIT_BITSET_PRIVATE, WORD_ASLEEP, deadline):
-                 * compares the word and sleeps, or fails with EAGAIN */
+                /* thread_wait: futex_wait(&w->word, sleep, until):
+                 * syscall(SYS_futex, FUTEX_WAIT_BITSET_PRIVATE, sleep,
+                 * until): compares the word and sleeps, or fails with
+                 * EAGAIN */
                 atomic {
                     if
-                    :: p_word[t] == WORD_ASLEEP -> p_futex[t] = 1; err = OK
+                    :: p_word[t] == sleepw -> p_futex[t] = 1; err = OK
                     :: else -> err = EAGAIN
                     fi
                 }
@@ -397,7 +594,9 @@ proctype Producer(byte t; bool has_dl)
                 :: err == OK ->
                     if
                     :: atomic { !p_futex[t] -> skip } /* FUTEX_WAKE: 0 */
-                    :: has_dl ->                      /* its deadline */
+                    :: (dozeto && DOZE_TIMEOUT) || (!dozeto && has_dl) ->
+                        /* `until` passes: the doze's end (at any time: a
+                         * nondeterministic timeout), or the deadline */
                         atomic {
                             if
                             :: p_futex[t] -> p_futex[t] = 0; err = ETIMEDOUT
@@ -417,38 +616,90 @@ proctype Producer(byte t; bool has_dl)
                  * WORD_DONE */
                 if
                 :: p_word[t] == WORD_DONE ->
-                    /* thread_wait: aq__spin_lock(&s->mu);
-                     * aq__spin_unlock(&s->mu); return w->rc */
-                    atomic { mu == 0 -> rc = p_rc[t]; fin = 1 }
+                    /* thread_wait: aq__spin_lock(&s->mu); if (w->dozing)
+                     * aq__list_remove(&w->link) (the doze ran out before
+                     * wake_dozers); aq__spin_unlock(&s->mu); return
+                     * w->rc */
+                    atomic {
+                        mu == 0 ->
+                        if
+                        :: p_dozing[t] -> dlist_remove(t)
+                        :: else -> skip
+                        fi;
+                        rc = p_rc[t];
+                        fin = 1
+                    }
                 :: else ->
                     if
-                    :: err == ETIMEDOUT ->
-                        /* thread_wait: aq__spin_lock(&s->mu);
-                         * if (w->state == PENDING) aq__list_remove(&w->link)
-                         * else rc = w->rc; aq__spin_unlock(&s->mu) */
+                    :: err == ETIMEDOUT && dozeto ->
+                        /* thread_wait: err == ETIMEDOUT && until != d: the
+                         * doze is over: atomic_compare_exchange_strong(
+                         * &w->word, WORD_DOZING -> WORD_ASLEEP); failure:
+                         * continue (WORD_DONE meanwhile: futex_wait then
+                         * fails with EAGAIN, and the DONE path above runs);
+                         * success: sleep = WORD_ASLEEP; until = d */
+                        atomic {
+                            if
+                            :: p_word[t] == WORD_DOZING ->
+                                p_word[t] = WORD_ASLEEP;
+                                sleepw = WORD_ASLEEP;
+                                dozeto = 0
+                            :: else -> skip
+                            fi
+                        }
+                    :: err == ETIMEDOUT && !dozeto ->
+                        /* thread_wait: the deadline: rc = AQ_ETIMEDOUT;
+                         * aq__spin_lock(&s->mu); if (w->state == PENDING
+                         * || w->dozing) aq__list_remove(&w->link); if
+                         * (w->state != PENDING) rc = w->rc;
+                         * aq__spin_unlock(&s->mu). (The word may be
+                         * WORD_DOZING here, and a completer may have
+                         * linked w on s->dozers since the load above:
+                         * hence the dozing test, FIXED BUG in the
+                         * header) */
                         atomic {
                             mu == 0 ->
                             if
                             :: p_state[t] == PENDING ->
                                 plist_remove(t); rc = ETIMEDOUT
-                            :: else -> rc = p_rc[t]
+                            :: else ->
+                                if
+                                :: p_dozing[t] -> dlist_remove(t)
+                                :: else -> skip
+                                fi;
+                                rc = p_rc[t]
                             fi;
                             fin = 1
                         }
-                    :: else -> skip /* EINTR: FUTEX_WAIT again (EAGAIN
-                                     * and a wake-up imply WORD_DONE) */
+                    :: else -> skip /* EINTR: futex_wait again (EAGAIN
+                                     * and a wake-up, by complete or
+                                     * wake_dozers, imply WORD_DONE) */
                     fi
                 fi
             od;
             /* thread_wait returns, put_op's frame (w) is gone. Property 4:
-             * completed beats timed out. */
+             * completed beats timed out. Property 7: the record is on no
+             * list of the queue (not on s->dozers: wake_dozers would write
+             * into a dead frame) */
             atomic {
                 assert(p_state[t] != DONE || rc == p_rc[t]);
-                p_alive[t] = 0
+                assert(dlist[0] != t && dlist[1] != t);
+                assert(plist[0] != t && plist[1] != t);
+                /* (the frame's fields are dead: cleared, so that the
+                 * states differ only in what can still be read) */
+                p_alive[t] = 0;
+                p_state[t] = PENDING; p_rc[t] = OK; p_word[t] = 0;
+                p_item[t] = 0; p_dozing[t] = 0;
+                sleepw = 0; dozeto = 0; err = 0
             }
         :: else -> skip
         fi;
-        put_rc[item] = rc;
+        /* Property 8: a put reported failed moved nothing */
+        atomic {
+            assert(rc == OK ||
+                   got[item] == 0 && qitem != item && cbuf != item);
+            put_rc[item] = rc
+        };
         k++
     od;
     pdone[t] = 1
@@ -459,9 +710,12 @@ proctype Producer(byte t; bool has_dl)
 proctype Main()
 {
     bool sl, sending;
+    byte p, old, wk1, wk2, i;
 
+#if !SHUT_RACE
     /* pthread_join(producer 1); pthread_join(producer 2) */
     (pdone[1] && pdone[2]);
+#endif
     /* aq_queue_shutdown(q, 0) -> vt_shutdown: aq__spin_lock(&s->mu);
      * aq_queue_shutdown(s->q, 0) */
     atomic {
@@ -481,12 +735,50 @@ proctype Main()
         owned_send_tail()
     :: else -> skip
     fi;
+#if !SHUT_RACE
+    /* both producers have returned: no putter, no dozer (property 7) */
+    assert(plen == 0 && dlen == 0);
+#endif
+    /* vt_shutdown: complete_all(&s->putters, AQ_ESHUTDOWN): pop(l);
+     * complete(w, AQ_ESHUTDOWN) */
+    do
+    :: atomic { plen > 0 -> plist_pop(p); complete_thread(p, ESHUTDOWN, old) };
+       complete_thread_wake(p, ESHUTDOWN, old)
+    :: atomic { plen == 0 -> p = 0; old = 0 }; break
+    od;
+    /* vt_shutdown: wake_dozers(s) (nothing more to refill);
+     * aq__spin_unlock(&s->mu) */
     atomic {
-        /* vt_shutdown: complete_all(&s->putters, AQ_ESHUTDOWN): empty,
-         * both producers have returned */
-        assert(plen == 0);
-        /* vt_shutdown: aq__spin_unlock(&s->mu) */
-        mu = 0
+        if
+        :: dlen > 0 -> dozers_take(wk1, wk2)
+        :: else -> mu = 0
+        fi
+    }
+    if
+    :: wk1 != 0 -> dozers_wake(wk1, wk2); mu = 0
+    :: else -> skip
+    fi;
+
+#if SHUT_RACE
+    /* pthread_join(producer 1); pthread_join(producer 2) */
+    (pdone[1] && pdone[2]);
+#endif
+    /* (ghost) once the producers and the consumer have returned.
+     * Property 2: every put that returned AQ_OK was got exactly once; no
+     * other item was got; nothing is left in the queue */
+    atomic {
+        cdone ->
+        i = 1;
+        do
+        :: i > NITEMS -> break
+        :: i <= NITEMS ->
+            assert(put_rc[i] != NORC);
+            assert((put_rc[i] == OK && got[i] == 1) ||
+                   (put_rc[i] != OK && got[i] == 0));
+            i++
+        od;
+        assert(qitem == 0 && plen == 0 && dlen == 0);
+        i = 0
     }
 }
 
@@ -532,7 +824,7 @@ inline poll0()
 
 proctype Loop()
 {
-    byte item, rc, p, old, i;
+    byte item, rc, p, old, wk1, wk2;
     bool has_dl, fin, blocking, direct, taken, done, yielded;
     /* the loop thread's own state */
     byte tstate = T_RUNNING; /* the consumer task's aq__task_state */
@@ -563,12 +855,12 @@ proctype Loop()
                     plist_pop(p);
                     assert(p_alive[p]);
                     qitem = p_item[p];
-                    /* complete(p, AQ_OK): w->state = DONE; w->rc = rc;
-                     * atomic_exchange(&w->word, WORD_DONE) (release) */
-                    p_state[p] = DONE;
-                    p_rc[p] = OK;
-                    old = p_word[p];
-                    p_word[p] = WORD_DONE
+                    /* get_op: complete(p, AQ_OK) */
+                    complete_thread(p, OK, old)
+                :: plen == 0 && dlen > 0 ->
+                    /* get_op: rc == AQ_OK && dozers && s->q->count (0) <=
+                     * s->q->limit / 2 (1 / 2 == 0): wake_dozers(s) */
+                    dozers_take(wk1, wk2)
                 :: else ->
                     mu = 0 /* get_op: aq__spin_unlock(&s->mu) */
                 fi
@@ -605,13 +897,14 @@ proctype Loop()
         }
         if
         :: p != 0 ->
-            /* complete: syscall(SYS_futex, FUTEX_WAKE) only if the old
-             * word was WORD_ASLEEP */
-            if
-            :: old == WORD_ASLEEP ->
-                atomic { assert(p_alive[p]); p_futex[p] = 0 }
-            :: else -> skip
-            fi;
+            /* complete: the FUTEX_WAKE, for a thread that sleeps and is
+             * not left to doze */
+            complete_thread_wake(p, OK, old);
+            /* get_op: aq__spin_unlock(&s->mu) */
+            atomic { mu = 0; p = 0; old = 0 }
+        :: wk1 != 0 ->
+            /* wake_dozers: the FUTEX_WAKEs */
+            dozers_wake(wk1, wk2);
             /* get_op: aq__spin_unlock(&s->mu) */
             mu = 0
         :: else -> skip
@@ -766,12 +1059,15 @@ proctype Loop()
                 assert(g_state != ABORTED || cbuf == 0);
                 assert(!top);
                 assert(!glinked);
-                g_alive = 0
+                g_alive = 0;
+                /* (dead fields cleared) */
+                g_state = PENDING; g_rc = OK; g_delivered = 0;
+                if
+                :: rc == OK -> item = cbuf /* aq__queue_hand_over's copy */
+                :: else -> skip
+                fi;
+                cbuf = 0
             }
-            if
-            :: rc == OK -> item = cbuf /* aq__queue_hand_over's copy */
-            :: else -> skip
-            fi
         :: else -> skip
         fi;
         /* the consumer looks at what get returned */
@@ -791,18 +1087,7 @@ proctype Loop()
     /* the consumer returns; the loop reaps aq_run's main task, returns,
      * and aq_loop_free -> io_destroy -> io->on_destroy = inbox_free runs */
     tstate = T_DONE;
-    /* Property 2: every put that returned AQ_OK was got exactly once; no
-     * other item was got */
-    i = 1;
-    do
-    :: i > NITEMS -> break
-    :: i <= NITEMS ->
-        assert(put_rc[i] != NORC);
-        assert((put_rc[i] == OK && got[i] == 1) ||
-               (put_rc[i] != OK && got[i] == 0));
-        i++
-    od;
-    assert(qitem == 0);
+    cdone = 1; /* ghost: main checks the accounting (property 2) */
     /* inbox_free: atomic_store(&in->open, 0); wait_senders(in): while
      * (atomic_load(&in->senders)) sched_yield() */
     (senders == 0);
