@@ -95,7 +95,6 @@ struct shared {
     aq_queue *q;                       /* the core's state */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
     aq_list dozers; /* threads whose put is done, to wake (DOZE_NS) */
-    _Atomic size_t seen; /* q->count at the last unlock, for watchers */
 };
 
 /* How a call that cannot complete at once goes on. */
@@ -340,47 +339,13 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 
 /* ---- the operations ------------------------------------------------------ */
 
-/* Releases mu, publishing the count for task_watch (relaxed: a hint, read
- * without the lock; the lock orders everything that counts). */
-static void unlock(shared *s)
-{
-    atomic_store_explicit(&s->seen, s->q->count, memory_order_relaxed);
-    aq__spin_unlock(&s->mu);
-}
-
-/* How long a task about to wait on a shared queue first watches it, when
- * its loop has nothing else to run: an item (or a slot) from another
- * thread often comes within a microsecond, and taking it then spares
- * both sides the whole wait (a record linked and completed, a wake-up
- * post, a switch), which costs more than the watch across two cores. */
-#define TASK_WATCH_NS (2 * AQ_USEC)
-
-/* Watches until the queue has an item (get) or room (count < limit), up to
- * TASK_WATCH_NS, unless self's loop has other tasks ready. Then the
- * caller tries again, once. */
-static void task_watch(shared *s, aq_task *self, int get, size_t limit)
-{
-    if (!aq__list_empty(&self->loop->ready))
-        return;
-    int64_t end = aq_now() + TASK_WATCH_NS;
-    do {
-        for (int i = 0; i < 8; i++) {
-            size_t n = atomic_load_explicit(&s->seen, memory_order_relaxed);
-            if (get ? n > 0 : n < limit)
-                return;
-            aq__cpu_relax();
-        }
-    } while (aq_now() < end);
-}
-
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
-    int rc, watched = how != AS_TASK;
+    int rc;
     if (how == AS_TASK && (rc = task_ready_to_wait(self)))
         return rc;
-again:
     aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
@@ -389,13 +354,6 @@ again:
         rc = AQ_OK;
     } else {
         rc = aq__queue_put_one(s->q, item, NULL, AQ_NEVER);
-        if (rc == AQ_EFULL && !watched) {
-            size_t limit = s->q->limit;
-            unlock(s);
-            watched = 1;
-            task_watch(s, self, 0, limit);
-            goto again;
-        }
         if (rc == AQ_EFULL && how != TRY &&
             (rc = may_wait(self, how, &d)) == AQ_OK) {
             xwaiter w;
@@ -407,17 +365,16 @@ again:
                         !(s->q->flags & AQ__Q_RENDEZVOUS));
         }
     }
-    unlock(s);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
 static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
-    int rc, watched = how != AS_TASK;
+    int rc;
     if (how == AS_TASK && (rc = task_ready_to_wait(self)))
         return rc;
-again:
     aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
@@ -432,11 +389,6 @@ again:
         aq__queue_hand_over(s->q, out, p->buf);
         complete(p, AQ_OK);
         rc = AQ_OK;
-    } else if (rc == AQ_EEMPTY && !watched) {
-        unlock(s);
-        watched = 1;
-        task_watch(s, self, 1, 0);
-        goto again;
     } else if (rc == AQ_EEMPTY && how != TRY &&
                (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
@@ -444,7 +396,7 @@ again:
         aq__list_push_back(&s->getters, &w.link);
         return wait(s, &w, self, how, d, 0);
     }
-    unlock(s);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -505,7 +457,7 @@ static int vt_shutdown(aq_queue *h, int immediate)
     complete_all(&s->getters, AQ_ESHUTDOWN);
     complete_all(&s->putters, AQ_ESHUTDOWN);
     wake_dozers(s); /* nothing more to refill */
-    unlock(s);
+    aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -593,7 +545,6 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);
     aq__list_init(&s->dozers);
-    atomic_init(&s->seen, q->count);
     aq_queue head = {0};
     head.ops = h->ops;
     head.item_size = h->item_size;
