@@ -4,8 +4,8 @@
  * A shared queue is a header (what the user holds; queue.h says how its
  * fields send every call here) over `struct shared`: a lock (a spinlock,
  * thread.h: it is held for a few dozen instructions), the queue core's
- * own state in an inner queue, and three wait lists of this
- * file's waiter records. Invariants:
+ * own state in an inner queue, three wait lists of this file's waiter
+ * records, and the list of dozing threads (DOZE_NS). Invariants:
  * - The inner queue and the wait lists are touched only under mu. The
  *   core is called on the inner queue with no task (its try forms) only,
  *   so it never parks or wakes anyone and its own wait lists stay empty:
@@ -75,7 +75,7 @@ typedef struct shared shared;
 
 typedef struct xwaiter {
     aq__foreign fw; /* task: its t->waits (runtime.h), for aborts */
-    shared *s;     /* task: the queue, for aborts */
+    shared *s;     /* the queue: a task's abort, a thread's doze */
     aq_list link;  /* on a wait list of the queue while PENDING (mu) */
     void *buf;     /* put: the item; get: the destination; join: NULL */
     int state;     /* PENDING, DONE or ABORTED (mu) */
@@ -112,6 +112,11 @@ static void deliver(void *arg)
         aq__task_wake(w->task, w->rc);
 }
 
+static xwaiter *pop(aq_list *l)
+{
+    return aq__list_entry(aq__list_pop_front(l), xwaiter, link);
+}
+
 /* Completes w, already unlinked, with rc. Under mu. */
 static void complete(xwaiter *w, int rc)
 {
@@ -139,16 +144,10 @@ static void complete(xwaiter *w, int rc)
 static void wake_dozers(shared *s)
 {
     while (!aq__list_empty(&s->dozers)) {
-        xwaiter *w = aq__list_entry(aq__list_pop_front(&s->dozers), xwaiter,
-                                    link);
+        xwaiter *w = pop(&s->dozers);
         w->dozing = 0;
         syscall(SYS_futex, &w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     }
-}
-
-static xwaiter *pop(aq_list *l)
-{
-    return aq__list_entry(aq__list_pop_front(l), xwaiter, link);
 }
 
 static void complete_all(aq_list *l, int rc)
