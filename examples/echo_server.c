@@ -13,9 +13,7 @@
  *       .serve_forever()
  */
 #include <aq.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 static void *handle(void *c)             /* async def handle(r, w): */
 {
@@ -29,26 +27,17 @@ static void *handle(void *c)             /* async def handle(r, w): */
     return NULL;
 }
 
-static void *serve(void *s)              /* asyncio.start_server */
+static void *serve(void *port)           /* asyncio.start_server */
 {
-    aq_fd *listener, *c;
-    int fd = aq_fd_open(NULL, &listener, *(int *)s);
-    while (fd >= 0 && (fd = aq_accept(listener)) >= 0)
-        if (aq_fd_open(NULL, &c, fd) != AQ_OK)
-            close(fd);
-        else if (aq_spawn(NULL, handle, c) != AQ_OK)
-            aq_fd_close(c);
-    return NULL;                         /* accept failed: fd is -errno */
+    aq_fd *listener;
+    if (aq_listen_tcp(NULL, &listener, "127.0.0.1", *(int *)port) == AQ_OK)
+        aq_serve(listener, handle);      /* returns only on failure */
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    a.sin_port = htons(argc > 1 ? atoi(argv[1]) : 8888);
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 128))
-        return 1;
-    aq_run(serve, &s, NULL);             /* serves until accept fails */
+    int port = argc > 1 ? atoi(argv[1]) : 8888;
+    aq_run(serve, &port, NULL);          /* serves until it fails */
     return 1;
 }

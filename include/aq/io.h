@@ -106,6 +106,34 @@ AQ_EXTERN int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len);
 AQ_EXTERN int aq_connect_until(aq_fd *f, const struct sockaddr *addr,
                                size_t len, int64_t deadline);
 
+/* ---- TCP servers (asyncio.start_server) ----------------------------- */
+
+/* Makes a TCP socket listening on host:port (SO_REUSEADDR, backlog
+ * SOMAXCONN) and registers it with loop (NULL: the calling task's), ready
+ * for aq_accept or aq_serve. host is a numeric IPv4 or IPv6 address
+ * ("127.0.0.1", "0.0.0.0", "::1"): names are not looked up, since that
+ * would block the loop (resolve with aq_to_thread(getaddrinfo...) first).
+ * port 0 lets the kernel choose: getsockname(aq_fd_fileno(*out)) tells.
+ * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
+ * out or host is NULL, host is not a numeric address or port is outside
+ * 0..65535; -errno from socket, bind or listen (-EADDRINUSE, -EACCES);
+ * AQ_ENOMEM as aq_fd_open. On failure nothing is left open and *out is
+ * untouched. Does not suspend. */
+AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
+                            int port);
+
+/* Accepts connections on listener for ever, each served by a detached
+ * task running handler(conn), where conn is the connection's aq_fd, which
+ * the handler must close (aq_fd_close): asyncio.start_server's
+ * client_connected_cb, Go's accept loop with `go handle(conn)`. A
+ * connection that cannot be registered or given a task (out of memory) is
+ * closed at once, and serving goes on. listener stays the caller's.
+ * Returns only on failure: AQ_EPERM outside a task; AQ_EINVAL if listener
+ * or handler is NULL, or listener belongs to another loop; AQ_ECANCELED;
+ * AQ_EBADF if listener is closed meanwhile; -errno from accept4 (-EMFILE:
+ * out of fds). Suspends. */
+AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
+
 /* ---- living inside another event loop (libuv, libev, GLib) ----------- */
 
 /* Lets a program built on another event loop drive a libaq loop:

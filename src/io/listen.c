@@ -1,0 +1,81 @@
+/* libaq - TCP servers: a listening socket, and a task per connection
+ * (asyncio.start_server). MIT licensed.
+ *
+ * Invariants:
+ * - aq_listen_tcp either returns a registered listener or leaves nothing
+ *   behind: the socket is closed on every failure after it was made.
+ * - aq_serve owns each accepted fd until a handler task owns it: an fd
+ *   that cannot be registered is closed at once, a registered one whose
+ *   task cannot be spawned is closed through aq_fd_close. So no
+ *   connection leaks, and none is left half served; the listener itself
+ *   stays the caller's, whatever aq_serve returns.
+ * Host names are not looked up: getaddrinfo blocks, and a loop must not
+ * (resolve with aq_to_thread first).
+ */
+#include "io/io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Fills *a from a numeric IPv4 or IPv6 address: its length, or 0. */
+static socklen_t address(const char *host, int port,
+                         struct sockaddr_storage *a)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)a;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)a;
+    memset(a, 0, sizeof *a);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        return sizeof *v4;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return sizeof *v6;
+    }
+    return 0;
+}
+
+int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
+{
+    struct sockaddr_storage a;
+    socklen_t len = host && port >= 0 && port <= 65535
+                        ? address(host, port, &a)
+                        : 0;
+    if (!out || !len)
+        return AQ_EINVAL;
+    if (!loop && !aq__cur)
+        return AQ_EPERM; /* aq_fd_open would say so, after a socket */
+    int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -errno;
+    /* A restarted server can bind while old connections sit in
+     * TIME_WAIT, as asyncio's start_server allows by default. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, (struct sockaddr *)&a, len) || listen(fd, SOMAXCONN)
+                 ? -errno
+                 : aq_fd_open(loop, out, fd);
+    if (rc != AQ_OK)
+        close(fd);
+    return rc;
+}
+
+int aq_serve(aq_fd *listener, aq_task_fn handler)
+{
+    if (!listener || !handler) /* aq_accept checks the rest */
+        return aq__cur ? AQ_EINVAL : AQ_EPERM;
+    for (;;) {
+        int fd = aq_accept(listener);
+        if (fd < 0)
+            return fd;
+        aq_fd *conn;
+        if (aq_fd_open(NULL, &conn, fd) != AQ_OK)
+            close(fd); /* out of memory: refuse this one, serve on */
+        else if (aq_spawn(NULL, handler, conn) != AQ_OK)
+            aq_fd_close(conn);
+    }
+}

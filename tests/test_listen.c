@@ -1,0 +1,143 @@
+/* TCP servers (aq_listen_tcp, aq_serve): a listener on a loopback port
+ * the kernel picks, a task per connection echoing what clients send,
+ * serving stopped by a cancel with the listener still the caller's; bad
+ * input and out of memory leave no fd behind. */
+#include "rt_helpers.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NCLIENTS 3
+
+static int g_port;
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    ASSERT(d != NULL);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+static void *echo(void *conn)
+{
+    char buf[256];
+    long n;
+    size_t done;
+    while ((n = aq_read(conn, buf, sizeof buf)) > 0 &&
+           aq_write_all(conn, buf, (size_t)n, &done) == AQ_OK)
+        ;
+    ASSERT_OK(aq_fd_close(conn));
+    return NULL;
+}
+
+static void *serve(void *listener)
+{
+    return IARG(aq_serve(listener, echo));
+}
+
+static void *client(void *arg)
+{
+    char msg[32], back[32];
+    int len = snprintf(msg, sizeof msg, "hello %ld", IVAL(arg));
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)g_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    aq_fd *c;
+    size_t done;
+    ASSERT_OK(aq_fd_open(NULL, &c, socket(AF_INET, SOCK_STREAM, 0)));
+    ASSERT_OK(aq_connect(c, (struct sockaddr *)&a, sizeof a));
+    ASSERT_OK(aq_write_all(c, msg, (size_t)len, &done));
+    for (long got = 0, n; got < len; got += n) /* the echo, whole */
+        ASSERT((n = aq_read(c, back + got, (size_t)(len - got))) > 0);
+    ASSERT(memcmp(msg, back, (size_t)len) == 0);
+    ASSERT_OK(aq_fd_close(c));
+    return NULL;
+}
+
+static void *main_echo(void *arg)
+{
+    (void)arg;
+    aq_fd *l;
+    ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
+    g_port = ntohs(a.sin_port);
+    ASSERT(g_port > 0);
+    aq_task *server, *c[NCLIENTS];
+    ASSERT_OK(aq_spawn(&server, serve, l));
+    for (long i = 0; i < NCLIENTS; i++)
+        ASSERT_OK(aq_spawn(&c[i], client, IARG(i)));
+    ASSERT_OK(aq_gather(c, NCLIENTS, NULL));
+    for (int i = 0; i < NCLIENTS; i++)
+        aq_task_release(c[i]);
+    ASSERT_OK(aq_task_cancel(server));
+    void *rc;
+    ASSERT_OK(aq_task_wait(server, &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_ECANCELED);
+    aq_task_release(server);
+    ASSERT(fcntl(aq_fd_fileno(l), F_GETFD) != -1); /* still open */
+    ASSERT_OK(aq_fd_close(l));
+    return NULL;
+}
+
+TEST(test_listen_serve_echo)
+{
+    int before = open_fds();
+    t_main(main_echo, NULL);
+    ASSERT_EQ(open_fds(), before); /* every connection closed */
+}
+
+static void *bad_input_in_a_task(void *arg)
+{
+    (void)arg;
+    aq_fd *l, *l2;
+    ASSERT_RC(aq_listen_tcp(NULL, NULL, "127.0.0.1", 0), AQ_EINVAL);
+    ASSERT_RC(aq_listen_tcp(NULL, &l, NULL, 0), AQ_EINVAL);
+    ASSERT_RC(aq_listen_tcp(NULL, &l, "localhost", 0), AQ_EINVAL);
+    ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", -1), AQ_EINVAL);
+    ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 65536), AQ_EINVAL);
+    ASSERT_RC(aq_serve(NULL, echo), AQ_EINVAL);
+    ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
+    ASSERT_RC(aq_serve(l, NULL), AQ_EINVAL);
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
+    int before = open_fds();
+    ASSERT_RC(aq_listen_tcp(NULL, &l2, "127.0.0.1", ntohs(a.sin_port)),
+              -EADDRINUSE);
+    ASSERT_EQ(open_fds(), before); /* the failed socket was closed */
+    t_fail_alloc_at(1);
+    aq_fd *l3 = NULL;
+    ASSERT_RC(aq_listen_tcp(NULL, &l3, "127.0.0.1", 0), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT(l3 == NULL);
+    ASSERT_EQ(open_fds(), before);
+    ASSERT_OK(aq_fd_close(l));
+    return NULL;
+}
+
+TEST(test_listen_bad_input)
+{
+    aq_fd *l;
+    ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 0), AQ_EPERM);
+    ASSERT_RC(aq_serve(NULL, echo), AQ_EPERM);
+    t_main(bad_input_in_a_task, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_listen_serve_echo);
+    RUN(test_listen_bad_input);
+    return t_done();
+}
