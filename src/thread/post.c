@@ -108,6 +108,13 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
         in->spin_ns = spin / 2 < SPIN_MIN_NS ? 0 : spin / 2;
     }
     atomic_store(&in->sleeping, 1);
+    /* The store above must be visible before the load below (the
+     * handshake in the header comment). seq_cst says so, but a full fence
+     * spells it out for every target: qemu-user's AArch64 emulation on an
+     * x86 host let a store-release and a later load-acquire pass each
+     * other here, and a loop slept with a post queued (test_thread_stress
+     * stalled under `make test-aarch64`). */
+    atomic_thread_fence(memory_order_seq_cst);
     return atomic_load(&in->top) == NULL;
 }
 
@@ -154,6 +161,9 @@ static void inbox_free(aq_loop *l)
     aq__io *io = l->io;
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     atomic_store(&in->open, 0);
+    atomic_thread_fence(memory_order_seq_cst); /* open, then senders: the
+                                                  same handshake as
+                                                  may_sleep's */
     /* Posters mid-send first: one that saw the inbox open may still be
      * appending, and its record must be in the list taken below. */
     wait_senders(in);
@@ -241,6 +251,8 @@ int aq_loop_keep_alive(aq_loop *l, int on)
 /* Wakes the loop if it may be blocked in its poller. */
 static void wake(aq_loop *l, inbox *in)
 {
+    atomic_thread_fence(memory_order_seq_cst); /* the push, then this load:
+                                                  as in may_sleep */
     if (atomic_load(&in->sleeping)) {
         uint64_t one = 1;
         ssize_t r = write(((aq__io *)l->io)->wakefd, &one, sizeof one);
