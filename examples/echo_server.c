@@ -29,9 +29,10 @@ static void *handle(void *c)             /* async def handle(r, w): */
 
 static void *serve(void *port)           /* asyncio.start_server */
 {
-    aq_fd *listener;
-    if (aq_listen_tcp(NULL, &listener, "127.0.0.1", *(int *)port) == AQ_OK)
-        aq_serve(listener, handle);      /* returns only on failure */
+    aq_fd *l;
+    if (aq_listen_tcp(NULL, &l, "127.0.0.1", *(int *)port) == AQ_OK &&
+        aq_serve(l, handle) != AQ_OK)    /* failed, or cancelled */
+        aq_fd_close(l);                  /* the listener is ours */
     return NULL;
 }
 
