@@ -28,7 +28,9 @@ extern "C" {
  * write never raises SIGPIPE). At most one task may wait per direction of
  * an fd (a second gets AQ_EBUSY). A loop with an fd registered is never
  * out of work: aq_loop_run waits for I/O rather than returning, so close
- * (or detach) fds when done. */
+ * (or detach) fds when done. A loop opens its own epoll fd at its first
+ * registration (and an eventfd when first kept alive) and closes them in
+ * aq_loop_free: count them in if you count a program's open fds. */
 typedef struct aq_fd aq_fd; /* also declared by select.h */
 
 /* Registers fd with loop (NULL: the calling task's loop) and makes it
