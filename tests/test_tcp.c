@@ -1,7 +1,8 @@
-/* TCP servers (aq_listen_tcp, aq_serve): a listener on a loopback port
- * the kernel picks, a task per connection echoing what clients send,
- * serving stopped by a cancel with the listener still the caller's; bad
- * input and out of memory leave no fd behind. */
+/* TCP by address (aq_listen_tcp, aq_serve, aq_connect_tcp): a listener
+ * on a loopback port the kernel picks, a task per connection echoing what
+ * clients connected by address send, serving stopped by a cancel with the
+ * listener still the caller's; a refused connection, bad input and out of
+ * memory leave no fd behind. */
 #include "rt_helpers.h"
 
 #include <arpa/inet.h>
@@ -49,13 +50,10 @@ static void *client(void *arg)
 {
     char msg[32], back[32];
     int len = snprintf(msg, sizeof msg, "hello %ld", IVAL(arg));
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)g_port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     aq_fd *c;
     size_t done;
-    ASSERT_OK(aq_fd_open(NULL, &c, socket(AF_INET, SOCK_STREAM, 0)));
-    ASSERT_OK(aq_connect(c, (struct sockaddr *)&a, sizeof a));
+    ASSERT_OK(aq_connect_tcp_until(&c, "127.0.0.1", g_port,
+                                   aq_now() + 10 * AQ_SEC));
     ASSERT_OK(aq_write_all(c, msg, (size_t)len, &done));
     for (long got = 0, n; got < len; got += n) /* the echo, whole */
         ASSERT((n = aq_read(c, back + got, (size_t)(len - got))) > 0);
@@ -91,7 +89,7 @@ static void *main_echo(void *arg)
     return NULL;
 }
 
-TEST(test_listen_serve_echo)
+TEST(test_tcp_serve_echo)
 {
     int before = open_fds();
     t_main(main_echo, NULL);
@@ -108,6 +106,10 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", -1), AQ_EINVAL);
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 65536), AQ_EINVAL);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp(NULL, "127.0.0.1", 1), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp(&l, NULL, 1), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp(&l, "localhost", 1), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 65536), AQ_EINVAL);
     ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
     ASSERT_RC(aq_serve(l, NULL), AQ_EINVAL);
     struct sockaddr_in a;
@@ -117,6 +119,14 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT_RC(aq_listen_tcp(NULL, &l2, "127.0.0.1", ntohs(a.sin_port)),
               -EADDRINUSE);
     ASSERT_EQ(open_fds(), before); /* the failed socket was closed */
+    ASSERT_OK(aq_fd_close(l)); /* nobody listens on that port now */
+    aq_fd *c = NULL;
+    ASSERT_RC(aq_connect_tcp(&c, "127.0.0.1", ntohs(a.sin_port)),
+              -ECONNREFUSED);
+    ASSERT(c == NULL);
+    ASSERT_EQ(open_fds(), before - 1); /* its socket closed too */
+    ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
+    before = open_fds();
     t_fail_alloc_at(1);
     aq_fd *l3 = NULL;
     ASSERT_RC(aq_listen_tcp(NULL, &l3, "127.0.0.1", 0), AQ_ENOMEM);
@@ -127,17 +137,18 @@ static void *bad_input_in_a_task(void *arg)
     return NULL;
 }
 
-TEST(test_listen_bad_input)
+TEST(test_tcp_bad_input)
 {
     aq_fd *l;
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 0), AQ_EPERM);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EPERM);
+    ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 1), AQ_EPERM);
     t_main(bad_input_in_a_task, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    RUN(test_listen_serve_echo);
-    RUN(test_listen_bad_input);
+    RUN(test_tcp_serve_echo);
+    RUN(test_tcp_bad_input);
     return t_done();
 }

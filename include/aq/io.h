@@ -108,7 +108,7 @@ AQ_EXTERN int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len);
 AQ_EXTERN int aq_connect_until(aq_fd *f, const struct sockaddr *addr,
                                size_t len, int64_t deadline);
 
-/* ---- TCP servers (asyncio.start_server) ----------------------------- */
+/* ---- TCP by address (asyncio.start_server, open_connection) -------- */
 
 /* Makes a TCP socket listening on host:port (SO_REUSEADDR, backlog
  * SOMAXCONN) and registers it with loop (NULL: the calling task's), ready
@@ -135,6 +135,19 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * AQ_EBADF if listener is closed meanwhile; -errno from accept4 (-EMFILE:
  * out of fds). Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
+
+/* Connects to host:port over TCP and registers the socket with the
+ * calling task's loop (asyncio.open_connection; Go's net.Dial): host is a
+ * numeric IPv4 or IPv6 address, as for aq_listen_tcp. On AQ_OK, *out is
+ * the connection, which the caller closes with aq_fd_close.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or host is
+ * NULL, host is not a numeric address or port is outside 0..65535;
+ * AQ_ECANCELED; AQ_ETIMEDOUT (_until); -errno from socket or connect
+ * (-ECONNREFUSED); AQ_ENOMEM. On failure nothing is left open and *out is
+ * untouched. Suspends. */
+AQ_EXTERN int aq_connect_tcp(aq_fd **out, const char *host, int port);
+AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
+                                   int64_t deadline);
 
 /* ---- living inside another event loop (libuv, libev, GLib) ----------- */
 

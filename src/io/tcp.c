@@ -1,9 +1,11 @@
-/* libaq - TCP servers: a listening socket, and a task per connection
- * (asyncio.start_server). MIT licensed.
+/* libaq - TCP by address: a listening socket and a task per connection
+ * (asyncio.start_server), and a connection (asyncio.open_connection).
+ * MIT licensed.
  *
  * Invariants:
- * - aq_listen_tcp either returns a registered listener or leaves nothing
- *   behind: the socket is closed on every failure after it was made.
+ * - aq_listen_tcp and aq_connect_tcp either return a registered socket or
+ *   leave nothing behind: the socket is closed on every failure after it
+ *   was made (a connect that fails or is cancelled included).
  * - aq_serve owns each accepted fd until a handler task owns it: an fd
  *   that cannot be registered is closed at once, a registered one whose
  *   task cannot be spawned is closed through aq_fd_close. So no
@@ -78,4 +80,37 @@ int aq_serve(aq_fd *listener, aq_task_fn handler)
         else if (aq_spawn(NULL, handler, conn) != AQ_OK)
             aq_fd_close(conn);
     }
+}
+
+int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
+                         int64_t deadline)
+{
+    struct sockaddr_storage a;
+    aq_task *self;
+    AQ__SUSPEND_BEGIN(self, out && host && port >= 0 && port <= 65535);
+    (void)self;
+    socklen_t len = address(host, port, &a);
+    if (!len)
+        return AQ_EINVAL;
+    int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    aq_fd *f;
+    int rc = aq_fd_open(NULL, &f, fd);
+    if (rc != AQ_OK) {
+        close(fd);
+        return rc;
+    }
+    rc = aq_connect_until(f, (struct sockaddr *)&a, len, deadline);
+    if (rc != AQ_OK) {
+        aq_fd_close(f);
+        return rc;
+    }
+    *out = f;
+    return AQ_OK;
+}
+
+int aq_connect_tcp(aq_fd **out, const char *host, int port)
+{
+    return aq_connect_tcp_until(out, host, port, AQ_NEVER);
 }
