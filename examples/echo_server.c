@@ -19,21 +19,16 @@ static void *handle(void *c)             /* async def handle(r, w): */
 {
     char buf[4096];
     long n;
-    size_t done;
     while ((n = aq_read(c, buf, sizeof buf)) > 0 &&
-           aq_write_all(c, buf, (size_t)n, &done) == AQ_OK)
+           aq_write_all(c, buf, (size_t)n, NULL) == AQ_OK)
         ;                                /* w.write(data); w.drain() */
     aq_fd_close(c);                      /* w.close() */
     return NULL;
 }
 
-static void *serve(void *port)           /* asyncio.start_server */
+static void *serve(void *port)           /* start_server, serve_forever */
 {
-    aq_fd *l;
-    if (aq_listen_tcp(NULL, &l, "127.0.0.1", *(int *)port) == AQ_OK &&
-        aq_serve(l, handle) != AQ_OK)    /* failed, or cancelled */
-        aq_fd_close(l);                  /* the listener is ours */
-    return NULL;
+    return (void *)(intptr_t)aq_serve_tcp("127.0.0.1", *(int *)port, handle);
 }
 
 int main(int argc, char **argv)

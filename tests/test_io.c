@@ -526,7 +526,12 @@ static void *bad_main(void *arg)
     ASSERT_OK(aq_fd_open(NULL, &f, p[0]));
     ASSERT_EQ(aq_read(NULL, &c, 1), AQ_EINVAL);
     ASSERT_EQ(aq_read(f, NULL, 1), AQ_EINVAL);
-    ASSERT_RC(aq_write_all(f, "x", 1, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_write_all(f, NULL, 1, NULL), AQ_EINVAL);
+    aq_fd *w;
+    ASSERT_OK(aq_fd_open(NULL, &w, p[1]));
+    ASSERT_OK(aq_write_all(w, "x", 1, NULL)); /* done NULL: not wanted */
+    ASSERT_EQ(aq_read(f, &c, 1), 1);
+    ASSERT_EQ(aq_fd_detach(w), p[1]);
     ASSERT_RC(aq_accept(NULL), AQ_EINVAL);
     ASSERT_RC(aq_connect(f, NULL, 4), AQ_EINVAL);
     ASSERT_RC(aq_fd_wait_readable(NULL), AQ_EINVAL);

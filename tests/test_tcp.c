@@ -96,6 +96,44 @@ TEST(test_tcp_serve_echo)
     ASSERT_EQ(open_fds(), before); /* every connection closed */
 }
 
+static void *serve_tcp(void *port)
+{
+    return IARG(aq_serve_tcp("127.0.0.1", (int)IVAL(port), echo));
+}
+
+static void *main_serve_tcp(void *arg)
+{
+    (void)arg;
+    /* A free port: bound by the kernel's choice, then let go. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ASSERT(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    ASSERT(getsockname(s, (struct sockaddr *)&a, &len) == 0);
+    close(s);
+    g_port = ntohs(a.sin_port);
+    aq_task *server, *c;
+    ASSERT_OK(aq_spawn(&server, serve_tcp, IARG(g_port)));
+    aq_yield(); /* listening now */
+    ASSERT_OK(aq_spawn(&c, client, IARG(7)));
+    ASSERT_OK(aq_task_wait(c, NULL));
+    aq_task_release(c);
+    ASSERT_OK(aq_task_cancel(server));
+    void *rc;
+    ASSERT_OK(aq_task_wait(server, &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_ECANCELED);
+    aq_task_release(server);
+    return NULL;
+}
+
+TEST(test_tcp_serve_tcp)
+{
+    int before = open_fds();
+    t_main(main_serve_tcp, NULL);
+    ASSERT_EQ(open_fds(), before); /* the listener closed by the call */
+}
+
 static void *bad_input_in_a_task(void *arg)
 {
     (void)arg;
@@ -106,6 +144,8 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", -1), AQ_EINVAL);
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 65536), AQ_EINVAL);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EINVAL);
+    ASSERT_RC(aq_serve_tcp("127.0.0.1", 0, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_serve_tcp("localhost", 0, echo), AQ_EINVAL);
     ASSERT_RC(aq_connect_tcp(NULL, "127.0.0.1", 1), AQ_EINVAL);
     ASSERT_RC(aq_connect_tcp(&l, NULL, 1), AQ_EINVAL);
     ASSERT_RC(aq_connect_tcp(&l, "localhost", 1), AQ_EINVAL);
@@ -143,12 +183,14 @@ TEST(test_tcp_bad_input)
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 0), AQ_EPERM);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EPERM);
     ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 1), AQ_EPERM);
+    ASSERT_RC(aq_serve_tcp("127.0.0.1", 0, echo), AQ_EPERM);
     t_main(bad_input_in_a_task, NULL);
 }
 
 int main(int argc, char **argv)
 {
     RUN(test_tcp_serve_echo);
+    RUN(test_tcp_serve_tcp);
     RUN(test_tcp_bad_input);
     return t_done();
 }

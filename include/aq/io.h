@@ -81,8 +81,9 @@ AQ_EXTERN long aq_read_until(aq_fd *f, void *buf, size_t n,
 
 /* Writes all n bytes of buf, waiting for room as often as needed
  * (writer.write(data); await writer.drain()).
- * done: receives how many bytes went out, also when the call fails.
- * Returns: AQ_OK (*done == n); AQ_EPERM; AQ_EINVAL if f or done is NULL,
+ * done: NULL, or receives how many bytes went out, also when the call
+ * fails.
+ * Returns: AQ_OK (all n went out); AQ_EPERM; AQ_EINVAL if f is NULL,
  * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY, AQ_EBADF,
  * AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno from the write
  * (-EPIPE, -ECONNRESET). Suspends. */
@@ -135,6 +136,15 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * AQ_EBADF if listener is closed meanwhile; -errno from accept4 (-EMFILE:
  * out of fds). Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
+
+/* aq_listen_tcp on the calling task's loop, then aq_serve, then the
+ * listener closed: asyncio.start_server(handler, host, port) followed by
+ * serve_forever() in one call. (With port 0 nobody learns the port: use
+ * the two calls above for that.) Returns only on failure, with the codes
+ * of aq_listen_tcp or aq_serve (AQ_ECANCELED when the task is
+ * cancelled); the listener is closed by then. AQ_EINVAL also if handler
+ * is NULL (nothing opened). Suspends. */
+AQ_EXTERN int aq_serve_tcp(const char *host, int port, aq_task_fn handler);
 
 /* Connects to host:port over TCP and registers the socket with the
  * calling task's loop (asyncio.open_connection; Go's net.Dial): host is a

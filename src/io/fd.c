@@ -175,7 +175,7 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
                        int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, (buf || n == 0) && done);
+    FD_BEGIN(self, f, buf || n == 0);
     const char *p = buf;
     size_t sent = 0;
     int rc = AQ_OK;
@@ -196,7 +196,8 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
         if (rc)
             break;
     }
-    *done = sent;
+    if (done)
+        *done = sent;
     return rc;
 }
 

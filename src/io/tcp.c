@@ -82,6 +82,19 @@ int aq_serve(aq_fd *listener, aq_task_fn handler)
     }
 }
 
+int aq_serve_tcp(const char *host, int port, aq_task_fn handler)
+{
+    aq_fd *listener;
+    if (!handler) /* before a socket is made for nothing */
+        return aq__cur ? AQ_EINVAL : AQ_EPERM;
+    int rc = aq_listen_tcp(NULL, &listener, host, port);
+    if (rc != AQ_OK)
+        return rc;
+    rc = aq_serve(listener, handler);
+    aq_fd_close(listener);
+    return rc;
+}
+
 int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
                          int64_t deadline)
 {

@@ -6,13 +6,13 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 readme=$(mktemp) && example=$(mktemp) || exit 2
 trap 'rm -f "$readme" "$example"' EXIT INT TERM
-# The fenced C block of the README that calls aq_serve.
+# The fenced C block of the README that calls aq_serve_tcp.
 awk '/^```c$/ { inblk = 1; buf = ""; next }
-     /^```$/  { if (inblk && buf ~ /aq_serve\(/) printf "%s", buf; inblk = 0; next }
+     /^```$/  { if (inblk && buf ~ /aq_serve_tcp\(/) printf "%s", buf; inblk = 0; next }
      inblk    { buf = buf $0 "\n" }' "$top/README.md" >"$readme"
 sed -n '/^#include <aq.h>/,$p' "$top/examples/echo_server.c" >"$example"
 if [ ! -s "$readme" ]; then
-    echo "FAIL: README.md has no C block calling aq_serve"
+    echo "FAIL: README.md has no C block calling aq_serve_tcp"
     exit 1
 fi
 if ! diff -u "$example" "$readme"; then
