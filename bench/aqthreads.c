@@ -62,6 +62,20 @@ static struct {
     long sum;
 } g;
 
+/* Runs thread on a plain thread and task as aq_run's main task, from
+ * both starts to both ends: ns per item of n. */
+static double thread_and_task(void *(*thread)(void *), aq_task_fn task,
+                              long n)
+{
+    pthread_t th;
+    int64_t t0 = aq_now();
+    if (pthread_create(&th, NULL, thread, NULL))
+        ok(AQ_ENOMEM, "pthread_create");
+    ok(aq_run(task, NULL, NULL), "aq_run");
+    pthread_join(th, NULL);
+    return (double)(aq_now() - t0) / (double)n;
+}
+
 /* ---- thread_bulk, busy_bulk ---------------------------------------------- */
 
 static void *bulk_producer(void *arg)
@@ -91,13 +105,7 @@ static double bulk(long n, int64_t work_ns)
     g.a = shared_queue(1024);
     g.n = n;
     g.work_ns = work_ns;
-    pthread_t th;
-    int64_t t0 = aq_now();
-    if (pthread_create(&th, NULL, bulk_producer, NULL))
-        ok(AQ_ENOMEM, "pthread_create");
-    ok(aq_run(bulk_consumer, NULL, NULL), "aq_run");
-    pthread_join(th, NULL);
-    double ns = (double)(aq_now() - t0) / (double)n;
+    double ns = thread_and_task(bulk_producer, bulk_consumer, n);
     if (g.sum != n * (n + 1) / 2)
         ok(AQ_EINVAL, "bulk: wrong sum");
     aq_queue_free(g.a);
@@ -135,13 +143,7 @@ static double thread_pingpong(long n)
     g.a = shared_queue(1);
     g.b = shared_queue(1);
     g.n = n;
-    pthread_t th;
-    int64_t t0 = aq_now();
-    if (pthread_create(&th, NULL, pong_thread, NULL))
-        ok(AQ_ENOMEM, "pthread_create");
-    ok(aq_run(ping_task, NULL, NULL), "aq_run");
-    pthread_join(th, NULL);
-    double ns = (double)(aq_now() - t0) / (double)n;
+    double ns = thread_and_task(pong_thread, ping_task, n);
     if (g.sum != n)
         ok(AQ_EINVAL, "thread_pingpong: wrong count");
     aq_queue_free(g.a);

@@ -131,6 +131,9 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * client_connected_cb, Go's accept loop with `go handle(conn)`. A
  * connection that cannot be registered or given a task (out of memory) is
  * closed at once, and serving goes on. listener stays the caller's.
+ * Cancelling the serving task stops accepting; handler tasks already
+ * running go on (they are detached), until they return or their loop is
+ * freed, which cancels them as it does every task (aq_run's end).
  * Returns only on failure: AQ_EPERM outside a task; AQ_EINVAL if listener
  * or handler is NULL, or listener belongs to another loop; AQ_ECANCELED;
  * AQ_EBADF if listener is closed meanwhile; -errno from accept4 (-EMFILE:
@@ -149,7 +152,10 @@ AQ_EXTERN int aq_serve_tcp(const char *host, int port, aq_task_fn handler);
 /* Connects to host:port over TCP and registers the socket with the
  * calling task's loop (asyncio.open_connection; Go's net.Dial): host is a
  * numeric IPv4 or IPv6 address, as for aq_listen_tcp. On AQ_OK, *out is
- * the connection, which the caller closes with aq_fd_close.
+ * the connection (non-blocking and close-on-exec; TCP_NODELAY is not set:
+ * setsockopt on aq_fd_fileno(*out) if wanted), which the caller closes
+ * with aq_fd_close. The socket is the call's own until then, so no other
+ * task can wait on it (no AQ_EBUSY or AQ_EBADF).
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or host is
  * NULL, host is not a numeric address or port is outside 0..65535;
  * AQ_ECANCELED; AQ_ETIMEDOUT (_until); -errno from socket or connect

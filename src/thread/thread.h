@@ -27,8 +27,9 @@ static inline void aq__cpu_relax(void)
  * a plain load, giving the CPU away (sched_yield) after every 64 pauses
  * so that a holder descheduled by an oversubscribed machine can finish.
  * glibc's mutexes, even the adaptive kind, sleep in the kernel on
- * contention and then make every unlock a FUTEX_WAKE: measured, the
- * lock and unlock took 45% of a thread-to-task transfer. acquire on
+ * contention and then make every unlock a FUTEX_WAKE: with one, the
+ * lock and unlock took 45% of a thread-to-task transfer (perf record on
+ * `aqthreads thread_bulk`, bench/RESULTS.md, "Threads and tasks"). acquire on
  * taking, release on leaving: what the lock guards is ordered by it. */
 typedef struct aq__spinlock {
     _Atomic int held;
