@@ -157,10 +157,11 @@ typedef struct aq_cores aq_cores;
  * eventfd or epoll (then nothing is left running). Blocks briefly. Any
  * thread. */
 AQ_EXTERN int aq_cores_start(aq_cores **out, size_t n);
-/* How many loops c has (0 if c is NULL). Any thread. */
+/* How many loops c has (0 if c is NULL). Does not suspend. Any thread. */
 AQ_EXTERN size_t aq_cores_count(const aq_cores *c);
 /* Loop i of c, or NULL if c is NULL or i is out of range; for the
- * thread-safe calls (aq_loop_post, aq_loop_stop) only. Any thread. */
+ * thread-safe calls (aq_loop_post, aq_loop_stop) only. Does not suspend.
+ * Any thread. */
 AQ_EXTERN aq_loop *aq_cores_loop(const aq_cores *c, size_t i);
 /* Spawns fn(arg) as a detached task on loop i (AQ_ANY_CORE: the next in
  * round robin): it starts at that loop's next poll; its result is

@@ -158,19 +158,11 @@ static void complete_all(aq_list *l, int rc)
 
 /* ---- waiting ------------------------------------------------------------- */
 
-/* What a stopped wait reports, as aq__park does: success stands; another
- * failure of a cancelled task reports the cancel. */
+/* What a task's stopped wait reports, by aq__park's rule: success
+ * stands; another failure of a cancelled task reports the cancel. */
 static int outcome(aq_task *t, int rc)
 {
-    return rc != AQ_OK && t && aq__cancel_due(t) ? AQ_ECANCELED : rc;
-}
-
-/* Before a task may wait here, its loop must be open to posts: done
- * before taking mu (it may create an eventfd), by every call that could
- * wait. */
-static int task_ready_to_wait(aq_task *self)
-{
-    return aq__inbox_open(self->loop);
+    return rc != AQ_OK && aq__cancel_due(t) ? AQ_ECANCELED : rc;
 }
 
 /* A task's timer or cancel (aq__task_abort), on its loop's thread: the
@@ -338,12 +330,14 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 
 /* ---- the operations ------------------------------------------------------ */
 
+/* put_op, get_op and join_op open a waiting task's loop to posts (its
+ * wake-ups) before they take mu: that may create an eventfd. */
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
         return rc;
     aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
@@ -372,7 +366,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
         return rc;
     aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
@@ -403,7 +397,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = task_ready_to_wait(self)))
+    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
         return rc;
     aq__spin_lock(&s->mu);
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
