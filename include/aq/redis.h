@@ -1,0 +1,229 @@
+/* libaq-redis - a queue that spans machines: libaq's queue calls on a
+ * Redis stream with a consumer group, at-least-once. MIT licensed.
+ *
+ * A separate library (link -laq-redis -laq -lhiredis), so that the core
+ * keeps no dependency; include <aq/redis.h> after <aq.h>. Every call
+ * follows <aq.h>'s conventions: int codes, "Suspends" marks the calls
+ * that park the task (never the thread), _until twins take a deadline on
+ * the aq_now() clock. A handle belongs to the loop of the task that
+ * opened it, and any task of that loop may use it; tasks of a compact
+ * loop may not (AQ_EINVAL from aq_redis_queue_open).
+ *
+ * The queue is a stream holding every entry not yet acknowledged, and a
+ * consumer group that hands each entry to one member:
+ *
+ *   asyncio.Queue / Celery / RQ     libaq-redis         Redis
+ *   await q.put(item)               aq_redis_queue_put  XADD (script)
+ *   await q.get()                   aq_redis_queue_get  XREADGROUP >
+ *   q.task_done() / job ack         ..._task_done/ack   XACK + XDEL
+ *   await q.join()                  aq_redis_queue_join XLEN == 0
+ *   q.shutdown()                    ..._shutdown        SET <s>:shutdown
+ *   visibility timeout (re-runs     claim_idle, with    XAUTOCLAIM; held
+ *     long jobs)                      held entries kept   entries re-touched
+ *                                     fresh               (XCLAIM JUSTID)
+ *   dead letter / failed queue      <stream>:dead       XADD
+ *
+ * At-least-once: an entry stays in the stream until acknowledged. One a
+ * member got and did not acknowledge (it crashed, or lost its connection)
+ * is taken back: by the same member when it opens again under the same
+ * consumer name, or by any member's sweep once it has been idle for
+ * claim_idle. So every entry put is processed at least once, and a
+ * handler may see an entry twice (use its id, aq_redis_queue_get_entry,
+ * to make the handler idempotent). An entry delivered more than
+ * max_deliveries times goes to the dead-letter stream instead.
+ *
+ * Encoding: an entry has one field, "item", whose value is the item's
+ * item_size bytes exactly (binary). `redis-cli XADD jobs '*' item abcdefgh`
+ * makes an 8-byte item; XRANGE shows libaq's puts the same way. An entry
+ * without that field or of another length is moved to the dead-letter
+ * stream (field "reason" = "bad item"), never handed to a get.
+ *
+ * maxsize counts the stream's length (XLEN): entries not yet delivered
+ * plus entries delivered and not yet acknowledged, over all members,
+ * since an acknowledgement deletes its entry (XACK then XDEL).
+ */
+#ifndef AQ_API_REDIS_H
+#define AQ_API_REDIS_H
+
+#include "../aq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct aq_redis_queue aq_redis_queue;
+
+/* A stream entry id, "1700000000000-0", NUL-terminated. */
+#define AQ_REDIS_ID_MAX 48
+typedef struct aq_redis_id {
+    char s[AQ_REDIS_ID_MAX];
+} aq_redis_id;
+
+/* What aq_redis_queue_open needs. Zero-initialise, then set stream and
+ * item_size; every other field has a default when 0 or NULL. */
+typedef struct aq_redis_config {
+    const char *addr;      /* "host:port", numeric host (no lookup: it
+                              would block the loop). NULL: the environment
+                              variable AQ_REDIS, else "127.0.0.1:6379" */
+    const char *stream;    /* the stream's key (required) */
+    const char *group;     /* the consumer group; NULL: "aq" */
+    const char *consumer;  /* this member's name in the group; NULL:
+                              "<hostname>-<pid>". Give a stable name to
+                              take back your own pending entries at once
+                              after a restart (else the sweep of another
+                              member does, after claim_idle). */
+    size_t item_size;      /* bytes per item, 1 .. AQ_REDIS_ITEM_MAX */
+    long maxsize;          /* <= 0: unbounded; else puts wait while the
+                              stream holds maxsize entries */
+    int64_t claim_idle;    /* ns an entry may stay unacknowledged with a
+                              member that no longer touches it before a
+                              sweep takes it (default 30 s); < 0: no
+                              sweep by this member */
+    long max_deliveries;   /* deliveries before an entry goes to the dead-
+                              letter stream "<stream>:dead" (default 5) */
+    int64_t block;         /* ns a get's read blocks at the server per
+                              round (XREADGROUP BLOCK; default 100 ms):
+                              how soon this member sees a shutdown made
+                              by another */
+    int64_t connect_timeout; /* ns aq_redis_queue_open waits for the
+                                server (default 5 s) */
+} aq_redis_config;
+
+#define AQ_REDIS_ITEM_MAX (1 << 20)
+
+/* Opens (creating if needed) the stream and the group, connects twice
+ * (one connection for blocking reads, one for everything else, so a
+ * blocked read never stalls a put), loads the scripts, and takes back
+ * this consumer's own pending entries (they come first to its gets).
+ * Both connections reconnect by themselves after an error or a server
+ * restart, backing off from 10 ms to 1 s.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or cfg or
+ * cfg->stream is NULL, item_size is 0 or > AQ_REDIS_ITEM_MAX, addr is not
+ * "host:port", or the task is compact; AQ_ENOMEM; AQ_ETIMEDOUT with
+ * nothing reached in connect_timeout (aq_redis_queue_error is NULL then,
+ * and the last connection error, e.g. -ECONNREFUSED, is returned instead
+ * when there was one); -EPROTO if the server refused a command (the key
+ * holds another type; aq_redis_queue_error says). Suspends. */
+AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg);
+
+/* Closes both connections and frees q. Entries this member got and did
+ * not acknowledge stay pending for it (taken back at its next open, or
+ * by a sweep). Waits, shielded from cancellation, for the tasks that
+ * drive the connections to end (one turn of the loop).
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q is NULL or of
+ * another loop; AQ_EBUSY if a call on q is under way in some task
+ * (nothing done). Suspends. */
+AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
+
+/* Puts a copy of item_size bytes at item (await q.put(item)): XADD,
+ * waiting while the stream holds maxsize entries (it retries every 1 ms,
+ * backing off to 20 ms: Redis cannot tell a put when room comes). Puts of
+ * many tasks share round trips: all the commands queued while the loop
+ * ran its other tasks go out in one write.
+ * A put whose connection drops before its reply came is sent again
+ * after reconnecting: it returns AQ_OK once the item is stored, and the
+ * item may then be stored twice (at-least-once). A put cut short by its
+ * deadline or a cancel after its command went out may still be stored.
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
+ * NULL or q is of another loop; AQ_ESHUTDOWN after a shutdown by any
+ * member; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); -EPROTO if the
+ * server refused (aq_redis_queue_error says). Suspends. */
+AQ_EXTERN int aq_redis_queue_put(aq_redis_queue *q, const void *item);
+AQ_EXTERN int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
+                             int64_t deadline);
+
+/* Gets the oldest entry into item (item_size bytes; await q.get()):
+ * first one this member already holds (taken back or reclaimed), else
+ * XREADGROUP ">" on the reading connection, one read for every waiting
+ * get of this handle, served oldest waiter first. The entry stays
+ * pending, charged to this member, until acknowledged (task_done or ack).
+ * A get cut short by its deadline or a cancel after Redis delivered its
+ * entry loses nothing: the entry goes to the next get of this handle, or
+ * stays pending for reclaim if the handle is closed first.
+ * id: NULL, or receives the entry's id (the _entry form).
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or item is NULL or q is of
+ * another loop; AQ_ESHUTDOWN once a shutdown is seen and no entry is
+ * left to deliver (at once after an immediate shutdown); AQ_ECANCELED;
+ * AQ_ETIMEDOUT. Connection errors are not returned: the get waits for
+ * the reconnection. Suspends. */
+AQ_EXTERN int aq_redis_queue_get(aq_redis_queue *q, void *item);
+AQ_EXTERN int aq_redis_queue_get_until(aq_redis_queue *q, void *item,
+                             int64_t deadline);
+AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
+                                   aq_redis_id *id, int64_t deadline);
+
+/* Acknowledges the oldest entry the calling task got from q and has not
+ * acknowledged (q.task_done() for the usual get-process-done loop; it
+ * is per task, so that tasks sharing q cannot acknowledge each other's
+ * work): XACK then XDEL in one script. Waits for the reply, retrying
+ * across a reconnection.
+ * Returns: AQ_OK; AQ_EALREADY if the entry was no longer pending (another
+ * member reclaimed and acknowledged it, or it went to the dead-letter
+ * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL or
+ * the calling task holds no entry of q (task_done() called too many
+ * times); AQ_ECANCELED; -EPROTO. Suspends. */
+AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
+
+/* Acknowledges the entry id, which any member may have got (the explicit
+ * form, for entries handed between tasks or processes). Codes as
+ * aq_redis_queue_task_done, with AQ_EINVAL if id is NULL or not of the
+ * form "ms-seq". Suspends. */
+AQ_EXTERN int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id);
+
+/* Waits until the stream is empty: every entry put, by any member, has
+ * been acknowledged (await q.join()). Redis cannot tell a waiter when
+ * that happens, so join asks every 1 ms, backing off to 20 ms.
+ * Returns: AQ_OK; AQ_ESHUTDOWN after an immediate shutdown; AQ_EPERM;
+ * AQ_EINVAL; AQ_ECANCELED; AQ_ETIMEDOUT; -EPROTO. Suspends. */
+AQ_EXTERN int aq_redis_queue_join(aq_redis_queue *q);
+AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
+
+/* Shuts the queue down for every member (q.shutdown(immediate)): sets
+ * the key "<stream>:shutdown", which puts check atomically (AQ_ESHUTDOWN
+ * from then on) and gets read before every blocking read, so another
+ * member sees it within its `block` time. Without immediate, gets go on
+ * until no undelivered entry is left; with it, gets fail at once and
+ * join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
+ * discards nothing: the entries stay in the stream (DEL the stream and
+ * "<stream>:shutdown" to start afresh).
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; -EPROTO. Suspends. */
+AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
+
+/* The stream's length into *n (q.qsize(): undelivered plus pending).
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or n is NULL; AQ_ECANCELED;
+ * -EPROTO. Suspends. */
+AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
+
+/* Runs a sweep now (the sweep also runs every claim_idle / 3 by itself):
+ * re-touches the entries this member holds, so no other member reclaims
+ * them, then takes (XAUTOCLAIM) up to 100 entries idle longer than
+ * claim_idle from other members, moving any delivered more than
+ * max_deliveries times to "<stream>:dead".
+ * Returns: how many entries it took (>= 0), or the codes of
+ * aq_redis_queue_qsize. Suspends. */
+AQ_EXTERN long aq_redis_queue_sweep(aq_redis_queue *q);
+
+/* Counts since open. Does not suspend. */
+typedef struct aq_redis_stats {
+    long puts;         /* puts stored (AQ_OK) */
+    long gets;         /* entries handed to gets */
+    long acks;         /* acknowledgements that took an entry (AQ_OK) */
+    long acks_late;    /* ... that found it gone (AQ_EALREADY) */
+    long reclaimed;    /* entries taken back or from other members */
+    long dead;         /* entries this member moved to "<stream>:dead" */
+    long reconnects;   /* connections made again after a loss */
+    long commands;     /* commands sent on both connections */
+    long writes;       /* socket writes that sent them: commands / writes
+                          is the pipelining's batch size */
+} aq_redis_stats;
+AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out);
+
+/* The server's last error message on q (a -EPROTO's cause), or NULL.
+ * Valid until the next call on q. Does not suspend. */
+AQ_EXTERN const char *aq_redis_queue_error(const aq_redis_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,231 @@
+/* libaq-redis - one connection to the server, driven by the loop.
+ * MIT licensed.
+ *
+ * Invariants:
+ * - hiredis never blocks the thread: its socket is non-blocking and
+ *   registered with the loop once per connection (aq_fd_open), and one
+ *   task, the driver, makes every redisAsyncHandleRead/Write call.
+ * - Callers only queue commands: redisAsyncCommandArgv fills hiredis'
+ *   output buffer and calls the addWrite hook, which kicks the driver.
+ *   The driver runs after the tasks already ready, so the commands that
+ *   tasks queue in one turn of the loop leave in one write: that is the
+ *   pipelining, with no timer and no batch size to tune.
+ * - The socket is watched edge-triggered: after a readable event the
+ *   driver reads until the kernel holds no byte more (FIONREAD), since
+ *   hiredis reads at most 16 KiB a call and no new edge would come for
+ *   the rest.
+ * - A lost connection completes every command in flight with a NULL
+ *   reply (hiredis does that before its disconnect callback); the callers
+ *   decide whether to send again. ac is NULL and `up` clear from then
+ *   until the driver has connected again, backing off from 10 ms to 1 s.
+ * - Only a cancel (rq_conn_stop) ends the driver, which then touches
+ *   nothing: the stopper frees the connection after the driver's end.
+ */
+#include "redis/redis.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+
+#define BACKOFF_MIN (10 * AQ_MSEC)
+#define BACKOFF_MAX AQ_SEC
+
+/* ---- hiredis' adapter hooks ------------------------------------------ */
+
+/* Reads need no hook: the driver always watches the socket. */
+static void hook_nop(void *p) { (void)p; }
+
+static void hook_add_write(void *p)
+{
+    rq_conn *c = p;
+    c->want_write = 1;
+    aq_event_set(c->kick);
+}
+
+static void hook_del_write(void *p) { ((rq_conn *)p)->want_write = 0; }
+
+/* Called as hiredis frees the context, before it closes the socket: the
+ * fd leaves the loop first, so its number, once reused, reaches no one. */
+static void hook_cleanup(void *p)
+{
+    rq_conn *c = p;
+    if (c->fd) {
+        aq_fd_detach(c->fd);
+        c->fd = NULL;
+    }
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rq_conn *c = ac->data;
+    if (status != REDIS_OK)
+        return; /* on_disconnect follows */
+    if (c->ever_up)
+        c->reconnects++;
+    c->ever_up = 1;
+    c->last_error = 0;
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rq_conn *c = ac->data;
+    if (status != REDIS_OK)
+        c->last_error = ac->c.err == REDIS_ERR_IO && errno ? -errno
+                                                           : -ECONNRESET;
+    c->ac = NULL;
+    c->want_write = 0;
+    aq_event_clear(c->up);
+}
+
+/* ---- the driver ------------------------------------------------------- */
+
+static int connect_once(rq_conn *c)
+{
+    redisAsyncContext *ac = redisAsyncConnect(c->host, c->port);
+    if (!ac)
+        return AQ_ENOMEM;
+    if (ac->err) {
+        int rc = errno ? -errno : -ECONNREFUSED;
+        redisAsyncFree(ac);
+        return rc;
+    }
+    int rc = aq_fd_open(NULL, &c->fd, ac->c.fd);
+    if (rc != AQ_OK) {
+        redisAsyncFree(ac);
+        return rc;
+    }
+    ac->data = c;
+    ac->ev.data = c;
+    ac->ev.addRead = hook_nop;
+    ac->ev.delRead = hook_nop;
+    ac->ev.addWrite = hook_add_write;
+    ac->ev.delWrite = hook_del_write;
+    ac->ev.cleanup = hook_cleanup;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    c->ac = ac;
+    aq_event_set(c->up);
+    if (c->on_up)
+        c->on_up(c, c->arg);
+    return AQ_OK;
+}
+
+/* Moves bytes both ways until the connection is lost (AQ_OK) or the
+ * driver is cancelled (AQ_ECANCELED). */
+static int pump(rq_conn *c)
+{
+    for (;;) {
+        if (c->want_write) {
+            c->writes++;
+            redisAsyncHandleWrite(c->ac);
+            if (!c->ac)
+                return AQ_OK;
+        }
+        aq_event_clear(c->kick);
+        /* Output still waiting means the socket's buffer is full: wait
+         * for room rather than for a kick. */
+        aq_clause cl[3] = {AQ_READABLE(c->fd),
+                           AQ_EVENT(c->want_write ? NULL : c->kick),
+                           AQ_WRITABLE(c->want_write ? c->fd : NULL)};
+        int i = aq_select(cl, 3, AQ_SELECT_BIASED);
+        if (i == AQ_ECANCELED)
+            return i;
+        if (i < 0) { /* cannot happen with our own fd; drop the link */
+            redisAsyncDisconnect(c->ac);
+            return AQ_OK;
+        }
+        if (i == 0) {
+            int fd = aq_fd_fileno(c->fd), n;
+            do
+                redisAsyncHandleRead(c->ac);
+            while (c->ac && ioctl(fd, FIONREAD, &n) == 0 && n > 0);
+            if (!c->ac)
+                return AQ_OK;
+        }
+    }
+}
+
+static void *drive(void *arg)
+{
+    rq_conn *c = arg;
+    int64_t backoff = BACKOFF_MIN;
+    for (;;) {
+        long before = c->reconnects;
+        int was_up = c->ever_up;
+        int rc = connect_once(c);
+        if (rc == AQ_OK) {
+            if (pump(c) == AQ_ECANCELED)
+                return NULL;
+            if (c->reconnects != before || c->ever_up != was_up)
+                backoff = BACKOFF_MIN; /* it was up: start over */
+        } else {
+            c->last_error = rc;
+        }
+        if (aq_sleep(backoff) == AQ_ECANCELED)
+            return NULL;
+        backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+    }
+}
+
+/* ---- the callers' side ------------------------------------------------ */
+
+int rq_conn_start(rq_conn *c, const char *host, int port,
+                  void (*on_up)(rq_conn *, void *), void *arg)
+{
+    c->host = host;
+    c->port = port;
+    c->on_up = on_up;
+    c->arg = arg;
+    int rc = aq_event_new(&c->kick);
+    if (rc == AQ_OK && (rc = aq_event_new(&c->up)) == AQ_OK &&
+        (rc = aq_loop_spawn(aq_loop_current(), &c->driver, drive, c,
+                            RQ_STACK)) == AQ_OK)
+        return AQ_OK;
+    rq_conn_stop(c);
+    return rc;
+}
+
+void rq_task_stop(aq_task **t)
+{
+    if (!*t)
+        return;
+    int shield = aq_task_shield(1); /* a closing task may be cancelled */
+    aq_task_cancel(*t);
+    aq_task_wait(*t, NULL);
+    aq_task_release(*t);
+    aq_task_shield(shield);
+    *t = NULL;
+}
+
+void rq_conn_stop(rq_conn *c)
+{
+    rq_task_stop(&c->driver);
+    if (c->ac) /* completes what is in flight with NULL replies */
+        redisAsyncFree(c->ac);
+    if (c->kick)
+        aq_event_free(c->kick);
+    if (c->up)
+        aq_event_free(c->up);
+    c->kick = c->up = NULL;
+}
+
+int rq_conn_wait_up(rq_conn *c, int64_t deadline)
+{
+    while (!c->ac) {
+        int rc = aq_event_wait_until(c->up, deadline);
+        if (rc != AQ_OK)
+            return rc;
+    }
+    return AQ_OK;
+}
+
+int rq_conn_send(rq_conn *c, redisCallbackFn *fn, void *priv, int argc,
+                 const char **argv, const size_t *lens)
+{
+    if (!c->ac)
+        return -ECONNRESET;
+    if (redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) !=
+        REDIS_OK)
+        return AQ_ENOMEM; /* hiredis fails only so on a live context */
+    c->commands++;
+    return AQ_OK;
+}

@@ -1,0 +1,316 @@
+/* libaq-redis - gets: the entries this member holds, the line of waiting
+ * gets, and the read rounds on the reading connection. MIT licensed.
+ *
+ * Invariants:
+ * - An entry Redis delivered to this member is held (q->held) until it
+ *   is acknowledged; nothing delivered is dropped, whatever happens to
+ *   the get that asked for it.
+ * - Gets are served oldest first: a held entry free for a get exists only
+ *   while no get waits, since each arriving entry is promised at once to
+ *   the oldest waiting get (its slot). A get that arrives later cannot
+ *   take it first (no barging), and a get that left early (GONE) is
+ *   skipped, its entry promised to the next.
+ * - At most one read round is in flight, asking for as many entries as
+ *   gets wait: each round is a GET of the shutdown key, then XREADGROUP
+ *   ">" blocking at most `block` at the server (not blocking once a
+ *   graceful shutdown is seen, so that "nothing left" shows at once).
+ */
+#include "redis/redis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- held entries --------------------------------------------------------- */
+
+rq_held *rq_held_at(const aq_redis_queue *q, size_t i)
+{
+    return (rq_held *)(q->held + i * q->stride);
+}
+
+void rq_held_remove(aq_redis_queue *q, size_t i)
+{
+    memmove(q->held + i * q->stride, q->held + (i + 1) * q->stride,
+            (q->nheld - i - 1) * q->stride);
+    q->nheld--;
+}
+
+static int held_find(const aq_redis_queue *q, const char *id)
+{
+    for (size_t i = 0; i < q->nheld; i++)
+        if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* The oldest held entry neither promised nor given, or NULL. */
+static rq_held *held_free(const aq_redis_queue *q)
+{
+    for (size_t i = 0; i < q->nheld; i++) {
+        rq_held *h = rq_held_at(q, i);
+        if (!h->slot && !h->task)
+            return h;
+    }
+    return NULL;
+}
+
+static rq_held *held_add(aq_redis_queue *q, const redisReply *id,
+                         const char *item)
+{
+    if (q->nheld == q->capheld) {
+        size_t cap = q->capheld ? 2 * q->capheld : 16;
+        unsigned char *p = realloc(q->held, cap * q->stride);
+        if (!p)
+            return NULL;
+        q->held = p;
+        q->capheld = cap;
+    }
+    rq_held *h = rq_held_at(q, q->nheld++);
+    memcpy(h->id.s, id->str, id->len);
+    h->id.s[id->len] = 0;
+    h->slot = NULL;
+    h->task = NULL;
+    memcpy(h->item, item, q->item_size);
+    return h;
+}
+
+/* ---- the line of waiting gets ------------------------------------------- */
+
+static rq_slot *getter_pop(aq_redis_queue *q)
+{
+    rq_slot *s = q->getters;
+    if (s) {
+        q->getters = s->next;
+        if (!q->getters)
+            q->getters_tail = &q->getters;
+    }
+    return s;
+}
+
+/* Completes the oldest waiting get with rc, dropping the GONE ones on the
+ * way; NULL if none waits. */
+static rq_slot *getter_complete(aq_redis_queue *q, int rc)
+{
+    rq_slot *s;
+    while ((s = getter_pop(q)) && s->state == RQ_GONE)
+        rq_slot_put(q, s);
+    if (s) {
+        s->state = RQ_DONE;
+        s->rc = rc;
+        q->ngetters--;
+        aq_event_set(s->done);
+    }
+    return s;
+}
+
+/* Promises free held entries to the waiting gets, oldest first. */
+static void promise(aq_redis_queue *q)
+{
+    rq_held *h;
+    while (q->ngetters > 0 && (h = held_free(q))) {
+        rq_slot *s = getter_complete(q, AQ_OK);
+        if (!s)
+            break;
+        h->slot = s;
+    }
+}
+
+void rq_getters_fail(aq_redis_queue *q, int rc)
+{
+    while (getter_complete(q, rc))
+        ;
+}
+
+/* ---- entries arriving ----------------------------------------------------- */
+
+/* The value of field "item" if it is item_size bytes long, else NULL. */
+static const char *item_of(const aq_redis_queue *q, const redisReply *f)
+{
+    if (!f || f->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *k = f->element[i], *v = f->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && k->len == 4 &&
+            memcmp(k->str, "item", 4) == 0)
+            return v->type == REDIS_REPLY_STRING &&
+                           (size_t)v->len == q->item_size
+                       ? v->str
+                       : NULL;
+    }
+    return NULL;
+}
+
+static void bury(aq_redis_queue *q, const char *id, const char *reason)
+{
+    const char *argv[] = {"EVALSHA", q->sha[RQ_BURY], "2", q->stream,
+                          q->dead_key, q->group, id, reason};
+    size_t lens[8];
+    for (int i = 0; i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    /* No reply awaited: if it is lost, the entry stays pending, is
+     * reclaimed, and comes here again. */
+    if (rq_conn_send(&q->w, NULL, NULL, 8, argv, lens) == AQ_OK)
+        q->st.dead++;
+}
+
+/* entries: an array of [id, [field, value...]] as XREADGROUP and
+ * XAUTOCLAIM give them. */
+void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[0]->len >= AQ_REDIS_ID_MAX)
+            continue;
+        const redisReply *id = e->element[0];
+        if (held_find(q, id->str))
+            continue; /* taken back after a reconnection: held already */
+        const char *item = item_of(q, e->element[1]);
+        if (!item)
+            bury(q, id->str, "bad item");
+        else if (!held_add(q, id, item))
+            break; /* out of memory: the rest stay pending, reclaimed */
+    }
+    promise(q);
+}
+
+/* ---- read rounds ------------------------------------------------------------ */
+
+static void flag_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    aq_redis_queue *q = priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 1) {
+        int v = reply->str[0] == '2' ? 2 : 1;
+        if (v > q->shut)
+            q->shut = v;
+    }
+}
+
+static void read_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    aq_redis_queue *q = priv;
+    redisReply *reply = r;
+    q->reading = 0;
+    if (!reply)
+        return; /* connection lost: r_up reads again */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rq_note_error(q, reply);
+        rq_getters_fail(q, -EPROTO);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+        reply->element[0]->elements == 2)
+        rq_deliver_entries(q, reply->element[0]->element[1]);
+    else if (q->shut == 1 && !q->read_blocks)
+        q->drained = 1;
+    if (q->shut == 2 || q->drained)
+        rq_getters_fail(q, AQ_ESHUTDOWN);
+    rq_read(q);
+}
+
+void rq_read(aq_redis_queue *q)
+{
+    if (q->reading || q->ngetters <= 0 || !q->r.ac)
+        return;
+    if (q->shut == 2 || q->drained) {
+        rq_getters_fail(q, AQ_ESHUTDOWN);
+        return;
+    }
+    const char *get[] = {"GET", q->flag_key};
+    size_t get_lens[] = {3, strlen(q->flag_key)};
+    char count[24], block[24];
+    snprintf(count, sizeof count, "%ld",
+             q->ngetters < 1000 ? q->ngetters : 1000);
+    snprintf(block, sizeof block, "%lld",
+             (long long)((q->block + AQ_MSEC - 1) / AQ_MSEC));
+    int blocks = q->shut == 0;
+    const char *argv[] = {"XREADGROUP", "GROUP", q->group, q->consumer,
+                          "COUNT", count, "STREAMS", q->stream, ">",
+                          "BLOCK", block};
+    int argc = 9;
+    if (blocks) { /* BLOCK goes before STREAMS */
+        argv[6] = "BLOCK", argv[7] = block;
+        argv[8] = "STREAMS", argv[9] = q->stream, argv[10] = ">";
+        argc = 11;
+    }
+    size_t lens[11];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    if (rq_conn_send(&q->r, flag_cb, q, 2, get, get_lens) == AQ_OK &&
+        rq_conn_send(&q->r, read_cb, q, argc, argv, lens) == AQ_OK) {
+        q->reading = 1;
+        q->read_blocks = blocks;
+    }
+}
+
+/* ---- the call ------------------------------------------------------------------ */
+
+int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
+                                   aq_redis_id *id, int64_t deadline)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    if (!item) {
+        q->calls--;
+        return AQ_EINVAL;
+    }
+    rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
+    if (q->shut == 2 || (!h && q->drained)) {
+        q->calls--;
+        return AQ_ESHUTDOWN;
+    }
+    if (!h) {
+        rq_slot *s = rq_slot_take(q);
+        if (!s) {
+            q->calls--;
+            return AQ_ENOMEM;
+        }
+        *q->getters_tail = s;
+        q->getters_tail = &s->next;
+        q->ngetters++;
+        rq_read(q);
+        rc = aq_event_wait_until(s->done, deadline);
+        if (s->state != RQ_DONE) { /* left first: skipped when served */
+            s->state = RQ_GONE;
+            q->ngetters--;
+            q->calls--;
+            return rc;
+        }
+        rc = s->rc;
+        for (size_t i = 0; rc == AQ_OK && i < q->nheld; i++)
+            if (rq_held_at(q, i)->slot == s) {
+                h = rq_held_at(q, i);
+                h->slot = NULL;
+            }
+        rq_slot_put(q, s);
+        if (rc != AQ_OK) {
+            q->calls--;
+            return rc;
+        }
+    }
+    h->task = aq_task_self();
+    memcpy(item, h->item, q->item_size);
+    if (id)
+        *id = h->id;
+    q->st.gets++;
+    q->calls--;
+    return AQ_OK;
+}
+
+int aq_redis_queue_get_until(aq_redis_queue *q, void *item, int64_t deadline)
+{
+    return aq_redis_queue_get_entry_until(q, item, NULL, deadline);
+}
+
+int aq_redis_queue_get(aq_redis_queue *q, void *item)
+{
+    return aq_redis_queue_get_entry_until(q, item, NULL, AQ_NEVER);
+}

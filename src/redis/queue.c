@@ -1,0 +1,552 @@
+/* libaq-redis - the queue: open and close, put, acknowledgements, join,
+ * shutdown; and the round trip every call makes. MIT licensed.
+ *
+ * Invariants:
+ * - One command, one slot (redis.h): the reply's callback writes only
+ *   into the slot, never into a caller's frame, and a caller that left
+ *   early leaves the slot to the callback. A deadline or a cancel that
+ *   races the reply loses nothing: a caller that finds its slot DONE
+ *   takes the outcome even if its wait said timed out or cancelled
+ *   (completed beats cancelled, as everywhere in libaq).
+ * - A reply lost with its connection (NULL) makes the caller send again
+ *   once reconnected: every command this file sends is safe to repeat
+ *   (a put may then store its item twice, which at-least-once allows).
+ * - q->calls counts the public calls under way, so close can refuse to
+ *   free what a parked task still uses.
+ */
+#include "redis/redis.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- slots and the round trip ------------------------------------------ */
+
+rq_slot *rq_slot_take(aq_redis_queue *q)
+{
+    rq_slot *s = q->spare;
+    if (s) {
+        q->spare = s->next;
+    } else {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        if (aq_event_new(&s->done) != AQ_OK) {
+            free(s);
+            return NULL;
+        }
+        s->q = q;
+    }
+    s->next = NULL;
+    s->state = RQ_WAIT;
+    s->rc = AQ_OK;
+    s->n = 0;
+    s->noscript = 0;
+    aq_event_clear(s->done);
+    return s;
+}
+
+void rq_slot_put(aq_redis_queue *q, rq_slot *s)
+{
+    s->next = q->spare;
+    q->spare = s;
+}
+
+static void slot_free_list(rq_slot *s)
+{
+    while (s) {
+        rq_slot *next = s->next;
+        aq_event_free(s->done);
+        free(s);
+        s = next;
+    }
+}
+
+void rq_note_error(aq_redis_queue *q, const redisReply *r)
+{
+    snprintf(q->err, sizeof q->err, "%.*s", (int)r->len, r->str);
+}
+
+/* Completes s with reply r (NULL: the connection was lost). */
+void rq_reply_done(rq_slot *s, const redisReply *r)
+{
+    if (s->state == RQ_GONE) {
+        rq_slot_put(s->q, s);
+        return;
+    }
+    s->state = RQ_DONE;
+    if (!r) {
+        s->rc = -ECONNRESET;
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        s->rc = -EPROTO;
+        s->noscript = strncmp(r->str, "NOSCRIPT", 8) == 0;
+        rq_note_error(s->q, r);
+    } else {
+        s->rc = AQ_OK;
+        s->n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    }
+    aq_event_set(s->done);
+}
+
+static void reply_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    rq_reply_done(priv, r);
+}
+
+/* Sends argv on the command connection and waits for its reply, sending
+ * again after a reconnection. cb: NULL for reply_cb, else a callback that
+ * reads the reply and ends with rq_reply_done. *n: the integer reply.
+ * Returns the slot's code, or the wait's (AQ_ETIMEDOUT, AQ_ECANCELED). */
+int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
+            const char **argv, const size_t *lens, int64_t deadline,
+            long long *n)
+{
+    rq_slot *s = rq_slot_take(q);
+    if (!s)
+        return AQ_ENOMEM;
+    int rc;
+    for (;;) {
+        rc = rq_conn_wait_up(&q->w, deadline);
+        if (rc != AQ_OK)
+            break;
+        s->state = RQ_WAIT;
+        aq_event_clear(s->done);
+        rc = rq_conn_send(&q->w, cb ? cb : reply_cb, s, argc, argv, lens);
+        if (rc != AQ_OK)
+            break;
+        rc = aq_event_wait_until(s->done, deadline);
+        if (s->state != RQ_DONE) {
+            s->state = RQ_GONE; /* the callback frees it */
+            return rc;
+        }
+        rc = s->rc;
+        if (rc == -ECONNRESET)
+            continue;
+        if (rc == -EPROTO && s->noscript) {
+            rq_scripts_load(q); /* an admin flushed them */
+            continue;
+        }
+        break;
+    }
+    if (n)
+        *n = s->n;
+    rq_slot_put(q, s);
+    return rc;
+}
+
+/* Whether the calling task's cancellation applies now (not shielded). */
+static int cancel_due(aq_task *self)
+{
+    if (!aq_task_cancelled(self))
+        return 0;
+    int shielded = aq_task_shield(1);
+    aq_task_shield(shielded);
+    return !shielded;
+}
+
+/* The checks every public suspending call begins with, in <aq.h>'s
+ * order; counts the call in. */
+int rq_enter(aq_redis_queue *q)
+{
+    aq_task *self = aq_task_self();
+    if (!self)
+        return AQ_EPERM;
+    if (!q || aq_loop_current() != q->loop)
+        return AQ_EINVAL;
+    if (cancel_due(self))
+        return AQ_ECANCELED;
+    q->calls++;
+    return AQ_OK;
+}
+#define LEAVE(q, rc) return ((q)->calls--, (rc))
+
+/* ---- open and close ------------------------------------------------------ */
+
+static void w_up(rq_conn *c, void *arg)
+{
+    aq_redis_queue *q = arg;
+    rq_scripts_load(q);
+    if (c->ever_up) /* a reconnection: what was in flight may be ours */
+        rq_take(q, 1, -1);
+}
+
+static void r_up(rq_conn *c, void *arg)
+{
+    aq_redis_queue *q = arg;
+    if (c->ever_up && q->w.ac) /* a read round lost: its entries are ours */
+        rq_take(q, 1, -1);
+    rq_read(q);
+}
+
+static char *dup_cat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 1);
+    if (s) {
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb + 1);
+    }
+    return s;
+}
+
+static int parse_addr(aq_redis_queue *q, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return AQ_EINVAL;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port <= 0 || port > 65535)
+        return AQ_EINVAL;
+    q->host = strndup(addr, (size_t)(colon - addr));
+    q->r.port = q->w.port = (int)port;
+    return q->host ? AQ_OK : AQ_ENOMEM;
+}
+
+static void queue_free(aq_redis_queue *q)
+{
+    rq_task_stop(&q->sweeper);
+    rq_conn_stop(&q->r);
+    rq_conn_stop(&q->w);
+    slot_free_list(q->getters); /* all GONE by now */
+    slot_free_list(q->spare);
+    free(q->held);
+    free(q->host);
+    free(q->stream);
+    free(q->group);
+    free(q->consumer);
+    free(q->flag_key);
+    free(q->dead_key);
+    free(q);
+}
+
+static void *sweep_task(void *arg)
+{
+    aq_redis_queue *q = arg;
+    for (;;) {
+        if (aq_sleep(q->claim_idle / 3) == AQ_ECANCELED)
+            return NULL;
+        rq_sweep(q); /* not a call: close cancels it */
+    }
+}
+
+static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
+{
+    const char *addr = cfg->addr ? cfg->addr : getenv("AQ_REDIS");
+    int rc = parse_addr(q, addr && *addr ? addr : "127.0.0.1:6379");
+    if (rc != AQ_OK)
+        return rc;
+    char me[300];
+    if (!cfg->consumer) {
+        char host[256] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(me, sizeof me, "%s-%ld", host, (long)getpid());
+    }
+    q->stream = strdup(cfg->stream);
+    q->group = strdup(cfg->group ? cfg->group : "aq");
+    q->consumer = strdup(cfg->consumer ? cfg->consumer : me);
+    q->flag_key = dup_cat(cfg->stream, ":shutdown");
+    q->dead_key = dup_cat(cfg->stream, ":dead");
+    if (!q->stream || !q->group || !q->consumer || !q->flag_key ||
+        !q->dead_key)
+        return AQ_ENOMEM;
+    q->item_size = cfg->item_size;
+    q->stride = (sizeof(rq_held) + cfg->item_size + 7) & ~(size_t)7;
+    q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
+    q->claim_idle = cfg->claim_idle ? cfg->claim_idle : 30 * AQ_SEC;
+    q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
+    q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
+    q->connect_timeout =
+        cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC;
+    q->getters_tail = &q->getters;
+    return AQ_OK;
+}
+
+static int open_server(aq_redis_queue *q)
+{
+    int64_t deadline = aq_now() + q->connect_timeout;
+    int rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
+    if (rc == AQ_OK)
+        rc = rq_conn_start(&q->r, q->host, q->r.port, r_up, q);
+    if (rc != AQ_OK)
+        return rc;
+    /* Queued after the scripts' loading on the same connection, so its
+     * reply says they are loaded. */
+    const char *argv[] = {"XGROUP", "CREATE", q->stream, q->group, "0",
+                          "MKSTREAM"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL);
+    if (rc == -EPROTO && strncmp(q->err, "BUSYGROUP", 9) == 0)
+        rc = AQ_OK, q->err[0] = 0;
+    if (rc == AQ_ETIMEDOUT && q->w.last_error)
+        return q->w.last_error;
+    if (rc != AQ_OK)
+        return rc;
+    for (int i = 0; i < RQ_NSCRIPTS; i++)
+        if (!q->sha[i][0])
+            return -EPROTO;
+    rc = rq_take(q, 1, deadline);
+    if (rc < 0)
+        return rc;
+    if (q->claim_idle > 0)
+        rc = aq_loop_spawn(q->loop, &q->sweeper, sweep_task, q, RQ_STACK);
+    return rc;
+}
+
+int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
+{
+    aq_task *self = aq_task_self();
+    if (!self)
+        return AQ_EPERM;
+    if (!out || !cfg || !cfg->stream || cfg->item_size == 0 ||
+        cfg->item_size > AQ_REDIS_ITEM_MAX)
+        return AQ_EINVAL;
+    if (cancel_due(self))
+        return AQ_ECANCELED;
+    aq_redis_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return AQ_ENOMEM;
+    q->loop = aq_loop_current();
+    int rc = open_config(q, cfg);
+    if (rc == AQ_OK)
+        rc = open_server(q);
+    if (rc < 0) {
+        queue_free(q);
+        return rc;
+    }
+    *out = q;
+    return AQ_OK;
+}
+
+int aq_redis_queue_close(aq_redis_queue *q)
+{
+    if (!aq_task_self())
+        return AQ_EPERM;
+    if (!q || aq_loop_current() != q->loop)
+        return AQ_EINVAL;
+    if (q->calls > 0)
+        return AQ_EBUSY;
+    queue_free(q);
+    return AQ_OK;
+}
+
+/* Sleeps *pause (never past deadline) before a put or a join asks the
+ * server again, then doubles *pause up to 20 ms: Redis cannot tell a
+ * waiter when room comes or the stream empties. */
+static int back_off(int64_t *pause, int64_t deadline)
+{
+    int64_t wake = aq_now() + *pause;
+    if (deadline != AQ_NEVER && wake > deadline)
+        wake = deadline;
+    int rc = aq_sleep_until(wake);
+    if (rc == AQ_OK && deadline != AQ_NEVER && aq_now() >= deadline)
+        rc = AQ_ETIMEDOUT;
+    *pause = *pause * 2 > 20 * AQ_MSEC ? 20 * AQ_MSEC : *pause * 2;
+    return rc;
+}
+
+/* ---- put ----------------------------------------------------------------- */
+
+/* A put's reply: the new id (a string), or -1 / -2 (integers). */
+static void put_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    redisReply *reply = r;
+    rq_slot *s = priv;
+    if (reply && reply->type == REDIS_REPLY_STRING && s->state != RQ_GONE)
+        s->q->st.puts++;
+    rq_reply_done(s, reply);
+}
+
+int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
+                             int64_t deadline)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    if (!item)
+        LEAVE(q, AQ_EINVAL);
+    char max[24];
+    snprintf(max, sizeof max, "%ld", q->maxsize);
+    const char *argv[] = {"EVALSHA", q->sha[RQ_PUT], "2", q->stream,
+                          q->flag_key, max, item};
+    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->flag_key),
+                     strlen(max), q->item_size};
+    int64_t pause = AQ_MSEC;
+    for (;;) {
+        long long n;
+        rc = rq_call(q, put_cb, 7, argv, lens, deadline, &n);
+        if (rc != AQ_OK || n == 0)
+            break;
+        if (n == -1) {
+            q->shut = q->shut ? q->shut : 1;
+            rc = AQ_ESHUTDOWN;
+            break;
+        }
+        rc = back_off(&pause, deadline); /* full: ask again later */
+        if (rc != AQ_OK)
+            break;
+    }
+    LEAVE(q, rc);
+}
+
+int aq_redis_queue_put(aq_redis_queue *q, const void *item)
+{
+    return aq_redis_queue_put_until(q, item, AQ_NEVER);
+}
+
+/* ---- acknowledgements ------------------------------------------------------ */
+
+static int valid_id(const char *s)
+{
+    size_t n = strnlen(s, AQ_REDIS_ID_MAX);
+    if (n == AQ_REDIS_ID_MAX || n == 0)
+        return 0;
+    const char *dash = strchr(s, '-');
+    if (!dash || dash == s || !dash[1])
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (p != dash && (*p < '0' || *p > '9'))
+            return 0;
+    return 1;
+}
+
+static int ack_id(aq_redis_queue *q, const char *id)
+{
+    for (size_t i = 0; i < q->nheld; i++)
+        if (strcmp(rq_held_at(q, i)->id.s, id) == 0) {
+            rq_held_remove(q, i); /* sent: from now on, its ack's affair */
+            break;
+        }
+    const char *argv[] = {"EVALSHA", q->sha[RQ_ACK], "1", q->stream,
+                          q->group, id};
+    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->group),
+                     strlen(id)};
+    long long n;
+    int rc = rq_call(q, NULL, 6, argv, lens, AQ_NEVER, &n);
+    if (rc != AQ_OK)
+        return rc;
+    if (n == 1) {
+        q->st.acks++;
+        return AQ_OK;
+    }
+    q->st.acks_late++;
+    return AQ_EALREADY;
+}
+
+int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    if (!id || !valid_id(id->s))
+        LEAVE(q, AQ_EINVAL);
+    aq_redis_id copy = *id; /* the held record it may name goes first */
+    LEAVE(q, ack_id(q, copy.s));
+}
+
+int aq_redis_queue_task_done(aq_redis_queue *q)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    aq_task *self = aq_task_self();
+    for (size_t i = 0; i < q->nheld; i++) {
+        rq_held *h = rq_held_at(q, i);
+        if (h->task == self) {
+            aq_redis_id id = h->id;
+            LEAVE(q, ack_id(q, id.s));
+        }
+    }
+    LEAVE(q, AQ_EINVAL);
+}
+
+/* ---- join, shutdown, size ------------------------------------------------ */
+
+int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    const char *argv[] = {"EVALSHA", q->sha[RQ_LEN], "2", q->stream,
+                          q->flag_key};
+    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->flag_key)};
+    int64_t pause = AQ_MSEC;
+    for (;;) {
+        long long n;
+        rc = rq_call(q, NULL, 5, argv, lens, deadline, &n);
+        if (rc != AQ_OK || n == 0)
+            break;
+        if (n < 0) {
+            rc = AQ_ESHUTDOWN;
+            break;
+        }
+        rc = back_off(&pause, deadline);
+        if (rc != AQ_OK)
+            break;
+    }
+    LEAVE(q, rc);
+}
+
+int aq_redis_queue_join(aq_redis_queue *q)
+{
+    return aq_redis_queue_join_until(q, AQ_NEVER);
+}
+
+int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    /* Graceful never overwrites immediate (NX); immediate always wins. */
+    const char *argv[] = {"SET", q->flag_key, immediate ? "2" : "1", "NX"};
+    size_t lens[] = {3, strlen(q->flag_key), 1, 2};
+    rc = rq_call(q, NULL, immediate ? 3 : 4, argv, lens, AQ_NEVER, NULL);
+    if (rc == AQ_OK) {
+        if (immediate)
+            q->shut = 2;
+        else if (!q->shut)
+            q->shut = 1;
+        if (q->shut == 2)
+            rq_getters_fail(q, AQ_ESHUTDOWN);
+        rq_read(q);
+    }
+    LEAVE(q, rc);
+}
+
+int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    if (!n)
+        LEAVE(q, AQ_EINVAL);
+    const char *argv[] = {"XLEN", q->stream};
+    size_t lens[] = {4, strlen(q->stream)};
+    long long len;
+    rc = rq_call(q, NULL, 2, argv, lens, AQ_NEVER, &len);
+    if (rc == AQ_OK)
+        *n = (long)len;
+    LEAVE(q, rc);
+}
+
+int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out)
+{
+    if (!q || !out)
+        return AQ_EINVAL;
+    *out = q->st;
+    out->reconnects = q->w.reconnects + q->r.reconnects;
+    out->commands = q->w.commands + q->r.commands;
+    out->writes = q->w.writes + q->r.writes;
+    return AQ_OK;
+}
+
+const char *aq_redis_queue_error(const aq_redis_queue *q)
+{
+    return q && q->err[0] ? q->err : NULL;
+}

@@ -1,0 +1,120 @@
+/* libaq-redis - crash recovery: taking back this member's own pending
+ * entries, reclaiming other members' idle ones, and keeping the entries
+ * this member works on from being reclaimed. MIT licensed.
+ *
+ * Invariants:
+ * - Every entry taken comes through rq_deliver_entries, like a read's, so
+ *   one already held is not held twice.
+ * - A sweep first re-touches every held entry (XCLAIM ... JUSTID, which
+ *   resets its idle time without counting a delivery), then reclaims:
+ *   a live member's long job is never taken from it, however long it
+ *   runs, while a dead member's entries are idle from its death on.
+ * - The delivery count is Redis' own (XPENDING): a take that pushes an
+ *   entry past max_deliveries buries it in the same script.
+ */
+#include "redis/redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAKE_COUNT 1000
+
+static void take_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    rq_slot *s = priv;
+    aq_redis_queue *q = s->q;
+    redisReply *reply = r;
+    long long got = 0;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        q->st.dead += reply->element[0]->integer;
+        got = (long long)reply->element[1]->elements;
+        q->st.reclaimed += got;
+        rq_deliver_entries(q, reply->element[1]);
+    }
+    int keep = s->state != RQ_GONE;
+    rq_reply_done(s, reply);
+    if (keep)
+        s->n = got;
+}
+
+/* Takes this member's own pending entries (own) or other members' idle
+ * ones, waiting until the deadline; deadline -1: sends and returns (for
+ * the connection hooks, which may not wait). Returns the count taken or
+ * a negative code. */
+int rq_take(aq_redis_queue *q, int own, int64_t deadline)
+{
+    char idle[24], max[24], count[24];
+    snprintf(idle, sizeof idle, "%lld",
+             (long long)(q->claim_idle > 0 ? q->claim_idle / AQ_MSEC : 0));
+    snprintf(max, sizeof max, "%ld", q->max_deliveries);
+    snprintf(count, sizeof count, "%d", TAKE_COUNT);
+    const char *argv[] = {"EVALSHA", q->sha[RQ_TAKE], "2", q->stream,
+                          q->dead_key, q->group, q->consumer, idle, max,
+                          count, own ? "own" : "idle"};
+    size_t lens[11];
+    for (int i = 0; i < 11; i++)
+        lens[i] = strlen(argv[i]);
+    if (deadline == -1) {
+        rq_slot *s = rq_slot_take(q);
+        if (!s)
+            return AQ_ENOMEM;
+        s->state = RQ_GONE; /* nobody waits: the callback frees it */
+        int rc = rq_conn_send(&q->w, take_cb, s, 11, argv, lens);
+        if (rc != AQ_OK)
+            rq_slot_put(q, s);
+        return rc;
+    }
+    long long n;
+    int rc = rq_call(q, take_cb, 11, argv, lens, deadline, &n);
+    return rc != AQ_OK ? rc : (int)n;
+}
+
+/* Re-touches the held entries: XCLAIM <ids> JUSTID at idle 0. */
+static int touch(aq_redis_queue *q)
+{
+    if (q->nheld == 0)
+        return AQ_OK;
+    size_t argc = 6 + q->nheld;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    /* Copies: held may change while the reply is awaited, and a lost
+     * reply makes rq_call send argv again. */
+    aq_redis_id *ids = malloc(q->nheld * sizeof *ids);
+    int rc = AQ_ENOMEM;
+    if (argv && lens && ids) {
+        argv[0] = "XCLAIM", argv[1] = q->stream, argv[2] = q->group;
+        argv[3] = q->consumer, argv[4] = "0";
+        for (size_t i = 0; i < q->nheld; i++) {
+            ids[i] = rq_held_at(q, i)->id;
+            argv[5 + i] = ids[i].s;
+        }
+        argv[argc - 1] = "JUSTID";
+        for (size_t i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        rc = rq_call(q, NULL, (int)argc, argv, lens, AQ_NEVER, NULL);
+    }
+    free(argv);
+    free(lens);
+    free(ids);
+    return rc;
+}
+
+long rq_sweep(aq_redis_queue *q)
+{
+    int rc = touch(q);
+    if (rc != AQ_OK)
+        return rc;
+    return rq_take(q, 0, AQ_NEVER);
+}
+
+long aq_redis_queue_sweep(aq_redis_queue *q)
+{
+    int rc = rq_enter(q);
+    if (rc != AQ_OK)
+        return rc;
+    long n = rq_sweep(q);
+    q->calls--;
+    return n;
+}

@@ -1,0 +1,130 @@
+/* libaq-redis - internals shared by the connection (conn.c) and the
+ * queue (queue.c). MIT licensed. */
+#ifndef AQ_REDIS_INTERNAL_H
+#define AQ_REDIS_INTERNAL_H
+
+#include <aq.h>
+#include <aq/redis.h>
+
+#include <hiredis/async.h>
+
+/* One connection to the server, driven by one task of the loop (conn.c).
+ * ac is NULL while the connection is down; `up` is set exactly while it
+ * is not, so callers wait on it for a reconnection. */
+typedef struct rq_conn {
+    const char *host;
+    int port;
+    redisAsyncContext *ac;
+    aq_fd *fd;        /* ac's socket, registered with the loop */
+    aq_event *kick;   /* set by hiredis' addWrite hook: output waits */
+    aq_event *up;
+    aq_task *driver;
+    int want_write;   /* hiredis has output to send */
+    int ever_up;      /* a connection was made before: the next is a
+                         reconnection */
+    int last_error;   /* -errno of the last failed attempt, or 0 */
+    long reconnects, commands, writes;
+    /* Queues what every new connection must send before anything else
+     * (scripts, the recovery of pending entries). */
+    void (*on_up)(struct rq_conn *c, void *arg);
+    void *arg;
+} rq_conn;
+
+int rq_conn_start(rq_conn *c, const char *host, int port,
+                  void (*on_up)(rq_conn *, void *), void *arg);
+void rq_conn_stop(rq_conn *c);
+/* Cancels *t, waits for its end (shielded) and drops the handle. */
+void rq_task_stop(aq_task **t);
+int rq_conn_wait_up(rq_conn *c, int64_t deadline);
+int rq_conn_send(rq_conn *c, redisCallbackFn *fn, void *priv, int argc,
+                 const char **argv, const size_t *lens);
+
+#endif
+
+/* The drivers' and the sweeper's stacks: their own, also in a compact
+ * loop, since hiredis' calls run on them. */
+#define RQ_STACK (64 * 1024)
+
+/* ---- the queue (queue.c, get.c, recover.c) ---------------------------- */
+
+/* The outcome of one command, owned by the handle (never in a caller's
+ * frame): a caller that leaves early (deadline, cancel) marks it GONE and
+ * the reply's callback frees it, so a late reply writes into no stale
+ * frame and is never lost. Spare slots are kept on a free list: a wait
+ * allocates nothing once the handle is warm. */
+enum { RQ_WAIT, RQ_DONE, RQ_GONE };
+typedef struct rq_slot {
+    struct rq_slot *next;  /* free list, or the waiting gets' line */
+    aq_redis_queue *q;
+    aq_event *done;        /* set when state becomes DONE */
+    int state;
+    int rc;
+    long long n;           /* an integer reply */
+    int noscript;          /* the error was NOSCRIPT: load and resend */
+} rq_slot;
+
+/* An entry this member holds: got from Redis and not yet acknowledged.
+ * Held entries are kept in the order they came, and are re-touched by
+ * every sweep so that no other member reclaims them while they are
+ * worked on. Each is, in turn: free for the next get (slot and task
+ * NULL), promised to a waiting get (slot), then the task's (task). */
+typedef struct rq_held {
+    aq_redis_id id;
+    rq_slot *slot;
+    aq_task *task;
+    unsigned char item[]; /* item_size bytes */
+} rq_held;
+
+enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_NSCRIPTS };
+
+struct aq_redis_queue {
+    aq_loop *loop;
+    rq_conn w;             /* everything but the blocking reads */
+    rq_conn r;             /* the gets' XREADGROUP BLOCK */
+    char *host, *stream, *group, *consumer, *flag_key, *dead_key;
+    size_t item_size;
+    long maxsize, max_deliveries;
+    int64_t claim_idle, block, connect_timeout;
+    char sha[RQ_NSCRIPTS][41]; /* "" until loaded */
+
+    unsigned char *held;   /* rq_held records of `stride` bytes */
+    size_t stride, nheld, capheld;
+
+    rq_slot *spare;
+    rq_slot *getters, **getters_tail; /* waiting gets, oldest first */
+    long ngetters;         /* of them, those not GONE */
+    int reading;           /* a read round is in flight on r */
+    int read_blocks;       /* ... and it blocks at the server */
+    int shut;              /* shutdown seen: 0, 1 (graceful), 2 (immediate) */
+    int drained;           /* graceful: a read found nothing left */
+
+    aq_task *sweeper;
+    long calls;            /* public calls under way */
+    aq_redis_stats st;
+    char err[256];         /* the last error reply, "" if none */
+};
+
+/* scripts.c */
+extern const char *const rq_script_src[RQ_NSCRIPTS];
+void rq_scripts_load(aq_redis_queue *q);
+
+/* queue.c */
+rq_slot *rq_slot_take(aq_redis_queue *q);
+void rq_slot_put(aq_redis_queue *q, rq_slot *s);
+void rq_note_error(aq_redis_queue *q, const redisReply *r);
+int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
+            const char **argv, const size_t *lens, int64_t deadline,
+            long long *n);
+void rq_reply_done(rq_slot *s, const redisReply *r);
+int rq_enter(aq_redis_queue *q);
+
+/* get.c */
+rq_held *rq_held_at(const aq_redis_queue *q, size_t i);
+void rq_held_remove(aq_redis_queue *q, size_t i);
+void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries);
+void rq_read(aq_redis_queue *q);
+void rq_getters_fail(aq_redis_queue *q, int rc);
+
+/* recover.c */
+int rq_take(aq_redis_queue *q, int own, int64_t deadline);
+long rq_sweep(aq_redis_queue *q);

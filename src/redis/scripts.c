@@ -1,0 +1,106 @@
+/* libaq-redis - the Lua scripts that make each queue step atomic at the
+ * server, and their loading. MIT licensed.
+ *
+ * Invariants:
+ * - The stream holds exactly the entries not yet acknowledged: an ack
+ *   deletes its entry in the same script (XACK then XDEL), and so does a
+ *   move to the dead-letter stream. So XLEN is maxsize's count and join's
+ *   test, with no second counter to drift after a crash.
+ * - A put checks the shutdown key and the length and adds, in one script:
+ *   no put can slip in after a shutdown or past maxsize.
+ * - Scripts are loaded on every new connection before anything else is
+ *   sent on it (a restarted server has forgotten them); EVALSHA then
+ *   costs one short command per call.
+ */
+#include "redis/redis.h"
+
+#include <string.h>
+
+/* Moves entry id (its fields, or none if deleted) to the dead-letter
+ * stream with a reason, and takes it out of the queue. */
+#define BURY                                                               \
+    "local function bury(s, dead, g, id, fields, reason)\n"               \
+    "  local a = {'reason', reason, 'id', id}\n"                          \
+    "  if fields then for _, v in ipairs(fields) do a[#a + 1] = v end end\n" \
+    "  redis.call('XADD', dead, '*', unpack(a))\n"                       \
+    "  redis.call('XACK', s, g, id)\n"                                    \
+    "  redis.call('XDEL', s, id)\n"                                       \
+    "end\n"
+
+const char *const rq_script_src[RQ_NSCRIPTS] = {
+    /* KEYS: stream, shutdown key. ARGV: maxsize, item.
+     * The new id; -1 after a shutdown; -2 while full. */
+    [RQ_PUT] =
+        "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+        "local max = tonumber(ARGV[1])\n"
+        "if max > 0 and redis.call('XLEN', KEYS[1]) >= max then\n"
+        "  return -2 end\n"
+        "return redis.call('XADD', KEYS[1], '*', 'item', ARGV[2])\n",
+    /* KEYS: stream. ARGV: group, id. 1 if acknowledged now, else 0. */
+    [RQ_ACK] =
+        "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+        "if n == 1 then redis.call('XDEL', KEYS[1], ARGV[2]) end\n"
+        "return n\n",
+    /* KEYS: stream, shutdown key. XLEN, or -1 after an immediate
+     * shutdown. */
+    [RQ_LEN] =
+        "if redis.call('GET', KEYS[2]) == '2' then return -1 end\n"
+        "return redis.call('XLEN', KEYS[1])\n",
+    /* Takes entries for this consumer: its own pending ones (mode 'own',
+     * XCLAIM at idle 0), or other members' idle ones (XAUTOCLAIM). Either
+     * counts a delivery; one delivered more than max times is buried.
+     * KEYS: stream, dead. ARGV: group, consumer, min idle ms, max
+     * deliveries, count, mode. {buried, {entries as XREADGROUP's}}. */
+    [RQ_TAKE] = BURY
+        "local s, dead, g, me = KEYS[1], KEYS[2], ARGV[1], ARGV[2]\n"
+        "local got = {}\n"
+        "if ARGV[6] == 'own' then\n"
+        "  local p = redis.call('XPENDING', s, g, '-', '+', ARGV[5], me)\n"
+        "  for _, e in ipairs(p) do\n"
+        "    local r = redis.call('XCLAIM', s, g, me, 0, e[1])\n"
+        "    if r[1] then got[#got + 1] = r[1]\n"
+        "    else redis.call('XACK', s, g, e[1]) end\n"
+        "  end\n"
+        "else\n"
+        "  got = redis.call('XAUTOCLAIM', s, g, me, ARGV[3], '0-0',\n"
+        "                   'COUNT', ARGV[5])[2]\n"
+        "end\n"
+        "local out, buried = {}, 0\n"
+        "for _, e in ipairs(got) do\n"
+        "  local id = e[1]\n"
+        "  if not e[2] then redis.call('XACK', s, g, id)\n"
+        "  else\n"
+        "    local n = redis.call('XPENDING', s, g, id, id, 1)[1][4]\n"
+        "    if n > tonumber(ARGV[4]) then\n"
+        "      bury(s, dead, g, id, e[2], 'deliveries ' .. n)\n"
+        "      buried = buried + 1\n"
+        "    else out[#out + 1] = e end\n"
+        "  end\n"
+        "end\n"
+        "return {buried, out}\n",
+    /* KEYS: stream, dead. ARGV: group, id, reason. */
+    [RQ_BURY] = BURY
+        "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]\n"
+        "bury(KEYS[1], KEYS[2], ARGV[1], ARGV[2], e and e[2], ARGV[3])\n"
+        "return 1\n",
+};
+
+static void loaded(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    char *sha = priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40)
+        memcpy(sha, reply->str, 41);
+}
+
+/* Queues a SCRIPT LOAD of every script on q's command connection; the
+ * replies fill q->sha before any later reply on it comes. */
+void rq_scripts_load(aq_redis_queue *q)
+{
+    for (int i = 0; i < RQ_NSCRIPTS; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", rq_script_src[i]};
+        size_t lens[] = {6, 4, strlen(rq_script_src[i])};
+        rq_conn_send(&q->w, loaded, q->sha[i], 3, argv, lens);
+    }
+}
