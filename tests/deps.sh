@@ -4,7 +4,8 @@
 # from a libuv loop) and pkg-config to find it; redis-tools and
 # redis-server (test_resp_server drives examples/resp_queue_server with
 # the real redis-cli; bench/resp_vs_redis.sh runs redis-server and
-# redis-benchmark). Idempotent and quiet when
+# redis-benchmark); hiredis (libaq-redis, and its tests against
+# redis-server). Idempotent and quiet when
 # everything is there. Run by `make test` and .ci/run; as root it installs,
 # otherwise it prints the command to run and exits 1.
 set -eu
@@ -14,6 +15,10 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 if ! command -v pkg-config >/dev/null 2>&1 ||
    ! pkg-config --exists libuv; then
     need="$need libuv1-dev"
+fi
+if ! command -v pkg-config >/dev/null 2>&1 ||
+   ! pkg-config --exists hiredis; then
+    need="$need libhiredis-dev"
 fi
 command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"

@@ -1,0 +1,394 @@
+/* libaq-redis: the queue calls keep asyncio.Queue's meaning on a real
+ * Redis stream: FIFO across waiting gets, deadlines and cancels that lose
+ * no entry, maxsize backpressure, task_done/ack and join, shutdown seen by
+ * every member, pipelined puts, a reconnection after the server dropped
+ * every client. */
+#include "redis_helpers.h"
+
+static aq_redis_queue *g_q;
+
+/* ---- put and get ---------------------------------------------------------- */
+
+static void *roundtrip_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:roundtrip", "c1");
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "item-001"));
+    ASSERT_OK(aq_redis_queue_put(q, "item-002"));
+    long n = -1;
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 2);
+    char item[ITEM];
+    aq_redis_id a, b;
+    ASSERT_OK(aq_redis_queue_get_entry_until(q, item, &a, AQ_NEVER));
+    ASSERT(memcmp(item, "item-001", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_get_entry_until(q, item, &b, AQ_NEVER));
+    ASSERT(memcmp(item, "item-002", ITEM) == 0);
+    ASSERT(strcmp(a.s, b.s) < 0 || strlen(a.s) < strlen(b.s));
+    /* Got is not done: both still count until acknowledged. */
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 2);
+    ASSERT_RC(aq_redis_queue_join_until(q, aq_now() + 30 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_RC(aq_redis_queue_task_done(q), AQ_EINVAL); /* one too many */
+    ASSERT_OK(aq_redis_queue_join(q));
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 0);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.puts, 2);
+    ASSERT_EQ(st.gets, 2);
+    ASSERT_EQ(st.acks, 2);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(put_get_task_done_join) { t_main(roundtrip_main, NULL); }
+
+/* Gets waiting in line are served oldest first, one entry each. */
+static int g_order[3], g_norder;
+
+static void *getter(void *arg)
+{
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get(g_q, item));
+    g_order[g_norder++] = (int)IVAL(arg) * 10 + (item[7] - '0');
+    ASSERT_OK(aq_redis_queue_task_done(g_q));
+    return NULL;
+}
+
+static void *fifo_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:fifo", "c1");
+    g_q = open_q(&c);
+    aq_task *t[3];
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(aq_spawn(&t[i], getter, IARG(i + 1)));
+        ASSERT_OK(aq_sleep(5 * AQ_MSEC)); /* they line up in this order */
+    }
+    ASSERT_OK(aq_redis_queue_put(g_q, "entry--1"));
+    ASSERT_OK(aq_redis_queue_put(g_q, "entry--2"));
+    ASSERT_OK(aq_redis_queue_put(g_q, "entry--3"));
+    ASSERT_OK(aq_gather(t, 3, NULL));
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_EQ(g_norder, 3);
+    ASSERT_EQ(g_order[0], 11);
+    ASSERT_EQ(g_order[1], 22);
+    ASSERT_EQ(g_order[2], 33);
+    ASSERT_OK(aq_redis_queue_join(g_q));
+    ASSERT_OK(aq_redis_queue_close(g_q));
+    return NULL;
+}
+TEST(waiting_gets_served_oldest_first) { t_main(fifo_main, NULL); }
+
+/* ---- deadlines and cancels lose nothing ---------------------------------- */
+
+static void *late_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:late", "c1");
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    /* The get leaves while its read is blocked at the server... */
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now() + 20 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    /* ...which then delivers the entry put now: held, not lost. */
+    ASSERT_OK(aq_redis_queue_put(q, "late-one"));
+    ASSERT_OK(aq_sleep(60 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now())); /* at once */
+    ASSERT(memcmp(item, "late-one", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(get_timed_out_before_delivery_loses_nothing) { t_main(late_main, NULL); }
+
+static void *get_forever(void *arg)
+{
+    char item[ITEM];
+    return IARG(aq_redis_queue_get(arg, item));
+}
+
+static void *cancel_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:cancel", "c1");
+    aq_redis_queue *q = open_q(&c);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, get_forever, q));
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC));
+    ASSERT_RC(aq_redis_queue_close(q), AQ_EBUSY); /* a get is under way */
+    ASSERT_OK(aq_task_cancel(t));
+    void *res;
+    ASSERT_OK(aq_task_wait(t, &res));
+    ASSERT_RC((int)IVAL(res), AQ_ECANCELED);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_redis_queue_put(q, "after-cx"));
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+    ASSERT(memcmp(item, "after-cx", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    /* A cancelled task's calls fail at once, sending nothing. */
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_redis_queue_put(q, "never-01"), AQ_ECANCELED);
+    ASSERT_RC(aq_redis_queue_get(q, item), AQ_ECANCELED);
+    long n = -1;
+    ASSERT_RC(aq_redis_queue_qsize(q, &n), AQ_ECANCELED);
+    ASSERT_OK(aq_redis_queue_close(q)); /* shielded: works cancelled */
+    return NULL;
+}
+TEST(cancelled_get_loses_nothing) { t_main(cancel_main, NULL); }
+
+/* ---- maxsize --------------------------------------------------------------- */
+
+static void *consume_one_later(void *arg)
+{
+    char item[ITEM];
+    ASSERT_OK(aq_sleep(50 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_get(arg, item));
+    ASSERT_OK(aq_redis_queue_task_done(arg));
+    return NULL;
+}
+
+static void *maxsize_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:maxsize", "c1");
+    c.maxsize = 2;
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "full-001"));
+    ASSERT_OK(aq_redis_queue_put(q, "full-002"));
+    int64_t t0 = aq_now();
+    ASSERT_RC(aq_redis_queue_put_until(q, "full-003", t0 + 30 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT(aq_now() - t0 >= 30 * AQ_MSEC);
+    long n;
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 2); /* the timed-out put stored nothing */
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, consume_one_later, q));
+    ASSERT_OK(aq_redis_queue_put(q, "full-003")); /* waits for the ack */
+    ASSERT(aq_now() - t0 >= 50 * AQ_MSEC);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 2);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(maxsize_backpressure) { t_main(maxsize_main, NULL); }
+
+/* ---- acknowledgements ------------------------------------------------------ */
+
+static void *ack_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:ack", "c1");
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "ack-0001"));
+    char item[ITEM];
+    aq_redis_id id;
+    ASSERT_OK(aq_redis_queue_get_entry_until(q, item, &id, AQ_NEVER));
+    ASSERT_OK(aq_redis_queue_ack(q, &id));
+    ASSERT_RC(aq_redis_queue_ack(q, &id), AQ_EALREADY); /* once only */
+    ASSERT_RC(aq_redis_queue_task_done(q), AQ_EINVAL);  /* nothing held */
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.acks, 1);
+    ASSERT_EQ(st.acks_late, 1);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(ack_by_id_once) { t_main(ack_main, NULL); }
+
+/* task_done acknowledges the calling task's own entry, not another's. */
+static void *hold_then_done(void *arg)
+{
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get(arg, item));
+    ASSERT_OK(aq_sleep(30 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_task_done(arg));
+    return NULL;
+}
+
+static void *per_task_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:pertask", "c1");
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "other-01"));
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, hold_then_done, q));
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC)); /* t holds the entry */
+    ASSERT_RC(aq_redis_queue_task_done(q), AQ_EINVAL);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(task_done_is_per_task) { t_main(per_task_main, NULL); }
+
+/* ---- shutdown ---------------------------------------------------------------- */
+
+static void *shutdown_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:shut", "c1");
+    aq_redis_queue *q = open_q(&c);
+    aq_redis_config c2 = cfg_for("t:shut", "c2");
+    aq_redis_queue *other = open_q(&c2);
+    ASSERT_OK(aq_redis_queue_put(q, "shut-001"));
+    ASSERT_OK(aq_redis_queue_put(q, "shut-002"));
+    ASSERT_OK(aq_redis_queue_shutdown(q, 0));
+    ASSERT_RC(aq_redis_queue_put(q, "shut-003"), AQ_ESHUTDOWN);
+    ASSERT_RC(aq_redis_queue_put(other, "shut-003"), AQ_ESHUTDOWN);
+    char item[ITEM];
+    /* Graceful: what is there is still delivered, then the end shows. */
+    ASSERT_OK(aq_redis_queue_get(q, item));
+    ASSERT(memcmp(item, "shut-001", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_get(other, item));
+    ASSERT(memcmp(item, "shut-002", ITEM) == 0);
+    ASSERT_RC(aq_redis_queue_get(q, item), AQ_ESHUTDOWN);
+    ASSERT_RC(aq_redis_queue_get(other, item), AQ_ESHUTDOWN);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_task_done(other));
+    ASSERT_OK(aq_redis_queue_join(q));
+    ASSERT_OK(aq_redis_queue_close(other));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(shutdown_graceful_seen_by_every_member) { t_main(shutdown_main, NULL); }
+
+static void *immediate_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:shut-now", "c1");
+    aq_redis_queue *q = open_q(&c);
+    aq_redis_config c2 = cfg_for("t:shut-now", "c2");
+    aq_redis_queue *other = open_q(&c2);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, get_forever, other)); /* blocked at the server */
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_put(q, "kept-001"));
+    void *res;
+    ASSERT_OK(aq_task_wait(t, &res)); /* it got that one */
+    ASSERT_OK((int)IVAL(res));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_redis_queue_put(q, "kept-002"));
+    ASSERT_OK(aq_spawn(&t, get_forever, other));
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC));
+    int64_t t0 = aq_now();
+    ASSERT_OK(aq_redis_queue_shutdown(q, 1));
+    char item[ITEM];
+    ASSERT_RC(aq_redis_queue_get(q, item), AQ_ESHUTDOWN);
+    ASSERT_RC(aq_redis_queue_join(q), AQ_ESHUTDOWN);
+    ASSERT_OK(aq_task_wait(t, &res));
+    /* The other member's get saw it within its block time (50 ms) or
+     * got kept-002 first; either way, not a wait for ever. */
+    ASSERT((int)IVAL(res) == AQ_ESHUTDOWN || (int)IVAL(res) == AQ_OK);
+    ASSERT(aq_now() - t0 < 500 * AQ_MSEC);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_RC(aq_redis_queue_get(other, item), AQ_ESHUTDOWN);
+    long n;
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 2); /* discarded nothing */
+    ASSERT_OK(aq_redis_queue_close(other));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(shutdown_immediate_discards_nothing) { t_main(immediate_main, NULL); }
+
+/* ---- pipelining ------------------------------------------------------------- */
+
+#define PIPE_TASKS 50
+
+static void *put_one(void *arg)
+{
+    char item[ITEM];
+    snprintf(item, sizeof item, "p%06ld", IVAL(arg)); /* 7 + NUL */
+    return IARG(aq_redis_queue_put(g_q, item));
+}
+
+static void *pipeline_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:pipe", "c1");
+    g_q = open_q(&c);
+    aq_redis_stats before, after;
+    ASSERT_OK(aq_redis_queue_stats(g_q, &before));
+    aq_task *t[PIPE_TASKS];
+    for (long i = 0; i < PIPE_TASKS; i++)
+        ASSERT_OK(aq_spawn(&t[i], put_one, IARG(i)));
+    void *res[PIPE_TASKS];
+    ASSERT_OK(aq_gather(t, PIPE_TASKS, res));
+    for (int i = 0; i < PIPE_TASKS; i++) {
+        ASSERT_OK((int)IVAL(res[i]));
+        ASSERT_OK(aq_task_release(t[i]));
+    }
+    ASSERT_OK(aq_redis_queue_stats(g_q, &after));
+    ASSERT_EQ(after.puts - before.puts, PIPE_TASKS);
+    /* 50 puts queued in one turn of the loop leave in one write. */
+    long cmds = after.commands - before.commands;
+    long writes = after.writes - before.writes;
+    ASSERT(cmds >= PIPE_TASKS);
+    ASSERT(writes * 10 <= cmds);
+    long n;
+    ASSERT_OK(aq_redis_queue_qsize(g_q, &n));
+    ASSERT_EQ(n, PIPE_TASKS);
+    ASSERT_OK(aq_redis_queue_close(g_q));
+    return NULL;
+}
+TEST(puts_of_many_tasks_share_writes) { t_main(pipeline_main, NULL); }
+
+/* ---- a lost connection ------------------------------------------------------ */
+
+static void *reconnect_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:reconnect", "c1");
+    aq_redis_queue *q = open_q(&c);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, get_forever, q)); /* blocked at the server */
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC));
+    char out[64];
+    /* The server drops every client: both connections, mid-read. */
+    cli(out, sizeof out, "CLIENT KILL TYPE normal");
+    ASSERT(atol(out) >= 2);
+    ASSERT_OK(aq_sleep(50 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_put(q, "survived"));
+    void *res;
+    ASSERT_OK(aq_task_wait_until(t, &res, aq_now() + 2 * AQ_SEC));
+    ASSERT_OK((int)IVAL(res));
+    ASSERT_OK(aq_task_release(t));
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT(st.reconnects >= 2);
+    ASSERT_EQ(st.gets, 1);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(reconnects_after_the_server_drops_clients)
+{
+    t_main(reconnect_main, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    RUN(put_get_task_done_join);
+    RUN(waiting_gets_served_oldest_first);
+    RUN(get_timed_out_before_delivery_loses_nothing);
+    RUN(cancelled_get_loses_nothing);
+    RUN(maxsize_backpressure);
+    RUN(ack_by_id_once);
+    RUN(task_done_is_per_task);
+    RUN(shutdown_graceful_seen_by_every_member);
+    RUN(shutdown_immediate_discards_nothing);
+    RUN(puts_of_many_tasks_share_writes);
+    RUN(reconnects_after_the_server_drops_clients);
+    return t_done();
+}
