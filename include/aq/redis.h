@@ -77,8 +77,12 @@ typedef struct aq_redis_config {
                               stream holds maxsize entries */
     int64_t claim_idle;    /* ns an entry may stay unacknowledged with a
                               member that no longer touches it before a
-                              sweep takes it (default 30 s); < 0: no
-                              sweep by this member */
+                              sweep takes it (default 30 s) */
+    int64_t sweep_every;   /* ns between this member's sweeps (default
+                              claim_idle / 3); < 0: none but those made by
+                              aq_redis_queue_sweep. A member that holds
+                              entries must sweep more often than
+                              claim_idle, or it loses them to others. */
     long max_deliveries;   /* deliveries before an entry goes to the dead-
                               letter stream "<stream>:dead" (default 5) */
     int64_t block;         /* ns a get's read blocks at the server per
@@ -194,7 +198,7 @@ AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
  * -EPROTO. Suspends. */
 AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
 
-/* Runs a sweep now (the sweep also runs every claim_idle / 3 by itself):
+/* Runs a sweep now (the sweep also runs every sweep_every by itself):
  * re-touches the entries this member holds, so no other member reclaims
  * them, then takes (XAUTOCLAIM) up to 100 entries idle longer than
  * claim_idle from other members, moving any delivered more than

@@ -170,14 +170,14 @@ static void w_up(rq_conn *c, void *arg)
     aq_redis_queue *q = arg;
     rq_scripts_load(q);
     if (c->ever_up) /* a reconnection: what was in flight may be ours */
-        rq_take(q, 1, -1);
+        rq_take_later(q, 1);
 }
 
 static void r_up(rq_conn *c, void *arg)
 {
     aq_redis_queue *q = arg;
     if (c->ever_up && q->w.ac) /* a read round lost: its entries are ours */
-        rq_take(q, 1, -1);
+        rq_take_later(q, 1);
     rq_read(q);
 }
 
@@ -227,7 +227,7 @@ static void *sweep_task(void *arg)
 {
     aq_redis_queue *q = arg;
     for (;;) {
-        if (aq_sleep(q->claim_idle / 3) == AQ_ECANCELED)
+        if (aq_sleep(q->sweep_every) == AQ_ECANCELED)
             return NULL;
         rq_sweep(q); /* not a call: close cancels it */
     }
@@ -256,7 +256,8 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->item_size = cfg->item_size;
     q->stride = (sizeof(rq_held) + cfg->item_size + 7) & ~(size_t)7;
     q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
-    q->claim_idle = cfg->claim_idle ? cfg->claim_idle : 30 * AQ_SEC;
+    q->claim_idle = cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC;
+    q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
     q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
     q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
     q->connect_timeout =
@@ -293,7 +294,7 @@ static int open_server(aq_redis_queue *q)
     rc = rq_take(q, 1, deadline);
     if (rc < 0)
         return rc;
-    if (q->claim_idle > 0)
+    if (q->sweep_every > 0)
         rc = aq_loop_spawn(q->loop, &q->sweeper, sweep_task, q, RQ_STACK);
     return rc;
 }

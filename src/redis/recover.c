@@ -39,36 +39,52 @@ static void take_cb(redisAsyncContext *ac, void *r, void *priv)
         s->n = got;
 }
 
-/* Takes this member's own pending entries (own) or other members' idle
- * ones, waiting until the deadline; deadline -1: sends and returns (for
- * the connection hooks, which may not wait). Returns the count taken or
- * a negative code. */
+/* The take script's command: this member's own pending entries (own) or
+ * other members' idle ones. The strings live in the caller's frame. */
+typedef struct take_cmd {
+    char idle[24], max[24], count[24];
+    const char *argv[11];
+    size_t lens[11];
+} take_cmd;
+
+static void take_cmd_init(take_cmd *t, aq_redis_queue *q, int own)
+{
+    snprintf(t->idle, sizeof t->idle, "%lld",
+             (long long)(q->claim_idle / AQ_MSEC));
+    snprintf(t->max, sizeof t->max, "%ld", q->max_deliveries);
+    snprintf(t->count, sizeof t->count, "%d", TAKE_COUNT);
+    const char *argv[11] = {"EVALSHA", q->sha[RQ_TAKE], "2", q->stream,
+                            q->dead_key, q->group, q->consumer, t->idle,
+                            t->max, t->count, own ? "own" : "idle"};
+    for (int i = 0; i < 11; i++) {
+        t->argv[i] = argv[i];
+        t->lens[i] = strlen(argv[i]);
+    }
+}
+
+/* Takes entries, waiting for the reply until the deadline. Returns how
+ * many were taken, or a negative code. */
 int rq_take(aq_redis_queue *q, int own, int64_t deadline)
 {
-    char idle[24], max[24], count[24];
-    snprintf(idle, sizeof idle, "%lld",
-             (long long)(q->claim_idle > 0 ? q->claim_idle / AQ_MSEC : 0));
-    snprintf(max, sizeof max, "%ld", q->max_deliveries);
-    snprintf(count, sizeof count, "%d", TAKE_COUNT);
-    const char *argv[] = {"EVALSHA", q->sha[RQ_TAKE], "2", q->stream,
-                          q->dead_key, q->group, q->consumer, idle, max,
-                          count, own ? "own" : "idle"};
-    size_t lens[11];
-    for (int i = 0; i < 11; i++)
-        lens[i] = strlen(argv[i]);
-    if (deadline == -1) {
-        rq_slot *s = rq_slot_take(q);
-        if (!s)
-            return AQ_ENOMEM;
-        s->state = RQ_GONE; /* nobody waits: the callback frees it */
-        int rc = rq_conn_send(&q->w, take_cb, s, 11, argv, lens);
-        if (rc != AQ_OK)
-            rq_slot_put(q, s);
-        return rc;
-    }
+    take_cmd t;
+    take_cmd_init(&t, q, own);
     long long n;
-    int rc = rq_call(q, take_cb, 11, argv, lens, deadline, &n);
+    int rc = rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n);
     return rc != AQ_OK ? rc : (int)n;
+}
+
+/* Sends a take and returns: for the connection hooks, which may not
+ * wait. The entries arrive through take_cb all the same. */
+void rq_take_later(aq_redis_queue *q, int own)
+{
+    rq_slot *s = rq_slot_take(q);
+    if (!s)
+        return; /* the next sweep takes them */
+    s->state = RQ_GONE; /* nobody waits: the callback frees it */
+    take_cmd t;
+    take_cmd_init(&t, q, own);
+    if (rq_conn_send(&q->w, take_cb, s, 11, t.argv, t.lens) != AQ_OK)
+        rq_slot_put(q, s);
 }
 
 /* Re-touches the held entries: XCLAIM <ids> JUSTID at idle 0. */

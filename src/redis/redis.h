@@ -84,7 +84,7 @@ struct aq_redis_queue {
     char *host, *stream, *group, *consumer, *flag_key, *dead_key;
     size_t item_size;
     long maxsize, max_deliveries;
-    int64_t claim_idle, block, connect_timeout;
+    int64_t claim_idle, sweep_every, block, connect_timeout;
     char sha[RQ_NSCRIPTS][41]; /* "" until loaded */
 
     unsigned char *held;   /* rq_held records of `stride` bytes */
@@ -127,4 +127,5 @@ void rq_getters_fail(aq_redis_queue *q, int rc);
 
 /* recover.c */
 int rq_take(aq_redis_queue *q, int own, int64_t deadline);
+void rq_take_later(aq_redis_queue *q, int own);
 long rq_sweep(aq_redis_queue *q);

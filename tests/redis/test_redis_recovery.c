@@ -1,0 +1,215 @@
+/* libaq-redis: nothing is lost when a member dies. Its own pending
+ * entries come back to it when it opens again; another member's sweep
+ * reclaims them once idle; a live member's long job is never reclaimed;
+ * an entry delivered too often, or not an item, goes to the dead-letter
+ * stream; and the encoding is plain enough for redis-cli both ways. */
+#include "redis_helpers.h"
+
+/* Gets n entries and returns without acknowledging them, as a worker
+ * killed mid-item would. */
+static void get_and_vanish(const char *stream, const char *consumer, int n)
+{
+    aq_redis_config c = cfg_for(stream, consumer);
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    for (int i = 0; i < n; i++)
+        ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+}
+
+static void *own_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:own", "worker-1");
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "own-0001"));
+    ASSERT_OK(aq_redis_queue_put(q, "own-0002"));
+    ASSERT_OK(aq_redis_queue_put(q, "own-0003"));
+    ASSERT_OK(aq_redis_queue_close(q));
+    get_and_vanish("r:own", "worker-1", 2);
+    /* The same name opens again: its two come first, then the third. */
+    q = open_q(&c);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.reclaimed, 2);
+    char item[ITEM];
+    const char *want[] = {"own-0001", "own-0002", "own-0003"};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+        ASSERT(memcmp(item, want[i], ITEM) == 0);
+        ASSERT_OK(aq_redis_queue_task_done(q));
+    }
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(own_pending_entries_come_back_first) { t_main(own_main, NULL); }
+
+static void *sweep_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:sweep", "survivor");
+    c.claim_idle = 100 * AQ_MSEC;
+    c.sweep_every = -1; /* only the sweeps this test makes */
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "orphan-1"));
+    get_and_vanish("r:sweep", "dead-worker", 1);
+    /* Not idle long enough yet: nothing taken. */
+    ASSERT_EQ(aq_redis_queue_sweep(q), 0);
+    ASSERT_OK(aq_sleep(150 * AQ_MSEC));
+    ASSERT_EQ(aq_redis_queue_sweep(q), 1);
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now()));
+    ASSERT(memcmp(item, "orphan-1", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(sweep_reclaims_idle_entries_of_the_dead) { t_main(sweep_main, NULL); }
+
+/* The automatic sweeper: a member that dies is reclaimed from without
+ * anyone calling sweep. */
+static void *auto_sweep_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:auto", "survivor");
+    c.claim_idle = 90 * AQ_MSEC; /* sweeps every 30 ms */
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "orphan-2"));
+    get_and_vanish("r:auto", "dead-worker", 1);
+    int64_t t0 = aq_now();
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(q, item, t0 + AQ_SEC));
+    ASSERT(memcmp(item, "orphan-2", ITEM) == 0);
+    /* Idle time plus one sweep interval, and some slack for the test. */
+    ASSERT(aq_now() - t0 < 90 * AQ_MSEC + 30 * AQ_MSEC + 100 * AQ_MSEC);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(sweeper_reclaims_by_itself) { t_main(auto_sweep_main, NULL); }
+
+/* A job longer than claim_idle stays with its live member: its sweeper
+ * re-touches what it holds, so another member's sweep finds nothing. */
+static void *long_job_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:long", "slow-worker");
+    c.claim_idle = 90 * AQ_MSEC;
+    aq_redis_queue *slow = open_q(&c);
+    aq_redis_config c2 = cfg_for("r:long", "thief");
+    c2.claim_idle = 90 * AQ_MSEC;
+    c2.sweep_every = -1;
+    aq_redis_queue *thief = open_q(&c2);
+    ASSERT_OK(aq_redis_queue_put(slow, "longjob1"));
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get(slow, item));
+    for (int i = 0; i < 5; i++) { /* 5 x the idle time, sweeping */
+        ASSERT_OK(aq_sleep(90 * AQ_MSEC));
+        ASSERT_EQ(aq_redis_queue_sweep(thief), 0);
+    }
+    ASSERT_OK(aq_redis_queue_task_done(slow)); /* AQ_OK: still its own */
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(thief, &st));
+    ASSERT_EQ(st.gets, 0);
+    ASSERT_OK(aq_redis_queue_close(thief));
+    ASSERT_OK(aq_redis_queue_close(slow));
+    return NULL;
+}
+TEST(long_job_of_a_live_member_not_reclaimed) { t_main(long_job_main, NULL); }
+
+/* Delivered more than max_deliveries times: buried, with its item. */
+static void *poison_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:poison", "crashy");
+    c.max_deliveries = 2;
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(q, "poison-1"));
+    ASSERT_OK(aq_redis_queue_close(q));
+    get_and_vanish("r:poison", "crashy", 1); /* delivery 1 */
+    get_and_vanish("r:poison", "crashy", 1); /* 2: taken back at open */
+    q = open_q(&c);                          /* 3: too many */
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.dead, 1);
+    long n;
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 0);
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_EQ(cli_long("XLEN %s", "r:poison:dead"), 1);
+    char out[256];
+    cli(out, sizeof out, "XRANGE r:poison:dead - +");
+    ASSERT(strstr(out, "deliveries 3") != NULL);
+    ASSERT(strstr(out, "poison-1") != NULL);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(over_delivered_entry_goes_to_dead_letters) { t_main(poison_main, NULL); }
+
+/* ---- the encoding, both ways ------------------------------------------------ */
+
+static void *interop_main(void *arg)
+{
+    (void)arg;
+    char out[256];
+    /* An entry added by hand, in the documented encoding, is got. */
+    cli(out, sizeof out, "XADD r:interop '*' item by-hand!");
+    aq_redis_config c = cfg_for("r:interop", "c1");
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    aq_redis_id id;
+    ASSERT_OK(aq_redis_queue_get_entry_until(q, item, &id, aq_now() + AQ_SEC));
+    ASSERT(memcmp(item, "by-hand!", ITEM) == 0);
+    ASSERT(strcmp(id.s, out) == 0); /* XADD printed the id */
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    /* A put is read back by XRANGE, field "item", the bytes as they are. */
+    ASSERT_OK(aq_redis_queue_put(q, "from-aq!"));
+    cli(out, sizeof out, "XRANGE r:interop - +");
+    ASSERT(strstr(out, "item\nfrom-aq!") != NULL);
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(redis_cli_reads_and_writes_the_encoding) { t_main(interop_main, NULL); }
+
+/* Entries that are not items of this queue never reach a get. */
+static void *bad_item_main(void *arg)
+{
+    (void)arg;
+    char out[256];
+    cli(out, sizeof out, "XADD r:bad '*' item short");
+    cli(out, sizeof out, "XADD r:bad '*' other fieldxx");
+    cli(out, sizeof out, "XADD r:bad '*' item good-one");
+    aq_redis_config c = cfg_for("r:bad", "c1");
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+    ASSERT(memcmp(item, "good-one", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_EQ(cli_long("XLEN %s", "r:bad:dead"), 2);
+    cli(out, sizeof out, "XRANGE r:bad:dead - +");
+    ASSERT(strstr(out, "bad item") != NULL);
+    ASSERT(strstr(out, "short") != NULL);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.dead, 2);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(bad_entries_go_to_dead_letters) { t_main(bad_item_main, NULL); }
+
+int main(int argc, char **argv)
+{
+    RUN(own_pending_entries_come_back_first);
+    RUN(sweep_reclaims_idle_entries_of_the_dead);
+    RUN(sweeper_reclaims_by_itself);
+    RUN(long_job_of_a_live_member_not_reclaimed);
+    RUN(over_delivered_entry_goes_to_dead_letters);
+    RUN(redis_cli_reads_and_writes_the_encoding);
+    RUN(bad_entries_go_to_dead_letters);
+    return t_done();
+}
