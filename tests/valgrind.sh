@@ -7,7 +7,9 @@ set -u
 build=${1:?usage: tests/valgrind.sh BUILD_DIR}
 pass=0
 fail=0
-for exe in "$build"/tests/test_*; do
+# libaq-redis' tests (tests/redis/) run against a real redis-server that
+# server.py starts, when the build has them.
+for exe in "$build"/tests/test_* "$build"/tests/redis/test_redis_*; do
     [ -x "$exe" ] || continue
     name=$(basename "$exe")
     args=
@@ -16,7 +18,9 @@ for exe in "$build"/tests/test_*; do
     [ "$name" = test_model ] && args="--seeds 500"
     # The echo example's test drives the example server it is given.
     [ "$name" = test_echo_example ] && args="$build/examples/echo_server"
-    if valgrind -q --error-exitcode=99 --leak-check=full \
+    wrap=
+    case "$exe" in */redis/*) wrap="python3 $(dirname "$0")/redis/server.py" ;; esac
+    if $wrap valgrind -q --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite "$exe" $args >"$build/$name.vg" 2>&1
     then
         pass=$((pass + 1))

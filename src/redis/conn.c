@@ -43,8 +43,10 @@ static void hook_add_write(void *p)
 
 static void hook_del_write(void *p) { ((rq_conn *)p)->want_write = 0; }
 
-/* Called as hiredis frees the context, before it closes the socket: the
- * fd leaves the loop first, so its number, once reused, reaches no one. */
+/* Called whenever hiredis frees the context (a lost connection, a failed
+ * connect, which calls no disconnect callback, or rq_conn_stop), before
+ * it closes the socket: the fd leaves the loop first, so its number, once
+ * reused, reaches no one. */
 static void hook_cleanup(void *p)
 {
     rq_conn *c = p;
@@ -52,13 +54,24 @@ static void hook_cleanup(void *p)
         aq_fd_detach(c->fd);
         c->fd = NULL;
     }
+    c->ac = NULL;
+    c->want_write = 0;
+    aq_event_clear(c->up);
+}
+
+/* errno still holds the cause when hiredis reports an I/O error. */
+static int cause(const redisAsyncContext *ac)
+{
+    return ac->c.err == REDIS_ERR_IO && errno ? -errno : -ECONNRESET;
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     rq_conn *c = ac->data;
-    if (status != REDIS_OK)
-        return; /* on_disconnect follows */
+    if (status != REDIS_OK) {
+        c->last_error = cause(ac);
+        return;
+    }
     if (c->ever_up)
         c->reconnects++;
     c->ever_up = 1;
@@ -67,13 +80,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-    rq_conn *c = ac->data;
     if (status != REDIS_OK)
-        c->last_error = ac->c.err == REDIS_ERR_IO && errno ? -errno
-                                                           : -ECONNRESET;
-    c->ac = NULL;
-    c->want_write = 0;
-    aq_event_clear(c->up);
+        ((rq_conn *)ac->data)->last_error = cause(ac);
 }
 
 /* ---- the driver ------------------------------------------------------- */
