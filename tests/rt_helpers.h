@@ -6,6 +6,7 @@
 
 #include "test.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -35,6 +36,18 @@ static inline void log_expect(const int *want, int n)
     ASSERT_EQ(g_log.n, n);
     for (int i = 0; i < n; i++)
         ASSERT_EQ(g_log.v[i], want[i]);
+}
+
+/* How many fds the process has open, for "nothing left open" checks. */
+static inline int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    ASSERT(d != NULL);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
 }
 
 /* Returns its argument: the simplest task with a result. */

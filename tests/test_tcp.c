@@ -6,7 +6,6 @@
 #include "rt_helpers.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,17 +16,6 @@
 #define NCLIENTS 3
 
 static int g_port;
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    ASSERT(d != NULL);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static void *echo(void *conn)
 {

@@ -5,20 +5,8 @@
  * a call is under way. */
 #include "redis_helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    ASSERT(d != NULL);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static aq_redis_queue *g_q;
 
