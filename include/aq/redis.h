@@ -6,8 +6,10 @@
  * follows <aq.h>'s conventions: int codes, "Suspends" marks the calls
  * that park the task (never the thread), _until twins take a deadline on
  * the aq_now() clock. A handle belongs to the loop of the task that
- * opened it, and any task of that loop may use it; tasks of a compact
- * loop may not (AQ_EINVAL from aq_redis_queue_open).
+ * opened it, and any task of that loop may use it (compact tasks too).
+ * libaq-redis allocates with malloc, as hiredis does (aq_set_allocator
+ * governs libaq's own allocations only).
+ * Every suspending call here may also return AQ_ENOMEM (nothing sent).
  *
  * The queue is a stream holding every entry not yet acknowledged, and a
  * consumer group that hands each entry to one member:
@@ -103,7 +105,7 @@ typedef struct aq_redis_config {
  * restart, backing off from 10 ms to 1 s.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or cfg or
  * cfg->stream is NULL, item_size is 0 or > AQ_REDIS_ITEM_MAX, addr is not
- * "host:port", or the task is compact; AQ_ENOMEM; AQ_ETIMEDOUT with
+ * "host:port"; AQ_ENOMEM; AQ_ETIMEDOUT with
  * nothing reached in connect_timeout (aq_redis_queue_error is NULL then,
  * and the last connection error, e.g. -ECONNREFUSED, is returned instead
  * when there was one); -EPROTO if the server refused a command (the key
@@ -165,7 +167,10 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * member reclaimed and acknowledged it, or it went to the dead-letter
  * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL or
  * the calling task holds no entry of q (task_done() called too many
- * times); AQ_ECANCELED; -EPROTO. Suspends. */
+ * times); AQ_ECANCELED; -EPROTO. Whatever it returns but AQ_EINVAL,
+ * the entry is no longer the task's: if the acknowledgement did not
+ * reach the server, the entry goes idle and a sweep hands it out again
+ * (at-least-once), rather than staying held for ever. Suspends. */
 AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
 
 /* Acknowledges the entry id, which any member may have got (the explicit

@@ -255,13 +255,9 @@ void rq_read(aq_redis_queue *q)
 int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
                                    aq_redis_id *id, int64_t deadline)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, item != NULL);
     if (rc != AQ_OK)
         return rc;
-    if (!item) {
-        q->calls--;
-        return AQ_EINVAL;
-    }
     rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
     if (q->shut == 2 || (!h && q->drained)) {
         q->calls--;

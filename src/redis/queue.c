@@ -148,13 +148,14 @@ static int cancel_due(aq_task *self)
 }
 
 /* The checks every public suspending call begins with, in <aq.h>'s
- * order; counts the call in. */
-int rq_enter(aq_redis_queue *q)
+ * order (outside a task, then the arguments, args_ok saying whether the
+ * call's own are valid, then a cancel); counts the call in. */
+int rq_enter(aq_redis_queue *q, int args_ok)
 {
     aq_task *self = aq_task_self();
     if (!self)
         return AQ_EPERM;
-    if (!q || aq_loop_current() != q->loop)
+    if (!q || aq_loop_current() != q->loop || !args_ok)
         return AQ_EINVAL;
     if (cancel_due(self))
         return AQ_ECANCELED;
@@ -367,11 +368,9 @@ static void put_cb(redisAsyncContext *ac, void *r, void *priv)
 int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
                              int64_t deadline)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, item != NULL);
     if (rc != AQ_OK)
         return rc;
-    if (!item)
-        LEAVE(q, AQ_EINVAL);
     char max[24];
     snprintf(max, sizeof max, "%ld", q->maxsize);
     const char *argv[] = {"EVALSHA", q->sha[RQ_PUT], "2", q->stream,
@@ -442,18 +441,16 @@ static int ack_id(aq_redis_queue *q, const char *id)
 
 int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, id && valid_id(id->s));
     if (rc != AQ_OK)
         return rc;
-    if (!id || !valid_id(id->s))
-        LEAVE(q, AQ_EINVAL);
     aq_redis_id copy = *id; /* the held record it may name goes first */
     LEAVE(q, ack_id(q, copy.s));
 }
 
 int aq_redis_queue_task_done(aq_redis_queue *q)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, 1);
     if (rc != AQ_OK)
         return rc;
     aq_task *self = aq_task_self();
@@ -471,7 +468,7 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
 
 int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, 1);
     if (rc != AQ_OK)
         return rc;
     const char *argv[] = {"EVALSHA", q->sha[RQ_LEN], "2", q->stream,
@@ -501,7 +498,7 @@ int aq_redis_queue_join(aq_redis_queue *q)
 
 int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, 1);
     if (rc != AQ_OK)
         return rc;
     /* Graceful never overwrites immediate (NX); immediate always wins. */
@@ -522,11 +519,9 @@ int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
 
 int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
 {
-    int rc = rq_enter(q);
+    int rc = rq_enter(q, n != NULL);
     if (rc != AQ_OK)
         return rc;
-    if (!n)
-        LEAVE(q, AQ_EINVAL);
     const char *argv[] = {"XLEN", q->stream};
     size_t lens[] = {4, strlen(q->stream)};
     long long len;

@@ -116,7 +116,7 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             const char **argv, const size_t *lens, int64_t deadline,
             long long *n);
 void rq_reply_done(rq_slot *s, const redisReply *r);
-int rq_enter(aq_redis_queue *q);
+int rq_enter(aq_redis_queue *q, int args_ok);
 
 /* get.c */
 rq_held *rq_held_at(const aq_redis_queue *q, size_t i);

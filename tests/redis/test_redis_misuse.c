@@ -136,6 +136,15 @@ static void *call_args_main(void *arg)
     ASSERT_EQ(n, 0);
     ASSERT_OK(aq_redis_queue_stats(q, &st));
     ASSERT_EQ(st.puts + st.gets + st.acks, 0);
+    /* Precedence, as in aq.h: the arguments before a cancel. */
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_redis_queue_put(q, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_redis_queue_get(q, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_redis_queue_qsize(q, NULL), AQ_EINVAL);
+    ASSERT_RC(aq_redis_queue_put(q, "cancel!!"), AQ_ECANCELED);
+    ASSERT_RC(aq_redis_queue_join(q), AQ_ECANCELED);
+    ASSERT_RC(aq_redis_queue_shutdown(q, 0), AQ_ECANCELED);
+    ASSERT_EQ(aq_redis_queue_sweep(q), AQ_ECANCELED);
     ASSERT_OK(aq_redis_queue_close(q));
     return NULL;
 }

@@ -47,6 +47,11 @@ static void *roundtrip_main(void *arg)
 }
 TEST(put_get_task_done_join) { t_main(roundtrip_main, NULL); }
 
+/* Nothing of a caller's frame is kept while it waits (replies go to
+ * slots the handle owns), so compact tasks, whose frames move, may wait
+ * too. */
+TEST(compact_tasks_use_it_too) { t_main_compact(roundtrip_main, NULL); }
+
 /* Gets waiting in line are served oldest first, one entry each. */
 static int g_order[3], g_norder;
 
@@ -380,6 +385,7 @@ TEST(reconnects_after_the_server_drops_clients)
 int main(int argc, char **argv)
 {
     RUN(put_get_task_done_join);
+    RUN(compact_tasks_use_it_too);
     RUN(waiting_gets_served_oldest_first);
     RUN(get_timed_out_before_delivery_loses_nothing);
     RUN(cancelled_get_loses_nothing);
