@@ -76,6 +76,7 @@ TEST(test_misuse_error_names_and_messages)
         {AQ_EGROUP, "AQ_EGROUP", 0},
         {AQ_ELIMIT, "AQ_ELIMIT", 0},
         {AQ_EINCOMPLETE, "AQ_EINCOMPLETE", 0},
+        {AQ_ESERVER, "AQ_ESERVER", 0},
     };
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
@@ -96,7 +97,7 @@ TEST(test_misuse_error_names_and_messages)
     ASSERT(strcmp(aq_errname(-ECONNREFUSED), "ECONNREFUSED") == 0);
     ASSERT(strcmp(aq_errname(-EPIPE), "EPIPE") == 0);
     ASSERT(strcmp(aq_strerror(-ECONNRESET), "unknown error") != 0);
-    static const int unknown[] = {1, -1000, -4000, -4009, -9999, INT_MIN,
+    static const int unknown[] = {1, -1000, -4000, -4010, -9999, INT_MIN,
                                   INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         ASSERT(strcmp(aq_strerror(unknown[i]), "unknown error") == 0);

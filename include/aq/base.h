@@ -49,8 +49,11 @@ enum {
                                     ExceptionGroup of a TaskGroup) */
     AQ_ELIMIT = -4007,           /* a reader found no separator within its
                                     limit (LimitOverrunError) */
-    AQ_EINCOMPLETE = -4008       /* end of file before the bytes asked for
+    AQ_EINCOMPLETE = -4008,      /* end of file before the bytes asked for
                                     (IncompleteReadError) */
+    AQ_ESERVER = -4009           /* a server answered with an error
+                                    (libaq-redis: aq_redis_queue_error
+                                    gives its message) */
 };
 
 /* A human-readable message for a code, e.g. "queue is full"; for a

@@ -108,7 +108,7 @@ typedef struct aq_redis_config {
  * "host:port"; AQ_ENOMEM; AQ_ETIMEDOUT with
  * nothing reached in connect_timeout (aq_redis_queue_error is NULL then,
  * and the last connection error, e.g. -ECONNREFUSED, is returned instead
- * when there was one); -EPROTO if the server refused a command (the key
+ * when there was one); AQ_ESERVER if the server refused a command (the key
  * holds another type; aq_redis_queue_error says). Suspends. */
 AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg);
 
@@ -132,7 +132,7 @@ AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
  * deadline or a cancel after its command went out may still be stored.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
  * NULL or q is of another loop; AQ_ESHUTDOWN after a shutdown by any
- * member; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); -EPROTO if the
+ * member; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ESERVER if the
  * server refused (aq_redis_queue_error says). Suspends. */
 AQ_EXTERN int aq_redis_queue_put(aq_redis_queue *q, const void *item);
 AQ_EXTERN int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
@@ -167,7 +167,7 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * member reclaimed and acknowledged it, or it went to the dead-letter
  * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL or
  * the calling task holds no entry of q (task_done() called too many
- * times); AQ_ECANCELED; -EPROTO. Whatever it returns but AQ_EINVAL,
+ * times); AQ_ECANCELED; AQ_ESERVER. Whatever it returns but AQ_EINVAL,
  * the entry is no longer the task's: if the acknowledgement did not
  * reach the server, the entry goes idle and a sweep hands it out again
  * (at-least-once), rather than staying held for ever. Suspends. */
@@ -183,7 +183,7 @@ AQ_EXTERN int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id);
  * been acknowledged (await q.join()). Redis cannot tell a waiter when
  * that happens, so join asks every 1 ms, backing off to 20 ms.
  * Returns: AQ_OK; AQ_ESHUTDOWN after an immediate shutdown; AQ_EPERM;
- * AQ_EINVAL; AQ_ECANCELED; AQ_ETIMEDOUT; -EPROTO. Suspends. */
+ * AQ_EINVAL; AQ_ECANCELED; AQ_ETIMEDOUT; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_join(aq_redis_queue *q);
 AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
 
@@ -195,12 +195,12 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
  * discards nothing: the entries stay in the stream (DEL the stream and
  * "<stream>:shutdown" to start afresh).
- * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; -EPROTO. Suspends. */
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
 
 /* The stream's length into *n (q.qsize(): undelivered plus pending).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or n is NULL; AQ_ECANCELED;
- * -EPROTO. Suspends. */
+ * AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
 
 /* Runs a sweep now (the sweep also runs every sweep_every by itself):
@@ -227,7 +227,7 @@ typedef struct aq_redis_stats {
 } aq_redis_stats;
 AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out);
 
-/* The server's last error message on q (a -EPROTO's cause), or NULL.
+/* The server's last error message on q (the cause of an AQ_ESERVER), or NULL.
  * Valid until the next call on q. Does not suspend. */
 AQ_EXTERN const char *aq_redis_queue_error(const aq_redis_queue *q);
 

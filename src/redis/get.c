@@ -202,7 +202,7 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
         return; /* connection lost: r_up reads again */
     if (reply->type == REDIS_REPLY_ERROR) {
         rq_note_error(q, reply);
-        rq_getters_fail(q, -EPROTO);
+        rq_getters_fail(q, AQ_ESERVER);
         return;
     }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&

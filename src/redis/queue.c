@@ -80,7 +80,7 @@ void rq_reply_done(rq_slot *s, const redisReply *r)
     if (!r) {
         s->rc = -ECONNRESET;
     } else if (r->type == REDIS_REPLY_ERROR) {
-        s->rc = -EPROTO;
+        s->rc = AQ_ESERVER;
         s->noscript = strncmp(r->str, "NOSCRIPT", 8) == 0;
         rq_note_error(s->q, r);
     } else {
@@ -125,7 +125,7 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
         rc = s->rc;
         if (rc == -ECONNRESET)
             continue;
-        if (rc == -EPROTO && s->noscript) {
+        if (rc == AQ_ESERVER && s->noscript) {
             rq_scripts_load(q); /* an admin flushed them */
             continue;
         }
@@ -283,7 +283,7 @@ static int open_server(aq_redis_queue *q)
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
     rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL);
-    if (rc == -EPROTO && strncmp(q->err, "BUSYGROUP", 9) == 0)
+    if (rc == AQ_ESERVER && strncmp(q->err, "BUSYGROUP", 9) == 0)
         rc = AQ_OK, q->err[0] = 0;
     if (rc == AQ_ETIMEDOUT && q->w.last_error)
         return q->w.last_error;
@@ -291,7 +291,7 @@ static int open_server(aq_redis_queue *q)
         return rc;
     for (int i = 0; i < RQ_NSCRIPTS; i++)
         if (!q->sha[i][0])
-            return -EPROTO;
+            return AQ_ESERVER;
     rc = rq_take(q, 1, deadline);
     if (rc < 0)
         return rc;

@@ -31,6 +31,7 @@ static const struct {
     {AQ_ELIMIT, "AQ_ELIMIT", "separator not found within the reader's limit"},
     {AQ_EINCOMPLETE, "AQ_EINCOMPLETE",
      "end of file before the bytes asked for"},
+    {AQ_ESERVER, "AQ_ESERVER", "the server answered with an error"},
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])

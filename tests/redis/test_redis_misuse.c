@@ -88,7 +88,7 @@ static void *wrongtype_main(void *arg)
     cli(out, sizeof out, "SET m:string hello");
     aq_redis_queue *q = NULL;
     aq_redis_config c = cfg_for("m:string", "c1");
-    ASSERT_RC(aq_redis_queue_open(&q, &c), -EPROTO);
+    ASSERT_RC(aq_redis_queue_open(&q, &c), AQ_ESERVER);
     ASSERT(q == NULL);
     cli(out, sizeof out, "GET m:string"); /* left as it was */
     ASSERT(strcmp(out, "hello") == 0);
