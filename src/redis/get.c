@@ -49,7 +49,7 @@ static rq_held *held_free(const aq_redis_queue *q)
 {
     for (size_t i = 0; i < q->nheld; i++) {
         rq_held *h = rq_held_at(q, i);
-        if (!h->slot && !h->task)
+        if (!h->slot && !h->task && !h->acking)
             return h;
     }
     return NULL;
@@ -71,6 +71,7 @@ static rq_held *held_add(aq_redis_queue *q, const redisReply *id,
     h->id.s[id->len] = 0;
     h->slot = NULL;
     h->task = NULL;
+    h->acking = 0;
     memcpy(h->item, item, q->item_size);
     return h;
 }
@@ -202,7 +203,11 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
         return; /* connection lost: r_up reads again */
     if (reply->type == REDIS_REPLY_ERROR) {
         rq_note_error(q, reply);
-        rq_getters_fail(q, AQ_ESERVER);
+        /* A restarted server still loading its data: the gets read again
+         * after a pause (a callback cannot wait). */
+        rq_getters_fail(q, strncmp(reply->str, "LOADING", 7) == 0
+                               ? RQ_AGAIN
+                               : AQ_ESERVER);
         return;
     }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
@@ -252,53 +257,66 @@ void rq_read(aq_redis_queue *q)
 
 /* ---- the call ------------------------------------------------------------------ */
 
-int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
-                                   aq_redis_id *id, int64_t deadline)
+/* Waits in the line of gets until an entry is promised to this one
+ * (*h). A LOADING server sends the whole line back to wait a little and
+ * queue again. */
+static int wait_in_line(aq_redis_queue *q, int64_t deadline, rq_held **h)
 {
-    int rc = rq_enter(q, item != NULL);
-    if (rc != AQ_OK)
-        return rc;
-    rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
-    if (q->shut == 2 || (!h && q->drained)) {
-        q->calls--;
-        return AQ_ESHUTDOWN;
-    }
-    if (!h) {
+    int64_t pause = AQ_MSEC;
+    for (;;) {
         rq_slot *s = rq_slot_take(q);
-        if (!s) {
-            q->calls--;
+        if (!s)
             return AQ_ENOMEM;
-        }
         *q->getters_tail = s;
         q->getters_tail = &s->next;
         q->ngetters++;
         rq_read(q);
-        rc = aq_event_wait_until(s->done, deadline);
+        int rc = aq_event_wait_until(s->done, deadline);
         if (s->state != RQ_DONE) { /* left first: skipped when served */
             s->state = RQ_GONE;
             q->ngetters--;
-            q->calls--;
             return rc;
         }
         rc = s->rc;
         for (size_t i = 0; rc == AQ_OK && i < q->nheld; i++)
             if (rq_held_at(q, i)->slot == s) {
-                h = rq_held_at(q, i);
-                h->slot = NULL;
+                *h = rq_held_at(q, i);
+                (*h)->slot = NULL;
             }
         rq_slot_put(q, s);
-        if (rc != AQ_OK) {
-            q->calls--;
+        if (rc != RQ_AGAIN || (rc = rq_back_off(&pause, deadline)) != AQ_OK)
             return rc;
-        }
+    }
+}
+
+static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
+                     int64_t deadline)
+{
+    rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
+    if (q->shut == 2 || (!h && q->drained))
+        return AQ_ESHUTDOWN;
+    if (!h) {
+        int rc = wait_in_line(q, deadline, &h);
+        if (rc != AQ_OK)
+            return rc;
     }
     h->task = aq_task_self();
     memcpy(item, h->item, q->item_size);
     if (id)
         *id = h->id;
     q->st.gets++;
-    q->calls--;
     return AQ_OK;
+}
+
+int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
+                                   aq_redis_id *id, int64_t deadline)
+{
+    int rc = rq_enter(q, item != NULL);
+    if (rc != AQ_OK)
+        return rc;
+    rc = get_entry(q, item, id, deadline);
+    q->calls--;
+    return rc;
 }
 
 int aq_redis_queue_get_until(aq_redis_queue *q, void *item, int64_t deadline)

@@ -43,7 +43,7 @@ rq_slot *rq_slot_take(aq_redis_queue *q)
     s->state = RQ_WAIT;
     s->rc = AQ_OK;
     s->n = 0;
-    s->noscript = 0;
+    s->retry = RQ_RETRY_NONE;
     aq_event_clear(s->done);
     return s;
 }
@@ -81,7 +81,9 @@ void rq_reply_done(rq_slot *s, const redisReply *r)
         s->rc = -ECONNRESET;
     } else if (r->type == REDIS_REPLY_ERROR) {
         s->rc = AQ_ESERVER;
-        s->noscript = strncmp(r->str, "NOSCRIPT", 8) == 0;
+        s->retry = strncmp(r->str, "NOSCRIPT", 8) == 0  ? RQ_RETRY_SCRIPTS
+                   : strncmp(r->str, "LOADING", 7) == 0 ? RQ_RETRY_LATER
+                                                        : RQ_RETRY_NONE;
         rq_note_error(s->q, r);
     } else {
         s->rc = AQ_OK;
@@ -96,18 +98,40 @@ static void reply_cb(redisAsyncContext *ac, void *r, void *priv)
     rq_reply_done(priv, r);
 }
 
+/* Sleeps *pause (never past deadline) before a call asks the server
+ * again, then doubles *pause up to 20 ms: Redis cannot tell a waiter
+ * when room comes, the stream empties or its data is loaded. */
+int rq_back_off(int64_t *pause, int64_t deadline)
+{
+    int64_t wake = aq_now() + *pause;
+    if (deadline != AQ_NEVER && wake > deadline)
+        wake = deadline;
+    int rc = aq_sleep_until(wake);
+    if (rc == AQ_OK && deadline != AQ_NEVER && aq_now() >= deadline)
+        rc = AQ_ETIMEDOUT;
+    *pause = *pause * 2 > 20 * AQ_MSEC ? 20 * AQ_MSEC : *pause * 2;
+    return rc;
+}
+
 /* Sends argv on the command connection and waits for its reply, sending
- * again after a reconnection. cb: NULL for reply_cb, else a callback that
- * reads the reply and ends with rq_reply_done. *n: the integer reply.
- * Returns the slot's code, or the wait's (AQ_ETIMEDOUT, AQ_ECANCELED). */
+ * again after a reconnection, after a NOSCRIPT (the scripts loaded
+ * first) and, backing off, while the server is LOADING. cb: NULL for
+ * reply_cb, else a callback that reads the reply and ends with
+ * rq_reply_done. *n: the integer reply. *resent (if not NULL): 1 if a
+ * reply was lost on the way, so that the server may have run the
+ * command twice. Returns the slot's code, or the wait's (AQ_ETIMEDOUT,
+ * AQ_ECANCELED). */
 int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             const char **argv, const size_t *lens, int64_t deadline,
-            long long *n)
+            long long *n, int *resent)
 {
     rq_slot *s = rq_slot_take(q);
     if (!s)
         return AQ_ENOMEM;
     int rc;
+    int64_t pause = AQ_MSEC;
+    if (resent)
+        *resent = 0;
     for (;;) {
         rc = rq_conn_wait_up(&q->w, deadline);
         if (rc != AQ_OK)
@@ -123,12 +147,18 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             return rc;
         }
         rc = s->rc;
-        if (rc == -ECONNRESET)
+        if (rc == -ECONNRESET) {
+            if (resent)
+                *resent = 1;
             continue;
-        if (rc == AQ_ESERVER && s->noscript) {
+        }
+        if (rc == AQ_ESERVER && s->retry == RQ_RETRY_SCRIPTS) {
             rq_scripts_load(q); /* an admin flushed them */
             continue;
         }
+        if (rc == AQ_ESERVER && s->retry == RQ_RETRY_LATER &&
+            (rc = rq_back_off(&pause, deadline)) == AQ_OK)
+            continue;
         break;
     }
     if (n)
@@ -166,19 +196,28 @@ int rq_enter(aq_redis_queue *q, int args_ok)
 
 /* ---- open and close ------------------------------------------------------ */
 
+/* A new connection: w reloads the scripts before anything else goes out
+ * on it. After a reconnection of either, what was in flight may have
+ * been delivered to this member with its reply lost: the keeper takes
+ * this member's own pending entries back (it can wait out a LOADING
+ * server; a hook cannot). */
 static void w_up(rq_conn *c, void *arg)
 {
     aq_redis_queue *q = arg;
     rq_scripts_load(q);
-    if (c->ever_up) /* a reconnection: what was in flight may be ours */
-        rq_take_later(q, 1);
+    if (c->ever_up) {
+        q->take_back = 1;
+        aq_event_set(q->keep);
+    }
 }
 
 static void r_up(rq_conn *c, void *arg)
 {
     aq_redis_queue *q = arg;
-    if (c->ever_up && q->w.ac) /* a read round lost: its entries are ours */
-        rq_take_later(q, 1);
+    if (c->ever_up) {
+        q->take_back = 1;
+        aq_event_set(q->keep);
+    }
     rq_read(q);
 }
 
@@ -209,9 +248,11 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
 
 static void queue_free(aq_redis_queue *q)
 {
-    rq_task_stop(&q->sweeper);
+    rq_task_stop(&q->keeper);
     rq_conn_stop(&q->r);
     rq_conn_stop(&q->w);
+    if (q->keep)
+        aq_event_free(q->keep);
     slot_free_list(q->getters); /* all GONE by now */
     slot_free_list(q->spare);
     free(q->held);
@@ -222,16 +263,6 @@ static void queue_free(aq_redis_queue *q)
     free(q->flag_key);
     free(q->dead_key);
     free(q);
-}
-
-static void *sweep_task(void *arg)
-{
-    aq_redis_queue *q = arg;
-    for (;;) {
-        if (aq_sleep(q->sweep_every) == AQ_ECANCELED)
-            return NULL;
-        rq_sweep(q); /* not a call: close cancels it */
-    }
 }
 
 static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
@@ -270,7 +301,9 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
 static int open_server(aq_redis_queue *q)
 {
     int64_t deadline = aq_now() + q->connect_timeout;
-    int rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
+    int rc = aq_event_new(&q->keep);
+    if (rc == AQ_OK)
+        rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
     if (rc == AQ_OK)
         rc = rq_conn_start(&q->r, q->host, q->r.port, r_up, q);
     if (rc != AQ_OK)
@@ -282,7 +315,7 @@ static int open_server(aq_redis_queue *q)
     size_t lens[6];
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
-    rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL);
+    rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL, NULL);
     if (rc == AQ_ESERVER && strncmp(q->err, "BUSYGROUP", 9) == 0)
         rc = AQ_OK, q->err[0] = 0;
     if (rc == AQ_ETIMEDOUT && q->w.last_error)
@@ -295,9 +328,7 @@ static int open_server(aq_redis_queue *q)
     rc = rq_take(q, 1, deadline);
     if (rc < 0)
         return rc;
-    if (q->sweep_every > 0)
-        rc = aq_loop_spawn(q->loop, &q->sweeper, sweep_task, q, RQ_STACK);
-    return rc;
+    return aq_loop_spawn(q->loop, &q->keeper, rq_keeper, q, RQ_STACK);
 }
 
 int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
@@ -337,21 +368,6 @@ int aq_redis_queue_close(aq_redis_queue *q)
     return AQ_OK;
 }
 
-/* Sleeps *pause (never past deadline) before a put or a join asks the
- * server again, then doubles *pause up to 20 ms: Redis cannot tell a
- * waiter when room comes or the stream empties. */
-static int back_off(int64_t *pause, int64_t deadline)
-{
-    int64_t wake = aq_now() + *pause;
-    if (deadline != AQ_NEVER && wake > deadline)
-        wake = deadline;
-    int rc = aq_sleep_until(wake);
-    if (rc == AQ_OK && deadline != AQ_NEVER && aq_now() >= deadline)
-        rc = AQ_ETIMEDOUT;
-    *pause = *pause * 2 > 20 * AQ_MSEC ? 20 * AQ_MSEC : *pause * 2;
-    return rc;
-}
-
 /* ---- put ----------------------------------------------------------------- */
 
 /* A put's reply: the new id (a string), or -1 / -2 (integers). */
@@ -380,7 +396,7 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
     int64_t pause = AQ_MSEC;
     for (;;) {
         long long n;
-        rc = rq_call(q, put_cb, 7, argv, lens, deadline, &n);
+        rc = rq_call(q, put_cb, 7, argv, lens, deadline, &n, NULL);
         if (rc != AQ_OK || n == 0)
             break;
         if (n == -1) {
@@ -388,7 +404,7 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
             rc = AQ_ESHUTDOWN;
             break;
         }
-        rc = back_off(&pause, deadline); /* full: ask again later */
+        rc = rq_back_off(&pause, deadline); /* full: ask again later */
         if (rc != AQ_OK)
             break;
     }
@@ -416,22 +432,34 @@ static int valid_id(const char *s)
     return 1;
 }
 
+/* Acknowledges id. A held entry stays held, marked acking, until the
+ * outcome is known: a take after a reconnection meanwhile must not hand
+ * it out again. */
 static int ack_id(aq_redis_queue *q, const char *id)
 {
     for (size_t i = 0; i < q->nheld; i++)
-        if (strcmp(rq_held_at(q, i)->id.s, id) == 0) {
-            rq_held_remove(q, i); /* sent: from now on, its ack's affair */
-            break;
-        }
+        if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
+            rq_held_at(q, i)->acking = 1;
     const char *argv[] = {"EVALSHA", q->sha[RQ_ACK], "1", q->stream,
                           q->group, id};
     size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->group),
                      strlen(id)};
     long long n;
-    int rc = rq_call(q, NULL, 6, argv, lens, AQ_NEVER, &n);
+    int resent;
+    int rc = rq_call(q, NULL, 6, argv, lens, AQ_NEVER, &n, &resent);
+    /* Done with, whatever came: an ack that did not land lets the entry
+     * go idle, and a sweep hands it out again. */
+    for (size_t i = 0; i < q->nheld; i++)
+        if (strcmp(rq_held_at(q, i)->id.s, id) == 0) {
+            rq_held_remove(q, i);
+            break;
+        }
     if (rc != AQ_OK)
         return rc;
-    if (n == 1) {
+    /* An ack sent again after its reply was lost finds the entry gone
+     * when the first one took it: this member held it, touched, so no
+     * other member could have. */
+    if (n == 1 || resent) {
         q->st.acks++;
         return AQ_OK;
     }
@@ -456,7 +484,7 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
     aq_task *self = aq_task_self();
     for (size_t i = 0; i < q->nheld; i++) {
         rq_held *h = rq_held_at(q, i);
-        if (h->task == self) {
+        if (h->task == self && !h->acking) {
             aq_redis_id id = h->id;
             LEAVE(q, ack_id(q, id.s));
         }
@@ -477,14 +505,14 @@ int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
     int64_t pause = AQ_MSEC;
     for (;;) {
         long long n;
-        rc = rq_call(q, NULL, 5, argv, lens, deadline, &n);
+        rc = rq_call(q, NULL, 5, argv, lens, deadline, &n, NULL);
         if (rc != AQ_OK || n == 0)
             break;
         if (n < 0) {
             rc = AQ_ESHUTDOWN;
             break;
         }
-        rc = back_off(&pause, deadline);
+        rc = rq_back_off(&pause, deadline);
         if (rc != AQ_OK)
             break;
     }
@@ -504,7 +532,8 @@ int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
     /* Graceful never overwrites immediate (NX); immediate always wins. */
     const char *argv[] = {"SET", q->flag_key, immediate ? "2" : "1", "NX"};
     size_t lens[] = {3, strlen(q->flag_key), 1, 2};
-    rc = rq_call(q, NULL, immediate ? 3 : 4, argv, lens, AQ_NEVER, NULL);
+    rc = rq_call(q, NULL, immediate ? 3 : 4, argv, lens, AQ_NEVER, NULL,
+                 NULL);
     if (rc == AQ_OK) {
         if (immediate)
             q->shut = 2;
@@ -525,7 +554,7 @@ int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
     const char *argv[] = {"XLEN", q->stream};
     size_t lens[] = {4, strlen(q->stream)};
     long long len;
-    rc = rq_call(q, NULL, 2, argv, lens, AQ_NEVER, &len);
+    rc = rq_call(q, NULL, 2, argv, lens, AQ_NEVER, &len, NULL);
     if (rc == AQ_OK)
         *n = (long)len;
     LEAVE(q, rc);

@@ -5,6 +5,8 @@
  * Invariants:
  * - Every entry taken comes through rq_deliver_entries, like a read's, so
  *   one already held is not held twice.
+ * - A reconnection asks the keeper task for a take-back of this member's
+ *   own pending entries: a read whose reply was lost delivered them.
  * - A sweep first re-touches every held entry (XCLAIM ... JUSTID, which
  *   resets its idle time without counting a delivery), then reclaims:
  *   a live member's long job is never taken from it, however long it
@@ -69,22 +71,8 @@ int rq_take(aq_redis_queue *q, int own, int64_t deadline)
     take_cmd t;
     take_cmd_init(&t, q, own);
     long long n;
-    int rc = rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n);
+    int rc = rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n, NULL);
     return rc != AQ_OK ? rc : (int)n;
-}
-
-/* Sends a take and returns: for the connection hooks, which may not
- * wait. The entries arrive through take_cb all the same. */
-void rq_take_later(aq_redis_queue *q, int own)
-{
-    rq_slot *s = rq_slot_take(q);
-    if (!s)
-        return; /* the next sweep takes them */
-    s->state = RQ_GONE; /* nobody waits: the callback frees it */
-    take_cmd t;
-    take_cmd_init(&t, q, own);
-    if (rq_conn_send(&q->w, take_cb, s, 11, t.argv, t.lens) != AQ_OK)
-        rq_slot_put(q, s);
 }
 
 /* Re-touches the held entries: XCLAIM <ids> JUSTID at idle 0. */
@@ -109,12 +97,37 @@ static int touch(aq_redis_queue *q)
         argv[argc - 1] = "JUSTID";
         for (size_t i = 0; i < argc; i++)
             lens[i] = strlen(argv[i]);
-        rc = rq_call(q, NULL, (int)argc, argv, lens, AQ_NEVER, NULL);
+        rc = rq_call(q, NULL, (int)argc, argv, lens, AQ_NEVER, NULL, NULL);
     }
     free(argv);
     free(lens);
     free(ids);
     return rc;
+}
+
+/* The keeper task: a take-back when a reconnection asks for one (w_up,
+ * r_up), a sweep every sweep_every. Its calls wait out a reconnection or
+ * a LOADING server as any call does; a take-back that fails all the same
+ * is tried again at the next wake-up. */
+void *rq_keeper(void *arg)
+{
+    aq_redis_queue *q = arg;
+    int64_t next = q->sweep_every > 0 ? aq_now() + q->sweep_every : AQ_NEVER;
+    for (;;) {
+        int rc = aq_event_wait_until(q->keep, next);
+        if (rc == AQ_ECANCELED)
+            return NULL;
+        aq_event_clear(q->keep);
+        if (q->take_back) {
+            q->take_back = 0;
+            if (rq_take(q, 1, AQ_NEVER) < 0)
+                q->take_back = 1;
+        }
+        if (next != AQ_NEVER && aq_now() >= next) {
+            rq_sweep(q);
+            next = aq_now() + q->sweep_every;
+        }
+    }
 }
 
 long rq_sweep(aq_redis_queue *q)

@@ -60,18 +60,29 @@ typedef struct rq_slot {
     int state;
     int rc;
     long long n;           /* an integer reply */
-    int noscript;          /* the error was NOSCRIPT: load and resend */
+    int retry;             /* RQ_RETRY_*: an error reply worth resending */
 } rq_slot;
+
+/* Error replies that say "again", not "no": NOSCRIPT (an admin flushed
+ * the scripts: load them and resend) and LOADING (a restarted server
+ * still reads its data: wait and resend). Positive, so that they never
+ * reach a caller. */
+enum { RQ_RETRY_NONE, RQ_RETRY_SCRIPTS, RQ_RETRY_LATER };
+#define RQ_AGAIN 1 /* a get's wake-up: read again later (LOADING) */
 
 /* An entry this member holds: got from Redis and not yet acknowledged.
  * Held entries are kept in the order they came, and are re-touched by
  * every sweep so that no other member reclaims them while they are
  * worked on. Each is, in turn: free for the next get (slot and task
- * NULL), promised to a waiting get (slot), then the task's (task). */
+ * NULL), promised to a waiting get (slot), the task's (task), then
+ * being acknowledged (acking). */
 typedef struct rq_held {
     aq_redis_id id;
     rq_slot *slot;
     aq_task *task;
+    int acking;           /* its ack is under way: not the task's any more,
+                             and still held, so that a take after a
+                             reconnection does not hand it out again */
     unsigned char item[]; /* item_size bytes */
 } rq_held;
 
@@ -98,7 +109,10 @@ struct aq_redis_queue {
     int shut;              /* shutdown seen: 0, 1 (graceful), 2 (immediate) */
     int drained;           /* graceful: a read found nothing left */
 
-    aq_task *sweeper;
+    aq_task *keeper;       /* sweeps, and takes back what a lost
+                              connection delivered (recover.c) */
+    aq_event *keep;        /* wakes the keeper for a take-back */
+    int take_back;         /* a reconnection calls for a take-back */
     long calls;            /* public calls under way */
     aq_redis_stats st;
     char err[256];         /* the last error reply, "" if none */
@@ -114,7 +128,8 @@ void rq_slot_put(aq_redis_queue *q, rq_slot *s);
 void rq_note_error(aq_redis_queue *q, const redisReply *r);
 int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             const char **argv, const size_t *lens, int64_t deadline,
-            long long *n);
+            long long *n, int *resent);
+int rq_back_off(int64_t *pause, int64_t deadline);
 void rq_reply_done(rq_slot *s, const redisReply *r);
 int rq_enter(aq_redis_queue *q, int args_ok);
 
@@ -127,5 +142,5 @@ void rq_getters_fail(aq_redis_queue *q, int rc);
 
 /* recover.c */
 int rq_take(aq_redis_queue *q, int own, int64_t deadline);
-void rq_take_later(aq_redis_queue *q, int own);
 long rq_sweep(aq_redis_queue *q);
+void *rq_keeper(void *arg);
