@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""An acknowledgement cut off by a lost connection, both ways.
+
+    python3 tests/redis/lossy_link.py LOSSY_ACK
+
+Runs LOSSY_ACK (tests/redis/lossy_ack.c) against a real redis-server
+through a TCP relay that, once armed, cuts the link at the next request
+(drop-request: the ack never reaches the server) or the next reply
+(drop-reply: the server applied the ack, the member never hears). Either
+way the member reconnects and resends, and must see: task_done AQ_OK, the
+entry not handed out again, one ack counted and none late; the server:
+the stream empty and nothing pending.
+"""
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import RedisServer  # noqa: E402
+
+
+class Relay:
+    """Forwards loopback connections to the server; armed, it closes the
+    first connection that carries data in the chosen direction, without
+    forwarding that data."""
+
+    def __init__(self, port, cut_requests):
+        self.port, self.cut_requests = port, cut_requests
+        self.armed = threading.Event()
+        self.cut = None
+        self.lsock = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.lsock.getsockname()[1]
+
+    def serve(self):
+        while True:
+            c, _ = self.lsock.accept()
+            s = socket.create_connection(("127.0.0.1", self.port))
+            for src, dst, cut in ((c, s, self.cut_requests),
+                                  (s, c, not self.cut_requests)):
+                threading.Thread(target=self.pipe, args=(src, dst, cut),
+                                 daemon=True).start()
+
+    def pipe(self, src, dst, may_cut):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if may_cut and self.armed.is_set():
+                    self.armed.clear()
+                    self.cut = data
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def run(member, mode):
+    with RedisServer() as srv:
+        relay = Relay(srv.port, mode == "drop-request")
+        p = subprocess.Popen([member, relay.addr], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        head = [p.stdout.readline().split() for _ in range(3)]
+        relay.armed.set()
+        p.stdin.write("\n")
+        p.stdin.flush()
+        out, _ = p.communicate(timeout=30)
+        seen = dict(line.split() for line in out.splitlines())
+        seen.update(dict(head))
+        seen["xlen"] = srv.cli("XLEN", "lossy").strip()
+        seen["pending"] = srv.cli("XPENDING", "lossy", "aq").split()[0]
+        seen["cut"] = repr(relay.cut[:40]) if relay.cut else "nothing"
+        return p.returncode, seen
+
+
+def main():
+    want = {"open": "AQ_OK", "put": "AQ_OK", "get": "AQ_OK",
+            "task_done": "AQ_OK", "get_again": "AQ_ETIMEDOUT", "acks": "1",
+            "acks_late": "0", "reconnects": "1", "xlen": "0",
+            "pending": "0"}
+    failed = 0
+    for mode in ("drop-request", "drop-reply"):
+        rc, seen = run(sys.argv[1], mode)
+        print("%s: cut %s" % (mode, seen["cut"]))
+        for key, value in want.items():
+            ok = seen.get(key) == value
+            failed += not ok
+            print("  %s %s = %s%s" % ("ok  " if ok else "FAIL", key,
+                                      seen.get(key),
+                                      "" if ok else " (want %s)" % value))
+        if rc != 0 or seen["cut"] == "nothing":
+            print("  FAIL member exit %d, cut %s" % (rc, seen["cut"]))
+            failed += 1
+    print("%d failed" % failed)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
