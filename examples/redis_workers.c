@@ -26,9 +26,9 @@
 #define NCONSUMERS 3
 #define NITEMS 30
 
-/* A stream of this run's own: a shutdown stays in Redis (the key
- * "<stream>:shutdown"), so a second run on a fixed name would find its
- * queue shut down already. */
+/* A stream of this run's own, deleted at the end: a shutdown stays in
+ * Redis (the key "<stream>:shutdown") until then, and a run killed
+ * half-way must not leave the next one a queue shut down already. */
 static char stream[32];
 
 /* queue = Queue(maxsize=20), the same one for every process that opens
@@ -92,6 +92,18 @@ out:
     return NULL;
 }
 
+/* Once every consumer has stopped: the queue leaves the server. */
+static void *cleanup(void *arg)
+{
+    aq_redis_queue *q;
+    (void)arg;
+    if (open_queue(&q, "producer"))
+        return NULL;
+    check(aq_redis_queue_delete(q), "aq_redis_queue_delete");
+    check(aq_redis_queue_close(q), "aq_redis_queue_close");
+    return NULL;
+}
+
 int main(void)
 {
     char names[NCONSUMERS][8];
@@ -127,5 +139,6 @@ int main(void)
             WEXITSTATUS(status) != 0)
             exit_status = 1;
     }
+    check(aq_run(cleanup, NULL, NULL), "aq_run");
     return exit_status;
 }

@@ -546,6 +546,17 @@ int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
     LEAVE(q, rc);
 }
 
+int aq_redis_queue_delete(aq_redis_queue *q)
+{
+    int rc = rq_enter(q, 1);
+    if (rc != AQ_OK)
+        return rc;
+    const char *argv[] = {"DEL", q->stream, q->flag_key};
+    size_t lens[] = {3, strlen(q->stream), strlen(q->flag_key)};
+    rc = rq_call(q, NULL, 3, argv, lens, AQ_NEVER, NULL, NULL);
+    LEAVE(q, rc);
+}
+
 int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
 {
     int rc = rq_enter(q, n != NULL);

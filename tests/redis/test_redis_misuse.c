@@ -27,6 +27,7 @@ TEST(outside_a_task)
     ASSERT_RC(aq_redis_queue_ack(h, &id), AQ_EPERM);
     ASSERT_RC(aq_redis_queue_join(h), AQ_EPERM);
     ASSERT_RC(aq_redis_queue_shutdown(h, 0), AQ_EPERM);
+    ASSERT_RC(aq_redis_queue_delete(h), AQ_EPERM);
     ASSERT_RC(aq_redis_queue_qsize(h, &n), AQ_EPERM);
     ASSERT_EQ(aq_redis_queue_sweep(h), AQ_EPERM);
     ASSERT_RC(aq_redis_queue_close(h), AQ_EPERM);
@@ -122,6 +123,7 @@ static void *call_args_main(void *arg)
     ASSERT_RC(aq_redis_queue_ack(q, &id), AQ_EALREADY);
     ASSERT_RC(aq_redis_queue_join(NULL), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_shutdown(NULL, 0), AQ_EINVAL);
+    ASSERT_RC(aq_redis_queue_delete(NULL), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_qsize(NULL, &n), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_qsize(q, NULL), AQ_EINVAL);
     ASSERT_EQ(aq_redis_queue_sweep(NULL), AQ_EINVAL);
@@ -144,6 +146,7 @@ static void *call_args_main(void *arg)
     ASSERT_RC(aq_redis_queue_put(q, "cancel!!"), AQ_ECANCELED);
     ASSERT_RC(aq_redis_queue_join(q), AQ_ECANCELED);
     ASSERT_RC(aq_redis_queue_shutdown(q, 0), AQ_ECANCELED);
+    ASSERT_RC(aq_redis_queue_delete(q), AQ_ECANCELED);
     ASSERT_EQ(aq_redis_queue_sweep(q), AQ_ECANCELED);
     ASSERT_OK(aq_redis_queue_close(q));
     return NULL;

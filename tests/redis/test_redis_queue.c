@@ -303,6 +303,16 @@ static void *immediate_main(void *arg)
     ASSERT_OK(aq_redis_queue_qsize(q, &n));
     ASSERT_EQ(n, 2); /* discarded nothing */
     ASSERT_OK(aq_redis_queue_close(other));
+    /* Deleted, the name starts afresh: no entries, no shutdown. */
+    ASSERT_OK(aq_redis_queue_delete(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_qsize(q, &n));
+    ASSERT_EQ(n, 0);
+    ASSERT_OK(aq_redis_queue_put(q, "afresh!!"));
+    ASSERT_OK(aq_redis_queue_get(q, item));
+    ASSERT(memcmp(item, "afresh!!", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
     ASSERT_OK(aq_redis_queue_close(q));
     return NULL;
 }
