@@ -6,7 +6,7 @@ CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
 .PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench \
-	bench-check bench-echo
+	bench-check bench-echo bench-redis
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -66,6 +66,13 @@ bench:
 # installs the Rust crate and janus with apt-get if missing. About 2 min.
 bench-threads:
 	BUILD=$(BUILD) python3 bench/threads.py
+
+# libaq-redis against redis-benchmark XADD and a python3-redis consumer,
+# on one redis-server the run starts (bench/redis/run.py): put+get end
+# to end, draining a pre-filled stream, pipelined puts. Runs `make`
+# first; installs python3-redis with apt-get if missing. About 1 min.
+bench-redis:
+	BUILD=$(BUILD) python3 bench/redis/run.py
 
 # Instructions per item under callgrind, against bench/budgets.txt.
 bench-check:
