@@ -70,10 +70,14 @@ typedef struct aq_redis_config {
     const char *stream;    /* the stream's key (required) */
     const char *group;     /* the consumer group; NULL: "aq" */
     const char *consumer;  /* this member's name in the group; NULL:
-                              "<hostname>-<pid>". Give a stable name to
-                              take back your own pending entries at once
-                              after a restart (else the sweep of another
-                              member does, after claim_idle). */
+                              "<hostname>-<pid>-<n>", n counting the
+                              handles the process opened. Give a stable
+                              name to take back your own pending entries
+                              at once after a restart (else the sweep of
+                              another member does, after claim_idle).
+                              One name, one open handle at a time: a
+                              handle takes back the pending entries of
+                              its name as its own. */
     size_t item_size;      /* bytes per item, 1 .. AQ_REDIS_ITEM_MAX */
     long maxsize;          /* <= 0: unbounded; else puts wait while the
                               stream holds maxsize entries */
@@ -124,8 +128,8 @@ AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
 /* Puts a copy of item_size bytes at item (await q.put(item)): XADD,
  * waiting while the stream holds maxsize entries (it retries every 1 ms,
  * backing off to 20 ms: Redis cannot tell a put when room comes). Puts of
- * many tasks share round trips: all the commands queued while the loop
- * ran its other tasks go out in one write.
+ * many tasks share round trips: the puts made while the loop ran its
+ * other tasks go out as one script call, in one write.
  * A put whose connection drops before its reply came is sent again
  * after reconnecting: it returns AQ_OK once the item is stored, and the
  * item may then be stored twice (at-least-once). A put cut short by its

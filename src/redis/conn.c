@@ -6,7 +6,9 @@
  *   registered with the loop once per connection (aq_fd_open), and one
  *   task, the driver, makes every redisAsyncHandleRead/Write call.
  * - Callers only queue commands: redisAsyncCommandArgv fills hiredis'
- *   output buffer and calls the addWrite hook, which kicks the driver.
+ *   output buffer and calls the addWrite hook, which kicks the driver;
+ *   or they add to a batch, which kicks it too, and the driver turns the
+ *   batches into commands (before_write) just before it writes.
  *   The driver runs after the tasks already ready, so the commands that
  *   tasks queue in one turn of the loop leave in one write: that is the
  *   pipelining, with no timer and no batch size to tune.
@@ -122,6 +124,8 @@ static int connect_once(rq_conn *c)
 static int pump(rq_conn *c)
 {
     for (;;) {
+        if (c->before_write)
+            c->before_write(c, c->arg);
         if (c->want_write) {
             c->writes++;
             redisAsyncHandleWrite(c->ac);
@@ -215,6 +219,9 @@ void rq_conn_stop(rq_conn *c)
         aq_event_free(c->up);
     c->kick = c->up = NULL;
 }
+
+/* Wakes the driver: a batch has something to send. */
+void rq_conn_kick(rq_conn *c) { aq_event_set(c->kick); }
 
 int rq_conn_wait_up(rq_conn *c, int64_t deadline)
 {

@@ -30,7 +30,7 @@ rq_slot *rq_slot_take(aq_redis_queue *q)
     if (s) {
         q->spare = s->next;
     } else {
-        s = calloc(1, sizeof *s);
+        s = calloc(1, sizeof *s + q->item_size);
         if (!s)
             return NULL;
         if (aq_event_new(&s->done) != AQ_OK) {
@@ -113,21 +113,19 @@ int rq_back_off(int64_t *pause, int64_t deadline)
     return rc;
 }
 
-/* Sends argv on the command connection and waits for its reply, sending
- * again after a reconnection, after a NOSCRIPT (the scripts loaded
- * first) and, backing off, while the server is LOADING. cb: NULL for
- * reply_cb, else a callback that reads the reply and ends with
- * rq_reply_done. *n: the integer reply. *resent (if not NULL): 1 if a
- * reply was lost on the way, so that the server may have run the
- * command twice. Returns the slot's code, or the wait's (AQ_ETIMEDOUT,
+/* Makes a call on the command connection through slot s (the caller's,
+ * filled; given back here unless the caller leaves first) and waits for
+ * its reply, sending again after a reconnection, after a NOSCRIPT (the
+ * scripts loaded first) and, backing off, while the server is LOADING.
+ * send puts the command on its way: at once (rq_call) or in a batch
+ * (batch.c). *n: the integer reply. *resent (if not NULL): 1 if a reply
+ * was lost on the way, so that the server may have run the command
+ * twice. Returns the slot's code, or the wait's (AQ_ETIMEDOUT,
  * AQ_ECANCELED). */
-int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
-            const char **argv, const size_t *lens, int64_t deadline,
-            long long *n, int *resent)
+int rq_call_with(aq_redis_queue *q, rq_slot *s, rq_send_fn *send,
+                 const void *how, int64_t deadline, long long *n,
+                 int *resent)
 {
-    rq_slot *s = rq_slot_take(q);
-    if (!s)
-        return AQ_ENOMEM;
     int rc;
     int64_t pause = AQ_MSEC;
     if (resent)
@@ -138,12 +136,12 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             break;
         s->state = RQ_WAIT;
         aq_event_clear(s->done);
-        rc = rq_conn_send(&q->w, cb ? cb : reply_cb, s, argc, argv, lens);
+        rc = send(q, s, how);
         if (rc != AQ_OK)
             break;
         rc = aq_event_wait_until(s->done, deadline);
         if (s->state != RQ_DONE) {
-            s->state = RQ_GONE; /* the callback frees it */
+            s->state = RQ_GONE; /* the callback or the flush frees it */
             return rc;
         }
         rc = s->rc;
@@ -165,6 +163,34 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
         *n = s->n;
     rq_slot_put(q, s);
     return rc;
+}
+
+/* A command sent as it is (rq_call). */
+typedef struct direct {
+    redisCallbackFn *cb;
+    int argc;
+    const char **argv;
+    const size_t *lens;
+} direct;
+
+static int send_direct(aq_redis_queue *q, rq_slot *s, const void *how)
+{
+    const direct *d = how;
+    return rq_conn_send(&q->w, d->cb ? d->cb : reply_cb, s, d->argc,
+                        d->argv, d->lens);
+}
+
+/* rq_call_with for argv, sent at once. cb: NULL for reply_cb, else a
+ * callback that reads the reply and ends with rq_reply_done. */
+int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
+            const char **argv, const size_t *lens, int64_t deadline,
+            long long *n, int *resent)
+{
+    rq_slot *s = rq_slot_take(q);
+    if (!s)
+        return AQ_ENOMEM;
+    direct d = {cb, argc, argv, lens};
+    return rq_call_with(q, s, send_direct, &d, deadline, n, resent);
 }
 
 /* Whether the calling task's cancellation applies now (not shielded). */
@@ -251,6 +277,7 @@ static void queue_free(aq_redis_queue *q)
     rq_task_stop(&q->keeper);
     rq_conn_stop(&q->r);
     rq_conn_stop(&q->w);
+    rq_batch_free(q);
     if (q->keep)
         aq_event_free(q->keep);
     slot_free_list(q->getters); /* all GONE by now */
@@ -272,10 +299,12 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     if (rc != AQ_OK)
         return rc;
     char me[300];
-    if (!cfg->consumer) {
+    if (!cfg->consumer) { /* one name per handle: see redis.h */
+        static _Atomic long handles;
         char host[256] = "host";
         gethostname(host, sizeof host - 1);
-        snprintf(me, sizeof me, "%s-%ld", host, (long)getpid());
+        snprintf(me, sizeof me, "%s-%ld-%ld", host, (long)getpid(),
+                 ++handles);
     }
     q->stream = strdup(cfg->stream);
     q->group = strdup(cfg->group ? cfg->group : "aq");
@@ -295,6 +324,8 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->connect_timeout =
         cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC;
     q->getters_tail = &q->getters;
+    for (int kind = 0; kind < RQ_NBATCH; kind++)
+        q->batch[kind].tail = &q->batch[kind].head;
     return AQ_OK;
 }
 
@@ -302,6 +333,7 @@ static int open_server(aq_redis_queue *q)
 {
     int64_t deadline = aq_now() + q->connect_timeout;
     int rc = aq_event_new(&q->keep);
+    q->w.before_write = rq_batch_flush;
     if (rc == AQ_OK)
         rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
     if (rc == AQ_OK)
@@ -370,16 +402,7 @@ int aq_redis_queue_close(aq_redis_queue *q)
 
 /* ---- put ----------------------------------------------------------------- */
 
-/* A put's reply: the new id (a string), or -1 / -2 (integers). */
-static void put_cb(redisAsyncContext *ac, void *r, void *priv)
-{
-    (void)ac;
-    redisReply *reply = r;
-    rq_slot *s = priv;
-    if (reply && reply->type == REDIS_REPLY_STRING && s->state != RQ_GONE)
-        s->q->st.puts++;
-    rq_reply_done(s, reply);
-}
+static const int batch_put = RQ_BATCH_PUT, batch_ack = RQ_BATCH_ACK;
 
 int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
                              int64_t deadline)
@@ -387,17 +410,16 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
     int rc = rq_enter(q, item != NULL);
     if (rc != AQ_OK)
         return rc;
-    char max[24];
-    snprintf(max, sizeof max, "%ld", q->maxsize);
-    const char *argv[] = {"EVALSHA", q->sha[RQ_PUT], "2", q->stream,
-                          q->flag_key, max, item};
-    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->flag_key),
-                     strlen(max), q->item_size};
     int64_t pause = AQ_MSEC;
     for (;;) {
+        rq_slot *s = rq_slot_take(q);
+        if (!s)
+            LEAVE(q, AQ_ENOMEM);
+        memcpy(s->item, item, q->item_size);
         long long n;
-        rc = rq_call(q, put_cb, 7, argv, lens, deadline, &n, NULL);
-        if (rc != AQ_OK || n == 0)
+        rc = rq_call_with(q, s, rq_batch_add, &batch_put, deadline, &n,
+                          NULL);
+        if (rc != AQ_OK || n == 0) /* 0: the id came back */
             break;
         if (n == -1) {
             q->shut = q->shut ? q->shut : 1;
@@ -440,13 +462,14 @@ static int ack_id(aq_redis_queue *q, const char *id)
     for (size_t i = 0; i < q->nheld; i++)
         if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
             rq_held_at(q, i)->acking = 1;
-    const char *argv[] = {"EVALSHA", q->sha[RQ_ACK], "1", q->stream,
-                          q->group, id};
-    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->group),
-                     strlen(id)};
+    rq_slot *s = rq_slot_take(q);
+    if (!s)
+        return AQ_ENOMEM;
+    snprintf(s->id.s, sizeof s->id.s, "%s", id);
     long long n;
     int resent;
-    int rc = rq_call(q, NULL, 6, argv, lens, AQ_NEVER, &n, &resent);
+    int rc = rq_call_with(q, s, rq_batch_add, &batch_ack, AQ_NEVER, &n,
+                          &resent);
     /* Done with, whatever came: an ack that did not land lets the entry
      * go idle, and a sweep hands it out again. */
     for (size_t i = 0; i < q->nheld; i++)

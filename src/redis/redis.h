@@ -27,6 +27,9 @@ typedef struct rq_conn {
     /* Queues what every new connection must send before anything else
      * (scripts, the recovery of pending entries). */
     void (*on_up)(struct rq_conn *c, void *arg);
+    /* Called by the driver each time before it writes: queues the
+     * batches that the turn's tasks filled (batch.c). */
+    void (*before_write)(struct rq_conn *c, void *arg);
     void *arg;
 } rq_conn;
 
@@ -38,8 +41,7 @@ void rq_task_stop(aq_task **t);
 int rq_conn_wait_up(rq_conn *c, int64_t deadline);
 int rq_conn_send(rq_conn *c, redisCallbackFn *fn, void *priv, int argc,
                  const char **argv, const size_t *lens);
-
-#endif
+void rq_conn_kick(rq_conn *c);
 
 /* The drivers' and the sweeper's stacks: their own, also in a compact
  * loop, since hiredis' calls run on them. */
@@ -61,7 +63,15 @@ typedef struct rq_slot {
     int rc;
     long long n;           /* an integer reply */
     int retry;             /* RQ_RETRY_*: an error reply worth resending */
+    aq_redis_id id;        /* a batched ack's id, copied in */
+    unsigned char item[];  /* a batched put's item (item_size bytes) */
 } rq_slot;
+
+/* The slots of the calls one turn of the loop batches (batch.c). */
+enum { RQ_BATCH_PUT, RQ_BATCH_ACK, RQ_NBATCH };
+typedef struct rq_batch {
+    rq_slot *head, **tail;
+} rq_batch;
 
 /* Error replies that say "again", not "no": NOSCRIPT (an admin flushed
  * the scripts: load them and resend) and LOADING (a restarted server
@@ -98,6 +108,10 @@ struct aq_redis_queue {
     int64_t claim_idle, sweep_every, block, connect_timeout;
     char sha[RQ_NSCRIPTS][41]; /* "" until loaded */
 
+    rq_batch batch[RQ_NBATCH];
+    const char **argv;     /* a batch's command, reused */
+    size_t *lens, cap_argv;
+
     unsigned char *held;   /* rq_held records of `stride` bytes */
     size_t stride, nheld, capheld;
 
@@ -126,12 +140,23 @@ void rq_scripts_load(aq_redis_queue *q);
 rq_slot *rq_slot_take(aq_redis_queue *q);
 void rq_slot_put(aq_redis_queue *q, rq_slot *s);
 void rq_note_error(aq_redis_queue *q, const redisReply *r);
+/* How a call's command goes out on w: sent at once, or added to a
+ * batch. */
+typedef int rq_send_fn(aq_redis_queue *q, rq_slot *s, const void *how);
+int rq_call_with(aq_redis_queue *q, rq_slot *s, rq_send_fn *send,
+                 const void *how, int64_t deadline, long long *n,
+                 int *resent);
 int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             const char **argv, const size_t *lens, int64_t deadline,
             long long *n, int *resent);
 int rq_back_off(int64_t *pause, int64_t deadline);
 void rq_reply_done(rq_slot *s, const redisReply *r);
 int rq_enter(aq_redis_queue *q, int args_ok);
+
+/* batch.c */
+int rq_batch_add(aq_redis_queue *q, rq_slot *s, const void *kind);
+void rq_batch_flush(rq_conn *c, void *arg);
+void rq_batch_free(aq_redis_queue *q);
 
 /* get.c */
 rq_held *rq_held_at(const aq_redis_queue *q, size_t i);
@@ -144,3 +169,5 @@ void rq_getters_fail(aq_redis_queue *q, int rc);
 int rq_take(aq_redis_queue *q, int own, int64_t deadline);
 long rq_sweep(aq_redis_queue *q);
 void *rq_keeper(void *arg);
+
+#endif

@@ -7,7 +7,9 @@
  *   move to the dead-letter stream. So XLEN is maxsize's count and join's
  *   test, with no second counter to drift after a crash.
  * - A put checks the shutdown key and the length and adds, in one script:
- *   no put can slip in after a shutdown or past maxsize.
+ *   no put can slip in after a shutdown or past maxsize. Puts and acks
+ *   come in batches (batch.c), one script call each, one result per
+ *   call in the batch.
  * - Scripts are loaded on every new connection before anything else is
  *   sent on it (a restarted server has forgotten them); EVALSHA then
  *   costs one short command per call.
@@ -28,19 +30,35 @@
     "end\n"
 
 const char *const rq_script_src[RQ_NSCRIPTS] = {
-    /* KEYS: stream, shutdown key. ARGV: maxsize, item.
-     * The new id; -1 after a shutdown; -2 while full. */
+    /* A batch of puts. KEYS: stream, shutdown key. ARGV: maxsize, then
+     * the items. One result per item, in order: its new id; -1 after a
+     * shutdown; -2 while full. */
     [RQ_PUT] =
-        "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
-        "local max = tonumber(ARGV[1])\n"
-        "if max > 0 and redis.call('XLEN', KEYS[1]) >= max then\n"
-        "  return -2 end\n"
-        "return redis.call('XADD', KEYS[1], '*', 'item', ARGV[2])\n",
-    /* KEYS: stream. ARGV: group, id. 1 if acknowledged now, else 0. */
+        "local out, n = {}, #ARGV - 1\n"
+        "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+        "  for i = 1, n do out[i] = -1 end return out end\n"
+        "local max, len = tonumber(ARGV[1]), 0\n"
+        "if max > 0 then len = redis.call('XLEN', KEYS[1]) end\n"
+        "for i = 1, n do\n"
+        "  if max > 0 and len >= max then out[i] = -2\n"
+        "  else\n"
+        "    out[i] = redis.call('XADD', KEYS[1], '*', 'item', ARGV[i + 1])\n"
+        "    len = len + 1\n"
+        "  end\n"
+        "end\n"
+        "return out\n",
+    /* A batch of acknowledgements. KEYS: stream. ARGV: group, then the
+     * ids. One result per id: 1 if acknowledged now, else 0. One XDEL
+     * for all: Redis then looks for the stream's new first entry once,
+     * not once per id. */
     [RQ_ACK] =
-        "local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-        "if n == 1 then redis.call('XDEL', KEYS[1], ARGV[2]) end\n"
-        "return n\n",
+        "local out, gone = {}, {}\n"
+        "for i = 2, #ARGV do\n"
+        "  out[i - 1] = redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])\n"
+        "  if out[i - 1] == 1 then gone[#gone + 1] = ARGV[i] end\n"
+        "end\n"
+        "if #gone > 0 then redis.call('XDEL', KEYS[1], unpack(gone)) end\n"
+        "return out\n",
     /* KEYS: stream, shutdown key. XLEN, or -1 after an immediate
      * shutdown. */
     [RQ_LEN] =
