@@ -10,6 +10,9 @@
  *   drain  CONSUMERS tasks get and task_done N items that the runner has
  *          put into STREAM beforehand
  *
+ * The environment variable PREFETCH sets the handles' read-ahead
+ * (aq_redis_config.prefetch; default 0).
+ *
  * Every mode uses maxsize 0 (unbounded) and prints one line of key=value
  * pairs: items, seconds (the timed part: from the first call to the last
  * reply, the handles already open) and items_per_s; then commands and
@@ -72,10 +75,12 @@ static void *consumer(void *arg)
 
 static aq_redis_queue *open_queue(const char *consumer_name)
 {
+    const char *prefetch = getenv("PREFETCH");
     aq_redis_config cfg = {.addr = g.addr,
                            .stream = g.stream,
                            .consumer = consumer_name,
-                           .item_size = sizeof(uint64_t)};
+                           .item_size = sizeof(uint64_t),
+                           .prefetch = prefetch ? atol(prefetch) : 0};
     aq_redis_queue *q;
     ok(aq_redis_queue_open(&q, &cfg), "aq_redis_queue_open");
     return q;

@@ -91,6 +91,14 @@ typedef struct aq_redis_config {
                               claim_idle, or it loses them to others. */
     long max_deliveries;   /* deliveries before an entry goes to the dead-
                               letter stream "<stream>:dead" (default 5) */
+    long prefetch;         /* entries to read ahead of the gets, from the
+                              handle's first get on (default 0: a read
+                              asks for one per waiting get).
+                              Read-ahead entries are this member's from
+                              delivery on (pending, re-touched), so gets
+                              find them at once, but no other member can
+                              take them while this one lives: Celery's
+                              prefetch multiplier, with its trade-off */
     int64_t block;         /* ns a get's read blocks at the server per
                               round (XREADGROUP BLOCK; default 100 ms):
                               how soon this member sees a shutdown made

@@ -11,7 +11,7 @@
  *   take it first (no barging), and a get that left early (GONE) is
  *   skipped, its entry promised to the next.
  * - At most one read round is in flight, asking for as many entries as
- *   gets wait: each round is a GET of the shutdown key, then XREADGROUP
+ *   gets wait, plus the read-ahead (prefetch) not yet held: each round is a GET of the shutdown key, then XREADGROUP
  *   ">" blocking at most `block` at the server (not blocking once a
  *   graceful shutdown is seen, so that "nothing left" shows at once).
  */
@@ -220,9 +220,29 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
     rq_read(q);
 }
 
+/* How many entries a read round should ask for: one per waiting get,
+ * plus the read-ahead (prefetch) that free held entries do not cover. */
+static long wanted(const aq_redis_queue *q)
+{
+    long free_held = 0;
+    if (!q->got_once) /* a handle that only puts never reads ahead */
+        return q->ngetters;
+    for (size_t i = 0; q->prefetch && i < q->nheld; i++) {
+        const rq_held *h = rq_held_at(q, i);
+        free_held += !h->slot && !h->task && !h->acking;
+    }
+    /* With no get waiting, top up only at half: one read per half
+     * prefetch, not one per get. */
+    if (q->ngetters == 0 && free_held > q->prefetch / 2)
+        return 0;
+    long want = q->ngetters + q->prefetch - free_held;
+    return want < 1000 ? want : 1000;
+}
+
 void rq_read(aq_redis_queue *q)
 {
-    if (q->reading || q->ngetters <= 0 || !q->r.ac)
+    long want = wanted(q);
+    if (q->reading || want <= 0 || !q->r.ac)
         return;
     if (q->shut == 2 || q->drained) {
         rq_getters_fail(q, AQ_ESHUTDOWN);
@@ -231,8 +251,7 @@ void rq_read(aq_redis_queue *q)
     const char *get[] = {"GET", q->flag_key};
     size_t get_lens[] = {3, strlen(q->flag_key)};
     char count[24], block[24];
-    snprintf(count, sizeof count, "%ld",
-             q->ngetters < 1000 ? q->ngetters : 1000);
+    snprintf(count, sizeof count, "%ld", want);
     snprintf(block, sizeof block, "%lld",
              (long long)((q->block + AQ_MSEC - 1) / AQ_MSEC));
     int blocks = q->shut == 0;
@@ -292,6 +311,7 @@ static int wait_in_line(aq_redis_queue *q, int64_t deadline, rq_held **h)
 static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
                      int64_t deadline)
 {
+    q->got_once = 1;
     rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
     if (q->shut == 2 || (!h && q->drained))
         return AQ_ESHUTDOWN;
@@ -305,6 +325,7 @@ static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
     if (id)
         *id = h->id;
     q->st.gets++;
+    rq_read(q); /* read ahead again, if prefetch asks */
     return AQ_OK;
 }
 

@@ -320,6 +320,7 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->claim_idle = cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC;
     q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
     q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
+    q->prefetch = cfg->prefetch > 0 ? cfg->prefetch : 0;
     q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
     q->connect_timeout =
         cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC;

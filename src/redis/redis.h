@@ -104,7 +104,7 @@ struct aq_redis_queue {
     rq_conn r;             /* the gets' XREADGROUP BLOCK */
     char *host, *stream, *group, *consumer, *flag_key, *dead_key;
     size_t item_size;
-    long maxsize, max_deliveries;
+    long maxsize, max_deliveries, prefetch;
     int64_t claim_idle, sweep_every, block, connect_timeout;
     char sha[RQ_NSCRIPTS][41]; /* "" until loaded */
 
@@ -122,6 +122,7 @@ struct aq_redis_queue {
     int read_blocks;       /* ... and it blocks at the server */
     int shut;              /* shutdown seen: 0, 1 (graceful), 2 (immediate) */
     int drained;           /* graceful: a read found nothing left */
+    int got_once;          /* a get was made: read-ahead may begin */
 
     aq_task *keeper;       /* sweeps, and takes back what a lost
                               connection delivered (recover.c) */

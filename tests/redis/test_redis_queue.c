@@ -359,6 +359,50 @@ static void *pipeline_main(void *arg)
 }
 TEST(puts_of_many_tasks_share_writes) { t_main(pipeline_main, NULL); }
 
+/* ---- read-ahead ------------------------------------------------------------ */
+
+static void *prefetch_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:prefetch", "eager");
+    c.prefetch = 3;
+    aq_redis_queue *eager = open_q(&c);
+    aq_redis_config c2 = cfg_for("t:prefetch", "plain");
+    aq_redis_queue *plain = open_q(&c2);
+    char item[ITEM];
+    for (int i = 1; i <= 6; i++) {
+        snprintf(item, sizeof item, "ahead-%d", i);
+        ASSERT_OK(aq_redis_queue_put(plain, item));
+    }
+    /* One get, and three more read ahead: four pending to "eager". */
+    ASSERT_OK(aq_redis_queue_get(eager, item));
+    ASSERT(memcmp(item, "ahead-1", 7) == 0);
+    ASSERT_OK(aq_sleep(30 * AQ_MSEC));
+    char out[256];
+    cli(out, sizeof out, "XPENDING t:prefetch aq - + 10 eager");
+    ASSERT(strstr(out, "ahead") == NULL); /* ids, not items */
+    ASSERT_EQ(cli_long("XPENDING %s aq", "t:prefetch"), 4);
+    /* The other member gets what was not read ahead. */
+    ASSERT_OK(aq_redis_queue_get(plain, item));
+    ASSERT(memcmp(item, "ahead-5", 7) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(plain));
+    /* "eager" finds its read-ahead at once, in order. */
+    ASSERT_OK(aq_redis_queue_task_done(eager));
+    for (int i = 2; i <= 4; i++) {
+        ASSERT_OK(aq_redis_queue_get_until(eager, item, aq_now()));
+        ASSERT_EQ(item[6], '0' + i);
+        ASSERT_OK(aq_redis_queue_task_done(eager));
+    }
+    ASSERT_OK(aq_redis_queue_get_until(eager, item, aq_now() + AQ_SEC));
+    ASSERT(memcmp(item, "ahead-6", 7) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(eager));
+    ASSERT_OK(aq_redis_queue_join_until(eager, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(plain));
+    ASSERT_OK(aq_redis_queue_close(eager));
+    return NULL;
+}
+TEST(prefetch_reads_ahead) { t_main(prefetch_main, NULL); }
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 static void *reconnect_main(void *arg)
@@ -404,6 +448,7 @@ int main(int argc, char **argv)
     RUN(shutdown_graceful_seen_by_every_member);
     RUN(shutdown_immediate_discards_nothing);
     RUN(puts_of_many_tasks_share_writes);
+    RUN(prefetch_reads_ahead);
     RUN(reconnects_after_the_server_drops_clients);
     return t_done();
 }
