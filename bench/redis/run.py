@@ -19,8 +19,9 @@ and prints a Markdown report on stdout (progress on stderr):
   2. draining an identically pre-filled stream: aqredis drain (100
      consumer tasks) against bench/redis/py_consumer.py (one consumer,
      natural and batched)
-  3. puts alone with 1, 10 and 100 producer tasks, and the batch size
-     their pipelining reached (aq_redis_queue_stats: commands / writes)
+  3. puts alone with 1, 10 and 100 producer tasks, and the batching
+     they reached (aq_redis_queue_stats: items per command, commands per
+     write)
 
 Beside each run: redis-server's CPU time (/proc/PID/stat) over the run,
 and the client's (getrusage of the children). N sets the items (default
@@ -213,6 +214,14 @@ def rate(fig):
     return float(fig["items_per_s"])
 
 
+def per_command(m):
+    """The batching: items per command (puts and acks of one loop turn
+    are one script call each) and commands per write."""
+    items, cmds, writes = int(m["items"]), int(m["commands"]), int(m["writes"])
+    return (f"{items / cmds:.1f} items per command, "
+            f"{cmds / writes:.1f} commands per write")
+
+
 def cpu(fig):
     return (f"{fig['server_pct']:.0f}% of a core, {fig['server_us']:.1f} us"
             f"/item; client {fig['client_us']:.1f} us/item")
@@ -241,7 +250,7 @@ def end_to_end(b):
             f"{med_mine / rate(p16):.2f}x | - |"]
     detail = [f"| e2e round {i + 1} | libaq {rate(m):,.0f} items/s, XADD "
               f"{rate(p):,.0f} ops/s ({rate(m) / rate(p):.2f}x) | libaq: "
-              f"{cpu(m)}, batch {int(m['commands']) / int(m['writes']):.1f}"
+              f"{cpu(m)}, {per_command(m)}"
               f"; XADD: {cpu(p)} |" for i, (m, p) in enumerate(zip(mine,
                                                                     peer))]
     detail.append(f"| XADD -P 16 | {rate(p16):,.0f} ops/s | {cpu(p16)} |")
@@ -281,10 +290,8 @@ def pipelining(b):
         n = N_PY if producers == 1 else N  # one put per round trip: slow
         b.fresh()
         f = b.aqredis("put", n, producers, 0)
-        batch = int(f["commands"]) / int(f["writes"])
         rows.append(f"| put alone, {producers} producer task(s), items/s "
-                    f"(batch: commands / writes) | {rate(f):,.0f} (batch "
-                    f"{batch:.1f}) | - | - | - |")
+                    f"| {rate(f):,.0f} ({per_command(f)}) | - | - | - |")
         detail.append(f"| put, {producers} producer(s) | {rate(f):,.0f} "
                       f"items/s | {cpu(f)} |")
     return rows, detail
