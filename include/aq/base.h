@@ -33,7 +33,9 @@ enum {
     AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */
     AQ_EDEADLK = -EDEADLK,       /* wait could never end (a task on itself;
                                     every task blocked with no timer) */
-    AQ_EALREADY = -EALREADY,     /* the task has already finished */
+    AQ_EALREADY = -EALREADY,     /* the task has already finished; an
+                                    entry was acknowledged already
+                                    (libaq-redis) */
     AQ_EBADF = -EBADF,           /* the fd was closed (aq_fd_close) */
     AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
     AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */

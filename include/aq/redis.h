@@ -30,8 +30,8 @@
  * is taken back: by the same member when it opens again under the same
  * consumer name, or by any member's sweep once it has been idle for
  * claim_idle. So every entry put is processed at least once, and a
- * handler may see an entry twice (use its id, aq_redis_queue_get_entry,
- * to make the handler idempotent). An entry delivered more than
+ * handler may see an entry twice (use its id, from
+ * aq_redis_queue_get_entry_until, to make the handler idempotent). An entry delivered more than
  * max_deliveries times goes to the dead-letter stream instead.
  *
  * Encoding: an entry has one field, "item", whose value is the item's
@@ -64,10 +64,12 @@ typedef struct aq_redis_id {
 /* What aq_redis_queue_open needs. Zero-initialise, then set stream and
  * item_size; every other field has a default when 0 or NULL. */
 typedef struct aq_redis_config {
-    const char *addr;      /* "host:port", numeric host (no lookup: it
-                              would block the loop). NULL: the environment
-                              variable AQ_REDIS, else "127.0.0.1:6379" */
-    const char *stream;    /* the stream's key (required) */
+    const char *addr;      /* "host:port", host a numeric IPv4 or IPv6
+                              address ("10.0.0.7:6379", "[::1]:6379"):
+                              names are not looked up, which would block
+                              the loop. NULL: the environment variable
+                              AQ_REDIS, else "127.0.0.1:6379" */
+    const char *stream;    /* the stream's key (required, not empty) */
     const char *group;     /* the consumer group; NULL: "aq" */
     const char *consumer;  /* this member's name in the group; NULL:
                               "<hostname>-<pid>-<n>", n counting the
@@ -83,12 +85,15 @@ typedef struct aq_redis_config {
                               stream holds maxsize entries */
     int64_t claim_idle;    /* ns an entry may stay unacknowledged with a
                               member that no longer touches it before a
-                              sweep takes it (default 30 s) */
+                              sweep takes it (<= 0: the default, 30 s) */
     int64_t sweep_every;   /* ns between this member's sweeps (default
                               claim_idle / 3); < 0: none but those made by
                               aq_redis_queue_sweep. A member that holds
                               entries must sweep more often than
-                              claim_idle, or it loses them to others. */
+                              claim_idle, or it loses them to others. A
+                              handle takes other members' entries only
+                              once it has made a get: a producer's
+                              sweeps never take work it would not do. */
     long max_deliveries;   /* deliveries before an entry goes to the dead-
                               letter stream "<stream>:dead" (default 5) */
     long prefetch;         /* entries to read ahead of the gets, from the
@@ -100,11 +105,11 @@ typedef struct aq_redis_config {
                               take them while this one lives: Celery's
                               prefetch multiplier, with its trade-off */
     int64_t block;         /* ns a get's read blocks at the server per
-                              round (XREADGROUP BLOCK; default 100 ms):
-                              how soon this member sees a shutdown made
-                              by another */
+                              round (XREADGROUP BLOCK; <= 0: the
+                              default, 100 ms): how soon this member
+                              sees a shutdown made by another */
     int64_t connect_timeout; /* ns aq_redis_queue_open waits for the
-                                server (default 5 s) */
+                                server (<= 0: the default, 5 s) */
 } aq_redis_config;
 
 #define AQ_REDIS_ITEM_MAX (1 << 20)
@@ -116,12 +121,13 @@ typedef struct aq_redis_config {
  * Both connections reconnect by themselves after an error or a server
  * restart, backing off from 10 ms to 1 s.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or cfg or
- * cfg->stream is NULL, item_size is 0 or > AQ_REDIS_ITEM_MAX, addr is not
- * "host:port"; AQ_ENOMEM; AQ_ETIMEDOUT with
- * nothing reached in connect_timeout (aq_redis_queue_error is NULL then,
- * and the last connection error, e.g. -ECONNREFUSED, is returned instead
- * when there was one); AQ_ESERVER if the server refused a command (the key
- * holds another type; aq_redis_queue_error says). Suspends. */
+ * cfg->stream is NULL, the stream is "", item_size is 0 or >
+ * AQ_REDIS_ITEM_MAX, addr is not "host:port" with a numeric host and a
+ * port in 1..65535; AQ_ENOMEM; AQ_ETIMEDOUT with
+ * nothing reached in connect_timeout (or, when there was one, the last
+ * connection error instead, e.g. -ECONNREFUSED); AQ_ESERVER if the
+ * server refused a command (the key holds another type): with no handle
+ * made, aq_redis_queue_error(NULL) gives the server's message. Suspends. */
 AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg);
 
 /* Closes both connections and frees q. Entries this member got and did
@@ -247,8 +253,11 @@ typedef struct aq_redis_stats {
 } aq_redis_stats;
 AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out);
 
-/* The server's last error message on q (the cause of an AQ_ESERVER), or NULL.
- * Valid until the next call on q. Does not suspend. */
+/* The server's last error message on q (the cause of an AQ_ESERVER), or
+ * NULL; valid until the next call on q. q NULL: the message of the
+ * calling thread's last aq_redis_queue_open, if it failed with
+ * AQ_ESERVER (else NULL), valid until that thread's next open. Does not
+ * suspend. */
 AQ_EXTERN const char *aq_redis_queue_error(const aq_redis_queue *q);
 
 #ifdef __cplusplus

@@ -16,6 +16,8 @@
  */
 #include "redis/redis.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +260,8 @@ static char *dup_cat(const char *a, const char *b)
     return s;
 }
 
+/* "host:port" with a numeric host ("[::1]:6379" too): hiredis would look
+ * a name up with getaddrinfo, blocking the loop. */
 static int parse_addr(aq_redis_queue *q, const char *addr)
 {
     const char *colon = strrchr(addr, ':');
@@ -265,9 +269,22 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
         return AQ_EINVAL;
     char *end;
     long port = strtol(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || port <= 0 || port > 65535)
+    if (*end || end == colon + 1 || !isdigit((unsigned char)colon[1]) ||
+        port <= 0 || port > 65535)
         return AQ_EINVAL;
-    q->host = strndup(addr, (size_t)(colon - addr));
+    size_t len = (size_t)(colon - addr);
+    if (addr[0] == '[' && addr[len - 1] == ']')
+        addr++, len -= 2;
+    char host[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (len == 0 || len >= sizeof host)
+        return AQ_EINVAL;
+    memcpy(host, addr, len);
+    host[len] = 0;
+    if (inet_pton(AF_INET, host, bin) != 1 &&
+        inet_pton(AF_INET6, host, bin) != 1)
+        return AQ_EINVAL;
+    q->host = strdup(host);
     q->r.port = q->w.port = (int)port;
     return q->host ? AQ_OK : AQ_ENOMEM;
 }
@@ -364,13 +381,18 @@ static int open_server(aq_redis_queue *q)
     return aq_loop_spawn(q->loop, &q->keeper, rq_keeper, q, RQ_STACK);
 }
 
+/* The server's message when an open fails with AQ_ESERVER: there is no
+ * handle to ask then. Per thread, as loops are. */
+static _Thread_local char open_error[sizeof ((aq_redis_queue *)0)->err];
+
 int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
 {
     aq_task *self = aq_task_self();
     if (!self)
         return AQ_EPERM;
-    if (!out || !cfg || !cfg->stream || cfg->item_size == 0 ||
-        cfg->item_size > AQ_REDIS_ITEM_MAX)
+    open_error[0] = 0;
+    if (!out || !cfg || !cfg->stream || !cfg->stream[0] ||
+        cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
         return AQ_EINVAL;
     if (cancel_due(self))
         return AQ_ECANCELED;
@@ -382,6 +404,8 @@ int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
     if (rc == AQ_OK)
         rc = open_server(q);
     if (rc < 0) {
+        if (rc == AQ_ESERVER)
+            memcpy(open_error, q->err, sizeof open_error);
         queue_free(q);
         return rc;
     }
@@ -608,5 +632,6 @@ int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out)
 
 const char *aq_redis_queue_error(const aq_redis_queue *q)
 {
-    return q && q->err[0] ? q->err : NULL;
+    const char *e = q ? q->err : open_error;
+    return e[0] ? e : NULL;
 }

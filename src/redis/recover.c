@@ -7,6 +7,8 @@
  *   one already held is not held twice.
  * - A reconnection asks the keeper task for a take-back of this member's
  *   own pending entries: a read whose reply was lost delivered them.
+ * - Only a handle that has made a get takes other members' entries (a
+ *   producer would hold them for ever, touched, and stall join).
  * - A sweep first re-touches every held entry (XCLAIM ... JUSTID, which
  *   resets its idle time without counting a delivery), then reclaims:
  *   a live member's long job is never taken from it, however long it
@@ -135,7 +137,9 @@ long rq_sweep(aq_redis_queue *q)
     int rc = touch(q);
     if (rc != AQ_OK)
         return rc;
-    return rq_take(q, 0, AQ_NEVER);
+    /* Only a handle that gets may take: a producer's sweep would hold
+     * the dead's entries, touched, and never work on them. */
+    return q->got_once ? rq_take(q, 0, AQ_NEVER) : 0;
 }
 
 long aq_redis_queue_sweep(aq_redis_queue *q)

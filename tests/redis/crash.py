@@ -112,8 +112,8 @@ def run(worker, srv, logdir):
                  for i in range(CONSUMERS)]
     procs = list(consumers)
     try:
-        producer = subprocess.Popen([worker, "produce", str(ITEMS), plog],
-                                    env=env)
+        producer = subprocess.Popen([worker, "produce", str(ITEMS),
+                                     str(CLAIM_IDLE_MS), plog], env=env)
         procs.append(producer)
         deadline = time.monotonic() + RUN_LIMIT
 

@@ -81,9 +81,10 @@ static int open_queue(const char *consumer, int64_t idle)
 static void *produce(void *arg)
 {
     (void)arg;
-    /* The producer works on no entry, so it sweeps none (claim_idle < 0):
-     * reclaiming is the consumers' part of the test. */
-    if (open_queue("producer", -1) != AQ_OK)
+    /* Configured as a consumer is, sweeps included: a producer's sweeps
+     * must take none of the dead consumer's entries (it would hold them
+     * and never work on them), which the end's checks would show. */
+    if (open_queue("producer", claim_idle) != AQ_OK)
         return NULL;
     for (uint64_t seq = 0; seq < (uint64_t)count; seq++) {
         int rc = aq_redis_queue_put(queue, &seq);
@@ -165,7 +166,7 @@ static void *consume(void *arg)
 
 static int usage(void)
 {
-    fputs("usage: crash_worker produce N LOG\n"
+    fputs("usage: crash_worker produce N CLAIM_IDLE_MS LOG\n"
           "       crash_worker consume NAME TASKS WORK_MS CLAIM_IDLE_MS "
           "LOG\n",
           stderr);
@@ -176,10 +177,11 @@ int main(int argc, char **argv)
 {
     aq_task_fn role;
     const char *path;
-    if (argc == 4 && strcmp(argv[1], "produce") == 0) {
+    if (argc == 5 && strcmp(argv[1], "produce") == 0) {
         role = produce;
         count = atol(argv[2]);
-        path = argv[3];
+        claim_idle = atol(argv[3]) * AQ_MSEC;
+        path = argv[4];
     } else if (argc == 7 && strcmp(argv[1], "consume") == 0) {
         role = consume;
         name = argv[2];

@@ -49,9 +49,16 @@ static void *open_args_main(void *arg)
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
     bad.item_size = AQ_REDIS_ITEM_MAX + 1;
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    bad = c;
+    bad.stream = "";
+    ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    /* Names would be looked up, blocking the loop: numeric hosts only. */
     const char *addrs[] = {"nohost", "127.0.0.1:", "127.0.0.1:0",
-                           "127.0.0.1:65536", "127.0.0.1:63x", ":6379"};
-    for (int i = 0; i < 6; i++) {
+                           "127.0.0.1:65536", "127.0.0.1:63x", ":6379",
+                           "localhost:6379", "example.com:6379",
+                           " 127.0.0.1:6379", "300.1.1.1:6379",
+                           "127.0.0.1:+6379", "[]:6379"};
+    for (int i = 0; i < 12; i++) {
         bad = c;
         bad.addr = addrs[i];
         ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
@@ -78,6 +85,9 @@ static void *unreachable_main(void *arg)
     ASSERT(aq_now() - t0 >= 200 * AQ_MSEC); /* it kept trying */
     ASSERT(q == NULL);
     ASSERT_EQ(open_fds(), fds);
+    c.addr = "[::1]:1"; /* IPv6, numeric: accepted, and refused */
+    ASSERT_RC(aq_redis_queue_open(&q, &c), -ECONNREFUSED);
+    ASSERT(q == NULL);
     return NULL;
 }
 TEST(open_unreachable_server) { t_main(unreachable_main, NULL); }
@@ -91,6 +101,9 @@ static void *wrongtype_main(void *arg)
     aq_redis_config c = cfg_for("m:string", "c1");
     ASSERT_RC(aq_redis_queue_open(&q, &c), AQ_ESERVER);
     ASSERT(q == NULL);
+    /* No handle to ask: the thread's last failed open tells. */
+    ASSERT(aq_redis_queue_error(NULL) != NULL);
+    ASSERT(strstr(aq_redis_queue_error(NULL), "WRONGTYPE") != NULL);
     cli(out, sizeof out, "GET m:string"); /* left as it was */
     ASSERT(strcmp(out, "hello") == 0);
     return NULL;
@@ -131,7 +144,7 @@ static void *call_args_main(void *arg)
     aq_redis_stats st;
     ASSERT_RC(aq_redis_queue_stats(q, NULL), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_stats(NULL, &st), AQ_EINVAL);
-    ASSERT(aq_redis_queue_error(NULL) == NULL);
+    ASSERT(aq_redis_queue_error(NULL) == NULL); /* the last open worked */
     ASSERT_RC(aq_redis_queue_close(NULL), AQ_EINVAL);
     /* Nothing above reached the stream. */
     ASSERT_OK(aq_redis_queue_qsize(q, &n));

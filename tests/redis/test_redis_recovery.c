@@ -54,11 +54,13 @@ static void *sweep_main(void *arg)
     aq_redis_queue *q = open_q(&c);
     ASSERT_OK(aq_redis_queue_put(q, "orphan-1"));
     get_and_vanish("r:sweep", "dead-worker", 1);
+    char item[ITEM];
+    /* A consumer (it has made a get) may take; a producer may not. */
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now()), AQ_ETIMEDOUT);
     /* Not idle long enough yet: nothing taken. */
     ASSERT_EQ(aq_redis_queue_sweep(q), 0);
     ASSERT_OK(aq_sleep(150 * AQ_MSEC));
     ASSERT_EQ(aq_redis_queue_sweep(q), 1);
-    char item[ITEM];
     ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now()));
     ASSERT(memcmp(item, "orphan-1", ITEM) == 0);
     ASSERT_OK(aq_redis_queue_task_done(q));
@@ -105,6 +107,8 @@ static void *long_job_main(void *arg)
     ASSERT_OK(aq_redis_queue_put(slow, "longjob1"));
     char item[ITEM];
     ASSERT_OK(aq_redis_queue_get(slow, item));
+    /* The thief is a consumer too: its sweeps may take. */
+    ASSERT_RC(aq_redis_queue_get_until(thief, item, aq_now()), AQ_ETIMEDOUT);
     for (int i = 0; i < 5; i++) { /* 5 x the idle time, sweeping */
         ASSERT_OK(aq_sleep(90 * AQ_MSEC));
         ASSERT_EQ(aq_redis_queue_sweep(thief), 0);
@@ -113,11 +117,42 @@ static void *long_job_main(void *arg)
     aq_redis_stats st;
     ASSERT_OK(aq_redis_queue_stats(thief, &st));
     ASSERT_EQ(st.gets, 0);
+    ASSERT_EQ(st.reclaimed, 0);
     ASSERT_OK(aq_redis_queue_close(thief));
     ASSERT_OK(aq_redis_queue_close(slow));
     return NULL;
 }
 TEST(long_job_of_a_live_member_not_reclaimed) { t_main(long_job_main, NULL); }
+
+/* A producer's sweeps take nothing: had it taken the dead worker's
+ * entry, it would hold it, touched, for ever, and its join would never
+ * return (found by a new user's trial). A worker takes it instead. */
+static void *producer_sweep_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:producer", NULL);
+    c.claim_idle = 90 * AQ_MSEC; /* sweeps every 30 ms */
+    aq_redis_queue *producer = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(producer, "job-0001"));
+    get_and_vanish("r:producer", "dead-worker", 1);
+    ASSERT_OK(aq_sleep(200 * AQ_MSEC)); /* idle, and several sweeps */
+    ASSERT_EQ(aq_redis_queue_sweep(producer), 0);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(producer, &st));
+    ASSERT_EQ(st.reclaimed, 0);
+    aq_redis_config c2 = cfg_for("r:producer", "live-worker");
+    c2.claim_idle = 90 * AQ_MSEC;
+    aq_redis_queue *worker = open_q(&c2);
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(worker, item, aq_now() + AQ_SEC));
+    ASSERT(memcmp(item, "job-0001", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(worker));
+    ASSERT_OK(aq_redis_queue_join_until(producer, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(worker));
+    ASSERT_OK(aq_redis_queue_close(producer));
+    return NULL;
+}
+TEST(producer_sweeps_take_nothing) { t_main(producer_sweep_main, NULL); }
 
 /* Delivered more than max_deliveries times: buried, with its item. */
 static void *poison_main(void *arg)
@@ -208,6 +243,7 @@ int main(int argc, char **argv)
     RUN(sweep_reclaims_idle_entries_of_the_dead);
     RUN(sweeper_reclaims_by_itself);
     RUN(long_job_of_a_live_member_not_reclaimed);
+    RUN(producer_sweeps_take_nothing);
     RUN(over_delivered_entry_goes_to_dead_letters);
     RUN(redis_cli_reads_and_writes_the_encoding);
     RUN(bad_entries_go_to_dead_letters);
