@@ -17,8 +17,8 @@
  *   asyncio.Queue / Celery / RQ     libaq-redis         Redis
  *   await q.put(item)               aq_redis_queue_put  XADD (script)
  *   await q.get()                   aq_redis_queue_get  XREADGROUP >
- *   q.task_done() / job ack         ..._task_done/ack   XACK + XDEL
- *   await q.join()                  aq_redis_queue_join XLEN == 0
+ *   q.task_done() / job ack         ..._task_done/ack   XACK, head trimmed
+ *   await q.join()                  aq_redis_queue_join none unacknowledged
  *   q.shutdown()                    ..._shutdown        SET <s>:shutdown
  *   visibility timeout (re-runs     claim_idle, with    XAUTOCLAIM; held
  *     long jobs)                      held entries kept   entries re-touched
@@ -40,9 +40,13 @@
  * without that field or of another length is moved to the dead-letter
  * stream (field "reason" = "bad item"), never handed to a get.
  *
- * maxsize counts the stream's length (XLEN): entries not yet delivered
- * plus entries delivered and not yet acknowledged, over all members,
- * since an acknowledgement deletes its entry (XACK then XDEL).
+ * maxsize, qsize and join count the entries not yet acknowledged:
+ * undelivered plus pending, over all members. Acknowledged entries leave
+ * the stream as its head is trimmed, in whole nodes of entries (XTRIM
+ * MINID ~), so the stream may hold some for a while: the key
+ * "<stream>:acked" counts those, and the count is XLEN minus it. The
+ * stream and its keys belong to the queue: no other consumer group on
+ * it (a trim would take entries that group has not read).
  */
 #ifndef AQ_API_REDIS_H
 #define AQ_API_REDIS_H
@@ -81,8 +85,8 @@ typedef struct aq_redis_config {
                               handle takes back the pending entries of
                               its name as its own. */
     size_t item_size;      /* bytes per item, 1 .. AQ_REDIS_ITEM_MAX */
-    long maxsize;          /* <= 0: unbounded; else puts wait while the
-                              stream holds maxsize entries */
+    long maxsize;          /* <= 0: unbounded; else puts wait while
+                              maxsize entries are not yet acknowledged */
     int64_t claim_idle;    /* ns an entry may stay unacknowledged with a
                               member that no longer touches it before a
                               sweep takes it (<= 0: the default, 30 s) */
@@ -140,7 +144,7 @@ AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *c
 AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
 
 /* Puts a copy of item_size bytes at item (await q.put(item)): XADD,
- * waiting while the stream holds maxsize entries (it retries every 1 ms,
+ * waiting while maxsize entries are unacknowledged (it retries every 1 ms,
  * backing off to 20 ms: Redis cannot tell a put when room comes). Puts of
  * many tasks share round trips: the puts made while the loop ran its
  * other tasks go out as one script call, in one write.
@@ -179,7 +183,8 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
 /* Acknowledges the oldest entry the calling task got from q and has not
  * acknowledged (q.task_done() for the usual get-process-done loop; it
  * is per task, so that tasks sharing q cannot acknowledge each other's
- * work): XACK then XDEL in one script. Waits for the reply, retrying
+ * work): XACK, in one script with the trim of the stream's head. Waits
+ * for the reply, acknowledgements of one loop turn sharing it, retrying
  * across a reconnection.
  * Returns: AQ_OK; AQ_EALREADY if the entry was no longer pending (another
  * member reclaimed and acknowledged it, or it went to the dead-letter
@@ -197,8 +202,9 @@ AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
  * form "ms-seq". Suspends. */
 AQ_EXTERN int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id);
 
-/* Waits until the stream is empty: every entry put, by any member, has
- * been acknowledged (await q.join()). Redis cannot tell a waiter when
+/* Waits until every entry put, by any member, has been acknowledged
+ * (await q.join()); entries moved to the dead-letter stream count as
+ * done. Redis cannot tell a waiter when
  * that happens, so join asks every 1 ms, backing off to 20 ms.
  * Returns: AQ_OK; AQ_ESHUTDOWN after an immediate shutdown; AQ_EPERM;
  * AQ_EINVAL; AQ_ECANCELED; AQ_ETIMEDOUT; AQ_ESERVER. Suspends. */
@@ -211,13 +217,14 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * member sees it within its `block` time. Without immediate, gets go on
  * until no undelivered entry is left; with it, gets fail at once and
  * join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
- * discards nothing: the entries stay in the stream (DEL the stream and
- * "<stream>:shutdown" to start afresh).
+ * discards nothing: the entries stay in the stream (aq_redis_queue_delete
+ * starts afresh).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
 
 /* Deletes the queue from the server: the stream with its group and
- * every entry still in it, and the shutdown key (DEL, one command), so
+ * every entry still in it, the shutdown key and the acknowledged
+ * entries' counter (DEL of the three, one command), so
  * that the name can be used afresh. The dead-letter stream is kept: it
  * holds what failed. Other members' calls then fail (AQ_ESERVER,
  * NOGROUP): delete only once they are done. q stays open; close it.

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #define BATCH_MAX 1000
-#define PREFIX 6 /* at most: EVALSHA sha numkeys, two keys, one ARGV */
+#define PREFIX 7 /* at most: EVALSHA sha numkeys, three keys, one ARGV */
 
 /* rq_send_fn: joins the batch of its kind and wakes the driver. */
 int rq_batch_add(aq_redis_queue *q, rq_slot *s, const void *kind)
@@ -121,12 +121,12 @@ static void flush(aq_redis_queue *q, int kind)
             size_t *l = q->lens, argc = 0;
             a[argc++] = "EVALSHA";
             a[argc++] = q->sha[kind == RQ_BATCH_PUT ? RQ_PUT : RQ_ACK];
-            a[argc++] = kind == RQ_BATCH_PUT ? "2" : "1";
+            a[argc++] = kind == RQ_BATCH_PUT ? "3" : "2";
             a[argc++] = q->stream;
             if (kind == RQ_BATCH_PUT)
-                a[argc++] = q->flag_key, a[argc++] = max;
-            else
-                a[argc++] = q->group;
+                a[argc++] = q->flag_key;
+            a[argc++] = q->acked_key;
+            a[argc++] = kind == RQ_BATCH_PUT ? max : q->group;
             for (size_t i = 0; i < argc; i++)
                 l[i] = strlen(a[i]);
             for (rq_slot *s = head; s; s = s->next, argc++) {

@@ -306,6 +306,7 @@ static void queue_free(aq_redis_queue *q)
     free(q->consumer);
     free(q->flag_key);
     free(q->dead_key);
+    free(q->acked_key);
     free(q);
 }
 
@@ -328,8 +329,9 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->consumer = strdup(cfg->consumer ? cfg->consumer : me);
     q->flag_key = dup_cat(cfg->stream, ":shutdown");
     q->dead_key = dup_cat(cfg->stream, ":dead");
+    q->acked_key = dup_cat(cfg->stream, ":acked");
     if (!q->stream || !q->group || !q->consumer || !q->flag_key ||
-        !q->dead_key)
+        !q->dead_key || !q->acked_key)
         return AQ_ENOMEM;
     q->item_size = cfg->item_size;
     q->stride = (sizeof(rq_held) + cfg->item_size + 7) & ~(size_t)7;
@@ -542,18 +544,28 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
 
 /* ---- join, shutdown, size ------------------------------------------------ */
 
+/* The entries not yet acknowledged (the len script): for "join", -1
+ * after an immediate shutdown. */
+static int count(aq_redis_queue *q, const char *what, int64_t deadline,
+                 long long *n)
+{
+    const char *argv[] = {"EVALSHA", q->sha[RQ_LEN], "3", q->stream,
+                          q->flag_key, q->acked_key, what};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    return rq_call(q, NULL, 7, argv, lens, deadline, n, NULL);
+}
+
 int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
 {
     int rc = rq_enter(q, 1);
     if (rc != AQ_OK)
         return rc;
-    const char *argv[] = {"EVALSHA", q->sha[RQ_LEN], "2", q->stream,
-                          q->flag_key};
-    size_t lens[] = {7, 40, 1, strlen(q->stream), strlen(q->flag_key)};
     int64_t pause = AQ_MSEC;
     for (;;) {
         long long n;
-        rc = rq_call(q, NULL, 5, argv, lens, deadline, &n, NULL);
+        rc = count(q, "join", deadline, &n);
         if (rc != AQ_OK || n == 0)
             break;
         if (n < 0) {
@@ -599,9 +611,10 @@ int aq_redis_queue_delete(aq_redis_queue *q)
     int rc = rq_enter(q, 1);
     if (rc != AQ_OK)
         return rc;
-    const char *argv[] = {"DEL", q->stream, q->flag_key};
-    size_t lens[] = {3, strlen(q->stream), strlen(q->flag_key)};
-    rc = rq_call(q, NULL, 3, argv, lens, AQ_NEVER, NULL, NULL);
+    const char *argv[] = {"DEL", q->stream, q->flag_key, q->acked_key};
+    size_t lens[] = {3, strlen(q->stream), strlen(q->flag_key),
+                     strlen(q->acked_key)};
+    rc = rq_call(q, NULL, 4, argv, lens, AQ_NEVER, NULL, NULL);
     LEAVE(q, rc);
 }
 
@@ -610,10 +623,8 @@ int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
     int rc = rq_enter(q, n != NULL);
     if (rc != AQ_OK)
         return rc;
-    const char *argv[] = {"XLEN", q->stream};
-    size_t lens[] = {4, strlen(q->stream)};
     long long len;
-    rc = rq_call(q, NULL, 2, argv, lens, AQ_NEVER, &len, NULL);
+    rc = count(q, "size", AQ_NEVER, &len);
     if (rc == AQ_OK)
         *n = (long)len;
     LEAVE(q, rc);

@@ -102,7 +102,7 @@ struct aq_redis_queue {
     aq_loop *loop;
     rq_conn w;             /* everything but the blocking reads */
     rq_conn r;             /* the gets' XREADGROUP BLOCK */
-    char *host, *stream, *group, *consumer, *flag_key, *dead_key;
+    char *host, *stream, *group, *consumer, *flag_key, *dead_key, *acked_key;
     size_t item_size;
     long maxsize, max_deliveries, prefetch;
     int64_t claim_idle, sweep_every, block, connect_timeout;

@@ -2,10 +2,17 @@
  * server, and their loading. MIT licensed.
  *
  * Invariants:
- * - The stream holds exactly the entries not yet acknowledged: an ack
- *   deletes its entry in the same script (XACK then XDEL), and so does a
- *   move to the dead-letter stream. So XLEN is maxsize's count and join's
- *   test, with no second counter to drift after a crash.
+ * - The entries not yet acknowledged number XLEN minus the counter
+ *   "<stream>:acked": the acknowledged entries still in the stream. An
+ *   ack script adds what it acknowledged to the counter, then trims the
+ *   stream's head up to the oldest entry still pending (or, with none
+ *   pending, the last delivered) in whole nodes (XTRIM MINID ~), which
+ *   removes only acknowledged entries, and takes what it removed off the
+ *   counter; both in one script, so the count cannot drift. A move to the
+ *   dead-letter stream deletes a pending entry, which XLEN counts and the
+ *   counter never did. maxsize and join read that count. (Deleting each
+ *   entry as it is acknowledged, XDEL, cost redis-server a third of its
+ *   time per item: bench/RESULTS.md.)
  * - A put checks the shutdown key and the length and adds, in one script:
  *   no put can slip in after a shutdown or past maxsize. Puts and acks
  *   come in batches (batch.c), one script call each, one result per
@@ -30,15 +37,16 @@
     "end\n"
 
 const char *const rq_script_src[RQ_NSCRIPTS] = {
-    /* A batch of puts. KEYS: stream, shutdown key. ARGV: maxsize, then
-     * the items. One result per item, in order: its new id; -1 after a
-     * shutdown; -2 while full. */
+    /* A batch of puts. KEYS: stream, shutdown key, acked counter. ARGV:
+     * maxsize, then the items. One result per item, in order: its new
+     * id; -1 after a shutdown; -2 while full. */
     [RQ_PUT] =
         "local out, n = {}, #ARGV - 1\n"
         "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
         "  for i = 1, n do out[i] = -1 end return out end\n"
         "local max, len = tonumber(ARGV[1]), 0\n"
-        "if max > 0 then len = redis.call('XLEN', KEYS[1]) end\n"
+        "if max > 0 then len = redis.call('XLEN', KEYS[1]) -\n"
+        "  tonumber(redis.call('GET', KEYS[3]) or '0') end\n"
         "for i = 1, n do\n"
         "  if max > 0 and len >= max then out[i] = -2\n"
         "  else\n"
@@ -47,23 +55,40 @@ const char *const rq_script_src[RQ_NSCRIPTS] = {
         "  end\n"
         "end\n"
         "return out\n",
-    /* A batch of acknowledgements. KEYS: stream. ARGV: group, then the
-     * ids. One result per id: 1 if acknowledged now, else 0. One XDEL
-     * for all: Redis then looks for the stream's new first entry once,
-     * not once per id. */
+    /* A batch of acknowledgements. KEYS: stream, acked counter. ARGV:
+     * group, then the ids. One result per id: 1 if acknowledged now,
+     * else 0. Then the trim (see the invariants). */
     [RQ_ACK] =
-        "local out, gone = {}, {}\n"
+        "local out, acked = {}, 0\n"
         "for i = 2, #ARGV do\n"
         "  out[i - 1] = redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])\n"
-        "  if out[i - 1] == 1 then gone[#gone + 1] = ARGV[i] end\n"
+        "  acked = acked + out[i - 1]\n"
         "end\n"
-        "if #gone > 0 then redis.call('XDEL', KEYS[1], unpack(gone)) end\n"
+        "if acked == 0 then return out end\n"
+        "redis.call('INCRBY', KEYS[2], acked)\n"
+        "local p, upto = redis.call('XPENDING', KEYS[1], ARGV[1])\n"
+        "if p[1] > 0 then upto = p[2]\n"
+        "else\n"
+        "  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+        "    for j = 1, #g, 2 do\n"
+        "      if g[j] == 'name' and g[j + 1] ~= ARGV[1] then break end\n"
+        "      if g[j] == 'last-delivered-id' then upto = g[j + 1] end\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "if upto then\n"
+        "  local gone = redis.call('XTRIM', KEYS[1], 'MINID', '~', upto)\n"
+        "  if gone > 0 then redis.call('DECRBY', KEYS[2], gone) end\n"
+        "end\n"
         "return out\n",
-    /* KEYS: stream, shutdown key. XLEN, or -1 after an immediate
-     * shutdown. */
+    /* KEYS: stream, shutdown key, acked counter. ARGV: "join" or "size".
+     * The count of entries not yet acknowledged; for join, -1 after an
+     * immediate shutdown. */
     [RQ_LEN] =
-        "if redis.call('GET', KEYS[2]) == '2' then return -1 end\n"
-        "return redis.call('XLEN', KEYS[1])\n",
+        "if ARGV[1] == 'join' and redis.call('GET', KEYS[2]) == '2' then\n"
+        "  return -1 end\n"
+        "return redis.call('XLEN', KEYS[1]) -\n"
+        "  tonumber(redis.call('GET', KEYS[3]) or '0')\n",
     /* Takes entries for this consumer: its own pending ones (mode 'own',
      * XCLAIM at idle 0), or other members' idle ones (XAUTOCLAIM). Either
      * counts a delivery; one delivered more than max times is buried.
