@@ -17,8 +17,8 @@ and prints a Markdown report on stdout (progress on stderr):
      in one process, on one loop) against `redis-benchmark XADD -c 50`,
      alternating, ROUNDS times each; one XADD -P 16 run for context
   2. draining an identically pre-filled stream: aqredis drain (100
-     consumer tasks) against bench/redis/py_consumer.py (one consumer,
-     natural and batched)
+     consumer tasks; again with prefetch 200) against
+     bench/redis/py_consumer.py (one consumer, natural and batched)
   3. puts alone with 1, 10 and 100 producer tasks, and the batching
      they reached (aq_redis_queue_stats: items per command, commands per
      write)
@@ -177,9 +177,10 @@ class Bench:
         fig = dict(kv.split("=") for kv in out.split()[1:])
         return with_cpu(fig, server, client, n)
 
-    def aqredis(self, mode, n, producers, consumers):
-        return self.client([AQREDIS, mode, self.srv.addr, "s", str(n),
-                            str(producers), str(consumers)], n)
+    def aqredis(self, mode, n, producers, consumers, prefetch=0):
+        return self.client(["env", f"PREFETCH={prefetch}", AQREDIS, mode,
+                            self.srv.addr, "s", str(n), str(producers),
+                            str(consumers)], n)
 
     def py(self, mode, n):
         return self.client([PYTHON, PY_CONSUMER, mode, str(self.srv.port),
@@ -268,6 +269,8 @@ def drain(b):
     b.fresh(N)
     mine = b.aqredis("drain", N, 0, CONSUMERS)
     b.fresh(N)
+    ahead = b.aqredis("drain", N, 0, CONSUMERS, prefetch=2 * CONSUMERS)
+    b.fresh(N)
     natural = b.py("natural", N_PY)
     b.fresh(N)
     batched = b.py("batched", N)
@@ -276,9 +279,14 @@ def drain(b):
             f"consumer) | {rate(mine):,.0f} | python3-redis natural: "
             f"{rate(natural):,.0f} | {r1:.1f}x | {verdict(r1, 20)} |",
             f"| (context) | | python3-redis batched: {rate(batched):,.0f} | "
-            f"{r2:.2f}x | - |"]
+            f"{r2:.2f}x | - |",
+            f"| drain with prefetch {2 * CONSUMERS}, items/s | "
+            f"{rate(ahead):,.0f} | python3-redis natural | "
+            f"{rate(ahead) / rate(natural):.1f}x | - |"]
     detail = [f"| drain {name} | {rate(f):,.0f} items/s | {cpu(f)} |"
-              for name, f in (("libaq", mine), ("python natural", natural),
+              for name, f in (("libaq", mine),
+                              (f"libaq, prefetch {2 * CONSUMERS}", ahead),
+                              ("python natural", natural),
                               ("python batched", batched))]
     return rows, detail
 

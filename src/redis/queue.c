@@ -361,15 +361,14 @@ static int open_server(aq_redis_queue *q)
     if (rc != AQ_OK)
         return rc;
     /* Queued after the scripts' loading on the same connection, so its
-     * reply says they are loaded. */
-    const char *argv[] = {"XGROUP", "CREATE", q->stream, q->group, "0",
-                          "MKSTREAM"};
+     * reply says they are loaded; sent whole (EVAL), since their SHAs are
+     * not known yet. */
+    const char *argv[] = {"EVAL", rq_script_src[RQ_CREATE], "2", q->stream,
+                          q->acked_key, q->group};
     size_t lens[6];
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
     rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL, NULL);
-    if (rc == AQ_ESERVER && strncmp(q->err, "BUSYGROUP", 9) == 0)
-        rc = AQ_OK, q->err[0] = 0;
     if (rc == AQ_ETIMEDOUT && q->w.last_error)
         return q->w.last_error;
     if (rc != AQ_OK)

@@ -96,7 +96,7 @@ typedef struct rq_held {
     unsigned char item[]; /* item_size bytes */
 } rq_held;
 
-enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_NSCRIPTS };
+enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_CREATE, RQ_NSCRIPTS };
 
 struct aq_redis_queue {
     aq_loop *loop;
