@@ -137,9 +137,11 @@ struct aq_redis_queue {
 extern const char *const rq_script_src[RQ_NSCRIPTS];
 void rq_scripts_load(aq_redis_queue *q);
 
-/* queue.c */
+/* call.c */
 rq_slot *rq_slot_take(aq_redis_queue *q);
 void rq_slot_put(aq_redis_queue *q, rq_slot *s);
+void rq_slot_free_list(rq_slot *s);
+int rq_cancel_due(aq_task *self);
 void rq_note_error(aq_redis_queue *q, const redisReply *r);
 /* How a call's command goes out on w: sent at once, or added to a
  * batch. */

@@ -1,0 +1,231 @@
+/* libaq-redis - opening and closing a handle: the address, the two
+ * connections and what each new connection sends first, the group, the
+ * take-back of this member's own entries, the keeper task. MIT licensed.
+ *
+ * Invariants:
+ * - A handle is its opening task's loop's: every call checks it
+ *   (rq_enter), since hiredis and the slots are not thread-safe.
+ * - Nothing is looked up: the host must be numeric, for a lookup would
+ *   block the loop (hiredis' connect calls getaddrinfo).
+ * - Close frees nothing a parked task still uses (q->calls), and stops
+ *   the keeper and the drivers before freeing the slots their callbacks
+ *   may still complete.
+ */
+#include "redis/redis.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- open and close ------------------------------------------------------ */
+
+/* A new connection: w reloads the scripts before anything else goes out
+ * on it. After a reconnection of either, what was in flight may have
+ * been delivered to this member with its reply lost: the keeper takes
+ * this member's own pending entries back (it can wait out a LOADING
+ * server; a hook cannot). */
+static void w_up(rq_conn *c, void *arg)
+{
+    aq_redis_queue *q = arg;
+    rq_scripts_load(q);
+    if (c->ever_up) {
+        q->take_back = 1;
+        aq_event_set(q->keep);
+    }
+}
+
+static void r_up(rq_conn *c, void *arg)
+{
+    aq_redis_queue *q = arg;
+    if (c->ever_up) {
+        q->take_back = 1;
+        aq_event_set(q->keep);
+    }
+    rq_read(q);
+}
+
+static char *dup_cat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 1);
+    if (s) {
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb + 1);
+    }
+    return s;
+}
+
+/* "host:port" with a numeric host ("[::1]:6379" too): hiredis would look
+ * a name up with getaddrinfo, blocking the loop. */
+static int parse_addr(aq_redis_queue *q, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return AQ_EINVAL;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || !isdigit((unsigned char)colon[1]) ||
+        port <= 0 || port > 65535)
+        return AQ_EINVAL;
+    size_t len = (size_t)(colon - addr);
+    if (addr[0] == '[' && addr[len - 1] == ']')
+        addr++, len -= 2;
+    char host[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (len == 0 || len >= sizeof host)
+        return AQ_EINVAL;
+    memcpy(host, addr, len);
+    host[len] = 0;
+    if (inet_pton(AF_INET, host, bin) != 1 &&
+        inet_pton(AF_INET6, host, bin) != 1)
+        return AQ_EINVAL;
+    q->host = strdup(host);
+    q->r.port = q->w.port = (int)port;
+    return q->host ? AQ_OK : AQ_ENOMEM;
+}
+
+static void queue_free(aq_redis_queue *q)
+{
+    rq_task_stop(&q->keeper);
+    rq_conn_stop(&q->r);
+    rq_conn_stop(&q->w);
+    rq_batch_free(q);
+    if (q->keep)
+        aq_event_free(q->keep);
+    rq_slot_free_list(q->getters); /* all GONE by now */
+    rq_slot_free_list(q->spare);
+    free(q->held);
+    free(q->host);
+    free(q->stream);
+    free(q->group);
+    free(q->consumer);
+    free(q->flag_key);
+    free(q->dead_key);
+    free(q->acked_key);
+    free(q);
+}
+
+static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
+{
+    const char *addr = cfg->addr ? cfg->addr : getenv("AQ_REDIS");
+    int rc = parse_addr(q, addr && *addr ? addr : "127.0.0.1:6379");
+    if (rc != AQ_OK)
+        return rc;
+    char me[300];
+    if (!cfg->consumer) { /* one name per handle: see redis.h */
+        static _Atomic long handles;
+        char host[256] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(me, sizeof me, "%s-%ld-%ld", host, (long)getpid(),
+                 ++handles);
+    }
+    q->stream = strdup(cfg->stream);
+    q->group = strdup(cfg->group ? cfg->group : "aq");
+    q->consumer = strdup(cfg->consumer ? cfg->consumer : me);
+    q->flag_key = dup_cat(cfg->stream, ":shutdown");
+    q->dead_key = dup_cat(cfg->stream, ":dead");
+    q->acked_key = dup_cat(cfg->stream, ":acked");
+    if (!q->stream || !q->group || !q->consumer || !q->flag_key ||
+        !q->dead_key || !q->acked_key)
+        return AQ_ENOMEM;
+    q->item_size = cfg->item_size;
+    q->stride = (sizeof(rq_held) + cfg->item_size + 7) & ~(size_t)7;
+    q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
+    q->claim_idle = cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC;
+    q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
+    q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
+    q->prefetch = cfg->prefetch > 0 ? cfg->prefetch : 0;
+    q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
+    q->connect_timeout =
+        cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC;
+    q->getters_tail = &q->getters;
+    for (int kind = 0; kind < RQ_NBATCH; kind++)
+        q->batch[kind].tail = &q->batch[kind].head;
+    return AQ_OK;
+}
+
+static int open_server(aq_redis_queue *q)
+{
+    int64_t deadline = aq_now() + q->connect_timeout;
+    int rc = aq_event_new(&q->keep);
+    q->w.before_write = rq_batch_flush;
+    if (rc == AQ_OK)
+        rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
+    if (rc == AQ_OK)
+        rc = rq_conn_start(&q->r, q->host, q->r.port, r_up, q);
+    if (rc != AQ_OK)
+        return rc;
+    /* Queued after the scripts' loading on the same connection, so its
+     * reply says they are loaded; sent whole (EVAL), since their SHAs are
+     * not known yet. */
+    const char *argv[] = {"EVAL", rq_script_src[RQ_CREATE], "2", q->stream,
+                          q->acked_key, q->group};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL, NULL);
+    if (rc == AQ_ETIMEDOUT && q->w.last_error)
+        return q->w.last_error;
+    if (rc != AQ_OK)
+        return rc;
+    for (int i = 0; i < RQ_NSCRIPTS; i++)
+        if (!q->sha[i][0])
+            return AQ_ESERVER;
+    rc = rq_take(q, 1, deadline);
+    if (rc < 0)
+        return rc;
+    return aq_loop_spawn(q->loop, &q->keeper, rq_keeper, q, RQ_STACK);
+}
+
+/* The server's message when an open fails with AQ_ESERVER: there is no
+ * handle to ask then. Per thread, as loops are. */
+static _Thread_local char open_error[sizeof ((aq_redis_queue *)0)->err];
+
+int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
+{
+    aq_task *self = aq_task_self();
+    if (!self)
+        return AQ_EPERM;
+    open_error[0] = 0;
+    if (!out || !cfg || !cfg->stream || !cfg->stream[0] ||
+        cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
+        return AQ_EINVAL;
+    if (rq_cancel_due(self))
+        return AQ_ECANCELED;
+    aq_redis_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return AQ_ENOMEM;
+    q->loop = aq_loop_current();
+    int rc = open_config(q, cfg);
+    if (rc == AQ_OK)
+        rc = open_server(q);
+    if (rc < 0) {
+        if (rc == AQ_ESERVER)
+            memcpy(open_error, q->err, sizeof open_error);
+        queue_free(q);
+        return rc;
+    }
+    *out = q;
+    return AQ_OK;
+}
+
+int aq_redis_queue_close(aq_redis_queue *q)
+{
+    if (!aq_task_self())
+        return AQ_EPERM;
+    if (!q || aq_loop_current() != q->loop)
+        return AQ_EINVAL;
+    if (q->calls > 0)
+        return AQ_EBUSY;
+    queue_free(q);
+    return AQ_OK;
+}
+
+const char *aq_redis_queue_error(const aq_redis_queue *q)
+{
+    const char *e = q ? q->err : open_error;
+    return e[0] ? e : NULL;
+}
