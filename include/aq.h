@@ -18,8 +18,10 @@
  *
  * Conventions:
  * - Every fallible call returns int: AQ_OK (0) or a negative AQ_E* code.
- *   Counts are returned as long with the same sign rule. errno is never
- *   used to report anything.
+ *   Counts are returned as long with the same sign rule. Predicates
+ *   (aq_queue_empty, aq_task_done, aq_lock_locked...) answer only 1 or 0,
+ *   and 0 for a NULL argument, so that `if (aq_queue_empty(q))` never
+ *   reads an error as true. errno is never used to report anything.
  * - "Suspends" marks calls that may park the calling task. They must be
  *   called from inside a task; outside one they return AQ_EPERM and do
  *   nothing. Once a task has been cancelled, every suspending call it

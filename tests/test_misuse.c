@@ -274,8 +274,8 @@ TEST(test_misuse_task_null_handles)
 {
     ASSERT_RC(aq_task_cancel(NULL), AQ_EINVAL);
     ASSERT_RC(aq_task_release(NULL), AQ_EINVAL);
-    ASSERT_RC(aq_task_done(NULL), AQ_EINVAL);
-    ASSERT_RC(aq_task_cancelled(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_task_done(NULL), 0);
+    ASSERT_EQ(aq_task_cancelled(NULL), 0);
 }
 
 static void *task_args_main(void *arg)
@@ -559,13 +559,13 @@ TEST(test_misuse_queue_null_arguments)
     ASSERT_RC(aq_queue_shutdown(NULL, 1), AQ_EINVAL);
     ASSERT_RC(aq_queue_qsize(NULL), AQ_EINVAL);
     ASSERT_RC(aq_queue_maxsize(NULL), AQ_EINVAL);
-    ASSERT_RC(aq_queue_empty(NULL), AQ_EINVAL);
-    ASSERT_RC(aq_queue_full(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_queue_empty(NULL), 0);
+    ASSERT_EQ(aq_queue_full(NULL), 0);
     ASSERT_RC(aq_queue_getters(NULL), AQ_EINVAL);
     ASSERT_RC(aq_queue_putters(NULL), AQ_EINVAL);
     ASSERT_RC(aq_queue_joiners(NULL), AQ_EINVAL);
     ASSERT_RC(aq_queue_unfinished(NULL), AQ_EINVAL);
-    ASSERT_RC(aq_queue_is_shutdown(NULL), AQ_EINVAL);
+    ASSERT_EQ(aq_queue_is_shutdown(NULL), 0);
     ASSERT_RC(aq_queue_peek(NULL, 0, &v), AQ_EINVAL);
     ASSERT_RC(aq_queue_peek(q, 0, NULL), AQ_EINVAL);
     ASSERT_RC(aq_queue_peek(q, 1, &v), AQ_EINVAL); /* i == qsize */
@@ -1027,6 +1027,87 @@ TEST(test_misuse_out_of_memory_compact_sweep)
     oom_sweep(oom_on_compact_loop);
 }
 
+/* Every predicate answers only 1 or 0, and 0 for NULL: `if (pred(x))`
+ * must never read an error code as true. Each is seen answering 0 and 1
+ * on a live object too. */
+static void *predicates_main(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(aq_task_done(NULL), 0);
+    ASSERT_EQ(aq_task_cancelled(NULL), 0);
+    ASSERT_EQ(aq_queue_empty(NULL), 0);
+    ASSERT_EQ(aq_queue_full(NULL), 0);
+    ASSERT_EQ(aq_queue_is_shutdown(NULL), 0);
+    ASSERT_EQ(aq_event_is_set(NULL), 0);
+    ASSERT_EQ(aq_lock_locked(NULL), 0);
+    ASSERT_EQ(aq_sem_locked(NULL), 0);
+    ASSERT_EQ(aq_barrier_broken(NULL), 0);
+    ASSERT_EQ(aq_timeout_expired(NULL), 0);
+    ASSERT_EQ(aq_reader_at_eof(NULL), 0);
+
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, ret_arg, NULL));
+    ASSERT_EQ(aq_task_done(t), 0);
+    ASSERT_EQ(aq_task_cancelled(t), 0);
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_EQ(aq_task_cancelled(t), 1);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_OK(aq_task_release(t));
+
+    aq_queue *q;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(int), 1));
+    int v = 7;
+    ASSERT_EQ(aq_queue_empty(q), 1);
+    ASSERT_EQ(aq_queue_full(q), 0);
+    ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_EQ(aq_queue_empty(q), 0);
+    ASSERT_EQ(aq_queue_full(q), 1);
+    ASSERT_EQ(aq_queue_is_shutdown(q), 0);
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    ASSERT_EQ(aq_queue_is_shutdown(q), 1);
+    ASSERT_OK(aq_queue_free(q));
+
+    aq_event *e;
+    ASSERT_OK(aq_event_new(&e));
+    ASSERT_EQ(aq_event_is_set(e), 0);
+    ASSERT_OK(aq_event_set(e));
+    ASSERT_EQ(aq_event_is_set(e), 1);
+    ASSERT_OK(aq_event_free(e));
+
+    aq_lock *l;
+    ASSERT_OK(aq_lock_new(&l));
+    ASSERT_EQ(aq_lock_locked(l), 0);
+    ASSERT_OK(aq_lock_acquire(l));
+    ASSERT_EQ(aq_lock_locked(l), 1);
+    ASSERT_OK(aq_lock_release(l));
+    ASSERT_OK(aq_lock_free(l));
+
+    aq_sem *sem;
+    ASSERT_OK(aq_sem_new(&sem, 1, 0));
+    ASSERT_EQ(aq_sem_locked(sem), 0);
+    ASSERT_OK(aq_sem_acquire(sem));
+    ASSERT_EQ(aq_sem_locked(sem), 1);
+    ASSERT_OK(aq_sem_release(sem));
+    ASSERT_OK(aq_sem_free(sem));
+
+    aq_barrier *b;
+    ASSERT_OK(aq_barrier_new(&b, 2));
+    ASSERT_EQ(aq_barrier_broken(b), 0);
+    ASSERT_OK(aq_barrier_abort(b));
+    ASSERT_EQ(aq_barrier_broken(b), 1);
+    ASSERT_OK(aq_barrier_free(b));
+
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, aq_now() + AQ_MSEC));
+    ASSERT_EQ(aq_timeout_expired(&scope), 0);
+    ASSERT_RC(aq_sleep(10 * AQ_MSEC), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_expired(&scope), 1);
+    ASSERT_EQ(aq_timeout_end(&scope), 1);
+    return NULL;
+}
+TEST(test_misuse_predicates_answer_0_or_1) { t_main(predicates_main, NULL); }
+
 int main(int argc, char **argv)
 {
     RUN(test_misuse_error_names_and_messages);
@@ -1042,6 +1123,7 @@ int main(int argc, char **argv)
     RUN(test_misuse_queue_new_bad_arguments);
     RUN(test_misuse_queue_maxsize_extremes);
     RUN(test_misuse_queue_null_arguments);
+    RUN(test_misuse_predicates_answer_0_or_1);
     RUN(test_misuse_queue_null_arguments_in_task);
     RUN(test_misuse_queue_full_empty_shutdown_codes);
     RUN(test_misuse_task_done_underflow);

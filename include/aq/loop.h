@@ -304,12 +304,12 @@ AQ_EXTERN int aq_task_shield(int on);
  * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */
 AQ_EXTERN int aq_task_release(aq_task *t);
 
-/* Returns 1 if t has returned, else 0; AQ_EINVAL if t is NULL.
- * Does not suspend. */
+/* Returns 1 if t has returned, else 0 (also if t is NULL: a predicate
+ * answers only 1 or 0). Does not suspend. */
 AQ_EXTERN int aq_task_done(const aq_task *t);
 
-/* Returns 1 if cancellation of t was requested, else 0; AQ_EINVAL if t is
- * NULL. Does not suspend. */
+/* Returns 1 if cancellation of t was requested, else 0 (also if t is
+ * NULL). Does not suspend. */
 AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 
 /* Lets every other ready task run once, then resumes (asyncio.sleep(0)).

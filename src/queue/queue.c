@@ -424,11 +424,12 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 /* ---- introspection ------------------------------------------------------- */
 
 /* A shared queue's header says nothing: its figures come from a snapshot
- * taken under its lock. */
-#define AQ__FIGURE(q, field, own)                                         \
+ * taken under its lock. none: the answer for a NULL q (AQ_EINVAL for a
+ * count, 0 for a predicate, which answers only 1 or 0). */
+#define AQ__FIGURE(q, none, field, own)                                   \
     do {                                                                  \
         if (!(q))                                                         \
-            return AQ_EINVAL;                                             \
+            return (none);                                                \
         if ((q)->flags & AQ__Q_SHARED) {                                  \
             aq_queue_stats st;                                            \
             (q)->shared->vt->statistics((q), &st);                        \
@@ -439,39 +440,39 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 
 long aq_queue_qsize(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.qsize, (long)q->count);
+    AQ__FIGURE(q, AQ_EINVAL, st.qsize, (long)q->count);
 }
 long aq_queue_maxsize(const aq_queue *q) { return q ? q->maxsize : AQ_EINVAL; }
 int aq_queue_empty(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.qsize == 0, q->count == 0);
+    AQ__FIGURE(q, 0, st.qsize == 0, q->count == 0);
 }
 int aq_queue_full(const aq_queue *q)
 {
-    AQ__FIGURE(q,
+    AQ__FIGURE(q, 0,
                (q->flags & AQ__Q_RENDEZVOUS) ||
                    (st.maxsize > 0 && st.qsize >= st.maxsize),
                is_full(q));
 }
 int aq_queue_is_shutdown(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.is_shutdown, (q->flags & AQ__Q_SHUTDOWN) != 0);
+    AQ__FIGURE(q, 0, st.is_shutdown, (q->flags & AQ__Q_SHUTDOWN) != 0);
 }
 long aq_queue_unfinished(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.unfinished, q->unfinished);
+    AQ__FIGURE(q, AQ_EINVAL, st.unfinished, q->unfinished);
 }
 long aq_queue_getters(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.getters, (long)aq__list_len(&q->getters));
+    AQ__FIGURE(q, AQ_EINVAL, st.getters, (long)aq__list_len(&q->getters));
 }
 long aq_queue_putters(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.putters, (long)aq__list_len(&q->putters));
+    AQ__FIGURE(q, AQ_EINVAL, st.putters, (long)aq__list_len(&q->putters));
 }
 long aq_queue_joiners(const aq_queue *q)
 {
-    AQ__FIGURE(q, st.joiners, (long)aq__list_len(&q->joiners));
+    AQ__FIGURE(q, AQ_EINVAL, st.joiners, (long)aq__list_len(&q->joiners));
 }
 
 int aq_queue_peek(const aq_queue *q, size_t i, void *out)

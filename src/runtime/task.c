@@ -179,12 +179,12 @@ int aq_task_release(aq_task *t)
 
 int aq_task_done(const aq_task *t)
 {
-    return t ? t->state == AQ__DONE : AQ_EINVAL;
+    return t && t->state == AQ__DONE;
 }
 
 int aq_task_cancelled(const aq_task *t)
 {
-    return t ? t->cancelled : AQ_EINVAL;
+    return t && t->cancelled;
 }
 
 int aq_task_shield(int on)
