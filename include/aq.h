@@ -33,7 +33,10 @@
  *   AQ_ENOMEM, having done nothing.
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
- *   call that can complete at once does so even if its deadline passed.
+ *   call that can complete at once does so even if its deadline passed;
+ *   one that would have to wait then fails with AQ_ETIMEDOUT at once,
+ *   without suspending (asyncio parks the coroutine for one loop step
+ *   first). aq_in(ns) gives the deadline ns from now.
  *   Inside a timeout scope (aq_timeout_begin), every suspending call,
  *   _until or not, may also return AQ_ETIMEDOUT when the scope's deadline
  *   comes first; the lists of return codes below do not repeat it.

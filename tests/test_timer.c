@@ -671,9 +671,32 @@ TEST(test_timer_cancel_after_timeout_reports_cancel)
     t_main(cancel_after_timeout_main, NULL);
 }
 
+/* aq_in: a deadline relative to now, saturating rather than wrapping. */
+static void *in_main(void *arg)
+{
+    (void)arg;
+    int64_t before = aq_now();
+    int64_t d = aq_in(0);
+    ASSERT(d >= before && d <= aq_now());
+    ASSERT_EQ(aq_in(INT64_MAX), INT64_MAX);
+    ASSERT_EQ(aq_in(INT64_MAX - 1), INT64_MAX);
+    ASSERT(aq_in(-AQ_SEC) < before); /* past: at once, or AQ_ETIMEDOUT */
+    aq_queue *q = new_fifo(1);
+    long v;
+    ASSERT_RC(aq_queue_get_until(q, &v, aq_in(-1)), AQ_ETIMEDOUT);
+    int64_t start = aq_now();
+    ASSERT_RC(aq_queue_get_until(q, &v, aq_in(20 * AQ_MSEC)), AQ_ETIMEDOUT);
+    ASSERT_ELAPSED(start, 20 * AQ_MSEC);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_timer_in_is_relative_and_saturates) { t_main(in_main, NULL); }
+
 int main(int argc, char **argv)
 {
     RUN(test_timer_sleep_wakes_shortest_first);
+    RUN(test_timer_in_is_relative_and_saturates);
     RUN(test_timer_equal_deadlines_wake_in_order_set);
     RUN(test_timer_sleep_zero_or_past_is_yield);
     RUN(test_timer_sleep_duration);

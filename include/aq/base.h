@@ -88,6 +88,15 @@ AQ_EXTERN const char *aq_errname(int code);
  * Never fails, never suspends; callable anywhere. */
 AQ_EXTERN int64_t aq_now(void);
 
+/* The deadline ns nanoseconds from now, for the _until calls:
+ * aq_queue_get_until(q, &v, aq_in(50 * AQ_MSEC)) waits at most 50 ms
+ * (asyncio.wait_for(q.get(), 0.05); Go's time.After). Saturates at
+ * INT64_MAX instead of wrapping for a huge ns; ns <= 0 gives a deadline
+ * already past (the call then completes at once or fails with
+ * AQ_ETIMEDOUT). AQ_NEVER, not aq_in, means no deadline. Never fails,
+ * never suspends; callable anywhere. */
+AQ_EXTERN int64_t aq_in(int64_t ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,12 @@ int64_t aq_now(void)
     return (int64_t)ts.tv_sec * AQ_SEC + ts.tv_nsec;
 }
 
+int64_t aq_in(int64_t ns)
+{
+    int64_t now = aq_now();
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 /* ---- switching ----------------------------------------------------------- */
 
 void aq__loop_fiber_resumed(aq_loop *l, void *fake)
