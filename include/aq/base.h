@@ -26,8 +26,10 @@ extern "C" {
  * Queue-only codes sit below -4000. */
 enum {
     AQ_OK = 0,
-    AQ_EPERM = -EPERM,           /* suspending call made outside a task;
-                                    or a lock not held by the caller */
+    AQ_EPERM = -EPERM,           /* a call that needs a task (every
+                                    suspending call, aq_spawn) made
+                                    outside one; or a lock not held by
+                                    the caller */
     AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
     AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero */
     AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */

@@ -12,10 +12,13 @@ static const struct {
 } errors[] = {
     {AQ_OK, "AQ_OK", "success"},
     {AQ_EPERM, "AQ_EPERM",
-     "not permitted: suspending call outside a task, or lock not held"},
+     "not permitted: a call that needs a task made outside one, or a lock "
+     "not held"},
     {AQ_ENOMEM, "AQ_ENOMEM", "out of memory"},
     {AQ_EINVAL, "AQ_EINVAL", "invalid argument"},
-    {AQ_EBUSY, "AQ_EBUSY", "object is in use"},
+    {AQ_EBUSY, "AQ_EBUSY",
+     "in use: a queue or object with waiters, a running loop, or aq_run "
+     "inside a task"},
     {AQ_EDEADLK, "AQ_EDEADLK", "wait could never end"},
     {AQ_EALREADY, "AQ_EALREADY",
      "already done: the task has finished, or the entry was acknowledged"},
