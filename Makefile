@@ -6,7 +6,7 @@ CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
 .PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench \
-	bench-check bench-echo bench-redis
+	bench-check bench-echo bench-redis bench-threads docs
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -46,6 +46,13 @@ test-tsan:
 # from Debian's archive if missing).
 test-aarch64:
 	sh tests/aarch64.sh build-aarch64
+
+# The reference manual: HTML and man pages from the public headers'
+# comments, by Doxygen (docs/manual/; installed with apt-get if missing),
+# into $(BUILD)/docs. Fails, naming them, if a public function has no
+# documentation.
+docs:
+	sh docs/manual/build.sh $(BUILD)/docs
 
 # Reconfigures first, so that libaq.pc names the PREFIX given now.
 install:

@@ -258,7 +258,12 @@ typedef struct aq_redis_stats {
     long writes;       /* socket writes that sent them: commands / writes
                           is the pipelining's batch size */
 } aq_redis_stats;
-AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out);
+
+/* Copies q's counts since open into *out (aq_queue_statistics'
+ * counterpart). Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not
+ * suspend. */
+AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q,
+                                   aq_redis_stats *out);
 
 /* The server's last error message on q (the cause of an AQ_ESERVER), or
  * NULL; valid until the next call on q. q NULL: the message of the
