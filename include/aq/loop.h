@@ -6,6 +6,8 @@
 
 #include "base.h"
 
+#include <stdio.h> /* FILE, for aq_loop_dump */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -272,6 +274,37 @@ AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
 /* 1 if a call was cut short by the scope so far, else 0 (NULL: 0).
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_expired(const aq_timeout *scope);
+
+/* ---- names, iteration and a dump (asyncio's set_name, all_tasks) ---- */
+
+/* Names t (task.set_name(name)): a copy of name, shown by aq_loop_dump.
+ * Callable from anywhere on the loop's thread, for any live task.
+ * Returns: AQ_OK; AQ_EINVAL if t or name is NULL; AQ_ENOMEM (the old name
+ * kept). Does not suspend. */
+AQ_EXTERN int aq_task_set_name(aq_task *t, const char *name);
+/* t's name (task.get_name()), valid until it is renamed or t is freed,
+ * or NULL if it has none or t is NULL. Does not suspend. */
+AQ_EXTERN const char *aq_task_name(const aq_task *t);
+
+/* The tasks of loop that have not returned (asyncio.all_tasks()): fills
+ * out[0 .. n) with the first n of them, oldest spawn first, and returns
+ * how many there are (which may be more than n: call again with room).
+ * The handles carry no reference: use them before the loop runs again.
+ * Returns: the count (>= 0); AQ_EINVAL if loop is NULL, or out is NULL
+ * with n > 0. Does not suspend. */
+AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
+
+/* Writes every task of loop that has not returned to f, a line each: its
+ * address and name, ready, running or parked, and for a parked task what
+ * it waits on (a wait list: a queue, task, lock, event or fd; a select of
+ * n clauses; a shared queue; its timer), its deadline and whether it was
+ * cancelled; a first line counts them (Go's goroutine dump, asyncio's
+ * debug mode). aq_run writes it to stderr by itself, before cancelling
+ * the tasks, when it finds that none can ever run again (AQ_EDEADLK) and
+ * the environment variable AQ_DEADLOCK_DUMP is set: no code to change.
+ * Returns: AQ_OK; AQ_EINVAL if loop or f is NULL; AQ_EBADF if writing to
+ * f failed. Does not suspend. */
+AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);
 
 /* Requests cancellation of t (task.cancel()). If t is suspended, its call
  * returns AQ_ECANCELED as soon as the loop runs it, and so does every

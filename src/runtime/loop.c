@@ -26,6 +26,8 @@
  */
 #include "runtime/runtime.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
@@ -328,6 +330,12 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
     aq_loop_run(l);
     if (main->state != AQ__DONE) /* stopped, or it could never end */
         rc = l->stopped ? AQ_ECANCELED : AQ_EDEADLK;
+    if (rc == AQ_EDEADLK && getenv("AQ_DEADLOCK_DUMP")) {
+        fprintf(stderr, "libaq: aq_run: no task can ever run again "
+                        "(AQ_EDEADLK); its tasks, before they are "
+                        "cancelled:\n");
+        aq_loop_dump(l, stderr);
+    }
     finish_all(l);
     if (result)
         *result = main->result;

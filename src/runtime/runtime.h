@@ -124,6 +124,8 @@ struct aq_task {
     size_t heap_idx;     /* index in loop->timers, or AQ__NO_TIMER */
     aq_list joiners;     /* tasks in aq_task_wait on this one */
     aq_list all;         /* on loop->tasks until freed */
+    char *name;          /* aq_task_set_name's copy, or NULL; freed with
+                            the record's reuse or release */
     unsigned char *save;    /* compact: its frames while evicted; kept
                                with the record when it is reused */
     size_t save_len, save_cap;

@@ -16,6 +16,8 @@
  */
 #include "runtime/runtime.h"
 
+#include <string.h>
+
 /* ---- blocking and waking ------------------------------------------------- */
 
 void aq__task_unlink_waits(aq_task *t)
@@ -56,6 +58,10 @@ void aq__task_entry(void)
  * a free cost more than the rest of a spawn. The loop frees them. */
 static void record_put(aq_loop *l, aq_task *t)
 {
+    if (t->name) { /* a reused record starts without one */
+        aq__free(t->name);
+        t->name = NULL;
+    }
     if (l->nspare < l->pool_max) {
         t->arg = l->spare;
         l->spare = t;
@@ -75,6 +81,7 @@ void aq__task_unref(aq_task *t)
 
 void aq__task_free_record(aq_task *t)
 {
+    aq__free(t->name);
     aq__free(t->save);
     aq__free(t);
 }
@@ -328,3 +335,21 @@ int aq_sleep(int64_t ns)
     /* A duration past the clock's range means "forever", not a wrap. */
     return aq_sleep_until(ns > INT64_MAX - now ? AQ_NEVER : now + ns);
 }
+
+/* ---- names (asyncio's Task.set_name, get_name) ----------------------------- */
+
+int aq_task_set_name(aq_task *t, const char *name)
+{
+    if (!t || !name)
+        return AQ_EINVAL;
+    size_t n = strlen(name);
+    char *copy = aq__malloc(n + 1);
+    if (!copy)
+        return AQ_ENOMEM;
+    memcpy(copy, name, n + 1);
+    aq__free(t->name);
+    t->name = copy;
+    return AQ_OK;
+}
+
+const char *aq_task_name(const aq_task *t) { return t ? t->name : NULL; }

@@ -1,0 +1,88 @@
+/* libaq - what a loop's tasks are doing: iterating them (asyncio's
+ * all_tasks) and a dump of each, by hand or when aq_run finds that
+ * nothing can ever run again (AQ_DEADLOCK_DUMP). MIT licensed.
+ *
+ * Invariants:
+ * - Reading only: a dump or an iteration changes no task, list or timer,
+ *   so it may run at any point of the loop's thread, a deadlock included.
+ * - What a parked task waits on is told from its records alone (how many,
+ *   on a list or on none, a wait other threads complete) and its timer:
+ *   parking records nothing more, so the hot paths pay nothing for it.
+ */
+#include "runtime/runtime.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+int aq_loop_tasks(const aq_loop *l, aq_task **out, size_t n)
+{
+    if (!l || (!out && n > 0))
+        return AQ_EINVAL;
+    size_t i = 0;
+    for (const aq_list *e = l->tasks.next; e != &l->tasks; e = e->next) {
+        aq_task *t = aq__list_entry(e, aq_task, all);
+        if (t->state == AQ__DONE)
+            continue;
+        if (i < n)
+            out[i] = t;
+        i++;
+    }
+    return i > INT_MAX ? INT_MAX : (int)i;
+}
+
+/* What a WAITING task waits on, from its records. */
+static const char *waits_on(const aq_task *t)
+{
+    if (t->foreign)
+        return "a shared queue (other threads complete it)";
+    if (t->nwaits > 1)
+        return "a select";
+    const aq__waiter *w = t->waits;
+    if (w && w->link.next == &w->link) /* on no list */
+        return t->heap_idx != AQ__NO_TIMER ? "its timer (a sleep)"
+                                           : "its wake-up (already done)";
+    return "a wait list (a queue, task, lock, event, fd...)";
+}
+
+static void dump_task(const aq_task *t, int64_t now, FILE *f)
+{
+    static const char *const states[] = {"ready", "running", "parked",
+                                         "done"};
+    fprintf(f, "  task %p", (const void *)t);
+    if (t->name)
+        fprintf(f, " \"%s\"", t->name);
+    fprintf(f, ": %s", states[t->state]);
+    if (t->state == AQ__WAITING) {
+        fprintf(f, " on %s", waits_on(t));
+        if (t->nwaits > 1)
+            fprintf(f, " of %u clauses", t->nwaits);
+        if (t->heap_idx != AQ__NO_TIMER)
+            fprintf(f, ", deadline in %.3f s",
+                    (double)(t->deadline - now) / AQ_SEC);
+        else
+            fprintf(f, ", no deadline");
+    }
+    if (t->cancelled)
+        fprintf(f, ", cancelled%s", t->shielded ? " (shielded)" : "");
+    if (t->compact)
+        fprintf(f, ", compact");
+    fputc('\n', f);
+}
+
+int aq_loop_dump(const aq_loop *l, FILE *f)
+{
+    if (!l || !f)
+        return AQ_EINVAL;
+    aq_loop_stats st;
+    aq_loop_statistics(l, &st);
+    fprintf(f, "libaq: loop %p: %zu tasks (%zu ready, %zu parked), "
+               "%zu timers\n",
+            (const void *)l, st.tasks, st.ready, st.parked, st.timers);
+    int64_t now = aq_now();
+    for (const aq_list *e = l->tasks.next; e != &l->tasks; e = e->next) {
+        const aq_task *t = aq__list_entry(e, aq_task, all);
+        if (t->state != AQ__DONE)
+            dump_task(t, now, f);
+    }
+    return ferror(f) ? AQ_EBADF : AQ_OK;
+}
