@@ -592,6 +592,66 @@ TEST(test_overflow_put_many_goes_on_past_drops)
     ASSERT_EQ(g_nfreed, 0);
 }
 
+/* ---- items that own memory ------------------------------------------------- */
+
+/* Pointer items allocated through the harness's counting allocator: the
+ * drop callback frees each item the queue discards on its own, the test
+ * frees the ones it gets, and t_run fails the test if one leaks. */
+static void free_owned(void *item, void *ud)
+{
+    (void)ud;
+    char *p;
+    memcpy(&p, item, sizeof p);
+    t_free(p);
+}
+
+static aq_queue *owned_queue(long maxsize, aq_overflow policy)
+{
+    aq_queue *q;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(char *), maxsize));
+    ASSERT_OK(aq_queue_set_overflow(q, policy, free_owned, NULL));
+    return q;
+}
+
+static void put_owned(aq_queue *q, int expect)
+{
+    char *p = t_malloc(32);
+    ASSERT(p != NULL);
+    int rc = aq_queue_try_put(q, &p);
+    ASSERT_RC(rc, expect);
+    if (rc == AQ_EFULL) /* refused, not discarded: still the caller's */
+        t_free(p);
+}
+
+TEST(test_overflow_pointer_items_never_leak)
+{
+    /* Immediate shutdown: what is stored goes to the callback. */
+    aq_queue *q = owned_queue(0, AQ_BLOCK);
+    for (int i = 0; i < 5; i++)
+        put_owned(q, AQ_OK);
+    char *p;
+    ASSERT_OK(aq_queue_try_get(q, &p));
+    t_free(p);
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    ASSERT_OK(aq_queue_free(q));
+    /* aq_queue_free with items left. */
+    q = owned_queue(3, AQ_BLOCK);
+    for (int i = 0; i < 3; i++)
+        put_owned(q, AQ_OK);
+    put_owned(q, AQ_EFULL);
+    ASSERT_OK(aq_queue_free(q));
+    /* Overflow drops, both policies, then the rest at free. */
+    q = owned_queue(2, AQ_DROP_OLDEST);
+    for (int i = 0; i < 6; i++)
+        put_owned(q, AQ_OK);
+    ASSERT_EQ(stats_of(q).dropped, 4);
+    ASSERT_OK(aq_queue_free(q));
+    q = owned_queue(2, AQ_DROP_NEWEST);
+    for (int i = 0; i < 6; i++)
+        put_owned(q, i < 2 ? AQ_OK : AQ_EDROPPED);
+    ASSERT_OK(aq_queue_free(q));
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_overflow_free_passes_items_to_drop);
@@ -609,5 +669,6 @@ int main(int argc, char **argv)
     RUN(test_overflow_without_callback_counts);
     RUN(test_overflow_set_errors);
     RUN(test_overflow_shutdown_and_cancel_first);
+    RUN(test_overflow_pointer_items_never_leak);
     return t_done();
 }
