@@ -1,0 +1,26 @@
+#!/bin/sh
+# The gdb extension (tools/gdb/libaq-gdb.py) on a program with parked tasks
+# (tests/gdb/parked.c): aq-tasks lists them by name, aq-bt shows the
+# function each one is parked in, and the program then goes on to its
+# end, its own registers put back. Usage: tests/gdb/check.sh PARKED
+set -eu
+parked=${1:?usage: tests/gdb/check.sh PARKED}
+ext=$(dirname "$0")/../../tools/gdb/libaq-gdb.py
+out=$(gdb -q -batch -nx -ex 'set debuginfod enabled off' \
+    -ex 'break stop_here' -ex run -ex "source $ext" \
+    -ex 'aq-tasks' -ex 'aq-bt 2' -ex 'aq-bt 3' -ex continue \
+    "$parked" 2>&1)
+printf '%s\n' "$out"
+fail=0
+for want in '"consumer" parked' '"sleeper" parked' \
+    'in consumer_parked_here ()' 'in sleeper_parked_here ()' \
+    'exited normally'; do
+    if ! printf '%s\n' "$out" | grep -qF "$want"; then
+        echo "FAIL: the output lacks: $want"
+        fail=1
+    fi
+done
+# "done" is printed after the tasks were cancelled and waited for: the
+# thread's registers were restored after each aq-bt.
+printf '%s\n' "$out" | grep -qx 'done' || { echo "FAIL: no done"; fail=1; }
+exit $fail

@@ -1,0 +1,138 @@
+# libaq's gdb extension: the tasks of a loop, and the backtrace of a
+# parked one. MIT licensed. Load it with
+#
+#     (gdb) source /usr/local/share/libaq/libaq-gdb.py
+#
+# (make install puts it there; in the source tree: tools/gdb/libaq-gdb.py).
+# It needs libaq's debug information (the default build,
+# RelWithDebInfo, has it).
+#
+#     aq-tasks [LOOP]   every task of LOOP not yet returned (default: the
+#                       loop this thread runs), numbered, with its name,
+#                       state and what it waits on
+#     aq-bt N|TASK      the backtrace of task N of aq-tasks (or the task at
+#                       address TASK): of a parked task, from the registers
+#                       its context switch saved
+#
+# How aq-bt works: a parked task's context is a saved stack pointer, and
+# above it (src/ctx/ctx_x86_64.S, ctx_aarch64.S) the callee-saved
+# registers and the resume address. aq-bt loads them into the selected
+# thread's registers, lets gdb unwind, and puts the thread's own back.
+import gdb
+
+STATES = {0: "ready", 1: "running", 2: "parked", 3: "done"}
+NO_TIMER = (1 << 64) - 1
+
+
+def _tasks(loop):
+    """The aq_task * of loop that have not returned, oldest first."""
+    task_t = gdb.lookup_type("aq_task")
+    offset = next(f.bitpos for f in task_t.fields() if f.name == "all") // 8
+    head = loop["tasks"].address
+    node = loop["tasks"]["next"]
+    out = []
+    while node != head:
+        t = (node.cast(gdb.lookup_type("char").pointer()) - offset).cast(
+            task_t.pointer())
+        if int(t["state"]) != 3:
+            out.append(t)
+        node = node["next"]
+    return out
+
+
+def _current_loop():
+    loop = gdb.parse_and_eval("aq__thread_loop")
+    if int(loop) == 0:
+        raise gdb.GdbError("this thread runs no libaq loop: give one "
+                           "(aq-tasks LOOP)")
+    return loop
+
+
+def _describe(t):
+    state = STATES.get(int(t["state"]), "?")
+    name = t["name"].string() if int(t["name"]) else ""
+    text = '%s %s' % ('"%s"' % name if name else "(no name)", state)
+    if state == "parked":
+        if int(t["foreign"]):
+            text += " on a shared queue"
+        elif int(t["nwaits"]) > 1:
+            text += " in a select of %d clauses" % int(t["nwaits"])
+        else:
+            text += " on a wait list or its timer"
+        if int(t["heap_idx"]) != NO_TIMER:
+            text += ", deadline at %d ns on aq_now's clock" % int(
+                t["deadline"])
+    if int(t["cancelled"]):
+        text += ", cancelled"
+    if int(t["compact"]):
+        text += ", compact"
+    return text
+
+
+class AqTasks(gdb.Command):
+    """aq-tasks [LOOP]: the tasks of LOOP (default: this thread's loop)."""
+
+    def __init__(self):
+        super().__init__("aq-tasks", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        loop = gdb.parse_and_eval(arg) if arg else _current_loop()
+        tasks = _tasks(loop)
+        print("libaq loop %s: %d tasks" % (loop, len(tasks)))
+        for i, t in enumerate(tasks, 1):
+            print("  %d  task %s  %s" % (i, t, _describe(t)))
+
+
+REGS_X86_64 = ["r15", "r14", "r13", "r12", "rbx", "rbp"]  # then the return
+
+
+class AqBt(gdb.Command):
+    """aq-bt N|TASK: the backtrace of a parked task."""
+
+    def __init__(self):
+        super().__init__("aq-bt", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        if not arg:
+            raise gdb.GdbError("aq-bt N (a number from aq-tasks) or TASK")
+        if arg.isdigit():
+            tasks = _tasks(_current_loop())
+            if not 1 <= int(arg) <= len(tasks):
+                raise gdb.GdbError("no task %s: aq-tasks lists %d"
+                                   % (arg, len(tasks)))
+            t = tasks[int(arg) - 1]
+        else:
+            t = gdb.parse_and_eval(arg).cast(
+                gdb.lookup_type("aq_task").pointer())
+        state = STATES.get(int(t["state"]), "?")
+        if state == "running":
+            gdb.execute("bt")
+            return
+        if int(t["compact"]):
+            raise gdb.GdbError("a compact task's frames are copied aside "
+                               "while it is parked: no backtrace")
+        arch = gdb.selected_frame().architecture().name()
+        if "x86-64" not in arch:
+            raise gdb.GdbError("aq-bt knows the x86-64 context only (%s)"
+                               % arch)
+        sp = int(t["ctx"]["sp"])
+        word = gdb.lookup_type("unsigned long").pointer()
+        saved = [int(gdb.Value(sp + 8 * i).cast(word).dereference())
+                 for i in range(7)]
+        own = {r: int(gdb.parse_and_eval("$" + r))
+               for r in REGS_X86_64 + ["rsp", "rip"]}
+        gdb.execute("select-frame 0")
+        try:
+            for r, v in zip(REGS_X86_64, saved):
+                gdb.execute("set $%s = %d" % (r, v))
+            gdb.execute("set $rsp = %d" % (sp + 56))
+            gdb.execute("set $rip = %d" % saved[6])
+            print("task %s  %s" % (t, _describe(t)))
+            gdb.execute("bt")
+        finally:
+            for r, v in own.items():
+                gdb.execute("set $%s = %d" % (r, v))
+
+
+AqTasks()
+AqBt()
