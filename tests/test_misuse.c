@@ -1108,6 +1108,44 @@ static void *predicates_main(void *arg)
 }
 TEST(test_misuse_predicates_answer_0_or_1) { t_main(predicates_main, NULL); }
 
+/* AQ_QUEUE_PUT/GET catch a variable of the wrong size, moving nothing; a
+ * plain queue and a shared one alike. */
+static void *sized_main(void *arg)
+{
+    (void)arg;
+    for (int shared = 0; shared < 2; shared++) {
+        aq_queue *q = new_fifo(4);
+        if (shared)
+            ASSERT_OK(aq_queue_share(q));
+        int small = 7;
+        long v = 42, out = 0;
+        ASSERT_RC(AQ_QUEUE_PUT(q, &small), AQ_EINVAL);
+        ASSERT_EQ(aq_queue_qsize(q), 0);
+        ASSERT_OK(AQ_QUEUE_PUT(q, &v));
+        ASSERT_RC(AQ_QUEUE_GET(q, &small), AQ_EINVAL);
+        ASSERT_EQ(small, 7);
+        ASSERT_EQ(aq_queue_qsize(q), 1);
+        ASSERT_OK(AQ_QUEUE_GET(q, &out));
+        ASSERT_EQ(out, 42);
+        ASSERT_RC(aq_queue_get_sized(q, &out, sizeof out, aq_now()),
+                  AQ_ETIMEDOUT); /* the deadline form */
+        ASSERT_RC(aq_queue_put_sized(NULL, &v, sizeof v, AQ_NEVER),
+                  AQ_EINVAL);
+        ASSERT_OK(aq_queue_free(q));
+    }
+    return NULL;
+}
+
+TEST(test_misuse_sized_put_get)
+{
+    t_main(sized_main, NULL);
+    aq_queue *q = new_fifo(4);
+    int small = 1;
+    ASSERT_RC(AQ_QUEUE_PUT(q, &small), AQ_EPERM); /* outside a task first */
+    ASSERT_RC(AQ_QUEUE_GET(q, &small), AQ_EPERM);
+    ASSERT_OK(aq_queue_free(q));
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_misuse_error_names_and_messages);
@@ -1124,6 +1162,7 @@ int main(int argc, char **argv)
     RUN(test_misuse_queue_maxsize_extremes);
     RUN(test_misuse_queue_null_arguments);
     RUN(test_misuse_predicates_answer_0_or_1);
+    RUN(test_misuse_sized_put_get);
     RUN(test_misuse_queue_null_arguments_in_task);
     RUN(test_misuse_queue_full_empty_shutdown_codes);
     RUN(test_misuse_task_done_underflow);

@@ -111,6 +111,23 @@ AQ_EXTERN int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline);
  * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
 AQ_EXTERN int aq_queue_try_get(aq_queue *q, void *out);
 
+/* Size-checked put and get: AQ_QUEUE_PUT(q, &x) and AQ_QUEUE_GET(q, &x)
+ * pass sizeof x along, so a variable of the wrong type is caught, at run
+ * time (C cannot know q's item_size when it compiles), with AQ_EINVAL and
+ * nothing moved, where aq_queue_put would copy item_size bytes from it;
+ * a non-pointer argument fails to compile. Otherwise as aq_queue_put_until
+ * and aq_queue_get_until (deadline AQ_NEVER: none).
+ * Returns: as those; AQ_EINVAL also if size is not q's item_size (after
+ * AQ_EPERM, as every argument check). Suspends. */
+AQ_EXTERN int aq_queue_put_sized(aq_queue *q, const void *item, size_t size,
+                                 int64_t deadline);
+AQ_EXTERN int aq_queue_get_sized(aq_queue *q, void *out, size_t size,
+                                 int64_t deadline);
+#define AQ_QUEUE_PUT(q, ptr)                                              \
+    aq_queue_put_sized((q), (ptr), sizeof *(ptr), AQ_NEVER)
+#define AQ_QUEUE_GET(q, ptr)                                              \
+    aq_queue_get_sized((q), (ptr), sizeof *(ptr), AQ_NEVER)
+
 /* Marks one got item as processed (q.task_done()).
  * Returns: AQ_OK; AQ_EINVAL if q is NULL or no task is unfinished (the
  * count stays 0). Never reports shutdown. Does not suspend. */

@@ -330,6 +330,26 @@ int aq_queue_get(aq_queue *q, void *out)
     return get_wait(q, out, AQ_NEVER);
 }
 
+/* ---- size-checked forms ---------------------------------------------- */
+
+/* A wrong size is an argument error: reported after AQ_EPERM, which the
+ * plain call gives outside a task. */
+int aq_queue_put_sized(aq_queue *q, const void *item, size_t size,
+                       int64_t deadline)
+{
+    if (q && size != q->item_size && aq__cur)
+        return AQ_EINVAL;
+    return put_wait(q, item, deadline);
+}
+
+int aq_queue_get_sized(aq_queue *q, void *out, size_t size,
+                       int64_t deadline)
+{
+    if (q && size != q->item_size && aq__cur)
+        return AQ_EINVAL;
+    return get_wait(q, out, deadline);
+}
+
 /* ---- runs (the batch calls' fast path, batch.c) ------------------------ */
 
 /* A run moves many items with one storage call, and so only where no
