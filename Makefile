@@ -6,7 +6,7 @@ CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
 .PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench \
-	bench-check bench-echo bench-redis bench-threads docs
+	bench-check bench-echo bench-redis bench-threads bench-plot docs
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -67,6 +67,13 @@ clean:
 # paste into bench/RESULTS.md. BENCH_QUICK=1 for a fast, indicative pass.
 bench:
 	BUILD=$(BUILD) python3 bench/run.py bench
+
+# make bench, then its table drawn by gnuplot (bench/plot.py; Debian's
+# gnuplot-nox, installed with apt-get if missing) into $(BUILD)/bench.png.
+# docs/bench.png, which the README shows, is such a chart.
+bench-plot:
+	BUILD=$(BUILD) python3 bench/run.py bench | tee $(BUILD)/bench.md
+	python3 bench/plot.py $(BUILD)/bench.md $(BUILD)/bench.png
 
 # Shared queues and aq_cores against Go (GOMAXPROCS=2), a pthread
 # condvar, crossbeam-channel and janus, in one run (bench/threads.py);
