@@ -270,6 +270,61 @@ TEST(test_stats_null_arguments)
     ASSERT_OK(aq_queue_free(q));
 }
 
+/* ---- storage after a spike ------------------------------------------------ */
+
+static void fill(aq_queue *q, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        qh_try_put(q, i);
+}
+
+static void drain_then_empty(aq_queue *q)
+{
+    int64_t v;
+    while (aq_queue_qsize(q) > 0)
+        ASSERT_OK(aq_queue_try_get(q, &v));
+    ASSERT_RC(aq_queue_try_get(q, &v), AQ_EEMPTY); /* finds it empty */
+}
+
+static void spike_body(aq_queue *q, aq_queue_kind kind)
+{
+    (void)kind;
+    fill(q, 10000); /* a burst */
+    ASSERT_EQ(qstats(q).capacity, 16384);
+    drain_then_empty(q); /* the burst's own emptying: kept */
+    ASSERT_EQ(qstats(q).capacity, 16384);
+    fill(q, 100);
+    drain_then_empty(q); /* at most a quarter used since: given back */
+    ASSERT_EQ(qstats(q).capacity, 256);
+    /* Steady at 1000 items: grows once, then never reallocates. */
+    fill(q, 1000);
+    drain_then_empty(q);
+    ASSERT_EQ(qstats(q).capacity, 1024);
+    long allocs = t_allocs;
+    for (int cycle = 0; cycle < 20; cycle++) {
+        fill(q, 1000);
+        drain_then_empty(q);
+    }
+    ASSERT_EQ(t_allocs, allocs);
+    ASSERT_EQ(qstats(q).capacity, 1024);
+    /* Small queues keep their 64 items. */
+    fill(q, 3);
+    drain_then_empty(q);
+    fill(q, 3);
+    drain_then_empty(q);
+    ASSERT_EQ(qstats(q).capacity, 64);
+    /* The order of what comes after a trim is intact. */
+    fill(q, 5);
+    int64_t first = qh_try_get(q);
+    ASSERT_EQ(first, kind == AQ_LIFO ? 4 : 0);
+    ASSERT_EQ(qstats(q).high_water, 10000); /* the statistics' own */
+}
+
+TEST(test_stats_storage_given_back_after_a_spike)
+{
+    qh_each_kind(0, spike_body);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_stats_queue_counts_exact);
@@ -277,6 +332,7 @@ int main(int argc, char **argv)
     RUN(test_stats_queue_rendezvous);
     RUN(test_stats_queue_drops);
     RUN(test_stats_queue_batches);
+    RUN(test_stats_storage_given_back_after_a_spike);
     RUN(test_stats_loop_counts);
     RUN(test_stats_loop_single_iteration);
     RUN(test_stats_null_arguments);

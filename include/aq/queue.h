@@ -279,12 +279,19 @@ typedef struct aq_queue_stats {
     long getters, putters, joiners; /* tasks waiting in each call */
     long unfinished;
     int is_shutdown;
+    size_t capacity;     /* items its storage holds now (see below) */
 } aq_queue_stats;
 
 /* Fills *out with q's counters. The totals cost one increment per item
  * got and one compare per item stored (put is derived: got + qsize +
  * the dropped items that had been stored); the waiter counts are
  * O(waiters).
+ * Storage: it doubles as items come, and gives memory back when a get
+ * finds q empty: if q held at most a quarter of its capacity since a get
+ * last found it empty, the capacity drops to twice that (a power of two,
+ * at least 64 items). A queue that keeps reaching a quarter of its
+ * storage keeps it, so a steady queue never reallocates; after a burst,
+ * the second time q runs empty gives the burst's memory back.
  * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
 

@@ -124,6 +124,35 @@ int aq_queue_free(aq_queue *q)
     return AQ_OK;
 }
 
+/* Gives memory back after a spike, called when a get finds q empty and
+ * its storage holds more than AQ__TRIM_MIN items: if q held at most a
+ * quarter of its capacity since a get last found it empty (high_water,
+ * which the put path keeps anyway, so this costs a put nothing), the
+ * capacity drops to the power of two at least twice that peak (and
+ * AQ__TRIM_MIN). A queue that keeps reaching a quarter of its storage
+ * keeps it, so a steady queue never thrashes; after a burst, the first
+ * emptying only resets peak, and the next one shrinks. The ring is empty,
+ * so nothing moves; a failed realloc keeps the old buffer. */
+__attribute__((noinline)) void aq__queue_trim(aq_queue *q)
+{
+    size_t peak = q->high_water;
+    if (peak > q->high_before)
+        q->high_before = peak;
+    q->high_water = 0; /* from now on: since this emptying */
+    if (peak > q->cap / 4)
+        return;
+    size_t cap = AQ__TRIM_MIN;
+    while (cap < 2 * peak)
+        cap *= 2;
+    size_t entry = q->slot ? q->slot : q->item_size;
+    unsigned char *buf = aq__realloc(q->buf, cap * entry);
+    if (!buf)
+        return;
+    q->buf = buf;
+    q->cap = cap;
+    q->head = 0;
+}
+
 int aq__queue_grow_buf(aq_queue *q, size_t entry)
 {
     size_t cap = q->cap ? 2 * q->cap : 8;
@@ -294,6 +323,8 @@ AQ__ALWAYS_INLINE int get_one(aq_queue *q, void *out, aq_task *self,
             return AQ_OK;
         }
     }
+    if (aq__unlikely(q->cap > AQ__TRIM_MIN))
+        aq__queue_trim(q); /* empty: the moment to give memory back */
     if (!self)
         return AQ_EEMPTY;
     return park(self, &q->getters, out, deadline);
@@ -541,7 +572,8 @@ int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
     out->put = q->got + q->count + q->dropped - q->refused;
     out->got = q->got;
     out->dropped = q->dropped;
-    out->high_water = q->high_water;
+    out->high_water =
+        q->high_water > q->high_before ? q->high_water : q->high_before;
     out->qsize = (long)q->count;
     out->maxsize = q->maxsize;
     out->getters = (long)aq__list_len(&q->getters);
@@ -549,5 +581,6 @@ int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
     out->joiners = (long)aq__list_len(&q->joiners);
     out->unfinished = q->unfinished;
     out->is_shutdown = (q->flags & AQ__Q_SHUTDOWN) != 0;
+    out->capacity = q->cap;
     return AQ_OK;
 }

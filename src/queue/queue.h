@@ -63,9 +63,17 @@ struct aq_queue {
     uint64_t dropped;    /* items given to the policy or an immediate
                             shutdown, stored or not */
     uint64_t refused;    /* of those, new items that were never stored */
-    size_t high_water;   /* the largest count after a push */
+    size_t high_water;   /* the largest count after a push since the last
+                            trim (aq__queue_trim), which folds it into
+                            high_before: the statistics show the larger */
+    size_t high_before;
     aq__shared *shared;  /* AQ__Q_SHARED: where the state really is */
 };
+
+/* Below this many items of storage a queue never trims (aq__queue_trim):
+ * 64 items cost little and spare a realloc per burst. */
+#define AQ__TRIM_MIN 64
+void aq__queue_trim(aq_queue *q);
 
 #define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
 #define AQ__Q_RENDEZVOUS 2u /* AQ_RENDEZVOUS: stores nothing, limit 0 */
