@@ -228,7 +228,7 @@ AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
  * that the name can be used afresh. The dead-letter stream is kept: it
  * holds what failed. Other members' calls then fail (AQ_ESERVER,
  * NOGROUP): delete only once they are done. q stays open; close it.
- * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED. Suspends. */
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_delete(aq_redis_queue *q);
 
 /* The stream's length into *n (q.qsize(): undelivered plus pending).

@@ -78,6 +78,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         c->reconnects++;
     c->ever_up = 1;
     c->last_error = 0;
+    c->backoff = BACKOFF_MIN;
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -159,22 +160,19 @@ static int pump(rq_conn *c)
 static void *drive(void *arg)
 {
     rq_conn *c = arg;
-    int64_t backoff = BACKOFF_MIN;
     for (;;) {
-        long before = c->reconnects;
-        int was_up = c->ever_up;
         int rc = connect_once(c);
         if (rc == AQ_OK) {
             if (pump(c) == AQ_ECANCELED)
                 return NULL;
-            if (c->reconnects != before || c->ever_up != was_up)
-                backoff = BACKOFF_MIN; /* it was up: start over */
         } else {
             c->last_error = rc;
         }
-        if (aq_sleep(backoff) == AQ_ECANCELED)
+        /* on_connect starts the back-off over once a connection is made */
+        if (aq_sleep(c->backoff) == AQ_ECANCELED)
             return NULL;
-        backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
+        c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX
+                                                  : c->backoff * 2;
     }
 }
 
@@ -185,6 +183,7 @@ int rq_conn_start(rq_conn *c, const char *host, int port,
 {
     c->host = host;
     c->port = port;
+    c->backoff = BACKOFF_MIN;
     c->on_up = on_up;
     c->arg = arg;
     int rc = aq_event_new(&c->kick);

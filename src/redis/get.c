@@ -36,22 +36,27 @@ void rq_held_remove(aq_redis_queue *q, size_t i)
     q->nheld--;
 }
 
-static int held_find(const aq_redis_queue *q, const char *id)
+/* The index of the held entry id, or -1. */
+long rq_held_find(const aq_redis_queue *q, const char *id)
 {
     for (size_t i = 0; i < q->nheld; i++)
         if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
-            return 1;
-    return 0;
+            return (long)i;
+    return -1;
 }
 
-/* The oldest held entry neither promised nor given, or NULL. */
+/* Neither promised to a get, nor a task's, nor being acknowledged. */
+static int held_is_free(const rq_held *h)
+{
+    return !h->slot && !h->task && !h->acking;
+}
+
+/* The oldest free held entry, or NULL. */
 static rq_held *held_free(const aq_redis_queue *q)
 {
-    for (size_t i = 0; i < q->nheld; i++) {
-        rq_held *h = rq_held_at(q, i);
-        if (!h->slot && !h->task && !h->acking)
-            return h;
-    }
+    for (size_t i = 0; i < q->nheld; i++)
+        if (held_is_free(rq_held_at(q, i)))
+            return rq_held_at(q, i);
     return NULL;
 }
 
@@ -168,7 +173,7 @@ void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
             e->element[0]->len >= AQ_REDIS_ID_MAX)
             continue;
         const redisReply *id = e->element[0];
-        if (held_find(q, id->str))
+        if (rq_held_find(q, id->str) >= 0)
             continue; /* taken back after a reconnection: held already */
         const char *item = item_of(q, e->element[1]);
         if (!item)
@@ -227,10 +232,8 @@ static long wanted(const aq_redis_queue *q)
     long free_held = 0;
     if (!q->got_once) /* a handle that only puts never reads ahead */
         return q->ngetters;
-    for (size_t i = 0; q->prefetch && i < q->nheld; i++) {
-        const rq_held *h = rq_held_at(q, i);
-        free_held += !h->slot && !h->task && !h->acking;
-    }
+    for (size_t i = 0; q->prefetch && i < q->nheld; i++)
+        free_held += held_is_free(rq_held_at(q, i));
     /* With no get waiting, top up only at half: one read per half
      * prefetch, not one per get. */
     if (q->ngetters == 0 && free_held > q->prefetch / 2)
@@ -335,9 +338,7 @@ int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
     int rc = rq_enter(q, item != NULL);
     if (rc != AQ_OK)
         return rc;
-    rc = get_entry(q, item, id, deadline);
-    q->calls--;
-    return rc;
+    return rq_leave(q, get_entry(q, item, id, deadline));
 }
 
 int aq_redis_queue_get_until(aq_redis_queue *q, void *item, int64_t deadline)

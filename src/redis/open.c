@@ -83,7 +83,7 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
         inet_pton(AF_INET6, host, bin) != 1)
         return AQ_EINVAL;
     q->host = strdup(host);
-    q->r.port = q->w.port = (int)port;
+    q->port = (int)port;
     return q->host ? AQ_OK : AQ_ENOMEM;
 }
 
@@ -153,15 +153,15 @@ static int open_server(aq_redis_queue *q)
     int rc = aq_event_new(&q->keep);
     q->w.before_write = rq_batch_flush;
     if (rc == AQ_OK)
-        rc = rq_conn_start(&q->w, q->host, q->w.port, w_up, q);
+        rc = rq_conn_start(&q->w, q->host, q->port, w_up, q);
     if (rc == AQ_OK)
-        rc = rq_conn_start(&q->r, q->host, q->r.port, r_up, q);
+        rc = rq_conn_start(&q->r, q->host, q->port, r_up, q);
     if (rc != AQ_OK)
         return rc;
     /* Queued after the scripts' loading on the same connection, so its
      * reply says they are loaded; sent whole (EVAL), since their SHAs are
      * not known yet. */
-    const char *argv[] = {"EVAL", rq_script_src[RQ_CREATE], "2", q->stream,
+    const char *argv[] = {"EVAL", rq_create_src, "2", q->stream,
                           q->acked_key, q->group};
     size_t lens[6];
     for (int i = 0; i < 6; i++)

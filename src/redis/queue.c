@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - Every public call that suspends begins with rq_enter and ends with
- *   LEAVE, so q->calls is exact when close asks.
+ *   rq_leave, so q->calls is exact when close asks.
  * - An acknowledged entry stays held, marked acking, until its ack's
  *   outcome is known (see ack_id).
  */
@@ -11,8 +11,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-#define LEAVE(q, rc) return ((q)->calls--, (rc))
 
 /* ---- put ----------------------------------------------------------------- */
 
@@ -28,7 +26,7 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
     for (;;) {
         rq_slot *s = rq_slot_take(q);
         if (!s)
-            LEAVE(q, AQ_ENOMEM);
+            return rq_leave(q, AQ_ENOMEM);
         memcpy(s->item, item, q->item_size);
         long long n;
         rc = rq_call_with(q, s, rq_batch_add, &batch_put, deadline, &n,
@@ -44,7 +42,7 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
         if (rc != AQ_OK)
             break;
     }
-    LEAVE(q, rc);
+    return rq_leave(q, rc);
 }
 
 int aq_redis_queue_put(aq_redis_queue *q, const void *item)
@@ -73,9 +71,9 @@ static int valid_id(const char *s)
  * it out again. */
 static int ack_id(aq_redis_queue *q, const char *id)
 {
-    for (size_t i = 0; i < q->nheld; i++)
-        if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
-            rq_held_at(q, i)->acking = 1;
+    long i = rq_held_find(q, id);
+    if (i >= 0)
+        rq_held_at(q, (size_t)i)->acking = 1;
     rq_slot *s = rq_slot_take(q);
     if (!s)
         return AQ_ENOMEM;
@@ -86,11 +84,8 @@ static int ack_id(aq_redis_queue *q, const char *id)
                           &resent);
     /* Done with, whatever came: an ack that did not land lets the entry
      * go idle, and a sweep hands it out again. */
-    for (size_t i = 0; i < q->nheld; i++)
-        if (strcmp(rq_held_at(q, i)->id.s, id) == 0) {
-            rq_held_remove(q, i);
-            break;
-        }
+    if ((i = rq_held_find(q, id)) >= 0)
+        rq_held_remove(q, (size_t)i);
     if (rc != AQ_OK)
         return rc;
     /* An ack sent again after its reply was lost finds the entry gone
@@ -110,7 +105,7 @@ int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
     if (rc != AQ_OK)
         return rc;
     aq_redis_id copy = *id; /* the held record it may name goes first */
-    LEAVE(q, ack_id(q, copy.s));
+    return rq_leave(q, ack_id(q, copy.s));
 }
 
 int aq_redis_queue_task_done(aq_redis_queue *q)
@@ -123,10 +118,10 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
         rq_held *h = rq_held_at(q, i);
         if (h->task == self && !h->acking) {
             aq_redis_id id = h->id;
-            LEAVE(q, ack_id(q, id.s));
+            return rq_leave(q, ack_id(q, id.s));
         }
     }
-    LEAVE(q, AQ_EINVAL);
+    return rq_leave(q, AQ_EINVAL);
 }
 
 /* ---- join, shutdown, size ------------------------------------------------ */
@@ -163,7 +158,7 @@ int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
         if (rc != AQ_OK)
             break;
     }
-    LEAVE(q, rc);
+    return rq_leave(q, rc);
 }
 
 int aq_redis_queue_join(aq_redis_queue *q)
@@ -190,7 +185,7 @@ int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
             rq_getters_fail(q, AQ_ESHUTDOWN);
         rq_read(q);
     }
-    LEAVE(q, rc);
+    return rq_leave(q, rc);
 }
 
 int aq_redis_queue_delete(aq_redis_queue *q)
@@ -202,7 +197,7 @@ int aq_redis_queue_delete(aq_redis_queue *q)
     size_t lens[] = {3, strlen(q->stream), strlen(q->flag_key),
                      strlen(q->acked_key)};
     rc = rq_call(q, NULL, 4, argv, lens, AQ_NEVER, NULL, NULL);
-    LEAVE(q, rc);
+    return rq_leave(q, rc);
 }
 
 int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
@@ -214,7 +209,7 @@ int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
     rc = count(q, "size", AQ_NEVER, &len);
     if (rc == AQ_OK)
         *n = (long)len;
-    LEAVE(q, rc);
+    return rq_leave(q, rc);
 }
 
 int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out)

@@ -148,6 +148,6 @@ long aq_redis_queue_sweep(aq_redis_queue *q)
     if (rc != AQ_OK)
         return rc;
     long n = rq_sweep(q);
-    q->calls--;
+    q->calls--; /* rq_leave's, for a long */
     return n;
 }

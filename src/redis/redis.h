@@ -23,6 +23,7 @@ typedef struct rq_conn {
     int ever_up;      /* a connection was made before: the next is a
                          reconnection */
     int last_error;   /* -errno of the last failed attempt, or 0 */
+    int64_t backoff;  /* the wait before the next attempt */
     long reconnects, commands, writes;
     /* Queues what every new connection must send before anything else
      * (scripts, the recovery of pending entries). */
@@ -96,13 +97,15 @@ typedef struct rq_held {
     unsigned char item[]; /* item_size bytes */
 } rq_held;
 
-enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_CREATE, RQ_NSCRIPTS };
+enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_NSCRIPTS };
 
 struct aq_redis_queue {
     aq_loop *loop;
     rq_conn w;             /* everything but the blocking reads */
     rq_conn r;             /* the gets' XREADGROUP BLOCK */
-    char *host, *stream, *group, *consumer, *flag_key, *dead_key, *acked_key;
+    char *host, *stream, *group, *consumer;
+    char *flag_key, *dead_key, *acked_key; /* <stream>:shutdown ... */
+    int port;
     size_t item_size;
     long maxsize, max_deliveries, prefetch;
     int64_t claim_idle, sweep_every, block, connect_timeout;
@@ -135,6 +138,7 @@ struct aq_redis_queue {
 
 /* scripts.c */
 extern const char *const rq_script_src[RQ_NSCRIPTS];
+extern const char rq_create_src[];
 void rq_scripts_load(aq_redis_queue *q);
 
 /* call.c */
@@ -155,6 +159,12 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
 int rq_back_off(int64_t *pause, int64_t deadline);
 void rq_reply_done(rq_slot *s, const redisReply *r);
 int rq_enter(aq_redis_queue *q, int args_ok);
+/* The end of a call that rq_enter counted in: return rq_leave(q, rc). */
+static inline int rq_leave(aq_redis_queue *q, int rc)
+{
+    q->calls--;
+    return rc;
+}
 
 /* batch.c */
 int rq_batch_add(aq_redis_queue *q, rq_slot *s, const void *kind);
@@ -164,6 +174,7 @@ void rq_batch_free(aq_redis_queue *q);
 /* get.c */
 rq_held *rq_held_at(const aq_redis_queue *q, size_t i);
 void rq_held_remove(aq_redis_queue *q, size_t i);
+long rq_held_find(const aq_redis_queue *q, const char *id);
 void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries);
 void rq_read(aq_redis_queue *q);
 void rq_getters_fail(aq_redis_queue *q, int rc);

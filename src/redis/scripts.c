@@ -126,20 +126,22 @@ const char *const rq_script_src[RQ_NSCRIPTS] = {
         "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]\n"
         "bury(KEYS[1], KEYS[2], ARGV[1], ARGV[2], e and e[2], ARGV[3])\n"
         "return 1\n",
-    /* Creates the group (and the stream) unless it exists; a new group
-     * has acknowledged nothing, so its counter starts at 0, whatever a
-     * stream deleted by hand left. KEYS: stream, acked counter. ARGV:
-     * group. 1 if created, 0 if it existed; a server error as it is. */
-    [RQ_CREATE] =
-        "local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0',\n"
-        "                      'MKSTREAM')\n"
-        "if type(r) == 'table' and r.err then\n"
-        "  if string.sub(r.err, 1, 9) == 'BUSYGROUP' then return 0 end\n"
-        "  return r\n"
-        "end\n"
-        "redis.call('DEL', KEYS[2])\n"
-        "return 1\n",
 };
+
+/* Creates the group (and the stream) unless it exists; a new group has
+ * acknowledged nothing, so its counter starts at 0, whatever a stream
+ * deleted by hand left. KEYS: stream, acked counter. ARGV: group. 1 if
+ * created, 0 if it existed; a server error as it is. Sent whole (EVAL),
+ * once, at open, before the other scripts' SHAs are known: not loaded. */
+const char rq_create_src[] =
+    "local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0',\n"
+    "                      'MKSTREAM')\n"
+    "if type(r) == 'table' and r.err then\n"
+    "  if string.sub(r.err, 1, 9) == 'BUSYGROUP' then return 0 end\n"
+    "  return r\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n";
 
 static void loaded(redisAsyncContext *ac, void *r, void *priv)
 {
