@@ -307,6 +307,20 @@ static void spike_body(aq_queue *q, aq_queue_kind kind)
     }
     ASSERT_EQ(t_allocs, allocs);
     ASSERT_EQ(qstats(q).capacity, 1024);
+    /* Batch drains: a get_many that ends on an empty queue, then the
+     * try_get, are one emptying; the steady queue still keeps its 1024. */
+    allocs = t_allocs;
+    for (int cycle = 0; cycle < 5; cycle++) {
+        fill(q, 1000);
+        int64_t buf[256];
+        size_t got;
+        while (aq_queue_qsize(q) > 0)
+            ASSERT_OK(aq_queue_get_many(q, buf, 256, &got));
+        int64_t v;
+        ASSERT_RC(aq_queue_try_get(q, &v), AQ_EEMPTY);
+        ASSERT_EQ(qstats(q).capacity, 1024);
+    }
+    ASSERT_EQ(t_allocs, allocs);
     /* Small queues keep their 64 items. */
     fill(q, 3);
     drain_then_empty(q);

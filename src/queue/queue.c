@@ -126,16 +126,21 @@ int aq_queue_free(aq_queue *q)
 
 /* Gives memory back after a spike, called when a get finds q empty and
  * its storage holds more than AQ__TRIM_MIN items: if q held at most a
- * quarter of its capacity since a get last found it empty (high_water,
- * which the put path keeps anyway, so this costs a put nothing), the
- * capacity drops to the power of two at least twice that peak (and
- * AQ__TRIM_MIN). A queue that keeps reaching a quarter of its storage
- * keeps it, so a steady queue never thrashes; after a burst, the first
- * emptying only resets peak, and the next one shrinks. The ring is empty,
- * so nothing moves; a failed realloc keeps the old buffer. */
+ * quarter of its capacity since it last emptied (high_water, which the
+ * put path keeps anyway, so this costs a put nothing), the capacity drops
+ * to the power of two at least twice that peak (and AQ__TRIM_MIN). A
+ * queue that keeps reaching a quarter of its storage keeps it, so a
+ * steady queue never thrashes; after a burst, the burst's own emptying
+ * only resets the peak, and the next one shrinks. An emptying is one
+ * whatever number of gets find q empty before anything is stored again
+ * (a batch get that ends on an empty queue, then a get that parks): with
+ * nothing stored since the last one, there is nothing to judge. The ring
+ * is empty, so nothing moves; a failed realloc keeps the old buffer. */
 __attribute__((noinline)) void aq__queue_trim(aq_queue *q)
 {
     size_t peak = q->high_water;
+    if (peak == 0)
+        return; /* the same emptying as the last call */
     if (peak > q->high_before)
         q->high_before = peak;
     q->high_water = 0; /* from now on: since this emptying */
