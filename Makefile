@@ -16,7 +16,7 @@ $(BUILD)/CMakeCache.txt:
 
 # The main example: the tutorial's producer/consumer over maxsize=10.
 demo: all
-	./$(BUILD)/examples/producer_consumer
+	$(abspath $(BUILD))/examples/producer_consumer
 
 # Packages some tests need (libuv for test_embed_uv), installed with
 # apt-get when missing: tests/deps.sh.
@@ -118,7 +118,7 @@ soak:
 	$(CMAKE) -S . -B $(SOAK_BUILD) -DCMAKE_BUILD_TYPE=Release \
 	    -DAQ_BUILD_EXAMPLES=OFF
 	$(CMAKE) --build $(SOAK_BUILD) --target test_model -j2
-	./$(SOAK_BUILD)/tests/test_model --seeds $(SOAK_SEEDS) \
+	$(abspath $(SOAK_BUILD))/tests/test_model --seeds $(SOAK_SEEDS) \
 	    --start $(SOAK_START) -v
 
 fuzz-build:
@@ -134,14 +134,14 @@ fuzz-build:
 
 fuzz: fuzz-build
 	mkdir -p $(FUZZ_CORPUS)
-	./$(FUZZ_BUILD)/fuzz_model -max_total_time=$(FUZZ_SECONDS) \
+	$(abspath $(FUZZ_BUILD))/fuzz_model -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=900 -timeout=30 -artifact_prefix=$(FUZZ_BUILD)/ \
 	    $(FUZZ_CORPUS)
 
 fuzz-min: fuzz-build
 	rm -rf $(FUZZ_BUILD)/min
 	mkdir -p $(FUZZ_BUILD)/min
-	./$(FUZZ_BUILD)/fuzz_model -merge=1 $(FUZZ_BUILD)/min $(FUZZ_CORPUS)
+	$(abspath $(FUZZ_BUILD))/fuzz_model -merge=1 $(FUZZ_BUILD)/min $(FUZZ_CORPUS)
 	rm -f $(FUZZ_CORPUS)/*
 	cp $(FUZZ_BUILD)/min/* $(FUZZ_CORPUS)/
 
@@ -156,7 +156,7 @@ SOAK_SCALE_ARGS ?=
 
 soak-scale: all
 	cc -O2 -Iinclude tests/soak/soak.c $(BUILD)/libaq.a -o $(BUILD)/soak
-	./$(BUILD)/soak $(SOAK_SCALE_ARGS)
+	$(abspath $(BUILD))/soak $(SOAK_SCALE_ARGS)
 
 # Thread soak (tests/soak/threads.sh): test_thread_stress, shared queues
 # hammered by plain threads and the tasks of two loops with random

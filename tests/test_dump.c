@@ -135,6 +135,10 @@ static void *dump_main(void *arg)
     ASSERT(ro != NULL);
     ASSERT_RC(aq_loop_dump(aq_loop_current(), ro), AQ_EBADF);
     fclose(ro);
+    FILE *full = fopen("/dev/full", "w"); /* buffered: fails at the flush */
+    ASSERT(full != NULL);
+    ASSERT_RC(aq_loop_dump(aq_loop_current(), full), AQ_EBADF);
+    fclose(full);
     ASSERT_OK(aq_task_cancel(t[0]));
     ASSERT_OK(aq_task_cancel(t[2]));
     for (int i = 0; i < 3; i++) {
@@ -215,6 +219,9 @@ TEST(test_dump_on_deadlock_by_environment)
     ASSERT(strstr(err, "2 tasks (0 ready, 2 parked)") != NULL);
     ASSERT(strstr(err, "\"stuck-main\": parked on a wait list") != NULL);
     ASSERT(strstr(err, "\"stuck-consumer\": parked on a wait list") != NULL);
+    ASSERT_EQ(setenv("AQ_DEADLOCK_DUMP", "0", 1), 0); /* "0": off */
+    err = stderr_of_deadlock();
+    ASSERT(strstr(err, "libaq") == NULL);
     ASSERT_EQ(unsetenv("AQ_DEADLOCK_DUMP"), 0);
     err = stderr_of_deadlock();
     ASSERT(strstr(err, "libaq") == NULL); /* quiet without it */

@@ -301,7 +301,8 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
  * cancelled; a first line counts them (Go's goroutine dump, asyncio's
  * debug mode). aq_run writes it to stderr by itself, before cancelling
  * the tasks, when it finds that none can ever run again (AQ_EDEADLK) and
- * the environment variable AQ_DEADLOCK_DUMP is set: no code to change.
+ * the environment variable AQ_DEADLOCK_DUMP is set to anything but "" or
+ * "0": no code to change.
  * Returns: AQ_OK; AQ_EINVAL if loop or f is NULL; AQ_EBADF if writing to
  * f failed. Does not suspend. */
 AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);

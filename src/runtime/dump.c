@@ -84,5 +84,6 @@ int aq_loop_dump(const aq_loop *l, FILE *f)
         if (t->state != AQ__DONE)
             dump_task(t, now, f);
     }
-    return ferror(f) ? AQ_EBADF : AQ_OK;
+    /* A buffered stream fails at its flush (a full disk): ask it now. */
+    return fflush(f) != 0 || ferror(f) ? AQ_EBADF : AQ_OK;
 }

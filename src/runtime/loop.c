@@ -28,6 +28,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
@@ -330,7 +331,8 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
     aq_loop_run(l);
     if (main->state != AQ__DONE) /* stopped, or it could never end */
         rc = l->stopped ? AQ_ECANCELED : AQ_EDEADLK;
-    if (rc == AQ_EDEADLK && getenv("AQ_DEADLOCK_DUMP")) {
+    const char *dump = getenv("AQ_DEADLOCK_DUMP");
+    if (rc == AQ_EDEADLK && dump && *dump && strcmp(dump, "0") != 0) {
         fprintf(stderr, "libaq: aq_run: no task can ever run again "
                         "(AQ_EDEADLK); its tasks, before they are "
                         "cancelled:\n");

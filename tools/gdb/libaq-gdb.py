@@ -40,7 +40,19 @@ def _tasks(loop):
     return out
 
 
+def _types():
+    """libaq's types, which only its debug information gives."""
+    try:
+        gdb.lookup_type("aq_task")
+        gdb.parse_and_eval("(aq_loop *)aq__thread_loop")
+    except gdb.error:
+        raise gdb.GdbError("libaq-gdb needs libaq's debug information (the "
+                           "default build, RelWithDebInfo, has it; a "
+                           "stripped libaq has not)")
+
+
 def _current_loop():
+    _types()
     loop = gdb.parse_and_eval("aq__thread_loop")
     if int(loop) == 0:
         raise gdb.GdbError("this thread runs no libaq loop: give one "
@@ -57,8 +69,11 @@ def _describe(t):
             text += " on a shared queue"
         elif int(t["nwaits"]) > 1:
             text += " in a select of %d clauses" % int(t["nwaits"])
+        elif int(t["waits"]["link"]["next"]) == int(
+                t["waits"]["link"].address):  # on no list, as dump.c says
+            text += " on its timer (a sleep)"
         else:
-            text += " on a wait list or its timer"
+            text += " on a wait list (a queue, task, lock, event, fd...)"
         if int(t["heap_idx"]) != NO_TIMER:
             text += ", deadline at %d ns on aq_now's clock" % int(
                 t["deadline"])
@@ -95,6 +110,7 @@ class AqBt(gdb.Command):
     def invoke(self, arg, from_tty):
         if not arg:
             raise gdb.GdbError("aq-bt N (a number from aq-tasks) or TASK")
+        _types()
         if arg.isdigit():
             tasks = _tasks(_current_loop())
             if not 1 <= int(arg) <= len(tasks):
@@ -102,8 +118,11 @@ class AqBt(gdb.Command):
                                    % (arg, len(tasks)))
             t = tasks[int(arg) - 1]
         else:
-            t = gdb.parse_and_eval(arg).cast(
-                gdb.lookup_type("aq_task").pointer())
+            try:
+                t = gdb.parse_and_eval(arg).cast(
+                    gdb.lookup_type("aq_task").pointer())
+            except gdb.error as e:
+                raise gdb.GdbError("aq-bt: %s is not a task (%s)" % (arg, e))
         state = STATES.get(int(t["state"]), "?")
         if state == "running":
             gdb.execute("bt")
