@@ -5,7 +5,8 @@
 # redis-server (test_resp_server drives examples/resp_queue_server with
 # the real redis-cli; bench/resp_vs_redis.sh runs redis-server and
 # redis-benchmark); hiredis (libaq-redis, and its tests against
-# redis-server); gdb (the gdb extension's test). Idempotent and quiet when
+# redis-server); gdb (the gdb extension's test); valgrind (the valgrind
+# runs, and its header lets libaq register task stacks with it). Idempotent and quiet when
 # everything is there. Run by `make test` and .ci/run; as root it installs,
 # otherwise it prints the command to run and exits 1.
 set -eu
@@ -22,6 +23,7 @@ if ! command -v pkg-config >/dev/null 2>&1 ||
 fi
 command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 command -v gdb >/dev/null 2>&1 || need="$need gdb"
+command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 [ -z "$need" ] && exit 0
 

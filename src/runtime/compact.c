@@ -87,7 +87,8 @@ int aq__compact_reserve(aq_task *t)
     /* Our own stack pointer is below the caller's, under which the switch
      * will store its frame: a safe over-estimate by a few words. */
     char *sp = aq__ctx_here();
-    size_t need = (size_t)(shared_top(t->loop) - sp) + AQ__CTX_FRAME;
+    size_t need = (size_t)(shared_top(t->loop) - sp) + AQ__CTX_FRAME +
+                  (aq__fibers ? AQ__FIBER_FRAME : 0);
     if (need <= t->save_cap)
         return AQ_OK;
     unsigned char *b = aq__realloc(t->save, need);
@@ -149,10 +150,8 @@ static void evict(aq_loop *l)
     size_t len = (size_t)(top - sp);
     if (len > r->save_cap) /* a broken promise of aq__compact_reserve */
         abort();
-#ifdef AQ_ASAN
-    /* The frames carry redzones; copy them as plain bytes. */
-    ASAN_UNPOISON_MEMORY_REGION(sp, len);
-#endif
+    if (aq__unlikely(aq__fibers)) /* redzones: copy them as plain bytes */
+        aq__fiber_unpoison(sp, len);
     memcpy(r->save, sp, len);
     r->save_len = len;
     relocate(r, sp, len, (char *)r->save);
@@ -170,9 +169,8 @@ void aq__compact_enter(aq_loop *l, aq_task *t)
                      aq__task_entry);
     } else {
         char *top = shared_top(l);
-#ifdef AQ_ASAN
-        ASAN_UNPOISON_MEMORY_REGION(top - t->save_len, t->save_len);
-#endif
+        if (aq__unlikely(aq__fibers))
+            aq__fiber_unpoison(top - t->save_len, t->save_len);
 #ifdef AQ_HAVE_MEMCHECK
         /* Below the shared stack's last stack pointer, valgrind takes the
          * bytes for dead stack; they are about to be live frames again. */

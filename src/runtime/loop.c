@@ -49,24 +49,7 @@ int64_t aq_in(int64_t ns)
 
 /* ---- switching ----------------------------------------------------------- */
 
-void aq__loop_fiber_resumed(aq_loop *l, void *fake)
-{
-#ifdef AQ_ASAN
-    const void *lo;
-    size_t size;
-    __sanitizer_finish_switch_fiber(fake, &lo, &size);
-    if (l->asan_from_loop) { /* learn the loop's own stack */
-        l->asan_stack_lo = (void *)lo;
-        l->asan_stack_size = size;
-        l->asan_from_loop = 0;
-    }
-#else
-    (void)l;
-    (void)fake;
-#endif
-}
-
-void aq__loop_exit(aq_task *t)
+AQ__UNTRACED void aq__loop_exit(aq_task *t)
 {
     aq_loop *l = t->loop;
     aq__stack_check(t);
@@ -158,6 +141,8 @@ static int run(aq_loop *l, int block)
     aq__thread_loop = l;
     l->running = 1;
     l->stopped = 0;
+    if (aq__unlikely(aq__fibers))
+        aq__fiber_loop_begins(l);
     if (!block && l->src) /* take what the host loop saw as ready */
         l->src->poll(l, 0);
     for (;;) {

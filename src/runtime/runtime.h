@@ -129,6 +129,8 @@ struct aq_task {
     unsigned char *save;    /* compact: its frames while evicted; kept
                                with the record when it is reused */
     size_t save_len, save_cap;
+    void *fiber;            /* ThreadSanitizer's fiber, under it: kept
+                               with the record, as `save` is (fiber.c) */
 };
 
 #define AQ__NO_TIMER SIZE_MAX
@@ -234,9 +236,11 @@ struct aq_loop {
                             iteration (relaxed: it only needs to arrive) */
     int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
     int running;
-    int asan_from_loop;  /* the switch in progress leaves the loop context */
-    void *asan_stack_lo; /* the run caller's stack, for ASan's fiber API */
-    size_t asan_stack_size;
+    /* Sanitizers' fiber state (fiber.c), used only under one. */
+    int fiber_from_loop; /* the switch in progress leaves the loop context */
+    const void *fiber_stack_lo; /* the run caller's stack, for ASan */
+    size_t fiber_stack_size;
+    void *tsan_fiber;    /* the loop context's ThreadSanitizer fiber */
     /* thread/post.c's, once kept alive: other threads read it (acquire)
      * to post. On a cache line of its own, so that posters reading it do
      * not take the line of fields the loop writes every iteration. */
@@ -307,12 +311,36 @@ AQ__ALWAYS_INLINE void aq__stack_check(aq_task *t)
         aq__overflow_abort(t);
 }
 
+/* ---- sanitizers' fiber hooks (fiber.c) ---------------------------------- */
+
+/* Non-zero when the program runs under AddressSanitizer or
+ * ThreadSanitizer: every switch then goes through aq__fiber_switch. */
+AQ__HIDDEN extern int aq__fibers;
+/* The switch of aq__switch_to, told to the sanitizers. */
+AQ__HIDDEN void aq__fiber_switch(aq_loop *l, aq__ctx *from, aq_task *to,
+                                 int from_dies);
+/* Completes a switch on the side that was resumed. fake: the value saved
+ * when this side left, NULL on a task's first entry. */
+AQ__HIDDEN void aq__fiber_resumed(aq_loop *l, void *fake);
+/* The loop's context is the thread's current fiber (aq_loop_run). */
+AQ__HIDDEN void aq__fiber_loop_begins(aq_loop *l);
+/* A spawned task t gets a ThreadSanitizer fiber, if it has none and the
+ * process is under the limit (fiber.c). */
+AQ__HIDDEN void aq__fiber_new(aq_task *t);
+/* t's record is freed: its fiber goes with it. */
+AQ__HIDDEN void aq__fiber_free(aq_task *t);
+/* Memory whose old stack redzones mean nothing now. */
+AQ__HIDDEN void aq__fiber_unpoison(const void *p, size_t len);
+/* Happens-before through libaq's own atomics, for ThreadSanitizer: a
+ * release on obj before publishing, an acquire after taking. */
+AQ__HIDDEN void aq__fiber_release(void *obj);
+AQ__HIDDEN void aq__fiber_acquire(void *obj);
+/* Room the hooked switch's own frame may take below a parking call, on
+ * top of AQ__CTX_FRAME (compact.c reserves it). */
+#define AQ__FIBER_FRAME 512
+
 /* ---- loop (loop.c) ------------------------------------------------------- */
 
-/* Completes a switch on the side that was resumed (AddressSanitizer's
- * fiber bookkeeping; nothing otherwise). fake: the value saved when this
- * side left, NULL on a task's first entry. */
-AQ__HIDDEN void aq__loop_fiber_resumed(aq_loop *l, void *fake);
 /* Switches from finished task t to the loop for good. */
 AQ__HIDDEN void aq__loop_exit(aq_task *t) __attribute__((noreturn));
 
@@ -337,25 +365,16 @@ static inline void aq__ready_push(aq_loop *l, aq_task *t)
  * call: the ready list pop, the choice of what runs next (loop.c's header
  * comment explains it) and the switch. */
 
-/* Tells AddressSanitizer which stack we are moving to, so that it neither
- * reports false overflows nor loses track of fake frames. `to` NULL means
- * the loop's context. Compiles to a bare switch without ASan. */
+/* Switches from the context `from` to task `to` (NULL: the loop's own
+ * context). Under a sanitizer the switch is told to it (fiber.c); else
+ * it is the bare switch and one test. from_dies: `from` never resumes. */
 AQ__ALWAYS_INLINE void aq__switch_to(aq_loop *l, aq__ctx *from, aq_task *to,
                                  int from_dies)
 {
-    aq__ctx *to_ctx = to ? &to->ctx : &l->ctx;
-#ifdef AQ_ASAN
-    void *fake = NULL;
-    const void *lo = to ? to->stack->lo : l->asan_stack_lo;
-    size_t size = to ? to->stack->size : l->asan_stack_size;
-    l->asan_from_loop = from == &l->ctx;
-    __sanitizer_start_switch_fiber(from_dies ? NULL : &fake, lo, size);
-    aq__ctx_switch(from, to_ctx);
-    aq__loop_fiber_resumed(l, fake);
-#else
-    (void)from_dies;
-    aq__ctx_switch(from, to_ctx);
-#endif
+    if (aq__unlikely(aq__fibers))
+        aq__fiber_switch(l, from, to, from_dies);
+    else
+        aq__ctx_switch(from, to ? &to->ctx : &l->ctx);
 }
 
 AQ__ALWAYS_INLINE aq_task *aq__ready_pop(aq_loop *l)

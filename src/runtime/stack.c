@@ -410,13 +410,11 @@ static int stack_take(aq_loop *l, size_t size, aq__stack **out)
 int aq__stack_get(aq_loop *l, size_t size, aq__stack **out)
 {
     int rc = stack_take(l, size, out);
-#ifdef AQ_ASAN
-    /* A task that finished never returned from its last frames, so their
-     * redzones stay poisoned, and a new mapping may land where an old
-     * stack was: clear the shadow before the stack serves a task. */
-    if (rc == AQ_OK)
-        ASAN_UNPOISON_MEMORY_REGION((*out)->lo, (*out)->size);
-#endif
+    /* Under AddressSanitizer: a task that finished never returned from
+     * its last frames, so their redzones stay poisoned, and a new mapping
+     * may land where an old stack was: clear the shadow first. */
+    if (rc == AQ_OK && aq__unlikely(aq__fibers))
+        aq__fiber_unpoison((*out)->lo, (*out)->size);
     return rc;
 }
 

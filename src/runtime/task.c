@@ -43,10 +43,11 @@ void aq__task_wake_all(aq_list *list, int rc)
         aq__waiter_wake(aq__waiter_pop(list), rc);
 }
 
-void aq__task_entry(void)
+AQ__UNTRACED void aq__task_entry(void)
 {
     aq_task *t = aq__cur;
-    aq__loop_fiber_resumed(t->loop, NULL);
+    if (aq__unlikely(aq__fibers))
+        aq__fiber_resumed(t->loop, NULL);
     t->result = t->fn(t->arg);
     t->state = AQ__DONE;
     t->loop->nlive--;
@@ -81,6 +82,8 @@ void aq__task_unref(aq_task *t)
 
 void aq__task_free_record(aq_task *t)
 {
+    if (t->fiber)
+        aq__fiber_free(t);
     aq__free(t->name);
     aq__free(t->save);
     aq__free(t);
@@ -96,8 +99,8 @@ void aq__task_free_spares(aq_loop *l, size_t keep)
     }
 }
 
-/* A record, from the spares (with the save buffer it had, if any) or new
- * (with none). */
+/* A record, from the spares (with the save buffer and the sanitizer's
+ * fiber it had, if any) or new (with none). */
 static aq_task *task_alloc(aq_loop *l)
 {
     aq_task *t = l->spare;
@@ -110,6 +113,7 @@ static aq_task *task_alloc(aq_loop *l)
     if (t) {
         t->save = NULL;
         t->save_cap = 0;
+        t->fiber = NULL;
     }
     return t;
 }
@@ -134,11 +138,13 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     aq_task *t = task_alloc(l);
     if (!t)
         return AQ_ENOMEM;
-    unsigned char *save = t->save;
+    unsigned char *save = t->save; /* what a reused record keeps */
     size_t save_cap = t->save_cap;
+    void *fiber = t->fiber;
     memset(t, 0, sizeof *t);
     t->save = save;
     t->save_cap = save_cap;
+    t->fiber = fiber;
     t->loop = l;
     int rc = AQ_OK;
     if (compact)
@@ -160,6 +166,8 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     aq__list_init(&t->joiners);
     if (!compact) /* a compact task's frame is made when it first runs */
         aq__ctx_make(&t->ctx, t->stack->lo, t->stack->size, aq__task_entry);
+    if (aq__unlikely(aq__fibers))
+        aq__fiber_new(t);
     aq__list_push_back(&l->tasks, &t->all);
     aq__ready_push(l, t);
     if (out)

@@ -122,6 +122,7 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
 static post *take_all(inbox *in)
 {
     post *p = atomic_exchange_explicit(&in->top, NULL, memory_order_acquire);
+    aq__fiber_acquire(in);
     post *fifo = NULL;
     while (p) { /* the stack holds the newest first: reverse it */
         post *next = p->next;
@@ -267,6 +268,7 @@ static void inbox_send(aq_loop *l, inbox *in, post *p)
     /* Once pushed, p is the loop's: it may run and be freed at once. */
     int reserved = p->kind == AQ__POST_RESERVED;
     post *top = atomic_load_explicit(&in->top, memory_order_relaxed);
+    aq__fiber_release(in); /* for ThreadSanitizer (fiber.c) */
     do
         p->next = top;
     while (!atomic_compare_exchange_weak_explicit(

@@ -130,6 +130,7 @@ static void complete(xwaiter *w, int rc)
         return;
     }
     /* release: the thread reads rc (and its item) after it sees WORD_DONE */
+    aq__fiber_release(&w->word);
     unsigned was =
         atomic_exchange_explicit(&w->word, WORD_DONE, memory_order_release);
     if (was == WORD_DOZING && rc == AQ_OK) { /* woken with others, later */
@@ -313,8 +314,11 @@ static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d,
                 int doze)
 {
     w->state = PENDING;
-    return how == AS_TASK ? task_wait(s, w, self, d)
-                          : thread_wait(s, w, d, doze);
+    if (how == AS_TASK)
+        return task_wait(s, w, self, d);
+    int rc = thread_wait(s, w, d, doze);
+    aq__fiber_acquire(&w->word); /* what its completer wrote, for TSan */
+    return rc;
 }
 
 /* The checks before a call links a record: a deadline already passed

@@ -1,5 +1,5 @@
 /* libaq - what every part of the library shares: visibility, branch
- * hints, sanitizer detection, the allocator hook. MIT licensed.
+ * hints, the allocator hook. MIT licensed.
  *
  * Includes run one way: queue/ -> sync/ -> runtime/ -> ctx/ -> util/.
  */
@@ -13,19 +13,9 @@
 #include <string.h>
 
 #define AQ__HIDDEN __attribute__((visibility("hidden")))
-/* Built with AddressSanitizer: tell it about stack switches (loop.c) and
- * stack reuse (stack.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define AQ_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AQ_ASAN 1
-#endif
-#endif
-#ifdef AQ_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
+/* Never instrumented by ThreadSanitizer (a build with -DAQ_TSAN=ON): for
+ * the functions a task's fiber leaves for good (fiber.c). */
+#define AQ__UNTRACED __attribute__((no_sanitize_thread))
 
 /* For the suspension path: inlined even in unoptimised builds, so that a
  * task parks and switches from the frame of the call it made; compact.c

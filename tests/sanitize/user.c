@@ -1,0 +1,163 @@
+/* A user's program, built with a sanitizer (or run under valgrind)
+ * against an ordinary build of libaq (tests/sanitize/check.sh). Usage:
+ *   user [compact] [leak] [race] [threads]
+ * compact: the tasks are compact (one shared stack, frames copied aside);
+ * leak: each worker task loses a malloc'd block: the report must appear;
+ * race: a plain thread and a task write one variable unsynchronised: the
+ *   ThreadSanitizer report must appear;
+ * threads: items filled by plain threads travel through a shared queue
+ *   to tasks, and blocking work runs on the pool (aq_to_thread): libaq
+ *   orders these, so no report may appear.
+ * Every worker also keeps a buffer on its stack across a suspension, so a
+ * sanitizer that lost track of the stack switches would report it. */
+#include <aq.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int leak, race, threads;
+static volatile int shared_word; /* race: written by a thread and a task */
+static int failed;      /* main_task's verdict */
+
+struct msg {
+    int n;
+    char text[24];
+};
+
+static void *worker(void *arg)
+{
+    char buf[64];
+    memset(buf, (int)(size_t)arg, sizeof buf);
+    aq_sleep(AQ_USEC);
+    char *p = malloc(100);
+    memcpy(p, buf, sizeof buf);
+    aq_yield();
+    int sum = p[0] + buf[63];
+    if (!leak)
+        free(p);
+    p = NULL;
+    aq_sleep(1000);
+    return (void *)(size_t)sum;
+}
+
+static void *racer(void *arg)
+{
+    (void)arg;
+    shared_word++;
+    return NULL;
+}
+
+static void *feeder(void *arg)
+{
+    aq_queue *q = arg;
+    for (int i = 0; i < 100; i++) {
+        struct msg *m = malloc(sizeof *m);
+        m->n = i;
+        snprintf(m->text, sizeof m->text, "item %d", i);
+        if (aq_queue_thread_put(q, &m) != AQ_OK)
+            abort();
+    }
+    return NULL;
+}
+
+static void *blocking_square(void *arg)
+{
+    int *v = malloc(sizeof *v);
+    *v = (int)(size_t)arg * (int)(size_t)arg;
+    return v;
+}
+
+static int consume_all(void);
+
+/* A task with a stack of its own (a compact task cannot wait on a
+ * shared queue): takes the feeders' 200 items, then a pool result. */
+static void *consume(void *arg)
+{
+    (void)arg;
+    return (void *)(size_t)consume_all();
+}
+
+static int consume_all(void)
+{
+    aq_queue *q;
+    pthread_t th[2];
+    if (aq_queue_new(&q, AQ_FIFO, sizeof(struct msg *), 8) != AQ_OK ||
+        aq_queue_share(q) != AQ_OK)
+        return 1;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, feeder, q);
+    long total = 0;
+    for (int i = 0; i < 200; i++) {
+        struct msg *m;
+        if (aq_queue_get(q, &m) != AQ_OK)
+            return 1;
+        total += m->n + (long)strlen(m->text);
+        free(m);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    void *r;
+    if (aq_to_thread(blocking_square, (void *)7, &r) != AQ_OK)
+        return 1;
+    total += *(int *)r;
+    free(r);
+    aq_queue_free(q);
+    return total == 2 * (4950 + 10 * 6 + 90 * 7) + 49 ? 0 : 1;
+}
+
+static void *main_task(void *arg)
+{
+    (void)arg;
+    pthread_t th;
+    if (race)
+        pthread_create(&th, NULL, racer, NULL);
+    aq_task *t[4];
+    for (int i = 0; i < 4; i++)
+        if (aq_spawn(&t[i], worker, (void *)(size_t)(i + 1)) != AQ_OK)
+            abort();
+    if (race)
+        shared_word++;
+    size_t sum = 0;
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        aq_task_wait(t[i], &r);
+        sum += (size_t)r;
+        aq_task_release(t[i]);
+    }
+    if (race)
+        pthread_join(th, NULL);
+    void *r = NULL;
+    aq_task *c;
+    if (threads && (aq_loop_spawn(aq_loop_current(), &c, consume, NULL,
+                                  256 * 1024) != AQ_OK ||
+                    aq_task_wait(c, &r) != AQ_OK || aq_task_release(c)))
+        abort();
+    failed = sum != 2 * (1 + 2 + 3 + 4) || r != NULL;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int compact = 0;
+    for (int i = 1; i < argc; i++) {
+        compact |= !strcmp(argv[i], "compact");
+        leak |= !strcmp(argv[i], "leak");
+        race |= !strcmp(argv[i], "race");
+        threads |= !strcmp(argv[i], "threads");
+    }
+    aq_loop *l;
+    aq_task *m;
+    if (aq_loop_new(&l) != AQ_OK ||
+        (compact && aq_loop_set_compact(l, 64 * 1024) != AQ_OK) ||
+        aq_loop_spawn(l, &m, main_task, NULL, 0) != AQ_OK ||
+        aq_loop_run(l) != AQ_OK || !aq_task_done(m))
+        return 2;
+    aq_task_release(m);
+    aq_loop_free(l);
+    if (failed)
+        return 3;
+    puts("done");
+    return 0;
+}
