@@ -125,8 +125,16 @@ static void *dump_main(void *arg)
     char *d = dump_now();
     ASSERT(strstr(d, "4 tasks (1 ready, 2 parked)") != NULL);
     ASSERT(strstr(d, "\"main\": running") != NULL);
-    ASSERT(strstr(d, "\"consumer\": parked on a wait list") != NULL);
-    deadline_near(d, "\"router\": parked on a select of 2 clauses, ");
+    char want[160];
+    snprintf(want, sizeof want,
+             "\"consumer\": parked on get from queue %p, no deadline",
+             (void *)g_q);
+    ASSERT(strstr(d, want) != NULL);
+    snprintf(want, sizeof want,
+             "\"router\": parked on a select of 2 clauses: get from queue "
+             "%p or get from queue %p, ",
+             (void *)qs[0], (void *)qs[1]);
+    deadline_near(d, want);
     ASSERT(strstr(d, "\"ticker\": ready, cancelled") != NULL);
     free(d);
     ASSERT_RC(aq_loop_dump(NULL, stdout), AQ_EINVAL);
@@ -152,7 +160,7 @@ static void *dump_main(void *arg)
 }
 TEST(test_dump_says_what_each_task_waits_on) { t_main(dump_main, NULL); }
 
-/* A sleep shows as a wait on its timer. */
+/* A sleep shows as such, with its deadline. */
 static void *sleep_dump_main(void *arg)
 {
     (void)arg;
@@ -161,7 +169,7 @@ static void *sleep_dump_main(void *arg)
     ASSERT_OK(aq_task_set_name(t, "napper"));
     ASSERT_OK(aq_yield());
     char *d = dump_now();
-    deadline_near(d, "\"napper\": parked on its timer (a sleep), ");
+    deadline_near(d, "\"napper\": parked on sleep, ");
     free(d);
     ASSERT_OK(aq_task_cancel(t));
     ASSERT_OK(aq_task_wait(t, NULL));
@@ -217,8 +225,13 @@ TEST(test_dump_on_deadlock_by_environment)
     char *err = stderr_of_deadlock();
     ASSERT(strstr(err, "no task can ever run again (AQ_EDEADLK)") != NULL);
     ASSERT(strstr(err, "2 tasks (0 ready, 2 parked)") != NULL);
-    ASSERT(strstr(err, "\"stuck-main\": parked on a wait list") != NULL);
-    ASSERT(strstr(err, "\"stuck-consumer\": parked on a wait list") != NULL);
+    char want[160];
+    snprintf(want, sizeof want, "\"stuck-main\": parked on get from queue %p",
+             (void *)g_q);
+    ASSERT(strstr(err, want) != NULL);
+    snprintf(want, sizeof want,
+             "\"stuck-consumer\": parked on get from queue %p", (void *)g_q);
+    ASSERT(strstr(err, want) != NULL);
     ASSERT_EQ(setenv("AQ_DEADLOCK_DUMP", "0", 1), 0); /* "0": off */
     err = stderr_of_deadlock();
     ASSERT(strstr(err, "libaq") == NULL);

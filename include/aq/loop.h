@@ -296,8 +296,11 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
 
 /* Writes every task of loop that has not returned to f, a line each: its
  * address and name, ready, running or parked, and for a parked task what
- * it waits on (a wait list: a queue, task, lock, event or fd; a select of
- * n clauses; a shared queue; its timer), its deadline and whether it was
+ * it waits on, with the object's address (get from, put on or join of a
+ * queue; the end of a task; a task group, event, lock, semaphore,
+ * condition, barrier; a readable or writable fd; a shared queue; a
+ * blocking call on the pool; a sleep; each clause of a select), its
+ * deadline and whether it was
  * cancelled; a first line counts them (Go's goroutine dump, asyncio's
  * debug mode). aq_run writes it to stderr by itself, before cancelling
  * the tasks, when it finds that none can ever run again (AQ_EDEADLK) and

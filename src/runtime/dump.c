@@ -5,9 +5,9 @@
  * Invariants:
  * - Reading only: a dump or an iteration changes no task, list or timer,
  *   so it may run at any point of the loop's thread, a deadlock included.
- * - What a parked task waits on is told from its records alone (how many,
- *   on a list or on none, a wait other threads complete) and its timer:
- *   parking records nothing more, so the hot paths pay nothing for it.
+ * - What a parked task waits on is told from its records alone: each
+ *   names its wait and its object (two stores per park, set by whoever
+ *   builds the record: aq__wait_on, select, the pool, shared queues).
  */
 #include "runtime/runtime.h"
 
@@ -30,18 +30,16 @@ int aq_loop_tasks(const aq_loop *l, aq_task **out, size_t n)
     return i > INT_MAX ? INT_MAX : (int)i;
 }
 
-/* What a WAITING task waits on, from its records. */
-static const char *waits_on(const aq_task *t)
+/* What a WAITING task waits on, from its records: each names its wait
+ * and the object (queue, task, lock, fd...) that it is for. */
+static void waits_on(const aq_task *t, FILE *f)
 {
-    if (t->foreign)
-        return "a shared queue (other threads complete it)";
-    if (t->nwaits > 1)
-        return "a select";
-    const aq__waiter *w = t->waits;
-    if (w && w->link.next == &w->link) /* on no list */
-        return t->heap_idx != AQ__NO_TIMER ? "its timer (a sleep)"
-                                           : "its wake-up (already done)";
-    return "a wait list (a queue, task, lock, event, fd...)";
+    for (unsigned i = 0; i < t->nwaits; i++) {
+        const aq__waiter *w = &t->waits[i];
+        fprintf(f, "%s%s", i ? " or " : "", w->what ? w->what : "?");
+        if (w->on)
+            fprintf(f, " %p", w->on);
+    }
 }
 
 static void dump_task(const aq_task *t, int64_t now, FILE *f)
@@ -53,9 +51,10 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
         fprintf(f, " \"%s\"", t->name);
     fprintf(f, ": %s", states[t->state]);
     if (t->state == AQ__WAITING) {
-        fprintf(f, " on %s", waits_on(t));
+        fprintf(f, " on ");
         if (t->nwaits > 1)
-            fprintf(f, " of %u clauses", t->nwaits);
+            fprintf(f, "a select of %u clauses: ", t->nwaits);
+        waits_on(t, f);
         if (t->heap_idx != AQ__NO_TIMER)
             fprintf(f, ", deadline in %.3f s",
                     (double)(t->deadline - now) / AQ_SEC);

@@ -77,6 +77,8 @@ typedef struct aq__waiter {
     aq_task *task; /* the waiting task */
     void *buf;     /* get: destination; put: the item; otherwise NULL */
     int index;     /* which clause of a select; 0 for a single wait */
+    const char *what; /* for aq_loop_dump: "get from queue", "sleep"... */
+    const void *on;   /* ... and the object waited on (NULL: none) */
 } aq__waiter;
 
 /* A wait that other threads may complete (thread/shared.c): its list
@@ -537,9 +539,11 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
 }
 
 /* A wait on one list through one record in the caller's frame, with the
- * item or destination buf, until the deadline own (or a scope's). */
+ * item or destination buf, until the deadline own (or a scope's). what
+ * and on say what it waits for, to aq_loop_dump only. */
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
-                                  int64_t own)
+                                  int64_t own, const char *what,
+                                  const void *on)
 {
     int64_t d = own;
     int rc = aq__park_begin(t, &d);
@@ -548,6 +552,8 @@ AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
     aq__waiter w; /* its index is read only when a task has several */
     w.task = t;
     w.buf = buf;
+    w.what = what;
+    w.on = on;
     aq__list_push_back(list, &w.link);
     return aq__park(t, &w, d);
 }

@@ -239,7 +239,8 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
-        rc = aq__wait_on(self, &t->joiners, NULL, deadline);
+        rc = aq__wait_on(self, &t->joiners, NULL, deadline,
+                             "the end of task", t);
         if (rc)
             return rc;
     }
@@ -327,7 +328,8 @@ int aq_sleep_until(int64_t deadline)
     int64_t d = deadline;
     int rc = aq__park_begin(self, &d);
     if (rc == AQ_OK) {
-        aq__waiter w = {{&w.link, &w.link}, self, NULL, 0}; /* on no list */
+        aq__waiter w = {{&w.link, &w.link}, self, NULL, 0, "sleep",
+                        NULL}; /* on no list */
         rc = aq__park(self, &w, d);
     }
     if (rc == AQ_ETIMEDOUT && d == deadline)

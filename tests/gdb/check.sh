@@ -12,8 +12,8 @@ out=$(gdb -q -batch -nx -ex 'set debuginfod enabled off' \
     "$parked" 2>&1)
 printf '%s\n' "$out"
 fail=0
-for want in '"consumer" parked on a wait list' \
-    '"sleeper" parked on its timer (a sleep)' \
+for want in '"consumer" parked on get from queue 0x' \
+    '"sleeper" parked on sleep' \
     'in consumer_parked_here ()' 'in sleeper_parked_here ()' \
     'exited normally'; do
     if ! printf '%s\n' "$out" | grep -qF "$want"; then

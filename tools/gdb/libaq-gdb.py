@@ -65,15 +65,21 @@ def _describe(t):
     name = t["name"].string() if int(t["name"]) else ""
     text = '%s %s' % ('"%s"' % name if name else "(no name)", state)
     if state == "parked":
-        if int(t["foreign"]):
-            text += " on a shared queue"
-        elif int(t["nwaits"]) > 1:
-            text += " in a select of %d clauses" % int(t["nwaits"])
-        elif int(t["waits"]["link"]["next"]) == int(
-                t["waits"]["link"].address):  # on no list, as dump.c says
-            text += " on its timer (a sleep)"
+        # Each waiter record names its wait and its object, as aq_loop_dump
+        # prints them.
+        n = int(t["nwaits"])
+        clauses = []
+        for i in range(n):
+            w = t["waits"][i]
+            what = w["what"].string() if int(w["what"]) else "?"
+            if int(w["on"]):
+                what += " 0x%x" % int(w["on"])
+            clauses.append(what)
+        if n > 1:
+            text += " on a select of %d clauses: " % n
         else:
-            text += " on a wait list (a queue, task, lock, event, fd...)"
+            text += " on "
+        text += " or ".join(clauses)
         if int(t["heap_idx"]) != NO_TIMER:
             text += ", deadline at %d ns on aq_now's clock" % int(
                 t["deadline"])
