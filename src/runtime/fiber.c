@@ -17,7 +17,9 @@
  *   with the leaving side's fake-frame handle, NULL when that side dies.
  *   A stack handed to a new task, or frames copied as bytes (compact
  *   tasks), are unpoisoned first: their old redzones mean nothing now.
- * - ThreadSanitizer sees a task as a fiber of its own, made when it is
+ * - ThreadSanitizer (in a program that uses an ordinary libaq; a libaq
+ *   built with it sees its own switches as one thread's code, as before)
+ *   sees a task as a fiber of its own, made when it is
  *   spawned, and each loop's own context as the fiber the thread had when
  *   the loop began to run. Switches synchronise: the tasks of a loop take
  *   turns. A fiber stays with the task's record when the loop keeps the
@@ -64,11 +66,21 @@ int aq__fibers;
 #define TSAN_FIBERS 128
 static _Atomic int tsan_fibers; /* live fibers made by fiber_new */
 
+/* Fibers for ThreadSanitizer, decided with aq__fibers. Not in a libaq
+ * built with ThreadSanitizer itself (-DAQ_TSAN=ON, AQ_TSAN_BUILD): its
+ * own accesses and atomics are then seen anyway, and the milliseconds a
+ * fiber costs at each first spawn would upset the suite's timing tests. */
+static int tsan_on;
+
 __attribute__((constructor)) static void detect(void)
 {
+#ifndef AQ_TSAN_BUILD
+    tsan_on = __tsan_switch_to_fiber && __tsan_create_fiber &&
+              __tsan_destroy_fiber && __tsan_get_current_fiber;
+#endif
     aq__fibers = (__sanitizer_start_switch_fiber &&
                   __sanitizer_finish_switch_fiber) ||
-                 (__tsan_switch_to_fiber && __tsan_create_fiber);
+                 tsan_on;
 }
 
 void aq__fiber_resumed(aq_loop *l, void *fake)
@@ -89,7 +101,7 @@ AQ__UNTRACED void aq__fiber_switch(aq_loop *l, aq__ctx *from, aq_task *to,
                                    int from_dies)
 {
     void *fake = NULL;
-    if (__tsan_switch_to_fiber) {
+    if (tsan_on) {
         void *fiber = to && to->fiber ? to->fiber : l->tsan_fiber;
         if (fiber != __tsan_get_current_fiber())
             __tsan_switch_to_fiber(fiber, 0);
@@ -106,13 +118,13 @@ AQ__UNTRACED void aq__fiber_switch(aq_loop *l, aq__ctx *from, aq_task *to,
 
 void aq__fiber_loop_begins(aq_loop *l)
 {
-    if (__tsan_get_current_fiber)
+    if (tsan_on)
         l->tsan_fiber = __tsan_get_current_fiber();
 }
 
 void aq__fiber_new(aq_task *t)
 {
-    if (!__tsan_create_fiber || t->fiber)
+    if (!tsan_on || t->fiber)
         return;
     if (atomic_fetch_add(&tsan_fibers, 1) >= TSAN_FIBERS) {
         atomic_fetch_sub(&tsan_fibers, 1);
@@ -123,7 +135,7 @@ void aq__fiber_new(aq_task *t)
 
 void aq__fiber_free(aq_task *t)
 {
-    if (__tsan_destroy_fiber) {
+    if (tsan_on) {
         __tsan_destroy_fiber(t->fiber);
         atomic_fetch_sub(&tsan_fibers, 1);
     }
