@@ -6,8 +6,8 @@
 # the real redis-cli; bench/resp_vs_redis.sh runs redis-server and
 # redis-benchmark); hiredis (libaq-redis, and its tests against
 # redis-server); gdb (the gdb extension's test); valgrind (the valgrind
-# runs, and its header lets libaq register task stacks with it). Idempotent and quiet when
-# everything is there. Run by `make test` and .ci/run; as root it installs,
+# runs, and its header lets libaq register task stacks with it).
+# Idempotent and quiet when everything is there. Run by `make test` and .ci/run; as root it installs,
 # otherwise it prints the command to run and exits 1.
 set -eu
 

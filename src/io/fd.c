@@ -94,7 +94,8 @@ static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
     if (!(f->w.ready & dir)) {
         aq_list *list = dir == AQ__IO_IN ? &f->w.readers : &f->w.writers;
         int rc = aq__wait_on(self, list, NULL, deadline,
-                                 dir == AQ__IO_IN ? "readable fd" : "writable fd", f);
+                             dir == AQ__IO_IN ? AQ__W_READABLE : AQ__W_WRITABLE,
+                             f);
         if (rc)
             return rc; /* f may be gone (AQ_EBADF): do not touch it */
     }

@@ -39,9 +39,9 @@ static inline int is_full(const aq_queue *q) { return q->count >= q->limit; }
  * bench-check`, bulk: 12 instructions per put + get more inlined). */
 static __attribute__((noinline)) int park(aq_task *self, aq_list *list,
                                           void *buf, int64_t deadline,
-                                          const char *what, aq_queue *q)
+                                          int kind, aq_queue *q)
 {
-    return aq__wait_on(self, list, buf, deadline, what, q);
+    return aq__wait_on(self, list, buf, deadline, kind, q);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -248,7 +248,7 @@ AQ__ALWAYS_INLINE int put_one(aq_queue *q, const void *item, aq_task *self,
         return put_overflow(q, item);
     if (!self)
         return AQ_EFULL;
-    return park(self, &q->putters, (void *)item, deadline, "put on queue", q);
+    return park(self, &q->putters, (void *)item, deadline, AQ__W_PUT, q);
 }
 
 int aq__queue_put_one(aq_queue *q, const void *item, aq_task *self,
@@ -333,7 +333,7 @@ AQ__ALWAYS_INLINE int get_one(aq_queue *q, void *out, aq_task *self,
         aq__queue_trim(q); /* empty: the moment to give memory back */
     if (!self)
         return AQ_EEMPTY;
-    return park(self, &q->getters, out, deadline, "get from queue", q);
+    return park(self, &q->getters, out, deadline, AQ__W_GET, q);
 }
 
 int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
@@ -447,7 +447,7 @@ int aq_queue_join_until(aq_queue *q, int64_t deadline)
         return q->shared->vt->join(q, self, deadline);
     if (q->unfinished == 0)
         return AQ_OK;
-    return park(self, &q->joiners, NULL, deadline, "join of queue", q);
+    return park(self, &q->joiners, NULL, deadline, AQ__W_JOIN, q);
 }
 
 int aq_queue_join(aq_queue *q) { return aq_queue_join_until(q, AQ_NEVER); }

@@ -46,10 +46,13 @@ static unsigned fd_dir(const aq_clause *c)
     return c->op == AQ_OP_READABLE ? AQ__IO_IN : AQ__IO_OUT;
 }
 
-/* What a waiting clause waits for, for aq_loop_dump, by AQ_OP_*. */
-static const char *const clause_what[] = {
-    "?", "put on queue", "get from queue", "the end of task", "event",
-    "lock", "semaphore", "task group", "readable fd", "writable fd"};
+/* A clause's op is its waiter's kind (runtime.h cannot see select.h). */
+#define SAME(k) ((int)AQ__W_##k == (int)AQ_OP_##k)
+_Static_assert(SAME(PUT) && SAME(GET) && SAME(TASK) && SAME(EVENT) &&
+                   SAME(LOCK) && SAME(SEM) && SAME(GROUP) && SAME(READABLE) &&
+                   SAME(WRITABLE),
+               "a clause's op is its waiter's kind");
+#undef SAME
 
 /* The union's pointer, whatever the kind: NULL disables the clause. */
 static int enabled(const aq_clause *c) { return c->queue != NULL; }
@@ -284,7 +287,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         w[k].task = self;
         w[k].buf = c[i].op <= AQ_OP_GET ? c[i].buf : NULL;
         w[k].index = (int)i;
-        w[k].what = clause_what[c[i].op];
+        w[k].kind = (unsigned char)c[i].op;
         w[k].on = c[i].queue; /* the union's pointer */
         aq__list_push_back(wait_list(&c[i]), &w[k].link);
         k++;

@@ -6,8 +6,9 @@
  * - Reading only: a dump or an iteration changes no task, list or timer,
  *   so it may run at any point of the loop's thread, a deadlock included.
  * - What a parked task waits on is told from its records alone: each
- *   names its wait and its object (two stores per park, set by whoever
- *   builds the record: aq__wait_on, select, the pool, shared queues).
+ *   names its wait and its object (a kind byte and a pointer per park,
+ *   set by whoever builds the record: aq__wait_on, select, the pool,
+ *   shared queues), named by one table, aq__wait_names.
  */
 #include "runtime/runtime.h"
 
@@ -30,13 +31,31 @@ int aq_loop_tasks(const aq_loop *l, aq_task **out, size_t n)
     return i > INT_MAX ? INT_MAX : (int)i;
 }
 
+const char *const aq__wait_names[AQ__W_KINDS] = {
+    [AQ__W_PUT] = "put on queue",
+    [AQ__W_GET] = "get from queue",
+    [AQ__W_TASK] = "the end of task",
+    [AQ__W_EVENT] = "event",
+    [AQ__W_LOCK] = "lock",
+    [AQ__W_SEM] = "semaphore",
+    [AQ__W_GROUP] = "task group",
+    [AQ__W_READABLE] = "readable fd",
+    [AQ__W_WRITABLE] = "writable fd",
+    [AQ__W_JOIN] = "join of queue",
+    [AQ__W_COND] = "condition",
+    [AQ__W_BARRIER] = "barrier",
+    [AQ__W_SHARED] = "shared queue (other threads complete it)",
+    [AQ__W_POOL] = "blocking call on the pool (aq_to_thread)",
+    [AQ__W_SLEEP] = "sleep",
+};
+
 /* What a WAITING task waits on, from its records: each names its wait
  * and the object (queue, task, lock, fd...) that it is for. */
 static void waits_on(const aq_task *t, FILE *f)
 {
     for (unsigned i = 0; i < t->nwaits; i++) {
         const aq__waiter *w = &t->waits[i];
-        fprintf(f, "%s%s", i ? " or " : "", w->what ? w->what : "?");
+        fprintf(f, "%s%s", i ? " or " : "", aq__wait_names[w->kind]);
         if (w->on)
             fprintf(f, " %p", w->on);
     }

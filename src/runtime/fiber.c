@@ -24,8 +24,9 @@
  *   the loop began to run. Switches synchronise: the tasks of a loop take
  *   turns. A fiber stays with the task's record when the loop keeps the
  *   record for reuse, and goes when the record does (never while it
- *   runs): ThreadSanitizer takes milliseconds to make one (4.2 ms, 0.1 ms
- *   to destroy, measured here), so a spawn must not pay that each time.
+ *   runs): ThreadSanitizer takes milliseconds to make one (4.2-6.4 ms,
+ *   0.1 ms to destroy: bench/tsan_fiber.c, bench/RESULTS.md), so a spawn
+ *   must not pay that each time.
  * - At most TSAN_FIBERS fibers live at once: ThreadSanitizer counts each as
  *   a thread and dies past 8,128 of them, and each costs its milliseconds.
  *   Tasks spawned past that run on their loop's fiber, as all tasks would

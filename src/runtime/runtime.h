@@ -77,9 +77,21 @@ typedef struct aq__waiter {
     aq_task *task; /* the waiting task */
     void *buf;     /* get: destination; put: the item; otherwise NULL */
     int index;     /* which clause of a select; 0 for a single wait */
-    const char *what; /* for aq_loop_dump: "get from queue", "sleep"... */
-    const void *on;   /* ... and the object waited on (NULL: none) */
+    unsigned char kind; /* enum aq__wait_kind, for aq_loop_dump ... */
+    const void *on;     /* ... and the object waited on (NULL: none) */
 } aq__waiter;
+
+/* What a waiter record waits for (aq_loop_dump names it from
+ * aq__wait_names). The first ones are the AQ_OP_* codes of select.h, so
+ * a select clause's op is its kind. */
+enum aq__wait_kind {
+    AQ__W_PUT = 1, AQ__W_GET, AQ__W_TASK, AQ__W_EVENT, AQ__W_LOCK,
+    AQ__W_SEM, AQ__W_GROUP, AQ__W_READABLE, AQ__W_WRITABLE,
+    AQ__W_JOIN, AQ__W_COND, AQ__W_BARRIER, AQ__W_SHARED, AQ__W_POOL,
+    AQ__W_SLEEP, AQ__W_KINDS
+};
+/* Their names, by kind (dump.c; the gdb extension reads it too). */
+AQ__HIDDEN extern const char *const aq__wait_names[AQ__W_KINDS];
 
 /* A wait that other threads may complete (thread/shared.c): its list
  * and its outcome are guarded by a lock the runtime knows nothing of. The
@@ -128,11 +140,12 @@ struct aq_task {
     aq_list all;         /* on loop->tasks until freed */
     char *name;          /* aq_task_set_name's copy, or NULL; freed with
                             the record's reuse or release */
-    unsigned char *save;    /* compact: its frames while evicted; kept
-                               with the record when it is reused */
-    size_t save_len, save_cap;
-    void *fiber;            /* ThreadSanitizer's fiber, under it: kept
-                               with the record, as `save` is (fiber.c) */
+    size_t save_len;        /* compact: bytes of frames in save */
+    /* From here on, what a record keeps when the loop reuses it (spawn
+     * clears only what comes before): */
+    unsigned char *save;    /* compact: its frames while evicted */
+    size_t save_cap;
+    void *fiber;            /* ThreadSanitizer's fiber, under it (fiber.c) */
 };
 
 #define AQ__NO_TIMER SIZE_MAX
@@ -539,11 +552,11 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
 }
 
 /* A wait on one list through one record in the caller's frame, with the
- * item or destination buf, until the deadline own (or a scope's). what
- * and on say what it waits for, to aq_loop_dump only. */
+ * item or destination buf, until the deadline own (or a scope's). kind
+ * (enum aq__wait_kind) and on say what it waits for, to aq_loop_dump
+ * only. */
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
-                                  int64_t own, const char *what,
-                                  const void *on)
+                                  int64_t own, int kind, const void *on)
 {
     int64_t d = own;
     int rc = aq__park_begin(t, &d);
@@ -552,7 +565,7 @@ AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
     aq__waiter w; /* its index is read only when a task has several */
     w.task = t;
     w.buf = buf;
-    w.what = what;
+    w.kind = (unsigned char)kind;
     w.on = on;
     aq__list_push_back(list, &w.link);
     return aq__park(t, &w, d);

@@ -138,13 +138,7 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     aq_task *t = task_alloc(l);
     if (!t)
         return AQ_ENOMEM;
-    unsigned char *save = t->save; /* what a reused record keeps */
-    size_t save_cap = t->save_cap;
-    void *fiber = t->fiber;
-    memset(t, 0, sizeof *t);
-    t->save = save;
-    t->save_cap = save_cap;
-    t->fiber = fiber;
+    memset(t, 0, offsetof(aq_task, save)); /* a reused record keeps the rest */
     t->loop = l;
     int rc = AQ_OK;
     if (compact)
@@ -240,7 +234,7 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
         return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
         rc = aq__wait_on(self, &t->joiners, NULL, deadline,
-                             "the end of task", t);
+                             AQ__W_TASK, t);
         if (rc)
             return rc;
     }
@@ -328,7 +322,7 @@ int aq_sleep_until(int64_t deadline)
     int64_t d = deadline;
     int rc = aq__park_begin(self, &d);
     if (rc == AQ_OK) {
-        aq__waiter w = {{&w.link, &w.link}, self, NULL, 0, "sleep",
+        aq__waiter w = {{&w.link, &w.link}, self, NULL, 0, AQ__W_SLEEP,
                         NULL}; /* on no list */
         rc = aq__park(self, &w, d);
     }

@@ -64,7 +64,7 @@ int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
         return (int)index;
     }
     /* b is not touched once the wait is over. */
-    int rc = aq__wait_on(self, &b->waiters, NULL, deadline, "barrier", b);
+    int rc = aq__wait_on(self, &b->waiters, NULL, deadline, AQ__W_BARRIER, b);
     return rc == AQ_OK ? (int)index : rc;
 }
 

@@ -64,7 +64,7 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
             l->owner = self;
             break;
         }
-        if (aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, "lock", l) == AQ_OK ||
+        if (aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, AQ__W_LOCK, l) == AQ_OK ||
             self->loop->closing)
             break;
     }
@@ -87,7 +87,7 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
     aq__lock_pass(l);
-    int rc = aq__wait_on(self, &c->waiters, NULL, deadline, "condition", c);
+    int rc = aq__wait_on(self, &c->waiters, NULL, deadline, AQ__W_COND, c);
     if (rc != AQ_OK)
         reacquire(l, self);
     return rc;

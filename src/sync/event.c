@@ -55,7 +55,7 @@ int aq_event_wait_until(aq_event *e, int64_t deadline)
     AQ__SUSPEND_BEGIN(self, e != NULL);
     if (e->set)
         return AQ_OK;
-    return aq__wait_on(self, &e->waiters, NULL, deadline, "event", e);
+    return aq__wait_on(self, &e->waiters, NULL, deadline, AQ__W_EVENT, e);
 }
 
 int aq_event_wait(aq_event *e) { return aq_event_wait_until(e, AQ_NEVER); }

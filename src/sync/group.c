@@ -117,7 +117,7 @@ AQ__ALWAYS_INLINE void reap(aq_group *g, aq_task *self)
     aq__uncut saved;
     aq__uncut_begin(self, &saved);
     while (g->live > 0 && !self->loop->closing)
-        aq__wait_on(self, &g->waiters, NULL, AQ_NEVER, "task group", g);
+        aq__wait_on(self, &g->waiters, NULL, AQ_NEVER, AQ__W_GROUP, g);
     aq__uncut_end(self, &saved);
 }
 
@@ -132,7 +132,7 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     if (aq__cancel_due(self))
         rc = AQ_ECANCELED;
     else if (g->live > 0)
-        rc = aq__wait_on(self, &g->waiters, NULL, deadline, "task group", g);
+        rc = aq__wait_on(self, &g->waiters, NULL, deadline, AQ__W_GROUP, g);
     if (rc != AQ_OK) { /* cut short: no child may outlive the wait */
         aq_group_cancel(g);
         reap(g, self);

@@ -46,7 +46,7 @@ static __attribute__((noinline)) int acquire_wait(aq_lock *l, aq_task *self,
     if (l->owner == self)
         return AQ_EDEADLK;
     /* On AQ_OK the releaser has made us the owner already. */
-    return aq__wait_on(self, &l->waiters, NULL, deadline, "lock", l);
+    return aq__wait_on(self, &l->waiters, NULL, deadline, AQ__W_LOCK, l);
 }
 
 static inline int acquire(aq_lock *l, int64_t deadline)

@@ -42,7 +42,7 @@ int aq_sem_free(aq_sem *s)
 static __attribute__((noinline)) int acquire_wait(aq_sem *s, aq_task *self,
                                                   int64_t deadline)
 {
-    return aq__wait_on(self, &s->waiters, NULL, deadline, "semaphore", s);
+    return aq__wait_on(self, &s->waiters, NULL, deadline, AQ__W_SEM, s);
 }
 
 static inline int acquire(aq_sem *s, int64_t deadline)

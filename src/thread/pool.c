@@ -212,7 +212,7 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
     aq__waiter w;
     w.task = self;
     w.buf = NULL;
-    w.what = "blocking call on the pool (aq_to_thread)";
+    w.kind = AQ__W_POOL;
     w.on = NULL;
     aq__list_push_back(&j->waiters, &w.link);
     rc = aq__park(self, &w, d);

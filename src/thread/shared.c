@@ -193,7 +193,7 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     aq__list_init(&w->fw.w.link);
     w->fw.w.task = self;
     w->fw.w.buf = NULL;
-    w->fw.w.what = "shared queue (other threads complete it)";
+    w->fw.w.kind = AQ__W_SHARED;
     w->fw.w.on = s;
     w->fw.abort = task_abort;
     self->foreign = 1;

@@ -71,7 +71,8 @@ def _describe(t):
         clauses = []
         for i in range(n):
             w = t["waits"][i]
-            what = w["what"].string() if int(w["what"]) else "?"
+            what = gdb.parse_and_eval("aq__wait_names")[int(
+                w["kind"])].string()
             if int(w["on"]):
                 what += " 0x%x" % int(w["on"])
             clauses.append(what)
