@@ -45,12 +45,12 @@
  *   restore it before its next suspending call.
  * - A loop and everything attached to it (tasks, queues used by its
  *   tasks) belong to one OS thread. No function here is thread-safe
- *   except aq_now(), aq_strerror(), aq_errname(), aq_loop_post(),
- *   aq_loop_stop(), aq_pool_set_size(), aq_pool_shutdown() and the
- *   aq_cores_* calls (thread.h), and the exception made for shared
- *   queues (aq_queue_share, thread.h): a shared queue's calls may be made
- *   from any thread and the tasks of any loop, and its thread faces
- *   (aq_queue_thread_*) are for plain threads.
+ *   except aq_now(), aq_strerror(), aq_errname(), aq_error_detail(),
+ *   aq_loop_post(), aq_loop_stop(), aq_pool_set_size(),
+ *   aq_pool_shutdown() and the aq_cores_* calls (thread.h), and the
+ *   exception made for shared queues (aq_queue_share, thread.h): a shared
+ *   queue's calls may be made from any thread and the tasks of any loop,
+ *   and its thread faces (aq_queue_thread_*) are for plain threads.
  */
 #ifndef AQ_H
 #define AQ_H

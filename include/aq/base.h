@@ -31,7 +31,8 @@ enum {
                                     outside one; or a lock not held by
                                     the caller */
     AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
-    AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero */
+    AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero:
+                                    aq_error_detail() says which check */
     AQ_EBUSY = -EBUSY,           /* object in use: has waiters, or running */
     AQ_EDEADLK = -EDEADLK,       /* wait could never end (a task on itself;
                                     every task blocked with no timer) */
@@ -72,6 +73,26 @@ AQ_EXTERN const char *aq_strerror(int code);
  * The string is static. Does not suspend; callable anywhere, from any
  * thread. */
 AQ_EXTERN const char *aq_errname(int code);
+
+/* Which check failed, for the AQ_EINVAL most recently returned to this
+ * thread by any libaq call: a short static English phrase such as "the
+ * item's size differs from the queue's item_size" or "queue is NULL",
+ * distinct for each check a call makes, so that two AQ_EINVALs can be
+ * told apart without a debugger. As errno: a successful call leaves it
+ * unchanged, so read it right after the AQ_EINVAL it explains; "" when
+ * this thread has had none. Never NULL. Tasks of one loop share their
+ * thread's detail. Does not suspend; callable anywhere, from any thread
+ * (each thread has its own). No asyncio counterpart (its ValueError and
+ * TypeError carry messages); Go's error strings. */
+AQ_EXTERN const char *aq_error_detail(void);
+
+/* Returns AQ_EINVAL after making why this thread's aq_error_detail(): for
+ * code layered on libaq (libaq-redis uses it, and so can a user's own
+ * wrappers that check their arguments), so that a caller finds every
+ * detail in one place. why is kept as a pointer, not copied: give a
+ * string literal or other static string. NULL gives "". Does not suspend;
+ * callable anywhere, from any thread. */
+AQ_EXTERN int aq_einval(const char *why);
 
 /* ===================================================================== */
 /*  Time                                                                 */

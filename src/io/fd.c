@@ -30,7 +30,7 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
     if (!loop)
         return AQ_EPERM;
     if (!out || fd < 0)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL or fd is negative");
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
         return -errno;
@@ -58,12 +58,15 @@ fail:
     return rc;
 }
 
-int aq_fd_fileno(const aq_fd *f) { return f ? f->fd : AQ_EINVAL; }
+int aq_fd_fileno(const aq_fd *f)
+{
+    return f ? f->fd : aq_einval("fd is NULL");
+}
 
 int aq_fd_detach(aq_fd *f)
 {
     if (!f)
-        return AQ_EINVAL;
+        return aq_einval("fd is NULL");
     int fd = f->fd;
     aq__task_wake_all(&f->w.readers, AQ_EBADF);
     aq__task_wake_all(&f->w.writers, AQ_EBADF);
@@ -103,15 +106,20 @@ static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
     return AQ_OK;
 }
 
-/* The prologue of every waiting call on f. */
-#define FD_BEGIN(self, f, args_ok)                                         \
-    AQ__SUSPEND_BEGIN(self, (f) != NULL && (f)->w.loop == (self)->loop &&   \
-                                (args_ok))
+/* The prologue of every waiting call on f; why names the call's own
+ * checks (args_ok). */
+#define FD_BEGIN(self, f, args_ok, why)                                    \
+    AQ__SUSPEND_BEGIN(self,                                                \
+                      (f) != NULL && (f)->w.loop == (self)->loop &&        \
+                          (args_ok),                                       \
+                      (f) == NULL || (f)->w.loop != (self)->loop           \
+                          ? "fd is NULL or belongs to another loop"        \
+                          : (why))
 
 static int wait_until(aq_fd *f, unsigned dir, int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, 1);
+    FD_BEGIN(self, f, 1, NULL);
     return wait_dir(f, dir, self, deadline);
 }
 
@@ -140,7 +148,8 @@ int aq_fd_wait_writable(aq_fd *f)
 long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX);
+    FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX,
+             "buf is NULL with n > 0, or n is above LONG_MAX");
     for (;;) {
         ssize_t r = read(f->fd, buf, n);
         if (r >= 0)
@@ -177,7 +186,7 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
                        int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, buf || n == 0);
+    FD_BEGIN(self, f, buf || n == 0, "buf is NULL with n > 0");
     const char *p = buf;
     size_t sent = 0;
     int rc = AQ_OK;
@@ -213,7 +222,7 @@ int aq_write_all(aq_fd *f, const void *buf, size_t n, size_t *done)
 int aq_accept_until(aq_fd *listener, int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, listener, 1);
+    FD_BEGIN(self, listener, 1, NULL);
     for (;;) {
         int fd = accept4(listener->fd, NULL, NULL,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -236,7 +245,7 @@ int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
                      int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, addr != NULL && len > 0);
+    FD_BEGIN(self, f, addr != NULL && len > 0, "addr is NULL or len is 0");
     if (connect(f->fd, addr, (socklen_t)len) == 0)
         return AQ_OK;
     if (errno != EINPROGRESS && errno != EINTR)

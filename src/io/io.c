@@ -178,7 +178,7 @@ int aq_loop_fd(aq_loop *l)
 {
     aq__io *io;
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     int rc = aq__io_get(l, &io);
     return rc ? rc : aq__poller_fd(io->poller);
 }

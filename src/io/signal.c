@@ -92,12 +92,13 @@ int aq_signals_open(aq_loop *loop, aq_signals **out, const int *signos,
     if (!loop)
         return AQ_EPERM;
     if (!out || !signos || n == 0)
-        return AQ_EINVAL;
+        return aq_einval("out or signos is NULL, or n is 0");
     sigset_t set;
     sigemptyset(&set);
     for (size_t i = 0; i < n; i++) {
         if (!waitable(signos[i]))
-            return AQ_EINVAL;
+            return aq_einval(
+                "a signal number is not one a task may wait for");
         sigaddset(&set, signos[i]);
     }
     aq_signals *s = aq__malloc(sizeof *s);
@@ -119,8 +120,10 @@ int aq_signals_open(aq_loop *loop, aq_signals **out, const int *signos,
 int aq_signals_wait_until(aq_signals *s, int *signo, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, s != NULL && signo != NULL &&
-                                s->f->w.loop == self->loop);
+    AQ__SUSPEND_BEGIN(
+        self, s != NULL && signo != NULL && s->f->w.loop == self->loop,
+        "signals or signo is NULL, or signals belongs to another "
+        "loop");
     struct signalfd_siginfo si;
     /* A signalfd reads whole records: sizeof si bytes, never 0. */
     long r = aq_read_until(s->f, &si, sizeof si, deadline);
@@ -138,7 +141,7 @@ int aq_signals_wait(aq_signals *s, int *signo)
 int aq_signals_close(aq_signals *s)
 {
     if (!s)
-        return AQ_EINVAL;
+        return aq_einval("signals is NULL");
     if (!pthread_equal(s->thread, pthread_self()))
         return AQ_EPERM; /* its mask is another thread's to restore */
     int rc = aq_fd_close(s->f);

@@ -37,7 +37,7 @@ int aq_reader_new(aq_reader **out, aq_fd *f, size_t bufsize)
 {
     if (!out || !f || bufsize == 0 || bufsize > LONG_MAX ||
         bufsize > SIZE_MAX - sizeof(aq_reader))
-        return AQ_EINVAL;
+        return aq_einval("out or fd is NULL, or bufsize is 0 or too large");
     aq_reader *r = aq__malloc(sizeof *r + bufsize);
     if (!r)
         return AQ_ENOMEM;
@@ -54,7 +54,7 @@ int aq_reader_new(aq_reader **out, aq_fd *f, size_t bufsize)
 int aq_reader_free(aq_reader *r)
 {
     if (!r)
-        return AQ_EINVAL;
+        return aq_einval("reader is NULL");
     if (r->busy)
         return AQ_EBUSY;
     aq__free(r);
@@ -123,11 +123,16 @@ static long find(const aq_reader *r, const unsigned char *sep, size_t seplen,
 }
 
 /* Every call's prologue (aq.h's order: AQ_EPERM, AQ_EINVAL, AQ_ECANCELED,
- * then AQ_EBUSY), claiming r for the call; ends it with READER_END. */
-#define READER_BEGIN(self, r, args_ok)                                     \
+ * then AQ_EBUSY), claiming r for the call; ends it with READER_END. why
+ * names the call's own checks (args_ok). */
+#define READER_BEGIN(self, r, args_ok, why)                                \
     do {                                                                   \
-        AQ__SUSPEND_BEGIN(self, (r) != NULL &&                             \
-                                    (r)->loop == (self)->loop && (args_ok)); \
+        AQ__SUSPEND_BEGIN(self,                                            \
+                          (r) != NULL && (r)->loop == (self)->loop &&      \
+                              (args_ok),                                   \
+                          (r) == NULL || (r)->loop != (self)->loop         \
+                              ? "reader is NULL or belongs to another loop" \
+                              : (why));                                    \
         if ((r)->busy)                                                     \
             return AQ_EBUSY;                                               \
         (r)->busy = 1;                                                     \
@@ -145,7 +150,8 @@ long aq_reader_read_until(aq_reader *r, void *buf, size_t n,
                           int64_t deadline)
 {
     aq_task *self;
-    READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX);
+    READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX,
+                 "buf is NULL with n > 0, or n is above LONG_MAX");
     (void)self;
     long rc = AQ_OK;
     if (n > 0 && r->start == r->end && !r->eof)
@@ -170,7 +176,8 @@ int aq_reader_read_exactly_until(aq_reader *r, void *buf, size_t n,
     size_t dummy;
     if (!got)
         got = &dummy;
-    READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX);
+    READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX,
+                 "buf is NULL with n > 0, or n is above LONG_MAX");
     (void)self;
     *got = 0;
     int rc = AQ_OK;
@@ -261,7 +268,8 @@ long aq_reader_read_line_until(aq_reader *r, char *buf, size_t cap,
                                int64_t deadline)
 {
     aq_task *self;
-    READER_BEGIN(self, r, buf && cap > 0 && cap <= LONG_MAX);
+    READER_BEGIN(self, r, buf && cap > 0 && cap <= LONG_MAX,
+                 "buf is NULL, or cap is 0 or above LONG_MAX");
     (void)self;
     long rc = through(r, (const unsigned char *)"\n", 1, buf, cap, deadline,
                       AS_LINE);
@@ -280,7 +288,9 @@ long aq_reader_read_through_until(aq_reader *r, const void *sep,
     aq_task *self;
     READER_BEGIN(self, r,
                  sep && buf && seplen > 0 && cap >= seplen &&
-                     cap <= LONG_MAX && r->size >= seplen);
+                     cap <= LONG_MAX && r->size >= seplen,
+                 "sep or buf is NULL, sep is empty or longer than cap or the "
+                 "reader's buffer, or cap is above LONG_MAX");
     (void)self;
     long rc = through(r, sep, seplen, buf, cap, deadline, AS_THROUGH);
     READER_END(r, rc);

@@ -49,7 +49,8 @@ int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
                         ? address(host, port, &a)
                         : 0;
     if (!out || !len)
-        return AQ_EINVAL;
+        return aq_einval("out or host is NULL, port is outside 0..65535, or "
+                         "host is not a numeric address");
     if (!loop && !aq__cur)
         return AQ_EPERM; /* aq_fd_open would say so, after a socket */
     int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -69,7 +70,7 @@ int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
 int aq_serve(aq_fd *listener, aq_task_fn handler)
 {
     if (!listener || !handler) /* aq_accept checks the rest */
-        return aq__cur ? AQ_EINVAL : AQ_EPERM;
+        return aq__cur ? aq_einval("listener or handler is NULL") : AQ_EPERM;
     for (;;) {
         int fd = aq_accept(listener);
         if (fd < 0)
@@ -86,7 +87,7 @@ int aq_serve_tcp(const char *host, int port, aq_task_fn handler)
 {
     aq_fd *listener;
     if (!handler) /* before a socket is made for nothing */
-        return aq__cur ? AQ_EINVAL : AQ_EPERM;
+        return aq__cur ? aq_einval("handler is NULL") : AQ_EPERM;
     int rc = aq_listen_tcp(NULL, &listener, host, port);
     if (rc != AQ_OK)
         return rc;
@@ -100,11 +101,12 @@ int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
 {
     struct sockaddr_storage a;
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, out && host && port >= 0 && port <= 65535);
+    AQ__SUSPEND_BEGIN(self, out && host && port >= 0 && port <= 65535,
+                      "out or host is NULL, or port is outside 0..65535");
     (void)self;
     socklen_t len = address(host, port, &a);
     if (!len)
-        return AQ_EINVAL;
+        return aq_einval("host is not a numeric IPv4 or IPv6 address");
     int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;

@@ -61,7 +61,8 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
 /* The shared prologue, as a function whose code batch_wait can look at. */
 static int batch_begin(aq_task **self, int args_ok)
 {
-    AQ__SUSPEND_BEGIN(*self, args_ok);
+    AQ__SUSPEND_BEGIN(*self, args_ok,
+                      "queue, buf or count is NULL, or n is 0");
     return AQ_OK;
 }
 
@@ -83,7 +84,7 @@ static int batch_try(aq_queue *q, void *buf, size_t n, size_t *count,
                      int put)
 {
     if (!q || !buf || !count || !n)
-        return AQ_EINVAL;
+        return aq_einval("queue, buf or count is NULL, or n is 0");
     return batch(q, buf, n, count, NULL, AQ_NEVER, put);
 }
 

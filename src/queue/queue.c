@@ -50,7 +50,8 @@ static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
                       long maxsize, aq_cmp_fn cmp, void *ud)
 {
     if (!out || item_size == 0 || item_size > AQ_ITEM_MAX)
-        return AQ_EINVAL;
+        return aq_einval(
+            "out is NULL, or item_size is 0 or above AQ_ITEM_MAX");
     aq_queue *q = aq__malloc(sizeof *q);
     if (!q)
         return AQ_ENOMEM;
@@ -81,13 +82,14 @@ int aq_queue_new(aq_queue **out, aq_queue_kind kind, size_t item_size,
         return queue_make(out, &aq__lifo_ops, item_size, maxsize, NULL, NULL);
     case AQ_PRIORITY:
         if (item_size < sizeof(int64_t))
-            return AQ_EINVAL;
+            return aq_einval(
+                "a priority queue's item_size is below 8 (its int64_t key)");
         return queue_make(out, &aq__prio_key_ops, item_size, maxsize, NULL,
                           NULL);
     case AQ_RENDEZVOUS: {
         /* Storage that is always full: a put can only hand over. */
         if (maxsize != 0)
-            return AQ_EINVAL;
+            return aq_einval("a rendezvous queue's maxsize must be 0");
         int rc = queue_make(out, &aq__fifo_ops, item_size, 0, NULL, NULL);
         if (rc == AQ_OK) {
             (*out)->limit = 0;
@@ -96,21 +98,21 @@ int aq_queue_new(aq_queue **out, aq_queue_kind kind, size_t item_size,
         return rc;
     }
     }
-    return AQ_EINVAL;
+    return aq_einval("unknown queue kind");
 }
 
 int aq_queue_new_prio(aq_queue **out, size_t item_size, long maxsize,
                       aq_cmp_fn cmp, void *ud)
 {
     if (!cmp)
-        return AQ_EINVAL;
+        return aq_einval("cmp is NULL");
     return queue_make(out, &aq__prio_ops, item_size, maxsize, cmp, ud);
 }
 
 int aq_queue_free(aq_queue *q)
 {
     if (!q)
-        return AQ_EINVAL;
+        return aq_einval("queue is NULL");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->free(q);
     if (!aq__list_empty(&q->getters) || !aq__list_empty(&q->putters) ||
@@ -260,7 +262,7 @@ int aq__queue_put_one(aq_queue *q, const void *item, aq_task *self,
 int aq_queue_try_put(aq_queue *q, const void *item)
 {
     if (!q || !item)
-        return AQ_EINVAL;
+        return aq_einval("queue or item is NULL");
     return put_one(q, item, NULL, AQ_NEVER);
 }
 
@@ -268,7 +270,7 @@ int aq_queue_try_put(aq_queue *q, const void *item)
 static inline int put_wait(aq_queue *q, const void *item, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, q && item);
+    AQ__SUSPEND_BEGIN(self, q && item, "queue or item is NULL");
     return put_one(q, item, self, deadline);
 }
 
@@ -345,7 +347,7 @@ int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 int aq_queue_try_get(aq_queue *q, void *out)
 {
     if (!q || !out)
-        return AQ_EINVAL;
+        return aq_einval("queue or out is NULL");
     return get_one(q, out, NULL, AQ_NEVER);
 }
 
@@ -353,7 +355,7 @@ int aq_queue_try_get(aq_queue *q, void *out)
 static inline int get_wait(aq_queue *q, void *out, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, q && out);
+    AQ__SUSPEND_BEGIN(self, q && out, "queue or out is NULL");
     return get_one(q, out, self, deadline);
 }
 
@@ -375,7 +377,8 @@ int aq_queue_put_sized(aq_queue *q, const void *item, size_t size,
                        int64_t deadline)
 {
     if (q && size != q->item_size && aq__cur)
-        return AQ_EINVAL;
+        return aq_einval(
+            "the item's size differs from the queue's item_size");
     return put_wait(q, item, deadline);
 }
 
@@ -383,7 +386,8 @@ int aq_queue_get_sized(aq_queue *q, void *out, size_t size,
                        int64_t deadline)
 {
     if (q && size != q->item_size && aq__cur)
-        return AQ_EINVAL;
+        return aq_einval(
+            "the item's size differs from the queue's item_size");
     return get_wait(q, out, deadline);
 }
 
@@ -432,8 +436,10 @@ size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
 int aq_queue_task_done(aq_queue *q)
 {
     if (!q || q->unfinished <= 0) /* a shared header counts 0 */
-        return q && (q->flags & AQ__Q_SHARED) ? q->shared->vt->task_done(q)
-                                               : AQ_EINVAL;
+        return q && (q->flags & AQ__Q_SHARED)
+                   ? q->shared->vt->task_done(q)
+                   : aq_einval("queue is NULL, or task_done was called more "
+                               "times than items were put");
     if (--q->unfinished == 0)
         aq__task_wake_all(&q->joiners, AQ_OK);
     return AQ_OK;
@@ -442,7 +448,7 @@ int aq_queue_task_done(aq_queue *q)
 int aq_queue_join_until(aq_queue *q, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, q != NULL);
+    AQ__SUSPEND_BEGIN(self, q != NULL, "queue is NULL");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->join(q, self, deadline);
     if (q->unfinished == 0)
@@ -457,7 +463,7 @@ int aq_queue_join(aq_queue *q) { return aq_queue_join_until(q, AQ_NEVER); }
 int aq_queue_shutdown(aq_queue *q, int immediate)
 {
     if (!q)
-        return AQ_EINVAL;
+        return aq_einval("queue is NULL");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->shutdown(q, immediate);
     q->flags |= AQ__Q_SHUTDOWN;
@@ -497,9 +503,12 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
 
 long aq_queue_qsize(const aq_queue *q)
 {
-    AQ__FIGURE(q, AQ_EINVAL, st.qsize, (long)q->count);
+    AQ__FIGURE(q, aq_einval("queue is NULL"), st.qsize, (long)q->count);
 }
-long aq_queue_maxsize(const aq_queue *q) { return q ? q->maxsize : AQ_EINVAL; }
+long aq_queue_maxsize(const aq_queue *q)
+{
+    return q ? q->maxsize : aq_einval("queue is NULL");
+}
 int aq_queue_empty(const aq_queue *q)
 {
     AQ__FIGURE(q, 0, st.qsize == 0, q->count == 0);
@@ -517,19 +526,22 @@ int aq_queue_is_shutdown(const aq_queue *q)
 }
 long aq_queue_unfinished(const aq_queue *q)
 {
-    AQ__FIGURE(q, AQ_EINVAL, st.unfinished, q->unfinished);
+    AQ__FIGURE(q, aq_einval("queue is NULL"), st.unfinished, q->unfinished);
 }
 long aq_queue_getters(const aq_queue *q)
 {
-    AQ__FIGURE(q, AQ_EINVAL, st.getters, (long)aq__list_len(&q->getters));
+    AQ__FIGURE(q, aq_einval("queue is NULL"), st.getters,
+               (long)aq__list_len(&q->getters));
 }
 long aq_queue_putters(const aq_queue *q)
 {
-    AQ__FIGURE(q, AQ_EINVAL, st.putters, (long)aq__list_len(&q->putters));
+    AQ__FIGURE(q, aq_einval("queue is NULL"), st.putters,
+               (long)aq__list_len(&q->putters));
 }
 long aq_queue_joiners(const aq_queue *q)
 {
-    AQ__FIGURE(q, AQ_EINVAL, st.joiners, (long)aq__list_len(&q->joiners));
+    AQ__FIGURE(q, aq_einval("queue is NULL"), st.joiners,
+               (long)aq__list_len(&q->joiners));
 }
 
 int aq_queue_peek(const aq_queue *q, size_t i, void *out)
@@ -537,7 +549,8 @@ int aq_queue_peek(const aq_queue *q, size_t i, void *out)
     if (q && out && (q->flags & AQ__Q_SHARED))
         return q->shared->vt->peek(q, i, out);
     if (!q || !out || i >= q->count)
-        return AQ_EINVAL;
+        return aq_einval(
+            "queue or out is NULL, or the index is at or past qsize");
     q->ops->peek(q, i, out);
     return AQ_OK;
 }
@@ -549,14 +562,15 @@ int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
 {
     if (!q || (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
                policy != AQ_DROP_OLDEST))
-        return AQ_EINVAL;
+        return aq_einval("queue is NULL or the policy is unknown");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->set_overflow(q, policy, drop, ud);
     /* Only a bounded queue that stores items ever gets full enough to
      * drop. */
     if (policy != AQ_BLOCK &&
         (q->maxsize == 0 || (q->flags & AQ__Q_RENDEZVOUS)))
-        return AQ_EINVAL;
+        return aq_einval("a drop policy needs a bounded queue (maxsize > 0) "
+                         "that is not a rendezvous");
     /* Before the first put, so that no putter is waiting (DROP queues
      * have none) and every item ever stored was stored under one rule. */
     if (q->overflow_set || q->got + q->count + q->dropped > 0)
@@ -571,7 +585,7 @@ int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
 int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out)
 {
     if (!q || !out)
-        return AQ_EINVAL;
+        return aq_einval("queue or out is NULL");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->statistics(q, out);
     memset(out, 0, sizeof *out);

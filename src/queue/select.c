@@ -109,10 +109,10 @@ static int check_other(const aq_clause *c, const aq_task *self)
         if (!c->fd)
             return AQ_OK;
         if (self && fdw(c)->loop != self->loop)
-            return AQ_EINVAL;
+            return aq_einval("an fd clause's fd belongs to another loop");
         return aq__fdwait_busy(fdw(c), fd_dir(c)) ? AQ_EBUSY : AQ_OK;
     }
-    return AQ_EINVAL;
+    return aq_einval("a clause has an unknown op");
 }
 
 /* A clause's own arguments: AQ_OK, or the code for the whole select. Two
@@ -129,10 +129,12 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
     if (!ci->queue)
         return AQ_OK;
     if (!ci->buf || ci->size != ci->queue->item_size)
-        return AQ_EINVAL;
+        return aq_einval("a queue clause's buffer is NULL or its size "
+                         "differs from the queue's item size");
     for (size_t j = 0; j < i; j++)
         if (c[j].queue == ci->queue && c[j].op == ci->op)
-            return AQ_EINVAL;
+            return aq_einval(
+                "two clauses make the same operation on the same queue");
     return AQ_OK;
 }
 
@@ -143,7 +145,8 @@ AQ__ALWAYS_INLINE int scan(const aq_clause *c, size_t n, int flags,
                            const aq_task *self, size_t *pick)
 {
     if (!c || n == 0 || (flags & ~AQ_SELECT_BIASED))
-        return AQ_EINVAL;
+        return aq_einval(
+            "clauses is NULL, n is 0, or flags has unknown bits");
     int nready = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = check(c, i, self);
@@ -281,7 +284,8 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         if (c[i].op <= AQ_OP_GET && (c[i].queue->flags & AQ__Q_SHARED)) {
             while (k > 0)
                 aq__list_remove(&w[--k].link);
-            rc = AQ_EINVAL;
+            rc = aq_einval("a clause's queue is shared between threads (not "
+                           "a select clause yet)");
             break;
         }
         w[k].task = self;
@@ -343,7 +347,8 @@ int aq_select_try(aq_clause *c, size_t n, int flags)
     for (size_t i = 0; i < n; i++) /* never ready: refused, as park does */
         if (enabled(&c[i]) && c[i].op <= AQ_OP_GET &&
             (c[i].queue->flags & AQ__Q_SHARED))
-            return AQ_EINVAL;
+            return aq_einval("a clause's queue is shared between threads "
+                             "(not a select clause yet)");
     return AQ_EAGAIN;
 }
 
@@ -358,12 +363,12 @@ int aq_task_wait_any_until(aq_task *const *tasks, size_t n, void **result,
     if (!aq__cur)
         return AQ_EPERM;
     if (!tasks || n == 0)
-        return AQ_EINVAL;
+        return aq_einval("tasks is NULL or n is 0");
     size_t live = 0;
     for (size_t i = 0; i < n; i++)
         live += tasks[i] != NULL;
     if (live == 0)
-        return AQ_EINVAL;
+        return aq_einval("every entry of tasks is NULL");
     if (n > AQ_SELECT_STATIC) {
         if (n > SIZE_MAX / sizeof *c || !(c = aq__malloc(n * sizeof *c)))
             return AQ_ENOMEM;

@@ -203,15 +203,18 @@ int rq_cancel_due(aq_task *self)
 }
 
 /* The checks every public suspending call begins with, in <aq.h>'s
- * order (outside a task, then the arguments, args_ok saying whether the
- * call's own are valid, then a cancel); counts the call in. */
-int rq_enter(aq_redis_queue *q, int args_ok)
+ * order (outside a task, then the arguments, bad naming what is wrong
+ * with the call's own, NULL when they are valid, then a cancel); counts
+ * the call in. */
+int rq_enter(aq_redis_queue *q, const char *bad)
 {
     aq_task *self = aq_task_self();
     if (!self)
         return AQ_EPERM;
-    if (!q || aq_loop_current() != q->loop || !args_ok)
-        return AQ_EINVAL;
+    if (!q || aq_loop_current() != q->loop)
+        return aq_einval("queue is NULL or belongs to another loop");
+    if (bad)
+        return aq_einval(bad);
     if (rq_cancel_due(self))
         return AQ_ECANCELED;
     q->calls++;

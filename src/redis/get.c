@@ -335,7 +335,7 @@ static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
 int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
                                    aq_redis_id *id, int64_t deadline)
 {
-    int rc = rq_enter(q, item != NULL);
+    int rc = rq_enter(q, item ? NULL : "item is NULL");
     if (rc != AQ_OK)
         return rc;
     return rq_leave(q, get_entry(q, item, id, deadline));

@@ -64,24 +64,25 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
 {
     const char *colon = strrchr(addr, ':');
     if (!colon || colon == addr)
-        return AQ_EINVAL;
+        return aq_einval("address has no ':port'");
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (*end || end == colon + 1 || !isdigit((unsigned char)colon[1]) ||
         port <= 0 || port > 65535)
-        return AQ_EINVAL;
+        return aq_einval("address's port is not a number in 1..65535");
     size_t len = (size_t)(colon - addr);
     if (addr[0] == '[' && addr[len - 1] == ']')
         addr++, len -= 2;
     char host[INET6_ADDRSTRLEN];
     unsigned char bin[sizeof(struct in6_addr)];
     if (len == 0 || len >= sizeof host)
-        return AQ_EINVAL;
+        return aq_einval("address's host is empty or too long");
     memcpy(host, addr, len);
     host[len] = 0;
     if (inet_pton(AF_INET, host, bin) != 1 &&
         inet_pton(AF_INET6, host, bin) != 1)
-        return AQ_EINVAL;
+        return aq_einval(
+            "address's host is not a numeric IPv4 or IPv6 address");
     q->host = strdup(host);
     q->port = (int)port;
     return q->host ? AQ_OK : AQ_ENOMEM;
@@ -192,7 +193,8 @@ int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
     open_error[0] = 0;
     if (!out || !cfg || !cfg->stream || !cfg->stream[0] ||
         cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
-        return AQ_EINVAL;
+        return aq_einval("out or cfg is NULL, cfg->stream is empty, or "
+                         "cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX");
     if (rq_cancel_due(self))
         return AQ_ECANCELED;
     aq_redis_queue *q = calloc(1, sizeof *q);
@@ -217,7 +219,7 @@ int aq_redis_queue_close(aq_redis_queue *q)
     if (!aq_task_self())
         return AQ_EPERM;
     if (!q || aq_loop_current() != q->loop)
-        return AQ_EINVAL;
+        return aq_einval("queue is NULL or belongs to another loop");
     if (q->calls > 0)
         return AQ_EBUSY;
     queue_free(q);

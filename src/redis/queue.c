@@ -19,7 +19,7 @@ static const int batch_put = RQ_BATCH_PUT, batch_ack = RQ_BATCH_ACK;
 int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
                              int64_t deadline)
 {
-    int rc = rq_enter(q, item != NULL);
+    int rc = rq_enter(q, item ? NULL : "item is NULL");
     if (rc != AQ_OK)
         return rc;
     int64_t pause = AQ_MSEC;
@@ -101,7 +101,9 @@ static int ack_id(aq_redis_queue *q, const char *id)
 
 int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
 {
-    int rc = rq_enter(q, id && valid_id(id->s));
+    int rc = rq_enter(q, id && valid_id(id->s)
+                             ? NULL
+                             : "id is NULL or not a valid entry id");
     if (rc != AQ_OK)
         return rc;
     aq_redis_id copy = *id; /* the held record it may name goes first */
@@ -110,7 +112,7 @@ int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
 
 int aq_redis_queue_task_done(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, 1);
+    int rc = rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     aq_task *self = aq_task_self();
@@ -121,7 +123,8 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
             return rq_leave(q, ack_id(q, id.s));
         }
     }
-    return rq_leave(q, AQ_EINVAL);
+    return rq_leave(
+        q, aq_einval("this task holds no entry of the queue to mark done"));
 }
 
 /* ---- join, shutdown, size ------------------------------------------------ */
@@ -141,7 +144,7 @@ static int count(aq_redis_queue *q, const char *what, int64_t deadline,
 
 int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
 {
-    int rc = rq_enter(q, 1);
+    int rc = rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     int64_t pause = AQ_MSEC;
@@ -168,7 +171,7 @@ int aq_redis_queue_join(aq_redis_queue *q)
 
 int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
 {
-    int rc = rq_enter(q, 1);
+    int rc = rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     /* Graceful never overwrites immediate (NX); immediate always wins. */
@@ -190,7 +193,7 @@ int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
 
 int aq_redis_queue_delete(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, 1);
+    int rc = rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     const char *argv[] = {"DEL", q->stream, q->flag_key, q->acked_key};
@@ -202,7 +205,7 @@ int aq_redis_queue_delete(aq_redis_queue *q)
 
 int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
 {
-    int rc = rq_enter(q, n != NULL);
+    int rc = rq_enter(q, n ? NULL : "n is NULL");
     if (rc != AQ_OK)
         return rc;
     long long len;
@@ -215,7 +218,7 @@ int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
 int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out)
 {
     if (!q || !out)
-        return AQ_EINVAL;
+        return aq_einval("queue or out is NULL");
     *out = q->st;
     out->reconnects = q->w.reconnects + q->r.reconnects;
     out->commands = q->w.commands + q->r.commands;

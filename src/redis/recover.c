@@ -144,7 +144,7 @@ long rq_sweep(aq_redis_queue *q)
 
 long aq_redis_queue_sweep(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, 1);
+    int rc = rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     long n = rq_sweep(q);

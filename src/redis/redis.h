@@ -158,7 +158,7 @@ int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
             long long *n, int *resent);
 int rq_back_off(int64_t *pause, int64_t deadline);
 void rq_reply_done(rq_slot *s, const redisReply *r);
-int rq_enter(aq_redis_queue *q, int args_ok);
+int rq_enter(aq_redis_queue *q, const char *bad);
 /* The end of a call that rq_enter counted in: return rq_leave(q, rc). */
 static inline int rq_leave(aq_redis_queue *q, int rc)
 {

@@ -52,9 +52,11 @@
 int aq_loop_set_compact(aq_loop *l, size_t size)
 {
     if (!l || (size && (size < AQ_STACK_MIN || size > AQ_STACK_MAX)))
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL, or size is not 0 and outside "
+                         "AQ_STACK_MIN..AQ_STACK_MAX");
     if (size && !AQ__CTX_HAS_SP)
-        return AQ_EINVAL; /* this context backend cannot tell a task's sp */
+        return aq_einval(
+            "this build's context switch cannot run compact mode");
     if (l->ncompact)
         return AQ_EBUSY;
     if (l->shared) {

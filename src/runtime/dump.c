@@ -18,7 +18,7 @@
 int aq_loop_tasks(const aq_loop *l, aq_task **out, size_t n)
 {
     if (!l || (!out && n > 0))
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL, or out is NULL with n > 0");
     size_t i = 0;
     for (const aq_list *e = l->tasks.next; e != &l->tasks; e = e->next) {
         aq_task *t = aq__list_entry(e, aq_task, all);
@@ -90,7 +90,7 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
 int aq_loop_dump(const aq_loop *l, FILE *f)
 {
     if (!l || !f)
-        return AQ_EINVAL;
+        return aq_einval("loop or FILE is NULL");
     aq_loop_stats st;
     aq_loop_statistics(l, &st);
     fprintf(f, "libaq: loop %p: %zu tasks (%zu ready, %zu parked), "

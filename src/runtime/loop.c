@@ -111,7 +111,7 @@ static int has_work(const aq_loop *l)
 int aq_loop_new(aq_loop **out)
 {
     if (!out)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL");
     aq_loop *l = aq__malloc(sizeof *l);
     if (!l)
         return AQ_ENOMEM;
@@ -133,7 +133,7 @@ static int run(aq_loop *l, int block)
 {
     int ran = 0;
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     if (l->running || aq__cur)
         return AQ_EBUSY;
     aq__overflow_arm();
@@ -190,7 +190,7 @@ int aq_loop_run_ready(aq_loop *l) { return run(l, 0); }
 int64_t aq_loop_next_deadline(const aq_loop *l)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     if (!aq__list_empty(&l->ready))
         return aq_now();
     return l->ntimers ? aq__timer_next_due(l) : AQ_NEVER;
@@ -216,7 +216,7 @@ static void finish_all(aq_loop *l)
 int aq_loop_free(aq_loop *l)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     /* Its leftover tasks must run to be reaped, and loops do not nest. */
     if (l->running || (aq__cur && l->nlive))
         return AQ_EBUSY;
@@ -240,7 +240,8 @@ int aq_loop_free(aq_loop *l)
 int aq_loop_set_stack_size(aq_loop *l, size_t size)
 {
     if (!l || size < AQ_STACK_MIN || size > AQ_STACK_MAX)
-        return AQ_EINVAL;
+        return aq_einval(
+            "loop is NULL, or size is outside AQ_STACK_MIN..AQ_STACK_MAX");
     if (l->nlive)
         return AQ_EBUSY;
     size = aq__page_round(size);
@@ -255,7 +256,7 @@ int aq_loop_set_stack_size(aq_loop *l, size_t size)
 int aq_loop_set_stack_pool(aq_loop *l, size_t max_stacks)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     l->pool_max = max_stacks;
     aq__task_free_spares(l, max_stacks);
     while (l->npool > max_stacks) { /* re-file the excess as cold */
@@ -270,7 +271,7 @@ int aq_loop_set_stack_pool(aq_loop *l, size_t max_stacks)
 int aq_loop_seed(aq_loop *l, uint64_t seed)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     l->rng = seed;
     return AQ_OK;
 }
@@ -283,7 +284,7 @@ aq_loop *aq_loop_current(void)
 int aq_loop_statistics(const aq_loop *l, aq_loop_stats *out)
 {
     if (!l || !out)
-        return AQ_EINVAL;
+        return aq_einval("loop or out is NULL");
     memset(out, 0, sizeof *out);
     out->tasks = l->nlive;
     out->ready = aq__list_len(&l->ready);
@@ -301,7 +302,7 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
     aq_loop *l;
     aq_task *main;
     if (!fn)
-        return AQ_EINVAL;
+        return aq_einval("fn is NULL");
     if (aq__cur)
         return AQ_EBUSY;
     int rc = aq_loop_new(&l);

@@ -299,19 +299,20 @@ static inline int aq__cancel_due(const aq_task *t)
 
 /* The prologue every suspending call shares, in aq.h's order: AQ_EPERM
  * outside a task, then AQ_EINVAL if the caller's argument checks failed
- * (args_ok 0), then AQ_ECANCELED for a cancelled caller. On AQ_OK, self
+ * (args_ok 0; why names them for aq_error_detail, evaluated only then),
+ * then AQ_ECANCELED for a cancelled caller. On AQ_OK, self
  * is the running task; otherwise the enclosing function returns the code.
  * A macro, so that args_ok stays a chain of branches in the caller: as an
  * argument of an inline function, gcc computed it into a boolean first,
  * adding instructions to every put and get (`make bench-check` counts
  * them). */
-#define AQ__SUSPEND_BEGIN(self, args_ok)                                  \
+#define AQ__SUSPEND_BEGIN(self, args_ok, why)                             \
     do {                                                                  \
         (self) = aq__cur;                                                 \
         if (aq__unlikely(!(self)))                                        \
             return AQ_EPERM;                                              \
         if (aq__unlikely(!(args_ok)))                                     \
-            return AQ_EINVAL;                                             \
+            return aq_einval(why);                                        \
         if (aq__unlikely(aq__cancel_due(self)))                           \
             return AQ_ECANCELED;                                          \
     } while (0)

@@ -124,12 +124,12 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
                   size_t stack_size)
 {
     if (!l || !fn)
-        return AQ_EINVAL;
+        return aq_einval("loop or fn is NULL");
     int compact = stack_size == 0 && l->shared;
     if (stack_size == 0)
         stack_size = l->stack_size;
     else if (stack_size < AQ_STACK_MIN || stack_size > AQ_STACK_MAX)
-        return AQ_EINVAL;
+        return aq_einval("stack_size is outside AQ_STACK_MIN..AQ_STACK_MAX");
     else
         stack_size = aq__page_round(stack_size);
 
@@ -181,7 +181,7 @@ aq_task *aq_task_self(void) { return aq__cur; }
 int aq_task_release(aq_task *t)
 {
     if (!t)
-        return AQ_EINVAL;
+        return aq_einval("task is NULL");
     aq__task_unref(t);
     return AQ_OK;
 }
@@ -209,7 +209,7 @@ int aq_task_shield(int on)
 int aq_task_cancel(aq_task *t)
 {
     if (!t)
-        return AQ_EINVAL;
+        return aq_einval("task is NULL");
     if (t->state == AQ__DONE)
         return AQ_EALREADY;
     t->cancelled = 1;
@@ -227,7 +227,7 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
     if (!self)
         return AQ_EPERM;
     if (!t)
-        return AQ_EINVAL;
+        return aq_einval("task is NULL");
     if (t == self)
         return AQ_EDEADLK;
     if (aq__cancel_due(self))
@@ -264,10 +264,10 @@ int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
     if (!self)
         return AQ_EPERM;
     if (!tasks && n > 0)
-        return AQ_EINVAL;
+        return aq_einval("tasks is NULL with n > 0");
     for (size_t i = 0; i < n; i++) {
         if (!tasks[i])
-            return AQ_EINVAL;
+            return aq_einval("an entry of tasks is NULL");
         if (tasks[i] == self)
             return AQ_EDEADLK;
     }
@@ -296,7 +296,7 @@ int aq_gather(aq_task *const *tasks, size_t n, void **results)
 int aq_yield(void)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, 1);
+    AQ__SUSPEND_BEGIN(self, 1, NULL);
     /* A timeout scope whose deadline passed cuts every suspension short,
      * a yield's too (asyncio.timeout interrupts a sleep(0) alike). */
     int64_t d = AQ_NEVER;
@@ -313,7 +313,7 @@ int aq_yield(void)
 int aq_sleep_until(int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, 1);
+    AQ__SUSPEND_BEGIN(self, 1, NULL);
     if (deadline != AQ_NEVER && deadline <= aq_now())
         return aq_yield();
     /* The deadline passing is a sleep's success, unless a timeout scope's
@@ -345,7 +345,7 @@ int aq_sleep(int64_t ns)
 int aq_task_set_name(aq_task *t, const char *name)
 {
     if (!t || !name)
-        return AQ_EINVAL;
+        return aq_einval("task or name is NULL");
     size_t n = strlen(name);
     char *copy = aq__malloc(n + 1);
     if (!copy)

@@ -65,7 +65,7 @@ int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
     if (!self)
         return AQ_EPERM;
     if (!scope)
-        return AQ_EINVAL;
+        return aq_einval("scope is NULL");
     scope->deadline = deadline;
     scope->expired = 0;
     scope->outer = self->scope;
@@ -80,7 +80,8 @@ int aq_timeout_end(aq_timeout *scope)
     if (!self)
         return AQ_EPERM;
     if (!scope || self->scope != scope)
-        return AQ_EINVAL; /* not this task's innermost scope */
+        return aq_einval(
+            "scope is NULL or not this task's innermost open scope");
     aq__task_set_scope(self, scope->outer);
     return scope->expired;
 }
@@ -88,7 +89,7 @@ int aq_timeout_end(aq_timeout *scope)
 int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline)
 {
     if (!scope || scope->task != aq__cur)
-        return AQ_EINVAL;
+        return aq_einval("scope is NULL or belongs to another task");
     scope->deadline = deadline;
     return AQ_OK;
 }

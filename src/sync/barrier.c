@@ -25,7 +25,8 @@
 int aq_barrier_new(aq_barrier **out, long parties)
 {
     if (!out || parties < 1 || parties > INT_MAX)
-        return AQ_EINVAL;
+        return aq_einval(
+            "out is NULL, or parties is below 1 or above INT_MAX");
     aq_barrier *b = aq__malloc(sizeof *b);
     if (!b)
         return AQ_ENOMEM;
@@ -39,7 +40,7 @@ int aq_barrier_new(aq_barrier **out, long parties)
 int aq_barrier_free(aq_barrier *b)
 {
     if (!b)
-        return AQ_EINVAL;
+        return aq_einval("barrier is NULL");
     if (!aq__list_empty(&b->waiters))
         return AQ_EBUSY;
     aq__free(b);
@@ -55,7 +56,7 @@ static void end_round(aq_barrier *b, int rc)
 int aq_barrier_wait_until(aq_barrier *b, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, b != NULL);
+    AQ__SUSPEND_BEGIN(self, b != NULL, "barrier is NULL");
     if (b->broken)
         return AQ_EBROKEN;
     long index = (long)aq__list_len(&b->waiters);
@@ -76,7 +77,7 @@ int aq_barrier_wait(aq_barrier *b)
 int aq_barrier_abort(aq_barrier *b)
 {
     if (!b)
-        return AQ_EINVAL;
+        return aq_einval("barrier is NULL");
     b->broken = 1;
     end_round(b, AQ_EBROKEN);
     return AQ_OK;
@@ -85,7 +86,7 @@ int aq_barrier_abort(aq_barrier *b)
 int aq_barrier_reset(aq_barrier *b)
 {
     if (!b)
-        return AQ_EINVAL;
+        return aq_einval("barrier is NULL");
     end_round(b, AQ_EBROKEN);
     b->broken = 0;
     return AQ_OK;
@@ -93,12 +94,12 @@ int aq_barrier_reset(aq_barrier *b)
 
 long aq_barrier_parties(const aq_barrier *b)
 {
-    return b ? b->parties : AQ_EINVAL;
+    return b ? b->parties : aq_einval("barrier is NULL");
 }
 
 long aq_barrier_n_waiting(const aq_barrier *b)
 {
-    return b ? (long)aq__list_len(&b->waiters) : AQ_EINVAL;
+    return b ? (long)aq__list_len(&b->waiters) : aq_einval("barrier is NULL");
 }
 
 int aq_barrier_broken(const aq_barrier *b) { return b && b->broken; }

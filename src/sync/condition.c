@@ -20,7 +20,7 @@
 int aq_cond_new(aq_cond **out, aq_lock *lock)
 {
     if (!out)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL");
     aq_cond *c = aq__malloc(sizeof *c);
     if (!c)
         return AQ_ENOMEM;
@@ -38,7 +38,7 @@ int aq_cond_new(aq_cond **out, aq_lock *lock)
 int aq_cond_free(aq_cond *c)
 {
     if (!c)
-        return AQ_EINVAL;
+        return aq_einval("condition is NULL");
     if (!aq__list_empty(&c->waiters))
         return AQ_EBUSY;
     if (c->own_lock) {
@@ -77,7 +77,7 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
     if (!self)
         return AQ_EPERM;
     if (!c)
-        return AQ_EINVAL;
+        return aq_einval("condition is NULL");
     /* The lock is read once, before parking: a notified waiter sits on
      * the lock's list, not c's, so aq_cond_free(c) is allowed meanwhile,
      * and after the wait this call must not touch c again. */
@@ -101,7 +101,7 @@ int aq_cond_wait_for_until(aq_cond *c, int (*pred)(void *), void *arg,
     if (!aq__cur)
         return AQ_EPERM;
     if (!c || !pred)
-        return AQ_EINVAL;
+        return aq_einval("condition or pred is NULL");
     while (!pred(arg)) {
         int rc = aq_cond_wait_until(c, deadline);
         if (rc)
@@ -118,7 +118,7 @@ int aq_cond_wait_for(aq_cond *c, int (*pred)(void *), void *arg)
 int aq_cond_notify(aq_cond *c, long n)
 {
     if (!c || n < 0)
-        return AQ_EINVAL;
+        return aq_einval("condition is NULL or n is negative");
     if (c->lock->owner != aq__cur || !aq__cur)
         return AQ_EPERM; /* asyncio: "cannot notify on un-acquired lock" */
     while (n-- > 0 && !aq__list_empty(&c->waiters))

@@ -10,7 +10,7 @@
 int aq_event_new(aq_event **out)
 {
     if (!out)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL");
     aq_event *e = aq__malloc(sizeof *e);
     if (!e)
         return AQ_ENOMEM;
@@ -23,7 +23,7 @@ int aq_event_new(aq_event **out)
 int aq_event_free(aq_event *e)
 {
     if (!e)
-        return AQ_EINVAL;
+        return aq_einval("event is NULL");
     if (!aq__list_empty(&e->waiters))
         return AQ_EBUSY;
     aq__free(e);
@@ -33,7 +33,7 @@ int aq_event_free(aq_event *e)
 int aq_event_set(aq_event *e)
 {
     if (!e)
-        return AQ_EINVAL;
+        return aq_einval("event is NULL");
     e->set = 1;
     aq__task_wake_all(&e->waiters, AQ_OK);
     return AQ_OK;
@@ -42,7 +42,7 @@ int aq_event_set(aq_event *e)
 int aq_event_clear(aq_event *e)
 {
     if (!e)
-        return AQ_EINVAL;
+        return aq_einval("event is NULL");
     e->set = 0;
     return AQ_OK;
 }
@@ -52,7 +52,7 @@ int aq_event_is_set(const aq_event *e) { return e && e->set; }
 int aq_event_wait_until(aq_event *e, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, e != NULL);
+    AQ__SUSPEND_BEGIN(self, e != NULL, "event is NULL");
     if (e->set)
         return AQ_OK;
     return aq__wait_on(self, &e->waiters, NULL, deadline, AQ__W_EVENT, e);

@@ -28,7 +28,7 @@ typedef struct child {
 int aq_group_new(aq_group **out)
 {
     if (!out)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL");
     aq_group *g = aq__malloc(sizeof *g);
     if (!g)
         return AQ_ENOMEM;
@@ -44,7 +44,7 @@ int aq_group_new(aq_group **out)
 int aq_group_free(aq_group *g)
 {
     if (!g)
-        return AQ_EINVAL;
+        return aq_einval("group is NULL");
     if (g->live || !aq__list_empty(&g->waiters))
         return AQ_EBUSY;
     aq__free(g);
@@ -54,7 +54,7 @@ int aq_group_free(aq_group *g)
 int aq_group_cancel(aq_group *g)
 {
     if (!g)
-        return AQ_EINVAL;
+        return aq_einval("group is NULL");
     for (aq_list *n = g->children.next; n != &g->children; n = n->next)
         aq_task_cancel(aq__list_entry(n, child, link)->task);
     return AQ_OK;
@@ -86,7 +86,7 @@ int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg)
     if (!aq__cur)
         return AQ_EPERM;
     if (!g || !fn)
-        return AQ_EINVAL;
+        return aq_einval("group or fn is NULL");
     if (g->failed)
         return AQ_EGROUP; /* shutting down, as asyncio's TaskGroup */
     child *c = aq__malloc(sizeof *c);
@@ -107,7 +107,10 @@ int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg)
     return AQ_OK;
 }
 
-long aq_group_live(const aq_group *g) { return g ? g->live : AQ_EINVAL; }
+long aq_group_live(const aq_group *g)
+{
+    return g ? g->live : aq_einval("group is NULL");
+}
 
 /* Waits until every child has returned, whatever the caller's state: no
  * cancellation, deadline or scope of the caller's cuts it short. Inlined,
@@ -127,7 +130,7 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     if (!self)
         return AQ_EPERM;
     if (!g)
-        return AQ_EINVAL;
+        return aq_einval("group is NULL");
     int rc = AQ_OK;
     if (aq__cancel_due(self))
         rc = AQ_ECANCELED;

@@ -18,7 +18,7 @@
 int aq_lock_new(aq_lock **out)
 {
     if (!out)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL");
     aq_lock *l = aq__malloc(sizeof *l);
     if (!l)
         return AQ_ENOMEM;
@@ -31,7 +31,7 @@ int aq_lock_new(aq_lock **out)
 int aq_lock_free(aq_lock *l)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("lock is NULL");
     if (l->owner || !aq__list_empty(&l->waiters))
         return AQ_EBUSY;
     aq__free(l);
@@ -52,7 +52,7 @@ static __attribute__((noinline)) int acquire_wait(aq_lock *l, aq_task *self,
 static inline int acquire(aq_lock *l, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, l != NULL);
+    AQ__SUSPEND_BEGIN(self, l != NULL, "lock is NULL");
     if (aq__likely(!l->owner)) {
         l->owner = self;
         return AQ_OK;
@@ -70,7 +70,7 @@ int aq_lock_acquire(aq_lock *l) { return acquire(l, AQ_NEVER); }
 int aq_lock_try_acquire(aq_lock *l)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("lock is NULL");
     if (!aq__cur)
         return AQ_EPERM;
     if (l->owner)
@@ -99,7 +99,7 @@ void aq__lock_pass(aq_lock *l)
 int aq_lock_release(aq_lock *l)
 {
     if (!l || !l->owner)
-        return AQ_EINVAL;
+        return aq_einval("lock is NULL or not held");
     if (l->owner != aq__cur)
         return AQ_EPERM;
     aq__lock_pass(l);

@@ -16,7 +16,8 @@
 int aq_sem_new(aq_sem **out, long value, int bounded)
 {
     if (!out || value < 0 || (bounded && value == 0))
-        return AQ_EINVAL;
+        return aq_einval("out is NULL, value is negative, or a bounded "
+                         "semaphore's value is 0");
     aq_sem *s = aq__malloc(sizeof *s);
     if (!s)
         return AQ_ENOMEM;
@@ -30,7 +31,7 @@ int aq_sem_new(aq_sem **out, long value, int bounded)
 int aq_sem_free(aq_sem *s)
 {
     if (!s)
-        return AQ_EINVAL;
+        return aq_einval("semaphore is NULL");
     if (!aq__list_empty(&s->waiters))
         return AQ_EBUSY;
     aq__free(s);
@@ -48,7 +49,7 @@ static __attribute__((noinline)) int acquire_wait(aq_sem *s, aq_task *self,
 static inline int acquire(aq_sem *s, int64_t deadline)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, s != NULL);
+    AQ__SUSPEND_BEGIN(self, s != NULL, "semaphore is NULL");
     if (aq__likely(s->value > 0)) {
         s->value--;
         return AQ_OK;
@@ -66,7 +67,7 @@ int aq_sem_acquire(aq_sem *s) { return acquire(s, AQ_NEVER); }
 int aq_sem_try_acquire(aq_sem *s)
 {
     if (!s)
-        return AQ_EINVAL;
+        return aq_einval("semaphore is NULL");
     if (s->value == 0)
         return AQ_EBUSY;
     s->value--;
@@ -82,19 +83,23 @@ static __attribute__((noinline)) void hand_over(aq_sem *s)
 int aq_sem_release(aq_sem *s)
 {
     if (!s)
-        return AQ_EINVAL;
+        return aq_einval("semaphore is NULL");
     if (aq__unlikely(!aq__list_empty(&s->waiters))) {
         hand_over(s);
         return AQ_OK;
     }
     if (s->bound && s->value >= s->bound)
-        return AQ_EINVAL; /* BoundedSemaphore's ValueError */
+        return aq_einval(
+            "a bounded semaphore was released more times than acquired");
     if (s->value == LONG_MAX)
-        return AQ_EINVAL;
+        return aq_einval("the semaphore's value would pass LONG_MAX");
     s->value++;
     return AQ_OK;
 }
 
 int aq_sem_locked(const aq_sem *s) { return s && s->value == 0; }
 
-long aq_sem_value(const aq_sem *s) { return s ? s->value : AQ_EINVAL; }
+long aq_sem_value(const aq_sem *s)
+{
+    return s ? s->value : aq_einval("semaphore is NULL");
+}

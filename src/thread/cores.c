@@ -108,7 +108,7 @@ static void teardown(aq_cores *c, size_t n)
 int aq_cores_start(aq_cores **out, size_t n)
 {
     if (!out || n > AQ_CORES_MAX)
-        return AQ_EINVAL;
+        return aq_einval("out is NULL or n is above AQ_CORES_MAX");
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 ? (size_t)cpus : 1;
@@ -158,7 +158,8 @@ aq_loop *aq_cores_loop(const aq_cores *c, size_t i)
 int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg)
 {
     if (!c || !fn || i < AQ_ANY_CORE || (i >= 0 && (size_t)i >= c->n))
-        return AQ_EINVAL;
+        return aq_einval(
+            "cores or fn is NULL, or the core index is out of range");
     if (i == AQ_ANY_CORE)
         i = (long)(atomic_fetch_add_explicit(&c->next, 1,
                                              memory_order_relaxed) %
@@ -188,7 +189,7 @@ int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg)
 int aq_cores_wait(aq_cores *c)
 {
     if (!c)
-        return AQ_EINVAL;
+        return aq_einval("cores is NULL");
     if (aq__thread_loop)
         return AQ_EDEADLK;
     pthread_mutex_lock(&c->mu);
@@ -203,7 +204,7 @@ int aq_cores_wait(aq_cores *c)
 int aq_cores_stop(aq_cores *c)
 {
     if (!c)
-        return AQ_EINVAL;
+        return aq_einval("cores is NULL");
     for (size_t i = 0; i < c->n; i++) /* its own loop would never stop */
         if (aq__thread_loop == c->cores[i].loop)
             return AQ_EDEADLK;

@@ -200,7 +200,7 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
                 void **result, int64_t deadline, int *handed)
 {
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, fn != NULL);
+    AQ__SUSPEND_BEGIN(self, fn != NULL, "fn is NULL");
     int64_t d = deadline;
     int rc = aq__park_begin(self, &d);
     job *j;
@@ -251,7 +251,7 @@ int aq_to_thread(aq_task_fn fn, void *arg, void **result)
 int aq_pool_set_size(size_t n)
 {
     if (n == 0 || n > AQ_POOL_MAX)
-        return AQ_EINVAL;
+        return aq_einval("n is 0 or above AQ_POOL_MAX");
     pthread_mutex_lock(&pool.mu);
     pool.size = n;
     pthread_mutex_unlock(&pool.mu);

@@ -229,11 +229,12 @@ int aq__inbox_open(aq_loop *l)
 int aq_loop_keep_alive(aq_loop *l, int on)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     if (!on) {
         if (!in || in->keep == 0)
-            return AQ_EINVAL;
+            return aq_einval("aq_loop_keep_alive(loop, 0) without a matching "
+                             "aq_loop_keep_alive(loop, 1)");
         in->keep--;
         ((aq__io *)l->io)->keep--;
         return AQ_OK;
@@ -289,15 +290,19 @@ static void inbox_send(aq_loop *l, inbox *in, post *p)
 int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
 {
     if (!l || !fn)
-        return AQ_EINVAL;
+        return aq_einval("loop or fn is NULL");
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
     if (!in)
-        return AQ_EINVAL; /* not kept alive: nothing would run it */
+        return aq_einval("the loop is not kept alive (aq_loop_keep_alive), "
+                         "so nothing would run the post");
     atomic_fetch_add(&in->senders, 1);
     int rc = AQ_OK;
     post *p = atomic_load(&in->open) ? aq__malloc(sizeof *p) : NULL;
     if (!p) {
-        rc = atomic_load(&in->open) ? AQ_ENOMEM : AQ_EINVAL;
+        rc = atomic_load(&in->open)
+                 ? AQ_ENOMEM
+                 : aq_einval("the loop is no longer kept alive, so nothing "
+                             "would run the post");
     } else {
         p->fn = fn;
         p->arg = arg;
@@ -363,7 +368,7 @@ void aq__post_send(aq_loop *l, aq__post *p)
 int aq_loop_stop(aq_loop *l)
 {
     if (!l)
-        return AQ_EINVAL;
+        return aq_einval("loop is NULL");
     int saved = errno; /* a signal handler's caller must find errno intact */
     atomic_store_explicit(&l->stop, 1, memory_order_relaxed);
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);

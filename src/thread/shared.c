@@ -330,7 +330,10 @@ static int may_wait(aq_task *self, int how, int64_t *d)
     /* A compact task's frames move while it is parked, and other threads
      * write into its record: it may not wait here. */
     if (how == AS_TASK)
-        return self->compact ? AQ_EINVAL : aq__park_begin(self, d);
+        return self->compact
+                   ? aq_einval(
+                         "a compact-mode task cannot wait on a shared queue")
+                   : aq__park_begin(self, d);
     return *d != AQ_NEVER && *d <= aq_now() ? AQ_ETIMEDOUT : AQ_OK;
 }
 
@@ -517,7 +520,7 @@ static const aq__shared_vt shared_vt = {
 int aq_queue_share(aq_queue *h)
 {
     if (!h)
-        return AQ_EINVAL;
+        return aq_einval("queue is NULL");
     if (h->flags & AQ__Q_SHARED)
         return AQ_OK;
     if (!aq__list_empty(&h->getters) || !aq__list_empty(&h->putters) ||
@@ -559,17 +562,19 @@ int aq_queue_share(aq_queue *h)
 }
 
 /* The thread faces: blocking calls for threads that run no loop. */
-static int thread_check(const aq_queue *h, int args_ok)
+static int thread_check(const aq_queue *h, const char *bad)
 {
-    if (!h || !args_ok || !(h->flags & AQ__Q_SHARED))
-        return AQ_EINVAL;
+    if (!h || !(h->flags & AQ__Q_SHARED))
+        return aq_einval("queue is NULL or not shared (aq_queue_share)");
+    if (bad)
+        return aq_einval(bad);
     return aq__thread_loop ? AQ_EDEADLK : AQ_OK;
 }
 
 int aq_queue_thread_put_until(aq_queue *h, const void *item,
                               int64_t deadline)
 {
-    int rc = thread_check(h, item != NULL);
+    int rc = thread_check(h, item ? NULL : "item is NULL");
     return rc ? rc : put_op(h, item, NULL, AS_THREAD, deadline);
 }
 
@@ -580,7 +585,7 @@ int aq_queue_thread_put(aq_queue *h, const void *item)
 
 int aq_queue_thread_get_until(aq_queue *h, void *out, int64_t deadline)
 {
-    int rc = thread_check(h, out != NULL);
+    int rc = thread_check(h, out ? NULL : "out is NULL");
     return rc ? rc : get_op(h, out, NULL, AS_THREAD, deadline);
 }
 
@@ -591,7 +596,7 @@ int aq_queue_thread_get(aq_queue *h, void *out)
 
 int aq_queue_thread_join_until(aq_queue *h, int64_t deadline)
 {
-    int rc = thread_check(h, 1);
+    int rc = thread_check(h, NULL);
     return rc ? rc : join_op(h, NULL, AS_THREAD, deadline);
 }
 

@@ -25,7 +25,8 @@ int aq_set_allocator(void *(*m)(size_t), void *(*r)(void *, size_t),
         f = free;
     }
     if (!m || !r || !f)
-        return AQ_EINVAL;
+        return aq_einval(
+            "malloc, realloc and free must be given together (or all NULL)");
     malloc_fn = m;
     realloc_fn = r;
     free_fn = f;

@@ -65,6 +65,21 @@ const char *aq_errname(int code)
     return name ? name : "AQ_E?";
 }
 
+/* One pointer per thread: each AQ_EINVAL names its check with a string
+ * literal, so keeping it needs no copy and no lock, and a thread only ever
+ * reads what its own calls wrote (errno's rule). */
+static _Thread_local const char *inval_why;
+
+/* Cold and out of line: the success path of a checked call pays nothing
+ * for its message. */
+__attribute__((cold, noinline)) int aq_einval(const char *why)
+{
+    inval_why = why;
+    return AQ_EINVAL;
+}
+
+const char *aq_error_detail(void) { return inval_why ? inval_why : ""; }
+
 #define AQ_STR2(x) #x
 #define AQ_STR(x) AQ_STR2(x)
 

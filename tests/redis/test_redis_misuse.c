@@ -52,6 +52,7 @@ static void *open_args_main(void *arg)
     bad = c;
     bad.stream = "";
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "cfg->stream is empty") != NULL);
     /* Names would be looked up, blocking the loop: numeric hosts only. */
     const char *addrs[] = {"nohost", "127.0.0.1:", "127.0.0.1:0",
                            "127.0.0.1:65536", "127.0.0.1:63x", ":6379",
@@ -62,6 +63,7 @@ static void *open_args_main(void *arg)
         bad = c;
         bad.addr = addrs[i];
         ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+        ASSERT(strncmp(aq_error_detail(), "address", 7) == 0);
     }
     ASSERT(q == NULL);
     ASSERT_EQ(open_fds(), fds);
@@ -124,6 +126,8 @@ static void *call_args_main(void *arg)
     ASSERT_RC(aq_redis_queue_get(q, NULL), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_task_done(NULL), AQ_EINVAL);
     ASSERT_RC(aq_redis_queue_task_done(q), AQ_EINVAL); /* nothing held */
+    ASSERT(strcmp(aq_error_detail(),
+                  "this task holds no entry of the queue to mark done") == 0);
     ASSERT_RC(aq_redis_queue_ack(q, NULL), AQ_EINVAL);
     const char *ids[] = {"", "abc", "1-", "-1", "1-2-3", "1x-0"};
     for (int i = 0; i < 6; i++) {
