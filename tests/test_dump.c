@@ -178,6 +178,84 @@ static void *sleep_dump_main(void *arg)
 }
 TEST(test_dump_sleep) { t_main(sleep_dump_main, NULL); }
 
+/* The seconds after "waited " on line `what` of d, or -1 if that line
+ * shows no wait time. */
+static double waited(const char *d, const char *what)
+{
+    const char *p = strstr(d, what);
+    ASSERT(p != NULL);
+    const char *eol = strchr(p, '\n');
+    const char *w = strstr(p, ", waited ");
+    double s = -1;
+    if (w && (!eol || w < eol))
+        ASSERT_EQ(sscanf(w, ", waited %lf s so far", &s), 1);
+    return s;
+}
+
+/* Debug mode stamps each park: the dump says how long a task has waited,
+ * with or without a deadline; a wait begun before debug mode was turned
+ * on, or after it was turned off, shows no time. */
+static void *debug_main(void *arg)
+{
+    (void)arg;
+    aq_loop *l = aq_loop_current();
+    ASSERT_EQ(aq_loop_debug(l), 0);
+    g_q = new_fifo(0);
+    aq_task *early, *late, *napper;
+    ASSERT_OK(aq_spawn(&early, get_forever, NULL));
+    ASSERT_OK(aq_task_set_name(early, "early"));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_loop_set_debug(l, 1));
+    ASSERT_EQ(aq_loop_debug(l), 1);
+    ASSERT_OK(aq_spawn(&late, get_forever, NULL));
+    ASSERT_OK(aq_task_set_name(late, "late"));
+    ASSERT_OK(aq_spawn(&napper, sleeper, NULL));
+    ASSERT_OK(aq_task_set_name(napper, "napper"));
+    ASSERT_OK(aq_sleep(50 * AQ_MSEC));
+    char *d = dump_now();
+    ASSERT(waited(d, "\"early\": parked") < 0);
+    double s = waited(d, "\"late\": parked on get from queue");
+    ASSERT(s >= 0.045 && s < 5.0);
+    s = waited(d, "\"napper\": parked on sleep");
+    ASSERT(s >= 0.045 && s < 5.0);
+    free(d);
+    ASSERT_OK(aq_loop_set_debug(l, 0));
+    ASSERT_EQ(aq_loop_debug(l), 0);
+    d = dump_now();
+    ASSERT(waited(d, "\"late\": parked") < 0);
+    free(d);
+    aq_task *all[] = {early, late, napper};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(aq_task_cancel(all[i]));
+        ASSERT_OK(aq_task_wait(all[i], NULL));
+        ASSERT_OK(aq_task_release(all[i]));
+    }
+    ASSERT_OK(aq_queue_free(g_q));
+    return NULL;
+}
+TEST(test_dump_wait_time_in_debug_mode) { t_main(debug_main, NULL); }
+
+TEST(test_dump_debug_mode_switches)
+{
+    ASSERT_RC(aq_loop_set_debug(NULL, 1), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "loop is NULL") == 0);
+    ASSERT_EQ(aq_loop_debug(NULL), 0);
+    const char *vals[] = {"1", "0", "", NULL};
+    const int want[] = {1, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        if (vals[i])
+            ASSERT_EQ(setenv("AQ_DEBUG", vals[i], 1), 0);
+        else
+            ASSERT_EQ(unsetenv("AQ_DEBUG"), 0);
+        aq_loop *l;
+        ASSERT_OK(aq_loop_new(&l));
+        ASSERT_EQ(aq_loop_debug(l), want[i]);
+        ASSERT_OK(aq_loop_set_debug(l, 7)); /* any non-zero: on */
+        ASSERT_EQ(aq_loop_debug(l), 1);
+        ASSERT_OK(aq_loop_free(l));
+    }
+}
+
 /* A program that deadlocks, with AQ_DEADLOCK_DUMP set, gets the dump on
  * stderr with no code changed; without it, nothing. */
 static void *deadlock_main(void *arg)
@@ -232,6 +310,9 @@ TEST(test_dump_on_deadlock_by_environment)
     snprintf(want, sizeof want,
              "\"stuck-consumer\": parked on get from queue %p", (void *)g_q);
     ASSERT(strstr(err, want) != NULL);
+    /* aq_run ran its loop in debug mode: each wait has its time. */
+    ASSERT(waited(err, "\"stuck-main\": parked") >= 0);
+    ASSERT(waited(err, "\"stuck-consumer\": parked") >= 0);
     ASSERT_EQ(setenv("AQ_DEADLOCK_DUMP", "0", 1), 0); /* "0": off */
     err = stderr_of_deadlock();
     ASSERT(strstr(err, "libaq") == NULL);
@@ -246,6 +327,8 @@ int main(int argc, char **argv)
     RUN(test_dump_all_tasks);
     RUN(test_dump_says_what_each_task_waits_on);
     RUN(test_dump_sleep);
+    RUN(test_dump_wait_time_in_debug_mode);
+    RUN(test_dump_debug_mode_switches);
     RUN(test_dump_on_deadlock_by_environment);
     return t_done();
 }

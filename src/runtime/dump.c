@@ -9,6 +9,11 @@
  *   names its wait and its object (a kind byte and a pointer per park,
  *   set by whoever builds the record: aq__wait_on, select, the pool,
  *   shared queues), named by one table, aq__wait_names.
+ * - How long a task has waited is known only in debug mode: a park then
+ *   stamps its start (aq__park_begin_slow, which debug mode routes every
+ *   park through), and a clock read per park is too dear otherwise (a
+ *   hand-off costs about as much as one). A wait begun before debug mode
+ *   was turned on has no stamp (0) and shows none.
  */
 #include "runtime/runtime.h"
 
@@ -79,6 +84,9 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
                     (double)(t->deadline - now) / AQ_SEC);
         else
             fprintf(f, ", no deadline");
+        if ((t->slow_park & AQ__PARK_STAMPED) && t->wait_since)
+            fprintf(f, ", waited %.3f s so far",
+                    (double)(now - t->wait_since) / AQ_SEC);
     }
     if (t->cancelled)
         fprintf(f, ", cancelled%s", t->shielded ? " (shielded)" : "");
@@ -86,6 +94,22 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
         fprintf(f, ", compact");
     fputc('\n', f);
 }
+
+int aq_loop_set_debug(aq_loop *l, int on)
+{
+    if (!l)
+        return aq_einval("loop is NULL");
+    l->debug = on ? AQ__PARK_STAMPED : 0;
+    for (aq_list *e = l->tasks.next; e != &l->tasks; e = e->next) {
+        aq_task *t = aq__list_entry(e, aq_task, all);
+        t->slow_park = (unsigned char)((t->slow_park & ~AQ__PARK_STAMPED) |
+                                       l->debug);
+        t->wait_since = 0;
+    }
+    return AQ_OK;
+}
+
+int aq_loop_debug(const aq_loop *l) { return l && l->debug; }
 
 int aq_loop_dump(const aq_loop *l, FILE *f)
 {

@@ -108,6 +108,13 @@ static int has_work(const aq_loop *l)
 
 /* ---- public -------------------------------------------------------------- */
 
+/* An environment switch: set to anything but "" or "0". */
+static int env_on(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 int aq_loop_new(aq_loop **out)
 {
     if (!out)
@@ -122,6 +129,8 @@ int aq_loop_new(aq_loop **out)
     l->pool_max = 1024;
     /* Unseeded loops differ from run to run and from each other. */
     l->rng = (uint64_t)aq_now() ^ (uint64_t)(uintptr_t)l;
+    if (env_on("AQ_DEBUG"))
+        aq_loop_set_debug(l, 1);
     *out = l;
     return AQ_OK;
 }
@@ -314,11 +323,13 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
         return rc;
     }
     l->main = main;
+    int dump = env_on("AQ_DEADLOCK_DUMP");
+    if (dump) /* so that the dump can say how long each task waited */
+        aq_loop_set_debug(l, 1);
     aq_loop_run(l);
     if (main->state != AQ__DONE) /* stopped, or it could never end */
         rc = l->stopped ? AQ_ECANCELED : AQ_EDEADLK;
-    const char *dump = getenv("AQ_DEADLOCK_DUMP");
-    if (rc == AQ_EDEADLK && dump && *dump && strcmp(dump, "0") != 0) {
+    if (rc == AQ_EDEADLK && dump) {
         fprintf(stderr, "libaq: aq_run: no task can ever run again "
                         "(AQ_EDEADLK); its tasks, before they are "
                         "cancelled:\n");

@@ -140,6 +140,8 @@ struct aq_task {
     aq_list all;         /* on loop->tasks until freed */
     char *name;          /* aq_task_set_name's copy, or NULL; freed with
                             the record's reuse or release */
+    int64_t wait_since;  /* debug mode (AQ__PARK_STAMPED): when its current
+                            or last wait began (aq_now), for the dump */
     size_t save_len;        /* compact: bytes of frames in save */
     /* From here on, what a record keeps when the loop reuses it (spawn
      * clears only what comes before): */
@@ -152,6 +154,7 @@ struct aq_task {
 
 #define AQ__PARK_COMPACT 1u /* must reserve room for its frames */
 #define AQ__PARK_SCOPED 2u  /* has a timeout scope */
+#define AQ__PARK_STAMPED 4u /* debug mode: stamps wait_since (dump.c) */
 
 /* The part of a registered fd (io/) that waiting on it needs, kept here
  * so that select (queue/) can wait on fds without including io/. The
@@ -247,6 +250,8 @@ struct aq_loop {
     void *io;            /* its state, opaque here */
     unsigned since_poll; /* iterations since the source was polled */
     uint64_t iterations; /* passes of aq_loop_run that ran or slept */
+    unsigned char debug; /* AQ__PARK_STAMPED in debug mode, else 0: what
+                            a new task's slow_park starts as */
     _Atomic int stop;    /* aq_loop_stop, from any thread: seen at the next
                             iteration (relaxed: it only needs to arrive) */
     int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
@@ -506,8 +511,9 @@ AQ__HIDDEN int64_t aq__scope_clamp(const aq_task *t, int64_t own);
  * expired. */
 AQ__HIDDEN void aq__scope_note(aq_task *t);
 
-/* The first half of a park when t is compact or scoped (task.c): clamps
- * *d to t's scopes, then as aq__park_begin. Out of line: a park from a
+/* The first half of a park when t is compact, scoped or stamped
+ * (timeout.c): clamps *d to t's scopes, stamps the wait's start in debug
+ * mode, then as aq__park_begin. Out of line: a park from a
  * deeper frame only over-estimates what a compact task must reserve. */
 AQ__HIDDEN int aq__park_begin_slow(aq_task *t, int64_t *d);
 

@@ -140,6 +140,7 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
         return AQ_ENOMEM;
     memset(t, 0, offsetof(aq_task, save)); /* a reused record keeps the rest */
     t->loop = l;
+    t->slow_park = l->debug;
     int rc = AQ_OK;
     if (compact)
         aq__compact_init(l, t);

@@ -51,11 +51,15 @@ int aq__park_begin_slow(aq_task *t, int64_t *d)
         t->own_deadline = *d;
         *d = aq__scope_clamp(t, *d);
     }
-    if (*d != AQ_NEVER && *d <= aq_now()) {
+    int stamped = t->slow_park & AQ__PARK_STAMPED;
+    int64_t now = *d != AQ_NEVER || stamped ? aq_now() : 0; /* one read */
+    if (*d != AQ_NEVER && *d <= now) {
         if (t->scope)
             aq__scope_note(t);
         return AQ_ETIMEDOUT;
     }
+    if (stamped)
+        t->wait_since = now;
     return aq__park_reserve(t);
 }
 
