@@ -310,6 +310,9 @@ TEST(test_dump_on_deadlock_by_environment)
     snprintf(want, sizeof want,
              "\"stuck-consumer\": parked on get from queue %p", (void *)g_q);
     ASSERT(strstr(err, want) != NULL);
+    /* Each parked task's frames follow its line. */
+    ASSERT(strstr(err, "\n      #0 0x") != NULL);
+    ASSERT(strstr(err, "\n      #1 0x") != NULL);
     /* aq_run ran its loop in debug mode: each wait has its time. */
     ASSERT(waited(err, "\"stuck-main\": parked") >= 0);
     ASSERT(waited(err, "\"stuck-consumer\": parked") >= 0);

@@ -311,6 +311,26 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
  * f failed. Does not suspend. */
 AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);
 
+/* Fills pcs[0 .. n) with the return addresses of t's frames while t is
+ * parked (or ready to resume), innermost first: the libaq call it is
+ * parked in, then its callers up to the task's function and libaq's entry
+ * frame. Go's runtime.Stack for another goroutine; asyncio's
+ * Task.get_stack(). Resolve them with glibc's backtrace_symbols_fd(),
+ * dladdr(), or `addr2line -f -e program` on the offsets aq_loop_dump
+ * prints (a program's own static functions need its debug information,
+ * or -rdynamic for dladdr). No frame pointers are needed: the unwinder
+ * runs on t's stack, below its saved frame, led by unwind information the
+ * context switch provides (x86-64 and AArch64). aq_loop_dump prints the
+ * first 16 frames of each parked task.
+ * Returns: how many frames t has (which may be more than n), up to 64; 0
+ * for a task that has not run yet; AQ_EINVAL if t is NULL, pcs is NULL
+ * with n > 0, t is the running task (call glibc's backtrace() in it), t
+ * is a compact task (its frames are copied aside), or this build uses
+ * the ucontext switch; AQ_EALREADY if t has returned; AQ_ENOMEM if less
+ * than 8 KiB of t's stack is free below its frames (the unwinder's room).
+ * Does not suspend; call it on t's loop's thread. */
+AQ_EXTERN int aq_task_backtrace(const aq_task *t, void **pcs, size_t n);
+
 /* Turns loop's debug mode on (on != 0) or off (asyncio's
  * loop.set_debug()). In debug mode every park of the loop's tasks reads
  * the clock once, so that aq_loop_dump can say how long each parked task

@@ -32,6 +32,19 @@ static inline char *aq__ctx_sp(aq__ctx *c) { return c->sp; }
 #endif
 /* The caller's stack pointer (ctx_x86_64.S, ctx_aarch64.S). */
 AQ__HIDDEN char *aq__ctx_here(void);
+/* Where a parked context resumes: the return address in its frame. */
+#if defined(__aarch64__)
+#define AQ__CTX_RESUME_AT 88 /* x30 */
+#else
+#define AQ__CTX_RESUME_AT 48 /* above the six registers */
+#endif
+static inline void *aq__ctx_resume_pc(const aq__ctx *c)
+{
+    return *(void *const *)((const char *)c->sp + AQ__CTX_RESUME_AT);
+}
+/* Calls fn(arg) on the stack of the parked context c, with unwind
+ * information that leads an unwinder from fn into c's frames. */
+AQ__HIDDEN void aq__ctx_call_on(void *sp, void (*fn)(void *), void *arg);
 #endif
 
 /* Saves the running context into *from and resumes *to. Returns when

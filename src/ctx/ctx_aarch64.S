@@ -79,4 +79,53 @@ aq__ctx_here:
     ret
     .size   aq__ctx_here, .-aq__ctx_here
 
+/* void aq__ctx_call_on(void *sp, void (*fn)(void *), void *arg)
+ * As on x86-64 (ctx_x86_64.S): calls fn(arg) on a parked context's stack,
+ * below its switch frame, with unwind information that describes the
+ * parked switch, so that an unwinder started in fn walks into the parked
+ * task's frames. The frame's d8-d15 are left out: a backtrace needs the
+ * return addresses and the frame pointer, not the vector registers. */
+    .globl  aq__ctx_call_on
+    .hidden aq__ctx_call_on
+    .type   aq__ctx_call_on, %function
+    .p2align 4
+aq__ctx_call_on:
+    .cfi_startproc
+    stp     x19, x20, [sp, #-32]!
+    .cfi_def_cfa_offset 32
+    .cfi_offset x19, -32
+    .cfi_offset x20, -24
+    stp     x29, x30, [sp, #16]
+    .cfi_offset x29, -16
+    .cfi_offset x30, -8
+    mov     x19, sp                 /* our stack, kept across fn */
+    .cfi_def_cfa_register x19
+    .cfi_remember_state
+    mov     x20, x0                 /* the parked frame, kept across fn */
+    .cfi_def_cfa x20, 160
+    .cfi_offset x19, -160
+    .cfi_offset x20, -152
+    .cfi_offset x21, -144
+    .cfi_offset x22, -136
+    .cfi_offset x23, -128
+    .cfi_offset x24, -120
+    .cfi_offset x25, -112
+    .cfi_offset x26, -104
+    .cfi_offset x27, -96
+    .cfi_offset x28, -88
+    .cfi_offset x29, -80
+    .cfi_offset x30, -72
+    mov     sp, x0
+    mov     x0, x2
+    blr     x1
+    mov     sp, x19
+    .cfi_restore_state
+    .cfi_def_cfa_register sp
+    ldp     x29, x30, [sp, #16]
+    ldp     x19, x20, [sp], #32
+    .cfi_def_cfa_offset 0
+    ret
+    .cfi_endproc
+    .size   aq__ctx_call_on, .-aq__ctx_call_on
+
     .section .note.GNU-stack, "", %progbits

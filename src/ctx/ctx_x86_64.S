@@ -83,4 +83,51 @@ aq__ctx_here:
     ret
     .size   aq__ctx_here, .-aq__ctx_here
 
+/* void aq__ctx_call_on(void *sp, void (*fn)(void *), void *arg)
+ * Calls fn(arg) on the stack of a parked context whose saved stack
+ * pointer is sp, below its switch frame, and returns on the caller's
+ * stack. While fn runs, this function's unwind information describes
+ * itself as the parked switch (the frame above sp): an unwinder started
+ * in fn (glibc's backtrace) walks from here into the parked task's own
+ * frames, as gdb's aq-bt does from the saved registers. The stack is
+ * re-aligned for the call: a task's first frame (aq__ctx_make) and a
+ * switch's differ by 8. */
+    .globl  aq__ctx_call_on
+    .hidden aq__ctx_call_on
+    .type   aq__ctx_call_on, @function
+    .p2align 4
+aq__ctx_call_on:
+    .cfi_startproc
+    pushq   %rbx
+    .cfi_def_cfa_offset 16
+    .cfi_offset %rbx, -16
+    pushq   %r12
+    .cfi_def_cfa_offset 24
+    .cfi_offset %r12, -24
+    movq    %rsp, %rbx              /* our stack, kept across fn */
+    .cfi_def_cfa_register %rbx
+    .cfi_remember_state
+    movq    %rdi, %r12              /* the parked frame, kept across fn */
+    .cfi_def_cfa %r12, 56           /* six registers and the resume address */
+    .cfi_offset %rbp, -16
+    .cfi_offset %rbx, -24
+    .cfi_offset %r12, -32
+    .cfi_offset %r13, -40
+    .cfi_offset %r14, -48
+    .cfi_offset %r15, -56
+    movq    %rdi, %rsp
+    andq    $-16, %rsp
+    movq    %rdx, %rdi
+    call    *%rsi
+    movq    %rbx, %rsp
+    .cfi_restore_state
+    .cfi_def_cfa_register %rsp
+    popq    %r12
+    .cfi_def_cfa_offset 16
+    popq    %rbx
+    .cfi_def_cfa_offset 8
+    ret
+    .cfi_endproc
+    .size   aq__ctx_call_on, .-aq__ctx_call_on
+
     .section .note.GNU-stack, "", @progbits

@@ -1,10 +1,15 @@
 /* libaq - what a loop's tasks are doing: iterating them (asyncio's
- * all_tasks) and a dump of each, by hand or when aq_run finds that
- * nothing can ever run again (AQ_DEADLOCK_DUMP). MIT licensed.
+ * all_tasks), a parked task's backtrace, and a dump of each, by hand or
+ * when aq_run finds that nothing can ever run again (AQ_DEADLOCK_DUMP).
+ * MIT licensed.
  *
  * Invariants:
- * - Reading only: a dump or an iteration changes no task, list or timer,
- *   so it may run at any point of the loop's thread, a deadlock included.
+ * - Reading only: a dump, a backtrace or an iteration changes no task,
+ *   list or timer, so it may run at any point of the loop's thread, a
+ *   deadlock included. A backtrace runs glibc's unwinder on the parked
+ *   task's stack, below its saved frame, where nothing live is: the
+ *   context switch (aq__ctx_call_on) lends it unwind information that
+ *   leads into the task's frames, so no frame pointers are needed.
  * - What a parked task waits on is told from its records alone: each
  *   names its wait and its object (a kind byte and a pointer per park,
  *   set by whoever builds the record: aq__wait_on, select, the pool,
@@ -15,8 +20,11 @@
  *   hand-off costs about as much as one). A wait begun before debug mode
  *   was turned on has no stamp (0) and shows none.
  */
+#define _GNU_SOURCE /* dladdr */
 #include "runtime/runtime.h"
 
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <limits.h>
 #include <stdio.h>
 
@@ -66,6 +74,82 @@ static void waits_on(const aq_task *t, FILE *f)
     }
 }
 
+/* ---- backtraces ---------------------------------------------------------- */
+
+/* Room the unwinder needs below a parked frame (glibc's backtrace and
+ * libgcc's unwinder take under 3 KiB here; the rest is margin). */
+#define BT_ROOM 8192
+#define BT_MAX 64 /* frames asked of the unwinder at most */
+
+typedef struct {
+    void *pcs[BT_MAX + 2];
+    int got;
+} bt_req;
+
+static void bt_on_task_stack(void *arg)
+{
+    bt_req *r = arg;
+    r->got = backtrace(r->pcs, BT_MAX + 2);
+}
+
+int aq_task_backtrace(const aq_task *t, void **pcs, size_t n)
+{
+    if (!t || (!pcs && n > 0))
+        return aq_einval("task is NULL, or pcs is NULL with n > 0");
+    if (t->state == AQ__DONE)
+        return AQ_EALREADY;
+    if (t == aq__cur)
+        return aq_einval("the task is the running one: call glibc's "
+                         "backtrace() from it");
+#if !AQ__CTX_HAS_SP
+    return aq_einval("this build's context switch (ucontext) keeps no "
+                     "frame to unwind");
+#else
+    if (t->compact)
+        return aq_einval("a compact task's frames are copied aside");
+    if ((uintptr_t)aq__ctx_resume_pc(&t->ctx) == (uintptr_t)aq__task_entry)
+        return 0; /* has not run yet: no frames */
+    char *sp = aq__ctx_sp((aq__ctx *)&t->ctx);
+    char *floor = t->stack->limit ? t->stack->limit : t->stack->lo;
+    if (sp - floor < BT_ROOM)
+        return AQ_ENOMEM;
+    void *prime[1];
+    backtrace(prime, 1); /* its first call loads libgcc_s: not there */
+    bt_req r;
+    aq__ctx_call_on(sp, bt_on_task_stack, &r);
+    /* The first two are ours (bt_on_task_stack, aq__ctx_call_on). */
+    size_t got = r.got > 2 ? (size_t)r.got - 2 : 0;
+    for (size_t i = 0; i < got && i < n; i++)
+        pcs[i] = r.pcs[i + 2];
+    return (int)got;
+#endif
+}
+
+/* One line per frame: the function when the dynamic symbol table knows
+ * it, and always the object and offset, which addr2line resolves. */
+static void dump_frames(const aq_task *t, FILE *f)
+{
+    if (t == aq__cur || t->compact || !AQ__CTX_HAS_SP)
+        return; /* asking would only set this thread's error detail */
+    void *pcs[16];
+    int n = aq_task_backtrace(t, pcs, 16);
+    for (int i = 0; i < n && i < 16; i++) {
+        Dl_info di;
+        fprintf(f, "      #%d %p", i, pcs[i]);
+        if (!dladdr(pcs[i], &di) || !di.dli_fname) {
+            fputc('\n', f);
+            continue;
+        }
+        if (di.dli_sname)
+            fprintf(f, " %s+%#tx", di.dli_sname,
+                    (char *)pcs[i] - (char *)di.dli_saddr);
+        fprintf(f, " (%s+%#tx)\n", di.dli_fname,
+                (char *)pcs[i] - (char *)di.dli_fbase);
+    }
+}
+
+/* ---- the dump ------------------------------------------------------------ */
+
 static void dump_task(const aq_task *t, int64_t now, FILE *f)
 {
     static const char *const states[] = {"ready", "running", "parked",
@@ -93,6 +177,7 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
     if (t->compact)
         fprintf(f, ", compact");
     fputc('\n', f);
+    dump_frames(t, f);
 }
 
 int aq_loop_set_debug(aq_loop *l, int on)
