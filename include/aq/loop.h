@@ -22,7 +22,13 @@ extern "C" {
 typedef struct aq_loop aq_loop;
 typedef struct aq_task aq_task;
 
-/* A task's body. Its return value is the task's result (aq_task_wait). */
+/* A task's body. Its return value is the task's result (aq_task_wait).
+ * Results that are not pointers (examples/results.c): an integer goes
+ * through intptr_t (return (void *)(intptr_t)n; read back with
+ * (long)(intptr_t)result); several values go into a struct that the
+ * spawner owns and passes as arg, read after aq_task_wait (it must
+ * outlive the task); what the task makes (a string) comes back as memory
+ * it allocated, which the waiter frees. */
 typedef void *(*aq_task_fn)(void *arg);
 
 /* Default stack size of a task: 64 KiB of address space, committed by the
