@@ -6,7 +6,7 @@ CMAKE ?= cmake
 CMAKE_FLAGS ?=
 
 .PHONY: all deps demo test test-asan test-tsan test-aarch64 install clean bench \
-	bench-check bench-echo bench-redis bench-threads bench-plot docs
+	bench-deps bench-check bench-echo bench-redis bench-threads bench-plot docs
 
 all: $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j2
@@ -63,15 +63,23 @@ install:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-aarch64
 
-# Benchmarks against the asyncio and Go peers (bench/README.md): a table to
-# paste into bench/RESULTS.md. BENCH_QUICK=1 for a fast, indicative pass.
-bench:
+# Benchmarks beside their floor (bench/floor.c) and the Go, async-channel,
+# tokio and asyncio peers (bench/README.md): a table to paste into
+# bench/RESULTS.md. BENCH_QUICK=1 for a fast, indicative pass.
+bench: bench-deps
 	BUILD=$(BUILD) python3 bench/run.py bench
+
+# The compiled peers' packages (Go, x/sync, Rust's tokio and async-channel
+# crates; cargo if there is none), installed with apt-get when missing by
+# bench/peers/deps.sh. Its failure does not stop the bench: a peer that
+# cannot be built is skipped, and said so.
+bench-deps:
+	-sh bench/peers/deps.sh
 
 # make bench, then its table drawn by gnuplot (bench/plot.py; Debian's
 # gnuplot-nox, installed with apt-get if missing) into $(BUILD)/bench.png.
 # docs/bench.png, which the README shows, is such a chart.
-bench-plot:
+bench-plot: bench-deps
 	BUILD=$(BUILD) python3 bench/run.py bench | tee $(BUILD)/bench.md
 	python3 bench/plot.py $(BUILD)/bench.md $(BUILD)/bench.png
 

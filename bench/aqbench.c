@@ -29,6 +29,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "benchutil.h"
+
 #include <aq.h>
 
 #include <errno.h>
@@ -42,25 +44,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "check failed: %s\n", what);
-    exit(1);
-}
-
-static void check(int ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
-
 /* Every libaq call is checked, including in the hot loops: the branch is
  * predicted and costs next to nothing, and a silent error would make the
  * figures meaningless. */
@@ -73,28 +56,6 @@ static void aq_check(int rc, const char *call)
     }
 }
 #define AQ(call) aq_check((call), #call)
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        fail("out of memory");
-    return p;
-}
-
-/* The shared pseudo-random sequence: x0 = 12345,
- * x = (x * 1103515245 + 12345) mod 2^31, the value after each step. In
- * 64 bits the product cannot overflow, since x < 2^31. */
-static int64_t *lcg(long n)
-{
-    int64_t *out = xmalloc((size_t)n * sizeof *out);
-    uint64_t x = 12345;
-    for (long i = 0; i < n; i++) {
-        x = (x * 1103515245u + 12345u) % (UINT64_C(1) << 31);
-        out[i] = (int64_t)x;
-    }
-    return out;
-}
 
 /* The current resident set size from /proc/self/status (VmRSS, in kB). */
 static int64_t vm_rss_bytes(void)
@@ -785,17 +746,6 @@ static int usage(const char *argv0)
         fprintf(stderr, " %s", workloads[i].name);
     fprintf(stderr, ")\n");
     return 2;
-}
-
-/* N as a positive decimal integer, or -1: digits only, as the peers
- * accept, so "1e6" or "-3" is a usage error rather than a surprise. */
-static long parse_n(const char *s)
-{
-    if (!*s || strspn(s, "0123456789") != strlen(s))
-        return -1;
-    errno = 0;
-    long n = strtol(s, NULL, 10);
-    return errno || n < 1 ? -1 : n;
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A chart of `make bench`'s table: libaq beside asyncio and Go.
+"""A chart of `make bench`'s table: libaq beside its floor and the peers.
 
     python3 bench/plot.py TABLE.md OUT.png [TITLE]
 
@@ -23,19 +23,35 @@ ROWS = ["switch, ns/switch", "handoff, ns/item", "pingpong, ns/round trip",
         "spawn warm, ns/task"]
 
 
+# Columns drawn, in this order, when the table has them (older tables,
+# as in bench/RESULTS.md, have only libaq, asyncio and go): name in the
+# table's header, title in the key, colour.
+COLUMNS = [("libaq", "libaq", "#2a7ab0"), ("floor", "floor (plain C)", "#909090"),
+           ("go", "Go", "#60a060"), ("async-channel", "async-channel", "#b05a9a"),
+           ("tokio", "tokio", "#c0504d"), ("asyncio", "asyncio", "#e0a030")]
+
+
+def split_row(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
 def last_table(text):
-    """The rows of the last `| workload | libaq | asyncio | go |` table."""
-    tables = re.split(r"\n\| workload \| libaq \| asyncio \| go \|", text)
-    if len(tables) < 2:
+    """The last bench table: (its columns drawn, {row label: cells})."""
+    starts = [m.start() for m in re.finditer(r"^\| workload \| libaq \|", text,
+                                             re.M)]
+    if not starts:
         sys.exit("plot.py: no bench table in the input")
+    lines = text[starts[-1]:].splitlines()
+    head = split_row(lines[0])
+    cols = [c for c in COLUMNS if c[0] in head]
     rows = {}
-    for line in tables[-1].splitlines()[1:]:
+    for line in lines[2:]:
         if not line.startswith("|"):
             break  # the table ends at its first line that is not a row
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 4 and cells[0] in ROWS:
-            rows[cells[0]] = cells[1:4]
-    return rows
+        cells = split_row(line)
+        if len(cells) == len(head) and cells[0] in ROWS:
+            rows[cells[0]] = [cells[head.index(c[0])] for c in cols]
+    return cols, rows
 
 
 def ensure_gnuplot():
@@ -57,7 +73,7 @@ def main():
     src, out = sys.argv[1], sys.argv[2]
     title = sys.argv[3] if len(sys.argv) > 3 else "make bench"
     with open(src) as f:
-        rows = last_table(f.read())
+        cols, rows = last_table(f.read())
     missing = [r for r in ROWS if r not in rows]
     if missing:
         sys.exit("plot.py: the table lacks " + ", ".join(missing))
@@ -67,10 +83,11 @@ def main():
         with open(data, "w") as f:
             for r in ROWS:
                 name = r.split(",")[0]
-                vals = [v if v not in ("-", "") else "NaN" for v in rows[r]]
+                vals = [v if v not in ("-", "", "n/a") else "NaN"
+                        for v in rows[r]]
                 f.write('"%s" %s\n' % (name, " ".join(vals)))
         script = f"""
-set terminal pngcairo size 900,420 font "sans,10"
+set terminal pngcairo size 1000,460 font "sans,10"
 set output "{out}"
 set title "{title}: time per operation, lower is better (log scale)"
 set style data histograms
@@ -80,12 +97,15 @@ set logscale y
 set ylabel "ns"
 set yrange [1:*]
 set grid ytics
-set key top left
+set key below horizontal
 set xtics nomirror
-plot "{data}" using 2:xtic(1) title "libaq" lc rgb "#2a7ab0", \\
-     "" using 3 title "asyncio" lc rgb "#e0a030", \\
-     "" using 4 title "Go" lc rgb "#60a060"
 """
+        # One bar a column; the first also names the groups (xtic).
+        bars = [f'"{data}" using 2:xtic(1)'] + [
+            f'"" using {k + 2}' for k in range(1, len(cols))]
+        script += "plot " + ", \\\n     ".join(
+            f'{bar} title "{title}" lc rgb "{colour}"'
+            for bar, (_, title, colour) in zip(bars, cols)) + "\n"
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print(f"plot.py: {out}")
 

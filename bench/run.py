@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Runs libaq's benchmarks against the asyncio and Go peers (`make bench`),
-or checks instruction counts against bench/budgets.txt (`make bench-check`).
+"""Runs libaq's benchmarks beside their floor (bench/floor.c) and the Go,
+Rust (async-channel, tokio) and asyncio peers (`make bench`), or checks
+instruction counts against bench/budgets.txt (`make bench-check`).
 
 Usage:  run.py [bench|check]
 
 Environment:
   BUILD        CMake build directory, relative to the repository root or
                absolute (default: build). aqbench is BUILD/bench/aqbench,
-               the Go peer BUILD/bench-go/gopeer.
+               the floor BUILD/bench/floor, the Go peer
+               BUILD/bench-go/gopeer, the Rust peers BUILD/bench-rust/rustpeer.
   BENCH_QUICK  1: one run per implementation with small fixed N, to try the
                harness out in seconds. The figures are then only indicative.
 
@@ -30,6 +32,9 @@ QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
 AQBENCH = os.path.join(BUILD, "bench", "aqbench")
 GO_DIR = os.path.join(BUILD, "bench-go")
 GOPEER = os.path.join(GO_DIR, "gopeer")
+FLOOR = os.path.join(BUILD, "bench", "floor")
+RUST_DIR = os.path.join(BUILD, "bench-rust")
+RUSTPEER = os.path.join(RUST_DIR, "rustpeer")
 PYPEER = os.path.join(ROOT, "bench", "peers", "asyncio_bench.py")
 BUDGETS = os.path.join(ROOT, "bench", "budgets.txt")
 
@@ -44,8 +49,10 @@ STEADY = ["switch", "handoff", "pingpong", "bulk", "bulk64", "fanout",
           "group1000"]
 # Probe N per implementation: small enough to finish in ~0.1 s on a slow
 # machine, large enough that start-up is noise. Also the quick-mode N.
-PROBE_N = {"libaq": 1000000, "asyncio": 10000, "go": 200000}
-QUICK_N = {"libaq": 200000, "asyncio": 5000, "go": 100000}
+PROBE_N = {"libaq": 1000000, "floor": 1000000, "go": 200000,
+           "async-channel": 200000, "tokio": 200000, "asyncio": 10000}
+QUICK_N = {"libaq": 200000, "floor": 200000, "go": 100000,
+           "async-channel": 100000, "tokio": 100000, "asyncio": 5000}
 # Workloads whose item is much bigger: group1000's item is a whole group
 # of 1,000 tasks (0.3-0.7 ms).
 PROBE_N_OF = {"group1000": {"libaq": 100, "asyncio": 10, "go": 100}}
@@ -68,11 +75,32 @@ WORKLOADS = STEADY + ["priority", "spawn", "spawn-compact", "timers"]
 # rows compare them with the peers' plain spawn and bulk, which do the same
 # work (Go has no batch receive; asyncio users loop over get_nowait).
 LIBAQ_ONLY = {"spawn-compact": "spawn", "bulk64": "bulk"}
-IMPLS = ["libaq", "asyncio", "go"]
+# In the table's order: libaq, its floor, then the peers, nearest first.
+IMPLS = ["libaq", "floor", "go", "async-channel", "tokio", "asyncio"]
+PEERS = ["go", "async-channel", "tokio", "asyncio"]
 # Workloads a peer does not have: asyncio has no select over queues, and
 # its peer has no sync workloads yet.
 SYNC = {"lock", "sem", "lockhandoff", "group1000"}
 NOT_IN = {"asyncio": {"select2", "selpingpong"} | SYNC}
+# The floor and the Rust peers have only these (bench/floor.c,
+# bench/peers/rust/src/main.rs say why). A yield is tokio's whatever the
+# channel, so switch is in the tokio column only.
+ONLY_IN = {"floor": {"bulk", "switch", "handoff", "pingpong", "priority"},
+           "tokio": {"switch", "handoff", "pingpong", "bulk", "fanout",
+                     "spawn"},
+           "async-channel": {"handoff", "pingpong", "bulk", "fanout",
+                             "spawn"}}
+# The exit status of a program that has no such workload on this machine
+# (floor's switch rows off x86-64): the cell reads n/a.
+EXIT_NA = 3
+
+
+def runs_workload(impl, w):
+    if impl != "libaq" and w in LIBAQ_ONLY:
+        return False
+    if w in NOT_IN.get(impl, ()):
+        return False
+    return impl not in ONLY_IN or w in ONLY_IN[impl]
 
 # bench-check: callgrind at two N; the difference cancels start-up.
 CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "bulk64", "priority",
@@ -121,9 +149,10 @@ def build_libaq():
     """Configures BUILD with the benchmarks on and builds aqbench. Refuses a
     debug or sanitizer tree rather than reconfigure one someone else uses:
     its figures would measure the instrumentation."""
-    say(f"building aqbench in {os.path.relpath(BUILD, ROOT)} ...")
+    say(f"building aqbench and floor in {os.path.relpath(BUILD, ROOT)} ...")
     for cmd in (["cmake", "-S", ".", "-B", BUILD, "-DAQ_BUILD_BENCH=ON"],
-                ["cmake", "--build", BUILD, "-j2", "--target", "aqbench"]):
+                ["cmake", "--build", BUILD, "-j2", "--target", "aqbench",
+                 "floor"]):
         p = run_cmd(cmd)
         if p.returncode != 0:
             sys.stderr.write(p.stdout + p.stderr)
@@ -139,21 +168,46 @@ def build_libaq():
     return cache
 
 
-def build_go():
-    """Builds the Go peer; returns False (after saying so) without Go."""
-    if shutil.which("go") is None:
-        say("go: not installed, Go peer skipped")
-        return False
-    say(f"building the Go peer in {os.path.relpath(GO_DIR, ROOT)} ...")
-    p = run_cmd(["sh", os.path.join(ROOT, "bench", "peers", "go", "run.sh"),
-                 GO_DIR])
+def build_peer(what, script, out_dir, skipped):
+    """Builds a compiled peer with its script (`sh bench/peers/SCRIPT
+    OUT_DIR`); returns False, after saying why, when the script exits 3
+    (no toolchain, or a missing package: bench/peers/deps.sh)."""
+    say(f"building {what} in {os.path.relpath(out_dir, ROOT)} ...")
+    p = run_cmd(["sh", os.path.join(ROOT, "bench", "peers", script),
+                 out_dir])
     if p.returncode == 3:
-        say("go: not installed, Go peer skipped")
+        why = p.stderr.strip().splitlines()[-1:] or ["no toolchain"]
+        say(f"{what}: {why[0]}: {skipped} skipped")
         return False
     if p.returncode != 0:
         sys.stderr.write(p.stdout + p.stderr)
-        die("building the Go peer failed")
+        die(f"building {what} failed")
     return True
+
+
+def build_go():
+    return build_peer("the Go peer", "go/run.sh", GO_DIR, "go")
+
+
+def build_rust():
+    return build_peer("the Rust peers", "rust/run.sh", RUST_DIR,
+                      "async-channel and tokio")
+
+
+def rust_versions():
+    """rustc's version and the crates' as cargo resolved them."""
+    crates = {}
+    try:
+        with open(os.path.join(RUST_DIR, "src-copy", "Cargo.lock")) as f:
+            for m in re.finditer(r'name = "([^"]+)"\nversion = "([^"]+)"',
+                                 f.read()):
+                crates[m.group(1)] = m.group(2)
+    except OSError:
+        pass
+    return (f"{first_line(['rustc', '--version'])}; tokio "
+            f"{crates.get('tokio', '?')}, async-channel "
+            f"{crates.get('async-channel', '?')} (Debian's crates, release "
+            "build), tokio current-thread runtime")
 
 
 # ---- machine description ---------------------------------------------------
@@ -182,7 +236,7 @@ def cpu_model():
     return f"{model} ({cores} logical CPUs)"
 
 
-def header(cache, have_go, py_loop, go_sync):
+def header(cache, have_go, have_rust, py_loop, go_sync):
     cc = cache.get("CMAKE_C_COMPILER", "cc")
     uname = first_line(["uname", "-srm"])
     say()
@@ -197,6 +251,9 @@ def header(cache, have_go, py_loop, go_sync):
     say(f"- libaq build: {cache.get('CMAKE_BUILD_TYPE', '?')}, aqbench -O2, "
         "default stack size; spawn keeps N stacks warm (as Go keeps dead "
         "goroutines)")
+    say("- floor: bench/floor.c, plain single-threaded C, -O2, the same "
+        "compiler; no libaq")
+    say(f"- rust: {rust_versions() if have_rust else 'skipped'}")
     say(f"- python: {platform.python_version()} (loop={py_loop})")
     say(f"- go: {first_line(['go', 'version']) if have_go else 'skipped'}"
         + (f"; sem and group1000 peers: {go_sync}" if have_go else ""))
@@ -209,12 +266,18 @@ def header(cache, have_go, py_loop, go_sync):
 # ---- running ---------------------------------------------------------------
 
 def command(impl):
-    return {"libaq": [AQBENCH], "asyncio": [sys.executable, PYPEER],
-            "go": [GOPEER]}[impl]
+    return {"libaq": [AQBENCH], "floor": [FLOOR],
+            "asyncio": [sys.executable, PYPEER], "go": [GOPEER],
+            "tokio": [RUSTPEER, "tokio"],
+            "async-channel": [RUSTPEER, "async-channel"]}[impl]
 
 
 class RunError(Exception):
     pass
+
+
+class NotAvailable(RunError):
+    """The program has no such workload on this machine (exit EXIT_NA)."""
 
 
 def run_once(impl, workload, n):
@@ -227,6 +290,8 @@ def run_once(impl, workload, n):
     except subprocess.TimeoutExpired:
         raise RunError(f"{impl} {workload} {n}: timed out")
     words = p.stdout.split()
+    if p.returncode == EXIT_NA:
+        raise NotAvailable(p.stderr.strip())
     if p.returncode != 0 or len(words) < 3 or words[:2] != [workload, str(n)]:
         raise RunError(f"{impl} {workload} {n}: exit {p.returncode}: "
                        f"{(p.stdout + p.stderr).strip()}")
@@ -260,13 +325,21 @@ def measure(impl, workload):
     return n, [statistics.median(col) for col in zip(*runs)]
 
 
+# A cell whose program said it has no such workload on this machine.
+NA = "n/a"
+
+
 def fmt(v):
     if v is None:
         return "-"
+    if v == NA:
+        return NA
     return f"{v:.1f}" if abs(v) < 1e5 else f"{v:.0f}"
 
 
 def ratio(peer, mine):
+    if NA in (peer, mine):
+        return NA
     if peer is None or mine is None or mine <= 0 or peer < 0:
         return "-"
     r = peer / mine
@@ -302,7 +375,9 @@ ROWS = [
 def bench():
     cache = build_libaq()
     have_go = build_go()
-    impls = [i for i in IMPLS if i != "go" or have_go]
+    have_rust = build_rust()
+    impls = [i for i in IMPLS if (i != "go" or have_go) and
+             (i not in ("tokio", "async-channel") or have_rust)]
     try:
         _, err = run_once("asyncio", "switch", 10)
         m = re.search(r"loop=(\w+)", err)
@@ -317,47 +392,68 @@ def bench():
             go_sync = m.group(1).strip() if m else "?"
         except RunError as e:
             die(str(e))
-    header(cache, have_go, py_loop, go_sync)
+    header(cache, have_go, have_rust, py_loop, go_sync)
 
     results, failed = {}, []
     for w in WORKLOADS:
-        for impl in impls:
-            if (impl != "libaq" and w in LIBAQ_ONLY) or \
-                    w in NOT_IN.get(impl, ()):
+        for impl in IMPLS:
+            if not runs_workload(impl, w):
+                continue
+            if impl not in impls:  # its toolchain is missing: said above
+                results[(impl, w)] = NA
                 continue
             sys.stderr.write(f"  {w} / {impl} ...\n")
             sys.stderr.flush()
             try:
                 results[(impl, w)] = measure(impl, w)
+            except NotAvailable as e:
+                results[(impl, w)] = NA
+                say(f"{impl} {w}: {e}")
             except RunError as e:
                 failed.append(str(e))
                 say(f"ERROR {e}")
 
-    def val(impl, w, i):
+    def result(impl, w):
         if impl != "libaq":
             w = LIBAQ_ONLY.get(w, w)
-        r = results.get((impl, w))
+        return results.get((impl, w))
+
+    def cell(impl, w, i):
+        """A figure, NA, or None (not measured)."""
+        r = result(impl, w)
+        if r == NA:
+            return NA
         return r[1][i] if r and i < len(r[1]) else None
 
-    def n_of(impl, w):
-        if impl != "libaq":
-            w = LIBAQ_ONLY.get(w, w)
-        r = results.get((impl, w))
-        return str(r[0]) if r else "-"
+    def val(impl, w, i):
+        """A figure or None, for arithmetic."""
+        v = cell(impl, w, i)
+        return None if v == NA else v
 
-    say("| workload | libaq | asyncio | go | asyncio/libaq | go/libaq "
-        "| N libaq / asyncio / go |")
-    say("|---|---:|---:|---:|---:|---:|---|")
+    def n_of(impl, w):
+        r = result(impl, w)
+        return NA if r == NA else str(r[0]) if r else "-"
+
+    say("| workload | " + " | ".join(IMPLS) + " | libaq/floor | "
+        + " | ".join(f"{p}/libaq" for p in PEERS) + " | N "
+        + " / ".join(IMPLS) + " |")
+    say("|---|" + "---:|" * (len(IMPLS) + 1 + len(PEERS)) + "---|")
     for label, w, i in ROWS:
-        mine = val("libaq", w, i)
-        py, go = val("asyncio", w, i), val("go", w, i)
+        mine = cell("libaq", w, i)
+        cells = [fmt(cell(impl, w, i)) for impl in IMPLS]
+        ratios = [ratio(mine, cell("floor", w, i))]
+        ratios += [ratio(cell(p, w, i), mine) for p in PEERS]
         ns = " / ".join(n_of(impl, w) for impl in IMPLS)
-        say(f"| {label} | {fmt(mine)} | {fmt(py)} | {fmt(go)} "
-            f"| {ratio(py, mine)} | {ratio(go, mine)} | {ns} |")
+        say(f"| {label} | " + " | ".join(cells + ratios) + f" | {ns} |")
     say()
-    say("Ratios are peer / libaq: above 1, libaq is faster (or, for "
-        "bytes and lateness, smaller). The bulk64 row sets libaq's batch "
-        "calls beside the peers' plain bulk.")
+    say("libaq/floor is libaq's figure as a multiple of the floor's, the "
+        "same work as plain single-threaded C (bench/floor.c): 1 would be "
+        "no overhead at all. The other ratios are peer / libaq: above 1, "
+        "libaq is faster (or, for bytes and lateness, smaller). The bulk64 "
+        "row sets libaq's batch calls beside the others' plain bulk. n/a: "
+        "not on this machine (no toolchain for that peer, or the floor's "
+        "switch off x86-64); -: that program has no such workload.")
+
     def within(label, num, den):
         """One implementation's figure over another of its own, per impl:
         num and den are (workload, field index)."""
@@ -372,9 +468,13 @@ def bench():
     # The cost of waiting in a select rather than a get, in one run.
     within("selpingpong/pingpong", ("selpingpong", 0), ("pingpong", 0))
     sync_targets(val, go_sync)
+    floor_targets(val)
     dropoldest(failed)
     if not have_go:
         say("go: skipped (not installed)")
+    if not have_rust:
+        say("async-channel, tokio: skipped (no cargo or crates: "
+            "bench/peers/deps.sh)")
     if failed:
         say()
         for f in failed:
@@ -416,6 +516,51 @@ def sync_targets(val, go_sync):
         r = go_grp / grp
         say(f"group1000: Go {fmt(go_grp)} ns / libaq {fmt(grp)} ns = "
             f"{r:.2f} (target >= 1: {verdict(r >= 1)})")
+
+
+def floor_targets(val):
+    """The hot-path issue's targets (issue 13), from this run's figures:
+    each line gives the figure, the bound and the verdict; a target whose
+    figures this run lacks says so. priority's second target (>= 5x Go at
+    N = 1,000) needs a run at that N: not made here."""
+    def div(a, b):
+        return a / b if a is not None and b else None
+
+    def at(impl, w, i=0):
+        return val(impl, w, i)
+
+    targets = [
+        ("bulk, libaq / floor", div(at("libaq", "bulk"), at("floor", "bulk")),
+         "<=", 3),
+        ("bulk, async-channel / libaq",
+         div(at("async-channel", "bulk"), at("libaq", "bulk")), ">=", 3),
+        ("fanout, async-channel / libaq",
+         div(at("async-channel", "fanout"), at("libaq", "fanout")), ">=", 4),
+        ("handoff, libaq / floor",
+         div(at("libaq", "handoff"), at("floor", "handoff")), "<=", 2),
+        ("pingpong, libaq ns", at("libaq", "pingpong"), "<=", 30),
+        ("switch, libaq / floor",
+         div(at("libaq", "switch"), at("floor", "switch")), "<=", 1.5),
+        ("priority, go / libaq", div(at("go", "priority"),
+                                     at("libaq", "priority")), ">=", 3),
+        ("spawn warm, go / libaq", div(at("go", "spawn", 1),
+                                       at("libaq", "spawn", 1)), ">=", 6),
+        ("spawn compact, libaq bytes/task", at("libaq", "spawn-compact", 2),
+         "<=", 256),
+    ]
+    say()
+    say("Targets of the hot-path issue (13), this run:")
+    for what, v, op, bound in targets:
+        if v is None:
+            say(f"- {what}: not measured in this run")
+            continue
+        ok = v <= bound if op == "<=" else v >= bound
+        say(f"- {what} = {v:.2f} (target {op} {bound}): "
+            + ("met" if ok else "NOT met"))
+    sizes = [f"{impl} {fmt(val(impl, 'spawn', 2))}" for impl in IMPLS
+             if val(impl, "spawn", 2) is not None]
+    if sizes:
+        say("- bytes per parked task, default mode: " + ", ".join(sizes))
 
 
 # libaq only (the peers have no overflow policy): a DROP_OLDEST put on a

@@ -29,22 +29,7 @@ OUT=$(cd "$OUT" && pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}  # Debian's: python3-janus lives in its dist-packages
 
 # ---- install what is missing -------------------------------------------
-missing=
-for pkg in librust-crossbeam-channel-dev python3-janus; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-        missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-    sudo=
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    echo "run.sh: installing$missing" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    # shellcheck disable=SC2086
-    $sudo apt-get install -y --no-install-recommends $missing >&2 || {
-        $sudo apt-get update >&2
-        $sudo apt-get install -y --no-install-recommends $missing >&2
-    }
-fi
+sh "$here/../apt-install.sh" librust-crossbeam-channel-dev python3-janus
 
 # ---- build ---------------------------------------------------------------
 echo "run.sh: building into $OUT" >&2
