@@ -170,6 +170,7 @@ static void *sleep_dump_main(void *arg)
     ASSERT_OK(aq_yield());
     char *d = dump_now();
     deadline_near(d, "\"napper\": parked on sleep, ");
+    ASSERT(strstr(d, "2 tasks (0 ready, 1 parked), 1 timer\n") != NULL);
     free(d);
     ASSERT_OK(aq_task_cancel(t));
     ASSERT_OK(aq_task_wait(t, NULL));

@@ -36,8 +36,7 @@ TEST(test_error_detail_is_per_thread)
     ASSERT_EQ(pthread_create(&th, NULL, detail_in_thread, seen), 0);
     ASSERT_EQ(pthread_join(th, NULL), 0);
     ASSERT(strcmp(seen[0], "") == 0);
-    ASSERT(strcmp(seen[1], "out is NULL, or item_size is 0 or above "
-                           "AQ_ITEM_MAX") == 0);
+    ASSERT(strcmp(seen[1], "item_size is 0 or above AQ_ITEM_MAX") == 0);
     /* The other thread's failure did not touch this thread's detail. */
     ASSERT(strcmp(aq_error_detail(), "out is NULL") == 0);
 }
@@ -56,8 +55,9 @@ TEST(test_error_detail_tells_queue_new_checks_apart)
 {
     aq_queue *q = (aq_queue *)&q; /* must stay untouched */
     aq_queue *const before = q;
+    ASSERT_DETAIL(aq_queue_new(NULL, AQ_FIFO, 8, 0), "out is NULL");
     ASSERT_DETAIL(aq_queue_new(&q, AQ_FIFO, 0, 0),
-                  "out is NULL, or item_size is 0 or above AQ_ITEM_MAX");
+                  "item_size is 0 or above AQ_ITEM_MAX");
     ASSERT_DETAIL(aq_queue_new(&q, AQ_PRIORITY, 4, 0),
                   "a priority queue's item_size is below 8 (its int64_t "
                   "key)");
@@ -71,6 +71,9 @@ TEST(test_error_detail_tells_queue_new_checks_apart)
 TEST(test_error_detail_tells_release_and_policy_checks_apart)
 {
     aq_sem *s;
+    ASSERT_DETAIL(aq_sem_new(NULL, 1, 1), "out is NULL");
+    ASSERT_DETAIL(aq_sem_new(&s, -1, 0), "value is negative");
+    ASSERT_DETAIL(aq_sem_new(&s, 0, 1), "a bounded semaphore's value is 0");
     ASSERT_OK(aq_sem_new(&s, 1, 1));
     ASSERT_DETAIL(aq_sem_release(NULL), "semaphore is NULL");
     ASSERT_DETAIL(aq_sem_release(s),
@@ -82,13 +85,18 @@ TEST(test_error_detail_tells_release_and_policy_checks_apart)
     aq_queue *q;
     ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(int), 0));
     ASSERT_DETAIL(aq_queue_set_overflow(NULL, AQ_DROP_OLDEST, NULL, NULL),
-                  "queue is NULL or the policy is unknown");
+                  "queue is NULL");
+    ASSERT_DETAIL(aq_queue_set_overflow(q, (aq_overflow)9, NULL, NULL),
+                  "the policy is unknown");
     ASSERT_DETAIL(aq_queue_set_overflow(q, AQ_DROP_OLDEST, NULL, NULL),
                   "a drop policy needs a bounded queue (maxsize > 0) that "
                   "is not a rendezvous");
+    ASSERT_DETAIL(aq_queue_task_done(NULL), "queue is NULL");
     ASSERT_DETAIL(aq_queue_task_done(q),
-                  "queue is NULL, or task_done was called more times than "
-                  "items were put");
+                  "task_done was called more times than items were put");
+    int v;
+    ASSERT_DETAIL(aq_queue_peek(q, 0, NULL), "queue or out is NULL");
+    ASSERT_DETAIL(aq_queue_peek(q, 0, &v), "the index is at or past qsize");
     ASSERT_EQ(aq_queue_unfinished(q), 0);
     ASSERT_OK(aq_queue_free(q));
 }
@@ -108,15 +116,36 @@ static void *suspending_checks(void *arg)
                   "queue or out is NULL");
 
     aq_clause none[1] = {AQ_GET(q, &item)};
-    ASSERT_DETAIL(aq_select_try(none, 0, 0),
-                  "clauses is NULL, n is 0, or flags has unknown bits");
+    ASSERT_DETAIL(aq_select_try(NULL, 1, 0), "clauses is NULL");
+    ASSERT_DETAIL(aq_select_try(none, 0, 0), "n is 0");
+    ASSERT_DETAIL(aq_select_try(none, 1, 8), "flags has unknown bits");
     aq_clause twice[2] = {AQ_GET(q, &item), AQ_GET(q, &item)};
     ASSERT_DETAIL(aq_select_try(twice, 2, 0),
                   "two clauses make the same operation on the same queue");
     aq_clause wrong[1] = {AQ_GET(q, &small)};
     ASSERT_DETAIL(aq_select_try(wrong, 1, 0),
-                  "a queue clause's buffer is NULL or its size differs "
-                  "from the queue's item size");
+                  "a queue clause's size differs from the queue's item "
+                  "size");
+    aq_clause nobuf[1] = {{.op = AQ_OP_GET, .queue = q, .size = sizeof item}};
+    ASSERT_DETAIL(aq_select_try(nobuf, 1, 0),
+                  "a queue clause's buffer is NULL");
+
+    /* The batch calls name their own parameters. */
+    size_t got;
+    ASSERT_DETAIL(aq_queue_get_many(q, NULL, 4, &got), "out or got is NULL");
+    ASSERT_DETAIL(aq_queue_put_many(q, &item, 1, NULL),
+                  "items or done is NULL");
+    ASSERT_DETAIL(aq_queue_try_put_many(q, &item, 0, &got), "n is 0");
+    ASSERT_DETAIL(aq_queue_put_many(NULL, &item, 1, &got), "queue is NULL");
+
+    /* aq_spawn has no loop parameter, so its detail names none. */
+    aq_task *t;
+    ASSERT_DETAIL(aq_spawn(&t, NULL, NULL), "fn is NULL");
+    aq_lock *l;
+    ASSERT_OK(aq_lock_new(&l));
+    ASSERT_DETAIL(aq_lock_release(NULL), "lock is NULL");
+    ASSERT_DETAIL(aq_lock_release(l), "the lock is not held");
+    ASSERT_OK(aq_lock_free(l));
     ASSERT_EQ(aq_queue_qsize(q), 0);
     ASSERT_OK(aq_queue_free(q));
     return NULL;

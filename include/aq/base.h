@@ -78,12 +78,15 @@ AQ_EXTERN const char *aq_errname(int code);
  * thread by any libaq call: a short static English phrase such as "the
  * item's size differs from the queue's item_size" or "queue is NULL",
  * distinct for each check a call makes, so that two AQ_EINVALs can be
- * told apart without a debugger. As errno: a successful call leaves it
- * unchanged, so read it right after the AQ_EINVAL it explains; "" when
- * this thread has had none. Never NULL. Tasks of one loop share their
- * thread's detail. Does not suspend; callable anywhere, from any thread
- * (each thread has its own). No asyncio counterpart (its ValueError and
- * TypeError carry messages); Go's error strings. */
+ * told apart without a debugger. Pointer arguments that are NULL make one
+ * check, whose phrase names them together ("queue or item is NULL"): the
+ * caller can see which. Codes other than AQ_EINVAL (AQ_EPERM for a call
+ * outside a task, AQ_EBUSY for a nested aq_run) set no detail. As errno: a
+ * successful call leaves it unchanged, so read it right after the AQ_EINVAL
+ * it explains; "" when this thread has had none. Never NULL. Tasks of one
+ * loop share their thread's detail. Does not suspend; callable anywhere, from
+ * any thread (each thread has its own). No asyncio counterpart (its
+ * ValueError and TypeError carry messages); Go's error strings. */
 AQ_EXTERN const char *aq_error_detail(void);
 
 /* Returns AQ_EINVAL after making why this thread's aq_error_detail(): for

@@ -323,8 +323,9 @@ AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);
  * frame. Go's runtime.Stack for another goroutine; asyncio's
  * Task.get_stack(). Resolve them with glibc's backtrace_symbols_fd(),
  * dladdr(), or `addr2line -f -e program` on the offsets aq_loop_dump
- * prints (a program's own static functions need its debug information,
- * or -rdynamic for dladdr). No frame pointers are needed: the unwinder
+ * prints (dladdr knows exported functions only: -rdynamic adds a
+ * program's non-static ones; static ones need addr2line and -g). No
+ * frame pointers are needed: the unwinder
  * runs on t's stack, below its saved frame, led by unwind information the
  * context switch provides (x86-64 and AArch64). aq_loop_dump prints the
  * first 16 frames of each parked task.

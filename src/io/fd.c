@@ -29,8 +29,10 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
         loop = aq_loop_current();
     if (!loop)
         return AQ_EPERM;
-    if (!out || fd < 0)
-        return aq_einval("out is NULL or fd is negative");
+    if (!out)
+        return aq_einval("out is NULL");
+    if (fd < 0)
+        return aq_einval("fd is negative");
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
         return -errno;
@@ -149,7 +151,7 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
 {
     aq_task *self;
     FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX,
-             "buf is NULL with n > 0, or n is above LONG_MAX");
+             n > LONG_MAX ? "n is above LONG_MAX" : "buf is NULL with n > 0");
     for (;;) {
         ssize_t r = read(f->fd, buf, n);
         if (r >= 0)
@@ -245,7 +247,8 @@ int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
                      int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, addr != NULL && len > 0, "addr is NULL or len is 0");
+    FD_BEGIN(self, f, addr != NULL && len > 0,
+             !addr ? "addr is NULL" : "len is 0");
     if (connect(f->fd, addr, (socklen_t)len) == 0)
         return AQ_OK;
     if (errno != EINPROGRESS && errno != EINTR)

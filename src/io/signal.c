@@ -91,8 +91,10 @@ int aq_signals_open(aq_loop *loop, aq_signals **out, const int *signos,
         loop = aq_loop_current();
     if (!loop)
         return AQ_EPERM;
-    if (!out || !signos || n == 0)
-        return aq_einval("out or signos is NULL, or n is 0");
+    if (!out || !signos)
+        return aq_einval("out or signos is NULL");
+    if (n == 0)
+        return aq_einval("n is 0");
     sigset_t set;
     sigemptyset(&set);
     for (size_t i = 0; i < n; i++) {
@@ -122,8 +124,8 @@ int aq_signals_wait_until(aq_signals *s, int *signo, int64_t deadline)
     aq_task *self;
     AQ__SUSPEND_BEGIN(
         self, s != NULL && signo != NULL && s->f->w.loop == self->loop,
-        "signals or signo is NULL, or signals belongs to another "
-        "loop");
+        !s || !signo ? "signals or signo is NULL"
+                     : "signals belongs to another loop");
     struct signalfd_siginfo si;
     /* A signalfd reads whole records: sizeof si bytes, never 0. */
     long r = aq_read_until(s->f, &si, sizeof si, deadline);

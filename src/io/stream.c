@@ -35,9 +35,11 @@ struct aq_reader {
 
 int aq_reader_new(aq_reader **out, aq_fd *f, size_t bufsize)
 {
-    if (!out || !f || bufsize == 0 || bufsize > LONG_MAX ||
+    if (!out || !f)
+        return aq_einval("out or fd is NULL");
+    if (bufsize == 0 || bufsize > LONG_MAX ||
         bufsize > SIZE_MAX - sizeof(aq_reader))
-        return aq_einval("out or fd is NULL, or bufsize is 0 or too large");
+        return aq_einval("bufsize is 0 or too large");
     aq_reader *r = aq__malloc(sizeof *r + bufsize);
     if (!r)
         return AQ_ENOMEM;
@@ -151,7 +153,8 @@ long aq_reader_read_until(aq_reader *r, void *buf, size_t n,
 {
     aq_task *self;
     READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX,
-                 "buf is NULL with n > 0, or n is above LONG_MAX");
+                 n > LONG_MAX ? "n is above LONG_MAX"
+                              : "buf is NULL with n > 0");
     (void)self;
     long rc = AQ_OK;
     if (n > 0 && r->start == r->end && !r->eof)
@@ -177,7 +180,8 @@ int aq_reader_read_exactly_until(aq_reader *r, void *buf, size_t n,
     if (!got)
         got = &dummy;
     READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX,
-                 "buf is NULL with n > 0, or n is above LONG_MAX");
+                 n > LONG_MAX ? "n is above LONG_MAX"
+                              : "buf is NULL with n > 0");
     (void)self;
     *got = 0;
     int rc = AQ_OK;
@@ -269,7 +273,7 @@ long aq_reader_read_line_until(aq_reader *r, char *buf, size_t cap,
 {
     aq_task *self;
     READER_BEGIN(self, r, buf && cap > 0 && cap <= LONG_MAX,
-                 "buf is NULL, or cap is 0 or above LONG_MAX");
+                 !buf ? "buf is NULL" : "cap is 0 or above LONG_MAX");
     (void)self;
     long rc = through(r, (const unsigned char *)"\n", 1, buf, cap, deadline,
                       AS_LINE);

@@ -45,12 +45,13 @@ static socklen_t address(const char *host, int port,
 int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
 {
     struct sockaddr_storage a;
-    socklen_t len = host && port >= 0 && port <= 65535
-                        ? address(host, port, &a)
-                        : 0;
-    if (!out || !len)
-        return aq_einval("out or host is NULL, port is outside 0..65535, or "
-                         "host is not a numeric address");
+    if (!out || !host)
+        return aq_einval("out or host is NULL");
+    if (port < 0 || port > 65535)
+        return aq_einval("port is outside 0..65535");
+    socklen_t len = address(host, port, &a);
+    if (!len)
+        return aq_einval("host is not a numeric IPv4 or IPv6 address");
     if (!loop && !aq__cur)
         return AQ_EPERM; /* aq_fd_open would say so, after a socket */
     int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -102,7 +103,8 @@ int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
     struct sockaddr_storage a;
     aq_task *self;
     AQ__SUSPEND_BEGIN(self, out && host && port >= 0 && port <= 65535,
-                      "out or host is NULL, or port is outside 0..65535");
+                      !out || !host ? "out or host is NULL"
+                                    : "port is outside 0..65535");
     (void)self;
     socklen_t len = address(host, port, &a);
     if (!len)

@@ -58,11 +58,24 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
     return put || !i ? rc : AQ_OK;
 }
 
-/* The shared prologue, as a function whose code batch_wait can look at. */
-static int batch_begin(aq_task **self, int args_ok)
+/* Why the arguments were refused, in the header's names: the items and
+ * done of a put, the out and got of a get. */
+static const char *batch_why(const aq_queue *q, const void *buf,
+                             const size_t *count, int put)
 {
-    AQ__SUSPEND_BEGIN(*self, args_ok,
-                      "queue, buf or count is NULL, or n is 0");
+    if (!q)
+        return "queue is NULL";
+    if (!buf || !count)
+        return put ? "items or done is NULL" : "out or got is NULL";
+    return "n is 0";
+}
+
+/* The shared prologue, as a function whose code batch_wait can look at. */
+static int batch_begin(aq_task **self, aq_queue *q, const void *buf, size_t n,
+                       const size_t *count, int put)
+{
+    AQ__SUSPEND_BEGIN(*self, q && buf && count && n,
+                      batch_why(q, buf, count, put));
     return AQ_OK;
 }
 
@@ -71,7 +84,7 @@ static int batch_wait(aq_queue *q, void *buf, size_t n, size_t *count,
                       int64_t deadline, int put)
 {
     aq_task *self;
-    int rc = batch_begin(&self, q && buf && count && n);
+    int rc = batch_begin(&self, q, buf, n, count, put);
     if (rc == AQ_OK)
         return batch(q, buf, n, count, self, deadline, put);
     if (rc == AQ_ECANCELED) /* valid arguments: the count is owed */
@@ -84,7 +97,7 @@ static int batch_try(aq_queue *q, void *buf, size_t n, size_t *count,
                      int put)
 {
     if (!q || !buf || !count || !n)
-        return aq_einval("queue, buf or count is NULL, or n is 0");
+        return aq_einval(batch_why(q, buf, count, put));
     return batch(q, buf, n, count, NULL, AQ_NEVER, put);
 }
 

@@ -49,9 +49,10 @@ static __attribute__((noinline)) int park(aq_task *self, aq_list *list,
 static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
                       long maxsize, aq_cmp_fn cmp, void *ud)
 {
-    if (!out || item_size == 0 || item_size > AQ_ITEM_MAX)
-        return aq_einval(
-            "out is NULL, or item_size is 0 or above AQ_ITEM_MAX");
+    if (!out)
+        return aq_einval("out is NULL");
+    if (item_size == 0 || item_size > AQ_ITEM_MAX)
+        return aq_einval("item_size is 0 or above AQ_ITEM_MAX");
     aq_queue *q = aq__malloc(sizeof *q);
     if (!q)
         return AQ_ENOMEM;
@@ -436,10 +437,11 @@ size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
 int aq_queue_task_done(aq_queue *q)
 {
     if (!q || q->unfinished <= 0) /* a shared header counts 0 */
-        return q && (q->flags & AQ__Q_SHARED)
+        return !q ? aq_einval("queue is NULL")
+               : q->flags & AQ__Q_SHARED
                    ? q->shared->vt->task_done(q)
-                   : aq_einval("queue is NULL, or task_done was called more "
-                               "times than items were put");
+                   : aq_einval("task_done was called more times than items "
+                               "were put");
     if (--q->unfinished == 0)
         aq__task_wake_all(&q->joiners, AQ_OK);
     return AQ_OK;
@@ -548,9 +550,10 @@ int aq_queue_peek(const aq_queue *q, size_t i, void *out)
 {
     if (q && out && (q->flags & AQ__Q_SHARED))
         return q->shared->vt->peek(q, i, out);
-    if (!q || !out || i >= q->count)
-        return aq_einval(
-            "queue or out is NULL, or the index is at or past qsize");
+    if (!q || !out)
+        return aq_einval("queue or out is NULL");
+    if (i >= q->count)
+        return aq_einval("the index is at or past qsize");
     q->ops->peek(q, i, out);
     return AQ_OK;
 }
@@ -560,9 +563,11 @@ int aq_queue_peek(const aq_queue *q, size_t i, void *out)
 int aq_queue_set_overflow(aq_queue *q, aq_overflow policy, aq_drop_fn drop,
                           void *ud)
 {
-    if (!q || (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
-               policy != AQ_DROP_OLDEST))
-        return aq_einval("queue is NULL or the policy is unknown");
+    if (!q)
+        return aq_einval("queue is NULL");
+    if (policy != AQ_BLOCK && policy != AQ_DROP_NEWEST &&
+        policy != AQ_DROP_OLDEST)
+        return aq_einval("the policy is unknown");
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->set_overflow(q, policy, drop, ud);
     /* Only a bounded queue that stores items ever gets full enough to

@@ -128,9 +128,11 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
         return check_other(ci, self);
     if (!ci->queue)
         return AQ_OK;
-    if (!ci->buf || ci->size != ci->queue->item_size)
-        return aq_einval("a queue clause's buffer is NULL or its size "
-                         "differs from the queue's item size");
+    if (!ci->buf)
+        return aq_einval("a queue clause's buffer is NULL");
+    if (ci->size != ci->queue->item_size)
+        return aq_einval("a queue clause's size differs from the queue's "
+                         "item size");
     for (size_t j = 0; j < i; j++)
         if (c[j].queue == ci->queue && c[j].op == ci->op)
             return aq_einval(
@@ -145,8 +147,9 @@ AQ__ALWAYS_INLINE int scan(const aq_clause *c, size_t n, int flags,
                            const aq_task *self, size_t *pick)
 {
     if (!c || n == 0 || (flags & ~AQ_SELECT_BIASED))
-        return aq_einval(
-            "clauses is NULL, n is 0, or flags has unknown bits");
+        return aq_einval(!c       ? "clauses is NULL"
+                         : n == 0 ? "n is 0"
+                                  : "flags has unknown bits");
     int nready = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = check(c, i, self);
@@ -362,8 +365,10 @@ int aq_task_wait_any_until(aq_task *const *tasks, size_t n, void **result,
     aq_clause local[AQ_SELECT_STATIC], *c = local;
     if (!aq__cur)
         return AQ_EPERM;
-    if (!tasks || n == 0)
-        return aq_einval("tasks is NULL or n is 0");
+    if (!tasks)
+        return aq_einval("tasks is NULL");
+    if (n == 0)
+        return aq_einval("n is 0");
     size_t live = 0;
     for (size_t i = 0; i < n; i++)
         live += tasks[i] != NULL;

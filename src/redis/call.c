@@ -211,8 +211,10 @@ int rq_enter(aq_redis_queue *q, const char *bad)
     aq_task *self = aq_task_self();
     if (!self)
         return AQ_EPERM;
-    if (!q || aq_loop_current() != q->loop)
-        return aq_einval("queue is NULL or belongs to another loop");
+    if (!q)
+        return aq_einval("queue is NULL");
+    if (aq_loop_current() != q->loop)
+        return aq_einval("queue belongs to another loop");
     if (bad)
         return aq_einval(bad);
     if (rq_cancel_due(self))

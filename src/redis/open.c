@@ -191,10 +191,12 @@ int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
     if (!self)
         return AQ_EPERM;
     open_error[0] = 0;
-    if (!out || !cfg || !cfg->stream || !cfg->stream[0] ||
-        cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
-        return aq_einval("out or cfg is NULL, cfg->stream is empty, or "
-                         "cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX");
+    if (!out || !cfg)
+        return aq_einval("out or cfg is NULL");
+    if (!cfg->stream || !cfg->stream[0])
+        return aq_einval("cfg->stream is NULL or empty");
+    if (cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
+        return aq_einval("cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX");
     if (rq_cancel_due(self))
         return AQ_ECANCELED;
     aq_redis_queue *q = calloc(1, sizeof *q);
@@ -218,8 +220,10 @@ int aq_redis_queue_close(aq_redis_queue *q)
 {
     if (!aq_task_self())
         return AQ_EPERM;
-    if (!q || aq_loop_current() != q->loop)
-        return aq_einval("queue is NULL or belongs to another loop");
+    if (!q)
+        return aq_einval("queue is NULL");
+    if (aq_loop_current() != q->loop)
+        return aq_einval("queue belongs to another loop");
     if (q->calls > 0)
         return AQ_EBUSY;
     queue_free(q);

@@ -51,8 +51,10 @@
 
 int aq_loop_set_compact(aq_loop *l, size_t size)
 {
-    if (!l || (size && (size < AQ_STACK_MIN || size > AQ_STACK_MAX)))
-        return aq_einval("loop is NULL, or size is not 0 and outside "
+    if (!l)
+        return aq_einval("loop is NULL");
+    if (size && (size < AQ_STACK_MIN || size > AQ_STACK_MAX))
+        return aq_einval("size is not 0 and outside "
                          "AQ_STACK_MIN..AQ_STACK_MAX");
     if (size && !AQ__CTX_HAS_SP)
         return aq_einval(

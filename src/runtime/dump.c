@@ -202,9 +202,11 @@ int aq_loop_dump(const aq_loop *l, FILE *f)
         return aq_einval("loop or FILE is NULL");
     aq_loop_stats st;
     aq_loop_statistics(l, &st);
-    fprintf(f, "libaq: loop %p: %zu tasks (%zu ready, %zu parked), "
-               "%zu timers\n",
-            (const void *)l, st.tasks, st.ready, st.parked, st.timers);
+    fprintf(f,
+            "libaq: loop %p: %zu task%s (%zu ready, %zu parked), "
+            "%zu timer%s\n",
+            (const void *)l, st.tasks, st.tasks == 1 ? "" : "s", st.ready,
+            st.parked, st.timers, st.timers == 1 ? "" : "s");
     int64_t now = aq_now();
     for (const aq_list *e = l->tasks.next; e != &l->tasks; e = e->next) {
         const aq_task *t = aq__list_entry(e, aq_task, all);

@@ -248,9 +248,10 @@ int aq_loop_free(aq_loop *l)
 
 int aq_loop_set_stack_size(aq_loop *l, size_t size)
 {
-    if (!l || size < AQ_STACK_MIN || size > AQ_STACK_MAX)
-        return aq_einval(
-            "loop is NULL, or size is outside AQ_STACK_MIN..AQ_STACK_MAX");
+    if (!l)
+        return aq_einval("loop is NULL");
+    if (size < AQ_STACK_MIN || size > AQ_STACK_MAX)
+        return aq_einval("size is outside AQ_STACK_MIN..AQ_STACK_MAX");
     if (l->nlive)
         return AQ_EBUSY;
     size = aq__page_round(size);

@@ -174,6 +174,8 @@ int aq_spawn(aq_task **out, aq_task_fn fn, void *arg)
 {
     if (!aq__cur)
         return AQ_EPERM;
+    if (!fn) /* aq_loop_spawn's phrase would name a loop we supply */
+        return aq_einval("fn is NULL");
     return aq_loop_spawn(aq__cur->loop, out, fn, arg, 0);
 }
 

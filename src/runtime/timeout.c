@@ -92,8 +92,10 @@ int aq_timeout_end(aq_timeout *scope)
 
 int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline)
 {
-    if (!scope || scope->task != aq__cur)
-        return aq_einval("scope is NULL or belongs to another task");
+    if (!scope)
+        return aq_einval("scope is NULL");
+    if (scope->task != aq__cur)
+        return aq_einval("scope belongs to another task");
     scope->deadline = deadline;
     return AQ_OK;
 }

@@ -117,8 +117,10 @@ int aq_cond_wait_for(aq_cond *c, int (*pred)(void *), void *arg)
 
 int aq_cond_notify(aq_cond *c, long n)
 {
-    if (!c || n < 0)
-        return aq_einval("condition is NULL or n is negative");
+    if (!c)
+        return aq_einval("condition is NULL");
+    if (n < 0)
+        return aq_einval("n is negative");
     if (c->lock->owner != aq__cur || !aq__cur)
         return AQ_EPERM; /* asyncio: "cannot notify on un-acquired lock" */
     while (n-- > 0 && !aq__list_empty(&c->waiters))

@@ -98,8 +98,10 @@ void aq__lock_pass(aq_lock *l)
 
 int aq_lock_release(aq_lock *l)
 {
-    if (!l || !l->owner)
-        return aq_einval("lock is NULL or not held");
+    if (!l)
+        return aq_einval("lock is NULL");
+    if (!l->owner)
+        return aq_einval("the lock is not held");
     if (l->owner != aq__cur)
         return AQ_EPERM;
     aq__lock_pass(l);

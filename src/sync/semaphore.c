@@ -15,9 +15,12 @@
 
 int aq_sem_new(aq_sem **out, long value, int bounded)
 {
-    if (!out || value < 0 || (bounded && value == 0))
-        return aq_einval("out is NULL, value is negative, or a bounded "
-                         "semaphore's value is 0");
+    if (!out)
+        return aq_einval("out is NULL");
+    if (value < 0)
+        return aq_einval("value is negative");
+    if (bounded && value == 0)
+        return aq_einval("a bounded semaphore's value is 0");
     aq_sem *s = aq__malloc(sizeof *s);
     if (!s)
         return AQ_ENOMEM;

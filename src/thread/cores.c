@@ -107,8 +107,10 @@ static void teardown(aq_cores *c, size_t n)
 
 int aq_cores_start(aq_cores **out, size_t n)
 {
-    if (!out || n > AQ_CORES_MAX)
-        return aq_einval("out is NULL or n is above AQ_CORES_MAX");
+    if (!out)
+        return aq_einval("out is NULL");
+    if (n > AQ_CORES_MAX)
+        return aq_einval("n is above AQ_CORES_MAX");
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 ? (size_t)cpus : 1;

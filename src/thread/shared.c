@@ -564,8 +564,10 @@ int aq_queue_share(aq_queue *h)
 /* The thread faces: blocking calls for threads that run no loop. */
 static int thread_check(const aq_queue *h, const char *bad)
 {
-    if (!h || !(h->flags & AQ__Q_SHARED))
-        return aq_einval("queue is NULL or not shared (aq_queue_share)");
+    if (!h)
+        return aq_einval("queue is NULL");
+    if (!(h->flags & AQ__Q_SHARED))
+        return aq_einval("queue is not shared (aq_queue_share)");
     if (bad)
         return aq_einval(bad);
     return aq__thread_loop ? AQ_EDEADLK : AQ_OK;

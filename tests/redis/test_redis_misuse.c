@@ -47,12 +47,14 @@ static void *open_args_main(void *arg)
     bad = c;
     bad.item_size = 0;
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(),
+                  "cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX") == 0);
     bad.item_size = AQ_REDIS_ITEM_MAX + 1;
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
     bad = c;
     bad.stream = "";
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
-    ASSERT(strstr(aq_error_detail(), "cfg->stream is empty") != NULL);
+    ASSERT(strstr(aq_error_detail(), "cfg->stream is NULL or empty") != NULL);
     /* Names would be looked up, blocking the loop: numeric hosts only. */
     const char *addrs[] = {"nohost", "127.0.0.1:", "127.0.0.1:0",
                            "127.0.0.1:65536", "127.0.0.1:63x", ":6379",
