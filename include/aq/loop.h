@@ -400,8 +400,10 @@ AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 AQ_EXTERN int aq_yield(void);
 
 /* Sleeps for ns nanoseconds (asyncio.sleep), or until the deadline.
- * ns <= 0 behaves as aq_yield(); a duration past the clock's range sleeps
- * until cancelled.
+ * ns <= 0, or a deadline already past, behaves as aq_yield() (it returns
+ * AQ_OK after the other ready tasks ran once: unlike the other _until
+ * calls, a sleep's deadline is its completion, not a failure); a duration
+ * past the clock's range sleeps until cancelled.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED; AQ_ETIMEDOUT if
  * a timeout scope's deadline comes first. Suspends. */
 AQ_EXTERN int aq_sleep(int64_t ns);

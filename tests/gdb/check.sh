@@ -1,6 +1,7 @@
 #!/bin/sh
 # The gdb extension (tools/gdb/libaq-gdb.py) on a program with parked tasks
-# (tests/gdb/parked.c): aq-tasks lists them by name, aq-bt shows the
+# (tests/gdb/parked.c): aq-tasks lists them by name (a sleep's deadline
+# in seconds from now, as aq_loop_dump says it), aq-bt shows the
 # function each one is parked in, and the program then goes on to its
 # end, its own registers put back. Usage: tests/gdb/check.sh PARKED
 set -eu
@@ -13,7 +14,7 @@ out=$(gdb -q -batch -nx -ex 'set debuginfod enabled off' \
 printf '%s\n' "$out"
 fail=0
 for want in '"consumer" parked on get from queue 0x' \
-    '"sleeper" parked on sleep' \
+    '"sleeper" parked on sleep, deadline in 9.' \
     'in consumer_parked_here ()' 'in sleeper_parked_here ()' \
     'exited normally'; do
     if ! printf '%s\n' "$out" | grep -qF "$want"; then

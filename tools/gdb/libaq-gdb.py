@@ -18,6 +18,9 @@
 # above it (src/ctx/ctx_x86_64.S, ctx_aarch64.S) the callee-saved
 # registers and the resume address. aq-bt loads them into the selected
 # thread's registers, lets gdb unwind, and puts the thread's own back.
+import os
+import time
+
 import gdb
 
 STATES = {0: "ready", 1: "running", 2: "parked", 3: "done"}
@@ -82,13 +85,25 @@ def _describe(t):
             text += " on "
         text += " or ".join(clauses)
         if int(t["heap_idx"]) != NO_TIMER:
-            text += ", deadline at %d ns on aq_now's clock" % int(
-                t["deadline"])
+            text += deadline_text(int(t["deadline"]))
+        else:
+            text += ", no deadline"
     if int(t["cancelled"]):
         text += ", cancelled"
     if int(t["compact"]):
         text += ", compact"
     return text
+
+
+def deadline_text(deadline):
+    """As aq_loop_dump words it ("deadline in 9.970 s") when the program
+    runs on this machine: aq_now is CLOCK_MONOTONIC, which every process
+    here shares. A core file's clock is gone: the deadline as a figure."""
+    pid = gdb.selected_inferior().pid
+    if pid > 0 and os.path.exists("/proc/%d" % pid):
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        return ", deadline in %.3f s" % ((deadline - now) / 1e9)
+    return ", deadline at %d ns on aq_now's clock" % deadline
 
 
 class AqTasks(gdb.Command):
