@@ -22,6 +22,14 @@ for want in '"consumer" parked on get from queue 0x' \
         fail=1
     fi
 done
+# Each backtrace ends at the task's first frame, without the zero return
+# address below it (a frame at 0x0 and "Cannot access memory").
+if printf '%s\n' "$out" | grep -qE 'Cannot access memory|^#[0-9]+ +0x0+ in \?\?'; then
+    echo "FAIL: a backtrace runs past aq__task_entry"
+    fail=1
+fi
+printf '%s\n' "$out" | grep -q 'in aq__task_entry ()' ||
+    { echo "FAIL: no backtrace reaches aq__task_entry"; fail=1; }
 # "done" is printed after the tasks were cancelled and waited for: the
 # thread's registers were restored after each aq-bt.
 printf '%s\n' "$out" | grep -qx 'done' || { echo "FAIL: no done"; fail=1; }

@@ -169,10 +169,27 @@ class AqBt(gdb.Command):
             gdb.execute("set $rsp = %d" % (sp + 56))
             gdb.execute("set $rip = %d" % saved[6])
             print("task %s  %s" % (t, _describe(t)))
-            gdb.execute("bt")
+            gdb.execute("bt %d" % _task_depth())
         finally:
             for r, v in own.items():
                 gdb.execute("set $%s = %d" % (r, v))
+
+
+def _task_depth():
+    """Frames from the newest to aq__task_entry, the first a task runs:
+    below it lies only the zero return address its stack was laid out
+    with, which gdb would show as a frame at 0x0 and then report that it
+    cannot read memory there."""
+    depth, f = 0, gdb.newest_frame()
+    while f is not None:
+        depth += 1
+        if f.name() == "aq__task_entry":
+            break
+        try:
+            f = f.older()
+        except gdb.error:
+            break
+    return depth
 
 
 AqTasks()
