@@ -105,7 +105,7 @@ def runs_workload(impl, w):
 # bench-check: callgrind at two N; the difference cancels start-up.
 CHECK_WORKLOADS = ["handoff", "pingpong", "bulk", "bulk64", "priority",
                    "select2", "selpingpong", "lock", "sem", "lockhandoff",
-                   "group1000"]
+                   "group1000", "dropoldest"]
 CHECK_N_BASE, CHECK_N = 1000, 21000
 # A group of 1,000 tasks is an item of ~10^5 instructions: fewer of them.
 CHECK_N_OF = {"group1000": (10, 110)}

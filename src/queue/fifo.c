@@ -47,12 +47,30 @@ static void fifo_pop(aq_queue *q, void *out)
 /* Pop and push in one: the new item goes to the tail slot, which in a
  * ring filled to cap is the head slot itself (the old item has been seen
  * by then), and head moves on; count stays. */
-static int fifo_drop(aq_queue *q, const void *item)
+static inline int overwrite_oldest(aq_queue *q, const void *item)
+{
+    unsigned char *tail = at(q, q->count);
+    q->head = (q->head + 1) & (q->cap - 1);
+    aq__queue_replaced(q);
+    /* The copy last: nothing of q is needed after it, so no register
+     * has to be saved across it. */
+    aq__item_copy(tail, item, q->item_size);
+    return AQ_OK;
+}
+
+/* With a drop callback to call first: out of line, so that a drop
+ * without one sets up no frame. */
+static __attribute__((noinline)) int drop_seen(aq_queue *q, const void *item)
 {
     aq__queue_victim(q, at(q, 0));
-    aq__item_copy(at(q, q->count), item, q->item_size);
-    q->head = (q->head + 1) & (q->cap - 1);
-    return AQ_OK;
+    return overwrite_oldest(q, item);
+}
+
+static int fifo_drop(aq_queue *q, const void *item)
+{
+    if (aq__unlikely(q->drop))
+        return drop_seen(q, item);
+    return overwrite_oldest(q, item);
 }
 
 static unsigned char *fifo_slot(const aq_queue *q, size_t i)

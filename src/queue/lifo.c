@@ -32,7 +32,7 @@ static int lifo_drop(aq_queue *q, const void *item)
     memmove(q->buf, q->buf + sz, (q->count - 1) * sz);
     q->count--;
     lifo_push(q, item);
-    return AQ_OK;
+    return aq__queue_replaced(q);
 }
 
 static unsigned char *lifo_slot(const aq_queue *q, size_t i)

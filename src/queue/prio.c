@@ -99,10 +99,10 @@ static inline int drop_impl(aq_queue *q, const void *item, int custom)
             worst = j;
     }
     if (!before(q, custom, q->seq, item, ENTRY(q, worst)))
-        return AQ_EDROPPED;
+        return aq__queue_refuse(q, item);
     aq__queue_victim(q, ITEM(ENTRY(q, worst)));
     sift_up(q, custom, worst, q->seq++, item);
-    return AQ_OK;
+    return aq__queue_replaced(q);
 }
 
 /* Pops the root the bottom-up way: the hole left at the root sinks to a

@@ -199,26 +199,25 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
-/* A put on a full queue with no getter, under a DROP policy (the caller
- * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
- * come here. */
-static __attribute__((noinline)) int put_overflow(aq_queue *q,
-                                                  const void *item)
+/* Out of line, so that put_overflow reaches it by a jump. */
+__attribute__((noinline)) int aq__queue_refuse(aq_queue *q, const void *item)
 {
-    if (q->overflow == AQ_DROP_OLDEST && q->ops->drop(q, item) == AQ_OK) {
-        /* The new item takes over the victim's unfinished count, or
-         * counts one if task_done calls had brought it to zero. */
-        q->dropped++;
-        if (q->unfinished == 0)
-            q->unfinished = 1;
-        return AQ_OK;
-    }
-    /* DROP_NEWEST, or the new item is the least urgent: it never enters,
-     * so it never counts as unfinished. The callback only reads it. */
     aq__queue_victim(q, (void *)item);
     q->dropped++;
     q->refused++;
     return AQ_EDROPPED;
+}
+
+/* A put on a full queue with no getter, under a DROP policy (the caller
+ * checked q->overflow): never waits. Out of line: AQ_BLOCK queues never
+ * come here. Both ways out are jumps (the kind's drop counts), so this
+ * sets up no frame. */
+static __attribute__((noinline)) int put_overflow(aq_queue *q,
+                                                  const void *item)
+{
+    if (q->overflow == AQ_DROP_OLDEST)
+        return q->ops->drop(q, item);
+    return aq__queue_refuse(q, item);
 }
 
 /* A put on a shut-down or shared queue. Out of line, so that the test

@@ -24,10 +24,11 @@ typedef struct aq__qops {
     void (*push_run)(aq_queue *q, const void *items, size_t n);
     void (*pop_run)(aq_queue *q, void *out, size_t n);
     /* AQ_DROP_OLDEST on a full queue: passes the stored item that the
-     * kind gives up first to aq__queue_victim and stores item in its
-     * place (AQ_OK), or returns AQ_EDROPPED, changing nothing, if item
-     * itself is the one to give up (PRIORITY only). The counts are the
-     * caller's (put_overflow). */
+     * kind gives up first to aq__queue_victim, stores item in its place
+     * and returns aq__queue_replaced(q); or, if item itself is the one
+     * to give up (PRIORITY only), returns aq__queue_refuse(q, item),
+     * storing nothing. The kind counts, so that put_overflow can reach
+     * it by a jump rather than a call it must come back from. */
     int (*drop)(aq_queue *q, const void *item);
     /* The bytes of the i-th stored item in storage order (i < count), to
      * visit every item whatever the kind. */
@@ -159,6 +160,22 @@ static inline void aq__queue_victim(aq_queue *q, void *item)
     if (q->drop)
         q->drop(item, q->drop_ud);
 }
+
+/* The end of a DROP_OLDEST put that stored its item in a victim's
+ * place: the new item takes over the victim's unfinished count, or
+ * counts one if task_done calls had brought it to zero. */
+static inline int aq__queue_replaced(aq_queue *q)
+{
+    q->dropped++;
+    if (q->unfinished == 0)
+        q->unfinished = 1;
+    return AQ_OK;
+}
+
+/* A put whose item never enters (DROP_NEWEST, or a DROP_OLDEST put of
+ * the least urgent item): the callback only reads it, and it never
+ * counts as unfinished. Returns AQ_EDROPPED. */
+AQ__HIDDEN int aq__queue_refuse(aq_queue *q, const void *item);
 
 /* Discards a stored item on its way out of storage (the kind then
  * forgets it): passes it to q->drop, counts it dropped and takes back its
