@@ -69,7 +69,7 @@ static int other_ready(const aq_clause *c)
     case AQ_OP_LOCK:
         return c->lock->owner == NULL;
     case AQ_OP_SEM:
-        return c->sem->value > 0;
+        return aq__sem_value(c->sem) > 0;
     case AQ_OP_GROUP:
         return c->group->live == 0;
     default:

@@ -7,7 +7,8 @@
  * wake-up dance and an O(n) scan of cancelled waiters for the same
  * order); a waiter cancelled before the hand-over is unlinked and takes
  * nothing, one cancelled after it keeps its permit (its acquire reports
- * AQ_OK). The value never goes below zero.
+ * AQ_OK). The value never goes below zero; it is not stored but derived
+ * from two counts, one per side (aq__sem_value, sync.h: why).
  */
 #include "sync/sync.h"
 
@@ -25,8 +26,9 @@ int aq_sem_new(aq_sem **out, long value, int bounded)
     if (!s)
         return AQ_ENOMEM;
     aq__list_init(&s->waiters);
-    s->value = value;
-    s->bound = bounded ? value : 0;
+    s->taken = s->freed = 0;
+    s->start = value;
+    s->limit = bounded ? value : LONG_MAX;
     *out = s;
     return AQ_OK;
 }
@@ -53,8 +55,8 @@ static inline int acquire(aq_sem *s, int64_t deadline)
 {
     aq_task *self;
     AQ__SUSPEND_BEGIN(self, s != NULL, "semaphore is NULL");
-    if (aq__likely(s->value > 0)) {
-        s->value--;
+    if (aq__likely(aq__sem_value(s) > 0)) {
+        s->taken++;
         return AQ_OK;
     }
     return acquire_wait(s, self, deadline);
@@ -71,9 +73,9 @@ int aq_sem_try_acquire(aq_sem *s)
 {
     if (!s)
         return aq_einval("semaphore is NULL");
-    if (s->value == 0)
+    if (aq__sem_value(s) == 0)
         return AQ_EBUSY;
-    s->value--;
+    s->taken++;
     return AQ_OK;
 }
 
@@ -91,18 +93,18 @@ int aq_sem_release(aq_sem *s)
         hand_over(s);
         return AQ_OK;
     }
-    if (s->bound && s->value >= s->bound)
-        return aq_einval(
-            "a bounded semaphore was released more times than acquired");
-    if (s->value == LONG_MAX)
-        return aq_einval("the semaphore's value would pass LONG_MAX");
-    s->value++;
+    if (aq__unlikely(aq__sem_value(s) >= s->limit))
+        return aq_einval(s->limit < LONG_MAX
+                             ? "a bounded semaphore was released more "
+                               "times than acquired"
+                             : "the semaphore's value would pass LONG_MAX");
+    s->freed++;
     return AQ_OK;
 }
 
-int aq_sem_locked(const aq_sem *s) { return s && s->value == 0; }
+int aq_sem_locked(const aq_sem *s) { return s && aq__sem_value(s) == 0; }
 
 long aq_sem_value(const aq_sem *s)
 {
-    return s ? s->value : aq_einval("semaphore is NULL");
+    return s ? aq__sem_value(s) : aq_einval("semaphore is NULL");
 }
