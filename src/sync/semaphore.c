@@ -26,8 +26,8 @@ int aq_sem_new(aq_sem **out, long value, int bounded)
     if (!s)
         return AQ_ENOMEM;
     aq__list_init(&s->waiters);
-    s->taken = s->freed = 0;
-    s->start = value;
+    s->taken = 0;
+    s->freed = (unsigned long)value;
     s->limit = bounded ? value : LONG_MAX;
     *out = s;
     return AQ_OK;

@@ -32,25 +32,25 @@ struct aq_lock {
     aq_task *owner;  /* NULL: unlocked */
 };
 
-/* Permits available = start + freed - taken (aq__sem_value), kept as two
- * counts that each side only adds to: an acquire writes taken and a
- * release writes freed, so a run of acquire, release, acquire... makes
- * two independent store-to-load chains, one a call, rather than one chain
+/* Permits available = freed - taken (aq__sem_value), kept as two counts
+ * that each side only adds to: an acquire writes taken and a release
+ * writes freed, so a run of acquire, release, acquire... makes two
+ * independent store-to-load chains, one a call, rather than one chain
  * through a single value that both calls change, which doubles the time
  * of an uncontended pair (bench/RESULTS.md). Unsigned, so they wrap
  * harmlessly; their difference stays within [0, LONG_MAX]. */
 struct aq_sem {
     aq_list waiters;     /* tasks in aq_sem_acquire, oldest first */
     unsigned long taken; /* free permits acquired */
-    unsigned long freed; /* permits released and not handed over */
-    long start;          /* the initial value */
+    unsigned long freed; /* permits made free: the initial value, then one
+                            per release not handed over to a waiter */
     long limit;          /* a release at this value is refused: a bounded
                             semaphore's initial value, else LONG_MAX */
 };
 
 static inline long aq__sem_value(const aq_sem *s)
 {
-    return (long)((unsigned long)s->start + s->freed - s->taken);
+    return (long)(s->freed - s->taken);
 }
 
 struct aq_cond {
