@@ -318,11 +318,36 @@ def choose_n(impl, workload):
     return min(max(nice(TARGET_NS / per_item), probe), MAX_N)
 
 
-def measure(impl, workload):
-    """Returns (N, per-field medians)."""
-    n = choose_n(impl, workload)
-    runs = [run_once(impl, workload, n)[0] for _ in range(RUNS)]
-    return n, [statistics.median(col) for col in zip(*runs)]
+def measure(workload, impls, results, failed):
+    """Measures workload in every implementation of impls: N chosen for
+    each, then RUNS rounds of one run of each in turn, so that a slow
+    spell of the machine (a VM's neighbours) falls on every implementation
+    alike instead of on one cell, and the ratios stay true. Stores (N,
+    per-field medians), or NA, in results[(impl, workload)]."""
+    ns, runs = {}, {}
+    for impl in impls:
+        sys.stderr.write(f"  {workload} / {impl} ...\n")
+        sys.stderr.flush()
+        try:
+            ns[impl] = choose_n(impl, workload)
+            runs[impl] = []
+        except NotAvailable as e:
+            results[(impl, workload)] = NA
+            say(f"{impl} {workload}: {e}")
+        except RunError as e:
+            failed.append(str(e))
+            say(f"ERROR {e}")
+    for _ in range(RUNS):
+        for impl in list(runs):
+            try:
+                runs[impl].append(run_once(impl, workload, ns[impl])[0])
+            except RunError as e:
+                del runs[impl]
+                failed.append(str(e))
+                say(f"ERROR {e}")
+    for impl, got in runs.items():
+        results[(impl, workload)] = (
+            ns[impl], [statistics.median(col) for col in zip(*got)])
 
 
 # A cell whose program said it has no such workload on this machine.
@@ -396,22 +421,15 @@ def bench():
 
     results, failed = {}, []
     for w in WORKLOADS:
+        todo = []
         for impl in IMPLS:
             if not runs_workload(impl, w):
                 continue
             if impl not in impls:  # its toolchain is missing: said above
                 results[(impl, w)] = NA
                 continue
-            sys.stderr.write(f"  {w} / {impl} ...\n")
-            sys.stderr.flush()
-            try:
-                results[(impl, w)] = measure(impl, w)
-            except NotAvailable as e:
-                results[(impl, w)] = NA
-                say(f"{impl} {w}: {e}")
-            except RunError as e:
-                failed.append(str(e))
-                say(f"ERROR {e}")
+            todo.append(impl)
+        measure(w, todo, results, failed)
 
     def result(impl, w):
         if impl != "libaq":
