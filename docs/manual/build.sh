@@ -1,8 +1,11 @@
 #!/bin/sh
 # make docs: the reference manual into OUT (HTML in OUT/html, man pages in
 # OUT/man/man3), from the public headers; exits 1, naming them, if a
-# public function has no documentation. Installs Debian's doxygen with
-# apt-get when missing (as root). Usage: docs/manual/build.sh OUT
+# public function, or any other item of the headers (a macro, typedef,
+# enum, struct or struct field), has no documentation: every "is not
+# documented" warning in OUT/warnings.txt fails the build. Installs
+# Debian's doxygen with apt-get when missing (as root).
+# Usage: docs/manual/build.sh OUT
 set -eu
 out=${1:?usage: docs/manual/build.sh OUT}
 cd "$(dirname "$0")/../.."
@@ -20,11 +23,29 @@ warnings=$out/warnings.txt
  echo "OUTPUT_DIRECTORY = $out"
  echo "WARN_LOGFILE = $warnings") | doxygen - >/dev/null
 # Undocumented functions, by name: every one of them is a public call.
-missing=$(grep -E "warning: Member [a-z_0-9]+ *\(.*\) \(function\) .*is not documented" \
-    "$warnings" | sed -E 's/.*Member ([a-z_0-9]+).*/\1/' | sort -u || true)
+fn_warning='warning: Member [a-z_0-9]+ *\(.*\) \(function\) '
+fn_warning="$fn_warning.*is not documented"
+missing=$(grep -E "$fn_warning" "$warnings" |
+    sed -E 's/.*Member ([a-z_0-9]+).*/\1/' | sort -u || true)
+status=0
 if [ -n "$missing" ]; then
     echo "make docs: public functions without documentation:" >&2
     echo "$missing" >&2
-    exit 1
+    status=1
 fi
+# Every other undocumented item (macro, typedef, enum, struct, field), as
+# "path:line: item (kind)", the path relative to the repository.
+others=$(grep "is not documented" "$warnings" | grep -vE "$fn_warning" |
+    sed -E -e 's/: warning: (Member|Compound) /: /' \
+        -e 's/ of file [^ ]+ is not documented\.?$//' \
+        -e 's/ is not documented\.?$//' |
+    awk -v top="$(pwd)/" '
+        index($0, top) == 1 { $0 = substr($0, length(top) + 1) }
+        { print }' | sort -u || true)
+if [ -n "$others" ]; then
+    echo "make docs: macros, types and fields without documentation:" >&2
+    echo "$others" >&2
+    status=1
+fi
+[ "$status" = 0 ] || exit 1
 echo "manual: $out/html/index.html, man pages in $out/man/man3"

@@ -27,8 +27,13 @@ AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
 /*  Version                                                              */
 /* ===================================================================== */
 
+/* Major version of these headers (also the shared library's soname
+ * number), for #if tests at compile time; aq_version() gives the version
+ * of the library linked in. */
 #define AQ_VERSION_MAJOR 0
+/* Minor version of these headers. */
 #define AQ_VERSION_MINOR 1
+/* Patch version of these headers. */
 #define AQ_VERSION_PATCH 0
 
 /* Returns "MAJOR.MINOR.PATCH" of the library linked in (a static string).

@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+/* Marks a public function for export: default visibility, so that it
+ * stays visible from the shared library, which libaq builds with
+ * -fvisibility=hidden. Empty on compilers other than GCC and Clang. */
 #if defined(__GNUC__) || defined(__clang__)
 #define AQ_EXTERN __attribute__((visibility("default")))
 #else
@@ -101,9 +104,15 @@ AQ_EXTERN int aq_einval(const char *why);
 /*  Time                                                                 */
 /* ===================================================================== */
 
+/* One nanosecond: the unit of aq_now(), of deadlines and of every
+ * duration libaq takes (an int64_t). */
 #define AQ_NSEC INT64_C(1)
+/* One microsecond, in nanoseconds: 5 * AQ_USEC is 5 us. */
 #define AQ_USEC INT64_C(1000)
+/* One millisecond, in nanoseconds: aq_in(10 * AQ_MSEC) is "in 10 ms". */
 #define AQ_MSEC INT64_C(1000000)
+/* One second, in nanoseconds: asyncio.sleep(0.5) is
+ * aq_sleep(AQ_SEC / 2). */
 #define AQ_SEC INT64_C(1000000000)
 
 /* "No deadline", for every _until call. */

@@ -20,6 +20,10 @@ extern "C" {
  * runs a task until it suspends, then the next ready one; scheduling is
  * fair and deterministic. One loop runs per thread at a time. */
 typedef struct aq_loop aq_loop;
+/* A task: fn(arg) running on a stack of its own on one loop, suspended
+ * only inside libaq's suspending calls (asyncio.Task, Go's goroutine).
+ * Made by aq_loop_spawn or aq_spawn; a handle from them holds a reference,
+ * dropped with aq_task_release. */
 typedef struct aq_task aq_task;
 
 /* A task's body. Its return value is the task's result (aq_task_wait).
@@ -47,8 +51,9 @@ typedef void *(*aq_task_fn)(void *arg);
  * is raised can set another number of such guarded stacks in the
  * environment variable AQ_GUARD_BUDGET (read once, at the first spawn). */
 #define AQ_STACK_DEFAULT ((size_t)64 * 1024)
-/* Smallest and largest accepted stack sizes. */
+/* Smallest accepted stack size, in bytes: 16 KiB. */
 #define AQ_STACK_MIN ((size_t)16 * 1024)
+/* Largest accepted stack size, in bytes: 1 GiB. */
 #define AQ_STACK_MAX ((size_t)1024 * 1024 * 1024)
 
 /* The asyncio.run() of libaq: makes a fresh loop, runs fn(arg) in a task
@@ -251,14 +256,18 @@ AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
  *     if (aq_timeout_end(&t) == 1) ...              // the scope expired
  *
  * The struct lives in the caller's frame (no allocation); its fields are
- * the library's, read them through the calls. Every begin must be paired
- * with an end in the same task, innermost first, before the task
- * returns. */
+ * the library's: the caller neither sets nor reads them, but goes through
+ * the calls (begin sets them all). Every begin must be paired with an end
+ * in the same task, innermost first, before the task returns. */
 typedef struct aq_timeout {
-    int64_t deadline;
-    int expired;
-    struct aq_timeout *outer;
-    aq_task *task;
+    int64_t deadline;         /* the scope's deadline, aq_now() clock, ns
+                                 (AQ_NEVER: none); set by begin and
+                                 reschedule */
+    int expired;              /* 1 once a call was cut short by this
+                                 scope; read it with aq_timeout_expired */
+    struct aq_timeout *outer; /* the enclosing scope of the same task, or
+                                 NULL */
+    aq_task *task;            /* the task that opened the scope */
 } aq_timeout;
 
 /* Opens a scope with an absolute deadline (asyncio.timeout_at(when);

@@ -29,6 +29,8 @@ extern "C" {
  * thread. */
 typedef struct aq_queue aq_queue;
 
+/* The order a queue serves its items in, chosen at aq_queue_new: which of
+ * asyncio's queue classes (or Go's unbuffered channel) it stands for. */
 typedef enum aq_queue_kind {
     AQ_FIFO = 0,      /* asyncio.Queue: first in, first out */
     AQ_LIFO = 1,      /* asyncio.LifoQueue: last in, first out */
@@ -123,8 +125,12 @@ AQ_EXTERN int aq_queue_put_sized(aq_queue *q, const void *item, size_t size,
                                  int64_t deadline);
 AQ_EXTERN int aq_queue_get_sized(aq_queue *q, void *out, size_t size,
                                  int64_t deadline);
+/* Puts *ptr: aq_queue_put_sized(q, ptr, sizeof *ptr, AQ_NEVER), so an
+ * item of the wrong size fails with AQ_EINVAL. Suspends. */
 #define AQ_QUEUE_PUT(q, ptr)                                              \
     aq_queue_put_sized((q), (ptr), sizeof *(ptr), AQ_NEVER)
+/* Gets into *ptr: aq_queue_get_sized(q, ptr, sizeof *ptr, AQ_NEVER), so a
+ * destination of the wrong size fails with AQ_EINVAL. Suspends. */
 #define AQ_QUEUE_GET(q, ptr)                                              \
     aq_queue_get_sized((q), (ptr), sizeof *(ptr), AQ_NEVER)
 
@@ -275,10 +281,18 @@ typedef struct aq_queue_stats {
     uint64_t dropped;    /* items discarded: by the overflow policy or an
                             immediate shutdown */
     size_t high_water;   /* the largest qsize seen */
-    long qsize, maxsize;
-    long getters, putters, joiners; /* tasks waiting in each call */
-    long unfinished;
-    int is_shutdown;
+    long qsize;          /* items stored now (q.qsize()); always 0 in a
+                            rendezvous queue */
+    long maxsize;        /* the capacity (q.maxsize); 0: unbounded */
+    long getters;        /* tasks waiting to get, a select's get clauses
+                            included (on a shared queue, threads too) */
+    long putters;        /* tasks waiting to put, a select's put clauses
+                            included (on a shared queue, threads too) */
+    long joiners;        /* tasks waiting in join (on a shared queue,
+                            threads too) */
+    long unfinished;     /* items put and not yet marked done by
+                            task_done: what join waits to see reach 0 */
+    int is_shutdown;     /* 1 once aq_queue_shutdown was called, else 0 */
     size_t capacity;     /* items its storage holds now (see below) */
 } aq_queue_stats;
 

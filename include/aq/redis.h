@@ -57,12 +57,18 @@
 extern "C" {
 #endif
 
+/* A handle on the queue for one member of the consumer group: made by
+ * aq_redis_queue_open, freed by aq_redis_queue_close; it belongs to the
+ * loop of the task that opened it. */
 typedef struct aq_redis_queue aq_redis_queue;
 
-/* A stream entry id, "1700000000000-0", NUL-terminated. */
+/* Bytes an aq_redis_id holds, its terminating NUL included. */
 #define AQ_REDIS_ID_MAX 48
+/* A stream entry's id, as aq_redis_queue_get_entry_until gives it and
+ * aq_redis_queue_ack takes it. */
 typedef struct aq_redis_id {
-    char s[AQ_REDIS_ID_MAX];
+    char s[AQ_REDIS_ID_MAX]; /* the id as Redis writes it, "ms-seq"
+                                ("1700000000000-0"), NUL-terminated */
 } aq_redis_id;
 
 /* What aq_redis_queue_open needs. Zero-initialise, then set stream and
@@ -116,6 +122,7 @@ typedef struct aq_redis_config {
                                 server (<= 0: the default, 5 s) */
 } aq_redis_config;
 
+/* Largest accepted item_size, in bytes: 1 MiB. */
 #define AQ_REDIS_ITEM_MAX (1 << 20)
 
 /* Opens (creating if needed) the stream and the group, connects twice

@@ -84,17 +84,40 @@ enum {
     AQ_OP_WRITABLE = 9  /* aq_fd_wait_writable */
 };
 
+/* A clause putting a copy of *item on queue q (aq_queue_put; Go's
+ * case ch <- v): sizeof *item must be q's item_size, and *item must stay
+ * valid until the select returns. A NULL q disables the clause. */
 #define AQ_PUT(q, item)                                                   \
     {.op = AQ_OP_PUT, .queue = (q), .buf = (void *)(item),              \
      .size = sizeof *(item)}
+/* A clause getting an item of queue q into *out (aq_queue_get; Go's
+ * case v := <-ch): sizeof *out must be q's item_size. A NULL q disables
+ * the clause. */
 #define AQ_GET(q, out)                                                    \
     {.op = AQ_OP_GET, .queue = (q), .buf = (out), .size = sizeof *(out)}
+/* A clause waiting for task t to return (aq_task_wait); result: NULL, or
+ * a void ** that receives t's return value. A NULL t disables the
+ * clause. */
 #define AQ_TASK(t, result) {.op = AQ_OP_TASK, .task = (t), .buf = (result)}
+/* A clause waiting for event e to be set (aq_event_wait). A NULL e
+ * disables the clause. */
 #define AQ_EVENT(e) {.op = AQ_OP_EVENT, .event = (e)}
+/* A clause acquiring lock l (aq_lock_acquire): if it completes, the
+ * caller owns l. A NULL l disables the clause. */
 #define AQ_LOCK(l) {.op = AQ_OP_LOCK, .lock = (l)}
+/* A clause taking a permit of semaphore s (aq_sem_acquire). A NULL s
+ * disables the clause. */
 #define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
+/* A clause waiting until every child of group g has returned
+ * (aq_group_wait, but losing cancels no child); its rc is AQ_EGROUP if a
+ * child failed. status: NULL, or an int * that receives the first failing
+ * child's status, or 0. A NULL g disables the clause. */
 #define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
+/* A clause waiting for fd f to turn readable (aq_fd_wait_readable): then
+ * read until EAGAIN. A NULL f disables the clause. */
 #define AQ_READABLE(f) {.op = AQ_OP_READABLE, .fd = (f)}
+/* A clause waiting for fd f to turn writable (aq_fd_wait_writable): then
+ * write until EAGAIN. A NULL f disables the clause. */
 #define AQ_WRITABLE(f) {.op = AQ_OP_WRITABLE, .fd = (f)}
 
 /* Clauses that wait without allocating. */

@@ -28,9 +28,15 @@ extern "C" {
  * Predicates (is_set, locked, broken) return 1 or 0 only; NULL gives 0.
  * Differences from asyncio are stated at each call. */
 typedef struct aq_event aq_event;
+/* A lock owned by one task at a time (asyncio.Lock, Go's sync.Mutex):
+ * only the task that acquired it may release it. */
 typedef struct aq_lock aq_lock;
+/* A counting semaphore, bounded or not (asyncio.Semaphore,
+ * asyncio.BoundedSemaphore; Go's buffered channel used as one). */
 typedef struct aq_sem aq_sem;
+/* A condition variable over a lock (asyncio.Condition, Go's sync.Cond). */
 typedef struct aq_cond aq_cond;
+/* A barrier for a fixed number of parties (asyncio.Barrier). */
 typedef struct aq_barrier aq_barrier;
 
 /* ---- Event (asyncio.Event) ------------------------------------------- */
@@ -199,6 +205,9 @@ AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
  * group's wait. Children run on the spawning task's loop; the group owns
  * them (no handles are given out). */
 typedef struct aq_group aq_group;
+/* A child's body, run as fn(arg): 0 for success; nonzero fails the group
+ * (AQ_ECANCELED from a cancelled child excepted), and the first failing
+ * status is what aq_group_wait reports (Go's errgroup func() error). */
 typedef int (*aq_group_fn)(void *arg);
 
 /* Creates an empty group. Returns: AQ_OK; AQ_EINVAL if out is NULL;

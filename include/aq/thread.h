@@ -144,9 +144,10 @@ AQ_EXTERN int aq_queue_thread_join_until(aq_queue *q, int64_t deadline);
  * Each loop is kept alive (aq_loop_keep_alive) from start to stop. */
 typedef struct aq_cores aq_cores;
 
-/* The most loops aq_cores_start makes, and the index that means "any":
- * round robin over the loops. */
+/* The most loops aq_cores_start makes. */
 #define AQ_CORES_MAX 1024
+/* The loop index that means "any" for aq_cores_spawn: the next loop in
+ * round robin. */
 #define AQ_ANY_CORE (-1L)
 
 /* Starts n loops on n new threads (n = 0: one per CPU online, from
