@@ -8,6 +8,8 @@
  */
 #include "rt_helpers.h"
 
+#include <limits.h>
+
 /* expr returns AQ_EINVAL and aq_error_detail() then reads want exactly. */
 #define ASSERT_DETAIL(expr, want)                                          \
     do {                                                                   \
@@ -80,6 +82,19 @@ TEST(test_error_detail_tells_release_and_policy_checks_apart)
                   "a bounded semaphore was released more times than "
                   "acquired");
     ASSERT_EQ(aq_sem_value(s), 1);
+    ASSERT_OK(aq_sem_free(s));
+    /* At LONG_MAX both rules refuse a release: a bounded semaphore says
+     * it is bounded (asyncio's ValueError), an unbounded one names the
+     * limit. */
+    ASSERT_OK(aq_sem_new(&s, LONG_MAX, 1));
+    ASSERT_DETAIL(aq_sem_release(s),
+                  "a bounded semaphore was released more times than "
+                  "acquired");
+    ASSERT_OK(aq_sem_free(s));
+    ASSERT_OK(aq_sem_new(&s, LONG_MAX, 0));
+    ASSERT_DETAIL(aq_sem_release(s),
+                  "the semaphore's value would pass LONG_MAX");
+    ASSERT_EQ(aq_sem_value(s), LONG_MAX);
     ASSERT_OK(aq_sem_free(s));
 
     aq_queue *q;

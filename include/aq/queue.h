@@ -263,7 +263,9 @@ AQ_EXTERN int aq_queue_put_many_until(aq_queue *q, const void *items,
                                       size_t n, size_t *done,
                                       int64_t deadline);
 
-/* The non-waiting form: puts what fits, in order.
+/* The non-waiting form: puts what fits, in order. Under a DROP policy
+ * everything fits: discarded items count in *done, as for
+ * aq_queue_put_many, and the call returns AQ_OK, never AQ_EDROPPED.
  * Returns: AQ_OK with *done == n; AQ_EFULL with *done < n (the first
  * *done went in); AQ_EINVAL as above; AQ_ESHUTDOWN; AQ_ENOMEM. Does not
  * suspend; callable outside a task. */

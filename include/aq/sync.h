@@ -22,11 +22,14 @@ extern "C" {
  * it first, and a waiter cancelled after the hand-over still reports
  * AQ_OK (it holds the lock or the permit: a permit is never lost, and a
  * lock is never held by a task that was not told so). A waiter cancelled
- * or timed out before the hand-over takes nothing. Suspending calls follow
- * the conventions at the top (AQ_EPERM, then AQ_EINVAL for a NULL handle,
- * then AQ_ECANCELED; an _until twin; AQ_ENOMEM in compact tasks).
- * Predicates (is_set, locked, broken) return 1 or 0 only; NULL gives 0.
- * Differences from asyncio are stated at each call. */
+ * or timed out before the hand-over takes nothing. Timed out means the
+ * loop has run the deadline's timer, at its next iteration: a release
+ * that comes first, even after the clock passed the deadline, still
+ * hands over and the waiter reports AQ_OK (completed beats timed out).
+ * Suspending calls follow the conventions at the top (AQ_EPERM, then
+ * AQ_EINVAL for a NULL handle, then AQ_ECANCELED; an _until twin; AQ_ENOMEM
+ * in compact tasks). Predicates (is_set, locked, broken) return 1 or 0 only;
+ * NULL gives 0. Differences from asyncio are stated at each call. */
 typedef struct aq_event aq_event;
 /* A lock owned by one task at a time (asyncio.Lock, Go's sync.Mutex):
  * only the task that acquired it may release it. */
@@ -112,8 +115,9 @@ AQ_EXTERN int aq_sem_acquire_until(aq_sem *s, int64_t deadline);
 AQ_EXTERN int aq_sem_try_acquire(aq_sem *s);
 /* Returns a permit (sem.release()), handing it to the oldest waiter if
  * any. Returns: AQ_OK; AQ_EINVAL if s is NULL, or s is bounded and
- * already at its initial value (asyncio's ValueError), or the value would
- * pass LONG_MAX. Does not suspend; callable outside a task. */
+ * already at its initial value (asyncio's ValueError; the detail says so
+ * even when that value is LONG_MAX), or the value would pass LONG_MAX. Does
+ * not suspend; callable outside a task. */
 AQ_EXTERN int aq_sem_release(aq_sem *s);
 /* 1 if no permit is free (sem.locked()), else 0. Does not suspend. */
 AQ_EXTERN int aq_sem_locked(const aq_sem *s);

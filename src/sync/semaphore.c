@@ -29,6 +29,7 @@ int aq_sem_new(aq_sem **out, long value, int bounded)
     s->taken = 0;
     s->freed = (unsigned long)value;
     s->limit = bounded ? value : LONG_MAX;
+    s->bounded = bounded != 0;
     *out = s;
     return AQ_OK;
 }
@@ -94,7 +95,7 @@ int aq_sem_release(aq_sem *s)
         return AQ_OK;
     }
     if (aq__unlikely(aq__sem_value(s) >= s->limit))
-        return aq_einval(s->limit < LONG_MAX
+        return aq_einval(s->bounded
                              ? "a bounded semaphore was released more "
                                "times than acquired"
                              : "the semaphore's value would pass LONG_MAX");

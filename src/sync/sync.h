@@ -46,6 +46,7 @@ struct aq_sem {
                             per release not handed over to a waiter */
     long limit;          /* a release at this value is refused: a bounded
                             semaphore's initial value, else LONG_MAX */
+    int bounded;         /* for the error detail only */
 };
 
 static inline long aq__sem_value(const aq_sem *s)
