@@ -7,10 +7,12 @@
  * written) and makes READS sequential aq_read_until calls on it, each with
  * a deadline 1-50 ms ahead (uniform, to the nanosecond, from a per-task
  * LCG). Every call must return AQ_ETIMEDOUT; its lateness is aq_now()
- * just after it returned minus the deadline. Prints one line:
+ * just after it returned minus the deadline. Prints one line (echo.h,
+ * echo_lateness):
  *   deadlines N p50_us A p99_us B max_us C min_us D over_1ms K
- * (K: how many of the N came more than 1 ms late). Exits 1 if a read
- * returns anything but AQ_ETIMEDOUT or fires early. */
+ *   later_over_1ms L
+ * Exits 1 if a read returns anything but AQ_ETIMEDOUT or fires early.
+ * deadline_floor.c is the same without libaq. */
 #include <aq.h>
 
 #include <unistd.h>
@@ -30,12 +32,10 @@ static void *reader(void *arg)
     int rc = aq_fd_open(NULL, &f, p[0]);
     if (rc)
         echo_die("aq_fd_open", rc);
-    uint64_t x = (uint64_t)id * 2654435761u + 12345;
+    uint64_t x = echo_seed(id);
     char c;
     for (int i = 0; i < nreads; i++) {
-        x = x * 6364136223846793005u + 1442695040888963407u;
-        int64_t deadline = aq_now() + AQ_MSEC + (int64_t)((x >> 33) %
-                                                  (uint64_t)(49 * AQ_MSEC));
+        int64_t deadline = echo_next_deadline(&x, aq_now());
         long r = aq_read_until(f, &c, 1, deadline);
         int64_t now = aq_now();
         if (r != AQ_ETIMEDOUT)
@@ -65,12 +65,6 @@ static void *main_task(void *arg)
     return NULL;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -86,17 +80,5 @@ int main(int argc, char **argv)
     int rc = aq_run(main_task, NULL, NULL);
     if (rc)
         echo_die("aq_run", rc);
-    qsort(late, n, sizeof *late, cmp);
-    size_t over = 0;
-    for (size_t i = 0; i < n; i++)
-        over += late[i] > AQ_MSEC;
-    printf("deadlines %zu p50_us %.1f p99_us %.1f max_us %.1f min_us %.1f "
-           "over_1ms %zu\n",
-           n, (double)late[n / 2] / 1e3, (double)late[n * 99 / 100] / 1e3,
-           (double)late[n - 1] / 1e3, (double)late[0] / 1e3, over);
-    if (late[0] < 0) {
-        fprintf(stderr, "a deadline fired early\n");
-        return 1;
-    }
-    return 0;
+    return echo_lateness("deadlines", late, n, (size_t)nreads);
 }

@@ -73,4 +73,52 @@ static inline int echo_port(const char *arg, const char *usage)
     return (int)p;
 }
 
+/* The deadline programs' draw: reader id's generator starts at
+ * echo_seed(id); each read's deadline is 1-50 ms after now (uniform, to
+ * the nanosecond). */
+static inline uint64_t echo_seed(long id)
+{
+    return (uint64_t)id * 2654435761u + 12345;
+}
+
+static inline int64_t echo_next_deadline(uint64_t *x, int64_t now)
+{
+    *x = *x * 6364136223846793005u + 1442695040888963407u;
+    return now + 1000000 + (int64_t)((*x >> 33) % 49000000u);
+}
+
+static inline int echo_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The deadline programs' report (deadlines.c, deadline_floor.c): late[]
+ * holds, for each of n / reads readers, its reads' lateness in ns, reader
+ * by reader. Prints one line,
+ *   NAME N p50_us A p99_us B max_us C min_us D over_1ms K later_over_1ms L
+ * (K: how many came more than 1 ms late; L: how many of those were not a
+ * reader's first read, which starts while the other readers still start);
+ * returns 1 if one fired early, else 0. Sorts late[]. */
+static inline int echo_lateness(const char *name, int64_t *late, size_t n,
+                                size_t reads)
+{
+    size_t over = 0, later = 0;
+    for (size_t i = 0; i < n; i++) {
+        over += late[i] > 1000000;
+        later += late[i] > 1000000 && i % reads != 0;
+    }
+    qsort(late, n, sizeof *late, echo_cmp_i64);
+    printf("%s %zu p50_us %.1f p99_us %.1f max_us %.1f min_us %.1f "
+           "over_1ms %zu later_over_1ms %zu\n",
+           name, n, (double)late[n / 2] / 1e3,
+           (double)late[n * 99 / 100] / 1e3, (double)late[n - 1] / 1e3,
+           (double)late[0] / 1e3, over, later);
+    if (late[0] < 0) {
+        fprintf(stderr, "%s: a deadline fired early\n", name);
+        return 1;
+    }
+    return 0;
+}
+
 #endif
