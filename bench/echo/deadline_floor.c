@@ -43,6 +43,8 @@ int main(int argc, char **argv)
         ev.data.fd = p[0];
         if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev))
             echo_die("epoll_ctl", errno);
+    }
+    for (long i = 0; i < readers; i++) { /* after the set-up, all at once */
         x[i] = echo_seed(i);
         due[i] = echo_next_deadline(&x[i], echo_now());
     }

@@ -4,7 +4,9 @@
  *   deadlines [TASKS [READS]]        (default 1000 tasks, 100 reads each)
  *
  * Each task owns an idle pipe (its read end registered, nothing ever
- * written) and makes READS sequential aq_read_until calls on it, each with
+ * written) and, once every task has made its own (an event, so that the
+ * set-up's syscalls do not delay the first deadlines: deadline_floor.c
+ * does the same), makes READS sequential aq_read_until calls on it, each with
  * a deadline 1-50 ms ahead (uniform, to the nanosecond, from a per-task
  * LCG). Every call must return AQ_ETIMEDOUT; its lateness is aq_now()
  * just after it returned minus the deadline. Prints one line (echo.h,
@@ -21,6 +23,7 @@
 
 static int ntasks = 1000, nreads = 100;
 static int64_t *late; /* ntasks * nreads lateness figures, ns */
+static aq_event *go;  /* set once every task has made its pipe */
 
 static void *reader(void *arg)
 {
@@ -32,6 +35,9 @@ static void *reader(void *arg)
     int rc = aq_fd_open(NULL, &f, p[0]);
     if (rc)
         echo_die("aq_fd_open", rc);
+    rc = aq_event_wait(go);
+    if (rc)
+        echo_die("aq_event_wait", rc);
     uint64_t x = echo_seed(id);
     char c;
     for (int i = 0; i < nreads; i++) {
@@ -51,17 +57,25 @@ static void *main_task(void *arg)
 {
     (void)arg;
     aq_task **t = calloc((size_t)ntasks, sizeof *t);
-    for (int i = 0; i < ntasks; i++) {
-        int rc = aq_spawn(&t[i], reader, (void *)(intptr_t)i);
-        if (rc)
-            echo_die("aq_spawn", rc);
-    }
-    int rc = aq_gather(t, (size_t)ntasks, NULL);
+    int rc = aq_event_new(&go);
+    for (int i = 0; rc == 0 && i < ntasks; i++)
+        rc = aq_spawn(&t[i], reader, (void *)(intptr_t)i);
+    if (rc)
+        echo_die("aq_spawn", rc);
+    /* Behind every new task: when main runs again, each has made its pipe
+     * and waits for go, so no deadline is drawn during the set-up. */
+    rc = aq_yield();
+    if (rc == 0)
+        rc = aq_event_set(go);
+    if (rc)
+        echo_die("aq_event_set", rc);
+    rc = aq_gather(t, (size_t)ntasks, NULL);
     if (rc)
         echo_die("aq_gather", rc);
     for (int i = 0; i < ntasks; i++)
         aq_task_release(t[i]);
     free(t);
+    aq_event_free(go);
     return NULL;
 }
 

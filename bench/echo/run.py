@@ -409,12 +409,11 @@ def deadlines_report():
             f"{r['p99_us']:.1f} | {r['max_us']:.1f} | {r['min_us']:.1f} | "
             f"{r['over_1ms']:.0f} | {r['later_over_1ms']:.0f} |")
     say()
-    say("A task's first read starts while the other 999 tasks are still "
-        "being spawned and started, in the same loop iteration (asyncio's "
-        "order: timers are looked at between iterations), so the first "
-        "reads of the first tasks wait for that start-up; the floor has no "
-        "start-up. Later reads late by more than 1 ms in both programs "
-        "point at the machine (the process not running), not the library.")
+    say("Both programs make all their pipes before the first deadline is "
+        "drawn (deadlines.c's tasks wait on an event for it), so neither "
+        "row counts the set-up. Reads more than 1 ms late in both rows "
+        "point at the machine (the process not running for a while), "
+        "not at the library.")
     say()
     return rows[0][1]
 
