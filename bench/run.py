@@ -341,6 +341,10 @@ def measure(workload, impls, results, failed):
         for impl in list(runs):
             try:
                 runs[impl].append(run_once(impl, workload, ns[impl])[0])
+            except NotAvailable as e:  # quick mode has no probe run
+                del runs[impl]
+                results[(impl, workload)] = NA
+                say(f"{impl} {workload}: {e}")
             except RunError as e:
                 del runs[impl]
                 failed.append(str(e))
