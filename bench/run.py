@@ -318,6 +318,20 @@ def choose_n(impl, workload):
     return min(max(nice(TARGET_NS / per_item), probe), MAX_N)
 
 
+def attempt(impl, workload, fn, results, failed):
+    """fn()'s value, or None after recording why not: n/a in results if
+    the program has no such workload here, else the error in failed."""
+    try:
+        return fn()
+    except NotAvailable as e:
+        results[(impl, workload)] = NA
+        say(f"{impl} {workload}: {e}")
+    except RunError as e:
+        failed.append(str(e))
+        say(f"ERROR {e}")
+    return None
+
+
 def measure(workload, impls, results, failed):
     """Measures workload in every implementation of impls: N chosen for
     each, then RUNS rounds of one run of each in turn, so that a slow
@@ -328,27 +342,19 @@ def measure(workload, impls, results, failed):
     for impl in impls:
         sys.stderr.write(f"  {workload} / {impl} ...\n")
         sys.stderr.flush()
-        try:
-            ns[impl] = choose_n(impl, workload)
-            runs[impl] = []
-        except NotAvailable as e:
-            results[(impl, workload)] = NA
-            say(f"{impl} {workload}: {e}")
-        except RunError as e:
-            failed.append(str(e))
-            say(f"ERROR {e}")
+        n = attempt(impl, workload, lambda: choose_n(impl, workload),
+                    results, failed)
+        if n is not None:
+            ns[impl], runs[impl] = n, []
     for _ in range(RUNS):
-        for impl in list(runs):
-            try:
-                runs[impl].append(run_once(impl, workload, ns[impl])[0])
-            except NotAvailable as e:  # quick mode has no probe run
+        for impl in list(runs):  # quick mode finds n/a here: no probe run
+            got = attempt(impl, workload,
+                          lambda: run_once(impl, workload, ns[impl])[0],
+                          results, failed)
+            if got is None:
                 del runs[impl]
-                results[(impl, workload)] = NA
-                say(f"{impl} {workload}: {e}")
-            except RunError as e:
-                del runs[impl]
-                failed.append(str(e))
-                say(f"ERROR {e}")
+            else:
+                runs[impl].append(got)
     for impl, got in runs.items():
         results[(impl, workload)] = (
             ns[impl], [statistics.median(col) for col in zip(*got)])
