@@ -9,11 +9,13 @@
  * (edge-triggered, nothing ever written) and a deadline drawn as
  * deadlines.c draws it (echo.h). The loop sleeps in epoll_pwait2 until
  * the earliest deadline; then each reader whose deadline has passed
- * records its lateness (the clock read then, minus the deadline) and
- * draws its next, until every reader has had READS. All readers start
- * at once: there is no start-up burst here, unlike deadlines.c, whose
- * tasks start one after another. Prints deadlines.c's line, named
- * deadline_floor. Exits 1 if a deadline fires early. */
+ * records its lateness (the clock read then, minus the deadline), then,
+ * as aq_read_until does first, tries a read (EAGAIN) and draws its next
+ * deadline, until every reader has had READS. As in deadlines.c,
+ * every pipe is made before the first deadline is drawn. Prints
+ * deadlines.c's line, named deadline_floor, and the same trace with
+ * DEADLINE_TRACE set. Exits 1 if a deadline fires early. */
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -30,20 +32,22 @@ int main(int argc, char **argv)
     size_t n = (size_t)readers * (size_t)reads;
     int64_t *late = calloc(n, sizeof *late);
     int64_t *due = calloc((size_t)readers, sizeof *due);
+    int *fd = calloc((size_t)readers, sizeof *fd);
     uint64_t *x = calloc((size_t)readers, sizeof *x);
     long *done = calloc((size_t)readers, sizeof *done);
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!late || !due || !x || !done || ep < 0)
+    if (!late || !due || !fd || !x || !done || ep < 0)
         echo_die("setup", ep < 0 ? errno : ENOMEM);
     for (long i = 0; i < readers; i++) {
         int p[2];
         struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
-        if (pipe(p))
-            echo_die("pipe", errno);
-        ev.data.fd = p[0];
+        if (pipe2(p, O_NONBLOCK))
+            echo_die("pipe2", errno);
+        fd[i] = ev.data.fd = p[0];
         if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev))
             echo_die("epoll_ctl", errno);
     }
+    int64_t t0 = echo_now();
     for (long i = 0; i < readers; i++) { /* after the set-up, all at once */
         x[i] = echo_seed(i);
         due[i] = echo_next_deadline(&x[i], echo_now());
@@ -65,11 +69,16 @@ int main(int argc, char **argv)
             if (done[i] == reads || due[i] > now)
                 continue;
             late[i * reads + done[i]] = now - due[i];
-            if (++done[i] == reads)
+            echo_trace_late(i, done[i], now - due[i], now - t0);
+            if (++done[i] == reads) {
                 live--;
-            else
-                due[i] = echo_next_deadline(&x[i], echo_now());
+                continue;
+            }
+            char c;
+            if (read(fd[i], &c, 1) >= 0 || errno != EAGAIN)
+                echo_die("read of an idle pipe", errno);
+            due[i] = echo_next_deadline(&x[i], now);
         }
     }
-    return echo_lateness("deadline_floor", late, n, (size_t)reads);
+    return echo_lateness("deadline_floor", late, n);
 }
