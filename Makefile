@@ -85,8 +85,9 @@ bench-plot: bench-deps
 
 # Shared queues and aq_cores against Go (GOMAXPROCS=2), a pthread
 # condvar, crossbeam-channel and janus, in one run (bench/threads.py);
-# installs the Rust crate and janus with apt-get if missing. About 2 min.
-bench-threads:
+# installs Go (bench-deps), the Rust crate and janus with apt-get if
+# missing. About 2 min.
+bench-threads: bench-deps
 	BUILD=$(BUILD) python3 bench/threads.py
 
 # libaq-redis against redis-benchmark XADD and a python3-redis consumer,
