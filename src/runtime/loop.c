@@ -179,6 +179,7 @@ static int run(aq_loop *l, int block)
             l->iter_end = aq__list_entry(l->ready.prev, aq_task, link);
         }
         aq_task *t = aq__ready_pop(l);
+        aq__prefetch_next(l);
         if (t->compact)
             aq__compact_enter(l, t);
         aq__switch_to(l, &l->ctx, t, 0);

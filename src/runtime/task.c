@@ -48,6 +48,7 @@ AQ__UNTRACED void aq__task_entry(void)
     aq_task *t = aq__cur;
     if (aq__unlikely(aq__fibers))
         aq__fiber_resumed(t->loop, NULL);
+    aq__prefetch_next(t->loop);
     t->result = t->fn(t->arg);
     t->state = AQ__DONE;
     t->loop->nlive--;
