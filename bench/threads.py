@@ -6,9 +6,11 @@ peers, measured in one run, pinned to cores 0 and 1, as ratios.
 
 Builds bench/aqthreads.c (the libaq rows), the Go peer (bench/peers/go,
 run with GOMAXPROCS=2) and the peers of bench/peers/threads/ (pthread
-condvar, crossbeam-channel, janus; run.sh installs what is missing), runs
-every row, then prints a table: each row's libaq figure, each peer's, and
-libaq / peer (below 1: libaq is faster). Rows:
+condvar, crossbeam-channel, janus, and the floor: two threads spinning on
+bare cache lines, what crossing between the cores costs with nothing else;
+run.sh installs what is missing), runs every row, then prints a table: each
+row's libaq figure, each peer's, and libaq / peer (below 1: libaq is
+faster). Rows:
 
   thread_bulk      a thread puts, a task (goroutine, thread) gets; 1024 slots
   thread_pingpong  a thread and a task bounce a token; 1 slot each way

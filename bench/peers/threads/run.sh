@@ -18,6 +18,8 @@
 # The Go rows come from ../go (bulk and pingpong with GOMAXPROCS=2), which
 # bench/threads.py runs beside these.
 #   pthread_condvar.c   thread_pingpong, thread_bulk        peer pthread_condvar
+#   spin_floor.c        thread_pingpong, loop_pingpong,     peer floor (two
+#                       thread_bulk                         threads spinning)
 #   crossbeam/          thread_bulk, thread_pingpong        peer crossbeam
 #   janus_bench.py      janus_sync_to_async                 peers janus, queue_Queue_threads
 set -eu
@@ -34,6 +36,7 @@ sh "$here/../apt-install.sh" librust-crossbeam-channel-dev python3-janus
 # ---- build ---------------------------------------------------------------
 echo "run.sh: building into $OUT" >&2
 gcc -O2 -Wall -pthread "$here/pthread_condvar.c" -o "$OUT/pthread_condvar"
+gcc -O2 -Wall -pthread "$here/spin_floor.c" -o "$OUT/spin_floor"
 # cargo finds .cargo/config.toml from the working directory, and writes
 # Cargo.lock next to Cargo.toml: build a copy in $OUT, not the source tree.
 rm -rf "$OUT/crossbeam-src"
@@ -52,6 +55,7 @@ run() {
     taskset -c 0,1 "$@" ${N:+"$N"} || { echo "run.sh: $* failed (exit $?)" >&2; status=1; }
 }
 run "$OUT/pthread_condvar"
+run "$OUT/spin_floor"
 run "$OUT/crossbeam-threads"
 run "$PYTHON" "$here/janus_bench.py"
 exit $status
