@@ -18,18 +18,10 @@
  * Build: gcc -O2 -pthread pthread_condvar.c -o pthread_condvar
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+
+#include "peer.h"
 
 static long n_items;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* ---- thread_pingpong: a one-slot mailbox each way ---- */
 struct mailbox {
@@ -162,32 +154,11 @@ static double bulk(void)
     return el / n_items;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median3(double (*run)(void))
-{
-    double r[3] = {run(), run(), run()};
-    qsort(r, 3, sizeof r[0], cmp);
-    return r[1];
-}
-
 int main(int argc, char **argv)
 {
     long n_pp = 200000, n_bulk = 2000000;
-    const char *s = argc > 1 ? argv[1] : getenv("N");
-    if (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (*end || v <= 0 || v > 1000000000L) {
-            fprintf(stderr, "usage: pthread_condvar [N]  (0 < N <= 1e9)\n");
-            return 2;
-        }
-        n_pp = n_bulk = v;
-    }
+    if (parse_n(argc, argv, "pthread_condvar", &n_pp, &n_bulk))
+        return 2;
     n_items = n_pp;
     printf("thread_pingpong pthread_condvar %.1f\n", median3(pingpong));
     fflush(stdout);

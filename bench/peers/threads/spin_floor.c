@@ -26,18 +26,10 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+
+#include "peer.h"
 
 static long n_items;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* A line of its own for each word the two threads write, so that each
  * transfer is the one the workload needs and not false sharing. */
@@ -118,34 +110,17 @@ static double bulk(void)
     return el / n_items;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median3(double (*run)(void))
-{
-    double v[3];
-    for (int i = 0; i < 3; i++)
-        v[i] = run();
-    qsort(v, 3, sizeof v[0], cmp);
-    return v[1];
-}
-
 int main(int argc, char **argv)
 {
-    const char *arg = argc > 1 ? argv[1] : getenv("N");
-    long n = arg ? atol(arg) : 0;
-    if (arg && n <= 0) {
-        fprintf(stderr, "usage: spin_floor [N > 0]\n");
+    long n_pp = 200000, n_bulk = 2000000;
+    if (parse_n(argc, argv, "spin_floor", &n_pp, &n_bulk))
         return 2;
-    }
-    n_items = n ? n : 200000;
+    n_items = n_pp;
     double pp = median3(pingpong);
     printf("thread_pingpong floor %.1f\n", pp);
     printf("loop_pingpong floor %.1f\n", pp);
-    n_items = n ? n : 2000000;
+    fflush(stdout);
+    n_items = n_bulk;
     printf("thread_bulk floor %.1f\n", median3(bulk));
     return 0;
 }
