@@ -103,10 +103,12 @@ bench-check:
 
 # Echo over loopback (bench/echo/): libaq against epoll, libuv, Go, asyncio
 # and uvloop; strace counts, memory per idle connection, I/O deadlines.
-# About 5 minutes; needs libuv1-dev, golang-go, python3-uvloop, strace.
-# ECHO_WHAT: all, load, strace, idle or deadlines.
+# About 5 minutes; installs libuv1-dev, golang-go, python3-uvloop and
+# strace with apt-get when missing. ECHO_WHAT: all, load, strace, idle or
+# deadlines.
 ECHO_WHAT ?= all
 bench-echo:
+	sh bench/peers/apt-install.sh libuv1-dev golang-go python3-uvloop strace
 	BUILD=$(BUILD) python3 bench/echo/run.py $(ECHO_WHAT)
 
 # Model-based testing (tests/model/). `make soak`: millions of random

@@ -2,7 +2,7 @@
 # apt-install.sh PKG...: installs those of the named Debian packages that
 # are not installed yet, with apt-get (through sudo unless root), running
 # apt-get update first only if the install fails without it. Does nothing
-# when all are there. What the peers' scripts (deps.sh,
+# when all are there. What the peers' scripts (deps.sh, make bench-echo,
 # threads/run.sh) install with; apt-get's output goes to stderr.
 set -eu
 
