@@ -24,14 +24,27 @@ static inline void aq__cpu_relax(void)
 
 /* A lock for a few dozen instructions taken by threads on different
  * cores at once (a shared queue's): test-and-test-and-set, spinning on
- * a plain load, giving the CPU away (sched_yield) after every 64 pauses
- * so that a holder descheduled by an oversubscribed machine can finish.
+ * a plain load, giving the CPU away (sched_yield) after every
+ * AQ__SPIN_PAUSES pauses. A holder that has not let go by then is
+ * either descheduled (an oversubscribed machine: it needs this CPU to
+ * finish) or taking turn after turn while the other side keeps pulling
+ * the lock's line away from it; in both cases stepping away is better
+ * than spinning on. Two threads passing items through one shared queue,
+ * `aqthreads thread_bulk` pinned to two CPUs: 150-185 ns per item with a
+ * yield every 64 pauses, 69-76 with one every 4 (each side then runs a
+ * batch of calls alone while the other is away); pinned to one CPU, 75-82
+ * both ways. An exponential backoff of pauses instead reached 74-85 on
+ * two CPUs, but 120-140 on one, with ping-pongs 2.8 times slower, where
+ * spinning keeps the holder off the CPU (bench/RESULTS.md, "Shared-queue
+ * lock: yield sooner").
  * glibc's mutexes, even the adaptive kind, sleep in the kernel on
  * contention and then make every unlock a FUTEX_WAKE: with one, the
  * lock and unlock took 45% of a thread-to-task transfer (perf record on
  * `aqthreads thread_bulk`, bench/RESULTS.md, "Threads and tasks"). acquire on
  * taking, release on leaving: what the lock guards is ordered by it, and
  * stated so to ThreadSanitizer (fiber.c) for a sanitized program. */
+#define AQ__SPIN_PAUSES 4
+
 typedef struct aq__spinlock {
     _Atomic int held;
 } aq__spinlock;
@@ -42,7 +55,7 @@ static inline void aq__spin_lock(aq__spinlock *l)
         for (int i = 1;
              atomic_load_explicit(&l->held, memory_order_relaxed); i++) {
             aq__cpu_relax();
-            if (i % 64 == 0)
+            if (i % AQ__SPIN_PAUSES == 0)
                 sched_yield();
         }
     aq__fiber_acquire(l); /* ThreadSanitizer cannot see the atomics */
