@@ -29,6 +29,19 @@ static double median3(double (*run)(void))
     return r[1];
 }
 
+/* A bulk run's figure: ns per item since t0, once the consumer has summed
+ * sum over the items 0 .. n - 1; exits 1, naming the row, if the sum
+ * says an item was lost or doubled. */
+static double bulk_result(double t0, long sum, long n)
+{
+    double el = now_ns() - t0;
+    if (sum != n * (n - 1) / 2) {
+        fprintf(stderr, "check failed: thread_bulk sum %ld\n", sum);
+        exit(1);
+    }
+    return el / n;
+}
+
 /* N from argv[1] or the environment sets both *n_pp and *n_bulk; else they
  * keep their defaults. Returns 0, or 2 (the exit code) after a usage line
  * naming the program. */
