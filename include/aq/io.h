@@ -71,6 +71,17 @@ AQ_EXTERN int aq_fd_wait_writable_until(aq_fd *f, int64_t deadline);
 
 /* Reads up to n bytes into buf, waiting until at least one is there
  * (await reader.read(n)).
+ * On a TCP socket, a read that returns fewer than n bytes has emptied the
+ * kernel's receive buffer, so the next call waits for the loop to report
+ * new data before it reads: one read(2) per message rather than a second
+ * one failing with EAGAIN (tokio does the same). So after a short read, a
+ * deadline already passed gives AQ_ETIMEDOUT even if data has arrived
+ * that the loop has not polled yet (asyncio's reader.read under
+ * wait_for(..., 0) behaves alike). One case defeats it: a peer's urgent
+ * byte (send with MSG_OOB) stops a TCP read short with data behind it,
+ * and no new event comes for that data; read sockets whose peers send
+ * urgent data with read(2) until EAGAIN after aq_fd_wait_readable.
+ * Other fds (pipes, UDP and Unix sockets) read first every time.
  * Returns: the byte count (> 0); 0 at end of file; AQ_EPERM; AQ_EINVAL
  * if f is NULL or of another loop, buf is NULL with n > 0, or n >
  * LONG_MAX; AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the

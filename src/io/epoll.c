@@ -105,6 +105,8 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
             bits |= AQ__IO_IN;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= AQ__IO_OUT;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            bits |= AQ__IO_HUP;
         ready(ctx, p->ev[i].data.u64, bits);
     }
     return n;

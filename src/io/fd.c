@@ -5,6 +5,22 @@
  * for the direction (a waiter record in this frame, on the fd's list for
  * that direction) and try again. The call comes first, so a ready bit is
  * only a hint and an edge is never waited for that already came.
+ *
+ * One exception saves a system call per message: a read that returned
+ * less than asked from a TCP socket emptied its receive buffer (Linux's
+ * tcp_recvmsg stops short only then), so aq_read's next call waits for
+ * the next event before reading instead of making a read that would fail
+ * with EAGAIN (tokio does the same on epoll). Data that arrives after the
+ * short read raises an edge, which the loop can only see after it, so
+ * none is missed. The end of the stream is the exception within the
+ * exception: a short read can end at the peer's FIN, whose edge came
+ * before it, so once an event has reported a hang-up (AQ__IO_HUP, never
+ * consumed) reads are made again. Other fds (pipes, UDP and Unix
+ * sockets, whose reads may stop short of what is queued: one datagram,
+ * one sender's credentials) keep reading first. The one case where TCP
+ * stops short with more queued, a peer's urgent byte (MSG_OOB), is
+ * documented in aq.h.
+ *
  * Errors are -errno, unchanged (errno is per thread, so it is read at
  * once). Sockets are written with MSG_NOSIGNAL: a peer that went away
  * gives AQ's -EPIPE, never a SIGPIPE that kills the process.
@@ -20,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,9 +59,13 @@ int aq_fd_open(aq_loop *loop, aq_fd **out, int fd)
         goto fail;
     f->w.loop = loop;
     f->fd = fd;
-    f->w.ready = 0;
+    f->w.ready = f->w.drained = 0;
     f->w.woken[0] = f->w.woken[1] = NULL;
-    f->not_socket = 0;
+    int proto;
+    socklen_t len = sizeof proto;
+    int sock = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0;
+    f->not_socket = !sock && errno == ENOTSOCK;
+    f->tcp = sock && proto == IPPROTO_TCP;
     aq__list_init(&f->w.readers);
     aq__list_init(&f->w.writers);
     rc = aq__io_register(f);
@@ -153,9 +174,23 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
     FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX,
              n > LONG_MAX ? "n is above LONG_MAX" : "buf is NULL with n > 0");
     for (;;) {
+        if (f->w.drained & ~f->w.ready & AQ__IO_IN) {
+            int rc = wait_dir(f, AQ__IO_IN, self, deadline); /* no read */
+            if (rc)
+                return rc;
+        }
         ssize_t r = read(f->fd, buf, n);
-        if (r >= 0)
+        if (r >= 0) {
+            /* Emptied (above), unless the peer closed its side: the
+             * edge that said so may have come before this read, and
+             * none follows it, but the next read returns 0 at once. */
+            if (f->tcp && r > 0 && (size_t)r < n &&
+                !(f->w.ready & AQ__IO_HUP)) {
+                f->w.ready &= ~AQ__IO_IN;
+                f->w.drained |= AQ__IO_IN;
+            }
             return (long)r;
+        }
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -172,16 +207,13 @@ long aq_read(aq_fd *f, void *buf, size_t n)
     return aq_read_until(f, buf, n, AQ_NEVER);
 }
 
-/* One write: send() with MSG_NOSIGNAL on a socket, write() otherwise. */
+/* One write: send() with MSG_NOSIGNAL on a socket, write() otherwise
+ * (aq_fd_open asked which). */
 static ssize_t write_some(aq_fd *f, const void *p, size_t n)
 {
-    if (!f->not_socket) {
-        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
-        if (w >= 0 || errno != ENOTSOCK)
-            return w;
-        f->not_socket = 1; /* a pipe or a tty: one syscall from now on */
-    }
-    return write(f->fd, p, n);
+    if (f->not_socket)
+        return write(f->fd, p, n);
+    return send(f->fd, p, n, MSG_NOSIGNAL);
 }
 
 int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,

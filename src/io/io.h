@@ -10,7 +10,8 @@ struct aq_fd {
     aq__fdwait w;     /* first: select sees an aq_fd as its aq__fdwait */
     int fd;
     uint32_t slot;    /* its registration in the loop's table (io.c) */
-    unsigned char not_socket; /* send() said ENOTSOCK: write() from now */
+    unsigned char not_socket; /* getsockopt said ENOTSOCK: write() */
+    unsigned char tcp;        /* a short read empties it (fd.c) */
 };
 
 /* The loop's I/O state, created with the first registration. Each slot

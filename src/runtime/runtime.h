@@ -168,13 +168,22 @@ struct aq_task {
  * memory. Overriding an AQ_OK is safe here, unlike a queue's: an event
  * moved nothing. That task still counts as the direction's waiter, so
  * woken is never overwritten and holds no task but the one that runs
- * next in that direction. */
+ * next in that direction.
+ *
+ * drained marks a direction whose last read found the kernel's buffer
+ * empty (a TCP socket's short read, io/fd.c): until an event reports that
+ * direction again (ready) or a wait consumes one, a read would fail with
+ * EAGAIN, so aq_read waits first instead of making it. */
 #define AQ__IO_IN 1u
 #define AQ__IO_OUT 2u
+/* In ready, never consumed: the peer closed its side or the fd failed,
+ * so reads return at once. */
+#define AQ__IO_HUP 4u
 
 typedef struct aq__fdwait {
     aq_loop *loop;
-    unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT */
+    unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT | AQ__IO_HUP */
+    unsigned drained; /* AQ__IO_IN after a read that emptied the buffer */
     aq_list readers;  /* the record of the task waiting to read */
     aq_list writers;  /* ... to write */
     aq_task *woken[2]; /* by an event, not yet run: [dir - 1] */
@@ -192,6 +201,7 @@ static inline int aq__fdwait_busy(const aq__fdwait *w, unsigned dir)
 static inline void aq__fdwait_consume(aq__fdwait *w, unsigned dir)
 {
     w->ready &= ~dir;
+    w->drained &= ~dir;
     w->woken[dir - 1] = NULL;
 }
 
