@@ -5,8 +5,8 @@
  * read(2) calls come here and are counted, with their EAGAIN results.
  * Each case checks the bytes as well as the counts, and the cases where
  * waiting first would lose data or hang: the peer's FIN behind the last
- * bytes, a readiness wait between two reads, a read that filled the
- * buffer, and a pipe. */
+ * bytes, a peer's urgent byte, a readiness wait between two reads, a read
+ * that filled the buffer, a read of 0 bytes, and a pipe. */
 #include "rt_helpers.h"
 
 #include <arpa/inet.h>
@@ -137,6 +137,11 @@ static void short_then_more(aq_fd *f, int c)
     ASSERT_EQ(g_reads, 2);
     ASSERT_EQ(g_eagain, 0);
     later_end(t);
+    /* A read of 0 bytes returns 0 at once, as read(2) does. */
+    char none[1];
+    int64_t t0 = aq_now();
+    ASSERT_EQ(aq_read_until(f, none, 0, t0 + 5 * AQ_SEC), 0);
+    ASSERT(aq_now() - t0 < AQ_SEC);
     /* The end of the stream behind the last bytes: the FIN's edge comes
      * before the read that takes them, and none after; the read after it
      * must still see the end. */
@@ -201,6 +206,23 @@ static void full_read(aq_fd *f, int c)
 
 TEST(test_io_reads_full_read_reads_again) { tcp_case(full_read); }
 
+/* A peer's urgent byte stops a read short with data behind it, and its
+ * event came before that read: the read after it must still read. */
+static void urgent(aq_fd *f, int c)
+{
+    ASSERT_EQ(send(c, "abc", 3, 0), 3);
+    ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+    ASSERT_EQ(send(c, "def", 3, 0), 3);
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* the loop polls: every event */
+    read_expect(f, 32, "abc");         /* stops at the urgent byte */
+    read_expect(f, 32, "def");         /* the byte itself is out of band */
+    send_str(c, "gh");
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC));
+    read_expect(f, 32, "gh");
+}
+
+TEST(test_io_reads_urgent_byte) { tcp_case(urgent); }
+
 /* A pipe keeps reading first after a short read: bytes written since are
  * returned at once, before any poll, even with the deadline passed. */
 static void *pipe_main(void *arg)
@@ -232,6 +254,7 @@ int main(int argc, char **argv)
     RUN(test_io_reads_tcp_fin_after_short_read);
     RUN(test_io_reads_wait_between_reads);
     RUN(test_io_reads_full_read_reads_again);
+    RUN(test_io_reads_urgent_byte);
     RUN(test_io_reads_pipe_reads_first);
     return t_done();
 }

@@ -22,7 +22,8 @@ extern "C" {
 /* An fd registered with a loop (asyncio's add_reader/add_writer, the
  * transports under its streams). The loop watches it with epoll, edge-
  * triggered, armed once at registration: no system call per wait beyond
- * the I/O itself. The helpers below try the system call first and, on
+ * the I/O itself. The helpers below try the system call first (but for
+ * aq_read after a short read from a TCP socket: see there) and, on
  * EAGAIN, park the task until the fd is ready, then try again; system
  * errors come back as -errno (AQ_EBADF, -ECONNRESET, -EPIPE: a socket
  * write never raises SIGPIPE). At most one task may wait per direction of
@@ -59,7 +60,8 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * reported it since the last wait in that direction returned. The fd is
  * watched edge-triggered: after a wait returns, read (write) until EAGAIN
  * before waiting again, or an edge that came meanwhile is already spent.
- * The helpers below do that for you.
+ * The helpers below do that for you; on a TCP socket, an aq_read that
+ * returned fewer bytes than asked counts as having reached EAGAIN.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;
@@ -74,14 +76,17 @@ AQ_EXTERN int aq_fd_wait_writable_until(aq_fd *f, int64_t deadline);
  * On a TCP socket, a read that returns fewer than n bytes has emptied the
  * kernel's receive buffer, so the next call waits for the loop to report
  * new data before it reads: one read(2) per message rather than a second
- * one failing with EAGAIN (tokio does the same). So after a short read, a
- * deadline already passed gives AQ_ETIMEDOUT even if data has arrived
- * that the loop has not polled yet (asyncio's reader.read under
- * wait_for(..., 0) behaves alike). One case defeats it: a peer's urgent
- * byte (send with MSG_OOB) stops a TCP read short with data behind it,
- * and no new event comes for that data; read sockets whose peers send
- * urgent data with read(2) until EAGAIN after aq_fd_wait_readable.
- * Other fds (pipes, UDP and Unix sockets) read first every time.
+ * one failing with EAGAIN (tokio does the same). New data is seen only
+ * once the loop has polled, which it does while the task is suspended: so
+ * after a short read, a deadline already passed gives AQ_ETIMEDOUT even
+ * if data has arrived meanwhile, and a task polling with past deadlines
+ * must suspend (aq_yield) between calls to see it, as with asyncio's
+ * reader.read under wait_for(..., 0). Once the loop has reported a
+ * hang-up, an error or urgent data (a peer's send with MSG_OOB, where a
+ * read stops short with data behind it) on the socket, every call reads
+ * first again. A call with n == 0 returns 0 at once, as read(2) does.
+ * Other fds (pipes, UDP and Unix sockets) read first every time; the
+ * rule has not been tested on kernel TLS sockets (TCP_ULP "tls").
  * Returns: the byte count (> 0); 0 at end of file; AQ_EPERM; AQ_EINVAL
  * if f is NULL or of another loop, buf is NULL with n > 0, or n >
  * LONG_MAX; AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the

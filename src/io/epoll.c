@@ -1,6 +1,7 @@
 /* libaq - the epoll backend of the poller (poller.h). MIT licensed.
  *
- * Each fd is added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET:
+ * Each fd is added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI |
+ * EPOLLET:
  * no epoll_ctl per wait, ever. Edge-triggered means an event says "this
  * changed", not "this is so": io.c keeps per-direction readiness bits,
  * set here and cleared when a system call reports EAGAIN.
@@ -56,7 +57,7 @@ int aq__poller_fd(const aq__poller *p) { return p->epfd; }
 int aq__poller_arm(aq__poller *p, int fd, uint64_t tag)
 {
     struct epoll_event ev;
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
     ev.data.u64 = tag;
     return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : AQ_OK;
 }
@@ -101,12 +102,12 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
     for (int i = 0; i < n; i++) {
         uint32_t e = p->ev[i].events;
         unsigned bits = 0;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             bits |= AQ__IO_IN;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= AQ__IO_OUT;
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-            bits |= AQ__IO_HUP;
+        if (e & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            bits |= AQ__IO_EXCEPT;
         ready(ctx, p->ev[i].data.u64, bits);
     }
     return n;

@@ -8,18 +8,20 @@
  *
  * One exception saves a system call per message: a read that returned
  * less than asked from a TCP socket emptied its receive buffer (Linux's
- * tcp_recvmsg stops short only then), so aq_read's next call waits for
+ * tcp_recvmsg stops short only then, but for the two cases below), so
+ * aq_read's next call waits for
  * the next event before reading instead of making a read that would fail
  * with EAGAIN (tokio does the same on epoll). Data that arrives after the
  * short read raises an edge, which the loop can only see after it, so
- * none is missed. The end of the stream is the exception within the
- * exception: a short read can end at the peer's FIN, whose edge came
- * before it, so once an event has reported a hang-up (AQ__IO_HUP, never
- * consumed) reads are made again. Other fds (pipes, UDP and Unix
+ * none is missed. Two cases break the rule, and both announce themselves
+ * with an event before the read they affect: a short read can end at the
+ * peer's FIN (the next read returns 0 at once), and one stops at a peer's
+ * urgent byte (MSG_OOB) with data queued behind it. So once an event has
+ * reported a hang-up, an error or urgent data (AQ__IO_EXCEPT, never
+ * consumed), this fd reads first again. Other fds (pipes, UDP and Unix
  * sockets, whose reads may stop short of what is queued: one datagram,
- * one sender's credentials) keep reading first. The one case where TCP
- * stops short with more queued, a peer's urgent byte (MSG_OOB), is
- * documented in aq.h.
+ * one sender's credentials) always read first. A read of 0 bytes is made
+ * at once, as read(2) would return.
  *
  * Errors are -errno, unchanged (errno is per thread, so it is read at
  * once). Sockets are written with MSG_NOSIGNAL: a peer that went away
@@ -174,18 +176,18 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
     FD_BEGIN(self, f, (buf || n == 0) && n <= LONG_MAX,
              n > LONG_MAX ? "n is above LONG_MAX" : "buf is NULL with n > 0");
     for (;;) {
-        if (f->w.drained & ~f->w.ready & AQ__IO_IN) {
+        if (n > 0 && (f->w.drained & ~f->w.ready & AQ__IO_IN)) {
             int rc = wait_dir(f, AQ__IO_IN, self, deadline); /* no read */
             if (rc)
                 return rc;
         }
         ssize_t r = read(f->fd, buf, n);
         if (r >= 0) {
-            /* Emptied (above), unless the peer closed its side: the
-             * edge that said so may have come before this read, and
-             * none follows it, but the next read returns 0 at once. */
+            /* Emptied (above), unless an event reported a hang-up, an
+             * error or urgent data: it may have come before this read,
+             * and none follows it. */
             if (f->tcp && r > 0 && (size_t)r < n &&
-                !(f->w.ready & AQ__IO_HUP)) {
+                !(f->w.ready & AQ__IO_EXCEPT)) {
                 f->w.ready &= ~AQ__IO_IN;
                 f->w.drained |= AQ__IO_IN;
             }

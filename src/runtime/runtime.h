@@ -176,13 +176,14 @@ struct aq_task {
  * EAGAIN, so aq_read waits first instead of making it. */
 #define AQ__IO_IN 1u
 #define AQ__IO_OUT 2u
-/* In ready, never consumed: the peer closed its side or the fd failed,
- * so reads return at once. */
-#define AQ__IO_HUP 4u
+/* In ready, never consumed: an event reported a hang-up, an error or a
+ * peer's urgent byte, after which a read may stop short with more to
+ * come at once and no edge to say so (io/fd.c). */
+#define AQ__IO_EXCEPT 4u
 
 typedef struct aq__fdwait {
     aq_loop *loop;
-    unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT | AQ__IO_HUP */
+    unsigned ready;   /* AQ__IO_IN | AQ__IO_OUT | AQ__IO_EXCEPT */
     unsigned drained; /* AQ__IO_IN after a read that emptied the buffer */
     aq_list readers;  /* the record of the task waiting to read */
     aq_list writers;  /* ... to write */
