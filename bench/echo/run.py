@@ -10,8 +10,8 @@ Environment:
   BUILD         CMake build directory (default: build), as for `make bench`;
                 the C programs are BUILD/bench/echo/*, the Go server
                 BUILD/bench-echo-go/goecho.
-  ECHO_SECONDS  measured seconds per server (default 8, after 2 of warm-up)
-  ECHO_PASSES   passes over the servers (default 2, the second in reverse
+  ECHO_SECONDS  measured seconds per server (default 3, after 2 of warm-up)
+  ECHO_PASSES   passes over the servers (default 6, every other one in reverse
                 order); each row keeps its best pass
   ECHO_PYTHON   the Python for asyncio and uvloop (default /usr/bin/python3:
                 Debian's python3-uvloop is installed for it, not for a
@@ -41,9 +41,9 @@ BUILD = benchrun.BUILD
 BIN = os.path.join(BUILD, "bench", "echo")
 GO_DIR = os.path.join(BUILD, "bench-echo-go")
 PY = os.environ.get("ECHO_PYTHON", "/usr/bin/python3")
-SECONDS = float(os.environ.get("ECHO_SECONDS", "8"))
+SECONDS = float(os.environ.get("ECHO_SECONDS", "3"))
 WARMUP = 2.0
-PASSES = int(os.environ.get("ECHO_PASSES", "2"))
+PASSES = int(os.environ.get("ECHO_PASSES", "6"))
 CONNS = 100
 IDLE_CONNS = 10000
 CLIENT_CPU, SERVER_CPU = "0", "1"
@@ -231,8 +231,8 @@ def one_server(i):
 
 
 def closed_loop():
-    """PASSES passes over the servers, the second in reverse order (so no
-    server always runs first or last); each row is the pass with the most
+    """PASSES passes over the servers, every other one in reverse order
+    (so no server always runs first or last); each row is the pass with the most
     requests/s, the one least disturbed by whatever else ran."""
     best = [None] * len(SERVERS)
     for p in range(PASSES):
@@ -268,7 +268,7 @@ def closed_loop():
         "that read with recv, as Python's sockets do, show 0). A "
         "server below 100% is not the bottleneck: it sleeps in its poller "
         "between batches. Each row is the best of "
-        f"{PASSES} passes (the second in reverse order).")
+        f"{PASSES} passes (every other one in reverse order).")
     return verdicts
 
 
