@@ -167,6 +167,10 @@ AQ__ALWAYS_INLINE int scan(const aq_clause *c, size_t n, int flags,
  * group clause reads back. Returns i. */
 static int finish(aq_clause *c, size_t i, int rc)
 {
+    if (c[i].op <= AQ_OP_GET) { /* a queue's: nothing to read back */
+        c[i].rc = rc;
+        return (int)i;
+    }
     if (c[i].op == AQ_OP_TASK && c[i].buf)
         *(void **)c[i].buf = c[i].task->result;
     if (c[i].op == AQ_OP_GROUP) {
@@ -279,24 +283,32 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
     }
     unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!enabled(&c[i]))
+        aq_queue *q = c[i].queue; /* the union's pointer */
+        if (!q)
             continue;
-        /* A shared queue's header is never ready and nobody serves its
-         * lists: refused here, where only a waiting select pays the test
-         * (aq_queue_share: not a clause yet). */
-        if (c[i].op <= AQ_OP_GET && (c[i].queue->flags & AQ__Q_SHARED)) {
-            while (k > 0)
-                aq__list_remove(&w[--k].link);
-            rc = aq_einval("a clause's queue is shared between threads (not "
-                           "a select clause yet)");
-            break;
+        aq_list *list;
+        if (c[i].op <= AQ_OP_GET) {
+            /* A shared queue's header is never ready and nobody serves
+             * its lists: refused here, where only a waiting select pays
+             * the test (aq_queue_share: not a clause yet). */
+            if (q->flags & AQ__Q_SHARED) {
+                while (k > 0)
+                    aq__list_remove(&w[--k].link);
+                rc = aq_einval("a clause's queue is shared between threads "
+                               "(not a select clause yet)");
+                break;
+            }
+            list = c[i].op == AQ_OP_GET ? &q->getters : &q->putters;
+            w[k].buf = c[i].buf;
+        } else {
+            list = wait_list(&c[i]);
+            w[k].buf = NULL;
         }
         w[k].task = self;
-        w[k].buf = c[i].op <= AQ_OP_GET ? c[i].buf : NULL;
         w[k].index = (int)i;
         w[k].kind = (unsigned char)c[i].op;
-        w[k].on = c[i].queue; /* the union's pointer */
-        aq__list_push_back(wait_list(&c[i]), &w[k].link);
+        w[k].on = q;
+        aq__list_push_back(list, &w[k].link);
         k++;
     }
     if (rc != AQ_OK) {
