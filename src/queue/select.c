@@ -239,17 +239,15 @@ static int choose(aq_clause *c, int nready, size_t first, int flags,
 
 /* ---- 3. park ------------------------------------------------------------- */
 
-/* The wait list a clause's record joins. Each object's releaser
- * completes the oldest record as it would a plain waiter: a put's item or
- * a get's buffer by hand-off, a lock's ownership or a permit handed over,
- * every record at once for an event set, a task or a group done. */
+/* The wait list a record joins for a clause on something other than a
+ * queue (park picks a queue's getters or putters itself, beside the test
+ * it makes there). Each object's releaser completes the oldest record as
+ * it would a plain waiter, as a queue's hands over an item: a lock's
+ * ownership or a permit handed over, every record at once for an event
+ * set, a task or a group done. */
 static aq_list *wait_list(const aq_clause *c)
 {
     switch (c->op) {
-    case AQ_OP_GET:
-        return &c->queue->getters;
-    case AQ_OP_PUT:
-        return &c->queue->putters;
     case AQ_OP_TASK:
         return &c->task->joiners;
     case AQ_OP_EVENT:
