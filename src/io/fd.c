@@ -9,9 +9,9 @@
  * One exception saves a system call per message: a read that returned
  * less than asked from a TCP socket emptied its receive buffer (Linux's
  * tcp_recvmsg stops short only then, but for the two cases below), so
- * aq_read's next call waits for
- * the next event before reading instead of making a read that would fail
- * with EAGAIN (tokio does the same on epoll). Data that arrives after the
+ * aq_read's next call waits for the next event before reading instead of
+ * making a read that would fail with EAGAIN (tokio does the same on
+ * epoll). Data that arrives after the
  * short read raises an edge, which the loop can only see after it, so
  * none is missed. Two cases break the rule, and both announce themselves
  * with an event before the read they affect: a short read can end at the
