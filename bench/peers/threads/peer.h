@@ -1,12 +1,16 @@
 /* What the C peers of bench/peers/threads share: the clock, the median of
- * three runs, and N from the command line or the environment. Each peer
- * is one file built on its own (run.sh), so these are static functions. */
+ * three runs, N from the command line or the environment, and main's
+ * rows. Each peer is one file built on its own (run.sh), so these are
+ * static. */
 #ifndef PEER_H
 #define PEER_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* Round trips (ping-pong) or items (bulk) of the run being measured. */
+static long n_items;
 
 static double now_ns(void)
 {
@@ -42,22 +46,34 @@ static double bulk_result(double t0, long sum, long n)
     return el / n;
 }
 
-/* N from argv[1] or the environment sets both *n_pp and *n_bulk; else they
- * keep their defaults. Returns 0, or 2 (the exit code) after a usage line
- * naming the program. */
-static int parse_n(int argc, char **argv, const char *name, long *n_pp,
-                   long *n_bulk)
+/* A peer's main: N from argv[1] or the environment (default 200,000 round
+ * trips and 2,000,000 items) and the rows "thread_pingpong PEER ns" (and
+ * "loop_pingpong PEER ns" too if loop_row), then "thread_bulk PEER ns",
+ * each the median of three runs. Returns the exit code: 0, or 2 after a
+ * usage line. */
+static int peer_main(int argc, char **argv, const char *peer,
+                     double (*pingpong)(void), double (*bulk)(void),
+                     int loop_row)
 {
+    long n_pp = 200000, n_bulk = 2000000;
     const char *s = argc > 1 ? argv[1] : getenv("N");
     if (s && *s) {
         char *end;
         long v = strtol(s, &end, 10);
         if (*end || v <= 0 || v > 1000000000L) {
-            fprintf(stderr, "usage: %s [N]  (0 < N <= 1e9)\n", name);
+            fprintf(stderr, "usage: %s [N]  (0 < N <= 1e9)\n", argv[0]);
             return 2;
         }
-        *n_pp = *n_bulk = v;
+        n_pp = n_bulk = v;
     }
+    n_items = n_pp;
+    double pp = median3(pingpong);
+    printf("thread_pingpong %s %.1f\n", peer, pp);
+    if (loop_row)
+        printf("loop_pingpong %s %.1f\n", peer, pp);
+    fflush(stdout);
+    n_items = n_bulk;
+    printf("thread_bulk %s %.1f\n", peer, median3(bulk));
     return 0;
 }
 

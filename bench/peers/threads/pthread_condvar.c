@@ -21,8 +21,6 @@
 
 #include "peer.h"
 
-static long n_items;
-
 /* ---- thread_pingpong: a one-slot mailbox each way ---- */
 struct mailbox {
     pthread_mutex_t mu;
@@ -151,13 +149,5 @@ static double bulk(void)
 
 int main(int argc, char **argv)
 {
-    long n_pp = 200000, n_bulk = 2000000;
-    if (parse_n(argc, argv, "pthread_condvar", &n_pp, &n_bulk))
-        return 2;
-    n_items = n_pp;
-    printf("thread_pingpong pthread_condvar %.1f\n", median3(pingpong));
-    fflush(stdout);
-    n_items = n_bulk;
-    printf("thread_bulk pthread_condvar %.1f\n", median3(bulk));
-    return 0;
+    return peer_main(argc, argv, "pthread_condvar", pingpong, bulk, 0);
 }

@@ -29,8 +29,6 @@
 
 #include "peer.h"
 
-static long n_items;
-
 /* A line of its own for each word the two threads write, so that each
  * transfer is the one the workload needs and not false sharing. */
 struct line {
@@ -107,15 +105,5 @@ static double bulk(void)
 
 int main(int argc, char **argv)
 {
-    long n_pp = 200000, n_bulk = 2000000;
-    if (parse_n(argc, argv, "spin_floor", &n_pp, &n_bulk))
-        return 2;
-    n_items = n_pp;
-    double pp = median3(pingpong);
-    printf("thread_pingpong floor %.1f\n", pp);
-    printf("loop_pingpong floor %.1f\n", pp);
-    fflush(stdout);
-    n_items = n_bulk;
-    printf("thread_bulk floor %.1f\n", median3(bulk));
-    return 0;
+    return peer_main(argc, argv, "floor", pingpong, bulk, 1);
 }
