@@ -7,6 +7,8 @@
 #include "rt_helpers.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #define NPROD 4
@@ -350,6 +352,82 @@ TEST(test_thread_two_loops_one_queue)
     ASSERT_OK(aq_queue_free(g.q));
 }
 
+/* ---- freeing a queue while a caller returns -------------------------------
+ */
+
+static void *put_nine(void *arg)
+{
+    (void)arg;
+    long v = 9;
+    ASSERT_OK(aq_queue_thread_put(g.q, &v));
+    return NULL;
+}
+
+static void *get_five(void *arg)
+{
+    (void)arg;
+    long v;
+    ASSERT_OK(aq_queue_thread_get(g.q, &v));
+    ASSERT_EQ(v, 5);
+    return NULL;
+}
+
+/* Frees q, retrying while it reports AQ_EBUSY: 1 if it had to. */
+static int free_when_idle(aq_queue *q)
+{
+    int busy = 0, rc;
+    while ((rc = aq_queue_free(q)) == AQ_EBUSY) {
+        busy = 1;
+        sched_yield();
+    }
+    ASSERT_OK(rc);
+    return busy;
+}
+
+/* A completed waiter is on no wait list, yet a thread may still take the
+ * queue's lock on its way out: aq_queue_free reports AQ_EBUSY until it
+ * has, rather than free the lock under it. 200 rounds of each: a thread's
+ * put that waited on a full queue, moved in by a get, then woken by an
+ * immediate shutdown (mode 0) or by a second get that leaves the queue
+ * half empty (mode 1); a thread's get completed by a put (mode 2). Freed
+ * too early, the thread writes freed memory (AddressSanitizer's build in
+ * .ci/run reports it; here it may spin for ever on a reused lock); the
+ * rounds where free had to wait show that it waited. */
+TEST(test_thread_free_waits_for_returning_callers)
+{
+    long busy[3] = {0, 0, 0};
+    for (int mode = 0; mode < 3; mode++) {
+        for (int r = 0; r < 200; r++) {
+            long v = 1;
+            pthread_t th;
+            g.q = new_shared(mode < 2 ? 2 : 0);
+            if (mode < 2) {
+                ASSERT_OK(aq_queue_try_put(g.q, &v));
+                ASSERT_OK(aq_queue_try_put(g.q, &v));
+                thread_start(&th, put_nine, NULL);
+                while (aq_queue_putters(g.q) < 1)
+                    sched_yield();
+                usleep(20); /* asleep on its futex, most rounds */
+                ASSERT_OK(aq_queue_thread_get(g.q, &v)); /* moves 9 in */
+                if (mode == 0)
+                    ASSERT_OK(aq_queue_shutdown(g.q, 1));
+                else
+                    ASSERT_OK(aq_queue_thread_get(g.q, &v));
+            } else {
+                thread_start(&th, get_five, NULL);
+                while (aq_queue_getters(g.q) < 1)
+                    sched_yield();
+                usleep(20);
+                v = 5;
+                ASSERT_OK(aq_queue_thread_put(g.q, &v));
+            }
+            busy[mode] += free_when_idle(g.q);
+            thread_stop(th);
+        }
+    }
+    ASSERT(busy[0] > 0 && busy[1] > 0 && busy[2] > 0);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_thread_producers_task_consumer);
@@ -358,5 +436,6 @@ int main(int argc, char **argv)
     RUN(test_thread_deadline_and_shutdown);
     RUN(test_thread_bad_input);
     RUN(test_thread_two_loops_one_queue);
+    RUN(test_thread_free_waits_for_returning_callers);
     return t_done();
 }

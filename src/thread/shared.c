@@ -40,6 +40,12 @@
  *   loop. If the task stops waiting first and finds itself DONE, its post
  *   has been sent: it stays ready until the post has run, so no post
  *   outlives the frame it lives in.
+ * - `inside` counts the callers between linking a record and their last
+ *   touch of the queue (wait()), completed or not: a completed waiter is
+ *   on no list, yet a thread may still take mu on its way out and a
+ *   task's timer may still reach task_abort before its wake-up runs. So
+ *   aq_queue_free (vt_free) reports AQ_EBUSY while it is above 0, not
+ *   only while a list is non-empty.
  * - A task that waits here keeps its loop alive (io->keep) meanwhile:
  *   another thread may complete the wait, so a loop with nothing else to
  *   do sleeps in its poller rather than report AQ_EDEADLK.
@@ -95,6 +101,7 @@ struct shared {
     aq_queue *q;                       /* the core's state */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
     aq_list dozers; /* threads whose put is done, to wake (DOZE_NS) */
+    _Atomic long inside; /* callers in wait(), until their last touch */
 };
 
 /* How a call that cannot complete at once goes on. */
@@ -311,16 +318,26 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d, int doze)
 }
 
 /* Waits with w linked on a list, mu held (released on return); doze: a
- * put's wait (thread_wait). */
+ * put's wait (thread_wait). The caller counts in s->inside from here to
+ * its last touch of s: once completed it is on no list, yet a thread
+ * still takes mu on its way out (a doze, a deadline), and a task's timer
+ * or cancel may still call task_abort until its wake-up has run, so
+ * vt_free must wait for that count, not only for the lists. */
 static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d,
                 int doze)
 {
     w->state = PENDING;
-    if (how == AS_TASK)
-        return task_wait(s, w, self, d);
-    int rc = thread_wait(s, w, d, doze);
-    aq__fiber_acquire(&w->word); /* what its completer wrote, for TSan */
-    return rc;
+    atomic_fetch_add_explicit(&s->inside, 1, memory_order_relaxed);
+    int rc;
+    if (how == AS_TASK) {
+        rc = task_wait(s, w, self, d);
+    } else {
+        rc = thread_wait(s, w, d, doze);
+        aq__fiber_acquire(&w->word); /* what its completer wrote, for TSan */
+    }
+    aq__fiber_release(&s->inside);
+    atomic_fetch_sub_explicit(&s->inside, 1, memory_order_release);
+    return rc; /* s may be freed from here on */
 }
 
 /* The checks before a call links a record: a deadline already passed
@@ -467,11 +484,10 @@ static int vt_free(aq_queue *h)
 {
     shared *s = sh(h);
     aq__spin_lock(&s->mu);
-    int busy = !aq__list_empty(&s->getters) ||
-               !aq__list_empty(&s->putters) ||
-               !aq__list_empty(&s->joiners) ||
-               !aq__list_empty(&s->dozers); /* a put still returning */
+    /* Waiting, or completed and still returning (wait()). */
+    int busy = atomic_load_explicit(&s->inside, memory_order_acquire) > 0;
     aq__spin_unlock(&s->mu);
+    aq__fiber_acquire(&s->inside);
     if (busy)
         return AQ_EBUSY;
     aq_queue_free(s->q);
@@ -547,6 +563,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);
     aq__list_init(&s->dozers);
+    atomic_init(&s->inside, 0);
     aq_queue head = {0};
     head.ops = h->ops;
     head.item_size = h->item_size;
