@@ -352,16 +352,7 @@ TEST(test_thread_two_loops_one_queue)
     ASSERT_OK(aq_queue_free(g.q));
 }
 
-/* ---- freeing a queue while a caller returns -------------------------------
- */
-
-static void *put_nine(void *arg)
-{
-    (void)arg;
-    long v = 9;
-    ASSERT_OK(aq_queue_thread_put(g.q, &v));
-    return NULL;
-}
+/* ---- freeing a queue while a caller returns ------------------------------ */
 
 static void *get_five(void *arg)
 {
@@ -404,11 +395,11 @@ TEST(test_thread_free_waits_for_returning_callers)
             if (mode < 2) {
                 ASSERT_OK(aq_queue_try_put(g.q, &v));
                 ASSERT_OK(aq_queue_try_put(g.q, &v));
-                thread_start(&th, put_nine, NULL);
+                thread_start(&th, thread_puts_3, NULL);
                 while (aq_queue_putters(g.q) < 1)
                     sched_yield();
                 usleep(20); /* asleep on its futex, most rounds */
-                ASSERT_OK(aq_queue_thread_get(g.q, &v)); /* moves 9 in */
+                ASSERT_OK(aq_queue_thread_get(g.q, &v)); /* moves 3 in */
                 if (mode == 0)
                     ASSERT_OK(aq_queue_shutdown(g.q, 1));
                 else
