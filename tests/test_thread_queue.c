@@ -352,6 +352,65 @@ TEST(test_thread_two_loops_one_queue)
     ASSERT_OK(aq_queue_free(g.q));
 }
 
+/* Batches from tasks of two loops at once: every item arrives once. A
+ * batch call on a shared queue goes through its lock like the others
+ * (ThreadSanitizer, in .ci/run, saw it write the header's count without
+ * it once). */
+
+#define NBATCH_ITEMS 40000
+
+static _Atomic long batch_got, batch_sum;
+
+static void *batch_consumer(void *arg)
+{
+    (void)arg;
+    long buf[8];
+    size_t got;
+    int rc;
+    while ((rc = aq_queue_get_many(g.q, buf, 8, &got)) == AQ_OK) {
+        ASSERT(got >= 1 && got <= 8);
+        for (size_t i = 0; i < got; i++)
+            batch_sum += buf[i];
+        batch_got += (long)got;
+    }
+    ASSERT_RC(rc, AQ_ESHUTDOWN);
+    return NULL;
+}
+
+static void *run_batch_consumer_loop(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_run(batch_consumer, NULL, NULL));
+    return NULL;
+}
+
+static void *batch_producer(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < NBATCH_ITEMS; i += 4) {
+        long v[4] = {i, i + 1, i + 2, i + 3};
+        for (int k = 0; k < 4; k++)
+            ASSERT_OK(aq_queue_thread_put(g.q, &v[k]));
+    }
+    ASSERT_OK(aq_queue_shutdown(g.q, 0)); /* the consumers drain, then end */
+    return NULL;
+}
+
+TEST(test_thread_batches_from_two_loops)
+{
+    g.q = new_shared(64);
+    batch_got = batch_sum = 0;
+    pthread_t loop_b, prod;
+    thread_start(&loop_b, run_batch_consumer_loop, NULL);
+    thread_start(&prod, batch_producer, NULL);
+    t_main(batch_consumer, NULL); /* loop A */
+    thread_stop(prod);
+    thread_stop(loop_b);
+    ASSERT_EQ(batch_got, NBATCH_ITEMS);
+    ASSERT_EQ(batch_sum, (long)NBATCH_ITEMS * (NBATCH_ITEMS - 1) / 2);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
 /* ---- freeing a queue while a caller returns ------------------------------ */
 
 static void *get_five(void *arg)
@@ -427,6 +486,7 @@ int main(int argc, char **argv)
     RUN(test_thread_deadline_and_shutdown);
     RUN(test_thread_bad_input);
     RUN(test_thread_two_loops_one_queue);
+    RUN(test_thread_batches_from_two_loops);
     RUN(test_thread_free_waits_for_returning_callers);
     return t_done();
 }

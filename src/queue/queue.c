@@ -425,9 +425,10 @@ size_t aq__queue_get_run(aq_queue *q, void *out, size_t n)
     if (!aq__list_empty(&q->putters))
         return 0;
     size_t k = q->count < n ? q->count : n;
-    if (k)
+    if (k) { /* a shared queue's header (count 0) is never written */
         q->ops->pop_run(q, out, k);
-    q->got += k;
+        q->got += k;
+    }
     return k;
 }
 
