@@ -323,10 +323,11 @@ static void *loop_producer(void *arg)
     return NULL;
 }
 
-static void *run_producer_loop(void *arg)
+/* A thread running a loop of its own, whose main task is *(aq_task_fn *)
+ * arg. */
+static void *run_loop(void *arg)
 {
-    (void)arg;
-    ASSERT_OK(aq_run(loop_producer, NULL, NULL));
+    ASSERT_OK(aq_run(*(const aq_task_fn *)arg, NULL, NULL));
     return NULL;
 }
 
@@ -345,7 +346,8 @@ TEST(test_thread_two_loops_one_queue)
 {
     g.q = new_shared(16);
     pthread_t th;
-    thread_start(&th, run_producer_loop, NULL); /* loop B puts, loop A gets */
+    static const aq_task_fn fn = loop_producer;
+    thread_start(&th, run_loop, (void *)&fn); /* loop B puts, loop A gets */
     t_main(loop_consumer, NULL);
     thread_stop(th);
     ASSERT_EQ(aq_queue_qsize(g.q), 0);
@@ -377,21 +379,11 @@ static void *batch_consumer(void *arg)
     return NULL;
 }
 
-static void *run_batch_consumer_loop(void *arg)
-{
-    (void)arg;
-    ASSERT_OK(aq_run(batch_consumer, NULL, NULL));
-    return NULL;
-}
-
 static void *batch_producer(void *arg)
 {
     (void)arg;
-    for (long i = 0; i < NBATCH_ITEMS; i += 4) {
-        long v[4] = {i, i + 1, i + 2, i + 3};
-        for (int k = 0; k < 4; k++)
-            ASSERT_OK(aq_queue_thread_put(g.q, &v[k]));
-    }
+    for (long i = 0; i < NBATCH_ITEMS; i++)
+        ASSERT_OK(aq_queue_thread_put(g.q, &i));
     ASSERT_OK(aq_queue_shutdown(g.q, 0)); /* the consumers drain, then end */
     return NULL;
 }
@@ -401,7 +393,8 @@ TEST(test_thread_batches_from_two_loops)
     g.q = new_shared(64);
     batch_got = batch_sum = 0;
     pthread_t loop_b, prod;
-    thread_start(&loop_b, run_batch_consumer_loop, NULL);
+    static const aq_task_fn fn = batch_consumer;
+    thread_start(&loop_b, run_loop, (void *)&fn);
     thread_start(&prod, batch_producer, NULL);
     t_main(batch_consumer, NULL); /* loop A */
     thread_stop(prod);
