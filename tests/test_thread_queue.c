@@ -241,7 +241,18 @@ static void *blocking_in_a_task(void *arg)
     aq_queue *other = new_fifo(0);
     aq_clause two[] = {AQ_GET(other, &v), AQ_GET(g.q, &v)};
     ASSERT_RC(aq_select_until(two, 2, 0, aq_now() + AQ_SEC), AQ_EINVAL);
-    ASSERT_EQ(aq_queue_getters(other), 0); /* the first record unlinked */
+    ASSERT_EQ(aq_queue_getters(other), 0); /* nothing linked */
+    /* Refused even with another clause ready, biased or fair, waiting
+     * or not: the shared clause would never win, not even with items. */
+    long w = 3;
+    ASSERT_OK(aq_queue_try_put(other, &w));
+    for (int flags = 0; flags <= AQ_SELECT_BIASED;
+         flags += AQ_SELECT_BIASED) {
+        ASSERT_RC(aq_select(two, 2, flags), AQ_EINVAL);
+        ASSERT_RC(aq_select_try(two, 2, flags), AQ_EINVAL);
+    }
+    ASSERT_EQ(aq_queue_qsize(other), 1); /* nothing taken */
+    ASSERT_OK(aq_queue_try_get(other, &w));
     ASSERT_OK(aq_queue_free(other));
     return NULL;
 }

@@ -128,6 +128,12 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
         return check_other(ci, self);
     if (!ci->queue)
         return AQ_OK;
+    /* A shared queue's header is never ready and nobody serves its
+     * lists: refused whatever the other clauses are (aq_queue_share: not
+     * a clause yet), rather than left to wait for ever. */
+    if (ci->queue->flags & AQ__Q_SHARED)
+        return aq_einval("a clause's queue is shared between threads (not "
+                         "a select clause yet)");
     if (!ci->buf)
         return aq_einval("a queue clause's buffer is NULL");
     if (ci->size != ci->queue->item_size)
@@ -286,16 +292,6 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
             continue;
         aq_list *list;
         if (c[i].op <= AQ_OP_GET) {
-            /* A shared queue's header is never ready and nobody serves
-             * its lists: refused here, where only a waiting select pays
-             * the test (aq_queue_share: not a clause yet). */
-            if (q->flags & AQ__Q_SHARED) {
-                while (k > 0)
-                    aq__list_remove(&w[--k].link);
-                rc = aq_einval("a clause's queue is shared between threads "
-                               "(not a select clause yet)");
-                break;
-            }
             list = c[i].op == AQ_OP_GET ? &q->getters : &q->putters;
             w[k].buf = c[i].buf;
         } else {
@@ -308,11 +304,6 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         w[k].on = q;
         aq__list_push_back(list, &w[k].link);
         k++;
-    }
-    if (rc != AQ_OK) {
-        if (w != local)
-            aq__free(w);
-        return rc;
     }
     self->nwaits = k;
     rc = aq__park(self, w, d);
@@ -355,14 +346,7 @@ int aq_select_try(aq_clause *c, size_t n, int flags)
     int nready = scan(c, n, flags, self, &first);
     if (nready < 0)
         return nready;
-    if (nready)
-        return choose(c, nready, first, flags, self);
-    for (size_t i = 0; i < n; i++) /* never ready: refused, as park does */
-        if (enabled(&c[i]) && c[i].op <= AQ_OP_GET &&
-            (c[i].queue->flags & AQ__Q_SHARED))
-            return aq_einval("a clause's queue is shared between threads "
-                             "(not a select clause yet)");
-    return AQ_EAGAIN;
+    return nready ? choose(c, nready, first, flags, self) : AQ_EAGAIN;
 }
 
 /* ---- waiting for the first of several tasks ------------------------------ */
