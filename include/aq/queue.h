@@ -26,7 +26,7 @@ extern "C" {
  * and, once empty, gets fail, with AQ_ESHUTDOWN.
  *
  * A queue is not tied to a loop, but all its users must run on one
- * thread. */
+ * thread, unless it is shared (aq_queue_share, aq/thread.h). */
 typedef struct aq_queue aq_queue;
 
 /* The order a queue serves its items in, chosen at aq_queue_new: which of

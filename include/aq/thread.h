@@ -76,13 +76,18 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * (a futex for a thread, a post to its loop for a task); a queue that is
  * not shared pays nothing (src/thread/shared.c and docs/DESIGN.md).
  *
- * Limits: a shared queue cannot be a clause of aq_select yet (AQ_EINVAL);
+ * Its overflow policy (aq_queue_set_overflow) may be set before or after
+ * aq_queue_share, before the first put, as for any queue.
+ * Limits: a shared queue cannot be a clause of aq_select yet
+ * (aq_select, aq_select_until and aq_select_try return AQ_EINVAL for a
+ * select with such a clause, whatever its other clauses);
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
  * it would have to wait: its frames move while it is parked); and its
  * drop callback runs under the queue's lock, so it must not call the
- * queue (nor cancel a task waiting on it). A task waiting on a shared queue keeps its loop alive (as
- * aq_loop_keep_alive does) until the wait ends: another thread may end
- * it, so the loop sleeps rather than report AQ_EDEADLK. */
+ * queue (nor cancel a task waiting on it). A task waiting on a shared queue
+ * keeps its loop alive (as aq_loop_keep_alive does) until the wait ends:
+ * another thread may end it, so the loop sleeps rather than report
+ * AQ_EDEADLK. */
 
 /* Makes q shared, from now until it is freed; items already in it stay.
  * Call it before a second thread may see q. Idempotent.
@@ -106,7 +111,8 @@ AQ_EXTERN int aq_queue_share(aq_queue *q);
  * How a thread waits: it watches for a hand-off for a few microseconds,
  * then sleeps on a futex. A put that waited on a full queue dozes: once a
  * get has moved its item in, the put returns when the queue is down to
- * half (or 50 us later at most), so that a feeding thread refills runs of
+ * half (or after a timed sleep of about 50 us, which a loaded machine can
+ * stretch), so that a feeding thread refills runs of
  * items rather than cycling once per item on the CPU its consumers need.
  * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared
  * (checked first); AQ_EDEADLK if the calling thread is running a loop (a
@@ -161,8 +167,12 @@ AQ_EXTERN int aq_cores_start(aq_cores **out, size_t n);
 /* How many loops c has (0 if c is NULL). Does not suspend. Any thread. */
 AQ_EXTERN size_t aq_cores_count(const aq_cores *c);
 /* Loop i of c, or NULL if c is NULL or i is out of range; for the
- * thread-safe calls (aq_loop_post, aq_loop_stop) only. Does not suspend.
- * Any thread. */
+ * thread-safe calls (aq_loop_post, aq_loop_stop) only. aq_loop_stop on it
+ * ends that loop for good: its tasks are cancelled, as aq_cores_stop
+ * cancels them, and from then on aq_cores_spawn to it (by its index, or
+ * when AQ_ANY_CORE's round robin reaches it) and aq_loop_post to it
+ * return AQ_EINVAL; the other loops run on until aq_cores_stop, which
+ * still joins every thread. Does not suspend. Any thread. */
 AQ_EXTERN aq_loop *aq_cores_loop(const aq_cores *c, size_t i);
 /* Spawns fn(arg) as a detached task on loop i (AQ_ANY_CORE: the next in
  * round robin): it starts at that loop's next poll; its result is
