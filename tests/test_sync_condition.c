@@ -59,6 +59,15 @@ static void finish_waiters(struct sh_op *o, aq_task **t, int n, int rc)
     }
 }
 
+/* A new condition with two waiters, its lock then taken by the caller. */
+static aq_cond *two_waiters_locked(struct sh_op *o, aq_task **t)
+{
+    aq_cond *c = new_cond(NULL);
+    start_waiters(c, o, t, NULL, 2);
+    ASSERT_OK(aq_lock_acquire(aq_cond_lock(c)));
+    return c;
+}
+
 /* ---- ConditionTests --------------------------------------------------- */
 
 /* Difference: upstream, the main task releases the lock each woken waiter
@@ -512,12 +521,10 @@ TEST(test_cond_deadline) { sh_main(deadline_main, NULL); }
 static void *cancel_main(void *arg)
 {
     (void)arg;
-    aq_cond *c = new_cond(NULL);
-    aq_lock *l = aq_cond_lock(c);
     struct sh_op o[2];
     aq_task *t[2];
-    start_waiters(c, o, t, NULL, 2);
-    ASSERT_OK(aq_lock_acquire(l));
+    aq_cond *c = two_waiters_locked(o, t);
+    aq_lock *l = aq_cond_lock(c);
     ASSERT_OK(aq_cond_notify(c, 2));
     ASSERT_OK(aq_task_cancel(t[0])); /* queued for the lock: before */
     ASSERT_OK(aq_lock_release(l));   /* handed to waiter 2 */
@@ -608,11 +615,11 @@ TEST(test_cond_bad_input)
     ASSERT_OK(aq_cond_free(c));
 }
 
-/* A condition over a lock of the caller's, freed while a notified waiter
- * still waits for that lock (the condition's own list is empty, so the
- * free is allowed), then the waiter is cancelled: its shielded re-acquire
- * must not read the freed condition. (ASan caught the read before the
- * fix in src/sync/condition.c.) */
+/* A condition over a lock of the caller's, with a notified waiter still
+ * waiting for that lock: aq_cond_free refuses (AQ_EBUSY) until the waiter
+ * has returned, since a waiter cut short reads the condition to pass its
+ * notification on. (Before, the free was allowed here, and the waiter had
+ * to leave the condition alone: ASan caught a read of the freed one.) */
 struct fw {
     aq_cond *c;
     aq_lock *l;
@@ -624,7 +631,7 @@ static void *fw_waiter(void *arg)
     struct fw *w = arg;
     ASSERT_OK(aq_lock_acquire(w->l));
     w->rc = aq_cond_wait(w->c);
-    w->rel_rc = aq_lock_release(w->l); /* through l: c is gone by now */
+    w->rel_rc = aq_lock_release(w->l);
     return NULL;
 }
 
@@ -637,14 +644,16 @@ static void *free_with_notified_waiter_main(void *arg)
     sh_yields(1);
     ASSERT_OK(aq_lock_acquire(w.l));
     ASSERT_OK(aq_cond_notify(w.c, 1));
-    ASSERT_OK(aq_cond_free(w.c));
+    ASSERT_RC(aq_cond_free(w.c), AQ_EBUSY); /* notified, not returned */
     ASSERT_OK(aq_task_cancel(t));
     sh_yields(1);
     ASSERT_RC(w.rc, PENDING); /* re-acquiring: we hold l */
+    ASSERT_RC(aq_cond_free(w.c), AQ_EBUSY);
     ASSERT_OK(aq_lock_release(w.l));
     sh_finish(t);
     ASSERT_RC(w.rc, AQ_ECANCELED);
     ASSERT_RC(w.rel_rc, AQ_OK); /* it held l on return */
+    ASSERT_OK(aq_cond_free(w.c));
     ASSERT_OK(aq_lock_free(w.l));
     return NULL;
 }
@@ -653,6 +662,43 @@ TEST(test_cond_free_with_notified_waiter)
 {
     sh_main(free_with_notified_waiter_main, NULL);
 }
+
+/* gh-112202 (CPython 3.13): notify(1) wakes the oldest of two waiters,
+ * which is then cancelled before it gets the lock: it returns
+ * AQ_ECANCELED holding the lock, and the notification goes on to the
+ * other waiter, which returns AQ_OK (a deadline takes the same path). A
+ * waiter cancelled that was never notified passes nothing on: the other
+ * stays waiting. (Before, the notification was lost and the second
+ * waiter slept on: a fresh user's trial found it.) */
+static void *notify_passed_on_main(void *arg)
+{
+    (void)arg;
+    for (int notified = 1; notified >= 0; notified--) {
+        struct sh_op o[2];
+        aq_task *t[2];
+        aq_cond *c = two_waiters_locked(o, t);
+        aq_lock *l = aq_cond_lock(c);
+        if (notified)
+            ASSERT_OK(aq_cond_notify(c, 1)); /* the first waiter */
+        ASSERT_OK(aq_task_cancel(t[0]));
+        ASSERT_OK(aq_lock_release(l));
+        sh_yields(3);
+        ASSERT_RC(sh_finish(t[0]), AQ_ECANCELED);
+        ASSERT_RC(o[0].rel_rc, AQ_OK); /* it held the lock on return */
+        ASSERT_EQ(aq_task_done(t[1]), notified);
+        if (!notified) { /* nothing was passed on: notify it now */
+            ASSERT_OK(aq_lock_acquire(l));
+            ASSERT_OK(aq_cond_notify(c, 1));
+            ASSERT_OK(aq_lock_release(l));
+        }
+        ASSERT_RC(sh_finish(t[1]), AQ_OK);
+        ASSERT_RC(o[1].rel_rc, AQ_OK);
+        ASSERT_OK(aq_cond_free(c));
+    }
+    return NULL;
+}
+
+TEST(test_cond_notify_passed_on) { sh_main(notify_passed_on_main, NULL); }
 
 int main(int argc, char **argv)
 {
@@ -678,5 +724,6 @@ int main(int argc, char **argv)
     RUN(test_cond_fail);
     RUN(test_cond_bad_input);
     RUN(test_cond_free_with_notified_waiter);
+    RUN(test_cond_notify_passed_on);
     return t_done();
 }

@@ -131,8 +131,9 @@ AQ_EXTERN long aq_sem_value(const aq_sem *s);
  * Returns: AQ_OK; AQ_EINVAL if out is NULL; AQ_ENOMEM. Does not
  * suspend. */
 AQ_EXTERN int aq_cond_new(aq_cond **out, aq_lock *lock);
-/* Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EBUSY if a task waits on c,
- * or c's own lock is held. Does not suspend. */
+/* Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EBUSY if a task waits on c
+ * (notified or not: until every waiter has returned with the lock), or
+ * c's own lock is held. Does not suspend. */
 AQ_EXTERN int aq_cond_free(aq_cond *c);
 /* c's lock, to acquire and release around waits; NULL if c is NULL.
  * Does not suspend. */
@@ -144,13 +145,20 @@ AQ_EXTERN aq_lock *aq_cond_lock(const aq_cond *c);
  * Returns: AQ_OK; AQ_EPERM outside a task or if the caller does not hold
  * the lock (asyncio's RuntimeError); AQ_EINVAL if c is NULL;
  * AQ_ECANCELED (lock held); AQ_ETIMEDOUT (the _until form; lock held).
+ * A waiter notified and then cancelled or timed out before it got the
+ * lock passes the notification on to the oldest waiter still waiting, as
+ * CPython 3.13 does, so a notify(1) is never lost to a cancel.
  * Suspends. */
 AQ_EXTERN int aq_cond_wait(aq_cond *c);
 AQ_EXTERN int aq_cond_wait_until(aq_cond *c, int64_t deadline);
 /* Waits until pred(arg) returns nonzero (await cond.wait_for(pred)),
- * testing it first and after each wake-up, with the lock held.
- * Returns: AQ_OK once pred holds; as aq_cond_wait otherwise; AQ_EINVAL if
- * pred is NULL. Suspends. */
+ * testing it first and after each wake-up. The caller must hold the lock,
+ * except that, as in asyncio, a pred already true on the first test
+ * returns AQ_OK at once without looking at the lock (so that first test
+ * runs with whatever the caller holds).
+ * Returns: AQ_OK once pred holds; as aq_cond_wait otherwise (AQ_EPERM if
+ * the lock is not held when it would wait); AQ_EINVAL if pred is NULL.
+ * Suspends. */
 AQ_EXTERN int aq_cond_wait_for(aq_cond *c, int (*pred)(void *), void *arg);
 AQ_EXTERN int aq_cond_wait_for_until(aq_cond *c, int (*pred)(void *),
                                      void *arg, int64_t deadline);

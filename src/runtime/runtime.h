@@ -605,6 +605,22 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
  * item or destination buf, until the deadline own (or a scope's). kind
  * (enum aq__wait_kind) and on say what it waits for, to aq_loop_dump
  * only. */
+/* aq__wait_on's second half, for a caller that keeps the record w in its
+ * own frame to read it afterwards (a condition's wait: was it notified?)
+ * or begins the park itself: fills w in, links it on list and parks t
+ * until d. aq__park_begin has been called. */
+AQ__ALWAYS_INLINE int aq__park_on(aq_task *t, aq__waiter *w, aq_list *list,
+                                  void *buf, int64_t d, int kind,
+                                  const void *on)
+{
+    w->task = t; /* its index is read only when a task has several */
+    w->buf = buf;
+    w->kind = (unsigned char)kind;
+    w->on = on;
+    aq__list_push_back(list, &w->link);
+    return aq__park(t, w, d);
+}
+
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
                                   int64_t own, int kind, const void *on)
 {
@@ -612,13 +628,8 @@ AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
     int rc = aq__park_begin(t, &d);
     if (rc != AQ_OK)
         return rc;
-    aq__waiter w; /* its index is read only when a task has several */
-    w.task = t;
-    w.buf = buf;
-    w.kind = (unsigned char)kind;
-    w.on = on;
-    aq__list_push_back(list, &w.link);
-    return aq__park(t, &w, d);
+    aq__waiter w;
+    return aq__park_on(t, &w, list, buf, d, kind, on);
 }
 
 /* Wakes a WAITING task whose records its waker has already unlinked:

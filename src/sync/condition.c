@@ -6,12 +6,22 @@
  * handed to it, so it returns holding the lock without a second race for
  * it, and notified waiters take the lock oldest first.
  *
- * Invariant: wait() returns with the lock held by the caller whatever
- * ends it (notified, deadline, cancel), as asyncio's does. A wait cut
- * short re-acquires the lock shielded from the (sticky) cancellation
- * and with no deadline; only the loop's final reaping, which overrides
- * shields, can leave it without the lock (it then returns AQ_ECANCELED
- * and the lock is not held).
+ * Invariants:
+ * - wait() returns with the lock held by the caller whatever ends it
+ *   (notified, deadline, cancel), as asyncio's does. A wait cut short
+ *   re-acquires the lock shielded from the (sticky) cancellation and with
+ *   no deadline; only the loop's final reaping, which overrides shields,
+ *   can leave it without the lock (it then returns AQ_ECANCELED and the
+ *   lock is not held).
+ * - No notification is lost: a waiter notified and then cut short
+ *   (cancel, deadline) while it waited for the lock passes its
+ *   notification on to the oldest waiter still on c, as CPython 3.13's
+ *   Condition.wait does (gh-112202), but only when it was notified, so
+ *   no other waiter wakes for nothing. notify() marks each record it
+ *   moves (kind AQ__W_LOCK), which tells the waiter afterwards.
+ * - c lives while a waiter may still read it: `notified` counts the
+ *   notified waiters not yet returned, and aq_cond_free refuses
+ *   (AQ_EBUSY) while it, or the list of waiters, is not empty.
  */
 #include "sync/sync.h"
 
@@ -31,6 +41,7 @@ int aq_cond_new(aq_cond **out, aq_lock *lock)
     }
     aq__list_init(&c->waiters);
     c->lock = lock;
+    c->notified = 0;
     *out = c;
     return AQ_OK;
 }
@@ -39,7 +50,7 @@ int aq_cond_free(aq_cond *c)
 {
     if (!c)
         return aq_einval("condition is NULL");
-    if (!aq__list_empty(&c->waiters))
+    if (!aq__list_empty(&c->waiters) || c->notified > 0)
         return AQ_EBUSY;
     if (c->own_lock) {
         int rc = aq_lock_free(c->lock);
@@ -71,6 +82,20 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
     aq__uncut_end(self, &saved);
 }
 
+/* Moves up to n waiters of c, oldest first, to the tail of its lock's
+ * wait list, marking each as notified (its kind says it waits for the
+ * lock now). */
+static void notify(aq_cond *c, long n)
+{
+    while (n-- > 0 && !aq__list_empty(&c->waiters)) {
+        aq__waiter *w = aq__waiter_pop(&c->waiters);
+        w->kind = AQ__W_LOCK;
+        w->on = c->lock;
+        c->notified++;
+        aq__list_push_back(&c->lock->waiters, &w->link);
+    }
+}
+
 int aq_cond_wait_until(aq_cond *c, int64_t deadline)
 {
     aq_task *self = aq__cur;
@@ -78,18 +103,27 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
         return AQ_EPERM;
     if (!c)
         return aq_einval("condition is NULL");
-    /* The lock is read once, before parking: a notified waiter sits on
-     * the lock's list, not c's, so aq_cond_free(c) is allowed meanwhile,
-     * and after the wait this call must not touch c again. */
     aq_lock *l = c->lock;
     if (l->owner != self)
         return AQ_EPERM; /* asyncio: "cannot wait on un-acquired lock" */
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
     aq__lock_pass(l);
-    int rc = aq__wait_on(self, &c->waiters, NULL, deadline, AQ__W_COND, c);
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
+    if (rc != AQ_OK) {
+        reacquire(l, self);
+        return rc;
+    }
+    aq__waiter w;
+    rc = aq__park_on(self, &w, &c->waiters, NULL, d, AQ__W_COND, c);
     if (rc != AQ_OK)
         reacquire(l, self);
+    if (w.kind == AQ__W_LOCK) { /* notified */
+        c->notified--;
+        if (rc != AQ_OK) /* cut short: someone else takes the notice */
+            notify(c, 1);
+    }
     return rc;
 }
 
@@ -123,9 +157,7 @@ int aq_cond_notify(aq_cond *c, long n)
         return aq_einval("n is negative");
     if (c->lock->owner != aq__cur || !aq__cur)
         return AQ_EPERM; /* asyncio: "cannot notify on un-acquired lock" */
-    while (n-- > 0 && !aq__list_empty(&c->waiters))
-        aq__list_push_back(&c->lock->waiters,
-                           aq__list_pop_front(&c->waiters));
+    notify(c, n);
     return AQ_OK;
 }
 

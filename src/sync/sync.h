@@ -57,6 +57,7 @@ static inline long aq__sem_value(const aq_sem *s)
 struct aq_cond {
     aq_list waiters; /* tasks in aq_cond_wait, not yet notified */
     aq_lock *lock;
+    long notified;   /* notified waiters not yet returned */
     int own_lock;    /* lock was made by aq_cond_new, freed with it */
 };
 

@@ -210,12 +210,7 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
         return rc;
     *handed = 1;
     aq__waiter w;
-    w.task = self;
-    w.buf = NULL;
-    w.kind = AQ__W_POOL;
-    w.on = NULL;
-    aq__list_push_back(&j->waiters, &w.link);
-    rc = aq__park(self, &w, d);
+    rc = aq__park_on(self, &w, &j->waiters, NULL, d, AQ__W_POOL, NULL);
     if (rc)
         return rc; /* w was unlinked: done() will dispose of the result */
     void *r = j->result;

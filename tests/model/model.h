@@ -255,6 +255,8 @@ typedef struct mm_task {
     int shielded; /* a condition's re-acquire: a cancel does not wake */
     int reacq;    /* the condition wait is re-acquiring its lock */
     int cw_rc;    /* and what it will return then */
+    int cnotified; /* the condition wait was notified (moved to the lock) */
+    int ccond;     /* the condition it waits on */
     int bindex;   /* a barrier waiter's arrival index */
     int bwaited;  /* the batch op has waited */
     m_item item;  /* a waiting put's item */
@@ -652,6 +654,28 @@ static int mm_sem_release(mm *m, mm_sem *s)
     return AQ_OK;
 }
 
+/* Moves condition k's oldest waiter to the lock's list: notified. */
+static void mm_cond_notify_one(mm *m, int k)
+{
+    mm_list *l = &m->lk[1].waiters;
+    int u = ml_pop(&m->cond[k]);
+    ml_push(l, u);
+    m->t[u].on[0] = l;
+    m->t[u].cnotified = 1;
+    m->out->n_notified++;
+}
+
+/* A condition wait of task ti, cut short, has the lock back (or was
+ * reaped without it): if it had been notified, the notification goes on
+ * to the condition's oldest waiter (gh-112202). */
+static void mm_cond_cut_done(mm *m, int ti)
+{
+    mm_task *t = &m->t[ti];
+    if (t->cnotified && m->cond[t->ccond].n)
+        mm_cond_notify_one(m, t->ccond);
+    t->cnotified = 0;
+}
+
 /* A condition wait of task ti cut short with rc takes the lock back:
  * completes (1, *r set) if it is free, else queues for it shielded. */
 static int mm_cond_reacquire(mm *m, int ti, int rc, mm_ret *r)
@@ -661,6 +685,7 @@ static int mm_cond_reacquire(mm *m, int ti, int rc, mm_ret *r)
     if (l->owner < 0) {
         l->owner = ti;
         r->rc = rc;
+        mm_cond_cut_done(m, ti);
         return 1;
     }
     t->reacq = 1;
@@ -762,6 +787,8 @@ static int mm_sync_start(mm *m, int ti, const m_op *op, mm_ret *r)
         }
         mm_lock_pass(m, l);
         t->reacq = 0;
+        t->cnotified = 0;
+        t->ccond = m_cond(p, op);
         if (past)
             return mm_cond_reacquire(m, ti, AQ_ETIMEDOUT, r);
         return mm_block(m, ti, &m->cond[m_cond(p, op)]), 0;
@@ -774,12 +801,8 @@ static int mm_sync_start(mm *m, int ti, const m_op *op, mm_ret *r)
         } else if (l->owner != ti) {
             r->rc = AQ_EPERM;
         } else {
-            while ((n == M_NOTIFY_ALL || n-- > 0) && c->n) {
-                int u = ml_pop(c);
-                ml_push(&l->waiters, u);
-                m->t[u].on[0] = &l->waiters;
-                m->out->n_notified++;
-            }
+            while ((n == M_NOTIFY_ALL || n-- > 0) && c->n)
+                mm_cond_notify_one(m, m_cond(p, op));
         }
         return 1;
     }
@@ -826,6 +849,7 @@ static int mm_sync_resume(mm *m, int ti, const m_op *op, mm_ret *r)
     if (t->reacq) { /* handed the lock, or reaped without it */
         t->reacq = t->shielded = 0;
         r->rc = t->cw_rc;
+        mm_cond_cut_done(m, ti);
         return 1;
     }
     if (r->rc == AQ_OK) /* notified and handed the lock */
