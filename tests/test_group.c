@@ -147,6 +147,61 @@ static void *cancel_main(void *arg)
 
 TEST(test_group_cancelled_waiter_reaps_children) { t_main(cancel_main, NULL); }
 
+/* A child that finishes what it was doing when the group is cancelled
+ * (shielded), then tries to hand on more work, as a dispatcher whose get
+ * completed in the same step as the cancel would. */
+static int spawn_rc;
+
+static int dispatcher(void *arg)
+{
+    aq_group *g = arg;
+    int was = aq_task_shield(1);
+    ASSERT_OK(aq_sleep(3 * AQ_MSEC));
+    aq_task_shield(was);
+    spawn_rc = aq_group_spawn(g, sleeper, IARG(405));
+    return 0;
+}
+
+/* A cancelling group refuses new children (asyncio: "TaskGroup is
+ * shutting down"): one spawned then would never be cancelled, and the
+ * wait, cut short at 1 ms, would last its whole 405 ms (a fresh user's
+ * trial found that). Once every child has returned, the group takes
+ * children again. */
+static void *spawn_while_cancelling_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g));
+    for (int how = 0; how < 2; how++) {
+        spawn_rc = PENDING;
+        ASSERT_OK(aq_group_spawn(g, dispatcher, g));
+        int64_t t0 = aq_now();
+        if (how == 0) { /* the wait's deadline cancels the group */
+            ASSERT_RC(aq_group_wait_until(g, NULL, aq_now() + AQ_MSEC),
+                      AQ_ETIMEDOUT);
+        } else { /* aq_group_cancel does */
+            ASSERT_OK(aq_group_cancel(g));
+            ASSERT_RC(aq_group_spawn(g, sleeper, IARG(406)), AQ_ECANCELED);
+            ASSERT_OK(aq_group_wait(g, NULL)); /* a cancel is no failure */
+        }
+        ASSERT(aq_now() - t0 < 300 * AQ_MSEC); /* not 405 ms */
+        ASSERT_RC(spawn_rc, AQ_ECANCELED);
+        ASSERT_EQ(aq_group_live(g), 0);
+        ASSERT_EQ(g_done[405 % 16] + g_done[406 % 16], 0);
+    }
+    ASSERT_OK(aq_group_spawn(g, sleeper, IARG(1))); /* takes them again */
+    ASSERT_OK(aq_group_wait(g, NULL));
+    ASSERT_EQ(g_done[1], 1);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_refuses_spawns_while_cancelling)
+{
+    t_main(spawn_while_cancelling_main, NULL);
+}
+
 static void *select_main(void *arg)
 {
     (void)arg;
@@ -250,6 +305,7 @@ int main(int argc, char **argv)
     RUN(test_group_waits_for_all);
     RUN(test_group_first_failure_cancels_siblings);
     RUN(test_group_cancelled_waiter_reaps_children);
+    RUN(test_group_refuses_spawns_while_cancelling);
     RUN(test_group_as_select_clause);
     RUN(test_group_status_apart_from_codes);
     RUN(test_group_bad_input);

@@ -231,7 +231,12 @@ AQ_EXTERN int aq_group_free(aq_group *g);
 /* Spawns fn(arg) as a child of g (tg.create_task), on the caller's loop.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if g or fn is NULL;
  * AQ_EGROUP if a child has already failed (the group is shutting down,
- * as asyncio's refuses new tasks then); AQ_ENOMEM. Does not suspend. */
+ * as asyncio's refuses new tasks then); AQ_ECANCELED if the group is
+ * being cancelled (aq_group_cancel, or a wait cut short by a cancel, a
+ * deadline or a scope) and a child still runs: a child spawned then would
+ * escape the cancel and hold the wait past its deadline (it takes new
+ * children again once every child has returned); AQ_ENOMEM. Does not
+ * suspend. */
 AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
 /* Waits until every child has returned (the end of `async with
  * TaskGroup()`). status: if not NULL, receives the first failing child's
@@ -250,7 +255,8 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
 AQ_EXTERN int aq_group_wait(aq_group *g, int *status);
 AQ_EXTERN int aq_group_wait_until(aq_group *g, int *status,
                                   int64_t deadline);
-/* Cancels every child still running (a failure does it by itself).
+/* Cancels every child still running (a failure does it by itself); until
+ * they have all returned, aq_group_spawn on g returns AQ_ECANCELED.
  * Returns: AQ_OK; AQ_EINVAL if g is NULL. Does not suspend. */
 AQ_EXTERN int aq_group_cancel(aq_group *g);
 /* Children still running (>= 0), or AQ_EINVAL if g is NULL. Does not

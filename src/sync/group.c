@@ -12,6 +12,11 @@
  *   waiter cancelled, its deadline), the call returns only once live is
  *   0; when the waiter is cut short it cancels the children first, then
  *   waits for them shielded from its own cancellation and scopes.
+ * - A group that is cancelling (failed, or cancelled while children
+ *   live) takes no new child, as asyncio's refuses create_task while it
+ *   shuts down: a child spawned then would never be cancelled and would
+ *   hold the wait past its deadline. A failure refuses for good
+ *   (AQ_EGROUP); a cancel until live is back to 0 (AQ_ECANCELED).
  * Waiters of the group (aq_group_wait, select clauses) are woken together
  * when live reaches 0, as joiners of a task are.
  */
@@ -37,6 +42,7 @@ int aq_group_new(aq_group **out)
     g->live = 0;
     g->status = 0;
     g->failed = 0;
+    g->cancelling = 0;
     *out = g;
     return AQ_OK;
 }
@@ -55,6 +61,7 @@ int aq_group_cancel(aq_group *g)
 {
     if (!g)
         return aq_einval("group is NULL");
+    g->cancelling = g->live > 0;
     for (aq_list *n = g->children.next; n != &g->children; n = n->next)
         aq_task_cancel(aq__list_entry(n, child, link)->task);
     return AQ_OK;
@@ -76,8 +83,10 @@ static void *child_entry(void *arg)
         g->status = status;
         aq_group_cancel(g);
     }
-    if (--g->live == 0)
+    if (--g->live == 0) {
+        g->cancelling = 0; /* done: the group takes children again */
         aq__task_wake_all(&g->waiters, AQ_OK);
+    }
     return NULL;
 }
 
@@ -89,6 +98,8 @@ int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg)
         return aq_einval("group or fn is NULL");
     if (g->failed)
         return AQ_EGROUP; /* shutting down, as asyncio's TaskGroup */
+    if (g->cancelling)
+        return AQ_ECANCELED;
     child *c = aq__malloc(sizeof *c);
     if (!c)
         return AQ_ENOMEM;

@@ -73,6 +73,7 @@ struct aq_group {
     long live;        /* children spawned and not returned */
     int status;       /* the first failing child's status, else 0 */
     int failed;
+    int cancelling; /* cancelled with children live: spawns refused */
 };
 
 /* Gives the lock to the oldest waiter, or unlocks it (lock.c). */
