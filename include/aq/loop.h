@@ -245,7 +245,9 @@ AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
  * scope's deadline (or its own _until deadline, or an enclosing scope's,
  * whichever is earliest), and one cut short by the scope returns
  * AQ_ETIMEDOUT. A call that can complete at once still does. Scopes nest;
- * the earliest deadline wins. Unlike asyncio's, a scope is not built on
+ * the earliest deadline wins, and of scopes with equal deadlines the
+ * innermost is the one that expires (aq_timeout_end returns 1 for it
+ * only). Unlike asyncio's, a scope is not built on
  * cancellation: a task's cancellation stays sticky and distinct
  * (AQ_ECANCELED), and an expired scope cancels nothing once it ends.
  *

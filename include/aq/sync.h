@@ -184,7 +184,11 @@ AQ_EXTERN int aq_barrier_free(aq_barrier *b);
  * longer counts in n_waiting nor as a party of the round. Unlike asyncio,
  * the round ends at once (no draining state): the next caller starts a
  * new round.
- * Returns: the caller's arrival index, 0 to parties - 1 (>= 0);
+ * Returns: the caller's arrival index, 0 to parties - 1 (>= 0): how
+ * many parties of the round were waiting when it arrived, as in CPython.
+ * So indices repeat in a round where a waiter left (cancelled, timed
+ * out) after a later one arrived, and 0 may be missing: do not elect a
+ * round's leader by index 0 when waits can be cut short;
  * AQ_EPERM; AQ_EINVAL if b is NULL; AQ_EBROKEN if b is broken or was
  * aborted or reset while waiting; AQ_ECANCELED; AQ_ETIMEDOUT (the _until
  * form). Suspends. */

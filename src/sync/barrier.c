@@ -24,9 +24,10 @@
 
 int aq_barrier_new(aq_barrier **out, long parties)
 {
-    if (!out || parties < 1 || parties > INT_MAX)
-        return aq_einval(
-            "out is NULL, or parties is below 1 or above INT_MAX");
+    if (!out)
+        return aq_einval("out is NULL");
+    if (parties < 1 || parties > INT_MAX)
+        return aq_einval("parties is below 1 or above INT_MAX");
     aq_barrier *b = aq__malloc(sizeof *b);
     if (!b)
         return AQ_ENOMEM;
