@@ -199,8 +199,11 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * the calling task holds no entry of q (task_done() called too many
  * times); AQ_ECANCELED; AQ_ESERVER. Whatever it returns but AQ_EINVAL,
  * the entry is no longer the task's: if the acknowledgement did not
- * reach the server, the entry goes idle and a sweep hands it out again
- * (at-least-once), rather than staying held for ever. Suspends. */
+ * reach the server (or was never sent: a cancelled task's call returns
+ * AQ_ECANCELED at once), the entry goes idle and a sweep hands it out
+ * again (at-least-once), rather than staying held for ever. An entry a
+ * task still holds when it returns stays held by the handle until close.
+ * Suspends. */
 AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
 
 /* Acknowledges the entry id, which any member may have got (the explicit
@@ -221,7 +224,9 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
 /* Shuts the queue down for every member (q.shutdown(immediate)): sets
  * the key "<stream>:shutdown", which puts check atomically (AQ_ESHUTDOWN
  * from then on) and gets read before every blocking read, so another
- * member sees it within its `block` time. Without immediate, gets go on
+ * member sees it within about two `block` times (the check goes out
+ * with the blocking read after the one under way, and Redis's timer adds
+ * up to 100 ms at its default hz of 10). Without immediate, gets go on
  * until no undelivered entry is left; with it, gets fail at once and
  * join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
  * discards nothing: the entries stay in the stream (aq_redis_queue_delete

@@ -99,32 +99,54 @@ static int ack_id(aq_redis_queue *q, const char *id)
     return AQ_EALREADY;
 }
 
+/* A cancelled task_done or ack sends nothing, but the entry is no longer
+ * the task's all the same (the header's promise): its held record i (if
+ * any) goes, so the sweep stops touching the entry, which goes idle and
+ * is handed out again. Kept, it would stay held as long as the handle. */
+static int cancelled(aq_redis_queue *q, long i)
+{
+    if (i >= 0)
+        rq_held_remove(q, (size_t)i);
+    return AQ_ECANCELED;
+}
+
 int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
 {
     int rc = rq_enter(q, id && valid_id(id->s)
                              ? NULL
                              : "id is NULL or not a valid entry id");
+    if (rc == AQ_ECANCELED)
+        return cancelled(q, rq_held_find(q, id->s));
     if (rc != AQ_OK)
         return rc;
     aq_redis_id copy = *id; /* the held record it may name goes first */
     return rq_leave(q, ack_id(q, copy.s));
 }
 
+/* The oldest entry task t holds and is not acknowledging, or -1. */
+static long oldest_held(aq_redis_queue *q, const aq_task *t)
+{
+    for (size_t i = 0; i < q->nheld; i++) {
+        rq_held *h = rq_held_at(q, i);
+        if (h->task == t && !h->acking)
+            return (long)i;
+    }
+    return -1;
+}
+
 int aq_redis_queue_task_done(aq_redis_queue *q)
 {
     int rc = rq_enter(q, NULL);
+    if (rc == AQ_ECANCELED)
+        return cancelled(q, oldest_held(q, aq_task_self()));
     if (rc != AQ_OK)
         return rc;
-    aq_task *self = aq_task_self();
-    for (size_t i = 0; i < q->nheld; i++) {
-        rq_held *h = rq_held_at(q, i);
-        if (h->task == self && !h->acking) {
-            aq_redis_id id = h->id;
-            return rq_leave(q, ack_id(q, id.s));
-        }
-    }
-    return rq_leave(
-        q, aq_einval("this task holds no entry of the queue to mark done"));
+    long i = oldest_held(q, aq_task_self());
+    if (i < 0)
+        return rq_leave(q, aq_einval("this task holds no entry of the "
+                                     "queue to mark done"));
+    aq_redis_id id = rq_held_at(q, (size_t)i)->id;
+    return rq_leave(q, ack_id(q, id.s));
 }
 
 /* ---- join, shutdown, size ------------------------------------------------ */

@@ -92,6 +92,52 @@ static void *auto_sweep_main(void *arg)
 }
 TEST(sweeper_reclaims_by_itself) { t_main(auto_sweep_main, NULL); }
 
+/* A task cancelled after its get: its task_done (or ack) sends nothing
+ * and returns AQ_ECANCELED, but the entry is no longer the task's: it goes
+ * idle and the sweeper hands it out again, so join can end. (A fresh
+ * user's trial found it held for as long as the handle, touched by every
+ * sweep, and join waiting for ever.) */
+static void *get_then_cancelled_done(void *arg)
+{
+    aq_redis_queue *q = arg;
+    char item[ITEM];
+    aq_redis_id id;
+    ASSERT_OK(aq_redis_queue_get_entry_until(q, item, &id, AQ_NEVER));
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    if (memcmp(item, "cx-ack-1", ITEM) == 0)
+        return IARG(aq_redis_queue_ack(q, &id));
+    return IARG(aq_redis_queue_task_done(q));
+}
+
+static void *cancelled_done_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:cxdone", "only");
+    c.claim_idle = 90 * AQ_MSEC; /* sweeps every 30 ms */
+    aq_redis_queue *q = open_q(&c);
+    const char *items[2] = {"cx-done1", "cx-ack-1"};
+    for (int k = 0; k < 2; k++) {
+        ASSERT_OK(aq_redis_queue_put(q, items[k]));
+        aq_task *t;
+        void *res;
+        ASSERT_OK(aq_spawn(&t, get_then_cancelled_done, q));
+        ASSERT_OK(aq_task_wait(t, &res));
+        ASSERT_OK(aq_task_release(t));
+        ASSERT_RC((int)IVAL(res), AQ_ECANCELED);
+        char item[ITEM];
+        ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+        ASSERT(memcmp(item, items[k], ITEM) == 0); /* handed out again */
+        ASSERT_OK(aq_redis_queue_task_done(q));
+    }
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(cancelled_task_done_releases_the_entry)
+{
+    t_main(cancelled_done_main, NULL);
+}
+
 /* A job longer than claim_idle stays with its live member: its sweeper
  * re-touches what it holds, so another member's sweep finds nothing. */
 static void *long_job_main(void *arg)
@@ -242,6 +288,7 @@ int main(int argc, char **argv)
     RUN(own_pending_entries_come_back_first);
     RUN(sweep_reclaims_idle_entries_of_the_dead);
     RUN(sweeper_reclaims_by_itself);
+    RUN(cancelled_task_done_releases_the_entry);
     RUN(long_job_of_a_live_member_not_reclaimed);
     RUN(producer_sweeps_take_nothing);
     RUN(over_delivered_entry_goes_to_dead_letters);
