@@ -77,8 +77,9 @@ typedef struct aq_redis_config {
     const char *addr;      /* "host:port", host a numeric IPv4 or IPv6
                               address ("10.0.0.7:6379", "[::1]:6379"):
                               names are not looked up, which would block
-                              the loop. NULL: the environment variable
-                              AQ_REDIS, else "127.0.0.1:6379" */
+                              the loop. NULL or "": the environment
+                              variable AQ_REDIS (if set and not empty),
+                              else "127.0.0.1:6379" */
     const char *stream;    /* the stream's key (required, not empty) */
     const char *group;     /* the consumer group; NULL: "aq" */
     const char *consumer;  /* this member's name in the group; NULL:
@@ -179,8 +180,10 @@ AQ_EXTERN int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or item is NULL or q is of
  * another loop; AQ_ESHUTDOWN once a shutdown is seen and no entry is
  * left to deliver (at once after an immediate shutdown); AQ_ECANCELED;
- * AQ_ETIMEDOUT. Connection errors are not returned: the get waits for
- * the reconnection. Suspends. */
+ * AQ_ETIMEDOUT; AQ_ESERVER if the server refuses the read, as when it
+ * restarted without its data and the consumer group is gone ("NOGROUP":
+ * open a new handle, which makes the group again). Connection errors are
+ * not returned: the get waits for the reconnection. Suspends. */
 AQ_EXTERN int aq_redis_queue_get(aq_redis_queue *q, void *item);
 AQ_EXTERN int aq_redis_queue_get_until(aq_redis_queue *q, void *item,
                              int64_t deadline);

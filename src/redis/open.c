@@ -111,7 +111,8 @@ static void queue_free(aq_redis_queue *q)
 
 static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
 {
-    const char *addr = cfg->addr ? cfg->addr : getenv("AQ_REDIS");
+    const char *addr =
+        cfg->addr && *cfg->addr ? cfg->addr : getenv("AQ_REDIS");
     int rc = parse_addr(q, addr && *addr ? addr : "127.0.0.1:6379");
     if (rc != AQ_OK)
         return rc;
