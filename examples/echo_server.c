@@ -13,6 +13,8 @@
  *       .serve_forever()
  */
 #include <aq.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void *handle(void *c)             /* async def handle(r, w): */
@@ -34,6 +36,9 @@ static void *serve(void *port)           /* start_server, serve_forever */
 int main(int argc, char **argv)
 {
     int port = argc > 1 ? atoi(argv[1]) : 8888;
-    aq_run(serve, &port, NULL);          /* serves until it fails */
+    void *rc = NULL;
+    aq_run(serve, &port, &rc);           /* serves until it fails */
+    fprintf(stderr, "echo_server: port %d: %s\n", port,
+            aq_strerror((int)(intptr_t)rc));
     return 1;
 }

@@ -20,6 +20,7 @@
 
 static aq_queue *results;
 static atomic_int running = NTHREADS;
+static pthread_t pool[NTHREADS];
 
 static void *worker(void *arg) /* a plain thread: blocks when full */
 {
@@ -47,7 +48,6 @@ static void *main_task(void *arg)
     (void)arg;
     long sums[2] = {0, 0};
     aq_task *c[2];
-    pthread_t pool[NTHREADS];
     for (int i = 0; i < 2; i++)
         check(aq_spawn(&c[i], consumer, &sums[i]), "aq_spawn");
     for (long t = 0; t < NTHREADS; t++)
@@ -55,8 +55,6 @@ static void *main_task(void *arg)
     check(aq_gather(c, 2, NULL), "aq_gather");
     for (int i = 0; i < 2; i++)
         aq_task_release(c[i]);
-    for (int t = 0; t < NTHREADS; t++)
-        pthread_join(pool[t], NULL); /* they have returned, or nearly */
     aq_queue_stats st;
     aq_queue_statistics(results, &st);
     printf("items: %llu\n", (unsigned long long)st.got);
@@ -72,6 +70,8 @@ int main(void)
         check(aq_queue_share(results), "aq_queue_share"))
         return 1;
     check(aq_run(main_task, NULL, NULL), "aq_run");
+    for (int t = 0; t < NTHREADS; t++) /* off the loop: a join blocks */
+        pthread_join(pool[t], NULL);
     aq_queue_free(results);
     return exit_status;
 }
