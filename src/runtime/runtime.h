@@ -601,10 +601,6 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
     return t->wait_rc;
 }
 
-/* A wait on one list through one record in the caller's frame, with the
- * item or destination buf, until the deadline own (or a scope's). kind
- * (enum aq__wait_kind) and on say what it waits for, to aq_loop_dump
- * only. */
 /* aq__wait_on's second half, for a caller that keeps the record w in its
  * own frame to read it afterwards (a condition's wait: was it notified?)
  * or begins the park itself: fills w in, links it on list and parks t
@@ -621,6 +617,10 @@ AQ__ALWAYS_INLINE int aq__park_on(aq_task *t, aq__waiter *w, aq_list *list,
     return aq__park(t, w, d);
 }
 
+/* A wait on one list through one record in the caller's frame, with the
+ * item or destination buf, until the deadline own (or a scope's). kind
+ * (enum aq__wait_kind) and on say what it waits for, to aq_loop_dump
+ * only. */
 AQ__ALWAYS_INLINE int aq__wait_on(aq_task *t, aq_list *list, void *buf,
                                   int64_t own, int kind, const void *on)
 {
