@@ -48,4 +48,20 @@ if [ -n "$others" ]; then
     status=1
 fi
 [ "$status" = 0 ] || exit 1
+# MAN_LINKS gives every documented name a page that points to its
+# header's (or struct's) page: keep those of the aq_/AQ_ names, and drop
+# the ones Doxygen makes for struct fields (got.3, queue.3, s.3, ...) and
+# anonymous unions (@0.3), which would shadow the system's own pages
+# (queue(3)) and are no name a user looks up.
+find "$out/man/man3" -name '*.3' ! -name 'aq_*' ! -name 'AQ_*' \
+    ! -name '*.h.3' -delete
+# Every public function answers `man NAME`.
+for name in $(grep -h '^AQ_EXTERN' include/aq.h include/aq/*.h |
+              sed -E 's/\(.*//; s/.*[ *]//'); do
+    if [ ! -f "$out/man/man3/$name.3" ]; then
+        echo "make docs: no man page for $name" >&2
+        status=1
+    fi
+done
+[ "$status" = 0 ] || exit 1
 echo "manual: $out/html/index.html, man pages in $out/man/man3"
