@@ -204,8 +204,10 @@ AQ_EXTERN aq_task *aq_task_self(void);
  * result: if not NULL, receives t's return value on AQ_OK.
  * Returns: AQ_OK (also at once if t had already returned); AQ_EPERM
  * outside a task; AQ_EINVAL if t is NULL; AQ_EDEADLK if t is the calling
- * task; AQ_ECANCELED if the caller is cancelled (t keeps running);
- * AQ_ETIMEDOUT (the _until form) if the deadline passed first.
+ * task; AQ_ECANCELED if the caller is cancelled; AQ_ETIMEDOUT (the _until
+ * form) if the deadline passed first. In both cases t keeps running:
+ * unlike asyncio, where cancelling `await task` cancels the task and
+ * wait_for cancels it on timeout, call aq_task_cancel(t) for that.
  * Suspends. */
 AQ_EXTERN int aq_task_wait(aq_task *t, void **result);
 AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
@@ -260,7 +262,10 @@ AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
  * The struct lives in the caller's frame (no allocation); its fields are
  * the library's: the caller neither sets nor reads them, but goes through
  * the calls (begin sets them all). Every begin must be paired with an end
- * in the same task, innermost first, before the task returns. */
+ * in the same task, innermost first, before the function whose frame
+ * holds the struct returns: the task's later calls would read the dead
+ * frame (undefined behaviour, as any pointer to a dead local). A task
+ * that returns with scopes open leaves nothing behind. */
 typedef struct aq_timeout {
     int64_t deadline;         /* the scope's deadline, aq_now() clock, ns
                                  (AQ_NEVER: none); set by begin and
@@ -283,8 +288,11 @@ AQ_EXTERN int aq_timeout_begin(aq_timeout *scope, int64_t deadline);
  * task; AQ_EINVAL if scope is NULL or not the task's innermost open
  * scope (nothing changes). Does not suspend. */
 AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
-/* Moves the scope's deadline (cm.reschedule(when)); waits already under
- * way keep the deadline they started with.
+/* Moves the scope's deadline (cm.reschedule(when)), from the task's
+ * next suspending call on. Only the scope's own task may move it, where
+ * asyncio lets any code holding the context manager: another task gets
+ * AQ_EINVAL (to move a deadline from outside, cancel the task, or have
+ * it wait on an event as well).
  * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
@@ -401,7 +409,10 @@ AQ_EXTERN int aq_task_release(aq_task *t);
 AQ_EXTERN int aq_task_done(const aq_task *t);
 
 /* Returns 1 if cancellation of t was requested, else 0 (also if t is
- * NULL). Does not suspend. */
+ * NULL): asyncio's task.cancelling() > 0. Not task.cancelled(), which
+ * says the task ended by the cancel: a libaq task always ends by
+ * returning, and it stays 1 here whether or not the task honoured the
+ * cancel. Does not suspend. */
 AQ_EXTERN int aq_task_cancelled(const aq_task *t);
 
 /* Lets every other ready task run once, then resumes (asyncio.sleep(0)).

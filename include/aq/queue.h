@@ -20,6 +20,9 @@ extern "C" {
  * copies its item straight into that getter's buffer, and a get that
  * frees a slot moves the oldest waiting putter's item in, so a try_put
  * or try_get can never overtake a waiter already woken (no barging).
+ * An item handed over is the getter's at once: unlike CPython, which
+ * keeps it queued until the woken getter runs, qsize, empty and full no
+ * longer count it, and shutdown(immediate) cannot take it back.
  *
  * Every successful put adds one unfinished task; only task_done()
  * removes it; join() waits until none is left. shutdown() makes puts fail
