@@ -452,6 +452,80 @@ TEST(test_overflow_immediate_shutdown_calls_drop)
     qh_each_kind(4, shutdown_body);
 }
 
+/* The drop callback runs as a plain function, even inside a task's put
+ * or shutdown: its suspending calls fail with AQ_EPERM before they change
+ * anything, so no other task runs while the item it was given is still
+ * in storage (a yield there let a try_get take a dropped item and lose
+ * another, and made a LIFO drop's memmove run over a drained queue). Its
+ * try_ calls work. */
+static aq_queue *side;
+static int cb_yield_rc, cb_put_rc, cb_try_put_rc, cb_self_null;
+
+static void suspending_drop(void *item, void *ud)
+{
+    log_drop(item, ud);
+    cb_yield_rc = aq_yield();
+    cb_put_rc = aq_queue_put(side, item);
+    cb_try_put_rc = aq_queue_try_put(side, item);
+    cb_self_null = aq_task_self() == NULL;
+}
+
+static void *try_get_task(void *arg)
+{
+    int64_t v = -1;
+    int rc = aq_queue_try_get(arg, &v);
+    return (void *)(intptr_t)(rc == AQ_OK ? v : rc);
+}
+
+static void suspend_body(aq_queue *q, aq_queue_kind kind)
+{
+    int ran = 0;
+    side = qh_new(AQ_FIFO, 0);
+    drops.n = 0;
+    ASSERT_OK(
+        aq_queue_set_overflow(q, AQ_DROP_OLDEST, suspending_drop, &drops));
+    qh_put(q, 1);
+    qh_put(q, 2);
+    aq_task *thief = qh_spawn(try_get_task, q);
+    aq_task *witness = qh_quiet_begin(&ran);
+    int64_t v = 3;
+    int rc = aq_queue_put(q, &v);
+    ASSERT_EQ(aq_queue_qsize(q), 2); /* the thief has not run */
+    qh_quiet_end(witness, &ran);     /* the callback did not suspend */
+    ASSERT_EQ(cb_yield_rc, AQ_EPERM);
+    ASSERT_EQ(cb_put_rc, AQ_EPERM);
+    ASSERT_EQ(cb_try_put_rc, AQ_OK);
+    ASSERT_EQ(cb_self_null, 1);
+    /* FIFO and LIFO drop item 1 (oldest, bottom); PRIORITY refuses the
+     * least urgent, the new 3. */
+    int64_t gone = kind == AQ_PRIORITY ? 3 : 1;
+    ASSERT_RC(rc, kind == AQ_PRIORITY ? AQ_EDROPPED : AQ_OK);
+    assert_log(&drops, &gone, 1);
+    ASSERT_EQ(qh_try_get(side), gone);
+    /* Each of 1, 2, 3 is dropped or got, once. */
+    int64_t seen = gone;
+    seen += qh_finish(thief);
+    seen += qh_try_get(q);
+    ASSERT_EQ(seen, 1 + 2 + 3);
+    ASSERT_EQ(aq_queue_qsize(q), 0);
+    /* An immediate shutdown's drops alike. */
+    qh_put(q, 4);
+    qh_put(q, 5);
+    cb_yield_rc = cb_put_rc = AQ_OK;
+    witness = qh_quiet_begin(&ran);
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    qh_quiet_end(witness, &ran);
+    ASSERT_EQ(cb_yield_rc, AQ_EPERM);
+    ASSERT_EQ(cb_put_rc, AQ_EPERM);
+    ASSERT_EQ(drops.n, 3);
+    ASSERT_EQ(drops.items[1] + drops.items[2], 4 + 5);
+    ASSERT_EQ(aq_queue_qsize(q), 0);
+    ASSERT_EQ(aq_task_self() != NULL, 1); /* the task is itself again */
+    ASSERT_OK(aq_queue_free(side));
+}
+
+TEST(test_overflow_callback_cannot_suspend) { qh_each_kind(2, suspend_body); }
+
 /* No callback: discarded items are still counted. */
 TEST(test_overflow_without_callback_counts)
 {
@@ -666,6 +740,7 @@ int main(int argc, char **argv)
     RUN(test_overflow_join_never_waits_on_dropped);
     RUN(test_overflow_task_done_accounting);
     RUN(test_overflow_immediate_shutdown_calls_drop);
+    RUN(test_overflow_callback_cannot_suspend);
     RUN(test_overflow_without_callback_counts);
     RUN(test_overflow_set_errors);
     RUN(test_overflow_shutdown_and_cancel_first);

@@ -31,7 +31,8 @@ enum {
     AQ_OK = 0,
     AQ_EPERM = -EPERM,           /* a call that needs a task (every
                                     suspending call, aq_spawn) made
-                                    outside one; or a lock not held by
+                                    outside one (or in a drop callback:
+                                    aq_drop_fn); or a lock not held by
                                     the caller */
     AQ_ENOMEM = -ENOMEM,         /* out of memory; nothing was changed */
     AQ_EINVAL = -EINVAL,         /* bad argument, or task_done() past zero:

@@ -203,7 +203,12 @@ typedef enum aq_overflow {
  * discards, with a pointer to its bytes, valid during the call only (do
  * not write through it: for a new item they are the caller's); ud is the
  * pointer given to aq_queue_set_overflow. It may free what a pointer
- * item owns; it must not call into q. */
+ * item owns; it must not call into q. It runs as a plain function, as
+ * outside any task, even inside a task's put: a call marked Suspends
+ * returns AQ_EPERM there (so do aq_spawn, and aq_task_self's NULL), since
+ * a suspension would let other tasks use q while the put that dropped
+ * the item is half done. The try_ calls on other queues and semaphores,
+ * aq_event_set, aq_loop_spawn and aq_task_cancel work as anywhere. */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's

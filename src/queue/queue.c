@@ -199,6 +199,21 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
+/* The callback runs in the middle of a put or a shutdown, with the item
+ * still in storage and the counts not yet settled: had it suspended
+ * (aq_yield, a put on another queue), another task could have got the
+ * very item it was given, or drained the queue under a LIFO drop's
+ * memmove. So it runs as a plain function, as asyncio's callbacks are:
+ * with no current task, every call marked Suspends returns AQ_EPERM at
+ * its first check, before it changes anything. */
+void aq__queue_call_drop(aq_queue *q, void *item)
+{
+    aq_task *self = aq__cur;
+    aq__cur = NULL;
+    q->drop(item, q->drop_ud);
+    aq__cur = self;
+}
+
 /* Out of line, so that put_overflow reaches it by a jump. */
 __attribute__((noinline)) int aq__queue_refuse(aq_queue *q, const void *item)
 {

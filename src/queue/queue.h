@@ -152,13 +152,16 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
+/* Calls q's drop callback on item as outside any task (queue.c). */
+AQ__HIDDEN void aq__queue_call_drop(aq_queue *q, void *item);
+
 /* Hands an item the queue lets go of without a get (displaced by a
  * DROP_OLDEST put, refused, discarded by an immediate shutdown, left at
  * aq_queue_free) to the drop callback, if any. */
 static inline void aq__queue_victim(aq_queue *q, void *item)
 {
     if (q->drop)
-        q->drop(item, q->drop_ud);
+        aq__queue_call_drop(q, item);
 }
 
 /* The end of a DROP_OLDEST put that stored its item in a victim's
