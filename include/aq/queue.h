@@ -50,7 +50,10 @@ typedef enum aq_queue_kind {
 
 /* Orders two items of a priority queue: negative if a comes out before b,
  * positive if after, 0 for equal priority (then insertion order decides,
- * so payloads are never compared). ud is the pointer given at creation. */
+ * so payloads are never compared). ud is the pointer given at creation.
+ * It runs in the middle of a put or get, as a plain function (as outside
+ * any task, like aq_drop_fn): a call marked Suspends returns AQ_EPERM
+ * there. It must not call into the queue. */
 typedef int (*aq_cmp_fn)(const void *a, const void *b, void *ud);
 
 /* Largest accepted item size, in bytes. */

@@ -203,15 +203,13 @@ static inline int put_now(aq_queue *q, const void *item)
  * still in storage and the counts not yet settled: had it suspended
  * (aq_yield, a put on another queue), another task could have got the
  * very item it was given, or drained the queue under a LIFO drop's
- * memmove. So it runs as a plain function, as asyncio's callbacks are:
- * with no current task, every call marked Suspends returns AQ_EPERM at
- * its first check, before it changes anything. */
+ * memmove. So it runs as a plain function (aq__plain_begin), as
+ * asyncio's callbacks are. */
 void aq__queue_call_drop(aq_queue *q, void *item)
 {
-    aq_task *self = aq__cur;
-    aq__cur = NULL;
+    aq_task *self = aq__plain_begin();
     q->drop(item, q->drop_ud);
-    aq__cur = self;
+    aq__plain_end(self);
 }
 
 /* Out of line, so that put_overflow reaches it by a jump. */

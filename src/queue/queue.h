@@ -152,7 +152,8 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
-/* Calls q's drop callback on item as outside any task (queue.c). */
+/* Calls q's drop callback on item as outside any task (queue.c,
+ * aq__plain_begin). */
 AQ__HIDDEN void aq__queue_call_drop(aq_queue *q, void *item);
 
 /* Hands an item the queue lets go of without a get (displaced by a
