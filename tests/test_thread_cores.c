@@ -114,10 +114,112 @@ TEST(test_cores_bad_input)
     ASSERT_OK(aq_cores_stop(g.c));
 }
 
+/* One loop of a set ended early (aq_loop_stop on aq_cores_loop, or its
+ * keep-alive undone by one of its tasks): spawns and posts to it return
+ * AQ_EINVAL, the others run on, and aq_cores_stop ends the rest. Before
+ * the fix the loop's thread freed it at once: the later spawn, post and
+ * stop used freed memory (ASan), and the plain build crashed in
+ * aq_cores_stop. */
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    if (aq_sleep(30 * AQ_SEC) == AQ_ECANCELED)
+        g.cancelled++;
+    return NULL;
+}
+
+static void *count_run(void *arg)
+{
+    (void)arg;
+    g.items++;
+    return NULL;
+}
+
+static void *unkeep(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_loop_keep_alive(aq_loop_current(), 0));
+    return NULL;
+}
+
+static void nop_post(void *arg) { (void)arg; }
+
+/* Spawns to loop i until the set refuses them (the loop has ended):
+ * each accepted one runs, since an ending loop runs what it accepted. */
+static void until_ended(long i)
+{
+    int rc;
+    for (int tries = 0;
+         (rc = aq_cores_spawn(g.c, i, count_run, NULL)) == AQ_OK &&
+         tries < 10000;
+         tries++)
+        usleep(100);
+    ASSERT_RC(rc, AQ_EINVAL);
+}
+
+TEST(test_cores_loop_ended_early)
+{
+    memset(&g, 0, sizeof g);
+    ASSERT_OK(aq_cores_start(&g.c, 3));
+    for (long i = 0; i < 2; i++)
+        ASSERT_OK(aq_cores_spawn(g.c, i, sleeper, NULL));
+    aq_loop *one = aq_cores_loop(g.c, 1);
+    ASSERT_OK(aq_loop_stop(one));
+    until_ended(1);
+    /* Its sleeper is cancelled as it ends, just after the refusals. */
+    for (int tries = 0; g.cancelled < 1 && tries < 10000; tries++)
+        usleep(100);
+    ASSERT_EQ(g.cancelled, 1);
+    ASSERT_RC(aq_loop_post(one, nop_post, NULL), AQ_EINVAL);
+    ASSERT_OK(aq_loop_stop(one)); /* harmless */
+    long before = g.items;
+    int ok = 0;
+    for (int i = 0; i < 6; i++) /* round robin skips nothing: 1 refuses */
+        ok += aq_cores_spawn(g.c, AQ_ANY_CORE, count_run, NULL) == AQ_OK;
+    ASSERT_EQ(ok, 4);
+    /* A task undoing its own loop's keep-alive ends that loop too, once
+     * it has nothing left to do (loop 2 has no sleeper). */
+    ASSERT_OK(aq_cores_spawn(g.c, 2, unkeep, NULL));
+    until_ended(2);
+    ASSERT_OK(aq_cores_stop(g.c));
+    ASSERT_EQ(g.cancelled, 2);
+    ASSERT(g.items >= before + 4);
+}
+
+/* A thread may be inside aq_cores_wait when another calls aq_cores_stop
+ * (a shutdown while a thread waits for the work): the wait returns once
+ * the stop has finished the tasks, and the stop frees the set only after
+ * that thread has left it (ThreadSanitizer reported the mutex destroyed
+ * under the waiter, ASan a use after free, before the fix). */
+static void *cores_waiter(void *arg)
+{
+    return (void *)(intptr_t)aq_cores_wait(arg);
+}
+
+TEST(test_cores_wait_under_way_at_stop)
+{
+    for (int round = 0; round < 20; round++) {
+        memset(&g, 0, sizeof g);
+        ASSERT_OK(aq_cores_start(&g.c, 2));
+        for (int i = 0; i < 4; i++)
+            ASSERT_OK(aq_cores_spawn(g.c, AQ_ANY_CORE, sleeper, NULL));
+        pthread_t th;
+        ASSERT_EQ(pthread_create(&th, NULL, cores_waiter, g.c), 0);
+        usleep(round % 2 ? 2000 : 0);
+        ASSERT_OK(aq_cores_stop(g.c));
+        void *rc = NULL;
+        ASSERT_EQ(pthread_join(th, &rc), 0);
+        ASSERT_OK((int)(intptr_t)rc);
+        ASSERT_EQ(g.cancelled, 4);
+    }
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_cores_fan_out);
     RUN(test_cores_stop_cancels_waiting_tasks);
     RUN(test_cores_bad_input);
+    RUN(test_cores_loop_ended_early);
+    RUN(test_cores_wait_under_way_at_stop);
     return t_done();
 }

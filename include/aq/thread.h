@@ -36,12 +36,16 @@ AQ_EXTERN int aq_loop_keep_alive(aq_loop *loop, int on);
  * calls on queues, set events. A loop sleeping in its poller is woken by
  * an eventfd, written only when it sleeps. Posts still queued when the
  * loop is freed are dropped, never run. The record is allocated with the
- * aq_set_allocator allocator, which must then be thread-safe.
+ * aq_set_allocator allocator, which must then be thread-safe. A loop
+ * whose keep-alive count is back to 0 still takes posts (AQ_OK), but
+ * they run only if it polls again (aq_loop_run_ready does; aq_loop_run
+ * may return first, with nothing to wait for), else they are dropped
+ * when it is freed.
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL, or the loop is not
  * open to posts (aq_loop_keep_alive was never called, or it is being
- * freed); AQ_ENOMEM. Does not suspend. Thread-safe: any thread, the
- * loop's own included; the loop must not be freed while a call is under
- * way. */
+ * freed, or it is an aq_cores loop that has ended); AQ_ENOMEM. Does not
+ * suspend. Thread-safe: any thread, the loop's own included; the loop must
+ * not be freed while a call is under way. */
 AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
 
 /* Makes aq_loop_run return at the loop's next iteration, leaving its
@@ -49,13 +53,16 @@ AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
  * returns AQ_OK; a kept-alive loop asleep in its poller is woken at once,
  * another one at its next wake-up. For aq_run's loop (a task gets it with
  * aq_loop_current()), aq_run then cancels and reaps the tasks and
- * returns AQ_ECANCELED. Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not
- * suspend. Thread-safe, and async-signal-safe: a sigaction handler may
- * call it (lock-free atomics and write(2) only; errno is kept). A signal
- * handled on the loop's own thread also cuts its sleep short (epoll_wait
- * and clock_nanosleep return EINTR). The handler must no longer be able
- * to run, or must no longer name the loop, once aq_loop_free begins.
- * To wait for signals in a task instead, see aq_signals_open (io.h). */
+ * returns AQ_ECANCELED. A stop made while the loop is not running is
+ * kept: its next aq_loop_run returns at once, before running anything
+ * (asyncio's stop() before run_forever() lets one iteration run first).
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL. Does not suspend. Thread-safe,
+ * and async-signal-safe: a sigaction handler may call it (lock-free atomics
+ * and write(2) only; errno is kept). A signal handled on the loop's own
+ * thread also cuts its sleep short (epoll_wait and clock_nanosleep return
+ * EINTR). The handler must no longer be able to run, or must no longer name
+ * the loop, once aq_loop_free begins. To wait for signals in a task instead,
+ * see aq_signals_open (io.h). */
 AQ_EXTERN int aq_loop_stop(aq_loop *loop);
 
 /* ===================================================================== */
@@ -159,8 +166,11 @@ typedef struct aq_cores aq_cores;
 /* Starts n loops on n new threads (n = 0: one per CPU online, from
  * sysconf(_SC_NPROCESSORS_ONLN)). The threads run their loops until
  * aq_cores_stop; they are not pinned to CPUs (use pthread_setaffinity_np
- * from a task if you need that). Returns: AQ_OK; AQ_EINVAL if out is NULL
- * or n is above AQ_CORES_MAX; AQ_ENOMEM; -errno from pthread_create,
+ * from a task if you need that), and they inherit the caller's signal
+ * mask (unlike the pool's threads, which block every signal): block
+ * SIGINT, SIGTERM, ... before this call if only another thread (or
+ * aq_signals_open's loop) should take them. Returns: AQ_OK; AQ_EINVAL if out
+ * is NULL or n is above AQ_CORES_MAX; AQ_ENOMEM; -errno from pthread_create,
  * eventfd or epoll (then nothing is left running). Blocks briefly. Any
  * thread. */
 AQ_EXTERN int aq_cores_start(aq_cores **out, size_t n);
@@ -168,11 +178,14 @@ AQ_EXTERN int aq_cores_start(aq_cores **out, size_t n);
 AQ_EXTERN size_t aq_cores_count(const aq_cores *c);
 /* Loop i of c, or NULL if c is NULL or i is out of range; for the
  * thread-safe calls (aq_loop_post, aq_loop_stop) only. aq_loop_stop on it
- * ends that loop for good: its tasks are cancelled, as aq_cores_stop
- * cancels them, and from then on aq_cores_spawn to it (by its index, or
- * when AQ_ANY_CORE's round robin reaches it) and aq_loop_post to it
- * return AQ_EINVAL; the other loops run on until aq_cores_stop, which
- * still joins every thread. Does not suspend. Any thread. */
+ * ends that loop for good (so does undoing its keep-alive with
+ * aq_loop_keep_alive(loop, 0), once the loop has nothing left to do):
+ * the posts and spawns it had accepted still run, then its tasks are
+ * cancelled and run to their end on its thread, as aq_cores_stop does;
+ * from then on aq_cores_spawn to it (by its index, or when AQ_ANY_CORE's
+ * round robin reaches it) and aq_loop_post to it return AQ_EINVAL. The
+ * pointer stays valid until aq_cores_stop, which still joins every
+ * thread; the other loops run on. Does not suspend. Any thread. */
 AQ_EXTERN aq_loop *aq_cores_loop(const aq_cores *c, size_t i);
 /* Spawns fn(arg) as a detached task on loop i (AQ_ANY_CORE: the next in
  * round robin): it starts at that loop's next poll; its result is
@@ -183,19 +196,25 @@ AQ_EXTERN aq_loop *aq_cores_loop(const aq_cores *c, size_t i);
  * Thread-safe, until aq_cores_stop begins. */
 AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
 /* Blocks the calling thread until every task spawned through c so far
- * has returned. Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if
- * called from a thread running a loop (a task of c would wait for
- * itself); AQ_ENOMEM if some spawn could not start for want of memory
- * since the last call (the others have returned). Blocks the thread. Any
- * thread but a loop's. */
+ * has returned. It may be under way on another thread when aq_cores_stop
+ * begins: it then returns once the stop has cancelled and finished the
+ * tasks, before the stop frees c. Returns: AQ_OK; AQ_EINVAL if c is
+ * NULL; AQ_EDEADLK if called from a thread running a loop (a task of c
+ * would wait for itself); AQ_ENOMEM if some spawn could not start for
+ * want of memory since the last call (the others have returned). Blocks
+ * the thread. Any thread but a loop's. */
 AQ_EXTERN int aq_cores_wait(aq_cores *c);
 /* Stops every loop of c, cancels the tasks still on them and lets them
  * finish on their own threads (as aq_loop_free does: a task waiting in
  * aq_queue_get on a shared queue gets AQ_ECANCELED), joins the threads
- * and frees c. Spawns still in flight are dropped, never run. Returns:
- * AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if called from one of c's
- * loops (c is then left running). Blocks the thread. Any thread but c's
- * loops'; no aq_cores_spawn may be under way. */
+ * and frees c. Spawns and posts a loop had accepted still run first (a
+ * spawned task starts cancelled: its first suspending call returns
+ * AQ_ECANCELED); the tasks being cancelled may still spawn, and get
+ * AQ_EINVAL from a loop that has ended. Returns: AQ_OK; AQ_EINVAL if c
+ * is NULL; AQ_EDEADLK if called from one of c's loops (c is then left
+ * running). Blocks the thread. Any thread but c's loops'; no other
+ * thread may begin a call on c once it has begun (an aq_cores_wait
+ * already under way is waited for). */
 AQ_EXTERN int aq_cores_stop(aq_cores *c);
 
 /* ===================================================================== */

@@ -209,8 +209,9 @@ int64_t aq_loop_next_deadline(const aq_loop *l)
 /* Cancels every task that has not returned and runs them until they do.
  * A cancelled task's suspending calls all fail at once, and a task that
  * its cleanup spawns starts cancelled, so this ends unless a task ignores
- * AQ_ECANCELED and loops forever. */
-static void finish_all(aq_loop *l)
+ * AQ_ECANCELED and loops forever. An aq_loop_stop made meanwhile (or
+ * before, and not yet seen) does not cut it short. */
+void aq__loop_finish(aq_loop *l)
 {
     l->main = NULL;
     l->closing = 1;
@@ -219,7 +220,9 @@ static void finish_all(aq_loop *l)
         if (t->state != AQ__DONE)
             aq_task_cancel(t);
     }
-    aq_loop_run(l);
+    do
+        aq_loop_run(l);
+    while (l->stopped);
     l->closing = 0;
 }
 
@@ -230,7 +233,7 @@ int aq_loop_free(aq_loop *l)
     /* Its leftover tasks must run to be reaped, and loops do not nest. */
     if (l->running || (aq__cur && l->nlive))
         return AQ_EBUSY;
-    finish_all(l);
+    aq__loop_finish(l);
     while (!aq__list_empty(&l->tasks)) { /* handles never released */
         aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
         aq__list_remove(&t->all);
@@ -337,7 +340,7 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
                         "cancelled:\n");
         aq_loop_dump(l, stderr);
     }
-    finish_all(l);
+    aq__loop_finish(l);
     if (result)
         *result = main->result;
     aq_task_release(main);

@@ -390,6 +390,10 @@ AQ__HIDDEN void aq__fiber_acquire(void *obj);
 
 /* Switches from finished task t to the loop for good. */
 AQ__HIDDEN void aq__loop_exit(aq_task *t) __attribute__((noreturn));
+/* Cancels l's tasks and runs them to their end, on the calling thread
+ * (aq_loop_free's first step; thread/cores.c ends a loop with it before
+ * the loop is freed). */
+AQ__HIDDEN void aq__loop_finish(aq_loop *l);
 
 /* The loop's pseudo-random numbers (splitmix64: one add and a mix, and
  * every seed gives a full-period sequence), for fair choices that a test

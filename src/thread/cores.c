@@ -3,10 +3,15 @@
  *
  * Invariants:
  * - Each loop is created, kept alive and freed by this file, and run by
- *   its own thread from aq_cores_start to aq_cores_stop: aq_loop_run
- *   returns only when aq_cores_stop calls aq_loop_stop, and the thread
- *   then frees its loop itself (aq_loop_free cancels the tasks still
- *   there and runs them to their end, on the thread they ran on).
+ *   its own thread until it stops: at aq_cores_stop, or earlier if the
+ *   user stops it (aq_loop_stop on aq_cores_loop) or undoes its
+ *   keep-alive. Either way the thread then ends the loop for good: it
+ *   closes its inbox (posts accepted run, later ones are refused), then
+ *   cancels its tasks and runs them to their end, on the thread they ran
+ *   on. The loop's memory stays until aq_cores_stop frees it after the
+ *   join, so that a spawn, a post or a stop made to an ended loop (the
+ *   user may still hold aq_cores_loop's pointer) touches no freed memory
+ *   and gets AQ_EINVAL.
  * - A spawn from another thread is a post (aq_loop_post) whose record is
  *   allocated by the caller, so a spawn reports AQ_ENOMEM at once; only a
  *   task's stack is allocated on the loop, and a failure there is counted
@@ -14,10 +19,14 @@
  * - `live` counts spawns not yet returned (or lost): incremented before
  *   the post, decremented when the task's function returns; under `mu`,
  *   so that aq_cores_wait sleeps on `idle` without missing the last one.
- * - A spawn record is on `pending` from the post until its loop starts the
- *   task. A loop stopped first drops the post (aq_loop_free drops posts
- *   still queued); aq_cores_stop then frees the records left on pending,
- *   once every loop thread has ended, so none leaks.
+ * - A spawn record is on `pending` from the post until its loop runs the
+ *   post; a refused post's record is taken back by its spawner. Since an
+ *   ending loop runs every post it accepted, pending is empty and `live`
+ *   is 0 once every loop thread has ended (a task the stop cancelled
+ *   has returned).
+ * - `waiters` counts threads inside aq_cores_wait (under mu): one may be
+ *   under way as aq_cores_stop begins, and the stop frees mu only once
+ *   they have all left.
  */
 #include "thread/thread.h"
 
@@ -38,6 +47,7 @@ struct aq_cores {
     pthread_cond_t idle;  /* live dropped to 0 */
     long live;            /* under mu */
     long lost;            /* spawns the loop could not start; under mu */
+    long waiters;         /* threads in aq_cores_wait; under mu */
     aq_list pending;      /* spawn records posted, not started; under mu */
 };
 
@@ -83,22 +93,30 @@ static void on_spawn_post(void *arg)
 static void *core_main(void *arg)
 {
     aq_loop *l = arg;
-    aq_loop_run(l); /* kept alive: returns at aq_cores_stop */
+    aq_loop_run(l);     /* kept alive: returns when stopped */
+    aq__inbox_close(l); /* spawns accepted start, to be cancelled below */
     aq_loop_keep_alive(l, 0);
-    aq_loop_free(l); /* cancels and finishes what is left, here */
+    aq__loop_finish(l); /* cancels and finishes what is left, here */
     return NULL;
 }
 
-/* Stops and joins the first n cores, then frees c. */
+/* Stops and joins the first n cores, waits out the threads returning
+ * from aq_cores_wait, then frees the loops and c. */
 static void teardown(aq_cores *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         aq_loop_stop(c->cores[i].loop);
     for (size_t i = 0; i < n; i++)
         pthread_join(c->cores[i].thread, NULL);
-    while (!aq__list_empty(&c->pending)) /* posts the loops dropped */
-        aq__free(aq__list_entry(aq__list_pop_front(&c->pending), spawn_rec,
-                                link));
+    pthread_mutex_lock(&c->mu);
+    while (c->waiters > 0) { /* live is 0: they are on their way out */
+        pthread_mutex_unlock(&c->mu);
+        sched_yield();
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        aq_loop_free(c->cores[i].loop);
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->mu);
     aq__free(c->cores);
@@ -195,10 +213,12 @@ int aq_cores_wait(aq_cores *c)
     if (aq__thread_loop)
         return AQ_EDEADLK;
     pthread_mutex_lock(&c->mu);
+    c->waiters++;
     while (c->live > 0)
         pthread_cond_wait(&c->idle, &c->mu);
     long lost = c->lost;
     c->lost = 0;
+    c->waiters--;
     pthread_mutex_unlock(&c->mu);
     return lost ? AQ_ENOMEM : AQ_OK;
 }

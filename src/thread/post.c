@@ -157,21 +157,36 @@ static void wait_senders(inbox *in)
         sched_yield();
 }
 
-static void inbox_free(aq_loop *l)
+/* Refuses posts from now on, then waits until every post accepted is on
+ * the stack: the first step of both ends of an inbox. */
+static void shut(inbox *in)
 {
-    aq__io *io = l->io;
-    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     atomic_store(&in->open, 0);
     atomic_thread_fence(memory_order_seq_cst); /* open, then senders: the
                                                   same handshake as
                                                   may_sleep's */
     /* Posters mid-send first: one that saw the inbox open may still be
-     * appending, and its record must be in the list taken below. */
+     * appending, and its record must be in the list taken after. */
     wait_senders(in);
     pthread_mutex_lock(&in->mu);
     while (in->promised > 0) /* a reserved post is a promise: wait */
         pthread_cond_wait(&in->sent, &in->mu);
     pthread_mutex_unlock(&in->mu);
+}
+
+void aq__inbox_close(aq_loop *l)
+{
+    if (!atomic_load_explicit(&l->inbox, memory_order_relaxed))
+        return;
+    shut(atomic_load_explicit(&l->inbox, memory_order_relaxed));
+    run_posts(l); /* owned posts too: their tasks may still wait */
+}
+
+static void inbox_free(aq_loop *l)
+{
+    aq__io *io = l->io;
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    shut(in);
     post *p = take_all(in);
     wait_senders(in); /* a reserved post's sender may still be waking us */
     for (post *next; p; p = next) { /* reserved: run; the rest: drop */

@@ -85,6 +85,13 @@ AQ__HIDDEN int aq__inbox_open(aq_loop *l);
  * Any thread. */
 AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
 
+/* Closes l's inbox for good, on l's thread, without freeing it (a loop
+ * that ends before it is freed: cores.c): aq_loop_post then returns
+ * AQ_EINVAL, and every post accepted before runs now, none dropped.
+ * Wake-ups of l's waiting tasks (owned posts) still arrive and run at
+ * its polls. Nothing if l was never open to posts. */
+AQ__HIDDEN void aq__inbox_close(aq_loop *l);
+
 /* Reserves a post of fn(arg) on l, which must be open to posts
  * (aq_loop_keep_alive): the record is allocated now, so aq__post_send
  * cannot fail, and aq_loop_free waits for the send and runs fn rather
