@@ -303,6 +303,69 @@ TEST(test_compact_setter_codes)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* A compact task that cannot get room to save its frames gets AQ_ENOMEM
+ * having done nothing (aq.h), from aq_gather and aq_group_wait too: the
+ * tasks it waits for are not cancelled. Before the fix both cancelled
+ * them, and aq_group_wait retried the allocation without end while it
+ * kept failing (a fresh user's trial). Each main task is fresh, so its
+ * first park is the allocation made to fail. */
+static int napped;
+
+static void *napper(void *arg)
+{
+    napped = aq_sleep(5 * AQ_MSEC);
+    return arg;
+}
+
+static int group_napper(void *arg)
+{
+    napper(arg);
+    return 0;
+}
+
+static void *gather_enomem_main(void *arg)
+{
+    (void)arg;
+    aq_task *t = NULL;
+    void *res = NULL;
+    napped = 1;
+    ASSERT_OK(aq_spawn(&t, napper, &napped));
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_gather(&t, 1, &res), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT_EQ(aq_task_cancelled(t), 0);
+    ASSERT_OK(aq_gather(&t, 1, &res));
+    ASSERT_OK(napped); /* its sleep ran its course */
+    ASSERT(res == &napped);
+    ASSERT_OK(aq_task_release(t));
+    return NULL;
+}
+
+static void *group_enomem_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    int status = -1;
+    napped = 1;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, group_napper, NULL));
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_group_wait(g, &status), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT_EQ(aq_group_live(g), 1); /* not cancelled, not reaped */
+    ASSERT_OK(aq_group_wait(g, &status));
+    ASSERT_OK(napped);
+    ASSERT_EQ(status, 0);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_compact_enomem_cancels_nothing)
+{
+    t_main_compact(gather_enomem_main, NULL);
+    t_main_compact(group_enomem_main, NULL);
+}
+
 /* Running off the shared stack hits its guard page and is reported like
  * any overflow (tested in a child process, as in test_overflow.c). */
 static void overflow_child(void)
@@ -331,6 +394,7 @@ int main(int argc, char **argv)
     RUN(test_compact_cancel_timeout_and_mixed_stacks);
     RUN(test_compact_leftovers_reaped);
     RUN(test_compact_setter_codes);
+    RUN(test_compact_enomem_cancels_nothing);
     RUN(test_compact_overflow_is_loud);
     return t_done();
 }

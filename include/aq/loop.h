@@ -218,7 +218,9 @@ AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
  * running is cancelled (as asyncio.gather does) and the call returns.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if tasks is NULL
  * with n > 0 or any tasks[i] is NULL; AQ_EDEADLK if the set contains the
- * caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
+ * caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM in a
+ * compact task with no memory to park: nothing is cancelled, and results
+ * holds what the tasks already awaited returned. Suspends. */
 AQ_EXTERN int aq_gather(aq_task *const *tasks, size_t n, void **results);
 AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
                               void **results, int64_t deadline);

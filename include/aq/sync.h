@@ -250,7 +250,9 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * AQ_EINVAL if g is NULL; AQ_ECANCELED if the caller was cancelled and
  * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
  * passed: in both, the children were cancelled and have all returned
- * (the wait for them is shielded). Several tasks may wait on one group:
+ * (the wait for them is shielded); AQ_ENOMEM in a compact task with no
+ * memory to park (nothing done: no child is cancelled). Several tasks
+ * may wait on one group:
  * the first whose wait is cut short cancels the children for all, and
  * the others' waits then return once the children have (AQ_OK if none
  * failed: a cancelled child is not a failure). Free the group once its

@@ -282,6 +282,8 @@ int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
     for (size_t i = 0; i < n; i++) {
         int rc = aq_task_wait_until(tasks[i], results ? &results[i] : NULL,
                                     deadline);
+        if (rc == AQ_ENOMEM) /* a compact task could not park: no harm */
+            return rc;
         if (rc) {
             cancel_set(tasks + i, n - i);
             return rc;
