@@ -360,10 +360,52 @@ static void *group_enomem_main(void *arg)
     return NULL;
 }
 
+/* The same for a condition's wait, with another task queued on its lock:
+ * the wait passes the lock on before it parks, so without room reserved
+ * first it had to take the lock back, and spun for ever failing to park
+ * for it while the new owner could never run. */
+static aq_cond *cv;
+static int lock_taken;
+
+static void *lock_taker(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_lock_acquire(aq_cond_lock(cv)));
+    lock_taken = 1;
+    ASSERT_OK(aq_lock_release(aq_cond_lock(cv)));
+    return NULL;
+}
+
+static void *cond_enomem_main(void *arg)
+{
+    (void)arg;
+    aq_lock *l;
+    aq_task *t = NULL;
+    lock_taken = 0;
+    ASSERT_OK(aq_lock_new(&l));
+    ASSERT_OK(aq_cond_new(&cv, l));
+    ASSERT_OK(aq_lock_try_acquire(l));
+    ASSERT_OK(aq_spawn(&t, lock_taker, NULL));
+    ASSERT_OK(aq_yield()); /* it queues on the lock */
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_cond_wait_until(cv, aq_in(AQ_MSEC)), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT_EQ(aq_lock_locked(l), 1); /* still ours: nothing done */
+    ASSERT_EQ(lock_taken, 0);
+    ASSERT_OK(aq_lock_release(l));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_EQ(lock_taken, 1);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_cond_free(cv));
+    ASSERT_OK(aq_lock_free(l));
+    return NULL;
+}
+
 TEST(test_compact_enomem_cancels_nothing)
 {
     t_main_compact(gather_enomem_main, NULL);
     t_main_compact(group_enomem_main, NULL);
+    t_main_compact(cond_enomem_main, NULL);
 }
 
 /* Running off the shared stack hits its guard page and is reported like

@@ -108,9 +108,16 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
         return AQ_EPERM; /* asyncio: "cannot wait on un-acquired lock" */
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
+    /* A compact task's room to park, for the wait and for taking the lock
+     * back (both from this frame), before the lock is passed on: so an
+     * AQ_ENOMEM has done nothing. Failing after the pass, it had to take
+     * the lock back, and could only spin on a park it could not make. */
+    int rc = aq__park_reserve(self);
+    if (rc != AQ_OK)
+        return rc;
     aq__lock_pass(l);
     int64_t d = deadline;
-    int rc = aq__park_begin(self, &d);
+    rc = aq__park_begin(self, &d);
     if (rc != AQ_OK) {
         reacquire(l, self);
         return rc;
