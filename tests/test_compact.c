@@ -408,6 +408,55 @@ TEST(test_compact_enomem_cancels_nothing)
     t_main_compact(cond_enomem_main, NULL);
 }
 
+/* A compact task started where a finished one's frames were: under
+ * AddressSanitizer (the suite's sanitized build), the finished task's
+ * redzones, left in the shadow since its outer frames never return, made
+ * the new task's first store into a local array a stack-buffer-overflow
+ * (a fresh user's trial). Elsewhere this checks the values only. */
+/* Fills a local array at depth levels of calls: frames, and so their
+ * redzones, at many offsets from the top of the shared stack. */
+static uint64_t fill_at(int depth, uint64_t base)
+{
+    volatile uint64_t a[8];
+    uint64_t sum = 0;
+    for (int i = 0; i < 8; i++)
+        a[i] = base + (uint64_t)i;
+    for (int i = 0; i < 8; i++)
+        sum += a[i];
+    return depth > 0 ? sum + fill_at(depth - 1, base) : sum;
+}
+
+static void *array_child(void *arg)
+{
+    uintptr_t depth = (uintptr_t)arg;
+    return (void *)(uintptr_t)fill_at((int)depth, 1);
+}
+
+static void *array_spawner(void *arg)
+{
+    for (uintptr_t depth = 0; depth < 8; depth++) {
+        aq_task *t = NULL;
+        void *res = NULL;
+        ASSERT_OK(aq_spawn(&t, array_child, (void *)depth));
+        ASSERT_OK(aq_task_wait(t, &res));
+        ASSERT_EQ((uintptr_t)res, 36 * (depth + 1));
+        ASSERT_OK(aq_task_release(t));
+        fill_at((int)(uintptr_t)arg, 1); /* frames of this task's own */
+    }
+    return NULL;
+}
+
+TEST(test_compact_fresh_task_where_one_finished)
+{
+    aq_loop *l;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, 64 * 1024));
+    ASSERT_OK(aq_loop_spawn(l, NULL, array_spawner, (void *)1, 0));
+    ASSERT_OK(aq_loop_spawn(l, NULL, array_spawner, (void *)3, 0));
+    ASSERT_OK(aq_loop_run(l));
+    ASSERT_OK(aq_loop_free(l));
+}
+
 /* Running off the shared stack hits its guard page and is reported like
  * any overflow (tested in a child process, as in test_overflow.c). */
 static void overflow_child(void)
@@ -437,6 +486,7 @@ int main(int argc, char **argv)
     RUN(test_compact_leftovers_reaped);
     RUN(test_compact_setter_codes);
     RUN(test_compact_enomem_cancels_nothing);
+    RUN(test_compact_fresh_task_where_one_finished);
     RUN(test_compact_overflow_is_loud);
     return t_done();
 }

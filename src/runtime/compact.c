@@ -194,6 +194,12 @@ void aq__compact_enter(aq_loop *l, aq_task *t)
     if (l->resident)
         evict(l);
     if (t->save_len == 0) { /* first run: a fresh frame at the top */
+        /* A finished task never returned from its outer frames, whose
+         * redzones stay in the shadow, at the very addresses this one's
+         * frames take: AddressSanitizer reported the new task's first
+         * store into a local array as a stack-buffer-overflow. */
+        if (aq__unlikely(aq__fibers))
+            aq__fiber_unpoison(l->shared->lo, l->shared->size);
         aq__ctx_make(&t->ctx, l->shared->lo, l->shared->size,
                      aq__task_entry);
     } else {
