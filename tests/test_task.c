@@ -324,6 +324,39 @@ TEST(test_task_wait_on_self_is_edeadlk)
     t_main(wait_self_main, NULL);
 }
 
+/* A task of another loop (two loops on one thread) cannot be awaited:
+ * its wake-up would reach this loop's task through the other loop. Each
+ * call refuses before it changes anything (a fresh user's trial saw
+ * aq_run report AQ_EDEADLK and the wait return AQ_ECANCELED). */
+static aq_task *foreign;
+
+static void *wait_foreign_main(void *arg)
+{
+    (void)arg;
+    void *res = (void *)1;
+    aq_clause c[] = {AQ_TASK(foreign, &res)};
+    ASSERT_RC(aq_task_wait(foreign, &res), AQ_EINVAL);
+    ASSERT_RC(aq_task_wait_until(foreign, &res, aq_in(AQ_MSEC)), AQ_EINVAL);
+    ASSERT_RC(aq_gather(&foreign, 1, &res), AQ_EINVAL);
+    ASSERT_RC(aq_task_wait_any(&foreign, 1, &res), AQ_EINVAL);
+    ASSERT_RC(aq_select(c, 1, 0), AQ_EINVAL);
+    ASSERT(res == (void *)1);
+    ASSERT_EQ(aq_task_cancelled(foreign), 0); /* gather cancelled nothing */
+    return NULL;
+}
+
+TEST(test_task_wait_on_another_loop_is_einval)
+{
+    aq_loop *other;
+    ASSERT_OK(aq_loop_new(&other));
+    ASSERT_OK(aq_loop_spawn(other, &foreign, ret_arg, NULL, 0));
+    t_main(wait_foreign_main, NULL);
+    ASSERT_OK(aq_loop_run(other));
+    ASSERT_EQ(aq_task_done(foreign), 1);
+    ASSERT_OK(aq_task_release(foreign));
+    ASSERT_OK(aq_loop_free(other));
+}
+
 /* ---- gather ---------------------------------------------------------- */
 
 static void *gather_main(void *arg)
@@ -1064,6 +1097,7 @@ int main(int argc, char **argv)
     RUN(test_task_spawn_outside_task_is_eperm);
     RUN(test_task_wait_returns_result);
     RUN(test_task_wait_on_self_is_edeadlk);
+    RUN(test_task_wait_on_another_loop_is_einval);
     RUN(test_task_gather_results);
     RUN(test_task_gather_bad_sets);
     RUN(test_task_gather_cancelled_cancels_children);

@@ -203,8 +203,10 @@ AQ_EXTERN aq_task *aq_task_self(void);
 /* Waits until task t returns (await task).
  * result: if not NULL, receives t's return value on AQ_OK.
  * Returns: AQ_OK (also at once if t had already returned); AQ_EPERM
- * outside a task; AQ_EINVAL if t is NULL; AQ_EDEADLK if t is the calling
- * task; AQ_ECANCELED if the caller is cancelled; AQ_ETIMEDOUT (the _until
+ * outside a task; AQ_EINVAL if t is NULL or belongs to another loop (a
+ * task of another loop, or thread, is awaited through a queue or an
+ * event of its own); AQ_EDEADLK if t is the calling task; AQ_ECANCELED
+ * if the caller is cancelled; AQ_ETIMEDOUT (the _until
  * form) if the deadline passed first. In both cases t keeps running:
  * unlike asyncio, where cancelling `await task` cancels the task and
  * wait_for cancels it on timeout, call aq_task_cancel(t) for that.
@@ -217,10 +219,11 @@ AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
  * cancelled, or the deadline passes, every task of the set that is still
  * running is cancelled (as asyncio.gather does) and the call returns.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if tasks is NULL
- * with n > 0 or any tasks[i] is NULL; AQ_EDEADLK if the set contains the
- * caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM in a
- * compact task with no memory to park: nothing is cancelled, and results
- * holds what the tasks already awaited returned. Suspends. */
+ * with n > 0 or any tasks[i] is NULL or of another loop (nothing is
+ * cancelled then); AQ_EDEADLK if the set contains the caller; AQ_ECANCELED;
+ * AQ_ETIMEDOUT (the _until form); AQ_ENOMEM in a compact task with no memory
+ * to park: nothing is cancelled, and results holds what the tasks already
+ * awaited returned. Suspends. */
 AQ_EXTERN int aq_gather(aq_task *const *tasks, size_t n, void **results);
 AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
                               void **results, int64_t deadline);
@@ -233,10 +236,10 @@ AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
  * The tasks keep running; nothing is cancelled.
  * result: if not NULL, receives the finished task's return value.
  * Returns: the index (>= 0); AQ_EPERM outside a task; AQ_EINVAL if tasks
- * is NULL, n is 0 or every entry is NULL; AQ_EDEADLK if the set contains
- * the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if
- * n > AQ_SELECT_STATIC and its waiter records could not be allocated.
- * Suspends. */
+ * is NULL, n is 0 or every entry is NULL, or one is of another loop;
+ * AQ_EDEADLK if the set contains the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the
+ * _until form); AQ_ENOMEM if n > AQ_SELECT_STATIC and its waiter records
+ * could not be allocated. Suspends. */
 AQ_EXTERN int aq_task_wait_any(aq_task *const *tasks, size_t n,
                                void **result);
 AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
@@ -284,7 +287,11 @@ typedef struct aq_timeout {
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL.
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_begin(aq_timeout *scope, int64_t deadline);
-/* Closes the calling task's innermost scope.
+/* Closes the calling task's innermost scope. A call whose wait the
+ * scope's deadline ended, but which a cancel reached before the task
+ * resumed, returns AQ_ECANCELED and does not count as cut short by the
+ * scope: cancellation is reported first (where asyncio's expired() would
+ * say True).
  * Returns: 1 if a call was cut short by this scope (asyncio's
  * cm.expired(), Trio's cancelled_caught), else 0; AQ_EPERM outside a
  * task; AQ_EINVAL if scope is NULL or not the task's innermost open
@@ -353,7 +360,8 @@ AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);
  * Returns: how many frames t has (which may be more than n), up to 64; 0
  * for a task that has not run yet; AQ_EINVAL if t is NULL, pcs is NULL
  * with n > 0, t is the running task (call glibc's backtrace() in it), t
- * is a compact task (its frames are copied aside), or this build uses
+ * is a compact task (its frames are copied aside; run or not yet), or
+ * this build uses
  * the ucontext switch; AQ_EALREADY if t has returned; AQ_ENOMEM if less
  * than 8 KiB of t's stack is free below its frames (the unwinder's room).
  * Does not suspend; call it on t's loop's thread. */
@@ -427,7 +435,13 @@ AQ_EXTERN int aq_yield(void);
  * ns <= 0, or a deadline already past, behaves as aq_yield() (it returns
  * AQ_OK after the other ready tasks ran once: unlike the other _until
  * calls, a sleep's deadline is its completion, not a failure); a duration
- * past the clock's range sleeps until cancelled.
+ * past the clock's range, and aq_sleep_until(AQ_NEVER), sleep until
+ * cancelled with no timer (so a loop with nothing else to run reports
+ * AQ_EDEADLK), whereas aq_sleep_until(INT64_MAX), aq_in's saturation,
+ * arms a timer for the year 2262, which keeps aq_run waiting. A cancel
+ * that arrives once the sleep's time has come but before the task runs
+ * again makes it return AQ_ECANCELED (as asyncio's sleep raises
+ * CancelledError then): a sleep completes only when the task resumes.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED; AQ_ETIMEDOUT if
  * a timeout scope's deadline comes first. Suspends. */
 AQ_EXTERN int aq_sleep(int64_t ns);

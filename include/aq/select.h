@@ -73,13 +73,13 @@ typedef struct aq_clause {
 } aq_clause;
 
 enum {
-    AQ_OP_PUT = 1,   /* aq_queue_put */
-    AQ_OP_GET = 2,   /* aq_queue_get */
-    AQ_OP_TASK = 3,  /* aq_task_wait */
-    AQ_OP_EVENT = 4, /* aq_event_wait */
-    AQ_OP_LOCK = 5,  /* aq_lock_acquire: the caller owns the lock after */
-    AQ_OP_SEM = 6,   /* aq_sem_acquire: the caller holds a permit after */
-    AQ_OP_GROUP = 7, /* aq_group_wait (without cancelling on a loss) */
+    AQ_OP_PUT = 1,      /* aq_queue_put */
+    AQ_OP_GET = 2,      /* aq_queue_get */
+    AQ_OP_TASK = 3,     /* aq_task_wait (of a task of the caller's loop) */
+    AQ_OP_EVENT = 4,    /* aq_event_wait */
+    AQ_OP_LOCK = 5,     /* aq_lock_acquire: the caller owns the lock after */
+    AQ_OP_SEM = 6,      /* aq_sem_acquire: the caller holds a permit after */
+    AQ_OP_GROUP = 7,    /* aq_group_wait (without cancelling on a loss) */
     AQ_OP_READABLE = 8, /* aq_fd_wait_readable */
     AQ_OP_WRITABLE = 9  /* aq_fd_wait_writable */
 };

@@ -93,7 +93,13 @@ static int check_other(const aq_clause *c, const aq_task *self)
 {
     switch (c->op) {
     case AQ_OP_TASK:
-        return c->task && c->task == self ? AQ_EDEADLK : AQ_OK;
+        if (!c->task || !self)
+            return AQ_OK;
+        if (c->task == self)
+            return AQ_EDEADLK;
+        return c->task->loop != self->loop
+                   ? aq_einval("a task clause's task belongs to another loop")
+                   : AQ_OK;
     case AQ_OP_LOCK: /* a lock is owned by a task: one must ask */
         if (!c->lock)
             return AQ_OK;

@@ -55,7 +55,10 @@ static void report(const aq_task *t, const char *how)
     say(fmt_num(b + sizeof b, t->stack->size, 10));
     say(" bytes, ");
     say(how);
-    say("; raise it with aq_loop_spawn or aq_loop_set_stack_size)\n");
+    say(t->compact ? "; a compact task's: raise the shared stack with "
+                     "aq_loop_set_compact)\n"
+                   : "; raise it with aq_loop_spawn or "
+                     "aq_loop_set_stack_size)\n");
 }
 
 static void on_segv(int sig, siginfo_t *info, void *uctx)

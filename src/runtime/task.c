@@ -234,6 +234,8 @@ int aq_task_wait_until(aq_task *t, void **result, int64_t deadline)
         return aq_einval("task is NULL");
     if (t == self)
         return AQ_EDEADLK;
+    if (t->loop != self->loop) /* its wake-up would go to the wrong loop */
+        return aq_einval("the task belongs to another loop");
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
     if (t->state != AQ__DONE) {
@@ -274,6 +276,8 @@ int aq_gather_until(aq_task *const *tasks, size_t n, void **results,
             return aq_einval("an entry of tasks is NULL");
         if (tasks[i] == self)
             return AQ_EDEADLK;
+        if (tasks[i]->loop != self->loop)
+            return aq_einval("a task of tasks belongs to another loop");
     }
     if (aq__cancel_due(self)) {
         cancel_set(tasks, n);
