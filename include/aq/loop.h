@@ -162,7 +162,8 @@ typedef struct aq_loop_stats {
     size_t ready;        /* of those, waiting for their turn to run */
     size_t parked;       /* of those, suspended in a wait or a sleep (the
                             rest: the caller, if it is one of them) */
-    size_t timers;       /* deadlines armed (sleeps and _until waits) */
+    size_t timers;       /* deadlines armed: sleeps, _until waits, and
+                            waits inside a timeout scope */
     uint64_t iterations; /* loop iterations since the loop was created:
                             passes of aq_loop_run (or aq_run) that ran
                             the ready tasks or slept for a timer */

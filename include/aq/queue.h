@@ -158,11 +158,11 @@ AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
  * queued, then fail, and waiting getters are woken with it. If immediate
  * is nonzero, queued items are dropped first, each subtracting one
  * unfinished task (never below zero), passed to the queue's drop callback
- * if aq_queue_set_overflow set one (in storage order, which for FIFO is
- * oldest first) and counted in aq_queue_stats.dropped; joiners are
- * released if unfinished reaches zero. Repeating it is harmless; a later
- * immediate shutdown still drops what is left.
- * Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
+ * if aq_queue_set_overflow set one (in storage order: oldest first for
+ * FIFO and LIFO, heap order for PRIORITY) and counted in
+ * aq_queue_stats.dropped; joiners are released if unfinished reaches zero.
+ * Repeating it is harmless; a later immediate shutdown still drops what is
+ * left. Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
 
 /* Introspection. The counts return the count (>= 0), or AQ_EINVAL if q
@@ -241,9 +241,13 @@ AQ_EXTERN int aq_queue_set_overflow(aq_queue *q, aq_overflow policy,
 
 /* Takes up to n items into out[0 .. n * item_size), in get order, waiting
  * only until at least one is there: one wake-up drains a burst (Go has no
- * counterpart; asyncio users loop over get_nowait). Every item taken is
- * handed over: *got says how many, also when the call then fails.
- * got: receives the count taken (0 on failure before any was taken).
+ * counterpart; asyncio users loop over get_nowait). A waiting call woken
+ * by one item handed to it also takes what else is stored when it runs
+ * (the queue may have filled meanwhile). Every item taken is handed over:
+ * *got says how many. Once one was handed to it, the call has completed:
+ * a cancel or deadline arriving after that returns AQ_OK with *got >= 1
+ * (completed beats cancelled), so a failure always has *got == 0.
+ * got: receives the count taken (0 on failure).
  * Returns: AQ_OK with *got >= 1; AQ_EPERM outside a task; AQ_EINVAL if q,
  * out or got is NULL or n is 0; AQ_ESHUTDOWN if q is shut down and
  * empty; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form). Suspends. */
@@ -261,7 +265,9 @@ AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,
 /* Puts the n items at items[0 .. n * item_size), in order, waiting for
  * room as needed (under a DROP policy, never waiting). It stops early on
  * cancellation, deadline or shutdown: exactly the first *done items went
- * in (each exactly once), the rest did not.
+ * in (each exactly once), the rest did not. The cancellation is checked
+ * between items even when none has to wait (a drop callback may cancel
+ * the caller).
  * done: receives how many went in, or under a DROP policy were dealt
  *   with by it: an item discarded is counted in *done, passed to the drop
  *   callback and counted in the statistics, and the batch goes on (the
