@@ -179,7 +179,12 @@ void aq__inbox_close(aq_loop *l)
     if (!atomic_load_explicit(&l->inbox, memory_order_relaxed))
         return;
     shut(atomic_load_explicit(&l->inbox, memory_order_relaxed));
+    /* As at a poll: the posts run as the loop's, so that a blocking
+     * thread face called from one still reports AQ_EDEADLK. */
+    aq_loop *outer = aq__thread_loop;
+    aq__thread_loop = l;
     run_posts(l); /* owned posts too: their tasks may still wait */
+    aq__thread_loop = outer;
 }
 
 static void inbox_free(aq_loop *l)
