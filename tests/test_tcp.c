@@ -162,6 +162,11 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT(l3 == NULL);
     ASSERT_EQ(open_fds(), before);
     ASSERT_OK(aq_fd_close(l));
+    /* Argument checks come before the cancel (aq.h), the host's too. */
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_connect_tcp(&c, "localhost", 1), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp_until(&c, "1.2.3", 1, AQ_NEVER), AQ_EINVAL);
+    ASSERT_RC(aq_connect_tcp(&c, "127.0.0.1", 1), AQ_ECANCELED);
     return NULL;
 }
 

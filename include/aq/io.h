@@ -26,16 +26,24 @@ extern "C" {
  * aq_read after a short read from a TCP socket: see there) and, on
  * EAGAIN, park the task until the fd is ready, then try again; system
  * errors come back as -errno (AQ_EBADF, -ECONNRESET, -EPIPE: a socket
- * write never raises SIGPIPE). At most one task may wait per direction of
- * an fd (a second gets AQ_EBUSY). A loop with an fd registered is never
- * out of work: aq_loop_run waits for I/O rather than returning, so close
- * (or detach) fds when done. A loop opens its own epoll fd at its first
- * registration (and an eventfd when first kept alive) and closes them in
- * aq_loop_free: count them in if you count a program's open fds. */
+ * write never raises SIGPIPE; a write to a pipe whose reader has gone
+ * does, as write(2) does, and its default action ends the process:
+ * ignore SIGPIPE, as Python does at startup, to get -EPIPE there too). At
+ * most one task may wait per direction of an fd (a second gets AQ_EBUSY). A
+ * loop with an fd registered is never out of work: aq_loop_run waits for I/O
+ * rather than returning, so close (or detach) fds when done. A loop opens its
+ * own epoll fd at its first registration (and an eventfd when first kept
+ * alive) and closes them in aq_loop_free: count them in if you count a
+ * program's open fds. */
 typedef struct aq_fd aq_fd; /* also declared by select.h */
 
 /* Registers fd with loop (NULL: the calling task's loop) and makes it
- * non-blocking. The caller keeps the fd's ownership until aq_fd_close.
+ * non-blocking. The caller keeps the fd's ownership until aq_fd_close,
+ * and the handle too: one still open when its loop is freed (by
+ * aq_loop_free, or at the end of aq_run) outlives the loop, unregistered,
+ * and must still be closed (aq_fd_close closes the fd, aq_fd_detach
+ * returns it; any other call on it returns AQ_EINVAL, its loop being
+ * gone). aq_signals_close after the loop is freed works alike.
  * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
  * out is NULL or fd < 0; -errno from fcntl or epoll (AQ_EBADF for a
  * closed fd, -EPERM for a regular file, which epoll refuses); AQ_ENOMEM.
@@ -80,8 +88,10 @@ AQ_EXTERN int aq_fd_wait_writable_until(aq_fd *f, int64_t deadline);
  * once the loop has polled, which it does while the task is suspended: so
  * after a short read, a deadline already passed gives AQ_ETIMEDOUT even
  * if data has arrived meanwhile, and a task polling with past deadlines
- * must suspend (aq_yield) between calls to see it, as with asyncio's
- * reader.read under wait_for(..., 0). Once the loop has reported a
+ * must suspend between calls to see it, as with asyncio's reader.read
+ * under wait_for(..., 0): while other tasks are ready the loop polls
+ * only every 16 rounds, so a wait (aq_fd_wait_readable_until) serves
+ * better than a series of aq_yield calls. Once the loop has reported a
  * hang-up, an error or urgent data (a peer's send with MSG_OOB, where a
  * read stops short with data behind it) on the socket, every call reads
  * first again. A call with n == 0 returns 0 at once, as read(2) does.

@@ -145,7 +145,9 @@ AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
                               int64_t deadline);
 
 /* The non-waiting form (Go's select with a default case): completes a
- * ready clause if there is one.
+ * ready clause if there is one. An fd clause is ready once the loop has
+ * reported the event (it polls while tasks are suspended), not as soon
+ * as data reaches the fd.
  * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
  * above; AQ_EDEADLK as above; AQ_ENOMEM if a put's storage could not
  * grow. Does not suspend;

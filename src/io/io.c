@@ -12,6 +12,9 @@
  *   that direction's ready bit; a waiter that finds the bit set consumes
  *   it and goes on without parking. So an edge that comes while nobody
  *   waits is never lost.
+ * - An aq_fd the user has not closed when the loop is freed is the
+ *   user's still (io.h): the loop orphans it (no loop) rather than free
+ *   it, and a later close or detach then only closes or returns its fd.
  * The loop calls poll() with timeout 0 every AQ__POLL_EVERY iterations
  * while tasks are ready, and with the time to the next timer (or no
  * limit) when none is: I/O is neither starved nor busy-polled.
@@ -86,6 +89,13 @@ static void io_destroy(aq_loop *l)
     aq__io *io = l->io;
     if (io->on_destroy)
         io->on_destroy(l);
+    for (uint32_t s = 0; s < io->nslots; s++) {
+        aq_fd *f = io->slots[s].f;
+        if (f) { /* every task has returned: no waiter, none woken */
+            f->w.loop = NULL;
+            f->w.woken[0] = f->w.woken[1] = NULL;
+        }
+    }
     aq__poller_free(io->poller);
     aq__free(io->slots);
     aq__free(io);
@@ -168,6 +178,8 @@ int aq__io_register(aq_fd *f)
 
 void aq__io_unregister(aq_fd *f)
 {
+    if (!f->w.loop) /* orphaned: its loop is gone (io_destroy) */
+        return;
     aq__io *io = f->w.loop->io;
     aq__poller_disarm(io->poller, f->fd); /* fails only if already gone */
     slot_give(io, f->slot);

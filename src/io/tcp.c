@@ -101,14 +101,18 @@ int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
                          int64_t deadline)
 {
     struct sockaddr_storage a;
+    socklen_t len = 0;
     aq_task *self;
-    AQ__SUSPEND_BEGIN(self, out && host && port >= 0 && port <= 65535,
+    /* The host is an argument too: parsed before the cancel is checked
+     * (aq.h's order), so a bad one says AQ_EINVAL in a cancelled task. */
+    AQ__SUSPEND_BEGIN(self,
+                      out && host && port >= 0 && port <= 65535 &&
+                          (len = address(host, port, &a)) != 0,
                       !out || !host ? "out or host is NULL"
-                                    : "port is outside 0..65535");
+                      : port < 0 || port > 65535
+                          ? "port is outside 0..65535"
+                          : "host is not a numeric IPv4 or IPv6 address");
     (void)self;
-    socklen_t len = address(host, port, &a);
-    if (!len)
-        return aq_einval("host is not a numeric IPv4 or IPv6 address");
     int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
