@@ -42,8 +42,8 @@ typedef struct aq_fd aq_fd; /* also declared by select.h */
  * and the handle too: one still open when its loop is freed (by
  * aq_loop_free, or at the end of aq_run) outlives the loop, unregistered,
  * and must still be closed (aq_fd_close closes the fd, aq_fd_detach
- * returns it; any other call on it returns AQ_EINVAL, its loop being
- * gone). aq_signals_close after the loop is freed works alike.
+ * returns it, aq_fd_fileno still answers; a call that waits returns
+ * AQ_EINVAL, its loop being gone). aq_signals_close after the loop is freed works alike.
  * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
  * out is NULL or fd < 0; -errno from fcntl or epoll (AQ_EBADF for a
  * closed fd, -EPERM for a regular file, which epoll refuses); AQ_ENOMEM.
