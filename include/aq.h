@@ -11,9 +11,9 @@
  *
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
- * "Suspends" in these headers; that call parks the task, never the thread, and the
- * loop runs the next ready task. Queues move items between tasks with the
- * exact semantics of CPython 3.13's asyncio.Queue, LifoQueue and
+ * "Suspends" in these headers; that call parks the task, never the thread,
+ * and the loop runs the next ready task. Queues move items between tasks with
+ * the exact semantics of CPython 3.13's asyncio.Queue, LifoQueue and
  * PriorityQueue, including task_done()/join() and shutdown().
  *
  * Conventions:
@@ -44,7 +44,11 @@
  *   the thread's, shared by its tasks: a task that changes it should
  *   restore it before its next suspending call.
  * - A loop and everything attached to it (tasks, queues used by its
- *   tasks) belong to one OS thread. No function here is thread-safe
+ *   tasks) belong to one OS thread: the one that runs it. A loop whose
+ *   tasks have parked must be run again, and freed, on that thread (the
+ *   tasks resume on the stack and, under ThreadSanitizer, the fiber they
+ *   parked on: its build crashes when they move); one with no task left
+ *   may be freed anywhere. No function here is thread-safe
  *   except aq_now(), aq_strerror(), aq_errname(), aq_error_detail(),
  *   aq_loop_post(), aq_loop_stop(), aq_pool_set_size(),
  *   aq_pool_shutdown() and the aq_cores_* calls (thread.h), and the

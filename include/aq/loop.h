@@ -394,7 +394,9 @@ AQ_EXTERN int aq_loop_debug(const aq_loop *loop);
  * with every suspending call failing. A pending call that had failed for
  * another reason (deadline, shutdown) by the time t runs again reports
  * AQ_ECANCELED instead. Cancelling twice is harmless. Callable from
- * anywhere, including the task itself.
+ * anywhere on t's loop's thread (a task, a post, the code around the
+ * loop), including the task itself; from another thread, post it to
+ * t's loop (aq_loop_post), even for a task waiting on a shared queue.
  * Returns: AQ_OK; AQ_EINVAL if t is NULL; AQ_EALREADY if t has already
  * returned (nothing changes). Does not suspend. */
 AQ_EXTERN int aq_task_cancel(aq_task *t);

@@ -206,12 +206,14 @@ typedef enum aq_overflow {
  * discards, with a pointer to its bytes, valid during the call only (do
  * not write through it: for a new item they are the caller's); ud is the
  * pointer given to aq_queue_set_overflow. It may free what a pointer
- * item owns; it must not call into q. It runs as a plain function, as
- * outside any task, even inside a task's put: a call marked Suspends
- * returns AQ_EPERM there (so do aq_spawn, and aq_task_self's NULL), since
- * a suspension would let other tasks use q while the put that dropped
- * the item is half done. The try_ calls on other queues and semaphores,
- * aq_event_set, aq_loop_spawn and aq_task_cancel work as anywhere. */
+ * item owns; it must not call into q. It runs on the thread of the call
+ * that drops (a put, a shutdown; on a shared queue any thread). It runs as a
+ * plain function, as outside any task, even inside a task's put: a call
+ * marked Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's
+ * NULL), since a suspension would let other tasks use q while the put that
+ * dropped the item is half done. The try_ calls on other queues and
+ * semaphores, aq_event_set, aq_loop_spawn and aq_task_cancel work as
+ * anywhere. */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's
@@ -256,7 +258,9 @@ AQ_EXTERN int aq_queue_get_many(aq_queue *q, void *out, size_t n,
 AQ_EXTERN int aq_queue_get_many_until(aq_queue *q, void *out, size_t n,
                                       size_t *got, int64_t deadline);
 
-/* The non-waiting form: takes what is there, up to n.
+/* The non-waiting form: takes what is there, up to n, as that many
+ * try_gets would (on a rendezvous queue, from the waiting putters, oldest
+ * first).
  * Returns: AQ_OK with *got >= 1; AQ_EINVAL as above; AQ_ESHUTDOWN if shut
  * down and empty; AQ_EEMPTY. Does not suspend; callable outside a task. */
 AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,

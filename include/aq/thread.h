@@ -118,9 +118,11 @@ AQ_EXTERN int aq_queue_share(aq_queue *q);
  * How a thread waits: it watches for a hand-off for a few microseconds,
  * then sleeps on a futex. A put that waited on a full queue dozes: once a
  * get has moved its item in, the put returns when the queue is down to
- * half (or after a timed sleep of about 50 us, which a loaded machine can
- * stretch), so that a feeding thread refills runs of
- * items rather than cycling once per item on the CPU its consumers need.
+ * half, or when its doze ends: a timed sleep of about 50 us from when it
+ * began to wait (so it may return at once, the queue still full, if the
+ * move came late; a loaded machine can stretch the sleep). So a feeding
+ * thread refills runs of items rather than cycling once per item on the
+ * CPU its consumers need.
  * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared
  * (checked first); AQ_EDEADLK if the calling thread is running a loop (a
  * task, or a post:
