@@ -4,6 +4,9 @@
 #include "rt_helpers.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define NLOOPS 2
@@ -191,9 +194,33 @@ TEST(test_cores_loop_ended_early)
  * the stop has finished the tasks, and the stop frees the set only after
  * that thread has left it (ThreadSanitizer reported the mutex destroyed
  * under the waiter, ASan a use after free, before the fix). */
+static _Atomic pid_t waiter_tid;
+
 static void *cores_waiter(void *arg)
 {
+    waiter_tid = (pid_t)syscall(SYS_gettid);
     return (void *)(intptr_t)aq_cores_wait(arg);
+}
+
+/* Until the waiter sleeps: in aq_cores_wait, since nothing else before
+ * it can (the tasks it waits for sleep for 30 s). */
+static void until_waiter_sleeps(void)
+{
+    char path[64], stat[256];
+    while (!waiter_tid)
+        sched_yield();
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)waiter_tid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        ASSERT(f != NULL);
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        char *end = strrchr(stat, ')'); /* "pid (comm) S ..." */
+        if (end && end[1] == ' ' && end[2] == 'S')
+            return;
+        usleep(100);
+    }
 }
 
 TEST(test_cores_wait_under_way_at_stop)
@@ -204,8 +231,9 @@ TEST(test_cores_wait_under_way_at_stop)
         for (int i = 0; i < 4; i++)
             ASSERT_OK(aq_cores_spawn(g.c, AQ_ANY_CORE, sleeper, NULL));
         pthread_t th;
+        waiter_tid = 0;
         ASSERT_EQ(pthread_create(&th, NULL, cores_waiter, g.c), 0);
-        usleep(round % 2 ? 2000 : 0);
+        until_waiter_sleeps(); /* under way: none may begin after a stop */
         ASSERT_OK(aq_cores_stop(g.c));
         void *rc = NULL;
         ASSERT_EQ(pthread_join(th, &rc), 0);

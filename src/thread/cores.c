@@ -24,9 +24,10 @@
  *   ending loop runs every post it accepted, pending is empty and `live`
  *   is 0 once every loop thread has ended (a task the stop cancelled
  *   has returned).
- * - `waiters` counts threads inside aq_cores_wait (under mu): one may be
- *   under way as aq_cores_stop begins, and the stop frees mu only once
- *   they have all left.
+ * - `waiters` counts threads inside aq_cores_wait, from before they take
+ *   mu to their last touch of c: one may be under way as aq_cores_stop
+ *   begins (even blocked on mu), and the stop frees c only once they have
+ *   all left.
  */
 #include "thread/thread.h"
 
@@ -47,7 +48,7 @@ struct aq_cores {
     pthread_cond_t idle;  /* live dropped to 0 */
     long live;            /* under mu */
     long lost;            /* spawns the loop could not start; under mu */
-    long waiters;         /* threads in aq_cores_wait; under mu */
+    _Atomic long waiters; /* threads in aq_cores_wait */
     aq_list pending;      /* spawn records posted, not started; under mu */
 };
 
@@ -108,13 +109,8 @@ static void teardown(aq_cores *c, size_t n)
         aq_loop_stop(c->cores[i].loop);
     for (size_t i = 0; i < n; i++)
         pthread_join(c->cores[i].thread, NULL);
-    pthread_mutex_lock(&c->mu);
-    while (c->waiters > 0) { /* live is 0: they are on their way out */
-        pthread_mutex_unlock(&c->mu);
+    while (atomic_load(&c->waiters) > 0) /* live is 0: on their way out */
         sched_yield();
-        pthread_mutex_lock(&c->mu);
-    }
-    pthread_mutex_unlock(&c->mu);
     for (size_t i = 0; i < n; i++)
         aq_loop_free(c->cores[i].loop);
     pthread_cond_destroy(&c->idle);
@@ -212,14 +208,14 @@ int aq_cores_wait(aq_cores *c)
         return aq_einval("cores is NULL");
     if (aq__thread_loop)
         return AQ_EDEADLK;
+    atomic_fetch_add(&c->waiters, 1);
     pthread_mutex_lock(&c->mu);
-    c->waiters++;
     while (c->live > 0)
         pthread_cond_wait(&c->idle, &c->mu);
     long lost = c->lost;
     c->lost = 0;
-    c->waiters--;
     pthread_mutex_unlock(&c->mu);
+    atomic_fetch_sub(&c->waiters, 1); /* c may be freed from here on */
     return lost ? AQ_ENOMEM : AQ_OK;
 }
 
