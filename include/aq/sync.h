@@ -215,7 +215,10 @@ AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
  * or any status of the program's), except that a child which was
  * cancelled and returns AQ_ECANCELED has not failed (a CancelledError is
  * not an error of a TaskGroup either). The first failure cancels every other
- * child still running, and the group's wait reports it. Cancelling the
+ * child still running, at once, as the failing child returns (asyncio
+ * does it from a callback one loop step later, so there a sibling that
+ * is already ready runs on to its next await first), and the group's
+ * wait reports it. Cancelling the
  * waiting task, or its deadline, cancels the children too, and the wait
  * returns only once every child has returned: no child outlives the
  * group's wait. Children run on the spawning task's loop; the group owns
