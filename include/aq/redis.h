@@ -79,7 +79,10 @@ typedef struct aq_redis_config {
                               names are not looked up, which would block
                               the loop. NULL or "": the environment
                               variable AQ_REDIS (if set and not empty),
-                              else "127.0.0.1:6379" */
+                              else "127.0.0.1:6379". No password, ACL
+                              user, database number or TLS: a server
+                              with requirepass refuses the open with
+                              AQ_ESERVER ("NOAUTH ...") */
     const char *stream;    /* the stream's key (required, not empty) */
     const char *group;     /* the consumer group; NULL: "aq" */
     const char *consumer;  /* this member's name in the group; NULL:
@@ -230,8 +233,11 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * member sees it within about two `block` times (the check goes out
  * with the blocking read after the one under way, and Redis's timer adds
  * up to 100 ms at its default hz of 10). Without immediate, gets go on
- * until no undelivered entry is left; with it, gets fail at once and
- * join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
+ * until no undelivered entry is left (entries a dead member held are not
+ * waited for: they stay pending, so join waits for them, until a sweep
+ * of a member still open claims them after claim_idle, or a member
+ * opens under the dead one's name and takes them back); with it, gets fail at
+ * once and join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
  * discards nothing: the entries stay in the stream (aq_redis_queue_delete
  * starts afresh).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
@@ -266,7 +272,10 @@ typedef struct aq_redis_stats {
     long gets;         /* entries handed to gets */
     long acks;         /* acknowledgements that took an entry (AQ_OK) */
     long acks_late;    /* ... that found it gone (AQ_EALREADY) */
-    long reclaimed;    /* entries taken back or from other members */
+    long reclaimed;    /* entries handed to this member by a take-back
+                          or a claim, counted at each (one taken back
+                          twice, as across a server restart, counts
+                          twice) */
     long dead;         /* entries this member moved to "<stream>:dead" */
     long reconnects;   /* connections made again after a loss */
     long commands;     /* commands sent on both connections */
