@@ -234,13 +234,13 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * with the blocking read after the one under way, and Redis's timer adds
  * up to 100 ms at its default hz of 10). Without immediate, gets go on
  * until no undelivered entry is left (entries a dead member held are not
- * waited for: they stay pending, so join waits for them, until a sweep
- * of a member still open claims them after claim_idle, or a member
- * opens under the dead one's name and takes them back); with it, gets fail at
- * once and join returns AQ_ESHUTDOWN. Unlike asyncio, an immediate shutdown
- * discards nothing: the entries stay in the stream (aq_redis_queue_delete
- * starts afresh).
- * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
+ * waited for: they stay pending, and join waits for them, until a sweep
+ * claims them after claim_idle and a get of that member takes them, or
+ * a member opens under the dead one's name and takes them back); with it,
+ * gets fail at once and join returns AQ_ESHUTDOWN. Unlike asyncio, an
+ * immediate shutdown discards nothing: the entries stay in the stream
+ * (aq_redis_queue_delete starts afresh). Returns: AQ_OK; AQ_EPERM; AQ_EINVAL;
+ * AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
 
 /* Deletes the queue from the server: the stream with its group and
