@@ -4,6 +4,7 @@
  * kept alive is not taken for a deadlock; stop from another thread. */
 #include "rt_helpers.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -201,6 +202,80 @@ TEST(test_post_bad_input)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* A loop driven by a host loop (aq_loop_fd, aq_loop_run_ready): a post
+ * from another thread makes the fd readable while the host sleeps on it.
+ * Before the fix the eventfd was written only while the loop slept in
+ * its own poller, so a host with no timeout never woke (a fresh user's
+ * trial: posts 700-900 ms late behind a 1 s watchdog). */
+static _Atomic int host_posts;
+
+static void host_post(void *arg)
+{
+    (void)arg;
+    host_posts++;
+}
+
+static void *post_later(void *arg)
+{
+    usleep(20000); /* the host is asleep in poll by then */
+    ASSERT_OK(aq_loop_post(arg, host_post, NULL));
+    return NULL;
+}
+
+TEST(test_post_wakes_a_host_loop)
+{
+    aq_loop *l;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_keep_alive(l, 1));
+    int fd = aq_loop_fd(l);
+    ASSERT(fd >= 0);
+    for (int round = 0; round < 3; round++) {
+        ASSERT_OK(aq_loop_run_ready(l));
+        int before = host_posts;
+        pthread_t th;
+        ASSERT_EQ(pthread_create(&th, NULL, post_later, l), 0);
+        /* The host's wait, with no timeout of its own but the test's. */
+        while (host_posts == before) {
+            struct pollfd p = {fd, POLLIN, 0};
+            ASSERT_EQ(poll(&p, 1, 5000), 1); /* 0: never woken */
+            ASSERT_OK(aq_loop_run_ready(l));
+        }
+        ASSERT_EQ(pthread_join(th, NULL), 0);
+        ASSERT_EQ(host_posts, before + 1);
+    }
+    ASSERT_OK(aq_loop_keep_alive(l, 0));
+    ASSERT_OK(aq_loop_free(l));
+}
+
+/* aq_loop_run_ready runs one iteration and returns even when tasks keep
+ * yielding and the loop has no I/O state (aq_loop_fd never called):
+ * before, they switched among themselves and it never returned. */
+static long yields;
+
+static void *yielder(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        yields++;
+        if (aq_yield() != AQ_OK)
+            return NULL;
+    }
+}
+
+TEST(test_post_run_ready_returns_without_the_fd)
+{
+    aq_loop *l;
+    ASSERT_OK(aq_loop_new(&l));
+    yields = 0;
+    ASSERT_OK(aq_loop_spawn(l, NULL, yielder, NULL, 0));
+    ASSERT_OK(aq_loop_spawn(l, NULL, yielder, NULL, 0));
+    ASSERT_OK(aq_loop_run_ready(l));
+    ASSERT_EQ(yields, 2); /* each ready task ran once */
+    ASSERT_OK(aq_loop_run_ready(l));
+    ASSERT_EQ(yields, 4);
+    ASSERT_OK(aq_loop_free(l)); /* cancels them */
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_post_from_threads_in_order);
@@ -208,5 +283,7 @@ int main(int argc, char **argv)
     RUN(test_post_stop_from_another_thread);
     RUN(test_post_stop_aq_run);
     RUN(test_post_bad_input);
+    RUN(test_post_wakes_a_host_loop);
+    RUN(test_post_run_ready_returns_without_the_fd);
     return t_done();
 }

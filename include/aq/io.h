@@ -202,8 +202,10 @@ AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
  *
  * aq_loop_fd returns an fd (epoll's) that is readable while I/O events
  * of the loop's fds or posts are pending; it never blocks anything.
- * Call it before the first aq_loop_run_ready: it also makes the loop's
- * tasks go back to the loop after each iteration.
+ * Watch it level-triggered (poll, libuv's uv_poll, epoll without
+ * EPOLLET): one aq_loop_run_ready takes at most 64 events, and the fd
+ * stays readable while more are pending. Call it before the first
+ * aq_loop_run_ready, so that the loop's I/O state exists.
  * Returns: the fd (>= 0; the loop owns it); AQ_EINVAL if loop is NULL;
  * AQ_ENOMEM or -errno. Does not suspend. */
 AQ_EXTERN int aq_loop_fd(aq_loop *loop);

@@ -76,19 +76,26 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
 /* Runs the loop until no task is ready and no timer is pending. Tasks
  * still blocked on a queue or another task stay blocked (a later run, or
  * aq_loop_free, handles them).
- * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if this or another
- * loop is already running on this thread. Does not suspend. */
+ * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if called from a
+ * task, or if this loop is already running (on any thread). A post,
+ * which runs outside any task, may run another loop to its end (as
+ * aq_loop_free of another loop does): that loop runs nested, and the
+ * outer one resumes after. Does not suspend. */
 AQ_EXTERN int aq_loop_run(aq_loop *loop);
 
 /* Runs one iteration without ever blocking (the "run what is ready"
  * call for a host event loop, with aq_loop_fd): takes pending I/O events
  * and posts, fires due timers, runs the tasks ready at that moment once
- * each, and returns. Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY
- * as aq_loop_run. Does not suspend. */
+ * each, and returns; posts from other threads after it returns make
+ * aq_loop_fd readable. A pending aq_loop_stop is taken instead: that
+ * call runs nothing, the next one runs as usual. Returns: AQ_OK;
+ * AQ_EINVAL if loop is NULL; AQ_EBUSY as aq_loop_run. Does not suspend. */
 AQ_EXTERN int aq_loop_run_ready(aq_loop *loop);
 
 /* When the loop next needs to run (for a host loop's timer): aq_now() if
- * a task is ready, the earliest timer's deadline, or AQ_NEVER if neither.
+ * a task is ready, the earliest timer's deadline, or AQ_NEVER if neither
+ * (I/O events and posts are not counted: they make aq_loop_fd readable).
+ * AQ_NEVER is -1, the value of AQ_EPERM: compare with AQ_NEVER first.
  * Returns: that time (aq_now() units, ns); AQ_EINVAL if loop is NULL (a
  * negative value other than AQ_NEVER is an error). Does not suspend. */
 AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);

@@ -104,7 +104,15 @@ static void io_destroy(aq_loop *l)
     l->pending--;
 }
 
-static const aq__source io_source = {io_poll, io_busy, io_destroy};
+static void io_host_waits(aq_loop *l)
+{
+    aq__io *io = l->io;
+    if (io->host_waits)
+        io->host_waits(l);
+}
+
+static const aq__source io_source = {io_poll, io_busy, io_destroy,
+                                     io_host_waits};
 
 int aq__io_get(aq_loop *l, aq__io **out)
 {

@@ -41,6 +41,10 @@ typedef struct aq__io {
      * pending), -1 if posts came while it watched the inbox first
      * (thread/post.c). NULL: always 1. */
     int (*may_sleep)(aq_loop *l, int64_t timeout_ns);
+    /* Before a host loop waits on the poller's fd (aq_loop_run_ready's
+     * end): posts from then on must wake it (thread/post.c). NULL: no
+     * inbox. */
+    void (*host_waits)(aq_loop *l);
     unsigned unpolled; /* polls skipped in a row for posts (io_poll) */
     long nfds;        /* registered fds: the loop waits while any is */
     long keep;        /* other reasons to wait (posts, signals) */

@@ -149,6 +149,10 @@ static int run(aq_loop *l, int block)
     aq_loop *outer = aq__thread_loop; /* a post may run a second loop */
     aq__thread_loop = l;
     l->running = 1;
+    /* One iteration only: tasks must come back to the loop after it, not
+     * switch among themselves (aq__loop_suspend) while nothing else
+     * pends. */
+    l->pending += !block;
     l->stopped = 0;
     if (aq__unlikely(aq__fibers))
         aq__fiber_loop_begins(l);
@@ -188,6 +192,9 @@ static int run(aq_loop *l, int block)
             break;
         }
     }
+    l->pending -= !block;
+    if (!block && l->src)
+        l->src->host_waits(l);
     l->running = 0;
     aq__thread_loop = outer;
     return AQ_OK;

@@ -218,6 +218,10 @@ typedef struct aq__source {
     int (*busy)(const aq_loop *l);
     /* At aq_loop_free, once every task has returned. */
     void (*destroy)(aq_loop *l);
+    /* At the end of aq_loop_run_ready: a host loop is about to wait on
+     * aq_loop_fd, so what comes from another thread from now on must make
+     * that fd readable (the loop's own poller would otherwise be told). */
+    void (*host_waits)(aq_loop *l);
 } aq__source;
 
 /* While tasks are ready, the loop polls its source once every this many

@@ -118,6 +118,22 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
     return atomic_load(&in->top) == NULL;
 }
 
+/* A host loop is about to wait on aq_loop_fd instead of the loop on its
+ * poller: the same handshake as may_sleep's, without the watch (the host
+ * must not be held up), and a post that came first writes the eventfd
+ * here, so that the host finds the fd readable and comes back at once. */
+static void host_waits(aq_loop *l)
+{
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    atomic_store(&in->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* as in may_sleep */
+    if (atomic_load(&in->top)) {
+        uint64_t one = 1;
+        ssize_t r = write(((aq__io *)l->io)->wakefd, &one, sizeof one);
+        (void)r; /* EAGAIN: the counter is full, the fd readable anyway */
+    }
+}
+
 /* Takes every post queued, oldest first. */
 static post *take_all(inbox *in)
 {
@@ -233,6 +249,7 @@ static int inbox_make(aq_loop *l)
     atomic_store(&in->open, 1);
     io->wakefd = fd;
     io->may_sleep = may_sleep;
+    io->host_waits = host_waits;
     io->after_poll = run_posts;
     io->on_destroy = inbox_free;
     atomic_store_explicit(&l->inbox, in, memory_order_release);
