@@ -43,7 +43,8 @@ typedef struct aq_fd aq_fd; /* also declared by select.h */
  * aq_loop_free, or at the end of aq_run) outlives the loop, unregistered,
  * and must still be closed (aq_fd_close closes the fd, aq_fd_detach
  * returns it, aq_fd_fileno still answers; a call that waits returns
- * AQ_EINVAL, its loop being gone). aq_signals_close after the loop is freed works alike.
+ * AQ_EINVAL, its loop being gone). aq_signals_close after the loop is
+ * freed works alike.
  * Returns: AQ_OK; AQ_EPERM if loop is NULL outside a task; AQ_EINVAL if
  * out is NULL or fd < 0; -errno from fcntl or epoll (AQ_EBADF for a
  * closed fd, -EPERM for a regular file, which epoll refuses); AQ_ENOMEM.
@@ -231,7 +232,12 @@ AQ_EXTERN int aq_loop_fd(aq_loop *loop);
  *   never hears of it. So every thread must block the set's signals:
  *   open the set (or call pthread_sigmask) on the loop's thread before
  *   the program creates other threads, which inherit the mask; threads
- *   made earlier must block the signals themselves. libaq's own worker
+ *   made earlier must block the signals themselves. Under aq_run the set
+ *   can only be opened from a task, so block the signals with
+ *   pthread_sigmask in main before aq_run (none then ends the process
+ *   before the task opens the set) and leave them blocked after
+ *   aq_signals_close, which restores the mask it found, if a late one
+ *   may still come. libaq's own worker
  *   threads (aq_to_thread, thread.h) block every signal. A signal sent
  *   to one other thread (pthread_kill) is that thread's and never read.
  * - Standard signals do not queue: two SIGTERMs sent before a wait reads
@@ -353,8 +359,9 @@ AQ_EXTERN long aq_reader_read_until(aq_reader *r, void *buf, size_t n,
  * 0): the bytes stay in r, and the same call made again gets them.
  * Returns: AQ_OK (*got == n; n 0 included); AQ_EINCOMPLETE at end of
  * file before n bytes (the *got < n bytes there were are in buf and
- * taken: IncompleteReadError's partial); AQ_EINVAL also if buf is NULL
- * with n > 0, or n > LONG_MAX; the shared codes. Suspends. */
+ * taken: IncompleteReadError's partial; *got == 0 is a clean end of file
+ * at a frame's boundary, any other count a truncated frame); AQ_EINVAL also
+ * if buf is NULL with n > 0, or n > LONG_MAX; the shared codes. Suspends. */
 AQ_EXTERN int aq_reader_read_exactly(aq_reader *r, void *buf, size_t n,
                                      size_t *got);
 AQ_EXTERN int aq_reader_read_exactly_until(aq_reader *r, void *buf,

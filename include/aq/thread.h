@@ -204,7 +204,9 @@ AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
  * NULL; AQ_EDEADLK if called from a thread running a loop (a task of c
  * would wait for itself); AQ_ENOMEM if some spawn could not start for
  * want of memory since the last call (the others have returned). Blocks
- * the thread. Any thread but a loop's. */
+ * the thread. Any thread but a loop's: a task calls it (or
+ * aq_cores_stop, which from another loop's task would block that loop)
+ * through aq_to_thread. */
 AQ_EXTERN int aq_cores_wait(aq_cores *c);
 /* Stops every loop of c, cancels the tasks still on them and lets them
  * finish on their own threads (as aq_loop_free does: a task waiting in
