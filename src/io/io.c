@@ -89,13 +89,10 @@ static void io_destroy(aq_loop *l)
     aq__io *io = l->io;
     if (io->on_destroy)
         io->on_destroy(l);
-    for (uint32_t s = 0; s < io->nslots; s++) {
-        aq_fd *f = io->slots[s].f;
-        if (f) { /* every task has returned: no waiter, none woken */
-            f->w.loop = NULL;
-            f->w.woken[0] = f->w.woken[1] = NULL;
-        }
-    }
+    for (uint32_t s = 0; s < io->nslots; s++) /* every task has returned:
+                                                  no waiter, none woken */
+        if (io->slots[s].f)
+            io->slots[s].f->w.loop = NULL;
     aq__poller_free(io->poller);
     aq__free(io->slots);
     aq__free(io);

@@ -37,18 +37,12 @@ static uint64_t seq_of(const unsigned char *e)
  * flag arithmetic: a branchless key test (& and | of the three tests)
  * was measured slower on large heaps (N = 500,000: 250 against 238 ns per
  * put + get), since the predicted branch lets the CPU start the next
- * level's load before the comparison is known.
- * The comparator runs as outside any task (aq__plain_begin): one that
- * suspended mid-sift let another task's get see a hole in the heap
- * (items lost). Guarded here, at its one call site, rather than around
- * each operation, so that no path (peek, drop, a run) can miss it. */
+ * level's load before the comparison is known. */
 static inline int before(const aq_queue *q, int custom, uint64_t seq,
                          const void *item, const unsigned char *e)
 {
     if (custom) {
-        aq_task *self = aq__plain_begin();
         int c = q->cmp(item, ITEM(e), q->ud);
-        aq__plain_end(self);
         if (c)
             return c < 0;
     } else {
@@ -150,9 +144,11 @@ static inline void pop_impl(aq_queue *q, void *out, int custom)
     sift_up(q, custom, i, seq_of(last), ITEM(last));
 }
 
-/* The i-th entry in pop order, by selection: O(n * i), for inspection. */
+/* The i-th entry in pop order, by selection: O(n * i), for inspection.
+ * Plain for the comparator's sake (see the cmp_ operations below). */
 static void prio_peek(const aq_queue *q, size_t i, void *out)
 {
+    aq_task *self = aq__plain_begin();
     int custom = q->cmp != NULL;
     const unsigned char *prev = NULL;
     for (size_t k = 0; k <= i; k++) {
@@ -167,6 +163,7 @@ static void prio_peek(const aq_queue *q, size_t i, void *out)
         prev = best;
     }
     memcpy(out, ITEM(prev), q->item_size);
+    aq__plain_end(self);
 }
 
 /* A heap has no bulk form: a run is its items pushed or popped one by
@@ -193,8 +190,7 @@ static unsigned char *prio_slot(const aq_queue *q, size_t i)
 
 static void key_push(aq_queue *q, const void *item) { push_impl(q, item, 0); }
 static void key_pop(aq_queue *q, void *out) { pop_impl(q, out, 0); }
-static void cmp_push(aq_queue *q, const void *item) { push_impl(q, item, 1); }
-static void cmp_pop(aq_queue *q, void *out) { pop_impl(q, out, 1); }
+
 static void key_push_run(aq_queue *q, const void *items, size_t n)
 {
     push_run_impl(q, items, n, 0);
@@ -203,22 +199,49 @@ static void key_pop_run(aq_queue *q, void *out, size_t n)
 {
     pop_run_impl(q, out, n, 0);
 }
-static void cmp_push_run(aq_queue *q, const void *items, size_t n)
-{
-    push_run_impl(q, items, n, 1);
-}
-static void cmp_pop_run(aq_queue *q, void *out, size_t n)
-{
-    pop_run_impl(q, out, n, 1);
-}
 
 static int key_drop(aq_queue *q, const void *item)
 {
     return drop_impl(q, item, 0);
 }
+
+/* With the user's comparator, each operation runs plain (runtime.h,
+ * aq__plain_begin): the comparator is called mid-sift, and one that
+ * suspended let another task's get see a hole in the heap (items lost).
+ * Once per operation rather than per comparison: a put + get on a heap
+ * of about 1,000 items costs 25 instructions more than unguarded, against
+ * 81 with the guard around each comparison (callgrind, bench/RESULTS.md,
+ * "The comparator's guard"). */
+static void cmp_push(aq_queue *q, const void *item)
+{
+    aq_task *self = aq__plain_begin();
+    push_impl(q, item, 1);
+    aq__plain_end(self);
+}
+static void cmp_pop(aq_queue *q, void *out)
+{
+    aq_task *self = aq__plain_begin();
+    pop_impl(q, out, 1);
+    aq__plain_end(self);
+}
+static void cmp_push_run(aq_queue *q, const void *items, size_t n)
+{
+    aq_task *self = aq__plain_begin();
+    push_run_impl(q, items, n, 1);
+    aq__plain_end(self);
+}
+static void cmp_pop_run(aq_queue *q, void *out, size_t n)
+{
+    aq_task *self = aq__plain_begin();
+    pop_run_impl(q, out, n, 1);
+    aq__plain_end(self);
+}
 static int cmp_drop(aq_queue *q, const void *item)
 {
-    return drop_impl(q, item, 1);
+    aq_task *self = aq__plain_begin();
+    int rc = drop_impl(q, item, 1);
+    aq__plain_end(self);
+    return rc;
 }
 
 /* AQ_PRIORITY by leading int64_t key, and by the user's comparator. */

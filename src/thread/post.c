@@ -192,9 +192,10 @@ static void shut(inbox *in)
 
 void aq__inbox_close(aq_loop *l)
 {
-    if (!atomic_load_explicit(&l->inbox, memory_order_relaxed))
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    if (!in)
         return;
-    shut(atomic_load_explicit(&l->inbox, memory_order_relaxed));
+    shut(in);
     /* As at a poll: the posts run as the loop's, so that a blocking
      * thread face called from one still reports AQ_EDEADLK. */
     aq_loop *outer = aq__thread_loop;
