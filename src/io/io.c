@@ -89,8 +89,8 @@ static void io_destroy(aq_loop *l)
     aq__io *io = l->io;
     if (io->on_destroy)
         io->on_destroy(l);
-    for (uint32_t s = 0; s < io->nslots; s++) /* every task has returned:
-                                                  no waiter, none woken */
+    /* Orphaned: every task has returned, so none waits or was woken. */
+    for (uint32_t s = 0; s < io->nslots; s++)
         if (io->slots[s].f)
             io->slots[s].f->w.loop = NULL;
     aq__poller_free(io->poller);
