@@ -360,6 +360,35 @@ static void *group_enomem_main(void *arg)
     return NULL;
 }
 
+/* The k-th allocation of aq_group_wait failing, not the first: its park
+ * comes one frame deeper than the room it reserved first, which at -O0
+ * (the suite's sanitized builds) needed a second allocation. Whatever
+ * fails, an AQ_ENOMEM must have cancelled nothing (a fresh user's sweep
+ * found the child cancelled at k = 2). */
+static void *group_later_fail_main(void *arg)
+{
+    aq_group *g;
+    int status = -1;
+    napped = 1;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, group_napper, NULL));
+    t_fail_alloc_at((long)arg);
+    int rc = aq_group_wait(g, &status);
+    t_fail_alloc_at(0);
+    if (rc == AQ_ENOMEM) {
+        ASSERT_EQ(aq_group_live(g), 1); /* not cancelled */
+        ASSERT_OK(aq_group_wait(g, &status));
+    } else {
+        ASSERT_OK(rc);
+    }
+    /* Not cancelled: the sleep ran its course, or the failing allocation
+     * was its own park's. */
+    ASSERT(napped == AQ_OK || napped == AQ_ENOMEM);
+    ASSERT_EQ(status, 0);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
 /* The same for a condition's wait, with another task queued on its lock:
  * the wait passes the lock on before it parks, so without room reserved
  * first it had to take the lock back, and spun for ever failing to park
@@ -405,6 +434,8 @@ TEST(test_compact_enomem_cancels_nothing)
 {
     t_main_compact(gather_enomem_main, NULL);
     t_main_compact(group_enomem_main, NULL);
+    for (long k = 2; k <= 4; k++)
+        t_main_compact(group_later_fail_main, (void *)k);
     t_main_compact(cond_enomem_main, NULL);
 }
 

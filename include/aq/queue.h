@@ -213,7 +213,8 @@ typedef enum aq_overflow {
  * NULL), since a suspension would let other tasks use q while the put that
  * dropped the item is half done. The try_ calls on other queues and
  * semaphores, aq_event_set, aq_loop_spawn and aq_task_cancel work as
- * anywhere. */
+ * anywhere (aq_loop_current() is NULL there too: keep the loop's pointer
+ * from before the put for aq_loop_spawn). */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's

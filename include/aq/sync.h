@@ -253,7 +253,10 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * AQ_EINVAL if g is NULL; AQ_ECANCELED if the caller was cancelled and
  * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
  * passed: in both, the children were cancelled and have all returned
- * (the wait for them is shielded); AQ_ENOMEM in a compact task with no
+ * (the wait for them is shielded; only the loop's own end, aq_run's
+ * or aq_loop_free's, which cancels every task past shields, returns it
+ * with children still live: free the group after aq_run or
+ * aq_loop_free returns); AQ_ENOMEM in a compact task with no
  * memory to park (nothing done: no child is cancelled). Several tasks
  * may wait on one group:
  * the first whose wait is cut short cancels the children for all, and

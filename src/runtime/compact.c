@@ -86,13 +86,13 @@ static char *shared_top(const aq_loop *l)
     return (char *)l->shared->lo + l->shared->size;
 }
 
-int aq__compact_reserve(aq_task *t)
+int aq__compact_reserve(aq_task *t, size_t ahead)
 {
     /* Our own stack pointer is below the caller's, under which the switch
      * will store its frame: a safe over-estimate by a few words. */
     char *sp = aq__ctx_here();
     size_t need = (size_t)(shared_top(t->loop) - sp) + AQ__CTX_FRAME +
-                  (aq__fibers ? AQ__FIBER_FRAME : 0);
+                  (aq__fibers ? AQ__FIBER_FRAME : 0) + ahead;
     if (need <= t->save_cap)
         return AQ_OK;
     unsigned char *b = aq__realloc(t->save, need);

@@ -501,8 +501,9 @@ AQ__ALWAYS_INLINE void aq__loop_suspend(aq_task *t)
 /* Makes t a compact task of l: it will run on the shared stack. */
 AQ__HIDDEN void aq__compact_init(aq_loop *l, aq_task *t);
 /* Called by a compact task about to park: makes sure its save buffer can
- * take its frames. AQ_OK or AQ_ENOMEM (then it must not park). */
-AQ__HIDDEN int aq__compact_reserve(aq_task *t);
+ * take its frames, and `ahead` bytes more. AQ_OK or AQ_ENOMEM (then it
+ * must not park). */
+AQ__HIDDEN int aq__compact_reserve(aq_task *t, size_t ahead);
 /* Puts t's frames on the shared stack, evicting the resident's. Called
  * from the loop's context only. */
 AQ__HIDDEN void aq__compact_enter(aq_loop *l, aq_task *t);
@@ -514,7 +515,22 @@ AQ__HIDDEN void aq__compact_done(aq_loop *l, aq_task *t);
  * AQ_OK or AQ_ENOMEM. */
 static inline int aq__park_reserve(aq_task *t)
 {
-    return aq__unlikely(t->compact) ? aq__compact_reserve(t) : AQ_OK;
+    return aq__unlikely(t->compact) ? aq__compact_reserve(t, 0) : AQ_OK;
+}
+
+/* Room for the parks a call will make later, before it does anything it
+ * cannot take back (a condition passing its lock on, a group cancelling
+ * its children), so that an AQ_ENOMEM leaves nothing done and the uncut
+ * wait that may follow never fails to park. Those parks come from this
+ * frame through aq__park_begin_slow, one frame deeper than here: the
+ * margin covers that frame (a few dozen bytes at -O2, a few hundred at
+ * -O0, where a reservation made here without it fell short). */
+#define AQ__PARK_AHEAD 1024
+
+static inline int aq__park_reserve_ahead(aq_task *t)
+{
+    return aq__unlikely(t->compact) ? aq__compact_reserve(t, AQ__PARK_AHEAD)
+                                    : AQ_OK;
 }
 
 /* ---- timers (timer.c) ---------------------------------------------------- */

@@ -112,7 +112,7 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
      * back (both from this frame), before the lock is passed on: so an
      * AQ_ENOMEM has done nothing. Failing after the pass, it had to take
      * the lock back, and could only spin on a park it could not make. */
-    int rc = aq__park_reserve(self);
+    int rc = aq__park_reserve_ahead(self);
     if (rc != AQ_OK)
         return rc;
     aq__lock_pass(l);

@@ -143,10 +143,10 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     if (!g)
         return aq_einval("group is NULL");
     /* A compact task needs room to park, for the wait and for the reap
-     * that may follow (both from this frame): made first, so that an
-     * AQ_ENOMEM has done nothing. Failing inside the reap instead, it
-     * had cancelled the children and then retried without end. */
-    int rc = g->live > 0 ? aq__park_reserve(self) : AQ_OK;
+     * that may follow: made first (runtime.h), so that an AQ_ENOMEM has
+     * done nothing. Failing inside the reap instead, it had cancelled the
+     * children and then retried without end. */
+    int rc = g->live > 0 ? aq__park_reserve_ahead(self) : AQ_OK;
     if (rc != AQ_OK)
         return rc;
     if (aq__cancel_due(self))
