@@ -160,6 +160,65 @@ static void *dump_main(void *arg)
 }
 TEST(test_dump_says_what_each_task_waits_on) { t_main(dump_main, NULL); }
 
+/* A task waiting on a shared queue (aq_queue_share) is named by the
+ * queue its caller holds, and by what it waits to do there. */
+static aq_queue *g_sq[3]; /* empty, full, one unfinished */
+
+static void *shared_getter(void *arg)
+{
+    (void)arg;
+    long v;
+    return IARG(aq_queue_get(g_sq[0], &v));
+}
+
+static void *shared_putter(void *arg)
+{
+    (void)arg;
+    long v = 2;
+    return IARG(aq_queue_put(g_sq[1], &v));
+}
+
+static void *shared_joiner(void *arg)
+{
+    (void)arg;
+    return IARG(aq_queue_join(g_sq[2]));
+}
+
+static void *shared_dump_main(void *arg)
+{
+    (void)arg;
+    long one = 1;
+    for (int i = 0; i < 3; i++) {
+        g_sq[i] = new_fifo(1);
+        ASSERT_OK(aq_queue_share(g_sq[i]));
+    }
+    ASSERT_OK(aq_queue_try_put(g_sq[1], &one));
+    ASSERT_OK(aq_queue_try_put(g_sq[2], &one));
+    aq_task *t[3];
+    aq_task_fn fn[3] = {shared_getter, shared_putter, shared_joiner};
+    const char *want[3] = {"get from shared queue", "put on shared queue",
+                           "join of shared queue"};
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(aq_spawn(&t[i], fn[i], NULL));
+    ASSERT_OK(aq_yield()); /* all three parked */
+    char *d = dump_now();
+    for (int i = 0; i < 3; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "parked on %s %p, no deadline", want[i],
+                 (void *)g_sq[i]);
+        ASSERT(strstr(d, line) != NULL);
+    }
+    free(d);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(aq_task_cancel(t[i]));
+        ASSERT_OK(aq_task_wait(t[i], NULL));
+        ASSERT_OK(aq_task_release(t[i]));
+        ASSERT_OK(aq_queue_free(g_sq[i]));
+    }
+    return NULL;
+}
+TEST(test_dump_shared_queue_waits) { t_main(shared_dump_main, NULL); }
+
 /* A sleep shows as such, with its deadline. */
 static void *sleep_dump_main(void *arg)
 {
@@ -330,6 +389,7 @@ int main(int argc, char **argv)
     RUN(test_dump_names);
     RUN(test_dump_all_tasks);
     RUN(test_dump_says_what_each_task_waits_on);
+    RUN(test_dump_shared_queue_waits);
     RUN(test_dump_sleep);
     RUN(test_dump_wait_time_in_debug_mode);
     RUN(test_dump_debug_mode_switches);

@@ -340,8 +340,9 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
  * address and name, ready, running or parked, and for a parked task what
  * it waits on, with the object's address (get from, put on or join of a
  * queue; the end of a task; a task group, event, lock, semaphore,
- * condition, barrier; a readable or writable fd; a shared queue; a
- * blocking call on the pool; a sleep; each clause of a select), its
+ * condition, barrier; a readable or writable fd; get from, put on or
+ * join of a shared queue, named by the queue you hold; a blocking call
+ * on the pool; a sleep; each clause of a select), its
  * deadline, in debug mode how long it has waited so far (aq_loop_set_debug),
  * and whether it was cancelled; a first line counts them (Go's goroutine
  * dump, asyncio's debug mode). aq_run writes it to stderr by itself,
@@ -349,6 +350,13 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
  * (AQ_EDEADLK) and the environment variable AQ_DEADLOCK_DUMP is set to
  * anything but "" or "0": no code to change (aq_run then runs its loop in
  * debug mode, so the dump has the wait times).
+ * Call it on the loop's thread (from a task, or between runs), never
+ * from a signal handler (it allocates and writes through stdio) nor from
+ * another thread while the loop runs (it reads the loop's lists without
+ * a lock): to dump a loop stuck in another thread, post the dump to it
+ * (aq_loop_post) or use the gdb extension's aq-tasks LOOP. Each parked
+ * or ready task's line is followed by the frames it is suspended in
+ * (aq_task_backtrace), except a compact task's, which are copied aside.
  * Returns: AQ_OK; AQ_EINVAL if loop or f is NULL; AQ_EBADF if writing to
  * f failed. Does not suspend. */
 AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);

@@ -87,7 +87,8 @@ typedef struct aq__waiter {
 enum aq__wait_kind {
     AQ__W_PUT = 1, AQ__W_GET, AQ__W_TASK, AQ__W_EVENT, AQ__W_LOCK,
     AQ__W_SEM, AQ__W_GROUP, AQ__W_READABLE, AQ__W_WRITABLE,
-    AQ__W_JOIN, AQ__W_COND, AQ__W_BARRIER, AQ__W_SHARED, AQ__W_POOL,
+    AQ__W_JOIN, AQ__W_COND, AQ__W_BARRIER, AQ__W_SHARED_PUT,
+    AQ__W_SHARED_GET, AQ__W_SHARED_JOIN, AQ__W_POOL,
     AQ__W_SLEEP, AQ__W_KINDS
 };
 /* Their names, by kind (dump.c; the gdb extension reads it too). */

@@ -99,6 +99,7 @@ struct shared {
     aq__shared base;
     aq__spinlock mu;
     aq_queue *q;                       /* the core's state */
+    const aq_queue *head; /* the header users hold: what a dump names */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
     aq_list dozers; /* threads whose put is done, to wake (DOZE_NS) */
     _Atomic long inside; /* callers in wait(), until their last touch */
@@ -186,7 +187,8 @@ static void task_abort(aq__foreign *f)
     aq__spin_unlock(&w->s->mu);
 }
 
-static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
+static int task_wait(shared *s, xwaiter *w, aq_task *self, int kind,
+                     int64_t d)
 {
     aq__io *io = self->loop->io;
     w->s = s;
@@ -200,8 +202,8 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int64_t d)
     aq__list_init(&w->fw.w.link);
     w->fw.w.task = self;
     w->fw.w.buf = NULL;
-    w->fw.w.kind = AQ__W_SHARED;
-    w->fw.w.on = s;
+    w->fw.w.kind = (unsigned char)kind;
+    w->fw.w.on = s->head;
     w->fw.abort = task_abort;
     self->foreign = 1;
     io->keep++;
@@ -323,14 +325,14 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d, int doze)
  * still takes mu on its way out (a doze, a deadline), and a task's timer
  * or cancel may still call task_abort until its wake-up has run, so
  * vt_free must wait for that count, not only for the lists. */
-static int wait(shared *s, xwaiter *w, aq_task *self, int how, int64_t d,
-                int doze)
+static int wait(shared *s, xwaiter *w, aq_task *self, int how, int kind,
+                int64_t d, int doze)
 {
     w->state = PENDING;
     atomic_fetch_add_explicit(&s->inside, 1, memory_order_relaxed);
     int rc;
     if (how == AS_TASK) {
-        rc = task_wait(s, w, self, d);
+        rc = task_wait(s, w, self, kind, d);
     } else {
         rc = thread_wait(s, w, d, doze);
         aq__fiber_acquire(&w->word); /* what its completer wrote, for TSan */
@@ -380,7 +382,7 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
             aq__list_push_back(&s->putters, &w.link);
             /* A rendezvous put is a hand-over to a getter who may wait
              * for an answer: it never dozes. */
-            return wait(s, &w, self, how, d,
+            return wait(s, &w, self, how, AQ__W_SHARED_PUT, d,
                         !(s->q->flags & AQ__Q_RENDEZVOUS));
         }
     }
@@ -413,7 +415,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = out;
         aq__list_push_back(&s->getters, &w.link);
-        return wait(s, &w, self, how, d, 0);
+        return wait(s, &w, self, how, AQ__W_SHARED_GET, d, 0);
     }
     aq__spin_unlock(&s->mu);
     return rc;
@@ -430,7 +432,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = NULL;
         aq__list_push_back(&s->joiners, &w.link);
-        return wait(s, &w, self, how, d, 0);
+        return wait(s, &w, self, how, AQ__W_SHARED_JOIN, d, 0);
     }
     if (s->q->unfinished == 0)
         rc = AQ_OK;
@@ -558,6 +560,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&q->joiners);
     s->base.vt = &shared_vt;
     s->q = q;
+    s->head = h;
     atomic_init(&s->mu.held, 0);
     aq__list_init(&s->getters);
     aq__list_init(&s->putters);
