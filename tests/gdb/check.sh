@@ -2,29 +2,55 @@
 # The gdb extension (tools/gdb/libaq-gdb.py) on a program with parked tasks
 # (tests/gdb/parked.c): aq-tasks lists them by name (a sleep's deadline
 # in seconds from now, as aq_loop_dump says it), aq-bt shows the
-# function each one is parked in, and the program then goes on to its
-# end, its own registers put back. Usage: tests/gdb/check.sh PARKED
+# function each one is parked in (and the running one's, from its
+# thread), refuses what is not a task, and the program then goes on to
+# its end, its own registers put back. On a core of it made by gcore,
+# aq-tasks lists the same, and aq-bt says it needs a live process.
+# Usage: tests/gdb/check.sh PARKED
 set -eu
 parked=${1:?usage: tests/gdb/check.sh PARKED}
 ext=$(dirname "$0")/../../tools/gdb/libaq-gdb.py
-out=$(gdb -q -batch -nx -ex 'set debuginfod enabled off' \
+core=$(mktemp -u /tmp/aq-gdb-core.XXXXXX)
+trap 'rm -f "$core"' EXIT
+# The stacks guarded with mprotect, so that gcore can read them (see the
+# extension's header on MADV_GUARD_INSTALL).
+out=$(AQ_STACK_GUARDS=mprotect gdb -q -batch -nx \
+    -ex 'set debuginfod enabled off' \
     -ex 'break stop_here' -ex run -ex "source $ext" \
-    -ex 'aq-tasks' -ex 'aq-bt 2' -ex 'aq-bt 3' -ex continue \
+    -ex 'aq-tasks' -ex 'aq-bt 2' -ex 'aq-bt 3' -ex 'aq-bt 1' \
+    -ex 'aq-bt 0x1234' -ex "gcore $core" -ex continue \
     "$parked" 2>&1)
 printf '%s\n' "$out"
+# The same program's core: aq-tasks reads it; aq-bt says it needs a
+# process.
+incore=$(gdb -q -batch -nx -ex 'set debuginfod enabled off' \
+    -ex "source $ext" -ex 'aq-tasks' -ex 'aq-bt 2' "$parked" "$core" 2>&1 ||
+    true) # gdb -batch fails with its last command, aq-bt here
+printf '%s\n' "$incore"
 fail=0
 for want in '"consumer" parked on get from queue 0x' \
     '"sleeper" parked on sleep, deadline in 9.' \
     'in consumer_parked_here ()' 'in sleeper_parked_here ()' \
+    '(no name) running, on thread 1' '#0  stop_here () at' \
+    'aq-bt: 0x1234 is not a task' \
     'exited normally'; do
     if ! printf '%s\n' "$out" | grep -qF "$want"; then
         echo "FAIL: the output lacks: $want"
         fail=1
     fi
 done
+for want in '"consumer" parked on get from queue 0x' \
+    '"sleeper" parked on sleep, deadline at ' \
+    'aq-bt needs a live process'; do
+    if ! printf '%s\n' "$incore" | grep -qF "$want"; then
+        echo "FAIL: on the core, the output lacks: $want"
+        fail=1
+    fi
+done
 # Each backtrace ends at the task's first frame, without the zero return
 # address below it (a frame at 0x0 and "Cannot access memory").
-if printf '%s\n' "$out" | grep -qE 'Cannot access memory|^#[0-9]+ +0x0+ in \?\?'; then
+if printf '%s\n' "$out" | grep -v 'is not a task' |
+    grep -qE 'Cannot access memory|^#[0-9]+ +0x0+ in \?\?'; then
     echo "FAIL: a backtrace runs past aq__task_entry"
     fail=1
 fi

@@ -10,9 +10,16 @@
 #     aq-tasks [LOOP]   every task of LOOP not yet returned (default: the
 #                       loop this thread runs), numbered, with its name,
 #                       state and what it waits on
-#     aq-bt N|TASK      the backtrace of task N of aq-tasks (or the task at
-#                       address TASK): of a parked task, from the registers
-#                       its context switch saved
+#     aq-bt N|TASK      the backtrace of task N of the last aq-tasks (or
+#                       of the task at address TASK): of a parked task,
+#                       from the registers its context switch saved; of a
+#                       running one, from the thread that runs it
+#
+# On a core file: aq-tasks works; aq-bt needs a live process (it loads a
+# task's registers into a thread). A core made by gdb's gcore lacks the
+# task stacks when libaq guards them with MADV_GUARD_INSTALL (Linux
+# 6.13+): run the program with AQ_STACK_GUARDS=mprotect, or take the
+# kernel's core (ulimit -c unlimited; kill -ABRT).
 #
 # How aq-bt works: a parked task's context is a saved stack pointer, and
 # above it (src/ctx/ctx_x86_64.S, ctx_aarch64.S) the callee-saved
@@ -25,6 +32,7 @@ import gdb
 
 STATES = {0: "ready", 1: "running", 2: "parked", 3: "done"}
 NO_TIMER = (1 << 64) - 1
+LAST = {"loop": None}  # the loop of the last aq-tasks, for aq-bt N
 
 
 def _tasks(loop):
@@ -46,9 +54,14 @@ def _tasks(loop):
 def _types():
     """libaq's types, which only its debug information gives."""
     try:
-        gdb.lookup_type("aq_task")
-        gdb.parse_and_eval("(aq_loop *)aq__thread_loop")
-    except gdb.error:
+        # A user program built with -g knows aq_task as an incomplete
+        # struct (aq.h keeps it opaque): only libaq's own information
+        # gives its fields.
+        if not any(f.name == "state"
+                   for f in gdb.lookup_type("struct aq_task").fields()):
+            raise gdb.error("aq_task has no fields")
+        gdb.parse_and_eval("aq__thread_loop")["tasks"]
+    except (gdb.error, TypeError):
         raise gdb.GdbError("libaq-gdb needs libaq's debug information (the "
                            "default build, RelWithDebInfo, has it; a "
                            "stripped libaq has not)")
@@ -64,6 +77,13 @@ def _current_loop():
 
 
 def _describe(t):
+    try:
+        return _describe_task(t)
+    except gdb.MemoryError as e:
+        return "unreadable (%s)" % e
+
+
+def _describe_task(t):
     state = STATES.get(int(t["state"]), "?")
     name = t["name"].string() if int(t["name"]) else ""
     text = '%s %s' % ('"%s"' % name if name else "(no name)", state)
@@ -74,8 +94,14 @@ def _describe(t):
         clauses = []
         for i in range(n):
             w = t["waits"][i]
-            what = gdb.parse_and_eval("aq__wait_names")[int(
-                w["kind"])].string()
+            name = gdb.parse_and_eval("aq__wait_names")[int(w["kind"])]
+            if int(w["kind"]) == 0 or int(w["task"]) != int(t):
+                # Zeros where the record lives, on the task's stack: a
+                # gcore core without the guarded stacks (see the top).
+                n, clauses = 1, ["a wait whose record this core lacks "
+                                 "(gcore: see the top of libaq-gdb.py)"]
+                break
+            what = name.string()
             if int(w["on"]):
                 what += " 0x%x" % int(w["on"])
             clauses.append(what)
@@ -90,6 +116,8 @@ def _describe(t):
             text += ", no deadline"
     if int(t["cancelled"]):
         text += ", cancelled"
+        if int(t["shielded"]):
+            text += " (shielded)"
     if int(t["compact"]):
         text += ", compact"
     return text
@@ -113,9 +141,12 @@ class AqTasks(gdb.Command):
         super().__init__("aq-tasks", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
+        _types()
         loop = gdb.parse_and_eval(arg) if arg else _current_loop()
         tasks = _tasks(loop)
-        print("libaq loop %s: %d tasks" % (loop, len(tasks)))
+        LAST["loop"] = loop
+        print("libaq loop %s: %d task%s"
+              % (loop, len(tasks), "" if len(tasks) == 1 else "s"))
         for i, t in enumerate(tasks, 1):
             print("  %d  task %s  %s" % (i, t, _describe(t)))
 
@@ -134,7 +165,7 @@ class AqBt(gdb.Command):
             raise gdb.GdbError("aq-bt N (a number from aq-tasks) or TASK")
         _types()
         if arg.isdigit():
-            tasks = _tasks(_current_loop())
+            tasks = _tasks(LAST["loop"] or _current_loop())
             if not 1 <= int(arg) <= len(tasks):
                 raise gdb.GdbError("no task %s: aq-tasks lists %d"
                                    % (arg, len(tasks)))
@@ -143,12 +174,18 @@ class AqBt(gdb.Command):
             try:
                 t = gdb.parse_and_eval(arg).cast(
                     gdb.lookup_type("aq_task").pointer())
-            except gdb.error as e:
+                state = STATES[int(t["state"])]
+            except (gdb.error, KeyError) as e:
                 raise gdb.GdbError("aq-bt: %s is not a task (%s)" % (arg, e))
         state = STATES.get(int(t["state"]), "?")
         if state == "running":
-            gdb.execute("bt")
+            _running_bt(t)
             return
+        conn = getattr(gdb.selected_inferior(), "connection", None)
+        if conn is not None and conn.type == "core":
+            raise gdb.GdbError("aq-bt needs a live process (it loads the "
+                               "task's saved registers into a thread); on "
+                               "a core file, aq-tasks works")
         if int(t["compact"]):
             raise gdb.GdbError("a compact task's frames are copied aside "
                                "while it is parked: no backtrace")
@@ -173,6 +210,24 @@ class AqBt(gdb.Command):
         finally:
             for r, v in own.items():
                 gdb.execute("set $%s = %d" % (r, v))
+
+
+def _running_bt(t):
+    """A running task's frames are those of the thread whose loop is the
+    task's: found by each thread's aq__thread_loop, shown down to the
+    task's first frame, and the selected thread put back."""
+    own = gdb.selected_thread()
+    try:
+        for th in gdb.selected_inferior().threads():
+            th.switch()
+            if int(gdb.parse_and_eval("aq__thread_loop")) == int(t["loop"]):
+                print("task %s  %s, on thread %d" % (t, _describe(t), th.num))
+                gdb.execute("bt %d" % _task_depth())
+                return
+    finally:
+        own.switch()
+    raise gdb.GdbError("task %s is running, but no thread runs its loop %s"
+                       % (t, t["loop"]))
 
 
 def _task_depth():
