@@ -80,11 +80,23 @@ TEST(test_cores_stop_cancels_waiting_tasks)
     ASSERT_OK(aq_queue_free(g.q));
 }
 
+static void *stop_in_a_job(void *arg)
+{
+    (void)arg;
+    return IARG(aq_cores_stop(g.c));
+}
+
 static void *misuse_from_a_loop(void *arg)
 {
     (void)arg;
     ASSERT_RC(aq_cores_wait(g.c), AQ_EDEADLK);
     ASSERT_RC(aq_cores_stop(g.c), AQ_EDEADLK); /* left running */
+    /* Through the pool, as thread.h says a task calls it: the job would
+     * join this very loop's thread, which waits for the job (before the
+     * fix, a hang that even exit() could not end). */
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(stop_in_a_job, NULL, &r));
+    ASSERT_EQ((int)(intptr_t)r, AQ_EDEADLK);
     g.items = 1;
     return NULL;
 }

@@ -206,7 +206,9 @@ AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
  * want of memory since the last call (the others have returned). Blocks
  * the thread. Any thread but a loop's: a task calls it (or
  * aq_cores_stop, which from another loop's task would block that loop)
- * through aq_to_thread. */
+ * through aq_to_thread. A task spawned through c that does so waits for
+ * itself, for ever: wait for its siblings by other means (a shared
+ * queue's join, a task group on its loop). */
 AQ_EXTERN int aq_cores_wait(aq_cores *c);
 /* Stops every loop of c, cancels the tasks still on them and lets them
  * finish on their own threads (as aq_loop_free does: a task waiting in
@@ -215,8 +217,9 @@ AQ_EXTERN int aq_cores_wait(aq_cores *c);
  * spawned task starts cancelled: its first suspending call returns
  * AQ_ECANCELED); the tasks being cancelled may still spawn, and get
  * AQ_EINVAL from a loop that has ended. Returns: AQ_OK; AQ_EINVAL if c
- * is NULL; AQ_EDEADLK if called from one of c's loops (c is then left
- * running). Blocks the thread. Any thread but c's loops'; no other
+ * is NULL; AQ_EDEADLK if called from one of c's loops, or from a pool
+ * job (aq_to_thread) that a task of one of them waits for (c is then
+ * left running). Blocks the thread. Any thread but c's loops'; no other
  * thread may begin a call on c once it has begun (an aq_cores_wait
  * already under way is waited for). */
 AQ_EXTERN int aq_cores_stop(aq_cores *c);
@@ -239,11 +242,13 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * Cancellation and deadlines: a thread cannot be interrupted safely, so
  * a call that stops waiting (its task cancelled, its deadline or a
  * timeout scope's passed) returns at once while fn, already handed over,
- * runs to completion anyway, however long it takes. Its result then goes
- * to cleanup(result, arg) (aq_to_thread_ex), called once on the loop's
- * thread, outside any task, at the loop's next poll after fn returns, or
- * within aq_loop_free, which waits for the fn calls of its tasks still
- * running (as asyncio.run waits for its executor). Without a cleanup the
+ * runs to completion anyway, however long it takes; so does one still
+ * queued for a thread (asyncio's executor would never start it). Its
+ * result then goes to cleanup(result, arg) (aq_to_thread_ex), called once
+ * outside any task: on the loop's thread at the loop's next poll after fn
+ * returns, or within aq_loop_free (on the thread that frees the loop),
+ * which waits for the fn calls of its tasks still running (as asyncio.run
+ * waits for its executor). Without a cleanup the
  * result is dropped. So arg must outlive fn: not the caller's stack
  * frame if the call may be cut short; heap memory that cleanup frees.
  *
@@ -252,7 +257,8 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * that signals go to the loop: aq_signals_open in io.h). The threads stay
  * until aq_pool_shutdown, or until the process exits: a destructor then
  * shuts the pool down, which waits for fn calls still running, as Python
- * waits for its executor's threads (_exit and quick_exit do not wait).
+ * waits for its executor's threads (_exit and quick_exit do not wait, nor
+ * does exit called from an fn itself: a worker cannot join the pool).
  * A child made by fork has no worker threads: its pool starts afresh, but
  * its copies of loops with work outstanding never get their results (the
  * child should exec or _exit, as after any fork of a threaded program).
@@ -269,10 +275,10 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
  * goes to cleanup, if any, as a result nobody took).
  * cleanup: NULL, or called exactly once with (result, arg) for every call
  * that does not give the caller fn's result: after fn returned if fn was
- * handed over (see above); at once, in the calling task, with result NULL
- * if the call failed before that (the codes below other than the two
- * waits'). It is arg's destructor: with one, arg is the call's until
- * then, whatever the call returns, and never leaks.
+ * handed over (see above); at once, by the caller (outside a task too),
+ * with result NULL if the call failed before that (the codes below other
+ * than the two waits'). It is arg's destructor: with one, arg is the
+ * call's until then, whatever the call returns, and never leaks.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if fn is NULL;
  * AQ_ECANCELED (cancelled before the call: fn never handed over; while
  * waiting: fn runs on); AQ_ETIMEDOUT likewise (a deadline already passed:

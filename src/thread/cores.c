@@ -223,8 +223,11 @@ int aq_cores_stop(aq_cores *c)
 {
     if (!c)
         return aq_einval("cores is NULL");
-    for (size_t i = 0; i < c->n; i++) /* its own loop would never stop */
-        if (aq__thread_loop == c->cores[i].loop)
+    /* Its own loop would never stop: called from one of them, or from a
+     * pool job (aq_to_thread) that one of them waits for. */
+    for (size_t i = 0; i < c->n; i++)
+        if (aq__thread_loop == c->cores[i].loop ||
+            aq__job_loop == c->cores[i].loop)
             return AQ_EDEADLK;
     teardown(c, c->n);
     return AQ_OK;

@@ -56,6 +56,7 @@ static struct {
 
 /* Set in worker threads: aq_pool_shutdown would join itself. */
 static _Thread_local int in_worker;
+_Thread_local aq_loop *aq__job_loop;
 
 static void *worker(void *unused)
 {
@@ -76,7 +77,9 @@ static void *worker(void *unused)
             pool.tail = &pool.head;
         pool.queued--;
         pthread_mutex_unlock(&pool.mu);
+        aq__job_loop = j->loop;
         j->result = j->fn(j->arg);
+        aq__job_loop = NULL;
         aq__post_send(j->loop, j->done); /* j is the loop's from here */
         pthread_mutex_lock(&pool.mu);
     }

@@ -92,6 +92,11 @@ AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
  * its polls. Nothing if l was never open to posts. */
 AQ__HIDDEN void aq__inbox_close(aq_loop *l);
 
+/* In a pool worker (pool.c), the loop whose task waits for the job the
+ * worker runs (NULL between jobs, and in every other thread): a call
+ * that would wait for that loop to end must refuse (aq_cores_stop). */
+extern _Thread_local aq_loop *aq__job_loop;
+
 /* Reserves a post of fn(arg) on l, which must be open to posts
  * (aq_loop_keep_alive): the record is allocated now, so aq__post_send
  * cannot fail, and aq_loop_free waits for the send and runs fn rather
