@@ -244,7 +244,15 @@ static void *deadline_cancel_main(void *arg)
     /* A second reader of the same direction is refused. */
     ASSERT_EQ(aq_read_until(f, &c, 1, AQ_NEVER), AQ_EBUSY);
     ASSERT_OK(aq_task_cancel(t));
+    /* So is one select waiting twice for the same readiness (after the
+     * reader has gone, so that EBUSY cannot be the reason); a readable
+     * and a writable clause on one fd are allowed. */
     ASSERT_OK(aq_task_wait(t, NULL));
+    aq_clause twice[] = {AQ_READABLE(f), AQ_READABLE(f)};
+    ASSERT_RC(aq_select_until(twice, 2, 0, aq_now() + AQ_MSEC), AQ_EINVAL);
+    ASSERT_RC(aq_select_try(twice, 2, 0), AQ_EINVAL);
+    aq_clause both[] = {AQ_READABLE(f), AQ_WRITABLE(f)};
+    ASSERT_RC(aq_select_until(both, 2, 0, aq_now() + AQ_MSEC), AQ_ETIMEDOUT);
     ASSERT_RC((int)r.n, AQ_ECANCELED);
     ASSERT_OK(aq_task_release(t));
     /* Data that came while nobody waited is not lost. */

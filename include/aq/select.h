@@ -34,10 +34,13 @@ extern "C" {
  * switch clauses off and on between calls by setting it. A clause on
  * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
  * (as a closed channel is ready in Go): a put at once, a get once the
- * queue is empty. When several clauses are ready, one is chosen at
- * random with equal probability (the loop's generator, aq_loop_seed);
- * with AQ_SELECT_BIASED the first ready clause in array order is taken,
- * for priority between queues. Waiters on each queue are still served
+ * queue is empty. When several clauses are ready at the call, one is
+ * chosen at random with equal probability (the loop's generator,
+ * aq_loop_seed); with AQ_SELECT_BIASED the first ready clause in array
+ * order is taken, for priority between queues. Once the select waits,
+ * the first clause whose object is released completes (the first fd
+ * whose readiness the loop sees, in the order the poller reports), and
+ * the losing clauses consume nothing (an fd's readiness stays). Waiters on each queue are still served
  * oldest first: a select waiting on a queue is one waiter among the
  * others, and an item is handed to exactly one of them.
  *
@@ -47,8 +50,11 @@ extern "C" {
  * completed first (completed beats cancelled: the index is returned).
  * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
  * the waiter records are allocated (AQ_ENOMEM before anything is done).
- * A task may not use the same queue twice in the same direction in one
- * select (AQ_EINVAL); a put and a get on one queue are allowed. */
+ * A task may not use the same queue or fd twice in the same direction in
+ * one select (AQ_EINVAL); a put and a get on one queue, or a readable
+ * and a writable clause on one fd, are allowed. The clauses are checked
+ * in array order before anything changes, and the first bad one gives
+ * the code (AQ_EINVAL, AQ_EBUSY or AQ_EDEADLK below). */
 typedef struct aq_clause {
     int op;          /* AQ_OP_*: what the clause waits for */
     int rc;          /* out: the completed clause's result: AQ_OK;
@@ -109,7 +115,8 @@ enum {
  * disables the clause. */
 #define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
 /* A clause waiting until every child of group g has returned
- * (aq_group_wait, but losing cancels no child); its rc is AQ_EGROUP if a
+ * (aq_group_wait, but a select that loses, is cancelled or times out
+ * cancels no child: aq_group_wait would); its rc is AQ_EGROUP if a
  * child failed. status: NULL, or an int * that receives the first failing
  * child's status, or 0. A NULL g disables the clause. */
 #define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
@@ -130,8 +137,9 @@ enum {
  * Returns: the index of the clause that completed (>= 0; its rc says
  * how); AQ_EPERM outside a task; AQ_EINVAL if clauses is NULL, n is 0, a
  * clause's op is unknown, an enabled clause has a NULL buf (PUT, GET) or
- * a size other than its queue's item size, a queue appears twice in the
- * same direction, flags has unknown bits, or an fd clause's fd is of
+ * a size other than its queue's item size, a queue or an fd appears
+ * twice in the same direction, flags has unknown bits, a clause's queue
+ * is shared (aq_queue_share), or a TASK or fd clause's task or fd is of
  * another loop; AQ_EBUSY if another task already waits on an fd clause's
  * fd in that direction; AQ_EDEADLK if a TASK clause names the caller or a
  * LOCK clause a lock the caller holds; AQ_EBADF if an fd clause's fd was

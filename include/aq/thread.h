@@ -87,7 +87,8 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * aq_queue_share, before the first put, as for any queue.
  * Limits: a shared queue cannot be a clause of aq_select yet
  * (aq_select, aq_select_until and aq_select_try return AQ_EINVAL for a
- * select with such a clause, whatever its other clauses);
+ * select with such a clause even when another is ready, unless an
+ * earlier clause is bad in another way: select.h's order of checks);
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
  * it would have to wait: its frames move while it is parked); and its
  * drop callback runs under the queue's lock, so it must not call the

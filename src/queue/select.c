@@ -88,9 +88,22 @@ AQ__ALWAYS_INLINE int ready(const aq_clause *c)
 
 /* ---- 1. check, and count the ready clauses ------------------------------- */
 
-/* The arguments of a clause on something other than a queue. */
-static int check_other(const aq_clause *c, const aq_task *self)
+/* Does clause i make the same operation on the same object as an
+ * earlier one? The task would wait twice in one line (a queue's getters,
+ * an fd's readers), and which record an item or an event reaches would
+ * depend on the order of linking. */
+static inline int twice(const aq_clause *c, size_t i)
 {
+    for (size_t j = 0; j < i; j++)
+        if (c[j].queue == c[i].queue && c[j].op == c[i].op)
+            return 1;
+    return 0;
+}
+
+/* The arguments of clause i, on something other than a queue. */
+static int check_other(const aq_clause *cs, size_t i, const aq_task *self)
+{
+    const aq_clause *c = &cs[i];
     switch (c->op) {
     case AQ_OP_TASK:
         if (!c->task || !self)
@@ -116,22 +129,24 @@ static int check_other(const aq_clause *c, const aq_task *self)
             return AQ_OK;
         if (self && fdw(c)->loop != self->loop)
             return aq_einval("an fd clause's fd belongs to another loop");
+        if (twice(cs, i))
+            return aq_einval(
+                "two clauses wait for the same fd in the same direction");
         return aq__fdwait_busy(fdw(c), fd_dir(c)) ? AQ_EBUSY : AQ_OK;
     }
     return aq_einval("a clause has an unknown op");
 }
 
-/* A clause's own arguments: AQ_OK, or the code for the whole select. Two
- * clauses on one queue in one direction would make the task wait twice
- * in one line, and which of them an item reaches would depend on the
- * order of linking: refused. O(n^2) over the queue clauses, which are
- * few in practice (wait_any's task clauses are not compared). */
+/* A clause's own arguments: AQ_OK, or the code for the whole select.
+ * Twice the same operation on one queue or fd is refused (twice):
+ * O(n^2) over those clauses, which are few in practice (wait_any's task
+ * clauses are not compared). */
 AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
                             const aq_task *self)
 {
     const aq_clause *ci = &c[i];
     if (ci->op != AQ_OP_GET && ci->op != AQ_OP_PUT)
-        return check_other(ci, self);
+        return check_other(c, i, self);
     if (!ci->queue)
         return AQ_OK;
     /* A shared queue's header is never ready and nobody serves its
@@ -145,10 +160,9 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
     if (ci->size != ci->queue->item_size)
         return aq_einval("a queue clause's size differs from the queue's "
                          "item size");
-    for (size_t j = 0; j < i; j++)
-        if (c[j].queue == ci->queue && c[j].op == ci->op)
-            return aq_einval(
-                "two clauses make the same operation on the same queue");
+    if (twice(c, i))
+        return aq_einval(
+            "two clauses make the same operation on the same queue");
     return AQ_OK;
 }
 
