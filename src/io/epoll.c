@@ -23,6 +23,10 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+/* ThreadSanitizer's runtime, if the process has one (weak: NULL if not),
+ * in the program or in libaq itself (-DAQ_TSAN=ON). */
+__attribute__((weak)) void __tsan_acquire(void *addr);
+
 /* Events taken per epoll_wait: more are left for the next call. */
 #define BATCH 64
 
@@ -75,14 +79,17 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
     /* epoll_pwait2 (Linux 5.11) takes the timeout in nanoseconds, so a
      * timer fires on time; epoll_wait only in milliseconds, rounded up so
      * that a timer is never polled for just before it is due (which would
-     * spin), hence up to 1 ms late. The first ENOSYS settles it; under
-     * valgrind, which does not know the call (3.19 warns for each), it is
-     * not tried. */
+     * spin), hence up to 1 ms late. The first ENOSYS settles it. It is
+     * not tried under valgrind, which does not know the call (3.19 warns
+     * for each), nor under ThreadSanitizer, which does not intercept it
+     * and runs a signal handler only inside a call it intercepts: a
+     * handler calling aq_loop_stop never ran while the loop slept in it
+     * (tests/sanitize/check.sh). */
     static _Atomic int no_pwait2;
     int n = -1;
     errno = ENOSYS;
     if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed) &&
-        !RUNNING_ON_VALGRIND) {
+        !RUNNING_ON_VALGRIND && !__tsan_acquire) {
         struct timespec ts = {(time_t)(timeout_ns / AQ_SEC),
                               (long)(timeout_ns % AQ_SEC)};
         n = epoll_pwait2(p->epfd, p->ev, BATCH, timeout_ns < 0 ? NULL : &ts,

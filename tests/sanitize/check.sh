@@ -5,7 +5,8 @@
 # the compact mode: a leak made inside a task is reported, a race between
 # a task and a thread is reported, and a program that does neither gets
 # no report at all (items passed from threads to tasks through a shared
-# queue, and a result from the pool, included).
+# queue, and a result from the pool, included). A sigaction handler that
+# calls aq_loop_stop stops a loop asleep without a timer, in each.
 # Usage: tests/sanitize/check.sh BUILD SOURCE_DIR
 set -u
 build=$1
@@ -58,6 +59,12 @@ for mode in "" compact; do
     expect - "TSan, $m mode, no race" "$tmp/tsan" $mode threads
     expect 'WARNING: ThreadSanitizer: data race' \
         "TSan, $m mode, race between a task and a thread" "$tmp/tsan" $mode race
+    if [ -z "$mode" ]; then
+        expect - "ASan, stopped by a signal handler" \
+            timeout -s KILL 20 "$tmp/asan" signal
+        expect - "TSan, stopped by a signal handler" \
+            timeout -s KILL 20 "$tmp/tsan" signal
+    fi
     if command -v valgrind >/dev/null 2>&1; then
         vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite"
         expect - "valgrind, $m mode, no leak" $vg "$tmp/plain" $mode threads

@@ -1,13 +1,17 @@
 /* A user's program, built with a sanitizer (or run under valgrind)
  * against an ordinary build of libaq (tests/sanitize/check.sh). Usage:
- *   user [compact] [leak] [race] [threads]
+ *   user [compact] [leak] [race] [threads] [signal]
  * compact: the tasks are compact (one shared stack, frames copied aside);
  * leak: each worker task loses a malloc'd block: the report must appear;
  * race: a plain thread and a task write one variable unsynchronised: the
  *   ThreadSanitizer report must appear;
  * threads: items filled by plain threads travel through a shared queue
  *   to tasks, and blocking work runs on the pool (aq_to_thread): libaq
- *   orders these, so no report may appear.
+ *   orders these, so no report may appear;
+ * signal: a task waits on an event (no timer: the loop sleeps without a
+ *   timeout) until a sigaction handler run on the loop's thread calls
+ *   aq_loop_stop: the loop must stop (under ThreadSanitizer, which runs
+ *   a handler only inside a call it intercepts, it slept on for ever).
  * Every worker also keeps a buffer on its stack across a suspension, so a
  * sanitizer that lost track of the stack switches would report it, and
  * parks once more with the lost pointer still in its frame: a compact
@@ -18,6 +22,7 @@
 #include <aq.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +147,62 @@ static void *main_task(void *arg)
     return NULL;
 }
 
+/* ---- signal ---- */
+
+static aq_loop *sig_loop;
+static pthread_t sig_thread; /* the loop's */
+
+static void on_term(int sig)
+{
+    (void)sig;
+    aq_loop_stop(sig_loop);
+}
+
+static void *term_later(void *arg)
+{
+    (void)arg;
+    struct timespec ms50 = {0, 50 * 1000 * 1000};
+    nanosleep(&ms50, NULL);
+    pthread_kill(sig_thread, SIGTERM); /* to the loop's thread itself */
+    return NULL;
+}
+
+static void *wait_for_stop(void *arg)
+{
+    aq_event *e;
+    if (aq_event_new(&e) != AQ_OK)
+        abort();
+    *(aq_event **)arg = e;
+    return (void *)(intptr_t)aq_event_wait(e); /* until the loop's end */
+}
+
+static int signal_run(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    aq_task *t;
+    aq_event *e = NULL;
+    pthread_t th;
+    if (aq_loop_new(&sig_loop) != AQ_OK ||
+        aq_loop_keep_alive(sig_loop, 1) != AQ_OK ||
+        aq_loop_spawn(sig_loop, &t, wait_for_stop, &e, 0) != AQ_OK ||
+        sigaction(SIGTERM, &sa, NULL) != 0)
+        return 2;
+    sig_thread = pthread_self();
+    pthread_create(&th, NULL, term_later, NULL);
+    if (aq_loop_run(sig_loop) != AQ_OK || aq_task_done(t))
+        return 3; /* stopped with the task still waiting */
+    pthread_join(th, NULL);
+    aq_loop_keep_alive(sig_loop, 0);
+    aq_task_release(t);
+    aq_loop_free(sig_loop); /* cancels and reaps the task */
+    aq_event_free(e);
+    puts("done");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int compact = 0;
@@ -150,6 +211,8 @@ int main(int argc, char **argv)
         leak |= !strcmp(argv[i], "leak");
         race |= !strcmp(argv[i], "race");
         threads |= !strcmp(argv[i], "threads");
+        if (!strcmp(argv[i], "signal"))
+            return signal_run();
     }
     aq_loop *l;
     aq_task *m;
