@@ -7,7 +7,7 @@
  *   made as it joins the batch: a flush reads nothing in a caller's frame,
  *   which may be gone (a caller that left) or copied aside (a compact
  *   task).
- * - The driver of w flushes just before it writes (rq_conn's
+ * - The driver of w flushes just before it writes (aq__rq_conn's
  *   before_write), after the tasks that were ready have run: every put or
  *   acknowledgement of the turn is in the batch, with no timer and no
  *   size to tune. At most BATCH_MAX calls go in one script call (Lua's
@@ -16,7 +16,7 @@
  *   stores nothing). Sent, the script answers with one result per slot, in
  *   order, and the callback completes the i-th slot with the i-th result;
  *   a lost connection completes them all with a NULL reply, and each
- *   caller sends again, as for any call (rq_call_with).
+ *   caller sends again, as for any call (aq__rq_call_with).
  */
 #include "redis/redis.h"
 
@@ -27,14 +27,14 @@
 #define BATCH_MAX 1000
 #define PREFIX 7 /* at most: EVALSHA sha numkeys, three keys, one ARGV */
 
-/* rq_send_fn: joins the batch of its kind and wakes the driver. */
-int rq_batch_add(aq_redis_queue *q, rq_slot *s, const void *kind)
+/* aq__rq_send_fn: joins the batch of its kind and wakes the driver. */
+int aq__rq_batch_add(aq_redis_queue *q, aq__rq_slot *s, const void *kind)
 {
-    rq_batch *b = &q->batch[*(const int *)kind];
+    aq__rq_batch *b = &q->batch[*(const int *)kind];
     s->next = NULL;
     *b->tail = s;
     b->tail = &s->next;
-    rq_conn_kick(&q->w);
+    aq__rq_conn_kick(&q->w);
     return AQ_OK;
 }
 
@@ -44,15 +44,15 @@ static void batch_cb(redisAsyncContext *ac, void *r, void *priv,
     (void)ac;
     redisReply *reply = r;
     size_t i = 0;
-    for (rq_slot *s = priv, *next; s; s = next, i++) {
-        next = s->next; /* rq_reply_done may put s on the spare list */
+    for (aq__rq_slot *s = priv, *next; s; s = next, i++) {
+        next = s->next; /* aq__rq_reply_done may put s on the spare list */
         const redisReply *e = reply;
         if (reply && reply->type == REDIS_REPLY_ARRAY)
             e = i < reply->elements ? reply->element[i] : NULL;
         if (kind == RQ_BATCH_PUT && e && e->type == REDIS_REPLY_STRING &&
             s->state != RQ_GONE)
             s->q->st.puts++;
-        rq_reply_done(s, e);
+        aq__rq_reply_done(s, e);
     }
 }
 
@@ -84,15 +84,15 @@ static int argv_room(aq_redis_queue *q, size_t n)
 
 /* Takes up to BATCH_MAX live slots off b into a list of its own; their
  * count in *n. */
-static rq_slot *take_live(aq_redis_queue *q, rq_batch *b, size_t *n)
+static aq__rq_slot *take_live(aq_redis_queue *q, aq__rq_batch *b, size_t *n)
 {
-    rq_slot *head = NULL, **tail = &head;
+    aq__rq_slot *head = NULL, **tail = &head;
     *n = 0;
     while (b->head && *n < BATCH_MAX) {
-        rq_slot *s = b->head;
+        aq__rq_slot *s = b->head;
         b->head = s->next;
         if (s->state == RQ_GONE) {
-            rq_slot_put(q, s);
+            aq__rq_slot_put(q, s);
             continue;
         }
         *tail = s;
@@ -107,12 +107,12 @@ static rq_slot *take_live(aq_redis_queue *q, rq_batch *b, size_t *n)
 
 static void flush(aq_redis_queue *q, int kind)
 {
-    rq_batch *b = &q->batch[kind];
+    aq__rq_batch *b = &q->batch[kind];
     char max[24];
     snprintf(max, sizeof max, "%ld", q->maxsize);
     while (b->head && q->w.ac) {
         size_t n;
-        rq_slot *head = take_live(q, b, &n);
+        aq__rq_slot *head = take_live(q, b, &n);
         if (!head)
             break;
         int rc = AQ_ENOMEM;
@@ -129,15 +129,14 @@ static void flush(aq_redis_queue *q, int kind)
             a[argc++] = kind == RQ_BATCH_PUT ? max : q->group;
             for (size_t i = 0; i < argc; i++)
                 l[i] = strlen(a[i]);
-            for (rq_slot *s = head; s; s = s->next, argc++) {
+            for (aq__rq_slot *s = head; s; s = s->next, argc++) {
                 int put = kind == RQ_BATCH_PUT;
                 a[argc] = put ? (const char *)s->item : s->id.s;
                 l[argc] = put ? q->item_size : strlen(s->id.s);
             }
-            rc = rq_conn_send(&q->w,
-                              kind == RQ_BATCH_PUT ? put_batch_cb
-                                                   : ack_batch_cb,
-                              head, (int)argc, a, l);
+            rc = aq__rq_conn_send(
+                &q->w, kind == RQ_BATCH_PUT ? put_batch_cb : ack_batch_cb,
+                head, (int)argc, a, l);
         }
         if (rc != AQ_OK) /* each caller sends again */
             batch_cb(NULL, NULL, head, kind);
@@ -145,7 +144,7 @@ static void flush(aq_redis_queue *q, int kind)
 }
 
 /* The before_write hook of w. */
-void rq_batch_flush(rq_conn *c, void *arg)
+void aq__rq_batch_flush(aq__rq_conn *c, void *arg)
 {
     (void)c;
     aq_redis_queue *q = arg;
@@ -154,7 +153,7 @@ void rq_batch_flush(rq_conn *c, void *arg)
 }
 
 /* At close: the batches hold only slots whose callers left. */
-void rq_batch_free(aq_redis_queue *q)
+void aq__rq_batch_free(aq_redis_queue *q)
 {
     for (int kind = 0; kind < RQ_NBATCH; kind++) {
         size_t n;

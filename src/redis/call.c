@@ -12,7 +12,7 @@
  * - A reply lost with its connection (NULL) makes the caller send again
  *   once reconnected: every command libaq-redis sends is safe to repeat
  *   (a put may then store its item twice, which at-least-once allows).
- * - q->calls counts the public calls under way (rq_enter), so close can
+ * - q->calls counts the public calls under way (aq__rq_enter), so close can
  *   refuse to free what a parked task still uses.
  */
 #include "redis/redis.h"
@@ -23,9 +23,9 @@
 
 /* ---- slots and the round trip ------------------------------------------ */
 
-rq_slot *rq_slot_take(aq_redis_queue *q)
+aq__rq_slot *aq__rq_slot_take(aq_redis_queue *q)
 {
-    rq_slot *s = q->spare;
+    aq__rq_slot *s = q->spare;
     if (s) {
         q->spare = s->next;
     } else {
@@ -47,32 +47,32 @@ rq_slot *rq_slot_take(aq_redis_queue *q)
     return s;
 }
 
-void rq_slot_put(aq_redis_queue *q, rq_slot *s)
+void aq__rq_slot_put(aq_redis_queue *q, aq__rq_slot *s)
 {
     s->next = q->spare;
     q->spare = s;
 }
 
-void rq_slot_free_list(rq_slot *s)
+void aq__rq_slot_free_list(aq__rq_slot *s)
 {
     while (s) {
-        rq_slot *next = s->next;
+        aq__rq_slot *next = s->next;
         aq_event_free(s->done);
         free(s);
         s = next;
     }
 }
 
-void rq_note_error(aq_redis_queue *q, const redisReply *r)
+void aq__rq_note_error(aq_redis_queue *q, const redisReply *r)
 {
     snprintf(q->err, sizeof q->err, "%.*s", (int)r->len, r->str);
 }
 
 /* Completes s with reply r (NULL: the connection was lost). */
-void rq_reply_done(rq_slot *s, const redisReply *r)
+void aq__rq_reply_done(aq__rq_slot *s, const redisReply *r)
 {
     if (s->state == RQ_GONE) {
-        rq_slot_put(s->q, s);
+        aq__rq_slot_put(s->q, s);
         return;
     }
     s->state = RQ_DONE;
@@ -83,7 +83,7 @@ void rq_reply_done(rq_slot *s, const redisReply *r)
         s->retry = strncmp(r->str, "NOSCRIPT", 8) == 0  ? RQ_RETRY_SCRIPTS
                    : strncmp(r->str, "LOADING", 7) == 0 ? RQ_RETRY_LATER
                                                         : RQ_RETRY_NONE;
-        rq_note_error(s->q, r);
+        aq__rq_note_error(s->q, r);
     } else {
         s->rc = AQ_OK;
         s->n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
@@ -94,13 +94,13 @@ void rq_reply_done(rq_slot *s, const redisReply *r)
 static void reply_cb(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)ac;
-    rq_reply_done(priv, r);
+    aq__rq_reply_done(priv, r);
 }
 
 /* Sleeps *pause (never past deadline) before a call asks the server
  * again, then doubles *pause up to 20 ms: Redis cannot tell a waiter
  * when room comes, the stream empties or its data is loaded. */
-int rq_back_off(int64_t *pause, int64_t deadline)
+int aq__rq_back_off(int64_t *pause, int64_t deadline)
 {
     int64_t wake = aq_now() + *pause;
     if (deadline != AQ_NEVER && wake > deadline)
@@ -116,21 +116,21 @@ int rq_back_off(int64_t *pause, int64_t deadline)
  * filled; given back here unless the caller leaves first) and waits for
  * its reply, sending again after a reconnection, after a NOSCRIPT (the
  * scripts loaded first) and, backing off, while the server is LOADING.
- * send puts the command on its way: at once (rq_call) or in a batch
+ * send puts the command on its way: at once (aq__rq_call) or in a batch
  * (batch.c). *n: the integer reply. *resent (if not NULL): 1 if a reply
  * was lost on the way, so that the server may have run the command
  * twice. Returns the slot's code, or the wait's (AQ_ETIMEDOUT,
  * AQ_ECANCELED). */
-int rq_call_with(aq_redis_queue *q, rq_slot *s, rq_send_fn *send,
-                 const void *how, int64_t deadline, long long *n,
-                 int *resent)
+int aq__rq_call_with(aq_redis_queue *q, aq__rq_slot *s, aq__rq_send_fn *send,
+                     const void *how, int64_t deadline, long long *n,
+                     int *resent)
 {
     int rc;
     int64_t pause = AQ_MSEC;
     if (resent)
         *resent = 0;
     for (;;) {
-        rc = rq_conn_wait_up(&q->w, deadline);
+        rc = aq__rq_conn_wait_up(&q->w, deadline);
         if (rc != AQ_OK)
             break;
         s->state = RQ_WAIT;
@@ -150,21 +150,21 @@ int rq_call_with(aq_redis_queue *q, rq_slot *s, rq_send_fn *send,
             continue;
         }
         if (rc == AQ_ESERVER && s->retry == RQ_RETRY_SCRIPTS) {
-            rq_scripts_load(q); /* an admin flushed them */
+            aq__rq_scripts_load(q); /* an admin flushed them */
             continue;
         }
         if (rc == AQ_ESERVER && s->retry == RQ_RETRY_LATER &&
-            (rc = rq_back_off(&pause, deadline)) == AQ_OK)
+            (rc = aq__rq_back_off(&pause, deadline)) == AQ_OK)
             continue;
         break;
     }
     if (n)
         *n = s->n;
-    rq_slot_put(q, s);
+    aq__rq_slot_put(q, s);
     return rc;
 }
 
-/* A command sent as it is (rq_call). */
+/* A command sent as it is (aq__rq_call). */
 typedef struct direct {
     redisCallbackFn *cb;
     int argc;
@@ -172,28 +172,28 @@ typedef struct direct {
     const size_t *lens;
 } direct;
 
-static int send_direct(aq_redis_queue *q, rq_slot *s, const void *how)
+static int send_direct(aq_redis_queue *q, aq__rq_slot *s, const void *how)
 {
     const direct *d = how;
-    return rq_conn_send(&q->w, d->cb ? d->cb : reply_cb, s, d->argc,
-                        d->argv, d->lens);
+    return aq__rq_conn_send(&q->w, d->cb ? d->cb : reply_cb, s, d->argc,
+                            d->argv, d->lens);
 }
 
-/* rq_call_with for argv, sent at once. cb: NULL for reply_cb, else a
- * callback that reads the reply and ends with rq_reply_done. */
-int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
-            const char **argv, const size_t *lens, int64_t deadline,
-            long long *n, int *resent)
+/* aq__rq_call_with for argv, sent at once. cb: NULL for reply_cb, else a
+ * callback that reads the reply and ends with aq__rq_reply_done. */
+int aq__rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
+                const char **argv, const size_t *lens, int64_t deadline,
+                long long *n, int *resent)
 {
-    rq_slot *s = rq_slot_take(q);
+    aq__rq_slot *s = aq__rq_slot_take(q);
     if (!s)
         return AQ_ENOMEM;
     direct d = {cb, argc, argv, lens};
-    return rq_call_with(q, s, send_direct, &d, deadline, n, resent);
+    return aq__rq_call_with(q, s, send_direct, &d, deadline, n, resent);
 }
 
 /* Whether the calling task's cancellation applies now (not shielded). */
-int rq_cancel_due(aq_task *self)
+int aq__rq_cancel_due(aq_task *self)
 {
     if (!aq_task_cancelled(self))
         return 0;
@@ -206,7 +206,7 @@ int rq_cancel_due(aq_task *self)
  * order (outside a task, then the arguments, bad naming what is wrong
  * with the call's own, NULL when they are valid, then a cancel); counts
  * the call in. */
-int rq_enter(aq_redis_queue *q, const char *bad)
+int aq__rq_enter(aq_redis_queue *q, const char *bad)
 {
     aq_task *self = aq_task_self();
     if (!self)
@@ -217,7 +217,7 @@ int rq_enter(aq_redis_queue *q, const char *bad)
         return aq_einval("queue belongs to another loop");
     if (bad)
         return aq_einval(bad);
-    if (rq_cancel_due(self))
+    if (aq__rq_cancel_due(self))
         return AQ_ECANCELED;
     q->calls++;
     return AQ_OK;

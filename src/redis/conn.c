@@ -20,7 +20,7 @@
  *   reply (hiredis does that before its disconnect callback); the callers
  *   decide whether to send again. ac is NULL and `up` clear from then
  *   until the driver has connected again, backing off from 10 ms to 1 s.
- * - Only a cancel (rq_conn_stop) ends the driver, which then touches
+ * - Only a cancel (aq__rq_conn_stop) ends the driver, which then touches
  *   nothing: the stopper frees the connection after the driver's end.
  */
 #include "redis/redis.h"
@@ -38,20 +38,20 @@ static void hook_nop(void *p) { (void)p; }
 
 static void hook_add_write(void *p)
 {
-    rq_conn *c = p;
+    aq__rq_conn *c = p;
     c->want_write = 1;
     aq_event_set(c->kick);
 }
 
-static void hook_del_write(void *p) { ((rq_conn *)p)->want_write = 0; }
+static void hook_del_write(void *p) { ((aq__rq_conn *)p)->want_write = 0; }
 
 /* Called whenever hiredis frees the context (a lost connection, a failed
- * connect, which calls no disconnect callback, or rq_conn_stop), before
+ * connect, which calls no disconnect callback, or aq__rq_conn_stop), before
  * it closes the socket: the fd leaves the loop first, so its number, once
  * reused, reaches no one. */
 static void hook_cleanup(void *p)
 {
-    rq_conn *c = p;
+    aq__rq_conn *c = p;
     if (c->fd) {
         aq_fd_detach(c->fd);
         c->fd = NULL;
@@ -69,7 +69,7 @@ static int cause(const redisAsyncContext *ac)
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-    rq_conn *c = ac->data;
+    aq__rq_conn *c = ac->data;
     if (status != REDIS_OK) {
         c->last_error = cause(ac);
         return;
@@ -84,12 +84,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     if (status != REDIS_OK)
-        ((rq_conn *)ac->data)->last_error = cause(ac);
+        ((aq__rq_conn *)ac->data)->last_error = cause(ac);
 }
 
 /* ---- the driver ------------------------------------------------------- */
 
-static int connect_once(rq_conn *c)
+static int connect_once(aq__rq_conn *c)
 {
     redisAsyncContext *ac = redisAsyncConnect(c->host, c->port);
     if (!ac)
@@ -122,7 +122,7 @@ static int connect_once(rq_conn *c)
 
 /* Moves bytes both ways until the connection is lost (AQ_OK) or the
  * driver is cancelled (AQ_ECANCELED). */
-static int pump(rq_conn *c)
+static int pump(aq__rq_conn *c)
 {
     for (;;) {
         if (c->before_write)
@@ -159,7 +159,7 @@ static int pump(rq_conn *c)
 
 static void *drive(void *arg)
 {
-    rq_conn *c = arg;
+    aq__rq_conn *c = arg;
     for (;;) {
         int rc = connect_once(c);
         if (rc == AQ_OK) {
@@ -178,8 +178,8 @@ static void *drive(void *arg)
 
 /* ---- the callers' side ------------------------------------------------ */
 
-int rq_conn_start(rq_conn *c, const char *host, int port,
-                  void (*on_up)(rq_conn *, void *), void *arg)
+int aq__rq_conn_start(aq__rq_conn *c, const char *host, int port,
+                      void (*on_up)(aq__rq_conn *, void *), void *arg)
 {
     c->host = host;
     c->port = port;
@@ -191,11 +191,11 @@ int rq_conn_start(rq_conn *c, const char *host, int port,
         (rc = aq_loop_spawn(aq_loop_current(), &c->driver, drive, c,
                             RQ_STACK)) == AQ_OK)
         return AQ_OK;
-    rq_conn_stop(c);
+    aq__rq_conn_stop(c);
     return rc;
 }
 
-void rq_task_stop(aq_task **t)
+void aq__rq_task_stop(aq_task **t)
 {
     if (!*t)
         return;
@@ -207,9 +207,9 @@ void rq_task_stop(aq_task **t)
     *t = NULL;
 }
 
-void rq_conn_stop(rq_conn *c)
+void aq__rq_conn_stop(aq__rq_conn *c)
 {
-    rq_task_stop(&c->driver);
+    aq__rq_task_stop(&c->driver);
     if (c->ac) /* completes what is in flight with NULL replies */
         redisAsyncFree(c->ac);
     if (c->kick)
@@ -220,9 +220,9 @@ void rq_conn_stop(rq_conn *c)
 }
 
 /* Wakes the driver: a batch has something to send. */
-void rq_conn_kick(rq_conn *c) { aq_event_set(c->kick); }
+void aq__rq_conn_kick(aq__rq_conn *c) { aq_event_set(c->kick); }
 
-int rq_conn_wait_up(rq_conn *c, int64_t deadline)
+int aq__rq_conn_wait_up(aq__rq_conn *c, int64_t deadline)
 {
     while (!c->ac) {
         int rc = aq_event_wait_until(c->up, deadline);
@@ -232,8 +232,8 @@ int rq_conn_wait_up(rq_conn *c, int64_t deadline)
     return AQ_OK;
 }
 
-int rq_conn_send(rq_conn *c, redisCallbackFn *fn, void *priv, int argc,
-                 const char **argv, const size_t *lens)
+int aq__rq_conn_send(aq__rq_conn *c, redisCallbackFn *fn, void *priv,
+                     int argc, const char **argv, const size_t *lens)
 {
     if (!c->ac)
         return -ECONNRESET;

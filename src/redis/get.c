@@ -24,12 +24,12 @@
 
 /* ---- held entries --------------------------------------------------------- */
 
-rq_held *rq_held_at(const aq_redis_queue *q, size_t i)
+aq__rq_held *aq__rq_held_at(const aq_redis_queue *q, size_t i)
 {
-    return (rq_held *)(q->held + i * q->stride);
+    return (aq__rq_held *)(q->held + i * q->stride);
 }
 
-void rq_held_remove(aq_redis_queue *q, size_t i)
+void aq__rq_held_remove(aq_redis_queue *q, size_t i)
 {
     memmove(q->held + i * q->stride, q->held + (i + 1) * q->stride,
             (q->nheld - i - 1) * q->stride);
@@ -37,31 +37,31 @@ void rq_held_remove(aq_redis_queue *q, size_t i)
 }
 
 /* The index of the held entry id, or -1. */
-long rq_held_find(const aq_redis_queue *q, const char *id)
+long aq__rq_held_find(const aq_redis_queue *q, const char *id)
 {
     for (size_t i = 0; i < q->nheld; i++)
-        if (strcmp(rq_held_at(q, i)->id.s, id) == 0)
+        if (strcmp(aq__rq_held_at(q, i)->id.s, id) == 0)
             return (long)i;
     return -1;
 }
 
 /* Neither promised to a get, nor a task's, nor being acknowledged. */
-static int held_is_free(const rq_held *h)
+static int held_is_free(const aq__rq_held *h)
 {
     return !h->slot && !h->task && !h->acking;
 }
 
 /* The oldest free held entry, or NULL. */
-static rq_held *held_free(const aq_redis_queue *q)
+static aq__rq_held *held_free(const aq_redis_queue *q)
 {
     for (size_t i = 0; i < q->nheld; i++)
-        if (held_is_free(rq_held_at(q, i)))
-            return rq_held_at(q, i);
+        if (held_is_free(aq__rq_held_at(q, i)))
+            return aq__rq_held_at(q, i);
     return NULL;
 }
 
-static rq_held *held_add(aq_redis_queue *q, const redisReply *id,
-                         const char *item)
+static aq__rq_held *held_add(aq_redis_queue *q, const redisReply *id,
+                             const char *item)
 {
     if (q->nheld == q->capheld) {
         size_t cap = q->capheld ? 2 * q->capheld : 16;
@@ -71,7 +71,7 @@ static rq_held *held_add(aq_redis_queue *q, const redisReply *id,
         q->held = p;
         q->capheld = cap;
     }
-    rq_held *h = rq_held_at(q, q->nheld++);
+    aq__rq_held *h = aq__rq_held_at(q, q->nheld++);
     memcpy(h->id.s, id->str, id->len);
     h->id.s[id->len] = 0;
     h->slot = NULL;
@@ -83,9 +83,9 @@ static rq_held *held_add(aq_redis_queue *q, const redisReply *id,
 
 /* ---- the line of waiting gets ------------------------------------------- */
 
-static rq_slot *getter_pop(aq_redis_queue *q)
+static aq__rq_slot *getter_pop(aq_redis_queue *q)
 {
-    rq_slot *s = q->getters;
+    aq__rq_slot *s = q->getters;
     if (s) {
         q->getters = s->next;
         if (!q->getters)
@@ -96,11 +96,11 @@ static rq_slot *getter_pop(aq_redis_queue *q)
 
 /* Completes the oldest waiting get with rc, dropping the GONE ones on the
  * way; NULL if none waits. */
-static rq_slot *getter_complete(aq_redis_queue *q, int rc)
+static aq__rq_slot *getter_complete(aq_redis_queue *q, int rc)
 {
-    rq_slot *s;
+    aq__rq_slot *s;
     while ((s = getter_pop(q)) && s->state == RQ_GONE)
-        rq_slot_put(q, s);
+        aq__rq_slot_put(q, s);
     if (s) {
         s->state = RQ_DONE;
         s->rc = rc;
@@ -113,16 +113,16 @@ static rq_slot *getter_complete(aq_redis_queue *q, int rc)
 /* Promises free held entries to the waiting gets, oldest first. */
 static void promise(aq_redis_queue *q)
 {
-    rq_held *h;
+    aq__rq_held *h;
     while (q->ngetters > 0 && (h = held_free(q))) {
-        rq_slot *s = getter_complete(q, AQ_OK);
+        aq__rq_slot *s = getter_complete(q, AQ_OK);
         if (!s)
             break;
         h->slot = s;
     }
 }
 
-void rq_getters_fail(aq_redis_queue *q, int rc)
+void aq__rq_getters_fail(aq_redis_queue *q, int rc)
 {
     while (getter_complete(q, rc))
         ;
@@ -156,13 +156,13 @@ static void bury(aq_redis_queue *q, const char *id, const char *reason)
         lens[i] = strlen(argv[i]);
     /* No reply awaited: if it is lost, the entry stays pending, is
      * reclaimed, and comes here again. */
-    if (rq_conn_send(&q->w, NULL, NULL, 8, argv, lens) == AQ_OK)
+    if (aq__rq_conn_send(&q->w, NULL, NULL, 8, argv, lens) == AQ_OK)
         q->st.dead++;
 }
 
 /* entries: an array of [id, [field, value...]] as XREADGROUP and
  * XAUTOCLAIM give them. */
-void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
+void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
 {
     if (!entries || entries->type != REDIS_REPLY_ARRAY)
         return;
@@ -173,7 +173,7 @@ void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
             e->element[0]->len >= AQ_REDIS_ID_MAX)
             continue;
         const redisReply *id = e->element[0];
-        if (rq_held_find(q, id->str) >= 0)
+        if (aq__rq_held_find(q, id->str) >= 0)
             continue; /* taken back after a reconnection: held already */
         const char *item = item_of(q, e->element[1]);
         if (!item)
@@ -207,22 +207,22 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
     if (!reply)
         return; /* connection lost: r_up reads again */
     if (reply->type == REDIS_REPLY_ERROR) {
-        rq_note_error(q, reply);
+        aq__rq_note_error(q, reply);
         /* A restarted server still loading its data: the gets read again
          * after a pause (a callback cannot wait). */
-        rq_getters_fail(q, strncmp(reply->str, "LOADING", 7) == 0
-                               ? RQ_AGAIN
-                               : AQ_ESERVER);
+        aq__rq_getters_fail(q, strncmp(reply->str, "LOADING", 7) == 0
+                                   ? RQ_AGAIN
+                                   : AQ_ESERVER);
         return;
     }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
         reply->element[0]->elements == 2)
-        rq_deliver_entries(q, reply->element[0]->element[1]);
+        aq__rq_deliver_entries(q, reply->element[0]->element[1]);
     else if (q->shut == 1 && !q->read_blocks)
         q->drained = 1;
     if (q->shut == 2 || q->drained)
-        rq_getters_fail(q, AQ_ESHUTDOWN);
-    rq_read(q);
+        aq__rq_getters_fail(q, AQ_ESHUTDOWN);
+    aq__rq_read(q);
 }
 
 /* How many entries a read round should ask for: one per waiting get,
@@ -233,7 +233,7 @@ static long wanted(const aq_redis_queue *q)
     if (!q->got_once) /* a handle that only puts never reads ahead */
         return q->ngetters;
     for (size_t i = 0; q->prefetch && i < q->nheld; i++)
-        free_held += held_is_free(rq_held_at(q, i));
+        free_held += held_is_free(aq__rq_held_at(q, i));
     /* With no get waiting, top up only at half: one read per half
      * prefetch, not one per get. */
     if (q->ngetters == 0 && free_held > q->prefetch / 2)
@@ -242,13 +242,13 @@ static long wanted(const aq_redis_queue *q)
     return want < 1000 ? want : 1000;
 }
 
-void rq_read(aq_redis_queue *q)
+void aq__rq_read(aq_redis_queue *q)
 {
     long want = wanted(q);
     if (q->reading || want <= 0 || !q->r.ac)
         return;
     if (q->shut == 2 || q->drained) {
-        rq_getters_fail(q, AQ_ESHUTDOWN);
+        aq__rq_getters_fail(q, AQ_ESHUTDOWN);
         return;
     }
     const char *get[] = {"GET", q->flag_key};
@@ -270,8 +270,8 @@ void rq_read(aq_redis_queue *q)
     size_t lens[11];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (rq_conn_send(&q->r, flag_cb, q, 2, get, get_lens) == AQ_OK &&
-        rq_conn_send(&q->r, read_cb, q, argc, argv, lens) == AQ_OK) {
+    if (aq__rq_conn_send(&q->r, flag_cb, q, 2, get, get_lens) == AQ_OK &&
+        aq__rq_conn_send(&q->r, read_cb, q, argc, argv, lens) == AQ_OK) {
         q->reading = 1;
         q->read_blocks = blocks;
     }
@@ -282,17 +282,17 @@ void rq_read(aq_redis_queue *q)
 /* Waits in the line of gets until an entry is promised to this one
  * (*h). A LOADING server sends the whole line back to wait a little and
  * queue again. */
-static int wait_in_line(aq_redis_queue *q, int64_t deadline, rq_held **h)
+static int wait_in_line(aq_redis_queue *q, int64_t deadline, aq__rq_held **h)
 {
     int64_t pause = AQ_MSEC;
     for (;;) {
-        rq_slot *s = rq_slot_take(q);
+        aq__rq_slot *s = aq__rq_slot_take(q);
         if (!s)
             return AQ_ENOMEM;
         *q->getters_tail = s;
         q->getters_tail = &s->next;
         q->ngetters++;
-        rq_read(q);
+        aq__rq_read(q);
         int rc = aq_event_wait_until(s->done, deadline);
         if (s->state != RQ_DONE) { /* left first: skipped when served */
             s->state = RQ_GONE;
@@ -301,12 +301,13 @@ static int wait_in_line(aq_redis_queue *q, int64_t deadline, rq_held **h)
         }
         rc = s->rc;
         for (size_t i = 0; rc == AQ_OK && i < q->nheld; i++)
-            if (rq_held_at(q, i)->slot == s) {
-                *h = rq_held_at(q, i);
+            if (aq__rq_held_at(q, i)->slot == s) {
+                *h = aq__rq_held_at(q, i);
                 (*h)->slot = NULL;
             }
-        rq_slot_put(q, s);
-        if (rc != RQ_AGAIN || (rc = rq_back_off(&pause, deadline)) != AQ_OK)
+        aq__rq_slot_put(q, s);
+        if (rc != RQ_AGAIN ||
+            (rc = aq__rq_back_off(&pause, deadline)) != AQ_OK)
             return rc;
     }
 }
@@ -315,7 +316,7 @@ static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
                      int64_t deadline)
 {
     q->got_once = 1;
-    rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
+    aq__rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
     if (q->shut == 2 || (!h && q->drained))
         return AQ_ESHUTDOWN;
     if (!h) {
@@ -328,17 +329,17 @@ static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
     if (id)
         *id = h->id;
     q->st.gets++;
-    rq_read(q); /* read ahead again, if prefetch asks */
+    aq__rq_read(q); /* read ahead again, if prefetch asks */
     return AQ_OK;
 }
 
 int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
                                    aq_redis_id *id, int64_t deadline)
 {
-    int rc = rq_enter(q, item ? NULL : "item is NULL");
+    int rc = aq__rq_enter(q, item ? NULL : "item is NULL");
     if (rc != AQ_OK)
         return rc;
-    return rq_leave(q, get_entry(q, item, id, deadline));
+    return aq__rq_leave(q, get_entry(q, item, id, deadline));
 }
 
 int aq_redis_queue_get_until(aq_redis_queue *q, void *item, int64_t deadline)

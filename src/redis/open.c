@@ -4,7 +4,7 @@
  *
  * Invariants:
  * - A handle is its opening task's loop's: every call checks it
- *   (rq_enter), since hiredis and the slots are not thread-safe.
+ *   (aq__rq_enter), since hiredis and the slots are not thread-safe.
  * - Nothing is looked up: the host must be numeric, for a lookup would
  *   block the loop (hiredis' connect calls getaddrinfo).
  * - Close frees nothing a parked task still uses (q->calls), and stops
@@ -27,24 +27,24 @@
  * been delivered to this member with its reply lost: the keeper takes
  * this member's own pending entries back (it can wait out a LOADING
  * server; a hook cannot). */
-static void w_up(rq_conn *c, void *arg)
+static void w_up(aq__rq_conn *c, void *arg)
 {
     aq_redis_queue *q = arg;
-    rq_scripts_load(q);
+    aq__rq_scripts_load(q);
     if (c->ever_up) {
         q->take_back = 1;
         aq_event_set(q->keep);
     }
 }
 
-static void r_up(rq_conn *c, void *arg)
+static void r_up(aq__rq_conn *c, void *arg)
 {
     aq_redis_queue *q = arg;
     if (c->ever_up) {
         q->take_back = 1;
         aq_event_set(q->keep);
     }
-    rq_read(q);
+    aq__rq_read(q);
 }
 
 static char *dup_cat(const char *a, const char *b)
@@ -90,14 +90,14 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
 
 static void queue_free(aq_redis_queue *q)
 {
-    rq_task_stop(&q->keeper);
-    rq_conn_stop(&q->r);
-    rq_conn_stop(&q->w);
-    rq_batch_free(q);
+    aq__rq_task_stop(&q->keeper);
+    aq__rq_conn_stop(&q->r);
+    aq__rq_conn_stop(&q->w);
+    aq__rq_batch_free(q);
     if (q->keep)
         aq_event_free(q->keep);
-    rq_slot_free_list(q->getters); /* all GONE by now */
-    rq_slot_free_list(q->spare);
+    aq__rq_slot_free_list(q->getters); /* all GONE by now */
+    aq__rq_slot_free_list(q->spare);
     free(q->held);
     free(q->host);
     free(q->stream);
@@ -134,7 +134,7 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
         !q->dead_key || !q->acked_key)
         return AQ_ENOMEM;
     q->item_size = cfg->item_size;
-    q->stride = (sizeof(rq_held) + cfg->item_size + 7) & ~(size_t)7;
+    q->stride = (sizeof(aq__rq_held) + cfg->item_size + 7) & ~(size_t)7;
     q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
     q->claim_idle = cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC;
     q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
@@ -153,22 +153,22 @@ static int open_server(aq_redis_queue *q)
 {
     int64_t deadline = aq_now() + q->connect_timeout;
     int rc = aq_event_new(&q->keep);
-    q->w.before_write = rq_batch_flush;
+    q->w.before_write = aq__rq_batch_flush;
     if (rc == AQ_OK)
-        rc = rq_conn_start(&q->w, q->host, q->port, w_up, q);
+        rc = aq__rq_conn_start(&q->w, q->host, q->port, w_up, q);
     if (rc == AQ_OK)
-        rc = rq_conn_start(&q->r, q->host, q->port, r_up, q);
+        rc = aq__rq_conn_start(&q->r, q->host, q->port, r_up, q);
     if (rc != AQ_OK)
         return rc;
     /* Queued after the scripts' loading on the same connection, so its
      * reply says they are loaded; sent whole (EVAL), since their SHAs are
      * not known yet. */
-    const char *argv[] = {"EVAL", rq_create_src, "2", q->stream,
-                          q->acked_key, q->group};
+    const char *argv[] = {"EVAL",    aq__rq_create_src, "2",
+                          q->stream, q->acked_key,      q->group};
     size_t lens[6];
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
-    rc = rq_call(q, NULL, 6, argv, lens, deadline, NULL, NULL);
+    rc = aq__rq_call(q, NULL, 6, argv, lens, deadline, NULL, NULL);
     if (rc == AQ_ETIMEDOUT && q->w.last_error)
         return q->w.last_error;
     if (rc != AQ_OK)
@@ -176,10 +176,10 @@ static int open_server(aq_redis_queue *q)
     for (int i = 0; i < RQ_NSCRIPTS; i++)
         if (!q->sha[i][0])
             return AQ_ESERVER;
-    rc = rq_take(q, 1, deadline);
+    rc = aq__rq_take(q, 1, deadline);
     if (rc < 0)
         return rc;
-    return aq_loop_spawn(q->loop, &q->keeper, rq_keeper, q, RQ_STACK);
+    return aq_loop_spawn(q->loop, &q->keeper, aq__rq_keeper, q, RQ_STACK);
 }
 
 /* The server's message when an open fails with AQ_ESERVER: there is no
@@ -198,7 +198,7 @@ int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
         return aq_einval("cfg->stream is NULL or empty");
     if (cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
         return aq_einval("cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX");
-    if (rq_cancel_due(self))
+    if (aq__rq_cancel_due(self))
         return AQ_ECANCELED;
     aq_redis_queue *q = calloc(1, sizeof *q);
     if (!q)

@@ -2,8 +2,8 @@
  * delete, size and statistics. MIT licensed.
  *
  * Invariants:
- * - Every public call that suspends begins with rq_enter and ends with
- *   rq_leave, so q->calls is exact when close asks.
+ * - Every public call that suspends begins with aq__rq_enter and ends with
+ *   aq__rq_leave, so q->calls is exact when close asks.
  * - An acknowledged entry stays held, marked acking, until its ack's
  *   outcome is known (see ack_id).
  */
@@ -19,18 +19,18 @@ static const int batch_put = RQ_BATCH_PUT, batch_ack = RQ_BATCH_ACK;
 int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
                              int64_t deadline)
 {
-    int rc = rq_enter(q, item ? NULL : "item is NULL");
+    int rc = aq__rq_enter(q, item ? NULL : "item is NULL");
     if (rc != AQ_OK)
         return rc;
     int64_t pause = AQ_MSEC;
     for (;;) {
-        rq_slot *s = rq_slot_take(q);
+        aq__rq_slot *s = aq__rq_slot_take(q);
         if (!s)
-            return rq_leave(q, AQ_ENOMEM);
+            return aq__rq_leave(q, AQ_ENOMEM);
         memcpy(s->item, item, q->item_size);
         long long n;
-        rc = rq_call_with(q, s, rq_batch_add, &batch_put, deadline, &n,
-                          NULL);
+        rc = aq__rq_call_with(q, s, aq__rq_batch_add, &batch_put, deadline,
+                              &n, NULL);
         if (rc != AQ_OK || n == 0) /* 0: the id came back */
             break;
         if (n == -1) {
@@ -38,11 +38,11 @@ int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
             rc = AQ_ESHUTDOWN;
             break;
         }
-        rc = rq_back_off(&pause, deadline); /* full: ask again later */
+        rc = aq__rq_back_off(&pause, deadline); /* full: ask again later */
         if (rc != AQ_OK)
             break;
     }
-    return rq_leave(q, rc);
+    return aq__rq_leave(q, rc);
 }
 
 int aq_redis_queue_put(aq_redis_queue *q, const void *item)
@@ -71,21 +71,21 @@ static int valid_id(const char *s)
  * it out again. */
 static int ack_id(aq_redis_queue *q, const char *id)
 {
-    long i = rq_held_find(q, id);
+    long i = aq__rq_held_find(q, id);
     if (i >= 0)
-        rq_held_at(q, (size_t)i)->acking = 1;
-    rq_slot *s = rq_slot_take(q);
+        aq__rq_held_at(q, (size_t)i)->acking = 1;
+    aq__rq_slot *s = aq__rq_slot_take(q);
     if (!s)
         return AQ_ENOMEM;
     snprintf(s->id.s, sizeof s->id.s, "%s", id);
     long long n;
     int resent;
-    int rc = rq_call_with(q, s, rq_batch_add, &batch_ack, AQ_NEVER, &n,
-                          &resent);
+    int rc = aq__rq_call_with(q, s, aq__rq_batch_add, &batch_ack, AQ_NEVER,
+                              &n, &resent);
     /* Done with, whatever came: an ack that did not land lets the entry
      * go idle, and a sweep hands it out again. */
-    if ((i = rq_held_find(q, id)) >= 0)
-        rq_held_remove(q, (size_t)i);
+    if ((i = aq__rq_held_find(q, id)) >= 0)
+        aq__rq_held_remove(q, (size_t)i);
     if (rc != AQ_OK)
         return rc;
     /* An ack sent again after its reply was lost finds the entry gone
@@ -106,28 +106,28 @@ static int ack_id(aq_redis_queue *q, const char *id)
 static int cancelled(aq_redis_queue *q, long i)
 {
     if (i >= 0)
-        rq_held_remove(q, (size_t)i);
+        aq__rq_held_remove(q, (size_t)i);
     return AQ_ECANCELED;
 }
 
 int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
 {
-    int rc = rq_enter(q, id && valid_id(id->s)
-                             ? NULL
-                             : "id is NULL or not a valid entry id");
+    int rc = aq__rq_enter(q, id && valid_id(id->s)
+                                 ? NULL
+                                 : "id is NULL or not a valid entry id");
     if (rc == AQ_ECANCELED)
-        return cancelled(q, rq_held_find(q, id->s));
+        return cancelled(q, aq__rq_held_find(q, id->s));
     if (rc != AQ_OK)
         return rc;
     aq_redis_id copy = *id; /* the held record it may name goes first */
-    return rq_leave(q, ack_id(q, copy.s));
+    return aq__rq_leave(q, ack_id(q, copy.s));
 }
 
 /* The oldest entry task t holds and is not acknowledging, or -1. */
 static long oldest_held(aq_redis_queue *q, const aq_task *t)
 {
     for (size_t i = 0; i < q->nheld; i++) {
-        rq_held *h = rq_held_at(q, i);
+        aq__rq_held *h = aq__rq_held_at(q, i);
         if (h->task == t && !h->acking)
             return (long)i;
     }
@@ -136,17 +136,17 @@ static long oldest_held(aq_redis_queue *q, const aq_task *t)
 
 int aq_redis_queue_task_done(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, NULL);
+    int rc = aq__rq_enter(q, NULL);
     if (rc == AQ_ECANCELED)
         return cancelled(q, oldest_held(q, aq_task_self()));
     if (rc != AQ_OK)
         return rc;
     long i = oldest_held(q, aq_task_self());
     if (i < 0)
-        return rq_leave(q, aq_einval("this task holds no entry of the "
-                                     "queue to mark done"));
-    aq_redis_id id = rq_held_at(q, (size_t)i)->id;
-    return rq_leave(q, ack_id(q, id.s));
+        return aq__rq_leave(q, aq_einval("this task holds no entry of the "
+                                         "queue to mark done"));
+    aq_redis_id id = aq__rq_held_at(q, (size_t)i)->id;
+    return aq__rq_leave(q, ack_id(q, id.s));
 }
 
 /* ---- join, shutdown, size ------------------------------------------------ */
@@ -161,12 +161,12 @@ static int count(aq_redis_queue *q, const char *what, int64_t deadline,
     size_t lens[7];
     for (int i = 0; i < 7; i++)
         lens[i] = strlen(argv[i]);
-    return rq_call(q, NULL, 7, argv, lens, deadline, n, NULL);
+    return aq__rq_call(q, NULL, 7, argv, lens, deadline, n, NULL);
 }
 
 int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
 {
-    int rc = rq_enter(q, NULL);
+    int rc = aq__rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     int64_t pause = AQ_MSEC;
@@ -179,11 +179,11 @@ int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline)
             rc = AQ_ESHUTDOWN;
             break;
         }
-        rc = rq_back_off(&pause, deadline);
+        rc = aq__rq_back_off(&pause, deadline);
         if (rc != AQ_OK)
             break;
     }
-    return rq_leave(q, rc);
+    return aq__rq_leave(q, rc);
 }
 
 int aq_redis_queue_join(aq_redis_queue *q)
@@ -193,48 +193,48 @@ int aq_redis_queue_join(aq_redis_queue *q)
 
 int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate)
 {
-    int rc = rq_enter(q, NULL);
+    int rc = aq__rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     /* Graceful never overwrites immediate (NX); immediate always wins. */
     const char *argv[] = {"SET", q->flag_key, immediate ? "2" : "1", "NX"};
     size_t lens[] = {3, strlen(q->flag_key), 1, 2};
-    rc = rq_call(q, NULL, immediate ? 3 : 4, argv, lens, AQ_NEVER, NULL,
-                 NULL);
+    rc = aq__rq_call(q, NULL, immediate ? 3 : 4, argv, lens, AQ_NEVER, NULL,
+                     NULL);
     if (rc == AQ_OK) {
         if (immediate)
             q->shut = 2;
         else if (!q->shut)
             q->shut = 1;
         if (q->shut == 2)
-            rq_getters_fail(q, AQ_ESHUTDOWN);
-        rq_read(q);
+            aq__rq_getters_fail(q, AQ_ESHUTDOWN);
+        aq__rq_read(q);
     }
-    return rq_leave(q, rc);
+    return aq__rq_leave(q, rc);
 }
 
 int aq_redis_queue_delete(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, NULL);
+    int rc = aq__rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
     const char *argv[] = {"DEL", q->stream, q->flag_key, q->acked_key};
     size_t lens[] = {3, strlen(q->stream), strlen(q->flag_key),
                      strlen(q->acked_key)};
-    rc = rq_call(q, NULL, 4, argv, lens, AQ_NEVER, NULL, NULL);
-    return rq_leave(q, rc);
+    rc = aq__rq_call(q, NULL, 4, argv, lens, AQ_NEVER, NULL, NULL);
+    return aq__rq_leave(q, rc);
 }
 
 int aq_redis_queue_qsize(aq_redis_queue *q, long *n)
 {
-    int rc = rq_enter(q, n ? NULL : "n is NULL");
+    int rc = aq__rq_enter(q, n ? NULL : "n is NULL");
     if (rc != AQ_OK)
         return rc;
     long long len;
     rc = count(q, "size", AQ_NEVER, &len);
     if (rc == AQ_OK)
         *n = (long)len;
-    return rq_leave(q, rc);
+    return aq__rq_leave(q, rc);
 }
 
 int aq_redis_queue_stats(const aq_redis_queue *q, aq_redis_stats *out)

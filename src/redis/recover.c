@@ -3,7 +3,7 @@
  * this member works on from being reclaimed. MIT licensed.
  *
  * Invariants:
- * - Every entry taken comes through rq_deliver_entries, like a read's, so
+ * - Every entry taken comes through aq__rq_deliver_entries, like a read's, so
  *   one already held is not held twice.
  * - A reconnection asks the keeper task for a take-back of this member's
  *   own pending entries: a read whose reply was lost delivered them.
@@ -27,7 +27,7 @@
 static void take_cb(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)ac;
-    rq_slot *s = priv;
+    aq__rq_slot *s = priv;
     aq_redis_queue *q = s->q;
     redisReply *reply = r;
     long long got = 0;
@@ -35,10 +35,10 @@ static void take_cb(redisAsyncContext *ac, void *r, void *priv)
         q->st.dead += reply->element[0]->integer;
         got = (long long)reply->element[1]->elements;
         q->st.reclaimed += got;
-        rq_deliver_entries(q, reply->element[1]);
+        aq__rq_deliver_entries(q, reply->element[1]);
     }
     int keep = s->state != RQ_GONE;
-    rq_reply_done(s, reply);
+    aq__rq_reply_done(s, reply);
     if (keep)
         s->n = got;
 }
@@ -68,12 +68,12 @@ static void take_cmd_init(take_cmd *t, aq_redis_queue *q, int own)
 
 /* Takes entries, waiting for the reply until the deadline. Returns how
  * many were taken, or a negative code. */
-int rq_take(aq_redis_queue *q, int own, int64_t deadline)
+int aq__rq_take(aq_redis_queue *q, int own, int64_t deadline)
 {
     take_cmd t;
     take_cmd_init(&t, q, own);
     long long n;
-    int rc = rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n, NULL);
+    int rc = aq__rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n, NULL);
     return rc != AQ_OK ? rc : (int)n;
 }
 
@@ -86,20 +86,21 @@ static int touch(aq_redis_queue *q)
     const char **argv = malloc(argc * sizeof *argv);
     size_t *lens = malloc(argc * sizeof *lens);
     /* Copies: held may change while the reply is awaited, and a lost
-     * reply makes rq_call send argv again. */
+     * reply makes aq__rq_call send argv again. */
     aq_redis_id *ids = malloc(q->nheld * sizeof *ids);
     int rc = AQ_ENOMEM;
     if (argv && lens && ids) {
         argv[0] = "XCLAIM", argv[1] = q->stream, argv[2] = q->group;
         argv[3] = q->consumer, argv[4] = "0";
         for (size_t i = 0; i < q->nheld; i++) {
-            ids[i] = rq_held_at(q, i)->id;
+            ids[i] = aq__rq_held_at(q, i)->id;
             argv[5 + i] = ids[i].s;
         }
         argv[argc - 1] = "JUSTID";
         for (size_t i = 0; i < argc; i++)
             lens[i] = strlen(argv[i]);
-        rc = rq_call(q, NULL, (int)argc, argv, lens, AQ_NEVER, NULL, NULL);
+        rc =
+            aq__rq_call(q, NULL, (int)argc, argv, lens, AQ_NEVER, NULL, NULL);
     }
     free(argv);
     free(lens);
@@ -111,7 +112,7 @@ static int touch(aq_redis_queue *q)
  * r_up), a sweep every sweep_every. Its calls wait out a reconnection or
  * a LOADING server as any call does; a take-back that fails all the same
  * is tried again at the next wake-up. */
-void *rq_keeper(void *arg)
+void *aq__rq_keeper(void *arg)
 {
     aq_redis_queue *q = arg;
     int64_t next = q->sweep_every > 0 ? aq_now() + q->sweep_every : AQ_NEVER;
@@ -122,32 +123,32 @@ void *rq_keeper(void *arg)
         aq_event_clear(q->keep);
         if (q->take_back) {
             q->take_back = 0;
-            if (rq_take(q, 1, AQ_NEVER) < 0)
+            if (aq__rq_take(q, 1, AQ_NEVER) < 0)
                 q->take_back = 1;
         }
         if (next != AQ_NEVER && aq_now() >= next) {
-            rq_sweep(q);
+            aq__rq_sweep(q);
             next = aq_now() + q->sweep_every;
         }
     }
 }
 
-long rq_sweep(aq_redis_queue *q)
+long aq__rq_sweep(aq_redis_queue *q)
 {
     int rc = touch(q);
     if (rc != AQ_OK)
         return rc;
     /* Only a handle that gets may take: a producer's sweep would hold
      * the dead's entries, touched, and never work on them. */
-    return q->got_once ? rq_take(q, 0, AQ_NEVER) : 0;
+    return q->got_once ? aq__rq_take(q, 0, AQ_NEVER) : 0;
 }
 
 long aq_redis_queue_sweep(aq_redis_queue *q)
 {
-    int rc = rq_enter(q, NULL);
+    int rc = aq__rq_enter(q, NULL);
     if (rc != AQ_OK)
         return rc;
-    long n = rq_sweep(q);
-    q->calls--; /* rq_leave's, for a long */
+    long n = aq__rq_sweep(q);
+    q->calls--; /* aq__rq_leave's, for a long */
     return n;
 }

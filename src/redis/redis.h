@@ -11,7 +11,7 @@
 /* One connection to the server, driven by one task of the loop (conn.c).
  * ac is NULL while the connection is down; `up` is set exactly while it
  * is not, so callers wait on it for a reconnection. */
-typedef struct rq_conn {
+typedef struct aq__rq_conn {
     const char *host;
     int port;
     redisAsyncContext *ac;
@@ -27,22 +27,22 @@ typedef struct rq_conn {
     long reconnects, commands, writes;
     /* Queues what every new connection must send before anything else
      * (scripts, the recovery of pending entries). */
-    void (*on_up)(struct rq_conn *c, void *arg);
+    void (*on_up)(struct aq__rq_conn *c, void *arg);
     /* Called by the driver each time before it writes: queues the
      * batches that the turn's tasks filled (batch.c). */
-    void (*before_write)(struct rq_conn *c, void *arg);
+    void (*before_write)(struct aq__rq_conn *c, void *arg);
     void *arg;
-} rq_conn;
+} aq__rq_conn;
 
-int rq_conn_start(rq_conn *c, const char *host, int port,
-                  void (*on_up)(rq_conn *, void *), void *arg);
-void rq_conn_stop(rq_conn *c);
+int aq__rq_conn_start(aq__rq_conn *c, const char *host, int port,
+                      void (*on_up)(aq__rq_conn *, void *), void *arg);
+void aq__rq_conn_stop(aq__rq_conn *c);
 /* Cancels *t, waits for its end (shielded) and drops the handle. */
-void rq_task_stop(aq_task **t);
-int rq_conn_wait_up(rq_conn *c, int64_t deadline);
-int rq_conn_send(rq_conn *c, redisCallbackFn *fn, void *priv, int argc,
-                 const char **argv, const size_t *lens);
-void rq_conn_kick(rq_conn *c);
+void aq__rq_task_stop(aq_task **t);
+int aq__rq_conn_wait_up(aq__rq_conn *c, int64_t deadline);
+int aq__rq_conn_send(aq__rq_conn *c, redisCallbackFn *fn, void *priv,
+                     int argc, const char **argv, const size_t *lens);
+void aq__rq_conn_kick(aq__rq_conn *c);
 
 /* The drivers' and the sweeper's stacks: their own, also in a compact
  * loop, since hiredis' calls run on them. */
@@ -56,8 +56,8 @@ void rq_conn_kick(rq_conn *c);
  * frame and is never lost. Spare slots are kept on a free list: a wait
  * allocates nothing once the handle is warm. */
 enum { RQ_WAIT, RQ_DONE, RQ_GONE };
-typedef struct rq_slot {
-    struct rq_slot *next;  /* free list, or the waiting gets' line */
+typedef struct aq__rq_slot {
+    struct aq__rq_slot *next; /* free list, or the waiting gets' line */
     aq_redis_queue *q;
     aq_event *done;        /* set when state becomes DONE */
     int state;
@@ -66,13 +66,13 @@ typedef struct rq_slot {
     int retry;             /* RQ_RETRY_*: an error reply worth resending */
     aq_redis_id id;        /* a batched ack's id, copied in */
     unsigned char item[];  /* a batched put's item (item_size bytes) */
-} rq_slot;
+} aq__rq_slot;
 
 /* The slots of the calls one turn of the loop batches (batch.c). */
 enum { RQ_BATCH_PUT, RQ_BATCH_ACK, RQ_NBATCH };
-typedef struct rq_batch {
-    rq_slot *head, **tail;
-} rq_batch;
+typedef struct aq__rq_batch {
+    aq__rq_slot *head, **tail;
+} aq__rq_batch;
 
 /* Error replies that say "again", not "no": NOSCRIPT (an admin flushed
  * the scripts: load them and resend) and LOADING (a restarted server
@@ -87,22 +87,22 @@ enum { RQ_RETRY_NONE, RQ_RETRY_SCRIPTS, RQ_RETRY_LATER };
  * worked on. Each is, in turn: free for the next get (slot and task
  * NULL), promised to a waiting get (slot), the task's (task), then
  * being acknowledged (acking). */
-typedef struct rq_held {
+typedef struct aq__rq_held {
     aq_redis_id id;
-    rq_slot *slot;
+    aq__rq_slot *slot;
     aq_task *task;
     int acking;           /* its ack is under way: not the task's any more,
                              and still held, so that a take after a
                              reconnection does not hand it out again */
     unsigned char item[]; /* item_size bytes */
-} rq_held;
+} aq__rq_held;
 
 enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_NSCRIPTS };
 
 struct aq_redis_queue {
     aq_loop *loop;
-    rq_conn w;             /* everything but the blocking reads */
-    rq_conn r;             /* the gets' XREADGROUP BLOCK */
+    aq__rq_conn w; /* everything but the blocking reads */
+    aq__rq_conn r; /* the gets' XREADGROUP BLOCK */
     char *host, *stream, *group, *consumer;
     char *flag_key, *dead_key, *acked_key; /* <stream>:shutdown ... */
     int port;
@@ -111,15 +111,15 @@ struct aq_redis_queue {
     int64_t claim_idle, sweep_every, block, connect_timeout;
     char sha[RQ_NSCRIPTS][41]; /* "" until loaded */
 
-    rq_batch batch[RQ_NBATCH];
+    aq__rq_batch batch[RQ_NBATCH];
     const char **argv;     /* a batch's command, reused */
     size_t *lens, cap_argv;
 
-    unsigned char *held;   /* rq_held records of `stride` bytes */
+    unsigned char *held; /* aq__rq_held records of `stride` bytes */
     size_t stride, nheld, capheld;
 
-    rq_slot *spare;
-    rq_slot *getters, **getters_tail; /* waiting gets, oldest first */
+    aq__rq_slot *spare;
+    aq__rq_slot *getters, **getters_tail; /* waiting gets, oldest first */
     long ngetters;         /* of them, those not GONE */
     int reading;           /* a read round is in flight on r */
     int read_blocks;       /* ... and it blocks at the server */
@@ -137,51 +137,53 @@ struct aq_redis_queue {
 };
 
 /* scripts.c */
-extern const char *const rq_script_src[RQ_NSCRIPTS];
-extern const char rq_create_src[];
-void rq_scripts_load(aq_redis_queue *q);
+extern const char *const aq__rq_script_src[RQ_NSCRIPTS];
+extern const char aq__rq_create_src[];
+void aq__rq_scripts_load(aq_redis_queue *q);
 
 /* call.c */
-rq_slot *rq_slot_take(aq_redis_queue *q);
-void rq_slot_put(aq_redis_queue *q, rq_slot *s);
-void rq_slot_free_list(rq_slot *s);
-int rq_cancel_due(aq_task *self);
-void rq_note_error(aq_redis_queue *q, const redisReply *r);
+aq__rq_slot *aq__rq_slot_take(aq_redis_queue *q);
+void aq__rq_slot_put(aq_redis_queue *q, aq__rq_slot *s);
+void aq__rq_slot_free_list(aq__rq_slot *s);
+int aq__rq_cancel_due(aq_task *self);
+void aq__rq_note_error(aq_redis_queue *q, const redisReply *r);
 /* How a call's command goes out on w: sent at once, or added to a
  * batch. */
-typedef int rq_send_fn(aq_redis_queue *q, rq_slot *s, const void *how);
-int rq_call_with(aq_redis_queue *q, rq_slot *s, rq_send_fn *send,
-                 const void *how, int64_t deadline, long long *n,
-                 int *resent);
-int rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
-            const char **argv, const size_t *lens, int64_t deadline,
-            long long *n, int *resent);
-int rq_back_off(int64_t *pause, int64_t deadline);
-void rq_reply_done(rq_slot *s, const redisReply *r);
-int rq_enter(aq_redis_queue *q, const char *bad);
-/* The end of a call that rq_enter counted in: return rq_leave(q, rc). */
-static inline int rq_leave(aq_redis_queue *q, int rc)
+typedef int aq__rq_send_fn(aq_redis_queue *q, aq__rq_slot *s,
+                           const void *how);
+int aq__rq_call_with(aq_redis_queue *q, aq__rq_slot *s, aq__rq_send_fn *send,
+                     const void *how, int64_t deadline, long long *n,
+                     int *resent);
+int aq__rq_call(aq_redis_queue *q, redisCallbackFn *cb, int argc,
+                const char **argv, const size_t *lens, int64_t deadline,
+                long long *n, int *resent);
+int aq__rq_back_off(int64_t *pause, int64_t deadline);
+void aq__rq_reply_done(aq__rq_slot *s, const redisReply *r);
+int aq__rq_enter(aq_redis_queue *q, const char *bad);
+/* The end of a call that aq__rq_enter counted in: return aq__rq_leave(q, rc).
+ */
+static inline int aq__rq_leave(aq_redis_queue *q, int rc)
 {
     q->calls--;
     return rc;
 }
 
 /* batch.c */
-int rq_batch_add(aq_redis_queue *q, rq_slot *s, const void *kind);
-void rq_batch_flush(rq_conn *c, void *arg);
-void rq_batch_free(aq_redis_queue *q);
+int aq__rq_batch_add(aq_redis_queue *q, aq__rq_slot *s, const void *kind);
+void aq__rq_batch_flush(aq__rq_conn *c, void *arg);
+void aq__rq_batch_free(aq_redis_queue *q);
 
 /* get.c */
-rq_held *rq_held_at(const aq_redis_queue *q, size_t i);
-void rq_held_remove(aq_redis_queue *q, size_t i);
-long rq_held_find(const aq_redis_queue *q, const char *id);
-void rq_deliver_entries(aq_redis_queue *q, const redisReply *entries);
-void rq_read(aq_redis_queue *q);
-void rq_getters_fail(aq_redis_queue *q, int rc);
+aq__rq_held *aq__rq_held_at(const aq_redis_queue *q, size_t i);
+void aq__rq_held_remove(aq_redis_queue *q, size_t i);
+long aq__rq_held_find(const aq_redis_queue *q, const char *id);
+void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries);
+void aq__rq_read(aq_redis_queue *q);
+void aq__rq_getters_fail(aq_redis_queue *q, int rc);
 
 /* recover.c */
-int rq_take(aq_redis_queue *q, int own, int64_t deadline);
-long rq_sweep(aq_redis_queue *q);
-void *rq_keeper(void *arg);
+int aq__rq_take(aq_redis_queue *q, int own, int64_t deadline);
+long aq__rq_sweep(aq_redis_queue *q);
+void *aq__rq_keeper(void *arg);
 
 #endif

@@ -36,7 +36,7 @@
     "  redis.call('XDEL', s, id)\n"                                       \
     "end\n"
 
-const char *const rq_script_src[RQ_NSCRIPTS] = {
+const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
     /* A batch of puts. KEYS: stream, shutdown key, acked counter. ARGV:
      * maxsize, then the items. One result per item, in order: its new
      * id; -1 after a shutdown; -2 while full. */
@@ -133,7 +133,7 @@ const char *const rq_script_src[RQ_NSCRIPTS] = {
  * deleted by hand left. KEYS: stream, acked counter. ARGV: group. 1 if
  * created, 0 if it existed; a server error as it is. Sent whole (EVAL),
  * once, at open, before the other scripts' SHAs are known: not loaded. */
-const char rq_create_src[] =
+const char aq__rq_create_src[] =
     "local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0',\n"
     "                      'MKSTREAM')\n"
     "if type(r) == 'table' and r.err then\n"
@@ -154,11 +154,11 @@ static void loaded(redisAsyncContext *ac, void *r, void *priv)
 
 /* Queues a SCRIPT LOAD of every script on q's command connection; the
  * replies fill q->sha before any later reply on it comes. */
-void rq_scripts_load(aq_redis_queue *q)
+void aq__rq_scripts_load(aq_redis_queue *q)
 {
     for (int i = 0; i < RQ_NSCRIPTS; i++) {
-        const char *argv[] = {"SCRIPT", "LOAD", rq_script_src[i]};
-        size_t lens[] = {6, 4, strlen(rq_script_src[i])};
-        rq_conn_send(&q->w, loaded, q->sha[i], 3, argv, lens);
+        const char *argv[] = {"SCRIPT", "LOAD", aq__rq_script_src[i]};
+        size_t lens[] = {6, 4, strlen(aq__rq_script_src[i])};
+        aq__rq_conn_send(&q->w, loaded, q->sha[i], 3, argv, lens);
     }
 }
