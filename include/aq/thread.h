@@ -7,6 +7,7 @@
 #define AQ_API_THREAD_H
 
 #include "loop.h"
+#include "queue.h" /* aq_queue: the thread faces of a shared queue */
 
 #ifdef __cplusplus
 extern "C" {
