@@ -53,7 +53,8 @@ for h in "$prefix"/include/aq.h "$prefix"/include/aq/*.h; do
 done
 # The libraries define no global symbol outside libaq's names: aq_ (the
 # API) and, in the static archives, aq__ (internal, hidden in the shared
-# ones), so that a user's own names cannot clash with them.
+# ones), so that a user's own names cannot clash with them. (ASan adds
+# its own __odr_asan.* markers to an instrumented archive.)
 for lib in "$prefix"/lib*/libaq*.so "$prefix"/lib*/libaq*.a; do
     case $lib in
     *.so) other=$(nm -D --defined-only "$lib" | awk 'NF == 3 {print $3}' |
@@ -61,7 +62,7 @@ for lib in "$prefix"/lib*/libaq*.so "$prefix"/lib*/libaq*.a; do
         inner=$(nm -D --defined-only "$lib" | awk '{print $3}' |
             grep '^aq__' || true) ;;
     *) other=$(nm -g --defined-only "$lib" | awk 'NF == 3 {print $3}' |
-        grep -v '^aq_' || true)
+        grep -v '^aq_' | grep -v '^__odr_asan\.' || true)
         inner= ;;
     esac
     if [ -n "$other$inner" ]; then
