@@ -28,7 +28,10 @@
  *   makes returns AQ_ECANCELED at once (cancellation is sticky), so
  *   cleanup code never hangs; a task can hold that off for a last step
  *   with aq_task_shield. When several things are wrong, AQ_EPERM
- *   comes first, then the argument checks, then AQ_ECANCELED. In a
+ *   comes first, then the argument checks, then AQ_ECANCELED. So do
+ *   calls that take a loop, NULL for the caller's (aq_fd_open,
+ *   aq_listen_tcp, aq_signals_open): given NULL outside a task, they
+ *   return AQ_EPERM before any argument check. In a
  *   compact task (aq_loop_set_compact) a suspending call may also return
  *   AQ_ENOMEM, having done nothing.
  * - Each suspending call has an _until twin taking an absolute deadline
@@ -49,7 +52,8 @@
  *   tasks resume on the stack and, under ThreadSanitizer, the fiber they
  *   parked on: its build crashes when they move); one with no task left
  *   may be freed anywhere. No function here is thread-safe
- *   except aq_now(), aq_strerror(), aq_errname(), aq_error_detail(),
+ *   except aq_now(), aq_in(), aq_version(), aq_strerror(),
+ *   aq_errname(), aq_einval(), aq_error_detail(),
  *   aq_loop_post(), aq_loop_stop(), aq_pool_set_size(),
  *   aq_pool_shutdown() and the aq_cores_* calls (thread.h), and the
  *   exception made for shared queues (aq_queue_share, thread.h): a shared

@@ -174,6 +174,10 @@ TEST(test_tcp_bad_input)
 {
     aq_fd *l;
     ASSERT_RC(aq_listen_tcp(NULL, &l, "127.0.0.1", 0), AQ_EPERM);
+    /* No loop to open it on comes first, as for aq_fd_open and every
+     * other call (aq.h), whatever else is wrong. */
+    ASSERT_RC(aq_listen_tcp(NULL, NULL, "localhost", 0), AQ_EPERM);
+    ASSERT_RC(aq_fd_open(NULL, NULL, -1), AQ_EPERM);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EPERM);
     ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 1), AQ_EPERM);
     ASSERT_RC(aq_serve_tcp("127.0.0.1", 0, echo), AQ_EPERM);

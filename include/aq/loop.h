@@ -135,8 +135,8 @@ AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
  * tasks spawned on this loop from now on with stack_size 0 share one run
  * stack of `size` bytes: while a compact task is parked, its frames (a
  * few hundred bytes for a task waiting in a queue call) are copied to a
- * buffer of their own size, so a parked task costs under 512 bytes in
- * all instead of a page or two. The price: a switch to a compact task
+ * buffer of their own size, so a parked task costs about 500-550 bytes
+ * in all instead of a page or two (bench/RESULTS.md). The price: a switch to a compact task
  * whose frames are not in place goes through the loop and copies them
  * (tens of nanoseconds more), and a compact task must not hand pointers
  * to its own stack variables to other tasks (its frames move; libaq's

@@ -45,6 +45,8 @@ static socklen_t address(const char *host, int port,
 int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
 {
     struct sockaddr_storage a;
+    if (!loop && !aq__cur) /* no loop to open it on: first, as aq_fd_open */
+        return AQ_EPERM;
     if (!out || !host)
         return aq_einval("out or host is NULL");
     if (port < 0 || port > 65535)
@@ -52,8 +54,6 @@ int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
     socklen_t len = address(host, port, &a);
     if (!len)
         return aq_einval("host is not a numeric IPv4 or IPv6 address");
-    if (!loop && !aq__cur)
-        return AQ_EPERM; /* aq_fd_open would say so, after a socket */
     int fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     if (fd < 0)
         return -errno;
