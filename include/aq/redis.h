@@ -31,8 +31,9 @@
  * consumer name, or by any member's sweep once it has been idle for
  * claim_idle. So every entry put is processed at least once, and a
  * handler may see an entry twice (use its id, from
- * aq_redis_queue_get_entry_until, to make the handler idempotent). An entry delivered more than
- * max_deliveries times goes to the dead-letter stream instead.
+ * aq_redis_queue_get_entry_until, to make the handler idempotent). An entry
+ * delivered more than max_deliveries times goes to the dead-letter stream
+ * instead.
  *
  * Encoding: an entry has one field, "item", whose value is the item's
  * item_size bytes exactly (binary). `redis-cli XADD jobs '*' item abcdefgh`
@@ -46,7 +47,11 @@
  * MINID ~), so the stream may hold some for a while: the key
  * "<stream>:acked" counts those, and the count is XLEN minus it. The
  * stream and its keys belong to the queue: no other consumer group on
- * it (a trim would take entries that group has not read).
+ * it (a trim would take entries that group has not read). Its keys are
+ * "<stream>:acked", "<stream>:shutdown" (present: shut down, whatever
+ * its type) and the dead-letter stream "<stream>:dead"; a stream name
+ * ending in one of those suffixes is refused, and an open that creates
+ * the stream deletes a "<stream>:acked" key left from before.
  */
 #ifndef AQ_API_REDIS_H
 #define AQ_API_REDIS_H
@@ -75,7 +80,8 @@ typedef struct aq_redis_id {
  * item_size; every other field has a default when 0 or NULL. */
 typedef struct aq_redis_config {
     const char *addr;      /* "host:port", host a numeric IPv4 or IPv6
-                              address ("10.0.0.7:6379", "[::1]:6379"):
+                              address, IPv6 in brackets
+                              ("10.0.0.7:6379", "[::1]:6379"):
                               names are not looked up, which would block
                               the loop. NULL or "": the environment
                               variable AQ_REDIS (if set and not empty),
@@ -136,12 +142,14 @@ typedef struct aq_redis_config {
  * Both connections reconnect by themselves after an error or a server
  * restart, backing off from 10 ms to 1 s.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or cfg or
- * cfg->stream is NULL, the stream is "", item_size is 0 or >
- * AQ_REDIS_ITEM_MAX, addr is not "host:port" with a numeric host and a
- * port in 1..65535; AQ_ENOMEM; AQ_ETIMEDOUT with
- * nothing reached in connect_timeout (or, when there was one, the last
- * connection error instead, e.g. -ECONNREFUSED); AQ_ESERVER if the
- * server refused a command (the key holds another type): with no handle
+ * cfg->stream is NULL, the stream is "" or ends in ":acked",
+ * ":shutdown" or ":dead" (another queue's keys), group or consumer is ""
+ * (NULL gives the default), item_size is 0 or > AQ_REDIS_ITEM_MAX, addr
+ * is not "host:port" with a numeric host (IPv6 in brackets) and a port
+ * in 1..65535 (these checks before a cancel: AQ_ECANCELED); AQ_ENOMEM;
+ * AQ_ETIMEDOUT with nothing reached in connect_timeout (or, when there was
+ * one, the last connection error instead, e.g. -ECONNREFUSED); AQ_ESERVER if
+ * the server refused a command (the key holds another type): with no handle
  * made, aq_redis_queue_error(NULL) gives the server's message. Suspends. */
 AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg);
 
@@ -162,7 +170,10 @@ AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
  * A put whose connection drops before its reply came is sent again
  * after reconnecting: it returns AQ_OK once the item is stored, and the
  * item may then be stored twice (at-least-once). A put cut short by its
- * deadline or a cancel after its command went out may still be stored.
+ * deadline or a cancel after its command went out may still be stored,
+ * and usually is: a caller that puts the item again after AQ_ECANCELED
+ * or AQ_ETIMEDOUT may store it twice, and the handle's statistics count
+ * only the puts that returned AQ_OK.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
  * NULL or q is of another loop; AQ_ESHUTDOWN after a shutdown by any
  * member; AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ESERVER if the
@@ -178,7 +189,10 @@ AQ_EXTERN int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
  * pending, charged to this member, until acknowledged (task_done or ack).
  * A get cut short by its deadline or a cancel after Redis delivered its
  * entry loses nothing: the entry goes to the next get of this handle, or
- * stays pending for reclaim if the handle is closed first.
+ * stays pending for reclaim if the handle is closed first. A get whose
+ * deadline has passed still returns an entry this member already holds
+ * (taken back, reclaimed or read ahead: prefetch) with AQ_OK, as a
+ * queue's get completes when it can; it asks the server nothing.
  * id: NULL, or receives the entry's id (the _entry form).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or item is NULL or q is of
  * another loop; AQ_ESHUTDOWN once a shutdown is seen and no entry is
@@ -207,7 +221,10 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * the entry is no longer the task's: if the acknowledgement did not
  * reach the server (or was never sent: a cancelled task's call returns
  * AQ_ECANCELED at once), the entry goes idle and a sweep hands it out
- * again (at-least-once), rather than staying held for ever. An entry a
+ * again (at-least-once), rather than staying held for ever: after
+ * claim_idle, so a join waits that long for it. A call cut short after
+ * its XACK went out may have acknowledged the entry all the same (the
+ * server's count then exceeds the handle's statistics). An entry a
  * task still holds when it returns stays held by the handle until close.
  * Suspends. */
 AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);

@@ -58,8 +58,8 @@ static char *dup_cat(const char *a, const char *b)
     return s;
 }
 
-/* "host:port" with a numeric host ("[::1]:6379" too): hiredis would look
- * a name up with getaddrinfo, blocking the loop. */
+/* "host:port" with a numeric host, an IPv6 one in brackets ("[::1]:6379"):
+ * hiredis would look a name up with getaddrinfo, blocking the loop. */
 static int parse_addr(aq_redis_queue *q, const char *addr)
 {
     const char *colon = strrchr(addr, ':');
@@ -70,8 +70,9 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
     if (*end || end == colon + 1 || !isdigit((unsigned char)colon[1]) ||
         port <= 0 || port > 65535)
         return aq_einval("address's port is not a number in 1..65535");
-    size_t len = (size_t)(colon - addr);
-    if (addr[0] == '[' && addr[len - 1] == ']')
+    size_t len = (size_t)(colon - addr); /* >= 1 */
+    int bracketed = addr[0] == '[' && len >= 2 && addr[len - 1] == ']';
+    if (bracketed)
         addr++, len -= 2;
     char host[INET6_ADDRSTRLEN];
     unsigned char bin[sizeof(struct in6_addr)];
@@ -79,10 +80,13 @@ static int parse_addr(aq_redis_queue *q, const char *addr)
         return aq_einval("address's host is empty or too long");
     memcpy(host, addr, len);
     host[len] = 0;
-    if (inet_pton(AF_INET, host, bin) != 1 &&
-        inet_pton(AF_INET6, host, bin) != 1)
-        return aq_einval(
-            "address's host is not a numeric IPv4 or IPv6 address");
+    if (bracketed ? inet_pton(AF_INET6, host, bin) != 1
+                  : inet_pton(AF_INET, host, bin) != 1)
+        return aq_einval(bracketed || strchr(host, ':')
+                             ? "address's host is not a numeric IPv6 "
+                               "address in brackets ([::1]:6379)"
+                             : "address's host is not a numeric IPv4 or "
+                               "IPv6 address");
     q->host = strdup(host);
     q->port = (int)port;
     return q->host ? AQ_OK : AQ_ENOMEM;
@@ -107,6 +111,21 @@ static void queue_free(aq_redis_queue *q)
     free(q->dead_key);
     free(q->acked_key);
     free(q);
+}
+
+/* Does a stream name end as one of a queue's own keys (open_config:
+ * "<stream>:shutdown" and the others)? Such a queue and that other one
+ * would write into each other's keys. */
+static int reserved(const char *stream)
+{
+    static const char *const ends[] = {":acked", ":shutdown", ":dead"};
+    size_t n = strlen(stream);
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        size_t k = strlen(ends[i]);
+        if (n >= k && strcmp(stream + n - k, ends[i]) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
@@ -196,15 +215,22 @@ int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *cfg)
         return aq_einval("out or cfg is NULL");
     if (!cfg->stream || !cfg->stream[0])
         return aq_einval("cfg->stream is NULL or empty");
+    if (reserved(cfg->stream))
+        return aq_einval("cfg->stream ends in :acked, :shutdown or :dead, "
+                         "the name of another queue's key");
+    if ((cfg->group && !cfg->group[0]) ||
+        (cfg->consumer && !cfg->consumer[0]))
+        return aq_einval("cfg->group or cfg->consumer is empty (NULL: the "
+                         "default)");
     if (cfg->item_size == 0 || cfg->item_size > AQ_REDIS_ITEM_MAX)
         return aq_einval("cfg->item_size is 0 or above AQ_REDIS_ITEM_MAX");
-    if (aq__rq_cancel_due(self))
-        return AQ_ECANCELED;
     aq_redis_queue *q = calloc(1, sizeof *q);
     if (!q)
         return AQ_ENOMEM;
     q->loop = aq_loop_current();
-    int rc = open_config(q, cfg);
+    int rc = open_config(q, cfg); /* the address's check among them */
+    if (rc == AQ_OK && aq__rq_cancel_due(self))
+        rc = AQ_ECANCELED; /* after every argument check (aq.h) */
     if (rc == AQ_OK)
         rc = open_server(q);
     if (rc < 0) {

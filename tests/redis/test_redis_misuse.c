@@ -55,18 +55,42 @@ static void *open_args_main(void *arg)
     bad.stream = "";
     ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
     ASSERT(strstr(aq_error_detail(), "cfg->stream is NULL or empty") != NULL);
-    /* Names would be looked up, blocking the loop: numeric hosts only. */
-    const char *addrs[] = {"nohost", "127.0.0.1:", "127.0.0.1:0",
-                           "127.0.0.1:65536", "127.0.0.1:63x", ":6379",
-                           "localhost:6379", "example.com:6379",
-                           " 127.0.0.1:6379", "300.1.1.1:6379",
-                           "127.0.0.1:+6379", "[]:6379"};
-    for (int i = 0; i < 12; i++) {
+    /* Another queue's key names, and empty names where NULL means the
+     * default, are refused before anything reaches the server. */
+    const char *taken[] = {"m:args:acked", "m:args:shutdown", "m:args:dead"};
+    for (int i = 0; i < 3; i++) {
+        bad = c;
+        bad.stream = taken[i];
+        ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+        ASSERT(strstr(aq_error_detail(), "another queue's key") != NULL);
+    }
+    bad = c;
+    bad.group = "";
+    ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    bad = c;
+    bad.consumer = "";
+    ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    /* Names would be looked up, blocking the loop: numeric hosts only,
+     * an IPv6 one in brackets and only then. */
+    const char *addrs[] = {
+        "nohost",           "127.0.0.1:",       "127.0.0.1:0",
+        "127.0.0.1:65536",  "127.0.0.1:63x",    ":6379",
+        "localhost:6379",   "example.com:6379", " 127.0.0.1:6379",
+        "300.1.1.1:6379",   "127.0.0.1:+6379",  "[]:6379",
+        "[127.0.0.1]:6379", "::1:6379",         "[::1:6379"};
+    for (int i = 0; i < 15; i++) {
         bad = c;
         bad.addr = addrs[i];
         ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
         ASSERT(strncmp(aq_error_detail(), "address", 7) == 0);
     }
+    /* Every argument check comes before a cancel (aq.h), the address's
+     * too. */
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    bad = c;
+    bad.addr = "::1:6379";
+    ASSERT_RC(aq_redis_queue_open(&q, &bad), AQ_EINVAL);
+    ASSERT_RC(aq_redis_queue_open(&q, &c), AQ_ECANCELED);
     ASSERT(q == NULL);
     ASSERT_EQ(open_fds(), fds);
     return NULL;
