@@ -173,7 +173,9 @@ typedef struct aq_loop_stats {
                             waits inside a timeout scope */
     uint64_t iterations; /* loop iterations since the loop was created:
                             passes of aq_loop_run (or aq_run) that ran
-                            the ready tasks or slept for a timer */
+                            the ready tasks or slept for a timer, and
+                            each aq_loop_run_ready that ran something
+                            (a run with nothing to do counts none) */
 } aq_loop_stats;
 
 /* Fills *out with the loop's counters. Costs O(ready tasks).

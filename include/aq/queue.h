@@ -305,14 +305,20 @@ typedef struct aq_queue_stats {
     uint64_t got;        /* items taken by gets, hand-offs included */
     uint64_t dropped;    /* items discarded: by the overflow policy or an
                             immediate shutdown */
-    size_t high_water;   /* the largest qsize seen */
+    size_t high_water;   /* the largest qsize seen since the queue was
+                            made (never reset; an item handed straight
+                            to a getter is never stored, so it does not
+                            raise it) */
     long qsize;          /* items stored now (q.qsize()); always 0 in a
                             rendezvous queue */
     long maxsize;        /* the capacity (q.maxsize); 0: unbounded */
     long getters;        /* tasks waiting to get, a select's get clauses
-                            included (on a shared queue, threads too) */
+                            included (on a shared queue, threads too);
+                            a get_many woken with an item and not yet
+                            parked again for the next is not waiting */
     long putters;        /* tasks waiting to put, a select's put clauses
-                            included (on a shared queue, threads too) */
+                            included (on a shared queue, threads too);
+                            put_many likewise */
     long joiners;        /* tasks waiting in join (on a shared queue,
                             threads too) */
     long unfinished;     /* items put and not yet marked done by
@@ -325,10 +331,13 @@ typedef struct aq_queue_stats {
  * got and one compare per item stored (put is derived: got + qsize +
  * the dropped items that had been stored); the waiter counts are
  * O(waiters).
- * Storage: it doubles as items come, and gives memory back when a get
- * finds q empty: if q held at most a quarter of its capacity since a get
- * last found it empty, the capacity drops to twice that (a power of two,
- * at least 64 items). A queue that keeps reaching a quarter of its
+ * A shared queue's are taken under its lock: one consistent snapshot.
+ * Storage: 0 until the first item is stored, then a power of two (8 for
+ * maxsize 5; always 0 for a rendezvous queue); it doubles as items come,
+ * and gives memory back when a get finds q empty (not the get that takes
+ * the last item: the next one, which finds nothing): if q held at most a
+ * quarter of its capacity since a get last found it empty, the capacity
+ * drops to twice that (a power of two, at least 64 items). A queue that keeps reaching a quarter of its
  * storage keeps it, so a steady queue never reallocates; after a burst,
  * the second time q runs empty gives the burst's memory back.
  * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */

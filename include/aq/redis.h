@@ -278,9 +278,12 @@ AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
  * re-touches the entries this member holds, so no other member reclaims
  * them, then takes (XAUTOCLAIM) up to 100 entries idle longer than
  * claim_idle from other members, moving any delivered more than
- * max_deliveries times to "<stream>:dead".
- * Returns: how many entries it took (>= 0), or the codes of
- * aq_redis_queue_qsize. Suspends. */
+ * max_deliveries times to "<stream>:dead" (the claim counts as a
+ * delivery: with max_deliveries 1, an entry delivered once and then
+ * claimed goes there).
+ * Returns: how many entries it took for this member (>= 0; those it
+ * moved to the dead-letter stream are not among them: stats.dead counts
+ * them), or the codes of aq_redis_queue_qsize. Suspends. */
 AQ_EXTERN long aq_redis_queue_sweep(aq_redis_queue *q);
 
 /* Counts since open. Does not suspend. */
