@@ -17,7 +17,14 @@ extern "C" {
 /* Replaces the allocator used for every allocation libaq makes (stacks
  * excepted: they are mmap'd). Pass all three, or all NULL to restore
  * malloc/realloc/free. Call it while no loop, task or queue exists: a
- * block must be freed by the allocator that made it.
+ * block must be freed by the allocator that made it (a call made later
+ * is not detected: the old blocks then reach the new free, which
+ * corrupts memory). The three keep the C library's contract: realloc_fn
+ * is called with NULL (as malloc_fn) and free_fn with NULL (nothing to
+ * do); blocks are aligned for any type, as malloc's. They must be
+ * thread-safe as soon as libaq runs on more than one thread: posts
+ * (aq_loop_post), shared queues' thread faces and the loops of aq_cores
+ * allocate on threads other than the first.
  * Returns: AQ_OK; AQ_EINVAL if only some are NULL. Does not suspend. */
 AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
                                void *(*realloc_fn)(void *, size_t),
