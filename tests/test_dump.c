@@ -161,7 +161,8 @@ static void *dump_main(void *arg)
 TEST(test_dump_says_what_each_task_waits_on) { t_main(dump_main, NULL); }
 
 /* A task waiting on a shared queue (aq_queue_share) is named by the
- * queue its caller holds, and by what it waits to do there. */
+ * queue its caller holds (not the shared state behind it), and by what
+ * it waits to do there, as for any queue. */
 static aq_queue *g_sq[3]; /* empty, full, one unfinished */
 
 static void *shared_getter(void *arg)
@@ -196,8 +197,8 @@ static void *shared_dump_main(void *arg)
     ASSERT_OK(aq_queue_try_put(g_sq[2], &one));
     aq_task *t[3];
     aq_task_fn fn[3] = {shared_getter, shared_putter, shared_joiner};
-    const char *want[3] = {"get from shared queue", "put on shared queue",
-                           "join of shared queue"};
+    const char *want[3] = {"get from queue", "put on queue",
+                           "join of queue"};
     for (int i = 0; i < 3; i++)
         ASSERT_OK(aq_spawn(&t[i], fn[i], NULL));
     ASSERT_OK(aq_yield()); /* all three parked */

@@ -341,10 +341,10 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
 /* Writes every task of loop that has not returned to f, a line each: its
  * address and name, ready, running or parked, and for a parked task what
  * it waits on, with the object's address (get from, put on or join of a
- * queue; the end of a task; a task group, event, lock, semaphore,
- * condition, barrier; a readable or writable fd; get from, put on or
- * join of a shared queue, named by the queue you hold; a blocking call
- * on the pool; a sleep; each clause of a select), its
+ * queue, shared ones included, named by the queue you hold; the end of
+ * a task; a task group, event, lock, semaphore,
+ * condition, barrier; a readable or writable fd; a blocking call on the
+ * pool; a sleep; each clause of a select), its
  * deadline, in debug mode how long it has waited so far (aq_loop_set_debug),
  * and whether it was cancelled; a first line counts them (Go's goroutine
  * dump, asyncio's debug mode). aq_run writes it to stderr by itself,

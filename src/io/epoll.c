@@ -23,10 +23,6 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-/* ThreadSanitizer's runtime, if the process has one (weak: NULL if not),
- * in the program or in libaq itself (-DAQ_TSAN=ON). */
-__attribute__((weak)) void __tsan_acquire(void *addr);
-
 /* Events taken per epoll_wait: more are left for the next call. */
 #define BATCH 64
 
@@ -89,7 +85,7 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
     int n = -1;
     errno = ENOSYS;
     if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed) &&
-        !RUNNING_ON_VALGRIND && !__tsan_acquire) {
+        !RUNNING_ON_VALGRIND && !aq__fiber_tsan_runtime()) {
         struct timespec ts = {(time_t)(timeout_ns / AQ_SEC),
                               (long)(timeout_ns % AQ_SEC)};
         n = epoll_pwait2(p->epfd, p->ev, BATCH, timeout_ns < 0 ? NULL : &ts,

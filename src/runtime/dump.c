@@ -57,9 +57,6 @@ const char *const aq__wait_names[AQ__W_KINDS] = {
     [AQ__W_JOIN] = "join of queue",
     [AQ__W_COND] = "condition",
     [AQ__W_BARRIER] = "barrier",
-    [AQ__W_SHARED_PUT] = "put on shared queue",
-    [AQ__W_SHARED_GET] = "get from shared queue",
-    [AQ__W_SHARED_JOIN] = "join of shared queue",
     [AQ__W_POOL] = "blocking call on the pool (aq_to_thread)",
     [AQ__W_SLEEP] = "sleep",
 };

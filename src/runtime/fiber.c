@@ -149,6 +149,8 @@ void aq__fiber_unpoison(const void *p, size_t len)
         __asan_unpoison_memory_region(p, len);
 }
 
+int aq__fiber_tsan_runtime(void) { return __tsan_acquire != NULL; }
+
 void aq__fiber_release(void *obj)
 {
     if (__tsan_release)

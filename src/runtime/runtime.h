@@ -87,8 +87,7 @@ typedef struct aq__waiter {
 enum aq__wait_kind {
     AQ__W_PUT = 1, AQ__W_GET, AQ__W_TASK, AQ__W_EVENT, AQ__W_LOCK,
     AQ__W_SEM, AQ__W_GROUP, AQ__W_READABLE, AQ__W_WRITABLE,
-    AQ__W_JOIN, AQ__W_COND, AQ__W_BARRIER, AQ__W_SHARED_PUT,
-    AQ__W_SHARED_GET, AQ__W_SHARED_JOIN, AQ__W_POOL,
+    AQ__W_JOIN, AQ__W_COND, AQ__W_BARRIER, AQ__W_POOL,
     AQ__W_SLEEP, AQ__W_KINDS
 };
 /* Their names, by kind (dump.c; the gdb extension reads it too). */
@@ -387,6 +386,10 @@ AQ__HIDDEN void aq__fiber_unpoison(const void *p, size_t len);
  * release on obj before publishing, an acquire after taking. */
 AQ__HIDDEN void aq__fiber_release(void *obj);
 AQ__HIDDEN void aq__fiber_acquire(void *obj);
+/* Is ThreadSanitizer's runtime in the process (the program's, or this
+ * libaq's own with -DAQ_TSAN=ON)? It runs a signal handler only inside a
+ * call it intercepts: the poller then sleeps in one (epoll.c). */
+AQ__HIDDEN int aq__fiber_tsan_runtime(void);
 /* Room the hooked switch's own frame may take below a parking call, on
  * top of AQ__CTX_FRAME (compact.c reserves it). */
 #define AQ__FIBER_FRAME 512

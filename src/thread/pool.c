@@ -54,14 +54,13 @@ static struct {
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
           .tail = &pool.head, .size = 4};
 
-/* Set in worker threads: aq_pool_shutdown would join itself. */
-static _Thread_local int in_worker;
+/* Set while a worker runs a job (thread.h): from there, aq_pool_shutdown
+ * would join its own thread. */
 _Thread_local aq_loop *aq__job_loop;
 
 static void *worker(void *unused)
 {
     (void)unused;
-    in_worker = 1;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
         while (!pool.head && !pool.stopping) {
@@ -258,7 +257,7 @@ int aq_pool_set_size(size_t n)
 
 int aq_pool_shutdown(void)
 {
-    if (in_worker)
+    if (aq__job_loop) /* a job's fn: the worker would join itself */
         return AQ_EDEADLK;
     pthread_mutex_lock(&pool.mu);
     if (pool.stopping) {

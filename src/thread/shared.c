@@ -382,7 +382,7 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
             aq__list_push_back(&s->putters, &w.link);
             /* A rendezvous put is a hand-over to a getter who may wait
              * for an answer: it never dozes. */
-            return wait(s, &w, self, how, AQ__W_SHARED_PUT, d,
+            return wait(s, &w, self, how, AQ__W_PUT, d,
                         !(s->q->flags & AQ__Q_RENDEZVOUS));
         }
     }
@@ -415,7 +415,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = out;
         aq__list_push_back(&s->getters, &w.link);
-        return wait(s, &w, self, how, AQ__W_SHARED_GET, d, 0);
+        return wait(s, &w, self, how, AQ__W_GET, d, 0);
     }
     aq__spin_unlock(&s->mu);
     return rc;
@@ -432,7 +432,7 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
         xwaiter w;
         w.buf = NULL;
         aq__list_push_back(&s->joiners, &w.link);
-        return wait(s, &w, self, how, AQ__W_SHARED_JOIN, d, 0);
+        return wait(s, &w, self, how, AQ__W_JOIN, d, 0);
     }
     if (s->q->unfinished == 0)
         rc = AQ_OK;
