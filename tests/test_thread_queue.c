@@ -6,9 +6,11 @@
  * AQ_EDEADLK; tasks of two loops share one queue. */
 #include "rt_helpers.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define NPROD 4
@@ -322,6 +324,60 @@ TEST(test_thread_bad_input)
     t_main(share_under_a_waiter, NULL);
 }
 
+/* ---- a task's first wait opens its loop to posts ------------------------ */
+
+/* Opening a loop to posts (a waiting task's wake-up) makes an eventfd:
+ * it happens only when a task is about to wait, so a call that completes
+ * at once never fails for it, and one that fails for it changes nothing.
+ * No fd can be made while hog_fds's limit stands (below every free
+ * number). */
+static struct rlimit saved;
+
+static void hog_fds(void)
+{
+    int low = dup(0);
+    ASSERT(low >= 0);
+    close(low);
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    struct rlimit r = saved;
+    r.rlim_cur = (rlim_t)low;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &r), 0);
+}
+
+static void free_fds(void) { ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0); }
+
+static void *first_wait_fails_cleanly(void *arg)
+{
+    (void)arg;
+    aq_queue *q = new_shared(1);
+    long v = 5, out = 0;
+    hog_fds();
+    ASSERT_OK(aq_queue_put(q, &v));       /* room: no wait, no fd */
+    ASSERT_RC(aq_queue_join(q), -EMFILE); /* unfinished: would wait */
+    v = 6;
+    ASSERT_RC(aq_queue_put(q, &v), -EMFILE); /* full: would wait */
+    ASSERT_OK(aq_queue_get(q, &out));        /* an item: no wait */
+    ASSERT_EQ(out, 5);
+    ASSERT_OK(aq_queue_task_done(q));
+    ASSERT_OK(aq_queue_join(q)); /* nothing unfinished: no wait */
+    ASSERT_RC(aq_queue_get(q, &out), -EMFILE); /* empty: would wait */
+    free_fds();
+    aq_queue_stats st;
+    ASSERT_OK(aq_queue_statistics(q, &st));
+    ASSERT_EQ(st.put, 1); /* the failed put left no item, nor a waiter */
+    ASSERT_EQ(st.got, 1);
+    ASSERT_EQ(st.getters + st.putters + st.joiners, 0);
+    ASSERT_RC(aq_queue_get_until(q, &out, aq_now() + AQ_MSEC),
+              AQ_ETIMEDOUT); /* it opens now, and waits */
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_thread_first_wait_opens_the_loop)
+{
+    t_main(first_wait_fails_cleanly, NULL);
+}
+
 /* ---- tasks of two loops --------------------------------------------------- */
 
 #define NLOOP_ITEMS 50000
@@ -489,6 +545,7 @@ int main(int argc, char **argv)
     RUN(test_thread_waits_in_line_with_tasks);
     RUN(test_thread_deadline_and_shutdown);
     RUN(test_thread_bad_input);
+    RUN(test_thread_first_wait_opens_the_loop);
     RUN(test_thread_two_loops_one_queue);
     RUN(test_thread_batches_from_two_loops);
     RUN(test_thread_free_waits_for_returning_callers);

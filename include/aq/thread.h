@@ -96,7 +96,12 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * queue (nor cancel a task waiting on it). A task waiting on a shared queue
  * keeps its loop alive (as aq_loop_keep_alive does) until the wait ends:
  * another thread may end it, so the loop sleeps rather than report
- * AQ_EDEADLK. */
+ * AQ_EDEADLK. The first time a task of a loop is about to wait on a
+ * shared queue, the loop is opened to posts (as aq_loop_keep_alive does:
+ * an eventfd and a record); if that fails, the call returns the same
+ * codes as aq_loop_keep_alive (AQ_ENOMEM, or -errno such as -EMFILE)
+ * and nothing changed. A call that completes at once never opens it, so
+ * never fails for it. */
 
 /* Makes q shared, from now until it is freed; items already in it stay.
  * Call it before a second thread may see q. Idempotent.

@@ -358,15 +358,29 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 
 /* ---- the operations ------------------------------------------------------ */
 
-/* put_op, get_op and join_op open a waiting task's loop to posts (its
- * wake-ups) before they take mu: that may create an eventfd. */
+/* A task about to wait needs its loop open to posts (its wake-up comes
+ * as one) before its record is linked. Opening may create an eventfd and
+ * allocate, so it is done only when a wait is due, never for a call that
+ * completes at once (which therefore cannot fail for it), and with mu
+ * released: 1 if it released mu and the caller must start over, with *rc
+ * the open's result (start over only if AQ_OK); 0 if the loop was open,
+ * mu still held. */
+static int open_first(shared *s, aq_task *self, int how, int *rc)
+{
+    if (how != AS_TASK ||
+        atomic_load_explicit(&self->loop->inbox, memory_order_relaxed))
+        return 0;
+    aq__spin_unlock(&s->mu);
+    *rc = aq__inbox_open(self->loop);
+    return 1;
+}
+
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
-        return rc;
+again:
     aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
@@ -375,6 +389,11 @@ static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
         rc = AQ_OK;
     } else {
         rc = aq__queue_put_one(s->q, item, NULL, AQ_NEVER);
+        if (rc == AQ_EFULL && open_first(s, self, how, &rc)) {
+            if (rc == AQ_OK)
+                goto again;
+            return rc;
+        }
         if (rc == AQ_EFULL && how != TRY &&
             (rc = may_wait(self, how, &d)) == AQ_OK) {
             xwaiter w;
@@ -394,8 +413,7 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
-        return rc;
+again:
     aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
@@ -410,6 +428,10 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
         aq__queue_hand_over(s->q, out, p->buf);
         complete(p, AQ_OK);
         rc = AQ_OK;
+    } else if (rc == AQ_EEMPTY && open_first(s, self, how, &rc)) {
+        if (rc == AQ_OK)
+            goto again;
+        return rc;
     } else if (rc == AQ_EEMPTY && how != TRY &&
                (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
@@ -425,9 +447,13 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (how == AS_TASK && (rc = aq__inbox_open(self->loop)))
-        return rc;
+again:
     aq__spin_lock(&s->mu);
+    if (s->q->unfinished > 0 && open_first(s, self, how, &rc)) {
+        if (rc == AQ_OK)
+            goto again;
+        return rc;
+    }
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
         w.buf = NULL;
