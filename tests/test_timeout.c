@@ -192,10 +192,46 @@ static void *bad_main(void *arg)
     ASSERT_EQ(aq_timeout_end(&b), 0);
     ASSERT_EQ(aq_timeout_end(&a), 0);
     ASSERT_RC(aq_timeout_end(&a), AQ_EINVAL); /* already ended */
+    /* Opened again without its end (innermost, or under another): the
+     * scope stays as it was, and calls do not loop over it for ever. */
+    ASSERT_OK(aq_timeout_begin(&a, AQ_NEVER));
+    ASSERT_RC(aq_timeout_begin(&a, aq_now()), AQ_EINVAL);
+    ASSERT_OK(aq_timeout_begin(&b, AQ_NEVER));
+    ASSERT_RC(aq_timeout_begin(&a, aq_now()), AQ_EINVAL);
+    ASSERT_OK(aq_yield()); /* a's deadline is still AQ_NEVER */
+    ASSERT_EQ(aq_timeout_end(&b), 0);
+    ASSERT_EQ(aq_timeout_end(&a), 0);
     ASSERT_RC(aq_timeout_reschedule(NULL, 0), AQ_EINVAL);
     ASSERT_EQ(aq_timeout_expired(NULL), 0);
     return NULL;
 }
+
+/* A negative deadline other than AQ_NEVER is long past, for a call's own
+ * deadline and a scope's alike. */
+static void *negative_main(void *arg)
+{
+    (void)arg;
+    aq_queue *q = new_fifo(0);
+    long v;
+    aq_timeout t;
+    ASSERT_EQ(aq_in(INT64_MIN), 0); /* past, and not AQ_NEVER */
+    ASSERT(aq_in(-AQ_SEC) <= aq_now());
+    ASSERT_RC(aq_queue_get_until(q, &v, -2), AQ_ETIMEDOUT);
+    int64_t t0 = aq_now();
+    ASSERT_OK(aq_timeout_begin(&t, t0 + AQ_SEC));
+    ASSERT_RC(aq_queue_get_until(q, &v, INT64_MIN), AQ_ETIMEDOUT);
+    ASSERT(aq_now() - t0 < AQ_SEC / 2); /* at once, not at the scope's */
+    ASSERT_EQ(aq_timeout_end(&t), 0);   /* the call's own deadline */
+    ASSERT_OK(aq_timeout_begin(&t, -2));
+    ASSERT_RC(aq_queue_get_until(q, &v, aq_in(AQ_SEC)), AQ_ETIMEDOUT);
+    ASSERT_RC(aq_sleep(AQ_SEC), AQ_ETIMEDOUT);
+    ASSERT(aq_now() - t0 < AQ_SEC / 2);
+    ASSERT_EQ(aq_timeout_end(&t), 1); /* the scope's */
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_timeout_negative_deadlines) { t_main(negative_main, NULL); }
 
 TEST(test_timeout_bad_input)
 {
@@ -244,6 +280,7 @@ int main(int argc, char **argv)
     RUN(test_timeout_every_wait_kind);
     RUN(test_timeout_condition_keeps_lock);
     RUN(test_timeout_bad_input);
+    RUN(test_timeout_negative_deadlines);
     RUN(test_timeout_compact_tasks);
     return t_done();
 }

@@ -116,7 +116,8 @@ AQ_EXTERN int aq_einval(const char *why);
  * aq_sleep(AQ_SEC / 2). */
 #define AQ_SEC INT64_C(1000000000)
 
-/* "No deadline", for every _until call. */
+/* "No deadline", for every _until call. Any other deadline at or before
+ * aq_now(), a negative one included, is already past. */
 #define AQ_NEVER INT64_C(-1)
 
 /* The current time in nanoseconds on CLOCK_MONOTONIC. Deadlines are
@@ -129,7 +130,8 @@ AQ_EXTERN int64_t aq_now(void);
  * (asyncio.wait_for(q.get(), 0.05); Go's time.After). Saturates at
  * INT64_MAX instead of wrapping for a huge ns; ns <= 0 gives a deadline
  * already past (the call then completes at once or fails with
- * AQ_ETIMEDOUT). AQ_NEVER, not aq_in, means no deadline. Never fails,
+ * AQ_ETIMEDOUT), never below 0 (so never AQ_NEVER, even for INT64_MIN).
+ * AQ_NEVER, not aq_in, means no deadline. Never fails,
  * never suspends; callable anywhere. */
 AQ_EXTERN int64_t aq_in(int64_t ns);
 

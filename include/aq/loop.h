@@ -264,7 +264,8 @@ AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
  * AQ_ETIMEDOUT. A call that can complete at once still does. Scopes nest;
  * the earliest deadline wins, and of scopes with equal deadlines the
  * innermost is the one that expires (aq_timeout_end returns 1 for it
- * only). Unlike asyncio's, a scope is not built on
+ * only; asyncio 3.11 marks both expired, and the outer one raises
+ * TimeoutError). Unlike asyncio's, a scope is not built on
  * cancellation: a task's cancellation stays sticky and distinct
  * (AQ_ECANCELED), and an expired scope cancels nothing once it ends.
  *
@@ -294,8 +295,10 @@ typedef struct aq_timeout {
 
 /* Opens a scope with an absolute deadline (asyncio.timeout_at(when);
  * asyncio.timeout(delay) is aq_now() + delay; AQ_NEVER: none yet).
- * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL.
- * Does not suspend. */
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL,
+ * or already open in this task (a begin whose end was skipped, say by an
+ * early return from the function that opened it, then the same struct
+ * again: the scope is left as it was). Does not suspend. */
 AQ_EXTERN int aq_timeout_begin(aq_timeout *scope, int64_t deadline);
 /* Closes the calling task's innermost scope. A call whose wait the
  * scope's deadline ended, but which a cancel reached before the task
@@ -312,6 +315,9 @@ AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
  * asyncio lets any code holding the context manager: another task gets
  * AQ_EINVAL (to move a deadline from outside, cancel the task, or have
  * it wait on an event as well).
+ * A scope that already expired may be moved too (asyncio raises
+ * RuntimeError): later calls wait until the new deadline, and it stays
+ * expired (aq_timeout_end returns 1).
  * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);

@@ -283,8 +283,10 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
  * cleanup: NULL, or called exactly once with (result, arg) for every call
  * that does not give the caller fn's result: after fn returned if fn was
  * handed over (see above); at once, by the caller (outside a task too),
- * with result NULL if the call failed before that (the codes below other
- * than the two waits'). It is arg's destructor: with one, arg is the
+ * with result NULL if fn was never handed over (every failure below
+ * but a cancel or deadline that came while fn ran: a task cancelled
+ * before the call, or a deadline already past, gets cleanup(NULL, arg)
+ * at once too). It is arg's destructor: with one, arg is the
  * call's until then, whatever the call returns, and never leaks.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if fn is NULL;
  * AQ_ECANCELED (cancelled before the call: fn never handed over; while

@@ -44,7 +44,9 @@ int64_t aq_now(void)
 int64_t aq_in(int64_t ns)
 {
     int64_t now = aq_now();
-    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+    if (ns > INT64_MAX - now)
+        return INT64_MAX;
+    return ns < -now ? 0 : now + ns; /* past, never a negative AQ_NEVER */
 }
 
 /* ---- switching ----------------------------------------------------------- */

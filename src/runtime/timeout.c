@@ -23,8 +23,12 @@
  */
 #include "runtime/runtime.h"
 
-/* AQ_NEVER (-1) read as unsigned is the largest value: "later than all". */
-static int earlier(int64_t a, int64_t b) { return (uint64_t)a < (uint64_t)b; }
+/* Is deadline a earlier than b? AQ_NEVER is later than all; any other
+ * negative value is a deadline long past, as aq__park_begin reads it. */
+static int earlier(int64_t a, int64_t b)
+{
+    return a != AQ_NEVER && (b == AQ_NEVER || a < b);
+}
 
 int64_t aq__scope_clamp(const aq_task *t, int64_t own)
 {
@@ -70,6 +74,10 @@ int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
         return AQ_EPERM;
     if (!scope)
         return aq_einval("scope is NULL");
+    for (const aq_timeout *s = self->scope; s; s = s->outer)
+        if (s == scope) /* linking it again would make a cycle */
+            return aq_einval("scope is already open (a begin without its "
+                             "end)");
     scope->deadline = deadline;
     scope->expired = 0;
     scope->outer = self->scope;
