@@ -10,6 +10,8 @@
  */
 #include "rt_helpers.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* ---- helpers --------------------------------------------------------- */
@@ -248,6 +250,57 @@ TEST(test_loop_run_and_free_inside_are_ebusy)
     ASSERT_OK(aq_task_release(t));
     ASSERT_OK(aq_loop_free(in.own));
     ASSERT_OK(aq_loop_free(in.other));
+}
+
+/* Two threads run one loop at once by mistake: one of them always gets
+ * AQ_EBUSY, so no two threads are ever inside its tasks together. */
+static struct {
+    aq_loop *l;
+    atomic_int inside, most, stop;
+    atomic_long ran, busy;
+} two;
+
+static void *busy_task(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&two.stop)) {
+        int n = atomic_fetch_add(&two.inside, 1) + 1;
+        if (n > atomic_load(&two.most))
+            atomic_store(&two.most, n);
+        for (volatile int k = 0; k < 100; k++)
+            ;
+        atomic_fetch_sub(&two.inside, 1);
+        ASSERT_OK(aq_yield());
+    }
+    return NULL;
+}
+
+static void *drive(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < 200000 && atomic_load(&two.most) < 2; i++) {
+        int rc = aq_loop_run_ready(two.l);
+        ASSERT(rc == AQ_OK || rc == AQ_EBUSY);
+        atomic_fetch_add(rc == AQ_OK ? &two.ran : &two.busy, 1);
+    }
+    return NULL;
+}
+
+TEST(test_loop_run_from_two_threads_is_ebusy)
+{
+    two.l = new_loop();
+    for (int i = 0; i < 4; i++)
+        ASSERT_OK(aq_loop_spawn(two.l, NULL, busy_task, NULL, 0));
+    pthread_t a, b;
+    ASSERT_EQ(pthread_create(&a, NULL, drive, NULL), 0);
+    ASSERT_EQ(pthread_create(&b, NULL, drive, NULL), 0);
+    ASSERT_EQ(pthread_join(a, NULL), 0);
+    ASSERT_EQ(pthread_join(b, NULL), 0);
+    ASSERT_EQ(atomic_load(&two.most), 1);
+    ASSERT(atomic_load(&two.ran) > 0);
+    atomic_store(&two.stop, 1);
+    ASSERT_OK(aq_loop_run(two.l));
+    ASSERT_OK(aq_loop_free(two.l));
 }
 
 static void *current_main(void *arg)
@@ -491,6 +544,7 @@ int main(int argc, char **argv)
     RUN(test_loop_run_again_after_more_spawns);
     RUN(test_loop_free_cancels_and_reaps_blocked);
     RUN(test_loop_run_and_free_inside_are_ebusy);
+    RUN(test_loop_run_from_two_threads_is_ebusy);
     RUN(test_loop_current);
     RUN(test_loop_set_stack_size_bounds);
     RUN(test_loop_set_stack_size_busy_with_live_tasks);

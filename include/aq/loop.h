@@ -77,7 +77,8 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
  * still blocked on a queue or another task stay blocked (a later run, or
  * aq_loop_free, handles them).
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if called from a
- * task, or if this loop is already running (on any thread). A post,
+ * task, or if this loop is already running (on any thread: of two threads
+ * calling at once, one runs it and the other gets AQ_EBUSY). A post,
  * which runs outside any task, may run another loop to its end (as
  * aq_loop_free of another loop does): that loop runs nested, and the
  * outer one resumes after. Does not suspend. */
@@ -107,7 +108,9 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
  * to the thread pool (aq_to_thread, thread.h) and that is still running
  * is waited for, and its cleanups run, before the loop goes.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
- * running (called from one of its own tasks), or if it still has tasks to
+ * running (called from one of its own tasks or posts, or from another
+ * thread while that one runs it: a run that may begin during the free is
+ * the caller's race, as for any free), or if it still has tasks to
  * reap and the call comes from a task of another loop (loops do not
  * nest): nothing is freed. Does not suspend. */
 AQ_EXTERN int aq_loop_free(aq_loop *loop);

@@ -145,12 +145,12 @@ static int run(aq_loop *l, int block)
     int ran = 0;
     if (!l)
         return aq_einval("loop is NULL");
-    if (l->running || aq__cur)
+    if (aq__cur ||
+        atomic_exchange_explicit(&l->running, 1, memory_order_acquire))
         return AQ_EBUSY;
     aq__overflow_arm();
     aq_loop *outer = aq__thread_loop; /* a post may run a second loop */
     aq__thread_loop = l;
-    l->running = 1;
     /* One iteration only: tasks must come back to the loop after it, not
      * switch among themselves (aq__loop_suspend) while nothing else
      * pends. */
@@ -197,8 +197,8 @@ static int run(aq_loop *l, int block)
     l->pending -= !block;
     if (!block && l->src)
         l->src->host_waits(l);
-    l->running = 0;
     aq__thread_loop = outer;
+    atomic_store_explicit(&l->running, 0, memory_order_release);
     return AQ_OK;
 }
 
@@ -240,7 +240,8 @@ int aq_loop_free(aq_loop *l)
     if (!l)
         return aq_einval("loop is NULL");
     /* Its leftover tasks must run to be reaped, and loops do not nest. */
-    if (l->running || (aq__cur && l->nlive))
+    if (atomic_load_explicit(&l->running, memory_order_acquire) ||
+        (aq__cur && l->nlive))
         return AQ_EBUSY;
     aq__loop_finish(l);
     while (!aq__list_empty(&l->tasks)) { /* handles never released */

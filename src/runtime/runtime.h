@@ -270,7 +270,9 @@ struct aq_loop {
     _Atomic int stop;    /* aq_loop_stop, from any thread: seen at the next
                             iteration (relaxed: it only needs to arrive) */
     int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
-    int running;
+    _Atomic int running; /* inside aq_loop_run or _run_ready: taken with
+                            an exchange, so that two threads calling them
+                            at once cannot both run the loop */
     /* Sanitizers' fiber state (fiber.c), used only under one. */
     int fiber_from_loop; /* the switch in progress leaves the loop context */
     const void *fiber_stack_lo; /* the run caller's stack, for ASan */
