@@ -242,6 +242,11 @@ TEST(test_post_wakes_a_host_loop)
         }
         ASSERT_EQ(pthread_join(th, NULL), 0);
         ASSERT_EQ(host_posts, before + 1);
+        /* Served: the fd is quiet again, not woken a second time for
+         * nothing (the wake-up eventfd was armed for writing too, and
+         * each read of it was an EPOLLOUT event). */
+        struct pollfd p = {fd, POLLIN, 0};
+        ASSERT_EQ(poll(&p, 1, 0), 0);
     }
     ASSERT_OK(aq_loop_keep_alive(l, 0));
     ASSERT_OK(aq_loop_free(l));

@@ -197,12 +197,25 @@ AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
 /* Lets a program built on another event loop drive a libaq loop:
  *
  *     fd = aq_loop_fd(l);            // watch it for readability
- *     on readable, on the timer, and once after spawning tasks:
+ *     on readable, on the timer, and after any libaq call the host's
+ *     own code makes on this loop's thread (a spawn, a try_put that
+ *     wakes a getter, an event set, a cancel):
  *         aq_loop_run_ready(l);
- *         rearm the timer for aq_loop_next_deadline(l)
+ *         rearm the timer for aq_loop_next_deadline(l), rounded up
+ *
+ * Such a call makes a task ready without touching the fd or a timer:
+ * skipped, the task waits for the next unrelated wake-up (a thread's
+ * put into a shared queue, a post, aq_to_thread's result do wake the
+ * fd). Round the timer's timeout up to the host's unit (ms for poll and
+ * libuv): rounded down, the host wakes before the deadline, finds
+ * nothing due and spins until it passes. A blocking thread face
+ * (aq_queue_thread_get, ...) called by host code between two
+ * aq_loop_run_ready calls is not detected (no AQ_EDEADLK: the loop is
+ * not running) and blocks the host, and with it the loop.
  *
  * aq_loop_fd returns an fd (epoll's) that is readable while I/O events
- * of the loop's fds or posts are pending; it never blocks anything.
+ * of the loop's fds or posts are pending, and quiet again once a run
+ * has served them; it never blocks anything.
  * Watch it level-triggered (poll, libuv's uv_poll, epoll without
  * EPOLLET): one aq_loop_run_ready takes at most 64 events, and the fd
  * stays readable while more are pending. Call it before the first

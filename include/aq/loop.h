@@ -191,7 +191,10 @@ AQ_EXTERN int aq_loop_statistics(const aq_loop *loop, aq_loop_stats *out);
 
 /* Spawns fn(arg) as a new task on loop (asyncio.create_task). The task is
  * appended to the ready queue and first runs when the loop reaches it;
- * callable from inside or outside a running loop.
+ * callable from inside or outside a running loop, on the loop's thread
+ * only (from another thread: aq_cores_spawn or aq_loop_post, thread.h;
+ * a call from another thread is not detected, and a loop asleep in its
+ * poller would not see the new task).
  * out: if not NULL, receives a handle: the caller then holds one reference
  *   and must drop it with aq_task_release() (or let aq_loop_free() reclaim
  *   it). If NULL the task is detached and frees itself when it returns.

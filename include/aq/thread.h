@@ -41,7 +41,9 @@ AQ_EXTERN int aq_loop_keep_alive(aq_loop *loop, int on);
  * whose keep-alive count is back to 0 still takes posts (AQ_OK), but
  * they run only if it polls again (aq_loop_run_ready does; aq_loop_run
  * may return first, with nothing to wait for), else they are dropped
- * when it is freed.
+ * when it is freed. A dropped post's arg is not freed (a post has no
+ * destructor): to lose none, stop the threads that post, then run the
+ * loop once more (aq_loop_run_ready) before aq_loop_free.
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL, or the loop is not
  * open to posts (aq_loop_keep_alive was never called, or it is being
  * freed, or it is an aq_cores loop that has ended); AQ_ENOMEM. Does not

@@ -54,10 +54,16 @@ void aq__poller_free(aq__poller *p)
 
 int aq__poller_fd(const aq__poller *p) { return p->epfd; }
 
-int aq__poller_arm(aq__poller *p, int fd, uint64_t tag)
+int aq__poller_arm(aq__poller *p, int fd, uint64_t tag, unsigned dirs)
 {
     struct epoll_event ev;
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
+    /* Only the directions asked for: every read of an eventfd is a new
+     * EPOLLOUT edge, which would make the poller's fd readable again
+     * (a host loop woken twice per post) and the next wait return at
+     * once. */
+    ev.events = EPOLLRDHUP | EPOLLPRI | EPOLLET |
+                (dirs & AQ__IO_IN ? EPOLLIN : 0) |
+                (dirs & AQ__IO_OUT ? EPOLLOUT : 0);
     ev.data.u64 = tag;
     return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : AQ_OK;
 }

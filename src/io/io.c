@@ -172,7 +172,8 @@ int aq__io_register(aq_fd *f)
     io->slots[s].f = f;
     f->slot = (uint32_t)s;
     rc = aq__poller_arm(io->poller, f->fd,
-                        (uint64_t)s << 32 | io->slots[s].gen);
+                        (uint64_t)s << 32 | io->slots[s].gen,
+                        AQ__IO_IN | AQ__IO_OUT);
     if (rc) {
         slot_give(io, (uint32_t)s);
         return rc;

@@ -1,7 +1,8 @@
 /* libaq - the poller backend's contract (one backend per build: epoll.c
  * on Linux). MIT licensed.
  *
- * Five calls. An fd is armed once, for reading and writing at once, edge-
+ * Five calls. An fd is armed once, for reading and writing at once (or
+ * for reading only: a wake-up eventfd, which is always writable), edge-
  * triggered, with a 64-bit tag that comes back with each of its events;
  * the caller (io.c) makes the tag unique per registration, so an event
  * for an fd number that was closed and reused never reaches the new
@@ -21,8 +22,10 @@ AQ__HIDDEN void aq__poller_free(aq__poller *p);
 /* An fd that is readable while events are pending (for a host loop that
  * drives this one: aq_loop_fd). */
 AQ__HIDDEN int aq__poller_fd(const aq__poller *p);
-/* Arms fd for both directions, edge-triggered: AQ_OK or -errno. */
-AQ__HIDDEN int aq__poller_arm(aq__poller *p, int fd, uint64_t tag);
+/* Arms fd for the directions dirs (AQ__IO_IN, AQ__IO_OUT or both),
+ * edge-triggered: AQ_OK or -errno. */
+AQ__HIDDEN int aq__poller_arm(aq__poller *p, int fd, uint64_t tag,
+                              unsigned dirs);
 /* Disarms fd (before it is closed): AQ_OK or -errno. */
 AQ__HIDDEN int aq__poller_disarm(aq__poller *p, int fd);
 /* Waits up to timeout_ns (0: just look; -1: until an event) and calls

@@ -238,7 +238,8 @@ static int inbox_make(aq_loop *l)
         return AQ_ENOMEM;
     memset(in, 0, sizeof *in);
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0 || (rc = aq__poller_arm(io->poller, fd, AQ__IO_WAKE_TAG))) {
+    if (fd < 0 ||
+        (rc = aq__poller_arm(io->poller, fd, AQ__IO_WAKE_TAG, AQ__IO_IN))) {
         rc = fd < 0 ? -errno : rc;
         if (fd >= 0)
             close(fd);
