@@ -593,6 +593,7 @@ static void *bad_input_main(void *arg)
     ASSERT_RC(aq_cond_wait(c), AQ_ECANCELED);
     ASSERT_RC(aq_cond_wait_until(c, AQ_NEVER), AQ_ECANCELED);
     ASSERT_RC(aq_cond_wait_for(c, flag_pred, &(int){0}), AQ_ECANCELED);
+    ASSERT_RC(aq_cond_wait_for(c, flag_pred, &yes), AQ_ECANCELED);
     ASSERT_EQ(aq_lock_locked(l), 1);
     ASSERT_OK(aq_lock_release(l));
     return NULL;

@@ -46,7 +46,9 @@ enum {
     AQ_EBADF = -EBADF,           /* the fd was closed (aq_fd_close) */
     AQ_ETIMEDOUT = -ETIMEDOUT,   /* the deadline passed first */
     AQ_ECANCELED = -ECANCELED,   /* the calling task was cancelled */
-    AQ_EAGAIN = -EAGAIN,         /* aq_select_try: no clause was ready */
+    AQ_EAGAIN = -EAGAIN,         /* aq_select_try: no clause was ready;
+                                    aq_cores_start, aq_to_thread: no
+                                    thread could be started (EAGAIN) */
     AQ_EFULL = -4001,            /* try_put on a full queue (QueueFull) */
     AQ_EEMPTY = -4002,           /* try_get on an empty queue (QueueEmpty) */
     AQ_ESHUTDOWN = -4003,        /* queue was shut down (QueueShutDown) */

@@ -119,16 +119,18 @@ AQ_EXTERN int aq_write_all(aq_fd *f, const void *buf, size_t n,
 AQ_EXTERN int aq_write_all_until(aq_fd *f, const void *buf, size_t n,
                                  size_t *done, int64_t deadline);
 
-/* Accepts a connection on a listening socket, waiting for one.
+/* Accepts a connection on a listening socket, waiting for one
+ * (asyncio's loop.sock_accept; Go's Listener.Accept).
  * Returns: the new socket's fd (>= 0; non-blocking and close-on-exec,
- * not registered: pass it to aq_fd_open); AQ_EPERM; AQ_EINVAL; AQ_EBUSY,
+ * not registered: pass it to aq_fd_open); AQ_EPERM; AQ_EINVAL if
+ * listener is NULL or registered with another loop; AQ_EBUSY,
  * AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno from
  * accept4(2) (-EMFILE...). Suspends. */
 AQ_EXTERN int aq_accept(aq_fd *listener);
 AQ_EXTERN int aq_accept_until(aq_fd *listener, int64_t deadline);
 
 /* Connects a socket (asyncio.open_connection's connect), waiting for the
- * handshake.
+ * handshake. addr and len (its size in bytes) as for connect(2).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if f or addr is NULL or len is 0;
  * AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno
  * from connect(2) or the handshake (-ECONNREFUSED). Suspends. */
@@ -162,9 +164,10 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * running go on (they are detached), until they return or their loop is
  * freed, which cancels them as it does every task (aq_run's end).
  * Returns only on failure: AQ_EPERM outside a task; AQ_EINVAL if listener
- * or handler is NULL, or listener belongs to another loop; AQ_ECANCELED;
- * AQ_EBADF if listener is closed meanwhile; -errno from accept4 (-EMFILE:
- * out of fds). Suspends. */
+ * or handler is NULL, or listener belongs to another loop; AQ_EBUSY if
+ * another task already waits on listener (aq_accept, a second
+ * aq_serve); AQ_ECANCELED; AQ_EBADF if listener is closed meanwhile;
+ * -errno from accept4 (-EMFILE: out of fds). Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
 
 /* aq_listen_tcp on the calling task's loop, then aq_serve, then the
@@ -381,12 +384,12 @@ AQ_EXTERN int aq_reader_read_exactly_until(aq_reader *r, void *buf,
                                            size_t n, size_t *got,
                                            int64_t deadline);
 
-/* Reads a line, up to and including its '\n', into buf (await
- * reader.readline()). The limit is the smaller of cap and the reader's
- * bufsize: a line longer than that (its '\n' counted) is an error, and its
- * bytes that r holds are discarded, through its '\n' if r holds it (as
- * asyncio's readline does; the rest of the line, if r has not read it
- * yet, comes back with the next call).
+/* Reads a line, up to and including its '\n', into buf, of cap bytes
+ * (await reader.readline()). The limit is the smaller of cap and the
+ * reader's bufsize: a line longer than that (its '\n' counted) is an
+ * error, and its bytes that r holds are discarded, through its '\n' if r
+ * holds it (as asyncio's readline does; the rest of the line, if r has
+ * not read it yet, comes back with the next call).
  * Returns: the line's length (> 0); at end of file, the last line without
  * its '\n' (> 0), then 0; AQ_ELIMIT for a line over the limit (bytes
  * discarded as above); AQ_EINVAL also if buf is NULL or cap is 0 or more
@@ -395,12 +398,12 @@ AQ_EXTERN long aq_reader_read_line(aq_reader *r, char *buf, size_t cap);
 AQ_EXTERN long aq_reader_read_line_until(aq_reader *r, char *buf,
                                          size_t cap, int64_t deadline);
 
-/* Reads up to and including the separator sep (seplen bytes) into buf
- * (await reader.readuntil(sep); aq_read_until is aq_read's deadline form,
- * hence "through"). The limit is the smaller of cap and bufsize: a record
- * longer than that (its separator counted) is an error and its bytes stay
- * in r (asyncio's LimitOverrunError), for aq_reader_read or a call with a
- * larger cap.
+/* Reads up to and including the separator sep (seplen bytes) into buf,
+ * of cap bytes (await reader.readuntil(sep); aq_read_until is aq_read's
+ * deadline form, hence "through"). The limit is the smaller of cap and
+ * bufsize: a record longer than that (its separator counted) is an error
+ * and its bytes stay in r (asyncio's LimitOverrunError), for
+ * aq_reader_read or a call with a larger cap.
  * Returns: the record's length (>= seplen); 0 at end of file with
  * nothing held; AQ_EINCOMPLETE at end of file with bytes held but no
  * separator (they stay in r: aq_reader_read returns them); AQ_ELIMIT as

@@ -61,10 +61,12 @@ typedef void *(*aq_task_fn)(void *arg);
  * they return, and frees the loop and all its tasks.
  * result: if not NULL, receives fn's return value.
  * Returns: AQ_OK; AQ_EINVAL if fn is NULL; AQ_ENOMEM; AQ_EBUSY if called
- * from inside a task (loops do not nest); AQ_EDEADLK if fn's task could
- * never finish because every task was blocked with no timer pending (the
- * tasks are then cancelled and reaped as above; *result receives what fn
- * returned after its wait failed with AQ_ECANCELED).
+ * from inside a task (loops do not nest); AQ_ECANCELED if aq_loop_stop
+ * stopped the loop (thread.h; the tasks are cancelled and reaped as
+ * below, and *result receives what fn returned); AQ_EDEADLK if fn's
+ * task could never finish because every task was blocked with no timer
+ * pending (the tasks are then cancelled and reaped as above; *result
+ * receives what fn returned after its wait failed with AQ_ECANCELED).
  * Does not suspend: it blocks the calling thread, like asyncio.run(). */
 AQ_EXTERN int aq_run(aq_task_fn fn, void *arg, void **result);
 
@@ -81,7 +83,9 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
  * calling at once, one runs it and the other gets AQ_EBUSY). A post,
  * which runs outside any task, may run another loop to its end (as
  * aq_loop_free of another loop does): that loop runs nested, and the
- * outer one resumes after. Does not suspend. */
+ * outer one resumes after. Does not suspend: it blocks the calling
+ * thread while it waits for timers, fds and posts (asyncio's
+ * loop.run_until_complete; aq_loop_run_ready never blocks). */
 AQ_EXTERN int aq_loop_run(aq_loop *loop);
 
 /* Runs one iteration without ever blocking (the "run what is ready"
@@ -115,9 +119,9 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
  * nest): nothing is freed. Does not suspend. */
 AQ_EXTERN int aq_loop_free(aq_loop *loop);
 
-/* Sets the default stack size for tasks spawned on this loop from now on
- * (rounded up to whole pages). Call it before spawning: the loop's pooled
- * stacks are of the old size.
+/* Sets the default stack size, in bytes, for tasks spawned on this loop
+ * from now on (rounded up to whole pages). Call it before spawning: the
+ * loop's pooled stacks are of the old size.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL or size is outside
  * [AQ_STACK_MIN, AQ_STACK_MAX]; AQ_EBUSY if a task of the loop has not
  * returned yet (nothing changes). Does not suspend. */
@@ -199,8 +203,9 @@ AQ_EXTERN int aq_loop_statistics(const aq_loop *loop, aq_loop_stats *out);
  *   and must drop it with aq_task_release() (or let aq_loop_free() reclaim
  *   it). If NULL the task is detached and frees itself when it returns.
  * stack_size: 0 for the loop's default (a compact task if the loop is in
- *   compact mode, see aq_loop_set_compact), else a stack of its own
- *   within [AQ_STACK_MIN, AQ_STACK_MAX] (rounded up to whole pages).
+ *   compact mode, see aq_loop_set_compact), else a stack of its own of
+ *   that many bytes, within [AQ_STACK_MIN, AQ_STACK_MAX] (rounded up to
+ *   whole pages).
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL or stack_size is out of
  * range; AQ_ENOMEM (no stack or memory: nothing was spawned, *out
  * untouched). Does not suspend. */

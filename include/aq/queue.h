@@ -95,15 +95,19 @@ AQ_EXTERN int aq_queue_free(aq_queue *q);
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or item is
  * NULL; AQ_ESHUTDOWN if q is (or becomes, while waiting) shut down;
  * AQ_ECANCELED; AQ_ETIMEDOUT (the _until form); AQ_ENOMEM if storage
- * could not grow. Suspends. */
+ * could not grow; AQ_EDROPPED under a drop policy when the full queue
+ * discarded this very item (aq_queue_set_overflow: it never waits then).
+ * On a shared queue, also the codes of a task's first wait (thread.h).
+ * Suspends. */
 AQ_EXTERN int aq_queue_put(aq_queue *q, const void *item);
 AQ_EXTERN int aq_queue_put_until(aq_queue *q, const void *item,
                                  int64_t deadline);
 
 /* Puts without waiting (q.put_nowait(item)).
  * Returns: AQ_OK; AQ_EINVAL if q or item is NULL; AQ_ESHUTDOWN (checked
- * before fullness); AQ_EFULL; AQ_ENOMEM. Does not suspend; callable
- * outside a task. */
+ * before fullness); AQ_EFULL (AQ_BLOCK policy); AQ_EDROPPED (a drop
+ * policy discarded this very item); AQ_ENOMEM. Does not suspend;
+ * callable outside a task. */
 AQ_EXTERN int aq_queue_try_put(aq_queue *q, const void *item);
 
 /* Takes the next item into the item_size bytes at out (await q.get()),
@@ -111,7 +115,8 @@ AQ_EXTERN int aq_queue_try_put(aq_queue *q, const void *item);
  * queued items, then fail.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q or out is NULL;
  * AQ_ESHUTDOWN if q is shut down and empty; AQ_ECANCELED; AQ_ETIMEDOUT
- * (the _until form). On failure *out is untouched. Suspends. */
+ * (the _until form); on a shared queue, also the codes of a task's first
+ * wait (thread.h). On failure *out is untouched. Suspends. */
 AQ_EXTERN int aq_queue_get(aq_queue *q, void *out);
 AQ_EXTERN int aq_queue_get_until(aq_queue *q, void *out, int64_t deadline);
 

@@ -145,7 +145,8 @@ enum {
  * LOCK clause a lock the caller holds; AQ_EBADF if an fd clause's fd was
  * closed while the select waited (no clause completed); AQ_ECANCELED;
  * AQ_ETIMEDOUT (the _until form; with every clause disabled, the call
- * just waits for the deadline or a cancel); AQ_ENOMEM (more than
+ * just waits for the deadline or a cancel); AQ_ENOMEM (a ready put
+ * clause whose queue's storage could not grow, more than
  * AQ_SELECT_STATIC clauses, or a compact task that could not reserve
  * room to park). Suspends. */
 AQ_EXTERN int aq_select(aq_clause *clauses, size_t n, int flags);
@@ -157,8 +158,8 @@ AQ_EXTERN int aq_select_until(aq_clause *clauses, size_t n, int flags,
  * reported the event (it polls while tasks are suspended), not as soon
  * as data reaches the fd.
  * Returns: the index; AQ_EAGAIN if no clause was ready; AQ_EINVAL as
- * above; AQ_EDEADLK as above; AQ_ENOMEM if a put's storage could not
- * grow. Does not suspend;
+ * above; AQ_EBUSY and AQ_EDEADLK as above; AQ_ENOMEM if a put's storage
+ * could not grow. Does not suspend;
  * callable outside a task, except with a LOCK clause (a lock is owned by
  * a task: AQ_EPERM). */
 AQ_EXTERN int aq_select_try(aq_clause *clauses, size_t n, int flags);

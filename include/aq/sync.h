@@ -155,7 +155,10 @@ AQ_EXTERN int aq_cond_wait_until(aq_cond *c, int64_t deadline);
  * testing it first and after each wake-up. The caller must hold the lock,
  * except that, as in asyncio, a pred already true on the first test
  * returns AQ_OK at once without looking at the lock (so that first test
- * runs with whatever the caller holds).
+ * runs with whatever the caller holds). A cancelled task gets what
+ * aq_cond_wait would give it, at once, pred untested (AQ_ECANCELED, or
+ * AQ_EPERM without the lock), as from every suspending call (aq.h),
+ * where asyncio would return True from a pred already true.
  * Returns: AQ_OK once pred holds; as aq_cond_wait otherwise (AQ_EPERM if
  * the lock is not held when it would wait); AQ_EINVAL if pred is NULL.
  * Suspends. */

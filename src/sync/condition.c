@@ -143,6 +143,8 @@ int aq_cond_wait_for_until(aq_cond *c, int (*pred)(void *), void *arg,
         return AQ_EPERM;
     if (!c || !pred)
         return aq_einval("condition or pred is NULL");
+    if (aq__cancel_due(aq__cur)) /* at once, as every suspending call */
+        return aq_cond_wait_until(c, deadline); /* AQ_EPERM or _ECANCELED */
     while (!pred(arg)) {
         int rc = aq_cond_wait_until(c, deadline);
         if (rc)
