@@ -12,9 +12,13 @@
  * The model is Python's asyncio: a single-threaded event loop runs tasks
  * (stackful coroutines). A task runs until it calls a function marked
  * "Suspends" in these headers; that call parks the task, never the thread,
- * and the loop runs the next ready task. Queues move items between tasks with
- * the exact semantics of CPython 3.13's asyncio.Queue, LifoQueue and
- * PriorityQueue, including task_done()/join() and shutdown().
+ * and the loop runs the next ready task. Queues move items between tasks
+ * with the semantics of CPython 3.13's asyncio.Queue, LifoQueue and
+ * PriorityQueue, including task_done()/join() and shutdown(), and depart
+ * from them only where libaq gives a stronger guarantee, each said where
+ * it applies (queue.h): no barging, an item handed over leaves qsize at
+ * once, a handed item is never lost to a cancel, priority ties go by
+ * insertion order.
  *
  * Conventions:
  * - Every fallible call returns int: AQ_OK (0) or a negative AQ_E* code.

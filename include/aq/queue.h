@@ -24,8 +24,10 @@ extern "C" {
  * keeps it queued until the woken getter runs, qsize, empty and full no
  * longer count it, and shutdown(immediate) cannot take it back.
  *
- * Every successful put adds one unfinished task; only task_done()
- * removes it; join() waits until none is left. shutdown() makes puts fail
+ * Every successful put adds one unfinished task; task_done() removes
+ * it, and so does the discarding of a stored item (an immediate
+ * shutdown, a DROP_OLDEST put: a discarded item is never waited for);
+ * join() waits until none is left. shutdown() makes puts fail
  * and, once empty, gets fail, with AQ_ESHUTDOWN.
  *
  * A queue is not tied to a loop, but all its users must run on one
@@ -251,7 +253,10 @@ AQ_EXTERN int aq_queue_set_overflow(aq_queue *q, aq_overflow policy,
  * only until at least one is there: one wake-up drains a burst (Go has no
  * counterpart; asyncio users loop over get_nowait). A waiting call woken
  * by one item handed to it also takes what else is stored when it runs
- * (the queue may have filled meanwhile). Every item taken is handed over:
+ * (the queue may have filled meanwhile; on a rendezvous queue, the items
+ * of waiting putters), even if a cancel came meanwhile (see below: it
+ * then holds more than one item to deal with). Every item taken is
+ * handed over:
  * *got says how many. Once one was handed to it, the call has completed:
  * a cancel or deadline arriving after that returns AQ_OK with *got >= 1
  * (completed beats cancelled), so a failure always has *got == 0.
@@ -319,11 +324,12 @@ typedef struct aq_queue_stats {
     long maxsize;        /* the capacity (q.maxsize); 0: unbounded */
     long getters;        /* tasks waiting to get, a select's get clauses
                             included (on a shared queue, threads too);
-                            a get_many woken with an item and not yet
-                            parked again for the next is not waiting */
+                            a get_many handed its first item has
+                            completed and no longer counts */
     long putters;        /* tasks waiting to put, a select's put clauses
                             included (on a shared queue, threads too);
-                            put_many likewise */
+                            a put_many counts while parked for room,
+                            not between two of its items */
     long joiners;        /* tasks waiting in join (on a shared queue,
                             threads too) */
     long unfinished;     /* items put and not yet marked done by
@@ -342,9 +348,13 @@ typedef struct aq_queue_stats {
  * and gives memory back when a get finds q empty (not the get that takes
  * the last item: the next one, which finds nothing): if q held at most a
  * quarter of its capacity since a get last found it empty, the capacity
- * drops to twice that (a power of two, at least 64 items). A queue that keeps reaching a quarter of its
- * storage keeps it, so a steady queue never reallocates; after a burst,
- * the second time q runs empty gives the burst's memory back.
+ * drops to twice that (a power of two, at least 64 items). A queue that
+ * keeps reaching a quarter of its storage keeps it, so a steady queue
+ * never reallocates; after a burst, the second time q runs empty gives
+ * the burst's memory back. Running empty counts once however many gets
+ * find q empty before an item is stored again: a drained queue polled
+ * with try_get keeps the burst's storage until it next stores and
+ * empties again.
  * Returns: AQ_OK; AQ_EINVAL if q or out is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_statistics(const aq_queue *q, aq_queue_stats *out);
 

@@ -40,9 +40,12 @@ extern "C" {
  * order is taken, for priority between queues. Once the select waits,
  * the first clause whose object is released completes (the first fd
  * whose readiness the loop sees, in the order the poller reports), and
- * the losing clauses consume nothing (an fd's readiness stays). Waiters on each queue are still served
- * oldest first: a select waiting on a queue is one waiter among the
- * others, and an item is handed to exactly one of them.
+ * the losing clauses consume nothing (an fd's readiness stays). Waiters
+ * on each queue are still served oldest first: a select waiting on a
+ * queue is one waiter among the others, and an item is handed to exactly
+ * one of them. A shutdown wakes a queue's getters before its putters: a
+ * select waiting with a get and a put clause on one queue (a rendezvous
+ * queue) completes its get clause, with AQ_ESHUTDOWN.
  *
  * Exactly one clause completes: its item moves (or its task's result is
  * read, or the lock or permit is taken) and its rc is set; the others do nothing and their rc is left as
