@@ -15,7 +15,8 @@ extern "C" {
 /* ===================================================================== */
 
 /* Replaces the allocator used for every allocation libaq makes (stacks
- * excepted: they are mmap'd). Pass all three, or all NULL to restore
+ * excepted: they are mmap'd), as libuv's uv_replace_allocator and Lua's
+ * lua_Alloc do. Pass all three, or all NULL to restore
  * malloc/realloc/free. Call it while no loop, task or queue exists: a
  * block must be freed by the allocator that made it (a call made later
  * is not detected: the old blocks then reach the new free, which
@@ -43,8 +44,8 @@ AQ_EXTERN int aq_set_allocator(void *(*malloc_fn)(size_t),
 /* Patch version of these headers. */
 #define AQ_VERSION_PATCH 0
 
-/* Returns "MAJOR.MINOR.PATCH" of the library linked in (a static string).
- * Does not suspend. */
+/* Returns "MAJOR.MINOR.PATCH" of the library linked in (a static string;
+ * libuv's uv_version_string). Does not suspend. */
 AQ_EXTERN const char *aq_version(void);
 
 #ifdef __cplusplus

@@ -70,14 +70,14 @@ enum {
 /* A human-readable message for a code, e.g. "queue is full"; for a
  * system error passed through as -errno, the system's message ("Connection
  * refused"). Never NULL; an unknown code gives "unknown error". The
- * string is static. Does not suspend; callable anywhere, from any
- * thread. */
+ * string is static (Python's os.strerror; Go's err.Error()). Does not
+ * suspend; callable anywhere, from any thread. */
 AQ_EXTERN const char *aq_strerror(int code);
 
 /* The code's symbolic name, e.g. "AQ_EFULL"; for a system error, the
  * errno name ("ECONNREFUSED"). Never NULL; an unknown code gives "AQ_E?".
- * The string is static. Does not suspend; callable anywhere, from any
- * thread. */
+ * The string is static (Python's errno.errorcode[code]). Does not
+ * suspend; callable anywhere, from any thread. */
 AQ_EXTERN const char *aq_errname(int code);
 
 /* Which check failed, for the AQ_EINVAL most recently returned to this
@@ -122,7 +122,8 @@ AQ_EXTERN int aq_einval(const char *why);
  * aq_now(), a negative one included, is already past. */
 #define AQ_NEVER INT64_C(-1)
 
-/* The current time in nanoseconds on CLOCK_MONOTONIC. Deadlines are
+/* The current time in nanoseconds on CLOCK_MONOTONIC (asyncio's
+ * loop.time(), in ns; Go's monotonic time.Now()). Deadlines are
  * expressed on this clock: aq_now() + 10 * AQ_MSEC is "in 10 ms".
  * Never fails, never suspends; callable anywhere. */
 AQ_EXTERN int64_t aq_now(void);

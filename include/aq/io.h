@@ -216,7 +216,8 @@ AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
  * aq_loop_run_ready calls is not detected (no AQ_EDEADLK: the loop is
  * not running) and blocks the host, and with it the loop.
  *
- * aq_loop_fd returns an fd (epoll's) that is readable while I/O events
+ * aq_loop_fd returns an fd (epoll's; libuv's uv_backend_fd) that is
+ * readable while I/O events
  * of the loop's fds or posts are pending, and quiet again once a run
  * has served them; it never blocks anything.
  * Watch it level-triggered (poll, libuv's uv_poll, epoll without

@@ -70,7 +70,8 @@ typedef void *(*aq_task_fn)(void *arg);
  * Does not suspend: it blocks the calling thread, like asyncio.run(). */
 AQ_EXTERN int aq_run(aq_task_fn fn, void *arg, void **result);
 
-/* Creates a loop in *out. The caller owns it; free with aq_loop_free().
+/* Creates a loop in *out (asyncio.new_event_loop; uv_loop_init). The
+ * caller owns it; free with aq_loop_free().
  * Returns: AQ_OK; AQ_EINVAL if out is NULL; AQ_ENOMEM (*out untouched).
  * Does not suspend. */
 AQ_EXTERN int aq_loop_new(aq_loop **out);
@@ -93,14 +94,16 @@ AQ_EXTERN int aq_loop_run(aq_loop *loop);
  * and posts, fires due timers, runs the tasks ready at that moment once
  * each, and returns; posts from other threads after it returns make
  * aq_loop_fd readable. A pending aq_loop_stop is taken instead: that
- * call runs nothing, the next one runs as usual. Returns: AQ_OK;
- * AQ_EINVAL if loop is NULL; AQ_EBUSY as aq_loop_run. Does not suspend. */
+ * call runs nothing, the next one runs as usual (libuv's
+ * uv_run(UV_RUN_NOWAIT)). Returns: AQ_OK; AQ_EINVAL if loop is NULL;
+ * AQ_EBUSY as aq_loop_run. Does not suspend. */
 AQ_EXTERN int aq_loop_run_ready(aq_loop *loop);
 
 /* When the loop next needs to run (for a host loop's timer): aq_now() if
  * a task is ready, the earliest timer's deadline, or AQ_NEVER if neither
- * (I/O events and posts are not counted: they make aq_loop_fd readable).
- * AQ_NEVER is -1, the value of AQ_EPERM: compare with AQ_NEVER first.
+ * (I/O events and posts are not counted: they make aq_loop_fd readable;
+ * libuv's uv_backend_timeout, as an absolute time). AQ_NEVER is -1, the
+ * value of AQ_EPERM: compare with AQ_NEVER first.
  * Returns: that time (aq_now() units, ns); AQ_EINVAL if loop is NULL (a
  * negative value other than AQ_NEVER is an error). Does not suspend. */
 AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
@@ -159,8 +162,8 @@ AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
  * Does not suspend. */
 AQ_EXTERN int aq_loop_set_compact(aq_loop *loop, size_t size);
 
-/* Returns the loop running the calling task, or NULL outside a task.
- * Does not suspend. */
+/* Returns the loop running the calling task, or NULL outside a task
+ * (asyncio.get_running_loop, which raises there). Does not suspend. */
 AQ_EXTERN aq_loop *aq_loop_current(void);
 
 /* Seeds the loop's random generator, which aq_select uses to choose
@@ -217,8 +220,9 @@ AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
  * Does not suspend. */
 AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
 
-/* Returns the calling task, or NULL outside a task. The caller holds no
- * reference through it. Does not suspend. */
+/* Returns the calling task, or NULL outside a task
+ * (asyncio.current_task). The caller holds no reference through it. Does
+ * not suspend. */
 AQ_EXTERN aq_task *aq_task_self(void);
 
 /* Waits until task t returns (await task).
@@ -451,8 +455,8 @@ AQ_EXTERN int aq_task_shield(int on);
  * Returns: AQ_OK; AQ_EINVAL if t is NULL. Does not suspend. */
 AQ_EXTERN int aq_task_release(aq_task *t);
 
-/* Returns 1 if t has returned, else 0 (also if t is NULL: a predicate
- * answers only 1 or 0). Does not suspend. */
+/* Returns 1 if t has returned, else 0 (task.done(); also 0 if t is NULL:
+ * a predicate answers only 1 or 0). Does not suspend. */
 AQ_EXTERN int aq_task_done(const aq_task *t);
 
 /* Returns 1 if cancellation of t was requested, else 0 (also if t is

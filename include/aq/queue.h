@@ -172,9 +172,9 @@ AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
  * left. Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
 
-/* Introspection. The counts return the count (>= 0), or AQ_EINVAL if q
- * is NULL; the predicates (empty, full, is_shutdown) answer only 1 or 0,
- * and 0 if q is NULL. None suspends. */
+/* Introspection (q.qsize(), q.maxsize, q.empty(), q.full()). The counts
+ * return the count (>= 0), or AQ_EINVAL if q is NULL; the predicates (empty,
+ * full, is_shutdown) answer only 1 or 0, and 0 if q is NULL. None suspends. */
 AQ_EXTERN long aq_queue_qsize(const aq_queue *q);      /* items queued */
 AQ_EXTERN long aq_queue_maxsize(const aq_queue *q);    /* 0: unbounded */
 AQ_EXTERN int aq_queue_empty(const aq_queue *q);       /* qsize == 0 */

@@ -215,14 +215,15 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * across a reconnection.
  * Returns: AQ_OK; AQ_EALREADY if the entry was no longer pending (another
  * member reclaimed and acknowledged it, or it went to the dead-letter
- * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL or
- * the calling task holds no entry of q (task_done() called too many
- * times); AQ_ECANCELED; AQ_ESERVER. Whatever it returns but AQ_EINVAL,
- * the entry is no longer the task's: if the acknowledgement did not
- * reach the server (or was never sent: a cancelled task's call returns
- * AQ_ECANCELED at once), the entry goes idle and a sweep hands it out
- * again (at-least-once), rather than staying held for ever: after
- * claim_idle, so a join waits that long for it. A call cut short after
+ * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL,
+ * of another loop, or the calling task holds no entry of q (task_done()
+ * called too many times); AQ_ECANCELED; AQ_ESERVER. Whatever it returns
+ * but AQ_EINVAL, the entry is no longer the task's: if the
+ * acknowledgement did not reach the server (or was never sent: a
+ * cancelled task's call returns AQ_ECANCELED at once), the entry goes
+ * idle and a sweep hands it out again (at-least-once), rather than
+ * staying held for ever: after claim_idle, so a join waits that long for
+ * it. A call cut short after
  * its XACK went out may have acknowledged the entry all the same (the
  * server's count then exceeds the handle's statistics). An entry a
  * task still holds when it returns stays held by the handle until close.
@@ -240,7 +241,8 @@ AQ_EXTERN int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id);
  * done. Redis cannot tell a waiter when
  * that happens, so join asks every 1 ms, backing off to 20 ms.
  * Returns: AQ_OK; AQ_ESHUTDOWN after an immediate shutdown; AQ_EPERM;
- * AQ_EINVAL; AQ_ECANCELED; AQ_ETIMEDOUT; AQ_ESERVER. Suspends. */
+ * AQ_EINVAL if q is NULL or of another loop; AQ_ECANCELED; AQ_ETIMEDOUT;
+ * AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_join(aq_redis_queue *q);
 AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
 
@@ -256,8 +258,9 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * a member opens under the dead one's name and takes them back); with it,
  * gets fail at once and join returns AQ_ESHUTDOWN. Unlike asyncio, an
  * immediate shutdown discards nothing: the entries stay in the stream
- * (aq_redis_queue_delete starts afresh). Returns: AQ_OK; AQ_EPERM; AQ_EINVAL;
- * AQ_ECANCELED; AQ_ESERVER. Suspends. */
+ * (aq_redis_queue_delete starts afresh). Returns: AQ_OK; AQ_EPERM;
+ * AQ_EINVAL if q is NULL or of another loop; AQ_ECANCELED; AQ_ESERVER.
+ * Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
 
 /* Deletes the queue from the server: the stream with its group and
@@ -266,7 +269,8 @@ AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
  * that the name can be used afresh. The dead-letter stream is kept: it
  * holds what failed. Other members' calls then fail (AQ_ESERVER,
  * NOGROUP): delete only once they are done. q stays open; close it.
- * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL; AQ_ECANCELED; AQ_ESERVER. Suspends. */
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q is NULL or of another loop;
+ * AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_delete(aq_redis_queue *q);
 
 /* The stream's length into *n (q.qsize(): undelivered plus pending).

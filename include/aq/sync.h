@@ -270,7 +270,8 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
 AQ_EXTERN int aq_group_wait(aq_group *g, int *status);
 AQ_EXTERN int aq_group_wait_until(aq_group *g, int *status,
                                   int64_t deadline);
-/* Cancels every child still running (a failure does it by itself); until
+/* Cancels every child still running (a failure does it by itself; Trio's
+ * nursery.cancel_scope.cancel(), Go's errgroup context cancel); until
  * they have all returned, aq_group_spawn on g returns AQ_ECANCELED.
  * Returns: AQ_OK; AQ_EINVAL if g is NULL. Does not suspend. */
 AQ_EXTERN int aq_group_cancel(aq_group *g);

@@ -17,7 +17,8 @@ extern "C" {
 /*  Threads: posts, stop, keep-alive                                     */
 /* ===================================================================== */
 
-/* Keeps loop alive (on nonzero), or undoes one earlier call (on 0): while
+/* Keeps loop alive (on nonzero), or undoes one earlier call (on 0), as
+ * libuv's uv_ref and uv_unref count a handle: while
  * kept alive, a loop with nothing ready waits for posts and fds instead
  * of returning from aq_loop_run (and aq_run's AQ_EDEADLK check counts it
  * as busy). The first call also opens the loop to aq_loop_post: make it
@@ -306,16 +307,17 @@ AQ_EXTERN int aq_to_thread(aq_task_fn fn, void *arg, void **result);
 AQ_EXTERN int aq_to_thread_until(aq_task_fn fn, void *arg, void **result,
                                  int64_t deadline);
 
-/* Sets how many worker threads the pool may run at most, for threads
- * started from now on: lowering it stops no thread already started (until
- * aq_pool_shutdown). Returns: AQ_OK; AQ_EINVAL if n is 0 or more than
- * AQ_POOL_MAX (the size unchanged). Does not suspend. Thread-safe. */
+/* Sets how many worker threads the pool may run at most (ThreadPoolExecutor's
+ * max_workers; libuv's UV_THREADPOOL_SIZE), for threads started from now on:
+ * lowering it stops no thread already started (until aq_pool_shutdown).
+ * Returns: AQ_OK; AQ_EINVAL if n is 0 or more than AQ_POOL_MAX (the size
+ * unchanged). Does not suspend. Thread-safe. */
 AQ_EXTERN int aq_pool_set_size(size_t n);
 
-/* Lets the worker threads finish the work handed over, queued included,
- * then joins them; a later aq_to_thread starts the pool again. Blocks the
- * calling thread (and its loop) until then: the results are posted to
- * their loops, which run them when they next poll.
+/* Lets the worker threads finish the work handed over, queued included, then
+ * joins them (loop.shutdown_default_executor()); a later aq_to_thread starts
+ * the pool again. Blocks the calling thread (and its loop) until then: the
+ * results are posted to their loops, which run them when they next poll.
  * Returns: AQ_OK; AQ_EDEADLK if called from a worker thread (from fn);
  * AQ_EBUSY if another shutdown is under way. Thread-safe. */
 AQ_EXTERN int aq_pool_shutdown(void);
