@@ -71,7 +71,10 @@
  * which is async-signal-safe (an atomic store and a write(2) to the
  * loop's eventfd: aq_loop_keep_alive opened it). aq_run then cancels every
  * task: blocked pops end without taking anything, connections close, and
- * main frees the lists with their values and exits 0.
+ * main frees the lists with their values and exits 0. The main task
+ * ignores the two signals from the moment it stops serving, since aq_run
+ * frees the loop once it has returned: a second signal (a repeated kill,
+ * Ctrl-C after SIGTERM) must not reach a freed loop.
  *
  * Not implemented: other data types, LINDEX/LRANGE/LINSERT and friends,
  * BLMOVE, MULTI, pub/sub, persistence, AUTH, RESP3. Keys are hashed with
@@ -900,6 +903,17 @@ static void on_signal(int sig)
     aq_loop_stop(g_loop);
 }
 
+/* on_signal while the loop lives (SIG_IGN before aq_run frees it). */
+static void handle_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 static void *server_main(void *arg)
 {
     int port = *(int *)arg, rc;
@@ -908,12 +922,6 @@ static void *server_main(void *arg)
         fprintf(stderr, "aq_loop_keep_alive: %s\n", aq_strerror(rc));
         return (void *)1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
 
     int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -934,6 +942,7 @@ static void *server_main(void *arg)
         close(s);
         return (void *)1;
     }
+    handle_signals(on_signal);
     printf("resp_queue_server: listening on 127.0.0.1:%d\n",
            ntohs(a.sin_port));
     fflush(stdout);
@@ -963,6 +972,7 @@ static void *server_main(void *arg)
         }
         aq_task_release(t); /* the loop runs it; we need no handle */
     }
+    handle_signals(SIG_IGN); /* the loop goes once this task returns */
     aq_fd_close(lf);
     return NULL;
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,6 +77,54 @@ static void *main_echo(void *arg)
     ASSERT_OK(aq_fd_close(l));
     return NULL;
 }
+
+/* Out of fds, accept fails with EMFILE: serving pauses and goes on (it
+ * returned -EMFILE, and a client could end a server by opening
+ * connections), and the connection waiting in the backlog is served once
+ * fds are free again. */
+static void *main_emfile(void *arg)
+{
+    (void)arg;
+    aq_fd *l, *c;
+    ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
+    aq_task *server;
+    ASSERT_OK(aq_spawn(&server, serve, l));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(s >= 0);
+    ASSERT_OK(aq_fd_open(NULL, &c, s));
+    int low = dup(0); /* the lowest free number: none left from it on */
+    ASSERT(low >= 0);
+    close(low);
+    struct rlimit old, r;
+    ASSERT(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    r = old;
+    r.rlim_cur = (rlim_t)low;
+    ASSERT(setrlimit(RLIMIT_NOFILE, &r) == 0);
+    ASSERT_OK(aq_connect(c, (struct sockaddr *)&a, sizeof a));
+    ASSERT_OK(aq_sleep(50 * AQ_MSEC)); /* accept fails meanwhile */
+    ASSERT(dup(0) < 0 && errno == EMFILE);
+    ASSERT_EQ(aq_task_done(server), 0); /* still serving */
+    ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    char back[2];
+    ASSERT_OK(aq_write_all(c, "hi", 2, NULL));
+    for (long got = 0, n; got < 2; got += n)
+        ASSERT((n = aq_read_until(c, back + got, (size_t)(2 - got),
+                                  aq_now() + 5 * AQ_SEC)) > 0);
+    ASSERT(memcmp(back, "hi", 2) == 0);
+    ASSERT_OK(aq_fd_close(c));
+    ASSERT_OK(aq_task_cancel(server));
+    void *rc;
+    ASSERT_OK(aq_task_wait(server, &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_ECANCELED);
+    aq_task_release(server);
+    ASSERT_OK(aq_fd_close(l));
+    return NULL;
+}
+
+TEST(test_tcp_serve_through_emfile) { t_main(main_emfile, NULL); }
 
 TEST(test_tcp_serve_echo)
 {
@@ -187,6 +236,7 @@ TEST(test_tcp_bad_input)
 int main(int argc, char **argv)
 {
     RUN(test_tcp_serve_echo);
+    RUN(test_tcp_serve_through_emfile);
     RUN(test_tcp_serve_tcp);
     RUN(test_tcp_bad_input);
     return t_done();

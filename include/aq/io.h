@@ -162,12 +162,16 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * closed at once, and serving goes on. listener stays the caller's.
  * Cancelling the serving task stops accepting; handler tasks already
  * running go on (they are detached), until they return or their loop is
- * freed, which cancels them as it does every task (aq_run's end).
+ * freed, which cancels them as it does every task (aq_run's end). An
+ * accept that fails for want of fds or memory (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM) does not end serving: it is tried again after a pause of 5 ms,
+ * doubling up to 1 s while it keeps failing (Go's http.Server; asyncio
+ * pauses for 1 s), the connections waiting in the backlog meanwhile.
  * Returns only on failure: AQ_EPERM outside a task; AQ_EINVAL if listener
  * or handler is NULL, or listener belongs to another loop; AQ_EBUSY if
  * another task already waits on listener (aq_accept, a second
  * aq_serve); AQ_ECANCELED; AQ_EBADF if listener is closed meanwhile;
- * -errno from accept4 (-EMFILE: out of fds). Suspends. */
+ * any other -errno from accept4. Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
 
 /* aq_listen_tcp on the calling task's loop, then aq_serve, then the

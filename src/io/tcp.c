@@ -68,14 +68,33 @@ int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host, int port)
     return rc;
 }
 
+/* Does accept's error come from the moment (no fd or memory left for a
+ * new socket) rather than from the listener? Serving then goes on after a
+ * pause, as Go's http.Server does (5 ms doubling to 1 s; asyncio pauses
+ * accepting for 1 s): a burst of connections must not end the server. */
+static int out_of_room(int rc)
+{
+    return rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM;
+}
+
 int aq_serve(aq_fd *listener, aq_task_fn handler)
 {
     if (!listener || !handler) /* aq_accept checks the rest */
         return aq__cur ? aq_einval("listener or handler is NULL") : AQ_EPERM;
+    int64_t pause = 0;
     for (;;) {
         int fd = aq_accept(listener);
+        if (out_of_room(fd)) {
+            pause = pause ? (pause < AQ_SEC / 2 ? 2 * pause : AQ_SEC)
+                          : 5 * AQ_MSEC;
+            int rc = aq_sleep(pause);
+            if (rc)
+                return rc; /* cancelled */
+            continue;
+        }
         if (fd < 0)
             return fd;
+        pause = 0;
         aq_fd *conn;
         if (aq_fd_open(NULL, &conn, fd) != AQ_OK)
             close(fd); /* out of memory: refuse this one, serve on */
