@@ -72,12 +72,17 @@ typedef struct inbox {
 } inbox;
 
 /* How long a loop whose tasks wait on shared queues watches its inbox
- * before it sleeps: adaptive, between 0 and SPIN_MAX_NS. A watch that saw
- * a post doubles the next one's length (from at least SPIN_MIN_NS); one
- * that saw none halves it, down to none. So a ping-pong with another
- * thread keeps watching, while a loop whose wake-ups come late (or whose
- * other thread cannot even run: more runnable threads than CPUs) soon
- * stops burning its CPU, as glibc's adaptive mutexes learn their spins. */
+ * before it sleeps: adaptive, between SPIN_MIN_NS and SPIN_MAX_NS. A
+ * watch that saw a post doubles the next one's length; one that saw none
+ * halves it, down to SPIN_MIN_NS. So a ping-pong with another thread
+ * keeps watching, while a loop whose wake-ups come late (or whose other
+ * thread cannot even run: more runnable threads than CPUs) soon burns no
+ * more than 2 us per sleep, as glibc's adaptive mutexes learn their
+ * spins. Not down to none: a loop that sleeps at once pays the wake-up
+ * of an idle CPU (10-20 us in a VM) on every hand-off, and two loops
+ * bouncing items then both settle there (loop_pingpong 9-34 us per round
+ * trip against 2.1-2.6 with the floor: bench/RESULTS.md, "The wake-up
+ * eventfd armed for reading only"). */
 #define SPIN_MAX_NS (50 * AQ_USEC)
 #define SPIN_MIN_NS (2 * AQ_USEC)
 
@@ -105,7 +110,7 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
                 aq__cpu_relax();
             }
         } while (aq_now() < end);
-        in->spin_ns = spin / 2 < SPIN_MIN_NS ? 0 : spin / 2;
+        in->spin_ns = spin / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : spin / 2;
     }
     atomic_store(&in->sleeping, 1);
     /* The store above must be visible before the load below (the
