@@ -253,6 +253,18 @@ static void *status_main(void *arg)
 
 TEST(test_group_status_apart_from_codes) { t_main(status_main, NULL); }
 
+/* A child that waits for its own group would wait for itself. */
+static aq_group *self_group;
+
+static int waits_for_own_group(void *arg)
+{
+    (void)arg;
+    ASSERT_RC(aq_group_wait_until(self_group, NULL, aq_now() + AQ_MSEC),
+              AQ_EDEADLK);
+    ASSERT_RC(aq_group_wait(self_group, NULL), AQ_EDEADLK);
+    return 0;
+}
+
 static void *bad_main(void *arg)
 {
     (void)arg;
@@ -274,6 +286,13 @@ static void *bad_main(void *arg)
     }
     ASSERT_OK(aq_group_wait(g, NULL));
     ASSERT_OK(aq_group_free(g));
+    /* A child waiting for its own group: AQ_EDEADLK, nothing cancelled. */
+    ASSERT_OK(aq_group_new(&self_group));
+    ASSERT_OK(aq_group_spawn(self_group, waits_for_own_group, NULL));
+    int status = -1;
+    ASSERT_OK(aq_group_wait_until(self_group, &status, aq_in(AQ_SEC)));
+    ASSERT_EQ(status, 0);
+    ASSERT_OK(aq_group_free(self_group));
     /* A cancelled caller: AQ_ECANCELED, children reaped first. */
     ASSERT_OK(aq_group_new(&g));
     ASSERT_OK(aq_group_spawn(g, sleeper, IARG(411)));

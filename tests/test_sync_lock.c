@@ -337,6 +337,50 @@ TEST(test_lock_release_by_non_owner_is_eperm)
     ASSERT_OK(aq_lock_free(l));
 }
 
+/* A task that returns holding the lock leaves it locked (as asyncio's
+ * stays), and a task spawned later into the same record is not its
+ * owner: it got AQ_EDEADLK from acquire and could release the lock. */
+static aq_lock *orphan; /* can never be freed: kept reachable */
+
+static void *hold_and_return(void *arg)
+{
+    ASSERT_OK(aq_lock_acquire(arg));
+    return NULL;
+}
+
+static void *not_the_owner(void *arg)
+{
+    aq_lock *l = arg;
+    ASSERT_RC(aq_lock_release(l), AQ_EPERM);
+    ASSERT_RC(aq_lock_try_acquire(l), AQ_EBUSY);
+    ASSERT_RC(aq_lock_acquire_until(l, aq_now() + AQ_MSEC), AQ_ETIMEDOUT);
+    return NULL;
+}
+
+static void *orphan_main(void *arg)
+{
+    (void)arg;
+    aq_task *a, *b;
+    ASSERT_OK(aq_spawn(&a, hold_and_return, orphan));
+    ASSERT_OK(aq_task_wait(a, NULL));
+    ASSERT_OK(aq_task_release(a)); /* the record goes back to the pool */
+    ASSERT_OK(aq_spawn(&b, not_the_owner, orphan));
+    ASSERT(b == a); /* the same record, so the same address */
+    ASSERT_OK(aq_task_wait(b, NULL));
+    ASSERT_OK(aq_task_release(b));
+    ASSERT_EQ(aq_lock_locked(orphan), 1);
+    ASSERT_RC(aq_lock_release(orphan), AQ_EPERM);
+    return NULL;
+}
+
+TEST(test_lock_owner_returned_holding_it)
+{
+    orphan = new_lock();
+    sh_main(orphan_main, NULL);
+    ASSERT_RC(aq_lock_free(orphan), AQ_EBUSY); /* locked for good */
+    t_live--; /* that one block, deliberately never freed */
+}
+
 /* ---- neco's five checks ---------------------------------------------------- */
 
 static void *basic_main(void *arg)
@@ -509,6 +553,7 @@ int main(int argc, char **argv)
     RUN(test_lock_context_manager);
     RUN(test_lock_reacquire_is_edeadlk);
     RUN(test_lock_release_by_non_owner_is_eperm);
+    RUN(test_lock_owner_returned_holding_it);
     RUN(test_lock_basic);
     RUN(test_lock_order);
     RUN(test_lock_deadline);

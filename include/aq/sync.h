@@ -88,7 +88,11 @@ AQ_EXTERN int aq_lock_try_acquire(aq_lock *l);
 /* Releases l (lock.release()), handing it to the oldest waiter if any.
  * Returns: AQ_OK; AQ_EINVAL if l is NULL or not locked (asyncio's
  * RuntimeError); AQ_EPERM if the caller is not the task that holds it
- * (asyncio allows that; libaq refuses it). Does not suspend. */
+ * (asyncio allows that; libaq refuses it). A task that returns holding
+ * the lock leaves it locked for good, as asyncio's stays: no other task
+ * may release it, and aq_lock_free refuses it (AQ_EBUSY); a task spawned
+ * later, even into the same record, is not its owner. Release before
+ * returning. Does not suspend. */
 AQ_EXTERN int aq_lock_release(aq_lock *l);
 /* 1 if l is held, else 0 (lock.locked()). Does not suspend. */
 AQ_EXTERN int aq_lock_locked(const aq_lock *l);
@@ -253,7 +257,9 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * status, or 0.
  * Returns: AQ_OK if every child returned 0; AQ_EGROUP if one failed (the
  * others were cancelled and have returned); AQ_EPERM outside a task;
- * AQ_EINVAL if g is NULL; AQ_ECANCELED if the caller was cancelled and
+ * AQ_EINVAL if g is NULL; AQ_EDEADLK if the caller is a child of g (it
+ * would wait for itself; nothing done); AQ_ECANCELED if the caller was
+ * cancelled and
  * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
  * passed: in both, the children were cancelled and have all returned
  * (the wait for them is shielded; only the loop's own end, aq_run's

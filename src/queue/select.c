@@ -67,7 +67,7 @@ static int other_ready(const aq_clause *c)
     case AQ_OP_EVENT:
         return c->event->set;
     case AQ_OP_LOCK:
-        return c->lock->owner == NULL;
+        return c->lock->owner == 0;
     case AQ_OP_SEM:
         return aq__sem_value(c->sem) > 0;
     case AQ_OP_GROUP:
@@ -118,7 +118,7 @@ static int check_other(const aq_clause *cs, size_t i, const aq_task *self)
             return AQ_OK;
         if (!self)
             return AQ_EPERM;
-        return c->lock->owner == self ? AQ_EDEADLK : AQ_OK;
+        return aq__lock_owner_is(c->lock, self) ? AQ_EDEADLK : AQ_OK;
     case AQ_OP_EVENT:
     case AQ_OP_SEM:
     case AQ_OP_GROUP:

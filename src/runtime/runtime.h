@@ -142,6 +142,9 @@ struct aq_task {
                             the record's reuse or release */
     int64_t wait_since;  /* debug mode (AQ__PARK_STAMPED): when its current
                             or last wait began (aq_now), for the dump */
+    uint64_t serial;     /* this task among every task of the process
+                            (from 1), where a reused record keeps its
+                            address: what a lock's owner is (sync.h) */
     size_t save_len;        /* compact: bytes of frames in save */
     /* From here on, what a record keeps when the loop reuses it (spawn
      * clears only what comes before): */
@@ -369,6 +372,8 @@ AQ__ALWAYS_INLINE void aq__stack_check(aq_task *t)
 /* Non-zero when the program runs under AddressSanitizer or
  * ThreadSanitizer: every switch then goes through aq__fiber_switch. */
 AQ__HIDDEN extern int aq__fibers;
+/* The last task serial given out (aq_task.serial). */
+AQ__HIDDEN extern _Atomic uint64_t aq__task_serials;
 /* The switch of aq__switch_to, told to the sanitizers. */
 AQ__HIDDEN void aq__fiber_switch(aq_loop *l, aq__ctx *from, aq_task *to,
                                  int from_dies);

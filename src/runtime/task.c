@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+_Atomic uint64_t aq__task_serials;
+
 /* ---- blocking and waking ------------------------------------------------- */
 
 void aq__task_unlink_waits(aq_task *t)
@@ -142,6 +144,9 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
     memset(t, 0, offsetof(aq_task, save)); /* a reused record keeps the rest */
     t->loop = l;
     t->slow_park = l->debug;
+    t->serial = atomic_fetch_add_explicit(&aq__task_serials, 1,
+                                          memory_order_relaxed) +
+                1;
     int rc = AQ_OK;
     if (compact)
         aq__compact_init(l, t);

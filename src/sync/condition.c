@@ -70,9 +70,9 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
 {
     aq__uncut saved;
     aq__uncut_begin(self, &saved);
-    while (l->owner != self) {
+    while (!aq__lock_owner_is(l, self)) {
         if (!l->owner) {
-            l->owner = self;
+            aq__lock_own(l, self);
             break;
         }
         if (aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, AQ__W_LOCK, l) == AQ_OK ||
@@ -104,7 +104,7 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
     if (!c)
         return aq_einval("condition is NULL");
     aq_lock *l = c->lock;
-    if (l->owner != self)
+    if (!aq__lock_owner_is(l, self))
         return AQ_EPERM; /* asyncio: "cannot wait on un-acquired lock" */
     if (aq__cancel_due(self))
         return AQ_ECANCELED;
@@ -164,7 +164,7 @@ int aq_cond_notify(aq_cond *c, long n)
         return aq_einval("condition is NULL");
     if (n < 0)
         return aq_einval("n is negative");
-    if (c->lock->owner != aq__cur || !aq__cur)
+    if (!aq__lock_owner_is(c->lock, aq__cur))
         return AQ_EPERM; /* asyncio: "cannot notify on un-acquired lock" */
     notify(c, n);
     return AQ_OK;

@@ -142,6 +142,11 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
         return AQ_EPERM;
     if (!g)
         return aq_einval("group is NULL");
+    /* A child waiting for its own group waits for itself: its reap would
+     * never end (as aq_task_wait on the calling task). A child's task runs
+     * child_entry on its record. */
+    if (self->fn == child_entry && ((child *)self->arg)->g == g)
+        return AQ_EDEADLK;
     /* A compact task needs room to park, for the wait and for the reap
      * that may follow: made first (runtime.h), so that an AQ_ENOMEM has
      * done nothing. Failing inside the reap instead, it had cancelled the

@@ -1,7 +1,7 @@
 /* libaq - Lock (asyncio.Lock), with an owner and FIFO hand-over.
  * MIT licensed.
  *
- * Invariant: waiters non-empty => owner != NULL. release() gives the lock
+ * Invariant: waiters non-empty => owner != 0. release() gives the lock
  * straight to the oldest waiter (owner = its task) instead of unlocking
  * it, so no acquire can slip in between (no barging), and the woken
  * waiter's acquire has completed before it runs: a cancel arriving later
@@ -11,7 +11,10 @@
  *
  * Unlike asyncio's Lock, this one knows its owner: a release by another
  * task is refused (AQ_EPERM), and an acquire by the owner, which would
- * wait forever, fails with AQ_EDEADLK.
+ * wait forever, fails with AQ_EDEADLK. The owner is a task's serial, not
+ * its record: a task that returns holding the lock leaves it locked (as
+ * asyncio's stays), and a task spawned later into the same record is not
+ * taken for its owner.
  */
 #include "sync/sync.h"
 
@@ -23,7 +26,7 @@ int aq_lock_new(aq_lock **out)
     if (!l)
         return AQ_ENOMEM;
     aq__list_init(&l->waiters);
-    l->owner = NULL;
+    l->owner = 0;
     *out = l;
     return AQ_OK;
 }
@@ -43,7 +46,7 @@ int aq_lock_free(aq_lock *l)
 static __attribute__((noinline)) int acquire_wait(aq_lock *l, aq_task *self,
                                                   int64_t deadline)
 {
-    if (l->owner == self)
+    if (aq__lock_owner_is(l, self))
         return AQ_EDEADLK;
     /* On AQ_OK the releaser has made us the owner already. */
     return aq__wait_on(self, &l->waiters, NULL, deadline, AQ__W_LOCK, l);
@@ -54,7 +57,7 @@ static inline int acquire(aq_lock *l, int64_t deadline)
     aq_task *self;
     AQ__SUSPEND_BEGIN(self, l != NULL, "lock is NULL");
     if (aq__likely(!l->owner)) {
-        l->owner = self;
+        aq__lock_own(l, self);
         return AQ_OK;
     }
     return acquire_wait(l, self, deadline);
@@ -75,7 +78,7 @@ int aq_lock_try_acquire(aq_lock *l)
         return AQ_EPERM;
     if (l->owner)
         return AQ_EBUSY;
-    l->owner = aq__cur;
+    aq__lock_own(l, aq__cur);
     return AQ_OK;
 }
 
@@ -84,14 +87,14 @@ int aq_lock_try_acquire(aq_lock *l)
 static __attribute__((noinline)) void pass_to_waiter(aq_lock *l)
 {
     aq__waiter *w = aq__waiter_pop(&l->waiters);
-    l->owner = w->task;
+    aq__lock_own(l, w->task);
     aq__waiter_wake(w, AQ_OK);
 }
 
 void aq__lock_pass(aq_lock *l)
 {
     if (aq__likely(aq__list_empty(&l->waiters)))
-        l->owner = NULL;
+        l->owner = 0;
     else
         pass_to_waiter(l);
 }
@@ -102,10 +105,10 @@ int aq_lock_release(aq_lock *l)
         return aq_einval("lock is NULL");
     if (!l->owner)
         return aq_einval("the lock is not held");
-    if (l->owner != aq__cur)
+    if (!aq__lock_owner_is(l, aq__cur))
         return AQ_EPERM;
     aq__lock_pass(l);
     return AQ_OK;
 }
 
-int aq_lock_locked(const aq_lock *l) { return l && l->owner != NULL; }
+int aq_lock_locked(const aq_lock *l) { return l && l->owner != 0; }

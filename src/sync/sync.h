@@ -29,8 +29,23 @@ struct aq_event {
 
 struct aq_lock {
     aq_list waiters; /* tasks in aq_lock_acquire, oldest first */
-    aq_task *owner;  /* NULL: unlocked */
+    uint64_t owner;  /* the owner's serial (aq_task.serial), 0: unlocked.
+                        Not its record: a task spawned into the record of
+                        one that returned holding the lock is another
+                        task, and owns nothing */
 };
+
+/* Does task t (NULL: none) own l? */
+static inline int aq__lock_owner_is(const aq_lock *l, const aq_task *t)
+{
+    return t && l->owner == t->serial; /* a serial is never 0 */
+}
+
+/* Makes t l's owner. */
+static inline void aq__lock_own(aq_lock *l, const aq_task *t)
+{
+    l->owner = t->serial;
+}
 
 /* Permits available = freed - taken (aq__sem_value), kept as two counts
  * that each side only adds to: an acquire writes taken and a release
