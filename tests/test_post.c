@@ -230,7 +230,8 @@ TEST(test_post_wakes_a_host_loop)
     int fd = aq_loop_fd(l);
     ASSERT(fd >= 0);
     for (int round = 0; round < 3; round++) {
-        ASSERT_OK(aq_loop_run_ready(l));
+        if (round > 0) /* the first waits before the loop ever ran */
+            ASSERT_OK(aq_loop_run_ready(l));
         int before = host_posts;
         pthread_t th;
         ASSERT_EQ(pthread_create(&th, NULL, post_later, l), 0);

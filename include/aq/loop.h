@@ -295,7 +295,10 @@ AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,
  * the calls (begin sets them all). Every begin must be paired with an end
  * in the same task, innermost first, before the function whose frame
  * holds the struct returns: the task's later calls would read the dead
- * frame (undefined behaviour, as any pointer to a dead local). A task
+ * frame (undefined behaviour, as any pointer to a dead local: in practice
+ * later calls time out at once, or a later begin crashes; the same
+ * struct begun again returns AQ_EINVAL, and AddressSanitizer with
+ * ASAN_OPTIONS=detect_stack_use_after_return=1 names the frame). A task
  * that returns with scopes open leaves nothing behind. */
 typedef struct aq_timeout {
     int64_t deadline;         /* the scope's deadline, aq_now() clock, ns
