@@ -86,7 +86,6 @@ static void *main_echo(void *arg)
  * closes it.) */
 static void *main_emfile(void *arg)
 {
-    (void)arg;
     aq_fd *l, *c;
     ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
     struct sockaddr_in a;
@@ -109,6 +108,16 @@ static void *main_emfile(void *arg)
     ASSERT_OK(aq_sleep(50 * AQ_MSEC)); /* accept fails meanwhile */
     ASSERT(dup(0) < 0 && errno == EMFILE);
     ASSERT_EQ(aq_task_done(server), 0); /* still serving */
+    if (arg) { /* closing the listener during the pause ends it */
+        ASSERT_OK(aq_fd_close(l));
+        void *rc;
+        ASSERT_OK(aq_task_wait(server, &rc));
+        ASSERT_RC((int)IVAL(rc), AQ_EBADF);
+        aq_task_release(server);
+        ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+        ASSERT_OK(aq_fd_close(c));
+        return NULL;
+    }
     ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
     ASSERT_OK(aq_fd_close(c));
     ASSERT_OK(aq_connect_tcp_until(&c, "127.0.0.1", ntohs(a.sin_port),
@@ -129,7 +138,11 @@ static void *main_emfile(void *arg)
     return NULL;
 }
 
-TEST(test_tcp_serve_through_emfile) { t_main(main_emfile, NULL); }
+TEST(test_tcp_serve_through_emfile)
+{
+    t_main(main_emfile, NULL);
+    t_main(main_emfile, IARG(1)); /* the listener closed in the pause */
+}
 
 TEST(test_tcp_serve_echo)
 {

@@ -1,7 +1,7 @@
 /* libaq - the epoll backend of the poller (poller.h). MIT licensed.
  *
  * Each fd is added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI |
- * EPOLLET:
+ * EPOLLET (the wake-up eventfd without EPOLLOUT):
  * no epoll_ctl per wait, ever. Edge-triggered means an event says "this
  * changed", not "this is so": io.c keeps per-direction readiness bits,
  * set here and cleared when a system call reports EAGAIN.

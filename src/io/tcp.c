@@ -87,9 +87,15 @@ int aq_serve(aq_fd *listener, aq_task_fn handler)
         if (out_of_room(fd)) {
             pause = pause ? (pause < AQ_SEC / 2 ? 2 * pause : AQ_SEC)
                           : 5 * AQ_MSEC;
-            int rc = aq_sleep(pause);
-            if (rc)
-                return rc; /* cancelled */
+            /* Paused as a waiter on the listener, not in a sleep, so that
+             * closing it still wakes this call (AQ_EBADF) before the
+             * aq_fd goes. The backlog keeps it readable: forget that, or
+             * the wait would return at once; a new connection's edge
+             * ends the pause early. */
+            listener->w.ready &= ~AQ__IO_IN;
+            int rc = aq_fd_wait_readable_until(listener, aq_in(pause));
+            if (rc != AQ_OK && rc != AQ_ETIMEDOUT)
+                return rc; /* cancelled, or the listener closed */
             continue;
         }
         if (fd < 0)

@@ -12,7 +12,7 @@
  *
  * Invariants, one per primitive, kept by its file:
  *   event:     waiters non-empty  =>  !set
- *   lock:      waiters non-empty  =>  owner != NULL
+ *   lock:      waiters non-empty  =>  owner != 0
  *   semaphore: waiters non-empty  =>  value == 0
  *   barrier:   parties waiting == records on waiters < parties
  *   group:     waiters non-empty  =>  live > 0

@@ -255,8 +255,8 @@ static int inbox_make(aq_loop *l)
     pthread_cond_init(&in->sent, NULL);
     /* Asleep until its first poll says otherwise: a host may wait on
      * aq_loop_fd right after aq_loop_keep_alive, before it runs the loop
-     * (host_waits not yet called), and a post must wake it then. At
-     * worst one eventfd write too many. */
+     * (host_waits not yet called), and a post must wake it then. The
+     * cost: an eventfd write per post until the first poll. */
     atomic_store(&in->sleeping, 1);
     atomic_store(&in->open, 1);
     io->wakefd = fd;
