@@ -361,6 +361,8 @@ static void *first_wait_fails_cleanly(void *arg)
     ASSERT_OK(aq_queue_task_done(q));
     ASSERT_OK(aq_queue_join(q)); /* nothing unfinished: no wait */
     ASSERT_RC(aq_queue_get(q, &out), -EMFILE); /* empty: would wait */
+    /* A call that would not wait after all says why, not the fd. */
+    ASSERT_RC(aq_queue_get_until(q, &out, aq_now() - 1), AQ_ETIMEDOUT);
     free_fds();
     aq_queue_stats st;
     ASSERT_OK(aq_queue_statistics(q, &st));

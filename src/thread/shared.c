@@ -49,7 +49,8 @@
  * - A task that waits here keeps its loop alive (io->keep) meanwhile:
  *   another thread may complete the wait, so a loop with nothing else to
  *   do sleeps in its poller rather than report AQ_EDEADLK.
- * Nothing else is locked under mu (a wake-up post is a lock-free push).
+ * Nothing else is locked under mu (a wake-up post is a lock-free push;
+ * a loop's first wait opens its inbox under mu, which takes no lock).
  * The drop callback (aq_queue_set_overflow) runs under mu: it must not
  * call this queue, nor cancel a task that waits on it.
  */
@@ -343,44 +344,30 @@ static int wait(shared *s, xwaiter *w, aq_task *self, int how, int kind,
 }
 
 /* The checks before a call links a record: a deadline already passed
- * (for a task, also its timeout scopes, and d becomes the earliest). */
+ * (for a task, also its timeout scopes, and d becomes the earliest); for
+ * a task, its loop open to posts, its wake-up coming as one. Opening it
+ * (an eventfd, a record: once per loop) is done here, under mu, so that
+ * only a call about to wait can fail for it, and after every other check,
+ * so that it changes nothing a failure would have to undo. */
 static int may_wait(aq_task *self, int how, int64_t *d)
 {
+    if (how != AS_TASK)
+        return *d != AQ_NEVER && *d <= aq_now() ? AQ_ETIMEDOUT : AQ_OK;
     /* A compact task's frames move while it is parked, and other threads
      * write into its record: it may not wait here. */
-    if (how == AS_TASK)
-        return self->compact
-                   ? aq_einval(
-                         "a compact-mode task cannot wait on a shared queue")
-                   : aq__park_begin(self, d);
-    return *d != AQ_NEVER && *d <= aq_now() ? AQ_ETIMEDOUT : AQ_OK;
+    if (self->compact)
+        return aq_einval("a compact-mode task cannot wait on a shared queue");
+    int rc = aq__park_begin(self, d);
+    return rc ? rc : aq__inbox_open(self->loop);
 }
 
 /* ---- the operations ------------------------------------------------------ */
-
-/* A task about to wait needs its loop open to posts (its wake-up comes
- * as one) before its record is linked. Opening may create an eventfd and
- * allocate, so it is done only when a wait is due, never for a call that
- * completes at once (which therefore cannot fail for it), and with mu
- * released: 1 if it released mu and the caller must start over, with *rc
- * the open's result (start over only if AQ_OK); 0 if the loop was open,
- * mu still held. */
-static int open_first(shared *s, aq_task *self, int how, int *rc)
-{
-    if (how != AS_TASK ||
-        atomic_load_explicit(&self->loop->inbox, memory_order_relaxed))
-        return 0;
-    aq__spin_unlock(&s->mu);
-    *rc = aq__inbox_open(self->loop);
-    return 1;
-}
 
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
     int rc;
-again:
     aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
@@ -389,11 +376,6 @@ again:
         rc = AQ_OK;
     } else {
         rc = aq__queue_put_one(s->q, item, NULL, AQ_NEVER);
-        if (rc == AQ_EFULL && open_first(s, self, how, &rc)) {
-            if (rc == AQ_OK)
-                goto again;
-            return rc;
-        }
         if (rc == AQ_EFULL && how != TRY &&
             (rc = may_wait(self, how, &d)) == AQ_OK) {
             xwaiter w;
@@ -413,7 +395,6 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-again:
     aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
@@ -428,10 +409,6 @@ again:
         aq__queue_hand_over(s->q, out, p->buf);
         complete(p, AQ_OK);
         rc = AQ_OK;
-    } else if (rc == AQ_EEMPTY && open_first(s, self, how, &rc)) {
-        if (rc == AQ_OK)
-            goto again;
-        return rc;
     } else if (rc == AQ_EEMPTY && how != TRY &&
                (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
@@ -446,22 +423,14 @@ again:
 static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
-    int rc;
-again:
+    int rc = AQ_OK;
     aq__spin_lock(&s->mu);
-    if (s->q->unfinished > 0 && open_first(s, self, how, &rc)) {
-        if (rc == AQ_OK)
-            goto again;
-        return rc;
-    }
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
         w.buf = NULL;
         aq__list_push_back(&s->joiners, &w.link);
         return wait(s, &w, self, how, AQ__W_JOIN, d, 0);
     }
-    if (s->q->unfinished == 0)
-        rc = AQ_OK;
     aq__spin_unlock(&s->mu);
     return rc;
 }
