@@ -262,6 +262,9 @@ static int waits_for_own_group(void *arg)
     ASSERT_RC(aq_group_wait_until(self_group, NULL, aq_now() + AQ_MSEC),
               AQ_EDEADLK);
     ASSERT_RC(aq_group_wait(self_group, NULL), AQ_EDEADLK);
+    aq_clause c[] = {AQ_GROUP(self_group, NULL)};
+    ASSERT_RC(aq_select(c, 1, 0), AQ_EDEADLK); /* as a clause too */
+    ASSERT_RC(aq_select_try(c, 1, 0), AQ_EDEADLK);
     return 0;
 }
 

@@ -144,8 +144,9 @@ enum {
  * twice in the same direction, flags has unknown bits, a clause's queue
  * is shared (aq_queue_share), or a TASK or fd clause's task or fd is of
  * another loop; AQ_EBUSY if another task already waits on an fd clause's
- * fd in that direction; AQ_EDEADLK if a TASK clause names the caller or a
- * LOCK clause a lock the caller holds; AQ_EBADF if an fd clause's fd was
+ * fd in that direction; AQ_EDEADLK if a TASK clause names the caller, a
+ * LOCK clause a lock the caller holds, or a GROUP clause a group the
+ * caller is a child of; AQ_EBADF if an fd clause's fd was
  * closed while the select waited (no clause completed); AQ_ECANCELED;
  * AQ_ETIMEDOUT (the _until form; with every clause disabled, the call
  * just waits for the deadline or a cancel); AQ_ENOMEM (a ready put

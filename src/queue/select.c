@@ -119,9 +119,12 @@ static int check_other(const aq_clause *cs, size_t i, const aq_task *self)
         if (!self)
             return AQ_EPERM;
         return aq__lock_owner_is(c->lock, self) ? AQ_EDEADLK : AQ_OK;
+    case AQ_OP_GROUP: /* as aq_group_wait: a child would wait for itself */
+        return c->group && self && aq__group_has_child(c->group, self)
+                   ? AQ_EDEADLK
+                   : AQ_OK;
     case AQ_OP_EVENT:
     case AQ_OP_SEM:
-    case AQ_OP_GROUP:
         return AQ_OK;
     case AQ_OP_READABLE: /* as aq_fd_wait_*: one waiter per direction */
     case AQ_OP_WRITABLE:

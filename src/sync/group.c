@@ -90,6 +90,13 @@ static void *child_entry(void *arg)
     return NULL;
 }
 
+int aq__group_has_child(const aq_group *g, const aq_task *t)
+{
+    /* A child's task runs child_entry on its record, alive until fn
+     * returns, which is when t could be asking. */
+    return t->fn == child_entry && ((const child *)t->arg)->g == g;
+}
+
 int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg)
 {
     if (!aq__cur)
@@ -142,10 +149,7 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
         return AQ_EPERM;
     if (!g)
         return aq_einval("group is NULL");
-    /* A child waiting for its own group waits for itself: its reap would
-     * never end (as aq_task_wait on the calling task). A child's task runs
-     * child_entry on its record. */
-    if (self->fn == child_entry && ((child *)self->arg)->g == g)
+    if (aq__group_has_child(g, self)) /* it would wait for itself */
         return AQ_EDEADLK;
     /* A compact task needs room to park, for the wait and for the reap
      * that may follow: made first (runtime.h), so that an AQ_ENOMEM has

@@ -91,6 +91,10 @@ struct aq_group {
     int cancelling; /* cancelled with children live: spawns refused */
 };
 
+/* Is task t (running) a child of g? A wait for g from one would wait for
+ * itself (group.c). */
+AQ__HIDDEN int aq__group_has_child(const aq_group *g, const aq_task *t);
+
 /* Gives the lock to the oldest waiter, or unlocks it (lock.c). */
 AQ__HIDDEN void aq__lock_pass(aq_lock *l);
 
