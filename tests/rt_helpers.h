@@ -9,6 +9,27 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Leaves no fd to make: RLIMIT_NOFILE drops to the lowest free number,
+ * so the next socket, eventfd or accept fails with EMFILE, until
+ * t_fds_back(saved). */
+static inline void t_fds_none_left(struct rlimit *saved)
+{
+    int low = dup(0);
+    ASSERT(low >= 0);
+    close(low);
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, saved), 0);
+    struct rlimit r = *saved;
+    r.rlim_cur = (rlim_t)low;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &r), 0);
+}
+
+static inline void t_fds_back(const struct rlimit *saved)
+{
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, saved), 0);
+}
 
 /* A long passed through a task's void * argument or result. */
 #define IARG(v) ((void *)(intptr_t)(v))

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,14 +95,8 @@ static void *main_emfile(void *arg)
     int s = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT(s >= 0);
     ASSERT_OK(aq_fd_open(NULL, &c, s));
-    int low = dup(0); /* the lowest free number: none left from it on */
-    ASSERT(low >= 0);
-    close(low);
-    struct rlimit old, r;
-    ASSERT(getrlimit(RLIMIT_NOFILE, &old) == 0);
-    r = old;
-    r.rlim_cur = (rlim_t)low;
-    ASSERT(setrlimit(RLIMIT_NOFILE, &r) == 0);
+    struct rlimit old;
+    t_fds_none_left(&old);
     ASSERT_OK(aq_connect(c, (struct sockaddr *)&a, sizeof a));
     ASSERT_OK(aq_sleep(50 * AQ_MSEC)); /* accept fails meanwhile */
     ASSERT(dup(0) < 0 && errno == EMFILE);
@@ -114,11 +107,11 @@ static void *main_emfile(void *arg)
         ASSERT_OK(aq_task_wait(server, &rc));
         ASSERT_RC((int)IVAL(rc), AQ_EBADF);
         aq_task_release(server);
-        ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+        t_fds_back(&old);
         ASSERT_OK(aq_fd_close(c));
         return NULL;
     }
-    ASSERT(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    t_fds_back(&old);
     ASSERT_OK(aq_fd_close(c));
     ASSERT_OK(aq_connect_tcp_until(&c, "127.0.0.1", ntohs(a.sin_port),
                                    aq_now() + 5 * AQ_SEC));

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #define NPROD 4
@@ -329,29 +328,14 @@ TEST(test_thread_bad_input)
 /* Opening a loop to posts (a waiting task's wake-up) makes an eventfd:
  * it happens only when a task is about to wait, so a call that completes
  * at once never fails for it, and one that fails for it changes nothing.
- * No fd can be made while hog_fds's limit stands (below every free
- * number). */
-static struct rlimit saved;
-
-static void hog_fds(void)
-{
-    int low = dup(0);
-    ASSERT(low >= 0);
-    close(low);
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-    struct rlimit r = saved;
-    r.rlim_cur = (rlim_t)low;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &r), 0);
-}
-
-static void free_fds(void) { ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0); }
-
+ * No fd can be made while t_fds_none_left's limit stands. */
 static void *first_wait_fails_cleanly(void *arg)
 {
     (void)arg;
     aq_queue *q = new_shared(1);
     long v = 5, out = 0;
-    hog_fds();
+    struct rlimit saved;
+    t_fds_none_left(&saved);
     ASSERT_OK(aq_queue_put(q, &v));       /* room: no wait, no fd */
     ASSERT_RC(aq_queue_join(q), -EMFILE); /* unfinished: would wait */
     v = 6;
@@ -363,7 +347,7 @@ static void *first_wait_fails_cleanly(void *arg)
     ASSERT_RC(aq_queue_get(q, &out), -EMFILE); /* empty: would wait */
     /* A call that would not wait after all says why, not the fd. */
     ASSERT_RC(aq_queue_get_until(q, &out, aq_now() - 1), AQ_ETIMEDOUT);
-    free_fds();
+    t_fds_back(&saved);
     aq_queue_stats st;
     ASSERT_OK(aq_queue_statistics(q, &st));
     ASSERT_EQ(st.put, 1); /* the failed put left no item, nor a waiter */
