@@ -226,6 +226,72 @@ TEST(test_thread_deadline_and_shutdown)
     ASSERT_OK(aq_queue_free(g.q));
 }
 
+/* A task's get inside a timeout scope, completed by a thread just before
+ * the scope's deadline while the loop is busy: the deadline then fires
+ * before the wake-up post runs. The get returns the item, and the scope
+ * did not cut it short (aq_timeout_end 0; it said 1: a reviewer's
+ * reproducer). */
+static struct {
+    int64_t deadline;
+    _Atomic int put_done;
+} sc;
+
+static void *scoped_getter(void *arg)
+{
+    (void)arg;
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, sc.deadline));
+    long v = 0;
+    ASSERT_OK(aq_queue_get(g.q, &v));
+    ASSERT_EQ(v, 42);
+    ASSERT_EQ(aq_timeout_end(&scope), 0);
+    return NULL;
+}
+
+static void *busy_past_the_deadline(void *arg)
+{
+    (void)arg; /* no yield: the loop runs timers and posts after this */
+    while (!atomic_load(&sc.put_done) || aq_now() <= sc.deadline + AQ_MSEC)
+        ;
+    return NULL;
+}
+
+static void *thread_puts_42(void *arg)
+{
+    (void)arg;
+    while (aq_queue_getters(g.q) < 1)
+        sched_yield();
+    long v = 42;
+    ASSERT_OK(aq_queue_thread_put(g.q, &v));
+    atomic_store(&sc.put_done, 1);
+    return NULL;
+}
+
+static void *getter_and_busy_task(void *arg)
+{
+    (void)arg;
+    aq_task *t[2];
+    ASSERT_OK(aq_spawn(&t[0], scoped_getter, NULL));
+    ASSERT_OK(aq_spawn(&t[1], busy_past_the_deadline, NULL));
+    ASSERT_OK(aq_gather(t, 2, NULL));
+    aq_task_release(t[0]);
+    aq_task_release(t[1]);
+    return NULL;
+}
+
+TEST(test_thread_completed_wait_is_not_cut_by_its_scope)
+{
+    g.q = new_shared(4);
+    sc.deadline = aq_now() + 20 * AQ_MSEC;
+    atomic_store(&sc.put_done, 0);
+    pthread_t th;
+    thread_start(&th, thread_puts_42, NULL);
+    t_main(getter_and_busy_task, NULL);
+    thread_stop(th);
+    ASSERT_EQ(aq_queue_qsize(g.q), 0);
+    ASSERT_OK(aq_queue_free(g.q));
+}
+
 /* ---- misuse -------------------------------------------------------------- */
 
 static void *blocking_in_a_task(void *arg)
@@ -262,6 +328,12 @@ static void *compact_waits(void *arg)
 {
     (void)arg;
     long v;
+    /* A deadline already passed comes first, as on any queue. */
+    ASSERT_RC(aq_queue_get_until(g.q, &v, aq_now() - 1), AQ_ETIMEDOUT);
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, aq_now() - 1));
+    ASSERT_RC(aq_queue_get(g.q, &v), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_end(&scope), 1);
     ASSERT_RC(aq_queue_get(g.q, &v), AQ_EINVAL); /* would have to wait */
     put_long(g.q, 5);
     ASSERT_OK(aq_queue_get(g.q, &v)); /* completes at once: fine */
@@ -530,6 +602,7 @@ int main(int argc, char **argv)
     RUN(test_thread_task_producer_thread_consumers);
     RUN(test_thread_waits_in_line_with_tasks);
     RUN(test_thread_deadline_and_shutdown);
+    RUN(test_thread_completed_wait_is_not_cut_by_its_scope);
     RUN(test_thread_bad_input);
     RUN(test_thread_first_wait_opens_the_loop);
     RUN(test_thread_two_loops_one_queue);

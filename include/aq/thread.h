@@ -94,7 +94,8 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * select with such a clause even when another is ready, unless an
  * earlier clause is bad in another way: select.h's order of checks);
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
- * it would have to wait: its frames move while it is parked); and its
+ * it would have to wait, after the deadline test: its frames move while
+ * it is parked); and its
  * drop callback runs under the queue's lock, so it must not call the
  * queue (nor cancel a task waiting on it). A task waiting on a shared queue
  * keeps its loop alive (as aq_loop_keep_alive does) until the wait ends:

@@ -642,10 +642,11 @@ AQ__ALWAYS_INLINE int aq__park(aq_task *t, aq__waiter *w, int64_t d)
         /* Success stands (an item moved is never taken back), but a wait
          * that failed for another reason (timeout, shutdown) while a
          * cancel came in reports the cancel: that is what the task must
-         * act on. A timeout is the scope's, if one came first. */
+         * act on. A timeout is the scope's, if one came first; a foreign
+         * wait may still turn out completed (shared.c notes it itself). */
         if (aq__cancel_due(t))
             return AQ_ECANCELED;
-        if (t->wait_rc == AQ_ETIMEDOUT && t->scope)
+        if (t->wait_rc == AQ_ETIMEDOUT && t->scope && !t->foreign)
             aq__scope_note(t);
     }
     return t->wait_rc;

@@ -222,8 +222,14 @@ static int task_wait(shared *s, xwaiter *w, aq_task *self, int kind,
     aq__spin_lock(&s->mu);
     int done = w->state == DONE; /* else ABORTED: unlinked, nothing moved */
     aq__spin_unlock(&s->mu);
-    if (!done)
+    if (!done) {
+        /* Cut short: by a scope, if its deadline came first. Noted only
+         * now (aq__park leaves a foreign wait's to us): a wait completed
+         * as its timer fired was not cut short. */
+        if (rc == AQ_ETIMEDOUT && self->scope)
+            aq__scope_note(self);
         return rc;
+    }
     /* Completed as the wait stopped: the item moved, and the wake-up post
      * in this frame is on the inbox. The loop runs it at its next poll,
      * which comes within AQ__POLL_EVERY iterations while a task is ready
@@ -353,12 +359,17 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 {
     if (how != AS_TASK)
         return *d != AQ_NEVER && *d <= aq_now() ? AQ_ETIMEDOUT : AQ_OK;
+    int rc = aq__park_begin(self, d);
+    if (rc)
+        return rc; /* a deadline passed: as on any queue, compact or not */
     /* A compact task's frames move while it is parked, and other threads
-     * write into its record: it may not wait here. */
+     * write into its record: it may not wait here. Tested after the
+     * deadline, which is what a call that cannot wait reports first
+     * (the room aq__park_begin reserved for its frames is kept for its
+     * next park, as after any wait). */
     if (self->compact)
         return aq_einval("a compact-mode task cannot wait on a shared queue");
-    int rc = aq__park_begin(self, d);
-    return rc ? rc : aq__inbox_open(self->loop);
+    return aq__inbox_open(self->loop);
 }
 
 /* ---- the operations ------------------------------------------------------ */
