@@ -61,7 +61,7 @@ static void io_poll(aq_loop *l, int64_t timeout_ns)
 {
     aq__io *io = l->io;
     if (timeout_ns != 0 && io->may_sleep) {
-        int may = io->may_sleep(l, timeout_ns);
+        int may = io->may_sleep(l, &timeout_ns);
         /* Posts came in while it watched: take them without the poller's
          * system call, but look at the fds at least every AQ__POLL_EVERY
          * times, so that they are never starved. */

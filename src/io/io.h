@@ -37,10 +37,11 @@ typedef struct aq__io {
     aq__io_slot *slots;
     uint32_t nslots, cap, free;  /* free: first free slot, or nslots */
     /* Called before the loop may block in the poller for up to
-     * timeout_ns (-1: no limit): 1 if it still may, 0 if not (a post is
+     * *timeout_ns (-1: no limit): 1 if it still may, 0 if not (a post is
      * pending), -1 if posts came while it watched the inbox first
-     * (thread/post.c). NULL: always 1. */
-    int (*may_sleep)(aq_loop *l, int64_t timeout_ns);
+     * (thread/post.c), a watch whose length it takes off *timeout_ns, so
+     * that a timer is not late for it. NULL: always 1. */
+    int (*may_sleep)(aq_loop *l, int64_t *timeout_ns);
     /* Before a host loop waits on the poller's fd (aq_loop_run_ready's
      * end): posts from then on must wake it (thread/post.c). NULL: no
      * inbox. */

@@ -86,20 +86,19 @@ typedef struct inbox {
 #define SPIN_MAX_NS (50 * AQ_USEC)
 #define SPIN_MIN_NS (2 * AQ_USEC)
 
-static int may_sleep(aq_loop *l, int64_t timeout_ns)
+static int may_sleep(aq_loop *l, int64_t *timeout_ns)
 {
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     /* A task that waits on a shared queue is usually woken by another
      * thread within microseconds (a hand-off, a ping-pong): watching the
      * count a little first spares both sides a system call (the sleep and
      * the eventfd write) per wake-up, as Go's scheduler spins before it
-     * parks a thread. Bounded by the timeout, so no timer is late for it;
-     * relaxed: a post seen here is taken under the inbox mutex. */
+     * parks a thread. Bounded by the timeout, and taken off it, so no
+     * timer is late for it; relaxed: a post seen here is taken under the
+     * inbox mutex. */
     if (((aq__io *)l->io)->xwaits > 0) {
-        int64_t spin = in->spin_ns;
-        int64_t end = aq_now() + (timeout_ns >= 0 && timeout_ns < spin
-                                      ? timeout_ns
-                                      : spin);
+        int64_t spin = in->spin_ns, t = *timeout_ns, start = aq_now(), now;
+        int64_t end = start + (t >= 0 && t < spin ? t : spin);
         do {
             for (int i = 0; i < 32; i++) {
                 if (atomic_load_explicit(&in->top, memory_order_relaxed)) {
@@ -109,8 +108,10 @@ static int may_sleep(aq_loop *l, int64_t timeout_ns)
                 }
                 aq__cpu_relax();
             }
-        } while (aq_now() < end);
+        } while ((now = aq_now()) < end);
         in->spin_ns = spin / 2 < SPIN_MIN_NS ? SPIN_MIN_NS : spin / 2;
+        if (t >= 0)
+            *timeout_ns = t > now - start ? t - (now - start) : 0;
     }
     atomic_store(&in->sleeping, 1);
     /* The store above must be visible before the load below (the
