@@ -40,6 +40,10 @@
  * makes an 8-byte item; XRANGE shows libaq's puts the same way. An entry
  * without that field or of another length is moved to the dead-letter
  * stream (field "reason" = "bad item"), never handed to a get.
+ * A dead-letter entry has the fields "reason" ("deliveries N", N the
+ * deliveries it had, or "bad item"), "id" (its id in the queue's
+ * stream), then the entry's own fields ("item" and its bytes, for one
+ * of libaq's).
  *
  * maxsize, qsize and join count the entries not yet acknowledged:
  * undelivered plus pending, over all members. Acknowledged entries leave
@@ -99,7 +103,12 @@ typedef struct aq_redis_config {
                               another member does, after claim_idle).
                               One name, one open handle at a time: a
                               handle takes back the pending entries of
-                              its name as its own. */
+                              its name as its own. A name stays in the
+                              group after close (XINFO CONSUMERS lists
+                              it), so each restart under the default
+                              name adds one: give workers stable names,
+                              or remove old ones that hold no entry
+                              with XGROUP DELCONSUMER. */
     size_t item_size;      /* bytes per item, 1 .. AQ_REDIS_ITEM_MAX */
     long maxsize;          /* <= 0: unbounded; else puts wait while
                               maxsize entries are not yet acknowledged */
@@ -115,7 +124,15 @@ typedef struct aq_redis_config {
                               once it has made a get: a producer's
                               sweeps never take work it would not do. */
     long max_deliveries;   /* deliveries before an entry goes to the dead-
-                              letter stream "<stream>:dead" (default 5) */
+                              letter stream "<stream>:dead" (default 5).
+                              Every hand-out to a member counts, as
+                              Redis counts them: a get's read, a read
+                              ahead (prefetch), a take-back at open, a
+                              sweep's claim. So when a member dies, each
+                              entry it held (the one that killed it, and
+                              those read ahead) comes one delivery nearer
+                              the dead-letter stream: set this above the
+                              crashes a good entry may live through */
     long prefetch;         /* entries to read ahead of the gets, from the
                               handle's first get on (default 0: a read
                               asks for one per waiting get).
@@ -140,7 +157,12 @@ typedef struct aq_redis_config {
  * blocked read never stalls a put), loads the scripts, and takes back
  * this consumer's own pending entries (they come first to its gets).
  * Both connections reconnect by themselves after an error or a server
- * restart, backing off from 10 ms to 1 s.
+ * restart, backing off from 10 ms to 1 s. Meanwhile every suspending
+ * call on the handle waits for the reconnection: the _until forms up to
+ * their deadline (AQ_ETIMEDOUT), the others (qsize, sweep, shutdown,
+ * delete, task_done, ack, and put, get and join without a deadline)
+ * with no limit of their own: bound them with a timeout scope
+ * (aq_timeout_begin) or a cancel, as any suspending call.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if out or cfg or
  * cfg->stream is NULL, the stream is "" or ends in ":acked",
  * ":shutdown" or ":dead" (another queue's keys), group or consumer is ""
@@ -313,11 +335,12 @@ typedef struct aq_redis_stats {
 AQ_EXTERN int aq_redis_queue_stats(const aq_redis_queue *q,
                                    aq_redis_stats *out);
 
-/* The server's last error message on q (the cause of an AQ_ESERVER), or
- * NULL; valid until the next call on q. q NULL: the message of the
- * calling thread's last aq_redis_queue_open, if it failed with
- * AQ_ESERVER (else NULL), valid until that thread's next open. Does not
- * suspend. */
+/* The server's last error message on q (the cause of the latest
+ * AQ_ESERVER), or NULL if there was none; a later call that succeeds
+ * does not clear it. Valid until the next call on q. q NULL: the
+ * message of the calling thread's last aq_redis_queue_open, if it failed
+ * with AQ_ESERVER (else NULL), valid until that thread's next open. Does
+ * not suspend. */
 AQ_EXTERN const char *aq_redis_queue_error(const aq_redis_queue *q);
 
 #ifdef __cplusplus
