@@ -37,7 +37,10 @@
  *   aq_listen_tcp, aq_signals_open): given NULL outside a task, they
  *   return AQ_EPERM before any argument check. In a
  *   compact task (aq_loop_set_compact) a suspending call may also return
- *   AQ_ENOMEM, having done nothing.
+ *   AQ_ENOMEM, having done nothing; except the calls that report how far
+ *   they got and may wait again after a part (aq_queue_put_many,
+ *   aq_write_all, aq_reader_read_exactly past the reader's bufsize):
+ *   they stop as on a cancel, their count saying exactly what was done.
  * - Each suspending call has an _until twin taking an absolute deadline
  *   in nanoseconds on the aq_now() clock; AQ_NEVER means no deadline. A
  *   call that can complete at once does so even if its deadline passed;

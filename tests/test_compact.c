@@ -430,8 +430,42 @@ static void *cond_enomem_main(void *arg)
     return NULL;
 }
 
+/* A put_many that must park after part of its batch went in, in a compact
+ * task whose k-th allocation fails: AQ_ENOMEM stops it as a cancel
+ * would, *done saying exactly which items went in (aq.h: the calls that
+ * count their progress; a fresh user's trial read "having done nothing"
+ * for them). Without a failure it times out with 3 in. */
+static long put_many_partial;
+
+static void *put_many_enomem_main(void *arg)
+{
+    aq_queue *q;
+    long items[6] = {10, 11, 12, 13, 14, 15}, v;
+    size_t done = 99;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof(long), 3));
+    t_fail_alloc_at((long)arg);
+    int rc = aq_queue_put_many_until(q, items, 6, &done, aq_in(AQ_MSEC));
+    t_fail_alloc_at(0);
+    if (rc == AQ_ENOMEM)
+        put_many_partial += done > 0;
+    else
+        ASSERT_RC(rc, AQ_ETIMEDOUT);
+    ASSERT(done <= 3);
+    ASSERT_EQ((size_t)aq_queue_qsize(q), done);
+    for (size_t i = 0; i < done; i++) {
+        ASSERT_OK(aq_queue_try_get(q, &v));
+        ASSERT_EQ(v, items[i]);
+    }
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
 TEST(test_compact_enomem_cancels_nothing)
 {
+    put_many_partial = 0;
+    for (long k = 1; k <= 4; k++)
+        t_main_compact(put_many_enomem_main, (void *)k);
+    ASSERT(put_many_partial > 0); /* the park's failure, after 3 went in */
     t_main_compact(gather_enomem_main, NULL);
     t_main_compact(group_enomem_main, NULL);
     for (long k = 2; k <= 4; k++)

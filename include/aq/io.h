@@ -109,7 +109,8 @@ AQ_EXTERN long aq_read_until(aq_fd *f, void *buf, size_t n,
 /* Writes all n bytes of buf, waiting for room as often as needed
  * (writer.write(data); await writer.drain()).
  * done: NULL, or receives how many bytes went out, also when the call
- * fails.
+ * fails (AQ_ENOMEM included: a compact task that cannot park after part
+ * of buf went out, aq.h).
  * Returns: AQ_OK (all n went out); AQ_EPERM; AQ_EINVAL if f is NULL,
  * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY, AQ_EBADF,
  * AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno from the write

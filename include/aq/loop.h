@@ -146,15 +146,26 @@ AQ_EXTERN int aq_loop_set_stack_pool(aq_loop *loop, size_t max_stacks);
  * stack of `size` bytes: while a compact task is parked, its frames (a
  * few hundred bytes for a task waiting in a queue call) are copied to a
  * buffer of their own size, so a parked task costs about 500-550 bytes
- * in all instead of a page or two (bench/RESULTS.md). The price: a switch to a compact task
- * whose frames are not in place goes through the loop and copies them
- * (tens of nanoseconds more), and a compact task must not hand pointers
- * to its own stack variables to other tasks (its frames move; libaq's
- * own queue calls account for that). The shared stack has a guard page,
+ * in all instead of a page or two (bench/RESULTS.md; more for waits with
+ * deeper frames: an fd read, a select of several clauses). The price: a
+ * switch to a compact task whose frames are not in place goes through
+ * the loop and copies them (tens of nanoseconds more), and a compact task
+ * must not hand pointers to its own stack variables to other tasks or
+ * threads (in an item, a spawn's or a post's arg): while it is parked
+ * its frames are elsewhere, and they come back to the same addresses
+ * only when it runs. libaq's own calls account for that: any buffer or
+ * out-parameter a compact task passes to them (a get's destination, a
+ * put's item, results, counts, select clauses' buffers, an aq_timeout)
+ * may be its own stack variable. The shared stack has a guard page,
  * so an overflow is reported as in the default mode. A compact task
  * reserves room for its frames as it parks: any suspending call it makes
- * may also return AQ_ENOMEM, having done nothing.
- * size 0 turns compact mode off for later spawns.
+ * may also return AQ_ENOMEM, having done nothing (the calls that count
+ * their progress stop as on a cancel instead: aq.h).
+ * size 0 turns compact mode off for later spawns. For aq_run's loop,
+ * call it from the main task on aq_loop_current() (the main task itself
+ * is not compact); for a loop of aq_cores, from a task spawned there
+ * (aq_cores_spawn), on aq_loop_current(), which aq_cores_wait then waits
+ * for before the compact tasks are spawned.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL, size is outside
  * [AQ_STACK_MIN, AQ_STACK_MAX] (0 excepted), or this build's context
  * switch is the ucontext fallback (which cannot save frames); AQ_EBUSY if

@@ -279,8 +279,9 @@ AQ_EXTERN int aq_queue_try_get_many(aq_queue *q, void *out, size_t n,
 
 /* Puts the n items at items[0 .. n * item_size), in order, waiting for
  * room as needed (under a DROP policy, never waiting). It stops early on
- * cancellation, deadline or shutdown: exactly the first *done items went
- * in (each exactly once), the rest did not. The cancellation is checked
+ * cancellation, deadline or shutdown, or when a compact task cannot park
+ * (AQ_ENOMEM): exactly the first *done items went in (each exactly
+ * once), the rest did not. The cancellation is checked
  * between items even when none has to wait (a drop callback may cancel
  * the caller).
  * done: receives how many went in, or under a DROP policy were dealt
