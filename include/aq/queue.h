@@ -160,9 +160,12 @@ AQ_EXTERN int aq_queue_task_done(aq_queue *q);
 AQ_EXTERN int aq_queue_join(aq_queue *q);
 AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
 
-/* Shuts q down (q.shutdown(immediate)): puts fail from now on with
- * AQ_ESHUTDOWN and waiting putters are woken with it; gets drain what is
- * queued, then fail, and waiting getters are woken with it. If immediate
+/* Shuts q down (q.shutdown(immediate); Go's close(ch)): puts fail from
+ * now on with AQ_ESHUTDOWN (where Go's send on a closed channel panics)
+ * and waiting putters are woken with it; gets drain what is queued, then
+ * fail, leaving their destination untouched (the ok == false of Go's
+ * `v, ok := <-ch`; `for v := range ch` is a loop while the get returns
+ * AQ_OK), and waiting getters are woken with it. If immediate
  * is nonzero, queued items are dropped first, each subtracting one
  * unfinished task (never below zero), passed to the queue's drop callback
  * if aq_queue_set_overflow set one (in storage order: oldest first for

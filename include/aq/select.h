@@ -34,7 +34,9 @@ extern "C" {
  * switch clauses off and on between calls by setting it. A clause on
  * a shut-down queue is ready and completes with AQ_ESHUTDOWN in its rc
  * (as a closed channel is ready in Go): a put at once, a get once the
- * queue is empty. When several clauses are ready at the call, one is
+ * queue is empty, its buffer untouched. Go's done channel, closed to tell
+ * every waiter to stop (context's Done()), is an aq_event set once,
+ * waited for with an AQ_EVENT clause (no dummy item needed). When several clauses are ready at the call, one is
  * chosen at random with equal probability (the loop's generator,
  * aq_loop_seed); with AQ_SELECT_BIASED the first ready clause in array
  * order is taken, for priority between queues. Once the select waits,

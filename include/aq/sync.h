@@ -216,6 +216,13 @@ AQ_EXTERN long aq_barrier_n_waiting(const aq_barrier *b);
 AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
 
 /* ---- task groups (asyncio.TaskGroup, Trio's nursery, Go's errgroup) -- */
+/* Also Go's sync.WaitGroup: aq_group_spawn is wg.Add(1) with the go
+ * statement, aq_group_wait is wg.Wait(). For context.WithCancel, cancel
+ * the group (aq_group_cancel) or set an aq_event its children select on;
+ * for context.WithTimeout, aq_group_wait_until, or a timeout scope
+ * (aq_timeout_begin) around a task's own calls. A cancelled child sees
+ * AQ_ECANCELED whatever the reason (Go's ctx.Err() tells Canceled from
+ * DeadlineExceeded): the waiter's own return code says which. */
 
 /* A group of child tasks that succeed or fail together. A child is
  * int fn(void *arg): it fails by returning nonzero (a negative AQ_E* code
@@ -244,8 +251,9 @@ AQ_EXTERN int aq_group_new(aq_group **out);
 AQ_EXTERN int aq_group_free(aq_group *g);
 /* Spawns fn(arg) as a child of g (tg.create_task), on the caller's loop.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if g or fn is NULL;
- * AQ_EGROUP if a child has already failed (the group is shutting down,
- * as asyncio's refuses new tasks then); AQ_ECANCELED if the group is
+ * AQ_EGROUP if a child has already failed, for good: a failed group,
+ * even once waited for, takes no new child (as asyncio's refuses new
+ * tasks once shutting down; make a new group); AQ_ECANCELED if the group is
  * being cancelled (aq_group_cancel, or a wait cut short by a cancel, a
  * deadline or a scope) and a child still runs: a child spawned then would
  * escape the cancel and hold the wait past its deadline (it takes new
