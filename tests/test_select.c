@@ -366,6 +366,24 @@ static void *shutdown_main(void *arg)
     ASSERT_EQ(s.rc, 1);
     ASSERT_RC(s.rc_b, AQ_ESHUTDOWN);
     ASSERT_OK(aq_task_release(t));
+    /* Woken by a shutdown, then cancelled before it runs: the shutdown
+     * moved nothing, so the cancel is reported, as for a plain get, and
+     * no clause's rc is set (a fresh user's checker found select.h's
+     * 'completed beats cancelled' read otherwise). */
+    aq_queue *e = q_new(AQ_PRIORITY, 0);
+    sel_init(&s, e, c);
+    ASSERT_OK(aq_spawn(&t, sel_get2, &s));
+    ASSERT_OK(aq_yield());
+    ASSERT_OK(aq_queue_shutdown(e, 0));
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_RC(s.rc, AQ_ECANCELED);
+    ASSERT_EQ(s.rc_a, 0); /* as AQ_GET left it */
+    ASSERT_EQ(s.rc_b, 0);
+    ASSERT_EQ(s.va, -1);
+    ASSERT_EQ(aq_queue_getters(e), 0);
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_OK(aq_queue_free(e));
     ASSERT_OK(aq_queue_free(a));
     ASSERT_OK(aq_queue_free(b));
     ASSERT_OK(aq_queue_free(c));

@@ -439,6 +439,9 @@ AQ_EXTERN int aq_loop_debug(const aq_loop *loop);
 /* Requests cancellation of t (task.cancel()). If t is suspended, its call
  * returns AQ_ECANCELED as soon as the loop runs it, and so does every
  * suspending call it makes afterwards: it should clean up and return.
+ * Its wait ends at once, though: it is no longer among a queue's (or a
+ * lock's, an event's...) waiters, so an item put after the cancel goes
+ * to the next waiter or into storage.
  * If t's pending call had already completed (an item handed to it, a
  * slot given to its put), that call still reports success: an item is
  * never lost; the cancellation shows at t's next suspending call. A task

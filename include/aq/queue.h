@@ -82,7 +82,7 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
 
 /* Frees q and any items still in it, passing each to q's drop callback
  * if one is set (aq_queue_set_overflow), so that what pointer items own
- * can be freed. Refused while a task (or, on a shared queue, a thread)
+ * can be freed, in an immediate shutdown's order (storage order). Refused while a task (or, on a shared queue, a thread)
  * waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
  * joiner is waiting, or on a shared queue while any thread or task is
@@ -257,7 +257,9 @@ AQ_EXTERN int aq_queue_set_overflow(aq_queue *q, aq_overflow policy,
  * counterpart; asyncio users loop over get_nowait). A waiting call woken
  * by one item handed to it also takes what else is stored when it runs
  * (the queue may have filled meanwhile; on a rendezvous queue, the items
- * of waiting putters), even if a cancel came meanwhile (see below: it
+ * of waiting putters; on a full bounded queue, as repeated try_gets, so
+ * each take lets the oldest waiting putter's item in, which it may take
+ * too), even if a cancel came meanwhile (see below: it
  * then holds more than one item to deal with). Every item taken is
  * handed over:
  * *got says how many. Once one was handed to it, the call has completed:

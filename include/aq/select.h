@@ -50,9 +50,13 @@ extern "C" {
  * queue) completes its get clause, with AQ_ESHUTDOWN.
  *
  * Exactly one clause completes: its item moves (or its task's result is
- * read, or the lock or permit is taken) and its rc is set; the others do nothing and their rc is left as
- * it was. A cancelled or timed-out select completed none, unless one
- * completed first (completed beats cancelled: the index is returned).
+ * read, or the lock or permit is taken) and its rc is set; the others do
+ * nothing and their rc is left as it was. A cancelled or timed-out
+ * select completed none, unless one completed first (completed beats
+ * cancelled: the index is returned). A clause woken by a shutdown moved
+ * nothing: if the task is cancelled before it runs again, the select
+ * returns AQ_ECANCELED with every rc left as it was, as a plain get
+ * woken by a shutdown then reports the cancel (aq_task_cancel).
  * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
  * the waiter records are allocated (AQ_ENOMEM before anything is done).
  * A task may not use the same queue or fd twice in the same direction in
