@@ -82,8 +82,8 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
 
 /* Frees q and any items still in it, passing each to q's drop callback
  * if one is set (aq_queue_set_overflow), so that what pointer items own
- * can be freed, in an immediate shutdown's order (storage order). Refused while a task (or, on a shared queue, a thread)
- * waits on q.
+ * can be freed, in an immediate shutdown's order (storage order).
+ * Refused while a task (or, on a shared queue, a thread) waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
  * joiner is waiting, or on a shared queue while any thread or task is
  * still inside a put, get or join on it, waiting or completed and not yet

@@ -36,8 +36,9 @@ extern "C" {
  * (as a closed channel is ready in Go): a put at once, a get once the
  * queue is empty, its buffer untouched. Go's done channel, closed to tell
  * every waiter to stop (context's Done()), is an aq_event set once,
- * waited for with an AQ_EVENT clause (no dummy item needed). When several clauses are ready at the call, one is
- * chosen at random with equal probability (the loop's generator,
+ * waited for with an AQ_EVENT clause (no dummy item needed). When
+ * several clauses are ready at the call, one is chosen at random with
+ * equal probability (the loop's generator,
  * aq_loop_seed); with AQ_SELECT_BIASED the first ready clause in array
  * order is taken, for priority between queues. Once the select waits,
  * the first clause whose object is released completes (the first fd
