@@ -268,6 +268,106 @@ static void *deadline_cancel_main(void *arg)
 
 TEST(test_io_deadline_cancel_busy) { t_main(deadline_cancel_main, NULL); }
 
+/* A cancel that comes while a writer is ready, woken by a writable event
+ * that does not let it finish: its next wait reports it (the write went
+ * on, met EAGAIN and parked for good: a reviewer's reproducer). A call
+ * cancelled at once writes its count (0), as io.h says of any failure;
+ * a connect whose handshake is done succeeds past its deadline. */
+static struct {
+    aq_fd *w, *x; /* pipe P's write end, pipe X's read end */
+    int p_read, x_write;
+    aq_task *writer;
+    size_t done;
+    int rc;
+} wc;
+
+static void *cancel_writer(void *arg)
+{
+    (void)arg;
+    size_t n = 4 << 20;
+    char *buf = calloc(1, n);
+    wc.rc = aq_write_all(wc.w, buf, n, &wc.done);
+    free(buf);
+    return NULL;
+}
+
+static void *cancel_when_x_readable(void *arg)
+{
+    (void)arg; /* woken by the same poll as the writer, and first */
+    char c;
+    ASSERT_EQ(aq_read(wc.x, &c, 1), 1);
+    ASSERT_OK(aq_task_cancel(wc.writer));
+    return NULL;
+}
+
+static void *make_both_ready(void *arg)
+{
+    (void)arg;
+    static char sink[65536];
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC)); /* the writer has filled P */
+    ASSERT(write(wc.x_write, "x", 1) == 1);
+    ASSERT(read(wc.p_read, sink, sizeof sink) > 0);
+    return NULL;
+}
+
+static void *cancel_woken_main(void *arg)
+{
+    (void)arg;
+    int p[2], x[2];
+    ASSERT(pipe(p) == 0 && pipe(x) == 0);
+    wc.p_read = p[0];
+    wc.x_write = x[1];
+    wc.rc = PENDING;
+    ASSERT_OK(aq_fd_open(NULL, &wc.w, p[1]));
+    ASSERT_OK(aq_fd_open(NULL, &wc.x, x[0]));
+    aq_task *t[2];
+    ASSERT_OK(aq_spawn(&wc.writer, cancel_writer, NULL));
+    ASSERT_OK(aq_spawn(&t[0], cancel_when_x_readable, NULL));
+    ASSERT_OK(aq_spawn(&t[1], make_both_ready, NULL));
+    ASSERT_OK(aq_gather(t, 2, NULL));
+    ASSERT_OK(aq_task_wait_until(wc.writer, NULL, aq_in(AQ_SEC)));
+    ASSERT_RC(wc.rc, AQ_ECANCELED);
+    ASSERT(wc.done > 0 && wc.done < (4 << 20)); /* what went out */
+    for (int i = 0; i < 2; i++)
+        aq_task_release(t[i]);
+    aq_task_release(wc.writer);
+    /* Cancelled at once: nothing written, and the count says so. */
+    size_t done = 99;
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_write_all(wc.w, "a", 1, &done), AQ_ECANCELED);
+    ASSERT_EQ(done, 0);
+    ASSERT_OK(aq_fd_close(wc.w));
+    ASSERT_OK(aq_fd_close(wc.x));
+    close(p[0]);
+    close(x[1]);
+    return NULL;
+}
+
+static void *connect_past_main(void *arg)
+{
+    (void)arg;
+    aq_fd *l, *c;
+    ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
+    /* Loopback's handshake is done by the time connect(2) returns. */
+    ASSERT_OK(aq_connect_tcp_until(&c, "127.0.0.1", ntohs(a.sin_port),
+                                   aq_now() - 1));
+    int s = aq_accept_until(l, aq_in(AQ_SEC));
+    ASSERT(s >= 0);
+    close(s);
+    ASSERT_OK(aq_fd_close(c));
+    ASSERT_OK(aq_fd_close(l));
+    return NULL;
+}
+
+TEST(test_io_cancel_while_woken_and_past_deadlines)
+{
+    t_main(cancel_woken_main, NULL);
+    t_main(connect_past_main, NULL);
+}
+
 /* Loopback TCP: accept, connect, echo; then a write to a peer that went
  * away gives -EPIPE (or -ECONNRESET), never SIGPIPE. */
 static int listen_any(int *port)
@@ -659,6 +759,7 @@ int main(int argc, char **argv)
     RUN(test_io_close_under_waiter_and_fd_reuse);
     RUN(test_io_close_after_wake);
     RUN(test_io_deadline_cancel_busy);
+    RUN(test_io_cancel_while_woken_and_past_deadlines);
     RUN(test_io_tcp_accept_connect_echo_epipe);
     RUN(test_io_not_a_deadlock);
     RUN(test_io_busy_tasks_do_not_starve_io);

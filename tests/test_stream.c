@@ -505,7 +505,8 @@ static void *cancelled_calls(void *arg)
     ASSERT_OK(aq_task_cancel(aq_task_self()));
     ASSERT_RC((int)aq_reader_read_line(r, buf, sizeof buf), AQ_ECANCELED);
     ASSERT_RC(aq_reader_read_exactly(r, buf, 1, &got), AQ_ECANCELED);
-    ASSERT_EQ(got, 99);
+    ASSERT_EQ(got, 0); /* written once the arguments are good (io.h: also
+                          when the call fails; a reviewer found it left) */
     ASSERT_RC((int)aq_reader_read(r, buf, 1), AQ_ECANCELED);
     ASSERT_RC((int)aq_reader_read_through(r, ";", 1, buf, sizeof buf),
               AQ_ECANCELED);

@@ -131,10 +131,89 @@ static void *main_emfile(void *arg)
     return NULL;
 }
 
+/* The pause ends by its timer, and a task that the same timers woke
+ * first closes the listener before the server runs again: no waiter to
+ * tell, so aq_serve must see for itself that the listener is gone
+ * (AQ_EBADF; it called aq_accept on the freed aq_fd: a reviewer's
+ * reproducer, a heap-use-after-free under ASan). */
+static aq_fd *g_listener;
+
+static void *close_after_1ms(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_sleep(AQ_MSEC));
+    ASSERT_OK(aq_fd_close(g_listener));
+    return NULL;
+}
+
+static void *busy_30ms(void *arg)
+{
+    (void)arg; /* no yield: both timers are due when it returns */
+    for (int64_t end = aq_now() + 30 * AQ_MSEC; aq_now() < end;)
+        ;
+    return NULL;
+}
+
+static void *serve_scoped(void *arg)
+{
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, aq_in(20 * AQ_MSEC)));
+    int rc = aq_serve(arg, echo);
+    ASSERT_EQ(aq_timeout_end(&scope), 1);
+    return IARG(rc);
+}
+
+static long g_ticks;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        g_ticks++;
+        if (aq_sleep(AQ_MSEC))
+            return NULL;
+    }
+}
+
+static void *main_pause_ends(void *arg)
+{
+    aq_task *t[3];
+    struct rlimit old;
+    void *rc;
+    ASSERT_OK(aq_listen_tcp(NULL, &g_listener, "127.0.0.1", 0));
+    t_fds_none_left(&old); /* accept4 fails with EMFILE from now on */
+    if (!arg) {
+        ASSERT_OK(aq_spawn(&t[0], serve, g_listener));
+        ASSERT_OK(aq_spawn(&t[1], close_after_1ms, NULL));
+        ASSERT_OK(aq_spawn(&t[2], busy_30ms, NULL));
+        ASSERT_OK(aq_gather(t, 3, NULL));
+        ASSERT_OK(aq_task_wait(t[0], &rc));
+        ASSERT_RC((int)IVAL(rc), AQ_EBADF);
+    } else {
+        /* Under a timeout scope: its deadline ends serving (AQ_ETIMEDOUT);
+         * it spun, every wait failing at once, and froze the loop. */
+        g_ticks = 0;
+        ASSERT_OK(aq_spawn(&t[1], ticker, NULL));
+        ASSERT_OK(aq_spawn(&t[0], serve_scoped, g_listener));
+        ASSERT_OK(aq_task_wait(t[0], &rc));
+        ASSERT_RC((int)IVAL(rc), AQ_ETIMEDOUT);
+        ASSERT(g_ticks >= 2); /* the loop ran other tasks meanwhile */
+        ASSERT_OK(aq_task_cancel(t[1]));
+        ASSERT_OK(aq_task_wait(t[1], NULL));
+        ASSERT_OK(aq_fd_close(g_listener));
+    }
+    t_fds_back(&old);
+    for (int i = 0; i < (arg ? 2 : 3); i++)
+        aq_task_release(t[i]);
+    return NULL;
+}
+
 TEST(test_tcp_serve_through_emfile)
 {
     t_main(main_emfile, NULL);
     t_main(main_emfile, IARG(1)); /* the listener closed in the pause */
+    t_main(main_pause_ends, NULL);    /* closed after the pause's timer */
+    t_main(main_pause_ends, IARG(1)); /* a scope's deadline */
 }
 
 TEST(test_tcp_serve_echo)

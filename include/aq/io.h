@@ -109,8 +109,9 @@ AQ_EXTERN long aq_read_until(aq_fd *f, void *buf, size_t n,
 /* Writes all n bytes of buf, waiting for room as often as needed
  * (writer.write(data); await writer.drain()).
  * done: NULL, or receives how many bytes went out, also when the call
- * fails (AQ_ENOMEM included: a compact task that cannot park after part
- * of buf went out, aq.h).
+ * fails (AQ_ECANCELED at once: 0; AQ_ENOMEM: a compact task that cannot
+ * park after part of buf went out, aq.h), but for AQ_EPERM and AQ_EINVAL,
+ * which write nothing.
  * Returns: AQ_OK (all n went out); AQ_EPERM; AQ_EINVAL if f is NULL,
  * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY, AQ_EBADF,
  * AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno from the write
@@ -131,7 +132,9 @@ AQ_EXTERN int aq_accept(aq_fd *listener);
 AQ_EXTERN int aq_accept_until(aq_fd *listener, int64_t deadline);
 
 /* Connects a socket (asyncio.open_connection's connect), waiting for the
- * handshake. addr and len (its size in bytes) as for connect(2).
+ * handshake. addr and len (its size in bytes) as for connect(2). A
+ * handshake already done when connect(2) returns (loopback) completes
+ * the call even past its deadline.
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if f or addr is NULL or len is 0;
  * AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno
  * from connect(2) or the handshake (-ECONNREFUSED). Suspends. */
@@ -171,8 +174,10 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * Returns only on failure: AQ_EPERM outside a task; AQ_EINVAL if listener
  * or handler is NULL, or listener belongs to another loop; AQ_EBUSY if
  * another task already waits on listener (aq_accept, a second
- * aq_serve); AQ_ECANCELED; AQ_EBADF if listener is closed meanwhile;
- * any other -errno from accept4. Suspends. */
+ * aq_serve); AQ_ECANCELED; AQ_ETIMEDOUT when a timeout scope's deadline
+ * passes (aq_timeout_begin: the pauses end then too); AQ_EBADF if
+ * listener is closed meanwhile, even between a pause and the next
+ * accept; any other -errno from accept4. Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
 
 /* aq_listen_tcp on the calling task's loop, then aq_serve, then the
@@ -375,7 +380,8 @@ AQ_EXTERN long aq_reader_read_until(aq_reader *r, void *buf, size_t n,
 /* Reads exactly n bytes into buf (await reader.readexactly(n)). n is not
  * limited by the buffer size: past it, the bytes go straight into buf.
  * got: may be NULL; receives how many bytes were placed into buf and
- * taken from the stream, also when the call fails, so that calling again
+ * taken from the stream, also when the call fails (but for AQ_EPERM and
+ * AQ_EINVAL, which write nothing), so that calling again
  * with buf + *got and n - *got goes on where this call stopped. When
  * n <= bufsize, a failure other than end of file takes nothing (*got is
  * 0): the bytes stay in r, and the same call made again gets them.

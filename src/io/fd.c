@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,6 +121,11 @@ static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
     if (aq__fdwait_busy(&f->w, dir))
         return AQ_EBUSY; /* one waiter per direction */
     if (!(f->w.ready & dir)) {
+        /* A call that waits again (after an event that did not let it
+         * finish) may have been cancelled while it was ready: no wake-up
+         * would come for that cancel, so it is reported here. */
+        if (aq__unlikely(aq__cancel_due(self)))
+            return AQ_ECANCELED;
         aq_list *list = dir == AQ__IO_IN ? &f->w.readers : &f->w.writers;
         int rc = aq__wait_on(self, list, NULL, deadline,
                              dir == AQ__IO_IN ? AQ__W_READABLE : AQ__W_WRITABLE,
@@ -132,14 +138,17 @@ static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
 }
 
 /* The prologue of every waiting call on f; why names the call's own
- * checks (args_ok). */
-#define FD_BEGIN(self, f, args_ok, why)                                    \
-    AQ__SUSPEND_BEGIN(self,                                                \
-                      (f) != NULL && (f)->w.loop == (self)->loop &&        \
-                          (args_ok),                                       \
-                      (f) == NULL || (f)->w.loop != (self)->loop           \
-                          ? "fd is NULL or belongs to another loop"        \
-                          : (why))
+ * checks (args_ok); count: NULL, or the call's progress count, written
+ * once the arguments are good (AQ__SUSPEND_BEGIN_COUNTED). */
+#define FD_BEGIN_COUNTED(self, f, args_ok, why, count)                       \
+    AQ__SUSPEND_BEGIN_COUNTED(                                               \
+        self, (f) != NULL && (f)->w.loop == (self)->loop && (args_ok),       \
+        (f) == NULL || (f)->w.loop != (self)->loop                           \
+            ? "fd is NULL or belongs to another loop"                        \
+            : (why),                                                         \
+        count)
+#define FD_BEGIN(self, f, args_ok, why)                                      \
+    FD_BEGIN_COUNTED(self, f, args_ok, why, (size_t *)NULL)
 
 static int wait_until(aq_fd *f, unsigned dir, int64_t deadline)
 {
@@ -222,7 +231,7 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
                        int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, buf || n == 0, "buf is NULL with n > 0");
+    FD_BEGIN_COUNTED(self, f, buf || n == 0, "buf is NULL with n > 0", done);
     const char *p = buf;
     size_t sent = 0;
     int rc = AQ_OK;
@@ -287,11 +296,16 @@ int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
         return AQ_OK;
     if (errno != EINPROGRESS && errno != EINTR)
         return -errno;
-    /* In progress: it ends when the socket turns writable. */
-    f->w.ready &= ~AQ__IO_OUT;
-    int rc = wait_dir(f, AQ__IO_OUT, self, deadline);
-    if (rc)
-        return rc;
+    /* In progress: it ends when the socket turns writable. It may have
+     * already (loopback completes at once), which a call whose deadline
+     * has passed must still report (aq.h): look before waiting. */
+    struct pollfd p = {.fd = f->fd, .events = POLLOUT};
+    if (poll(&p, 1, 0) != 1) {
+        f->w.ready &= ~AQ__IO_OUT;
+        int rc = wait_dir(f, AQ__IO_OUT, self, deadline);
+        if (rc)
+            return rc;
+    }
     int err = 0;
     socklen_t elen = sizeof err;
     if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &elen))

@@ -63,4 +63,24 @@ AQ__HIDDEN int aq__io_register(aq_fd *f);
 /* Forgets f (its pending events will be dropped) and disarms its fd. */
 AQ__HIDDEN void aq__io_unregister(aq_fd *f);
 
+/* f's registration, (slot, generation) as its events carry it, for a
+ * caller that uses f again after a wait that its timer ended: the task
+ * was then ready and on no list, so a close by a task that ran first
+ * reached no waiter and freed f. aq__io_registered tells, without
+ * touching f, whether that registration is still f's. */
+static inline uint64_t aq__io_tag(const aq_fd *f)
+{
+    const aq__io *io = f->w.loop->io;
+    return (uint64_t)f->slot << 32 | io->slots[f->slot].gen;
+}
+
+static inline int aq__io_registered(const aq_loop *l, uint64_t tag,
+                                    const aq_fd *f)
+{
+    const aq__io *io = l->io;
+    uint32_t s = (uint32_t)(tag >> 32);
+    return s < io->nslots && io->slots[s].gen == (uint32_t)tag &&
+           io->slots[s].f == f;
+}
+
 #endif

@@ -126,18 +126,21 @@ static long find(const aq_reader *r, const unsigned char *sep, size_t seplen,
 
 /* Every call's prologue (aq.h's order: AQ_EPERM, AQ_EINVAL, AQ_ECANCELED,
  * then AQ_EBUSY), claiming r for the call; ends it with READER_END. why
- * names the call's own checks (args_ok). */
-#define READER_BEGIN(self, r, args_ok, why)                                \
-    do {                                                                   \
-        AQ__SUSPEND_BEGIN(self,                                            \
-                          (r) != NULL && (r)->loop == (self)->loop &&      \
-                              (args_ok),                                   \
-                          (r) == NULL || (r)->loop != (self)->loop         \
-                              ? "reader is NULL or belongs to another loop" \
-                              : (why));                                    \
-        if ((r)->busy)                                                     \
-            return AQ_EBUSY;                                               \
-        (r)->busy = 1;                                                     \
+ * names the call's own checks (args_ok); count: NULL, or the call's
+ * progress count, written once the arguments are good. */
+#define READER_BEGIN(self, r, args_ok, why)                                  \
+    READER_BEGIN_COUNTED(self, r, args_ok, why, (size_t *)NULL)
+#define READER_BEGIN_COUNTED(self, r, args_ok, why, count)                   \
+    do {                                                                     \
+        AQ__SUSPEND_BEGIN_COUNTED(                                           \
+            self, (r) != NULL && (r)->loop == (self)->loop && (args_ok),     \
+            (r) == NULL || (r)->loop != (self)->loop                         \
+                ? "reader is NULL or belongs to another loop"                \
+                : (why),                                                     \
+            count);                                                          \
+        if ((r)->busy)                                                       \
+            return AQ_EBUSY;                                                 \
+        (r)->busy = 1;                                                       \
     } while (0)
 
 #define READER_END(r, rc)                                                  \
@@ -179,11 +182,10 @@ int aq_reader_read_exactly_until(aq_reader *r, void *buf, size_t n,
     size_t dummy;
     if (!got)
         got = &dummy;
-    READER_BEGIN(self, r, (buf || n == 0) && n <= LONG_MAX,
-                 n > LONG_MAX ? "n is above LONG_MAX"
-                              : "buf is NULL with n > 0");
+    READER_BEGIN_COUNTED(
+        self, r, (buf || n == 0) && n <= LONG_MAX,
+        n > LONG_MAX ? "n is above LONG_MAX" : "buf is NULL with n > 0", got);
     (void)self;
-    *got = 0;
     int rc = AQ_OK;
     if (n <= r->size) {
         /* The record gathers in the buffer: nothing is taken before all

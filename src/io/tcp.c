@@ -92,10 +92,18 @@ int aq_serve(aq_fd *listener, aq_task_fn handler)
              * aq_fd goes. The backlog keeps it readable: forget that, or
              * the wait would return at once; a new connection's edge
              * ends the pause early. */
+            int64_t until = aq_in(pause);
+            aq_loop *loop = listener->w.loop;
+            uint64_t tag = aq__io_tag(listener);
             listener->w.ready &= ~AQ__IO_IN;
-            int rc = aq_fd_wait_readable_until(listener, aq_in(pause));
+            int rc = aq_fd_wait_readable_until(listener, until);
+            if (rc == AQ_ETIMEDOUT && aq_now() < until)
+                return rc; /* a timeout scope's deadline, not the pause's:
+                              every wait would now fail at once */
             if (rc != AQ_OK && rc != AQ_ETIMEDOUT)
                 return rc; /* cancelled, or the listener closed */
+            if (rc == AQ_ETIMEDOUT && !aq__io_registered(loop, tag, listener))
+                return AQ_EBADF; /* closed after the pause's timer woke us */
             continue;
         }
         if (fd < 0)

@@ -346,15 +346,23 @@ static inline int aq__cancel_due(const aq_task *t)
  * argument of an inline function, gcc computed it into a boolean first,
  * adding instructions to every put and get (`make bench-check` counts
  * them). */
-#define AQ__SUSPEND_BEGIN(self, args_ok, why)                             \
-    do {                                                                  \
-        (self) = aq__cur;                                                 \
-        if (aq__unlikely(!(self)))                                        \
-            return AQ_EPERM;                                              \
-        if (aq__unlikely(!(args_ok)))                                     \
-            return aq_einval(why);                                        \
-        if (aq__unlikely(aq__cancel_due(self)))                           \
-            return AQ_ECANCELED;                                          \
+#define AQ__SUSPEND_BEGIN(self, args_ok, why)                                \
+    AQ__SUSPEND_BEGIN_COUNTED(self, args_ok, why, (size_t *)NULL)
+
+/* The same for a call that reports its progress in *count (NULL: none):
+ * once the arguments are good, the count is written (0), so that it holds
+ * whatever the call returns from then on, a cancel at once included. */
+#define AQ__SUSPEND_BEGIN_COUNTED(self, args_ok, why, count)                 \
+    do {                                                                     \
+        (self) = aq__cur;                                                    \
+        if (aq__unlikely(!(self)))                                           \
+            return AQ_EPERM;                                                 \
+        if (aq__unlikely(!(args_ok)))                                        \
+            return aq_einval(why);                                           \
+        if (count)                                                           \
+            *(count) = 0;                                                    \
+        if (aq__unlikely(aq__cancel_due(self)))                              \
+            return AQ_ECANCELED;                                             \
     } while (0)
 
 /* Checked whenever a task leaves the CPU: guard pages catch an overflow
