@@ -11,6 +11,7 @@
 #include "rt_helpers.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -541,6 +542,47 @@ TEST(test_loop_free_other_loop_from_task)
     ASSERT_OK(aq_loop_free(own));
 }
 
+/* A thread that ran a loop got an alternate signal stack for overflow
+ * reports (overflow.c); it is unmapped when the thread exits (a fresh
+ * user's trial: 64 KiB of address space kept per thread, so starting and
+ * stopping aq_cores over and over ended in AQ_ENOMEM). */
+static void *nothing(void *arg) { return arg; }
+
+static void *run_once_on_a_thread(void *out)
+{
+    stack_t ss;
+    ASSERT_OK(aq_run(nothing, NULL, NULL));
+    ASSERT_EQ(sigaltstack(NULL, &ss), 0);
+    *(void **)out = ss.ss_flags & SS_DISABLE ? NULL : ss.ss_sp;
+    return NULL;
+}
+
+static int mapped(const void *p)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    int found = 0;
+    ASSERT(f != NULL);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+            (uintptr_t)p >= lo && (uintptr_t)p < hi)
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+TEST(test_loop_thread_exit_frees_its_alt_stack)
+{
+    void *alt = NULL;
+    pthread_t t;
+    thread_start(&t, run_once_on_a_thread, &alt);
+    thread_stop(t);
+    ASSERT(alt != NULL); /* the thread had one (libaq's, or a sanitizer's) */
+    ASSERT_EQ(mapped(alt), 0);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_loop_spawn_outside_run_and_results);
@@ -555,5 +597,6 @@ int main(int argc, char **argv)
     RUN(test_loop_set_stack_pool);
     RUN(test_loop_two_loops_one_after_the_other);
     RUN(test_loop_free_other_loop_from_task);
+    RUN(test_loop_thread_exit_frees_its_alt_stack);
     return t_done();
 }

@@ -38,7 +38,14 @@ typedef void *(*aq_task_fn)(void *arg);
 /* Default stack size of a task: 64 KiB of address space, committed by the
  * kernel page by page as it is touched. Every stack gets a guard page
  * below it, so an overflow faults at once and is reported (task and stack
- * size) before the process dies of SIGSEGV. On Linux 6.13+ guards are
+ * size) before the process dies of SIGSEGV. The report comes from a
+ * SIGSEGV handler that the first loop run installs only if the program
+ * has none (the default action; a program's own crash handler, or a
+ * sanitizer's, keeps the fault), running on an alternate signal stack of
+ * 64 KiB that each thread gets at its first loop run unless it has one
+ * (sigaltstack): the stack is unmapped when the thread exits, and the
+ * handler is put back to the default if libaq is unloaded (dlclose).
+ * On Linux 6.13+ guards are
  * guard regions (MADV_GUARD_INSTALL), which cost no kernel mappings, so
  * every stack of any number of tasks is guarded. On older kernels (or
  * with AQ_STACK_GUARDS=mprotect in the environment, read once) a guard is
