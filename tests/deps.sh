@@ -6,7 +6,8 @@
 # the real redis-cli; bench/resp_vs_redis.sh runs redis-server and
 # redis-benchmark); hiredis (libaq-redis, and its tests against
 # redis-server); gdb (the gdb extension's test); valgrind (the valgrind
-# runs, and its header lets libaq register task stacks with it).
+# runs, and its header lets libaq register task stacks with it); g++
+# (test_headers_cxx20 compiles the public headers as C++20).
 # Idempotent and quiet when everything is there. Run by `make test` and .ci/run; as root it installs,
 # otherwise it prints the command to run and exits 1.
 set -eu
@@ -25,6 +26,7 @@ command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 command -v gdb >/dev/null 2>&1 || need="$need gdb"
 command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+command -v g++ >/dev/null 2>&1 || need="$need g++"
 [ -z "$need" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

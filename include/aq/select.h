@@ -100,42 +100,45 @@ enum {
     AQ_OP_WRITABLE = 9  /* aq_fd_wait_writable */
 };
 
+/* Every clause macro below: each field named, in declaration order, so
+ * that C++20 takes them too and g++'s -Wextra finds none missing. */
+#define AQ__CLAUSE(op_, member, obj, buf_, size_)                         \
+    {.op = (op_), .rc = 0, .member = (obj), .buf = (buf_), .size = (size_)}
+
 /* A clause putting a copy of *item on queue q (aq_queue_put; Go's
  * case ch <- v): sizeof *item must be q's item_size, and *item must stay
  * valid until the select returns. A NULL q disables the clause. */
 #define AQ_PUT(q, item)                                                   \
-    {.op = AQ_OP_PUT, .queue = (q), .buf = (void *)(item),              \
-     .size = sizeof *(item)}
+    AQ__CLAUSE(AQ_OP_PUT, queue, q, (void *)(item), sizeof *(item))
 /* A clause getting an item of queue q into *out (aq_queue_get; Go's
  * case v := <-ch): sizeof *out must be q's item_size. A NULL q disables
  * the clause. */
-#define AQ_GET(q, out)                                                    \
-    {.op = AQ_OP_GET, .queue = (q), .buf = (out), .size = sizeof *(out)}
+#define AQ_GET(q, out) AQ__CLAUSE(AQ_OP_GET, queue, q, out, sizeof *(out))
 /* A clause waiting for task t to return (aq_task_wait); result: NULL, or
  * a void ** that receives t's return value. A NULL t disables the
  * clause. */
-#define AQ_TASK(t, result) {.op = AQ_OP_TASK, .task = (t), .buf = (result)}
+#define AQ_TASK(t, result) AQ__CLAUSE(AQ_OP_TASK, task, t, result, 0)
 /* A clause waiting for event e to be set (aq_event_wait). A NULL e
  * disables the clause. */
-#define AQ_EVENT(e) {.op = AQ_OP_EVENT, .event = (e)}
+#define AQ_EVENT(e) AQ__CLAUSE(AQ_OP_EVENT, event, e, NULL, 0)
 /* A clause acquiring lock l (aq_lock_acquire): if it completes, the
  * caller owns l. A NULL l disables the clause. */
-#define AQ_LOCK(l) {.op = AQ_OP_LOCK, .lock = (l)}
+#define AQ_LOCK(l) AQ__CLAUSE(AQ_OP_LOCK, lock, l, NULL, 0)
 /* A clause taking a permit of semaphore s (aq_sem_acquire). A NULL s
  * disables the clause. */
-#define AQ_SEM(s) {.op = AQ_OP_SEM, .sem = (s)}
+#define AQ_SEM(s) AQ__CLAUSE(AQ_OP_SEM, sem, s, NULL, 0)
 /* A clause waiting until every child of group g has returned
  * (aq_group_wait, but a select that loses, is cancelled or times out
  * cancels no child: aq_group_wait would); its rc is AQ_EGROUP if a
  * child failed. status: NULL, or an int * that receives the first failing
  * child's status, or 0. A NULL g disables the clause. */
-#define AQ_GROUP(g, status) {.op = AQ_OP_GROUP, .group = (g), .buf = (status)}
+#define AQ_GROUP(g, status) AQ__CLAUSE(AQ_OP_GROUP, group, g, status, 0)
 /* A clause waiting for fd f to turn readable (aq_fd_wait_readable): then
  * read until EAGAIN. A NULL f disables the clause. */
-#define AQ_READABLE(f) {.op = AQ_OP_READABLE, .fd = (f)}
+#define AQ_READABLE(f) AQ__CLAUSE(AQ_OP_READABLE, fd, f, NULL, 0)
 /* A clause waiting for fd f to turn writable (aq_fd_wait_writable): then
  * write until EAGAIN. A NULL f disables the clause. */
-#define AQ_WRITABLE(f) {.op = AQ_OP_WRITABLE, .fd = (f)}
+#define AQ_WRITABLE(f) AQ__CLAUSE(AQ_OP_WRITABLE, fd, f, NULL, 0)
 
 /* Clauses that wait without allocating. */
 #define AQ_SELECT_STATIC 8

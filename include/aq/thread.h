@@ -273,6 +273,12 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * A child made by fork has no worker threads: its pool starts afresh, but
  * its copies of loops with work outstanding never get their results (the
  * child should exec or _exit, as after any fork of a threaded program).
+ * A child that goes on may make new loops, pool calls, shared queues and
+ * aq_cores, but must not use what it inherited: an aq_cores has no
+ * threads there (aq_cores_spawn still returns AQ_OK, and nothing runs),
+ * and a signal set it inherited keeps its signals claimed
+ * (aq_signals_open of one of them returns AQ_EBUSY in the child; closing
+ * the inherited set, AQ_EPERM).
  * Work is taken in the order handed over, by any thread; one loop's calls
  * may run in parallel. The job and post records come from aq_set_allocator's
  * allocator, on the loop's thread. */
