@@ -26,7 +26,10 @@
 #include "redis/redis.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #define BACKOFF_MIN (10 * AQ_MSEC)
 #define BACKOFF_MAX AQ_SEC
@@ -120,6 +123,35 @@ static int connect_once(aq__rq_conn *c)
     return AQ_OK;
 }
 
+/* hiredis writes with write(2), which raises SIGPIPE on a connection the
+ * server has reset: the default action would kill the process, where
+ * redis.h promises a reconnection (and io.h's own writes never raise
+ * it). Linux has no SO_NOSIGPIPE, so the write runs with SIGPIPE blocked
+ * in this thread, and a SIGPIPE it raised (none was pending before) is
+ * taken back with a zero-timeout sigtimedwait, as libcurl does. A
+ * program that ignores SIGPIPE pays none of this. */
+static void write_no_sigpipe(aq__rq_conn *c)
+{
+    struct sigaction now;
+    if (sigaction(SIGPIPE, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) &&
+        now.sa_handler == SIG_IGN) {
+        redisAsyncHandleWrite(c->ac);
+        return;
+    }
+    sigset_t pipe, old, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    int was = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    redisAsyncHandleWrite(c->ac);
+    if (!was && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Moves bytes both ways until the connection is lost (AQ_OK) or the
  * driver is cancelled (AQ_ECANCELED). */
 static int pump(aq__rq_conn *c)
@@ -129,7 +161,7 @@ static int pump(aq__rq_conn *c)
             c->before_write(c, c->arg);
         if (c->want_write) {
             c->writes++;
-            redisAsyncHandleWrite(c->ac);
+            write_no_sigpipe(c);
             if (!c->ac)
                 return AQ_OK;
         }

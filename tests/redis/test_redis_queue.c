@@ -435,6 +435,61 @@ TEST(reconnects_after_the_server_drops_clients)
     t_main(reconnect_main, NULL);
 }
 
+/* Clients dropped again and again while puts and gets flow: hiredis
+ * writes with write(2), and a write on a connection the server reset
+ * raised SIGPIPE, whose default action killed the process (a reviewer's
+ * reproducer died in 5 runs of 5); the connections must come back. */
+static long g_puts;
+
+static void *put_forever(void *arg)
+{
+    while (aq_redis_queue_put(arg, "pppppppp") == AQ_OK)
+        g_puts++;
+    return NULL;
+}
+
+static void *get_done_forever(void *arg)
+{
+    char item[ITEM];
+    while (aq_redis_queue_get(arg, item) == AQ_OK &&
+           aq_redis_queue_task_done(arg) != AQ_ECANCELED)
+        ;
+    return NULL;
+}
+
+static void *drops_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:drops", "c1");
+    c.block = 20 * AQ_MSEC;
+    aq_redis_queue *q = open_q(&c);
+    aq_task *t[8];
+    char out[64];
+    g_puts = 0;
+    for (int i = 0; i < 8; i++)
+        ASSERT_OK(aq_spawn(&t[i], i < 4 ? put_forever : get_done_forever, q));
+    for (int r = 0; r < 25; r++) {
+        ASSERT_OK(aq_sleep(20 * AQ_MSEC));
+        cli(out, sizeof out, "CLIENT KILL TYPE normal SKIPME yes");
+    }
+    for (int i = 0; i < 8; i++) {
+        ASSERT_OK(aq_task_cancel(t[i]));
+        ASSERT_OK(aq_task_wait(t[i], NULL));
+        ASSERT_OK(aq_task_release(t[i]));
+    }
+    ASSERT(g_puts > 0);
+    ASSERT_OK(aq_redis_queue_put(q, "after-01")); /* the link works */
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT(st.reconnects >= 2);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(survives_the_server_dropping_clients_under_load)
+{
+    t_main(drops_main, NULL);
+}
+
 int main(int argc, char **argv)
 {
     RUN(put_get_task_done_join);
@@ -450,5 +505,6 @@ int main(int argc, char **argv)
     RUN(puts_of_many_tasks_share_writes);
     RUN(prefetch_reads_ahead);
     RUN(reconnects_after_the_server_drops_clients);
+    RUN(survives_the_server_dropping_clients_under_load);
     return t_done();
 }
