@@ -322,6 +322,102 @@ TEST(test_group_bad_input)
     t_main(bad_main, NULL);
 }
 
+/* Two tasks wait on one group; the first to return frees it, as sync.h
+ * advises: refused (AQ_EBUSY) while the second, woken, has not returned
+ * (it was accepted, and the second read the freed group: a reviewer's
+ * reproducer, ASan). And a child spawned between the wake-up and the
+ * waiter's run (the group took it: live was 0) is waited for too: the
+ * wait returned AQ_OK with it still running, its failure lost. */
+static aq_group *g_grp;
+static aq_event *g_ev;
+static int g_free_rc[2];
+
+static int quick(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_sleep(AQ_MSEC));
+    return 0;
+}
+
+static void *wait_then_free(void *arg)
+{
+    int st = -1;
+    ASSERT_OK(aq_group_wait(g_grp, &st));
+    ASSERT_EQ(st, 0);
+    g_free_rc[IVAL(arg)] = aq_group_free(g_grp);
+    return NULL;
+}
+
+static int waits_event(void *arg)
+{
+    (void)arg;
+    return aq_event_wait(g_ev);
+}
+
+static int late_failer(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_sleep(10 * AQ_MSEC));
+    g_done[7] = 1;
+    return 7;
+}
+
+static void *spawns_after_wake(void *arg)
+{
+    (void)arg; /* woken by the same set, after the child: its wait is
+                  over, the group's waiter woken and not yet run */
+    ASSERT_OK(aq_event_wait(g_ev));
+    ASSERT_EQ(aq_group_live(g_grp), 0);
+    ASSERT_OK(aq_group_spawn(g_grp, late_failer, NULL));
+    return NULL;
+}
+
+static void *waits_for_g_grp(void *arg)
+{
+    int *st = arg;
+    return IARG(aq_group_wait(g_grp, st));
+}
+
+static void *woken_waiters_main(void *arg)
+{
+    (void)arg;
+    aq_task *t[2];
+    ASSERT_OK(aq_group_new(&g_grp));
+    ASSERT_OK(aq_group_spawn(g_grp, quick, NULL));
+    g_free_rc[0] = g_free_rc[1] = PENDING;
+    for (long i = 0; i < 2; i++)
+        ASSERT_OK(aq_spawn(&t[i], wait_then_free, IARG(i)));
+    ASSERT_OK(aq_gather(t, 2, NULL));
+    ASSERT_RC(g_free_rc[0], AQ_EBUSY); /* the other was still inside */
+    ASSERT_OK(g_free_rc[1]);           /* the last one out frees it */
+    for (int i = 0; i < 2; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    /* A spawn between the wake-up and the waiter's run. */
+    int st = -1;
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g_grp));
+    ASSERT_OK(aq_event_new(&g_ev));
+    ASSERT_OK(aq_group_spawn(g_grp, waits_event, NULL));
+    ASSERT_OK(aq_spawn(&t[0], spawns_after_wake, NULL));
+    ASSERT_OK(aq_yield()); /* the child and t[0] wait on the event */
+    ASSERT_OK(aq_spawn(&t[1], waits_for_g_grp, &st));
+    ASSERT_OK(aq_yield()); /* t[1] waits on the group */
+    ASSERT_OK(aq_event_set(g_ev));
+    void *rc;
+    ASSERT_OK(aq_task_wait(t[1], &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_EGROUP); /* the late child's failure */
+    ASSERT_EQ(st, 7);
+    ASSERT_EQ(g_done[7], 1);
+    ASSERT_EQ(aq_group_live(g_grp), 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_OK(aq_group_free(g_grp));
+    ASSERT_OK(aq_event_free(g_ev));
+    return NULL;
+}
+
+TEST(test_group_woken_waiters_hold_it) { t_main(woken_waiters_main, NULL); }
+
 int main(int argc, char **argv)
 {
     RUN(test_group_waits_for_all);
@@ -331,5 +427,6 @@ int main(int argc, char **argv)
     RUN(test_group_as_select_clause);
     RUN(test_group_status_apart_from_codes);
     RUN(test_group_bad_input);
+    RUN(test_group_woken_waiters_hold_it);
     return t_done();
 }

@@ -664,6 +664,61 @@ TEST(test_cond_free_with_notified_waiter)
     sh_main(free_with_notified_waiter_main, NULL);
 }
 
+/* The same for a waiter cancelled without a notice: it is on no list,
+ * yet it still takes the lock back and reads the condition, so the free
+ * is refused until it has returned (it was accepted, and the waiter read
+ * the freed condition and its freed lock: a reviewer's reproducer, ASan).
+ * And a wait whose deadline has passed fails before it passes the lock
+ * on: no other task gets the lock meanwhile (it suspended for 50 ms and
+ * let the other take the lock). */
+static int g_took_lock;
+
+static void *takes_lock(void *arg)
+{
+    aq_lock *l = arg;
+    ASSERT_OK(aq_lock_acquire(l));
+    g_took_lock = 1;
+    ASSERT_OK(aq_lock_release(l));
+    return NULL;
+}
+
+static void *free_with_cancelled_waiter_main(void *arg)
+{
+    (void)arg;
+    aq_cond *c = new_cond(NULL); /* its own lock, freed with it */
+    struct fw w = {c, aq_cond_lock(c), PENDING, PENDING};
+    aq_task *t = sh_spawn(fw_waiter, &w);
+    sh_yields(1);
+    ASSERT_OK(aq_task_cancel(t));
+    ASSERT_RC(aq_cond_free(c), AQ_EBUSY); /* cancelled, not returned */
+    sh_finish(t);
+    ASSERT_RC(w.rc, AQ_ECANCELED);
+    ASSERT_RC(w.rel_rc, AQ_OK);
+    /* A past deadline, own or a scope's: AQ_ETIMEDOUT, lock kept. */
+    aq_lock *l = aq_cond_lock(c);
+    ASSERT_OK(aq_lock_acquire(l));
+    g_took_lock = 0;
+    aq_task *x = sh_spawn(takes_lock, l);
+    sh_yields(1); /* x queues on the lock */
+    ASSERT_RC(aq_cond_wait_until(c, aq_now() - 1), AQ_ETIMEDOUT);
+    aq_timeout scope;
+    ASSERT_OK(aq_timeout_begin(&scope, aq_now() - 1));
+    ASSERT_RC(aq_cond_wait(c), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_end(&scope), 1);
+    ASSERT_EQ(g_took_lock, 0); /* never passed on */
+    ASSERT_EQ(aq_lock_locked(l), 1);
+    ASSERT_OK(aq_lock_release(l));
+    sh_finish(x);
+    ASSERT_EQ(g_took_lock, 1);
+    ASSERT_OK(aq_cond_free(c));
+    return NULL;
+}
+
+TEST(test_cond_free_with_cancelled_waiter_and_past_deadlines)
+{
+    sh_main(free_with_cancelled_waiter_main, NULL);
+}
+
 /* gh-112202 (CPython 3.13): notify(1) wakes the oldest of two waiters,
  * which is then cancelled before it gets the lock: it returns
  * AQ_ECANCELED holding the lock, and the notification goes on to the
@@ -726,5 +781,6 @@ int main(int argc, char **argv)
     RUN(test_cond_bad_input);
     RUN(test_cond_free_with_notified_waiter);
     RUN(test_cond_notify_passed_on);
+    RUN(test_cond_free_with_cancelled_waiter_and_past_deadlines);
     return t_done();
 }

@@ -292,6 +292,16 @@ static aq_list *wait_list(const aq_clause *c)
     }
 }
 
+/* A group clause's select counts among the group's waiters from its
+ * park to its last read of the group (finish), whichever clause won:
+ * aq_group_free refuses until then (sync.h). */
+static void leave_groups(aq_clause *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (c[i].op == AQ_OP_GROUP && c[i].group)
+            aq__group_leave(c[i].group);
+}
+
 /* Parks on every enabled clause until one completes: its index, or the
  * code that ended the wait (AQ_ETIMEDOUT, AQ_ECANCELED, AQ_ENOMEM). Out
  * of line, so that a select that completes at once does not set up this
@@ -308,7 +318,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         if (n > SIZE_MAX / sizeof *w || !(w = aq__malloc(n * sizeof *w)))
             return AQ_ENOMEM;
     }
-    unsigned k = 0;
+    unsigned k = 0, groups = 0;
     for (size_t i = 0; i < n; i++) {
         aq_queue *q = c[i].queue; /* the union's pointer */
         if (!q)
@@ -320,6 +330,10 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
         } else {
             list = wait_list(&c[i]);
             w[k].buf = NULL;
+            if (c[i].op == AQ_OP_GROUP) {
+                aq__group_enter(c[i].group);
+                groups = 1;
+            }
         }
         w[k].task = self;
         w[k].index = (int)i;
@@ -334,9 +348,11 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
     int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
     if (w != local)
         aq__free(w);
-    if (rc != AQ_OK && rc != AQ_ESHUTDOWN)
-        return rc; /* nothing completed: deadline, cancel */
-    return finish(c, (size_t)i, rc);
+    if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
+        rc = finish(c, (size_t)i, rc); /* else nothing completed */
+    if (groups)
+        leave_groups(c, n);
+    return rc;
 }
 
 /* ---- public -------------------------------------------------------------- */

@@ -19,9 +19,12 @@
  *   Condition.wait does (gh-112202), but only when it was notified, so
  *   no other waiter wakes for nothing. notify() marks each record it
  *   moves (kind AQ__W_LOCK), which tells the waiter afterwards.
- * - c lives while a waiter may still read it: `notified` counts the
- *   notified waiters not yet returned, and aq_cond_free refuses
- *   (AQ_EBUSY) while it, or the list of waiters, is not empty.
+ * - c lives while a waiter may still read it: `inside` counts the
+ *   waiters from passing the lock on to returning (notified or not: one
+ *   cut short by a cancel is on no list, yet still takes the lock back
+ *   and reads c), and aq_cond_free refuses (AQ_EBUSY) while it is not 0.
+ * - A wait whose deadline (its own or a scope's) has already passed
+ *   fails before it passes the lock on, so it never suspends.
  */
 #include "sync/sync.h"
 
@@ -41,7 +44,7 @@ int aq_cond_new(aq_cond **out, aq_lock *lock)
     }
     aq__list_init(&c->waiters);
     c->lock = lock;
-    c->notified = 0;
+    c->inside = 0;
     *out = c;
     return AQ_OK;
 }
@@ -50,7 +53,7 @@ int aq_cond_free(aq_cond *c)
 {
     if (!c)
         return aq_einval("condition is NULL");
-    if (!aq__list_empty(&c->waiters) || c->notified > 0)
+    if (c->inside > 0)
         return AQ_EBUSY;
     if (c->own_lock) {
         int rc = aq_lock_free(c->lock);
@@ -91,7 +94,6 @@ static void notify(aq_cond *c, long n)
         aq__waiter *w = aq__waiter_pop(&c->waiters);
         w->kind = AQ__W_LOCK;
         w->on = c->lock;
-        c->notified++;
         aq__list_push_back(&c->lock->waiters, &w->link);
     }
 }
@@ -115,22 +117,19 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
     int rc = aq__park_reserve_ahead(self);
     if (rc != AQ_OK)
         return rc;
-    aq__lock_pass(l);
     int64_t d = deadline;
     rc = aq__park_begin(self, &d);
-    if (rc != AQ_OK) {
-        reacquire(l, self);
-        return rc;
-    }
+    if (rc != AQ_OK)
+        return rc; /* a deadline passed: the lock still the caller's */
+    c->inside++;
+    aq__lock_pass(l);
     aq__waiter w;
     rc = aq__park_on(self, &w, &c->waiters, NULL, d, AQ__W_COND, c);
     if (rc != AQ_OK)
         reacquire(l, self);
-    if (w.kind == AQ__W_LOCK) { /* notified */
-        c->notified--;
-        if (rc != AQ_OK) /* cut short: someone else takes the notice */
-            notify(c, 1);
-    }
+    if (w.kind == AQ__W_LOCK && rc != AQ_OK) /* notified, cut short: */
+        notify(c, 1); /* someone else takes the notice */
+    c->inside--;
     return rc;
 }
 

@@ -19,6 +19,11 @@
  *   (AQ_EGROUP); a cancel until live is back to 0 (AQ_ECANCELED).
  * Waiters of the group (aq_group_wait, select clauses) are woken together
  * when live reaches 0, as joiners of a task are.
+ * - A woken waiter reads g once it runs (status, failed; live, which a
+ *   spawn made meanwhile raises again, and then it waits again): it
+ *   counts in `inside` from its first wait to its last read, and
+ *   aq_group_free refuses while any does. (Counting only the linked
+ *   waiters let the first woken one free g under the others.)
  */
 #include "sync/sync.h"
 
@@ -40,6 +45,7 @@ int aq_group_new(aq_group **out)
     aq__list_init(&g->children);
     aq__list_init(&g->waiters);
     g->live = 0;
+    g->inside = 0;
     g->status = 0;
     g->failed = 0;
     g->cancelling = 0;
@@ -51,7 +57,7 @@ int aq_group_free(aq_group *g)
 {
     if (!g)
         return aq_einval("group is NULL");
-    if (g->live || !aq__list_empty(&g->waiters))
+    if (g->live || g->inside || !aq__list_empty(&g->waiters))
         return AQ_EBUSY;
     aq__free(g);
     return AQ_OK;
@@ -158,19 +164,28 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     int rc = g->live > 0 ? aq__park_reserve_ahead(self) : AQ_OK;
     if (rc != AQ_OK)
         return rc;
+    aq__group_enter(g);
     if (aq__cancel_due(self))
         rc = AQ_ECANCELED;
-    else if (g->live > 0)
+    /* Again while live: a task that ran between the wake-up and this one
+     * may have spawned a child (the group took it: live was 0), and no
+     * child outlives the wait. A cancel that came meanwhile, while this
+     * task was ready, would wake nothing: it is seen here. */
+    while (rc == AQ_OK && g->live > 0) {
         rc = aq__wait_on(self, &g->waiters, NULL, deadline, AQ__W_GROUP, g);
+        if (rc == AQ_OK && g->live > 0 && aq__cancel_due(self))
+            rc = AQ_ECANCELED;
+    }
     if (rc != AQ_OK) { /* cut short: no child may outlive the wait */
         aq_group_cancel(g);
         reap(g, self);
     }
     if (status)
         *status = g->status;
-    if (rc != AQ_OK)
-        return rc;
-    return g->failed ? AQ_EGROUP : AQ_OK;
+    if (rc == AQ_OK && g->failed)
+        rc = AQ_EGROUP;
+    aq__group_leave(g);
+    return rc;
 }
 
 int aq_group_wait(aq_group *g, int *status)

@@ -72,7 +72,7 @@ static inline long aq__sem_value(const aq_sem *s)
 struct aq_cond {
     aq_list waiters; /* tasks in aq_cond_wait, not yet notified */
     aq_lock *lock;
-    long notified;   /* notified waiters not yet returned */
+    long inside;     /* waiters from passing the lock on to returning */
     int own_lock;    /* lock was made by aq_cond_new, freed with it */
 };
 
@@ -86,6 +86,8 @@ struct aq_group {
     aq_list children; /* records of the children still running */
     aq_list waiters;  /* aq_group_wait and select clauses, until live 0 */
     long live;        /* children spawned and not returned */
+    long inside;      /* waiters (aq_group_wait, select clauses) from
+                         their first wait to their last read of g */
     int status;       /* the first failing child's status, else 0 */
     int failed;
     int cancelling; /* cancelled with children live: spawns refused */
@@ -94,6 +96,12 @@ struct aq_group {
 /* Is task t (running) a child of g? A wait for g from one would wait for
  * itself (group.c). */
 AQ__HIDDEN int aq__group_has_child(const aq_group *g, const aq_task *t);
+
+/* A select's GROUP clause counts in g->inside from its park to its last
+ * read of g (select.c), as aq_group_wait does, so that a woken waiter
+ * that has not run yet keeps aq_group_free off g. */
+static inline void aq__group_enter(aq_group *g) { g->inside++; }
+static inline void aq__group_leave(aq_group *g) { g->inside--; }
 
 /* Gives the lock to the oldest waiter, or unlocks it (lock.c). */
 AQ__HIDDEN void aq__lock_pass(aq_lock *l);

@@ -785,12 +785,14 @@ static int mm_sync_start(mm *m, int ti, const m_op *op, mm_ret *r)
             r->rc = AQ_ECANCELED;
             return 1;
         }
+        if (past) { /* at once, the lock still held: nothing passed on */
+            r->rc = AQ_ETIMEDOUT;
+            return 1;
+        }
         mm_lock_pass(m, l);
         t->reacq = 0;
         t->cnotified = 0;
         t->ccond = m_cond(p, op);
-        if (past)
-            return mm_cond_reacquire(m, ti, AQ_ETIMEDOUT, r);
         return mm_block(m, ti, &m->cond[m_cond(p, op)]), 0;
     case M_COND_NOTIFY: {
         long n = m_notify_n(op);
