@@ -52,10 +52,13 @@ static void *t_malloc(size_t n)
     return p;
 }
 
+static size_t t_last_realloc; /* bytes asked by the last realloc */
+
 static void *t_realloc(void *p, size_t n)
 {
     if (t_should_fail())
         return NULL;
+    t_last_realloc = n;
     void *r = realloc(p, n);
     if (r && !p)
         t_live++;

@@ -288,7 +288,6 @@ static void drain_then_empty(aq_queue *q)
 
 static void spike_body(aq_queue *q, aq_queue_kind kind)
 {
-    (void)kind;
     fill(q, 10000); /* a burst */
     ASSERT_EQ(qstats(q).capacity, 16384);
     drain_then_empty(q); /* the burst's own emptying: kept */
@@ -296,6 +295,11 @@ static void spike_body(aq_queue *q, aq_queue_kind kind)
     fill(q, 100);
     drain_then_empty(q); /* at most a quarter used since: given back */
     ASSERT_EQ(qstats(q).capacity, 256);
+    /* ... as 256 entries: bare items, or a priority heap's (sequence
+     * number, item) pairs (FIFO and LIFO were trimmed to the heap's entry
+     * size, twice their own: a reviewer's reproducer). */
+    ASSERT_EQ(t_last_realloc,
+              256 * (kind == AQ_PRIORITY ? 2 : 1) * sizeof(int64_t));
     /* Steady at 1000 items: grows once, then never reallocates. */
     fill(q, 1000);
     drain_then_empty(q);

@@ -55,7 +55,12 @@ typedef enum aq_queue_kind {
  * so payloads are never compared). ud is the pointer given at creation.
  * It runs in the middle of a put or get, as a plain function (as outside
  * any task, like aq_drop_fn): a call marked Suspends returns AQ_EPERM
- * there. It must not call into the queue. */
+ * there. It must not call into the queue, nor cancel or wake a task
+ * (aq_task_cancel, aq_event_set, a release): a get may be handing a
+ * waiting putter's item over as it runs, and that putter would be woken
+ * twice. a and b point into the queue's storage, where an item is 8-byte
+ * aligned: for a type that needs more (long double, __int128, SSE
+ * vectors), memcpy it out rather than cast the pointer. */
 typedef int (*aq_cmp_fn)(const void *a, const void *b, void *ud);
 
 /* Largest accepted item size, in bytes. */
@@ -215,7 +220,8 @@ typedef enum aq_overflow {
  * put could not keep) and for each item an immediate aq_queue_shutdown
  * discards, with a pointer to its bytes, valid during the call only (do
  * not write through it: for a new item they are the caller's); ud is the
- * pointer given to aq_queue_set_overflow. It may free what a pointer
+ * pointer given to aq_queue_set_overflow (a stored item of a PRIORITY
+ * queue is 8-byte aligned there: see aq_cmp_fn). It may free what a pointer
  * item owns; it must not call into q. It runs on the thread of the call
  * that drops (a put, a shutdown; on a shared queue any thread). It runs as a
  * plain function, as outside any task, even inside a task's put: a call

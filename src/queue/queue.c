@@ -64,8 +64,10 @@ static int queue_make(aq_queue **out, const aq__qops *ops, size_t item_size,
     q->cmp = cmp;
     q->ud = ud;
     /* A heap entry is a sequence number then the item, padded so that the
-     * next entry's sequence number stays aligned. */
-    q->slot = sizeof(uint64_t) + ((item_size + 7) & ~(size_t)7);
+     * next entry's sequence number stays aligned. The other kinds store
+     * bare items (slot 0: aq__queue_trim sizes their buffer by item). */
+    if (ops == &aq__prio_ops || ops == &aq__prio_key_ops)
+        q->slot = sizeof(uint64_t) + ((item_size + 7) & ~(size_t)7);
     aq__list_init(&q->getters);
     aq__list_init(&q->putters);
     aq__list_init(&q->joiners);
