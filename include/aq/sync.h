@@ -136,8 +136,8 @@ AQ_EXTERN long aq_sem_value(const aq_sem *s);
  * suspend. */
 AQ_EXTERN int aq_cond_new(aq_cond **out, aq_lock *lock);
 /* Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EBUSY if a task waits on c
- * (notified or not: until every waiter has returned with the lock), or
- * c's own lock is held. Does not suspend. */
+ * (notified or not, cancelled or timed out: until every waiter has
+ * returned with the lock), or c's own lock is held. Does not suspend. */
 AQ_EXTERN int aq_cond_free(aq_cond *c);
 /* c's lock, to acquire and release around waits; NULL if c is NULL.
  * Does not suspend. */
@@ -247,7 +247,9 @@ typedef int (*aq_group_fn)(void *arg);
  * AQ_ENOMEM. Does not suspend. */
 AQ_EXTERN int aq_group_new(aq_group **out);
 /* Returns: AQ_OK; AQ_EINVAL if g is NULL; AQ_EBUSY if a child is still
- * running or a task waits on g. Does not suspend. */
+ * running or a task waits on g (aq_group_wait or a select's clause, until
+ * it has returned: one woken with others frees g once they have). Does
+ * not suspend. */
 AQ_EXTERN int aq_group_free(aq_group *g);
 /* Spawns fn(arg) as a child of g (tg.create_task), on the caller's loop.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if g or fn is NULL;
