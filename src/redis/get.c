@@ -238,7 +238,10 @@ static long wanted(const aq_redis_queue *q)
      * prefetch, not one per get. */
     if (q->ngetters == 0 && free_held > q->prefetch / 2)
         return 0;
-    long want = q->ngetters + q->prefetch - free_held;
+    /* prefetch - free_held first: both >= 0, so no overflow whatever
+     * prefetch is (ngetters + prefetch overflowed for LONG_MAX). */
+    long ahead = q->prefetch - free_held;
+    long want = q->ngetters + (ahead < 1000 ? ahead : 1000);
     return want < 1000 ? want : 1000;
 }
 

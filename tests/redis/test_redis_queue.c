@@ -5,6 +5,8 @@
  * every client. */
 #include "redis_helpers.h"
 
+#include <limits.h>
+
 static aq_redis_queue *g_q;
 
 /* ---- put and get ---------------------------------------------------------- */
@@ -403,6 +405,25 @@ static void *prefetch_main(void *arg)
 }
 TEST(prefetch_reads_ahead) { t_main(prefetch_main, NULL); }
 
+/* A prefetch as large as a long goes: reads ask for at most 1000, and
+ * a get is served (the count of entries wanted overflowed, so no read
+ * was made and the get timed out: a reviewer's reproducer, UBSan). */
+static void *huge_prefetch_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:hugeprefetch", "c1");
+    c.prefetch = LONG_MAX;
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_put(q, "huge-001"));
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + 2 * AQ_SEC));
+    ASSERT(memcmp(item, "huge-001", ITEM) == 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(prefetch_as_large_as_a_long) { t_main(huge_prefetch_main, NULL); }
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 static void *reconnect_main(void *arg)
@@ -504,6 +525,7 @@ int main(int argc, char **argv)
     RUN(shutdown_immediate_discards_nothing);
     RUN(puts_of_many_tasks_share_writes);
     RUN(prefetch_reads_ahead);
+    RUN(prefetch_as_large_as_a_long);
     RUN(reconnects_after_the_server_drops_clients);
     RUN(survives_the_server_dropping_clients_under_load);
     return t_done();
