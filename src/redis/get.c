@@ -309,6 +309,11 @@ static int wait_in_line(aq_redis_queue *q, int64_t deadline, aq__rq_held **h)
                 (*h)->slot = NULL;
             }
         aq__rq_slot_put(q, s);
+        /* The entry promised went before this get ran: acknowledged by
+         * id (aq_redis_queue_ack), a cancelled ack included. Queue again
+         * rather than hand over nothing. */
+        if (rc == AQ_OK && !*h)
+            continue;
         if (rc != RQ_AGAIN ||
             (rc = aq__rq_back_off(&pause, deadline)) != AQ_OK)
             return rc;

@@ -424,6 +424,60 @@ static void *huge_prefetch_main(void *arg)
 }
 TEST(prefetch_as_large_as_a_long) { t_main(huge_prefetch_main, NULL); }
 
+/* One read brings X and Y for two waiting gets; the first, cancelled,
+ * acknowledges Y by id before the second runs: the second finds its
+ * promised entry gone and waits again (it dereferenced NULL: a
+ * reviewer's reproducer), then gets the next entry put. */
+static aq_redis_queue *g_rq;
+static aq_redis_id g_y;
+
+static void *get_then_ack_y(void *arg)
+{
+    (void)arg;
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_until(g_rq, item, aq_now() + 2 * AQ_SEC));
+    ASSERT_OK(aq_task_cancel(aq_task_self()));
+    ASSERT_RC(aq_redis_queue_ack(g_rq, &g_y), AQ_ECANCELED);
+    return NULL;
+}
+
+static void *get_one(void *arg)
+{
+    char *item = arg;
+    return IARG(aq_redis_queue_get_until(g_rq, item, aq_now() + 2 * AQ_SEC));
+}
+
+static void *promised_gone_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:promised", "c1");
+    c.prefetch = 4;
+    g_rq = open_q(&c);
+    aq_task *t[2];
+    char item[ITEM], out[256], x[48];
+    ASSERT_OK(aq_spawn(&t[0], get_then_ack_y, NULL));
+    ASSERT_OK(aq_spawn(&t[1], get_one, item));
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* both in line, one read out */
+    cli(out, sizeof out,
+        "EVAL \"return {redis.call('XADD',KEYS[1],'*','item','xxxxxxxx'),"
+        "redis.call('XADD',KEYS[1],'*','item','yyyyyyyy')}\" 1 t:promised");
+    ASSERT_EQ(sscanf(out, "%47s %47s", x, g_y.s), 2);
+    ASSERT_OK(aq_task_wait(t[0], NULL));
+    ASSERT_OK(aq_redis_queue_put(g_rq, "zzzzzzzz"));
+    void *rc;
+    ASSERT_OK(aq_task_wait(t[1], &rc));
+    ASSERT_OK((int)IVAL(rc));
+    ASSERT(memcmp(item, "zzzzzzzz", ITEM) == 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_OK(aq_redis_queue_close(g_rq));
+    return NULL;
+}
+TEST(promised_entry_acknowledged_before_its_get_ran)
+{
+    t_main(promised_gone_main, NULL);
+}
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 static void *reconnect_main(void *arg)
@@ -526,6 +580,7 @@ int main(int argc, char **argv)
     RUN(puts_of_many_tasks_share_writes);
     RUN(prefetch_reads_ahead);
     RUN(prefetch_as_large_as_a_long);
+    RUN(promised_entry_acknowledged_before_its_get_ran);
     RUN(reconnects_after_the_server_drops_clients);
     RUN(survives_the_server_dropping_clients_under_load);
     return t_done();
