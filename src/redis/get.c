@@ -149,8 +149,13 @@ static const char *item_of(const aq_redis_queue *q, const redisReply *f)
 
 static void bury(aq_redis_queue *q, const char *id, const char *reason)
 {
-    const char *argv[] = {"EVALSHA", q->sha[RQ_BURY], "2", q->stream,
-                          q->dead_key, q->group, id, reason};
+    /* The script's text, not its SHA: no reply is awaited, so a NOSCRIPT
+     * (the server's scripts flushed) would lose the move unseen; a bad
+     * item is rare enough to send the few hundred bytes. */
+    const char *argv[] = {"EVAL",      aq__rq_script_src[RQ_BURY],
+                          "2",         q->stream,
+                          q->dead_key, q->group,
+                          id,          reason};
     size_t lens[8];
     for (int i = 0; i < 8; i++)
         lens[i] = strlen(argv[i]);

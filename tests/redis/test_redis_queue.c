@@ -478,6 +478,29 @@ TEST(promised_entry_acknowledged_before_its_get_ran)
     t_main(promised_gone_main, NULL);
 }
 
+/* A bad item read after an admin's SCRIPT FLUSH still reaches the dead-
+ * letter stream (its move went by SHA with no reply awaited: NOSCRIPT
+ * lost it, stats.dead counted it, and join waited for claim_idle). */
+static void *bury_after_flush_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:buryflush", "c1");
+    aq_redis_queue *q = open_q(&c);
+    char out[256], item[ITEM];
+    cli(out, sizeof out, "SCRIPT FLUSH");
+    cli(out, sizeof out, "XADD t:buryflush '*' item short");
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now() + 300 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + 2 * AQ_SEC));
+    ASSERT_EQ(cli_long("XLEN %s", "t:buryflush:dead"), 1);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(bad_item_buried_after_script_flush)
+{
+    t_main(bury_after_flush_main, NULL);
+}
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 static void *reconnect_main(void *arg)
@@ -581,6 +604,7 @@ int main(int argc, char **argv)
     RUN(prefetch_reads_ahead);
     RUN(prefetch_as_large_as_a_long);
     RUN(promised_entry_acknowledged_before_its_get_ran);
+    RUN(bad_item_buried_after_script_flush);
     RUN(reconnects_after_the_server_drops_clients);
     RUN(survives_the_server_dropping_clients_under_load);
     return t_done();
