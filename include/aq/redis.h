@@ -127,8 +127,11 @@ typedef struct aq_redis_config {
                               letter stream "<stream>:dead" (default 5).
                               Every hand-out to a member counts, as
                               Redis counts them: a get's read, a read
-                              ahead (prefetch), a take-back at open, a
-                              sweep's claim. So when a member dies, each
+                              ahead (prefetch), a take-back at open or
+                              after a reconnection (an entry it moves to
+                              the dead-letter stream is then no longer
+                              handed out), a sweep's claim. So when a
+                              member dies, each
                               entry it held (the one that killed it, and
                               those read ahead) comes one delivery nearer
                               the dead-letter stream: set this above the

@@ -24,6 +24,24 @@
 
 #define TAKE_COUNT 1000
 
+/* The entries a take moved to the dead-letter stream: counted, and those
+ * this member held, read ahead and not yet handed to a task, dropped (a
+ * take-back after a reconnection counts a delivery for each held entry:
+ * one could go to the stream and still be handed out). One a task has
+ * stays its own: its task_done finds it gone (AQ_EALREADY); one promised
+ * to a waiting get sends that get back in line (get.c). */
+static void drop_buried(aq_redis_queue *q, const redisReply *ids)
+{
+    q->st.dead += (long)ids->elements;
+    for (size_t k = 0; k < ids->elements; k++) {
+        const redisReply *id = ids->element[k];
+        long i = id->type == REDIS_REPLY_STRING ? aq__rq_held_find(q, id->str)
+                                                : -1;
+        if (i >= 0 && !aq__rq_held_at(q, (size_t)i)->task)
+            aq__rq_held_remove(q, (size_t)i);
+    }
+}
+
 static void take_cb(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)ac;
@@ -31,8 +49,9 @@ static void take_cb(redisAsyncContext *ac, void *r, void *priv)
     aq_redis_queue *q = s->q;
     redisReply *reply = r;
     long long got = 0;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        q->st.dead += reply->element[0]->integer;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_ARRAY) {
+        drop_buried(q, reply->element[0]);
         got = (long long)reply->element[1]->elements;
         q->st.reclaimed += got;
         aq__rq_deliver_entries(q, reply->element[1]);

@@ -93,7 +93,9 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
      * XCLAIM at idle 0), or other members' idle ones (XAUTOCLAIM). Either
      * counts a delivery; one delivered more than max times is buried.
      * KEYS: stream, dead. ARGV: group, consumer, min idle ms, max
-     * deliveries, count, mode. {buried, {entries as XREADGROUP's}}. */
+     * deliveries, count, mode. {{buried ids}, {entries as XREADGROUP's}}:
+     * the ids, so that a member taking back its own entries drops those
+     * it held and no longer may hand out. */
     [RQ_TAKE] = BURY
         "local s, dead, g, me = KEYS[1], KEYS[2], ARGV[1], ARGV[2]\n"
         "local got = {}\n"
@@ -108,7 +110,7 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "  got = redis.call('XAUTOCLAIM', s, g, me, ARGV[3], '0-0',\n"
         "                   'COUNT', ARGV[5])[2]\n"
         "end\n"
-        "local out, buried = {}, 0\n"
+        "local out, buried = {}, {}\n"
         "for _, e in ipairs(got) do\n"
         "  local id = e[1]\n"
         "  if not e[2] then redis.call('XACK', s, g, id)\n"
@@ -116,7 +118,7 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "    local n = redis.call('XPENDING', s, g, id, id, 1)[1][4]\n"
         "    if n > tonumber(ARGV[4]) then\n"
         "      bury(s, dead, g, id, e[2], 'deliveries ' .. n)\n"
-        "      buried = buried + 1\n"
+        "      buried[#buried + 1] = id\n"
         "    else out[#out + 1] = e end\n"
         "  end\n"
         "end\n"

@@ -501,6 +501,40 @@ TEST(bad_item_buried_after_script_flush)
     t_main(bury_after_flush_main, NULL);
 }
 
+/* Entries read ahead, then moved to the dead-letter stream by the
+ * take-back that follows a reconnection (it counts a delivery): the
+ * handle no longer hands them out (they went to the stream and to later
+ * gets too, whose task_done said AQ_EALREADY: a reviewer's reproducer). */
+static void *buried_not_handed_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:buriedheld", "c1");
+    c.prefetch = 4;
+    c.max_deliveries = 1;
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM], out[64];
+    ASSERT_OK(aq_redis_queue_put(q, "item-001"));
+    ASSERT_OK(aq_redis_queue_put(q, "item-002"));
+    ASSERT_OK(aq_redis_queue_put(q, "item-003"));
+    ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_sleep(50 * AQ_MSEC)); /* 002 and 003 read ahead */
+    cli(out, sizeof out, "CLIENT KILL TYPE normal SKIPME yes");
+    for (int i = 0; i < 100 && cli_long("XLEN %s", "t:buriedheld:dead") < 2;
+         i++)
+        ASSERT_OK(aq_sleep(10 * AQ_MSEC)); /* reconnect, take back */
+    ASSERT_EQ(cli_long("XLEN %s", "t:buriedheld:dead"), 2);
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now() + 200 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(entries_buried_by_a_take_back_are_not_handed_out)
+{
+    t_main(buried_not_handed_main, NULL);
+}
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 static void *reconnect_main(void *arg)
@@ -605,6 +639,7 @@ int main(int argc, char **argv)
     RUN(prefetch_as_large_as_a_long);
     RUN(promised_entry_acknowledged_before_its_get_ran);
     RUN(bad_item_buried_after_script_flush);
+    RUN(entries_buried_by_a_take_back_are_not_handed_out);
     RUN(reconnects_after_the_server_drops_clients);
     RUN(survives_the_server_dropping_clients_under_load);
     return t_done();
