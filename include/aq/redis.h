@@ -131,11 +131,11 @@ typedef struct aq_redis_config {
                               after a reconnection (an entry it moves to
                               the dead-letter stream is then no longer
                               handed out), a sweep's claim. So when a
-                              member dies, each
-                              entry it held (the one that killed it, and
-                              those read ahead) comes one delivery nearer
-                              the dead-letter stream: set this above the
-                              crashes a good entry may live through */
+                              member dies, each entry it held (the one
+                              that killed it, and those read ahead)
+                              comes one delivery nearer the dead-letter
+                              stream: set this above the crashes a good
+                              entry may live through */
     long prefetch;         /* entries to read ahead of the gets, from the
                               handle's first get on (default 0: a read
                               asks for one per waiting get).
