@@ -52,7 +52,8 @@ static void *t_malloc(size_t n)
     return p;
 }
 
-static size_t t_last_realloc; /* bytes asked by the last realloc */
+/* Bytes asked by the last realloc (atomic: threads allocate too). */
+static _Atomic size_t t_last_realloc;
 
 static void *t_realloc(void *p, size_t n)
 {
