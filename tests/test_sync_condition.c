@@ -719,6 +719,48 @@ TEST(test_cond_free_with_cancelled_waiter_and_past_deadlines)
     sh_main(free_with_cancelled_waiter_main, NULL);
 }
 
+/* A condition waiter whose lock another task took and kept (it returned
+ * holding it), reaped by aq_loop_free: it returns AQ_ECANCELED without
+ * the lock. It waited for the lock instead, which no one would hand over,
+ * its record left on the lock's list once its stack was freed (a
+ * reviewer's reproducer: ASan's stack-buffer-overflow at the lock's next
+ * wait). The lock stays locked for good. */
+static aq_lock *g_kept;
+static aq_cond *g_kc;
+static int g_reaped_rc;
+
+static void *waits_on_kept(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_lock_acquire(g_kept));
+    g_reaped_rc = aq_cond_wait(g_kc);
+    return NULL;
+}
+
+static void *takes_and_keeps(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_lock_acquire(g_kept)); /* returns holding it */
+    return NULL;
+}
+
+TEST(test_cond_waiter_reaped_while_its_lock_is_kept)
+{
+    aq_loop *l;
+    g_kept = new_lock();
+    g_kc = new_cond(g_kept);
+    g_reaped_rc = PENDING;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_spawn(l, NULL, waits_on_kept, NULL, 0));
+    ASSERT_OK(aq_loop_spawn(l, NULL, takes_and_keeps, NULL, 0));
+    aq_loop_run(l); /* the waiter is left waiting on the condition */
+    ASSERT_OK(aq_loop_free(l));
+    ASSERT_RC(g_reaped_rc, AQ_ECANCELED);
+    ASSERT_OK(aq_cond_free(g_kc));
+    ASSERT_RC(aq_lock_free(g_kept), AQ_EBUSY); /* locked for good */
+    t_live--; /* that one block, deliberately never freed */
+}
+
 /* gh-112202 (CPython 3.13): notify(1) wakes the oldest of two waiters,
  * which is then cancelled before it gets the lock: it returns
  * AQ_ECANCELED holding the lock, and the notification goes on to the
@@ -782,5 +824,6 @@ int main(int argc, char **argv)
     RUN(test_cond_free_with_notified_waiter);
     RUN(test_cond_notify_passed_on);
     RUN(test_cond_free_with_cancelled_waiter_and_past_deadlines);
+    RUN(test_cond_waiter_reaped_while_its_lock_is_kept);
     return t_done();
 }

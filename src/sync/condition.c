@@ -78,7 +78,13 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
             aq__lock_own(l, self);
             break;
         }
-        if (aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, AQ__W_LOCK, l) == AQ_OK ||
+        /* The loop's final reaping cancels each task once: a wait begun
+         * now might never be handed the lock (its owner may have returned
+         * holding it), and its record would stay on the lock's list after
+         * the task's stack is gone. So none is begun. */
+        if (self->loop->closing ||
+            aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, AQ__W_LOCK, l) ==
+                AQ_OK ||
             self->loop->closing)
             break;
     }

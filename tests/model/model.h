@@ -688,6 +688,11 @@ static int mm_cond_reacquire(mm *m, int ti, int rc, mm_ret *r)
         mm_cond_cut_done(m, ti);
         return 1;
     }
+    if (m->closing) { /* the final reaping: no wait begun, lock not held */
+        r->rc = rc;
+        mm_cond_cut_done(m, ti);
+        return 1;
+    }
     t->reacq = 1;
     t->cw_rc = rc;
     t->shielded = 1;
