@@ -168,6 +168,14 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     return AQ_OK;
 }
 
+static int scripts_loaded(const aq_redis_queue *q)
+{
+    for (int i = 0; i < RQ_NSCRIPTS; i++)
+        if (!q->sha[i][0])
+            return 0;
+    return 1;
+}
+
 static int open_server(aq_redis_queue *q)
 {
     int64_t deadline = aq_now() + q->connect_timeout;
@@ -192,9 +200,19 @@ static int open_server(aq_redis_queue *q)
         return q->w.last_error;
     if (rc != AQ_OK)
         return rc;
-    for (int i = 0; i < RQ_NSCRIPTS; i++)
-        if (!q->sha[i][0])
-            return AQ_ESERVER;
+    if (!scripts_loaded(q)) {
+        /* A server still loading its data refused the loads queued at
+         * connect (LOADING); the create's call waited that out, so load
+         * them again, a reply on the same connection saying when. */
+        const char *ping[] = {"PING"};
+        size_t ping_len[] = {4};
+        aq__rq_scripts_load(q);
+        rc = aq__rq_call(q, NULL, 1, ping, ping_len, deadline, NULL, NULL);
+        if (rc != AQ_OK)
+            return rc;
+    }
+    if (!scripts_loaded(q))
+        return AQ_ESERVER;
     rc = aq__rq_take(q, 1, deadline);
     if (rc < 0)
         return rc;
