@@ -583,6 +583,28 @@ TEST(test_loop_thread_exit_frees_its_alt_stack)
     ASSERT_EQ(mapped(alt), 0);
 }
 
+/* aq_loop_stop from aq_run's main task, which then keeps yielding with
+ * nothing else pending: the stop takes effect (aq_run returns
+ * AQ_ECANCELED, the task is reaped). The tasks ran on among themselves
+ * past each iteration and the loop never saw the stop (a reviewer's
+ * reproducer hung); bounded here so that a regression fails, not hangs. */
+static void *stop_then_yield(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_loop_stop(aq_loop_current()));
+    long n = 0;
+    while (aq_yield() == AQ_OK)
+        ASSERT(++n < 10000000); /* the stop never took effect */
+    return IARG(n);
+}
+
+TEST(test_loop_stop_seen_by_yielding_tasks)
+{
+    void *n = NULL;
+    ASSERT_RC(aq_run(stop_then_yield, NULL, &n), AQ_ECANCELED);
+    ASSERT(IVAL(n) < 10);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_loop_spawn_outside_run_and_results);
@@ -598,5 +620,6 @@ int main(int argc, char **argv)
     RUN(test_loop_two_loops_one_after_the_other);
     RUN(test_loop_free_other_loop_from_task);
     RUN(test_loop_thread_exit_frees_its_alt_stack);
+    RUN(test_loop_stop_seen_by_yielding_tasks);
     return t_done();
 }

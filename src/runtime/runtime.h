@@ -494,12 +494,19 @@ AQ__ALWAYS_INLINE aq_task *aq__ready_pop(aq_loop *l)
 }
 
 /* Suspends the current task t and runs the next ready task, or returns to
- * the loop. Returns when t is resumed. */
+ * the loop. Returns when t is resumed. Past the iteration's snapshot,
+ * with nothing pending, tasks run on among themselves without the loop:
+ * a stop (aq_loop_stop) sends the next switch back to the loop, which
+ * alone sees it (ready tasks that kept handing over made it wait for
+ * ever). */
 AQ__ALWAYS_INLINE void aq__loop_suspend(aq_task *t)
 {
     aq_loop *l = t->loop;
     aq__stack_check(t);
-    if (!aq__list_empty(&l->ready) && (l->iter_end || l->pending == 0)) {
+    if (!aq__list_empty(&l->ready) &&
+        (l->iter_end ||
+         (l->pending == 0 &&
+          !atomic_load_explicit(&l->stop, memory_order_relaxed)))) {
         aq_task *next = aq__list_entry(l->ready.next, aq_task, link);
         /* A compact task whose frames must be copied in is started from
          * the loop's context (compact.c). */
