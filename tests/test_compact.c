@@ -283,6 +283,14 @@ static void *park_forever(void *arg)
     return NULL;
 }
 
+static void *park_then_return(void *arg)
+{
+    long local = 42;
+    ASSERT_OK(aq_sleep(AQ_MSEC)); /* its frames saved and back */
+    ASSERT_EQ(local, 42);
+    return arg;
+}
+
 TEST(test_compact_setter_codes)
 {
     aq_loop *l;
@@ -300,6 +308,21 @@ TEST(test_compact_setter_codes)
     ASSERT_OK(aq_loop_new(&l));
     ASSERT_OK(aq_loop_set_compact(l, SHARED));
     ASSERT_OK(aq_loop_set_compact(l, 0)); /* off again: nothing alive */
+    ASSERT_OK(aq_loop_free(l));
+
+    /* A shared stack of the default size comes from the loop's stack
+     * pool: a new default size (which gives the pool back) is refused
+     * while compact mode is on (it freed the shared stack under the
+     * loop: a reviewer's reproducer, use after free at the next run or at
+     * aq_loop_free), and allowed once it is off. */
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, AQ_STACK_DEFAULT));
+    ASSERT_RC(aq_loop_set_stack_size(l, 2 * AQ_STACK_DEFAULT), AQ_EBUSY);
+    ASSERT_OK(aq_loop_set_stack_size(l, AQ_STACK_DEFAULT)); /* the same */
+    ASSERT_OK(aq_loop_spawn(l, NULL, park_then_return, NULL, 0));
+    ASSERT_OK(aq_loop_run(l)); /* a compact task on the shared stack */
+    ASSERT_OK(aq_loop_set_compact(l, 0));
+    ASSERT_OK(aq_loop_set_stack_size(l, 2 * AQ_STACK_DEFAULT));
     ASSERT_OK(aq_loop_free(l));
 }
 

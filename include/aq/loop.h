@@ -134,7 +134,9 @@ AQ_EXTERN int aq_loop_free(aq_loop *loop);
  * loop's pooled stacks are of the old size.
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL or size is outside
  * [AQ_STACK_MIN, AQ_STACK_MAX]; AQ_EBUSY if a task of the loop has not
- * returned yet (nothing changes). Does not suspend. */
+ * returned yet, or compact mode is on and size is a new one (its shared
+ * stack comes from the same pool: turn it off with aq_loop_set_compact
+ * (loop, 0) first); nothing changes then. Does not suspend. */
 AQ_EXTERN int aq_loop_set_stack_size(aq_loop *loop, size_t size);
 
 /* Sets how many free stacks the loop keeps warm (memory still committed)

@@ -269,6 +269,12 @@ int aq_loop_set_stack_size(aq_loop *l, size_t size)
     if (l->nlive)
         return AQ_EBUSY;
     size = aq__page_round(size);
+    /* Compact mode's shared stack may be one of the pooled stacks or
+     * slabs that a new size gives back: releasing them freed it under
+     * l->shared (a reviewer's reproducer: a heap-use-after-free at the
+     * next compact run or at aq_loop_free). */
+    if (size != l->stack_size && l->shared)
+        return AQ_EBUSY;
     if (size != l->stack_size) {
         /* Pooled stacks and slabs are all of the old size, and unused. */
         aq__stack_release_all(l);
