@@ -232,7 +232,10 @@ AQ_EXTERN int aq_cores_wait(aq_cores *c);
  * job (aq_to_thread) that a task of one of them waits for (c is then
  * left running). Blocks the thread. Any thread but c's loops'; no other
  * thread may begin a call on c once it has begun (an aq_cores_wait
- * already under way is waited for). */
+ * already under way is waited for), and every aq_cores_spawn made by
+ * another thread must have returned before it begins: a spawn still
+ * under way would touch c once freed (join or signal those threads
+ * first). */
 AQ_EXTERN int aq_cores_stop(aq_cores *c);
 
 /* ===================================================================== */
