@@ -21,6 +21,13 @@
 static aq_queue *results;
 static atomic_int running = NTHREADS;
 static pthread_t pool[NTHREADS];
+static int started[NTHREADS]; /* pthread_create succeeded: join it */
+
+static void producer_done(void) /* the last one out shuts it down */
+{
+    if (atomic_fetch_sub(&running, 1) == 1)
+        check(aq_queue_shutdown(results, 0), "aq_queue_shutdown");
+}
 
 static void *worker(void *arg) /* a plain thread: blocks when full */
 {
@@ -30,8 +37,7 @@ static void *worker(void *arg) /* a plain thread: blocks when full */
         if (check(aq_queue_thread_put(results, &square), "thread_put"))
             break;
     }
-    if (atomic_fetch_sub(&running, 1) == 1) /* the last one out */
-        check(aq_queue_shutdown(results, 0), "aq_queue_shutdown");
+    producer_done();
     return NULL;
 }
 
@@ -50,8 +56,15 @@ static void *main_task(void *arg)
     aq_task *c[2];
     for (int i = 0; i < 2; i++)
         check(aq_spawn(&c[i], consumer, &sums[i]), "aq_spawn");
-    for (long t = 0; t < NTHREADS; t++)
-        pthread_create(&pool[t], NULL, worker, (void *)(intptr_t)(t * PER_THREAD));
+    for (long t = 0; t < NTHREADS; t++) {
+        int err = pthread_create(&pool[t], NULL, worker,
+                                 (void *)(intptr_t)(t * PER_THREAD));
+        started[t] = err == 0;
+        if (err) { /* a producer that never ran is done all the same */
+            check(-err, "pthread_create");
+            producer_done();
+        }
+    }
     check(aq_gather(c, 2, NULL), "aq_gather");
     for (int i = 0; i < 2; i++)
         aq_task_release(c[i]);
@@ -71,7 +84,8 @@ int main(void)
         return 1;
     check(aq_run(main_task, NULL, NULL), "aq_run");
     for (int t = 0; t < NTHREADS; t++) /* off the loop: a join blocks */
-        pthread_join(pool[t], NULL);
+        if (started[t])
+            pthread_join(pool[t], NULL);
     aq_queue_free(results);
     return exit_status;
 }

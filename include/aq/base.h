@@ -87,7 +87,10 @@ AQ_EXTERN const char *aq_errname(int code);
  * told apart without a debugger. Pointer arguments that are NULL make one
  * check, whose phrase names them together ("queue or item is NULL"): the
  * caller can see which. Codes other than AQ_EINVAL (AQ_EPERM for a call
- * outside a task, AQ_EBUSY for a nested aq_run) set no detail. As errno: a
+ * outside a task, AQ_EBUSY for a nested aq_run) set no detail, nor does a
+ * system call's own EINVAL passed through as AQ_EINVAL (aq_read of fewer
+ * than 8 bytes from an eventfd, say): the detail may then describe an
+ * earlier AQ_EINVAL, so it names libaq's checks only. As errno: a
  * successful call leaves it unchanged, so read it right after the AQ_EINVAL
  * it explains; "" when this thread has had none. Never NULL. Tasks of one
  * loop share their thread's detail. Does not suspend; callable anywhere, from
