@@ -1,6 +1,6 @@
 # Thin wrapper over CMake: `make`, `make demo`, `make test`, `make install`.
 BUILD ?= build
-ASAN_BUILD ?= build-asan
+ASAN_BUILD ?= $(BUILD)-asan
 PREFIX ?= /usr/local
 CMAKE ?= cmake
 CMAKE_FLAGS ?=
@@ -36,7 +36,7 @@ test-asan:
 # bound does not hold with TSan's shadow memory) and test_model (TSan's
 # per-thread history does not fit the million short task lives of 10,000
 # programs on one thread: it aborts).
-TSAN_BUILD ?= build-tsan
+TSAN_BUILD ?= $(BUILD)-tsan
 test-tsan:
 	$(MAKE) all BUILD=$(TSAN_BUILD) CMAKE_FLAGS="-DAQ_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DAQ_BUILD_EXAMPLES=OFF"
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j2 \
@@ -45,7 +45,7 @@ test-tsan:
 # The tests on AArch64: a cross build run under qemu-user (installs both
 # from Debian's archive if missing).
 test-aarch64:
-	sh tests/aarch64.sh build-aarch64
+	sh tests/aarch64.sh $(BUILD)-aarch64
 
 # The reference manual: HTML and man pages from the public headers'
 # comments, by Doxygen (docs/manual/; installed with apt-get if missing),
@@ -61,7 +61,7 @@ install:
 	$(CMAKE) --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-aarch64
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BUILD)-aarch64
 
 # Benchmarks beside their floor (bench/floor.c) and the Go, async-channel,
 # tokio and asyncio peers (bench/README.md): a table to paste into
