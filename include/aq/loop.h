@@ -400,7 +400,9 @@ AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
  * from a signal handler (it allocates and writes through stdio) nor from
  * another thread while the loop runs (it reads the loop's lists without
  * a lock): to dump a loop stuck in another thread, post the dump to it
- * (aq_loop_post) or use the gdb extension's aq-tasks LOOP. Each parked
+ * (aq_loop_post, with the loop as the post's arg: a post runs outside
+ * any task, where aq_loop_current() is NULL) or use the gdb extension's
+ * aq-tasks LOOP. Each parked
  * or ready task's line is followed by the frames it is suspended in
  * (aq_task_backtrace), except a compact task's, which are copied aside.
  * Returns: AQ_OK; AQ_EINVAL if loop or f is NULL; AQ_EBADF if writing to

@@ -25,7 +25,8 @@ out=$(AQ_STACK_GUARDS=mprotect gdb -q -batch -nx \
     -ex 'set debuginfod enabled off' \
     -ex 'break stop_here' -ex run -ex "source $ext" \
     -ex 'aq-tasks' -ex 'aq-bt 2' -ex 'aq-bt 3' -ex 'aq-bt 1' \
-    -ex 'aq-bt 0x1234' -ex "$make_core" -ex continue \
+    -ex 'aq-bt 0x1234' -ex 'aq-tasks (long)aq__thread_loop' \
+    -ex 'aq-tasks 0' -ex "$make_core" -ex continue \
     "$parked" 2>&1)
 printf '%s\n' "$out"
 fail=0
@@ -33,13 +34,20 @@ for want in '"consumer" parked on get from queue 0x' \
     '"sleeper" parked on sleep, deadline in 9.' \
     'in consumer_parked_here ()' 'in sleeper_parked_here ()' \
     '(no name) running, on thread 1' '#0  stop_here () at' \
-    'aq-bt: 0x1234 is not a task' \
+    'aq-bt: 0x1234 is not a task' 'aq-tasks: 0 is NULL, not a loop' \
     'exited normally'; do
     if ! printf '%s\n' "$out" | grep -qF "$want"; then
         echo "FAIL: the output lacks: $want"
         fail=1
     fi
 done
+# A loop given as a bare address (an integer to gdb, as aq_loop_dump
+# prints it) lists the same tasks (it raised a Python exception).
+if [ "$(printf '%s\n' "$out" | grep -c '^libaq loop 0x.*: 3 tasks')" != 2 ]
+then
+    echo "FAIL: aq-tasks with the loop's address did not list its tasks"
+    fail=1
+fi
 # The same program's core: aq-tasks reads it; aq-bt says it needs a
 # process (gdb -batch then fails, with its last command).
 if [ "${AQ_GDB_CORE:-1}" = 1 ]; then

@@ -142,8 +142,22 @@ class AqTasks(gdb.Command):
 
     def invoke(self, arg, from_tty):
         _types()
-        loop = gdb.parse_and_eval(arg) if arg else _current_loop()
-        tasks = _tasks(loop)
+        if not arg:
+            loop = _current_loop()
+            tasks = _tasks(loop)
+        else:
+            # A bare address (as aq_loop_dump prints it) is an integer to
+            # gdb: cast it, as aq-bt casts a task's.
+            try:
+                loop = gdb.parse_and_eval(arg).cast(
+                    gdb.lookup_type("struct aq_loop").pointer())
+                if int(loop) == 0:
+                    raise gdb.GdbError("aq-tasks: %s is NULL, not a loop"
+                                       % arg)
+                tasks = _tasks(loop)
+            except gdb.error as e:
+                raise gdb.GdbError("aq-tasks: %s is not a loop (%s)"
+                                   % (arg, e))
         LAST["loop"] = loop
         print("libaq loop %s: %d task%s"
               % (loop, len(tasks), "" if len(tasks) == 1 else "s"))
