@@ -145,7 +145,10 @@ AQ_EXTERN aq_lock *aq_cond_lock(const aq_cond *c);
 /* Releases the lock, waits to be notified, and takes the lock back
  * (await cond.wait()). It returns holding the lock whatever ended the
  * wait: a deadline or a cancel re-acquires it first (shielded), as
- * asyncio does. A notified waiter gets the lock in notification order.
+ * asyncio does; only the loop's final reaping (aq_loop_free, aq_run's
+ * end), which overrides shields, returns AQ_ECANCELED without the lock
+ * when another task holds it (one that returned holding it would never
+ * hand it over). A notified waiter gets the lock in notification order.
  * Returns: AQ_OK; AQ_EPERM outside a task or if the caller does not hold
  * the lock (asyncio's RuntimeError); AQ_EINVAL if c is NULL;
  * AQ_ECANCELED (lock held); AQ_ETIMEDOUT (the _until form; lock held).
