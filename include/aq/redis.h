@@ -217,7 +217,10 @@ AQ_EXTERN int aq_redis_queue_put_until(aq_redis_queue *q, const void *item,
  * stays pending for reclaim if the handle is closed first. A get whose
  * deadline has passed still returns an entry this member already holds
  * (taken back, reclaimed or read ahead: prefetch) with AQ_OK, as a
- * queue's get completes when it can; it asks the server nothing.
+ * queue's get completes when it can, and then asks the server nothing;
+ * holding none, it returns AQ_ETIMEDOUT without suspending, but its read
+ * has gone out: an entry that read delivers is held by this handle, for
+ * its next get (or for reclaim once the handle is closed).
  * id: NULL, or receives the entry's id (the _entry form).
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q or item is NULL or q is of
  * another loop; AQ_ESHUTDOWN once a shutdown is seen and no entry is
