@@ -149,10 +149,10 @@ static const char *item_of(const aq_redis_queue *q, const redisReply *f)
 
 static void bury(aq_redis_queue *q, const char *id, const char *reason)
 {
-    /* The script's text, not its SHA: no reply is awaited, so a NOSCRIPT
+    /* The script's text, not a SHA: no reply is awaited, so a NOSCRIPT
      * (the server's scripts flushed) would lose the move unseen; a bad
      * item is rare enough to send the few hundred bytes. */
-    const char *argv[] = {"EVAL",      aq__rq_script_src[RQ_BURY],
+    const char *argv[] = {"EVAL",      aq__rq_bury_src,
                           "2",         q->stream,
                           q->dead_key, q->group,
                           id,          reason};

@@ -97,7 +97,7 @@ typedef struct aq__rq_held {
     unsigned char item[]; /* item_size bytes */
 } aq__rq_held;
 
-enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_BURY, RQ_NSCRIPTS };
+enum { RQ_PUT, RQ_ACK, RQ_LEN, RQ_TAKE, RQ_NSCRIPTS };
 
 struct aq_redis_queue {
     aq_loop *loop;
@@ -139,6 +139,7 @@ struct aq_redis_queue {
 /* scripts.c */
 extern const char *const aq__rq_script_src[RQ_NSCRIPTS];
 extern const char aq__rq_create_src[];
+extern const char aq__rq_bury_src[];
 void aq__rq_scripts_load(aq_redis_queue *q);
 
 /* call.c */

@@ -123,12 +123,16 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "  end\n"
         "end\n"
         "return {buried, out}\n",
-    /* KEYS: stream, dead. ARGV: group, id, reason. */
-    [RQ_BURY] = BURY
-        "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]\n"
-        "bury(KEYS[1], KEYS[2], ARGV[1], ARGV[2], e and e[2], ARGV[3])\n"
-        "return 1\n",
 };
+
+/* Moves entry id to the dead-letter stream. KEYS: stream, dead. ARGV:
+ * group, id, reason. Sent whole (EVAL) by a caller that awaits no reply
+ * (get.c's bad item), where a NOSCRIPT would go unseen: not loaded. */
+const char aq__rq_bury_src[] =
+    BURY
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]\n"
+    "bury(KEYS[1], KEYS[2], ARGV[1], ARGV[2], e and e[2], ARGV[3])\n"
+    "return 1\n";
 
 /* Creates the group (and the stream) unless it exists; a new group has
  * acknowledged nothing, so its counter starts at 0, whatever a stream

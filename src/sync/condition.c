@@ -79,13 +79,13 @@ AQ__ALWAYS_INLINE void reacquire(aq_lock *l, aq_task *self)
             break;
         }
         /* The loop's final reaping cancels each task once: a wait begun
-         * now might never be handed the lock (its owner may have returned
+         * then might never be handed the lock (its owner may have returned
          * holding it), and its record would stay on the lock's list after
-         * the task's stack is gone. So none is begun. */
+         * the task's stack is gone. So none is begun; checked again after
+         * each wake-up, at the top. */
         if (self->loop->closing ||
             aq__wait_on(self, &l->waiters, NULL, AQ_NEVER, AQ__W_LOCK, l) ==
-                AQ_OK ||
-            self->loop->closing)
+                AQ_OK)
             break;
     }
     aq__uncut_end(self, &saved);

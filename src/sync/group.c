@@ -57,7 +57,7 @@ int aq_group_free(aq_group *g)
 {
     if (!g)
         return aq_einval("group is NULL");
-    if (g->live || g->inside || !aq__list_empty(&g->waiters))
+    if (g->live || g->inside) /* every waiter linked counts in inside */
         return AQ_EBUSY;
     aq__free(g);
     return AQ_OK;
