@@ -29,13 +29,16 @@ class RedisServer:
         self.dir = tempfile.mkdtemp(prefix="aq-redis-")
         self.port = free_port()
         self.persist = persist
+        self.extra = []  # more redis-server arguments (loading.py)
         self.proc = None
 
     @property
     def addr(self):
         return "127.0.0.1:%d" % self.port
 
-    def start(self):
+    def start(self, loaded=True):
+        """Starts the server and returns once it answers PING (loaded
+        False: once it answers at all, LOADING included)."""
         args = ["redis-server", "--port", str(self.port),
                 "--bind", "127.0.0.1", "--dir", self.dir,
                 "--logfile", os.path.join(self.dir, "log"), "--save", ""]
@@ -43,12 +46,15 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
+        args += self.extra
         self.proc = subprocess.Popen(args)
         for _ in range(500):
             if self.proc.poll() is not None:
                 raise RuntimeError("redis-server exited: see " + self.dir)
             try:
-                if self.cli("PING").strip() == "PONG":
+                reply = self.cli("PING").strip()
+                if reply == "PONG" or (not loaded and
+                                       reply.startswith("LOADING")):
                     return self
             except subprocess.CalledProcessError:
                 pass
