@@ -542,6 +542,24 @@ TEST(test_loop_free_other_loop_from_task)
     ASSERT_OK(aq_loop_free(own));
 }
 
+/* A task frees another loop that has no task left and whose last run an
+ * aq_loop_stop ended: AQ_OK (a reviewer's reproducer: the free ran that
+ * loop again to reap it, the run refused from a task, and the stop's mark
+ * made the free retry for ever). */
+static void *free_it(void *l)
+{
+    ASSERT_OK(aq_loop_free(l));
+    return NULL;
+}
+
+TEST(test_loop_free_stopped_idle_loop_from_task)
+{
+    aq_loop *other = new_loop();
+    ASSERT_OK(aq_loop_stop(other));
+    ASSERT_OK(aq_loop_run(other)); /* ended by the stop */
+    ASSERT_OK(aq_run(free_it, other, NULL));
+}
+
 /* A thread that ran a loop got an alternate signal stack for overflow
  * reports (overflow.c); it is unmapped when the thread exits (a fresh
  * user's trial: 64 KiB of address space kept per thread, so starting and
@@ -619,6 +637,7 @@ int main(int argc, char **argv)
     RUN(test_loop_set_stack_pool);
     RUN(test_loop_two_loops_one_after_the_other);
     RUN(test_loop_free_other_loop_from_task);
+    RUN(test_loop_free_stopped_idle_loop_from_task);
     RUN(test_loop_thread_exit_frees_its_alt_stack);
     RUN(test_loop_stop_seen_by_yielding_tasks);
     return t_done();

@@ -225,6 +225,40 @@ TEST(test_to_thread_deadline_and_cleanup_at_loop_free)
     ASSERT_EQ(g_cleanup_in_task, 0);
 }
 
+/* A task of another loop frees the loop whose task left a job running
+ * (its deadline passed): the free waits for fn and runs the cleanup as a
+ * plain function, outside any task, as the header says, not inside the
+ * freeing task (a reviewer's reproducer: aq_task_self() was that task,
+ * and a suspending call in the cleanup suspended it mid-free). */
+static void *free_other_main(void *other)
+{
+    pthread_t th;
+    ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
+    pthread_detach(th);
+    ASSERT_OK(aq_loop_free(other)); /* no task left there */
+    return NULL;
+}
+
+TEST(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop)
+{
+    gate_reset();
+    aq_loop *other;
+    ASSERT_OK(aq_loop_new(&other));
+    struct call c = {.rc = PENDING, .deadline = aq_now() + 2 * AQ_MSEC};
+    ASSERT_OK(aq_loop_spawn(other, NULL, gated_child, &c, 0));
+    /* Until the task has timed out and returned (aq_loop_run would wait
+     * for the job too: it keeps the loop alive). */
+    while (c.rc == PENDING) {
+        ASSERT_OK(aq_loop_run_ready(other));
+        usleep(100);
+    }
+    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
+    ASSERT_EQ(g_cleanups, 0); /* fn still blocked */
+    ASSERT_OK(aq_run(free_other_main, other, NULL));
+    ASSERT_EQ(g_cleanups, 1);
+    ASSERT_EQ(g_cleanup_in_task, 0);
+}
+
 /* A timeout scope cuts the wait short like a deadline; a result nobody
  * takes (result NULL) goes to the cleanup on success too. */
 static void *scope_main(void *arg)
@@ -385,6 +419,7 @@ int main(int argc, char **argv)
     RUN(test_to_thread_many_more_than_the_pool);
     RUN(test_to_thread_cancel_while_running);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
+    RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
     RUN(test_to_thread_scope_and_untaken_result);
     RUN(test_to_thread_pool_lifetime);
     RUN(test_to_thread_bad_input);

@@ -243,7 +243,13 @@ int aq_loop_free(aq_loop *l)
     if (atomic_load_explicit(&l->running, memory_order_acquire) ||
         (aq__cur && l->nlive))
         return AQ_EBUSY;
-    aq__loop_finish(l);
+    /* What the free runs (a pool job's cleanup, a reserved post) runs as
+     * a plain function, whoever frees: from a task of another loop it
+     * would otherwise see that task as its own, and a suspension there
+     * would let another task free l under it (a reviewer's reproducer). */
+    aq_task *self = aq__plain_begin();
+    if (!self) /* from a task, nothing to reap (above) and none to run */
+        aq__loop_finish(l);
     while (!aq__list_empty(&l->tasks)) { /* handles never released */
         aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
         aq__list_remove(&t->all);
@@ -257,6 +263,7 @@ int aq_loop_free(aq_loop *l)
     aq__stack_release_all(l);
     aq__free(l->timers);
     aq__free(l);
+    aq__plain_end(self);
     return AQ_OK;
 }
 
