@@ -377,6 +377,55 @@ TEST(test_queue_batch_get_many_cancelled_after_hand_off_keeps_item)
     qh_each_kind(0, get_cancel_body);
 }
 
+/* ---- a free while a batch that waited goes on ------------------------- */
+
+/* A batch woken from its wait is on no wait list, yet goes on with q (its
+ * other items): aq_queue_free and aq_queue_share refuse until it returns
+ * (a reviewer's reproducers: both were allowed, and the batch then read
+ * the freed queue, a heap-use-after-free under ASan). */
+static void free_while_batching_body(aq_queue *q, aq_queue_kind kind)
+{
+    (void)kind;
+    /* get_many: woken with its first item by a put. */
+    struct bop g = bop_make(q, 0, 4, 0);
+    aq_task *t = qh_spawn(bop_task, &g);
+    ASSERT_OK(aq_yield());
+    ASSERT_EQ(aq_queue_getters(q), 1);
+    qh_put(q, 7);
+    ASSERT_EQ(aq_queue_getters(q), 0);
+    ASSERT_RC(aq_queue_free(q), AQ_EBUSY);
+    ASSERT_RC(aq_queue_share(q), AQ_EBUSY);
+    ASSERT_OK(qh_finish(t));
+    ASSERT_RC(g.rc, AQ_OK);
+    ASSERT_EQ(g.count, 1);
+    ASSERT_EQ(g.items[0], 7);
+
+    /* put_many into a full queue: its first item moved in by a get. */
+    qh_put(q, 100);
+    qh_put(q, 101);
+    struct bop p = bop_make(q, 1, 3, 0);
+    t = qh_spawn(bop_task, &p);
+    ASSERT_OK(aq_yield());
+    ASSERT_EQ(aq_queue_putters(q), 1);
+    (void)qh_get(q);
+    ASSERT_EQ(aq_queue_putters(q), 0);
+    ASSERT_RC(aq_queue_free(q), AQ_EBUSY);
+    /* Its next item waits for room again: a waiter, so still refused. */
+    ASSERT_OK(aq_yield());
+    ASSERT_EQ(aq_queue_putters(q), 1);
+    ASSERT_RC(aq_queue_free(q), AQ_EBUSY);
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    ASSERT_OK(qh_finish(t));
+    ASSERT_RC(p.rc, AQ_ESHUTDOWN);
+    ASSERT_EQ(p.count, 1);
+    /* Once returned, the free goes ahead (qh_each_kind frees q). */
+}
+
+TEST(test_queue_batch_free_refused_while_a_woken_batch_runs)
+{
+    qh_each_kind(2, free_while_batching_body);
+}
+
 /* ---- the ring's wrap ----------------------------------------------------- */
 
 static void *wrap_main(void *arg)
@@ -637,6 +686,7 @@ int main(int argc, char **argv)
     RUN(test_queue_batch_put_many_cancelled_after_hand_off);
     RUN(test_queue_batch_put_many_stops_at_shutdown);
     RUN(test_queue_batch_get_many_cancelled_after_hand_off_keeps_item);
+    RUN(test_queue_batch_free_refused_while_a_woken_batch_runs);
     RUN(test_queue_batch_fifo_runs_across_the_wrap);
     RUN(test_queue_batch_rendezvous);
     RUN(test_queue_batch_task_done_counts_each_item_once);

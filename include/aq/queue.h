@@ -90,10 +90,12 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
  * can be freed, in an immediate shutdown's order (storage order).
  * Refused while a task (or, on a shared queue, a thread) waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
- * joiner is waiting, or on a shared queue while any thread or task is
- * still inside a put, get or join on it, waiting or completed and not yet
- * returned (shut it down, then join those threads or wait for those
- * tasks, or retry until AQ_OK): q is left as it was. Does not suspend. */
+ * joiner is waiting, or a task is inside a put_many or get_many on q (one
+ * woken from its wait goes on with its other items), or on a shared queue
+ * while any thread or task is still inside a put, get or join on it,
+ * waiting or completed and not yet returned (shut it down, then join
+ * those threads or wait for those tasks, or retry until AQ_OK): q is left
+ * as it was. Does not suspend. */
 AQ_EXTERN int aq_queue_free(aq_queue *q);
 
 /* Puts a copy of the item_size bytes at item (await q.put(item)): hands

@@ -109,7 +109,8 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
 
 /* Makes q shared, from now until it is freed; items already in it stay.
  * Call it before a second thread may see q. Idempotent.
- * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a task waits on q;
+ * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a task waits on q
+ * or is inside a put_many or get_many on it (as for aq_queue_free);
  * AQ_ENOMEM (q unchanged). Does not suspend. Not thread-safe (q is not
  * shared yet). */
 AQ_EXTERN int aq_queue_share(aq_queue *q);

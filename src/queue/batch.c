@@ -12,6 +12,12 @@
  *   as a single call: a put_many waits with the item in flight (which a
  *   get moves in, or which never enters), a get_many only for its first
  *   item (which a put hands over, even if a cancel follows);
+ * - a batch counts itself in the queue's `batching` (a shared queue's in
+ *   its `inside`) for the whole call: unlike a single call it goes on
+ *   with the queue after its wait, when no record of it is linked any
+ *   more, so aq_queue_free must refuse meanwhile (a reviewer's
+ *   reproducer: a get_many woken with its first item took the next from
+ *   a queue another task had freed);
  * - *done and *got count exactly the items that moved, each once, the
  *   first ones of the array in array order; under a DROP policy *done
  *   also counts the new items the policy discarded (AQ_EDROPPED from the
@@ -23,8 +29,8 @@
  * (q to buf): runs where no waiter needs serving, else item by item. A
  * put waits (if self) for room as often as needed; a get for its first
  * item only. *count: how many moved. */
-static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
-                 aq_task *self, int64_t deadline, int put)
+static int batch_run(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
+                     aq_task *self, int64_t deadline, int put)
 {
     size_t i = 0, sz = q->item_size;
     int rc = AQ_OK;
@@ -56,6 +62,23 @@ static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
     *count = i;
     /* A get that took items succeeded: they are the caller's. */
     return put || !i ? rc : AQ_OK;
+}
+
+/* batch_run, counted in (see the invariants). */
+static int batch(aq_queue *q, unsigned char *buf, size_t n, size_t *count,
+                 aq_task *self, int64_t deadline, int put)
+{
+    aq__shared *s = q->flags & AQ__Q_SHARED ? q->shared : NULL;
+    if (s)
+        aq__shared_enter(s);
+    else
+        q->batching++;
+    int rc = batch_run(q, buf, n, count, self, deadline, put);
+    if (s)
+        aq__shared_leave(s); /* q may be freed from here on */
+    else
+        q->batching--;
+    return rc;
 }
 
 /* Why the arguments were refused, in the header's names: the items and

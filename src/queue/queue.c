@@ -119,7 +119,7 @@ int aq_queue_free(aq_queue *q)
     if (q->flags & AQ__Q_SHARED)
         return q->shared->vt->free(q);
     if (!aq__list_empty(&q->getters) || !aq__list_empty(&q->putters) ||
-        !aq__list_empty(&q->joiners))
+        !aq__list_empty(&q->joiners) || q->batching)
         return AQ_EBUSY;
     /* Items still stored go to the drop callback, if any, so that what
      * pointer items own is not leaked. */

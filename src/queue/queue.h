@@ -69,6 +69,9 @@ struct aq_queue {
                             high_before: the statistics show the larger */
     size_t high_before;
     aq__shared *shared;  /* AQ__Q_SHARED: where the state really is */
+    unsigned batching;   /* batch calls under way (batch.c): one that
+                            waited goes on with q after its wait, so
+                            aq_queue_free refuses while this is > 0 */
 };
 
 /* Below this many items of storage a queue never trims (aq__queue_trim):
@@ -103,7 +106,25 @@ typedef struct aq__shared_vt {
 
 struct aq__shared {
     const aq__shared_vt *vt;
+    /* Callers still to touch the queue again (vt->free refuses while any
+     * is): a wait (shared.c) from its link to its last touch, and a batch
+     * call (batch.c) for the whole call, since it goes on with its other
+     * items after a wait. */
+    _Atomic long inside;
 };
+
+/* Counts a caller in s->inside, then out after its last touch of the
+ * queue (the release orders that touch before vt->free's acquire). */
+static inline void aq__shared_enter(aq__shared *s)
+{
+    atomic_fetch_add_explicit(&s->inside, 1, memory_order_relaxed);
+}
+
+static inline void aq__shared_leave(aq__shared *s)
+{
+    aq__fiber_release(&s->inside); /* ThreadSanitizer: fiber.c */
+    atomic_fetch_sub_explicit(&s->inside, 1, memory_order_release);
+}
 
 /* Can a put complete now (try_put succeed, or fail with a shutdown it
  * must report)? With room, or by hand-off: a getter waits only on an

@@ -40,12 +40,13 @@
  *   loop. If the task stops waiting first and finds itself DONE, its post
  *   has been sent: it stays ready until the post has run, so no post
  *   outlives the frame it lives in.
- * - `inside` counts the callers between linking a record and their last
- *   touch of the queue (wait()), completed or not: a completed waiter is
- *   on no list, yet a thread may still take mu on its way out and a
- *   task's timer may still reach task_abort before its wake-up runs. So
- *   aq_queue_free (vt_free) reports AQ_EBUSY while it is above 0, not
- *   only while a list is non-empty.
+ * - `inside` (in the header's aq__shared, queue.h) counts the callers
+ *   between linking a record and their last touch of the queue (wait()),
+ *   completed or not, and the batch calls (batch.c) for their whole call:
+ *   a completed waiter is on no list, yet a thread may still take mu on
+ *   its way out and a task's timer may still reach task_abort before its
+ *   wake-up runs. So aq_queue_free (vt_free) reports AQ_EBUSY while it is
+ *   above 0, not only while a list is non-empty.
  * - A task that waits here keeps its loop alive (io->keep) meanwhile:
  *   another thread may complete the wait, so a loop with nothing else to
  *   do sleeps in its poller rather than report AQ_EDEADLK.
@@ -103,7 +104,6 @@ struct shared {
     const aq_queue *head; /* the header users hold: what a dump names */
     aq_list getters, putters, joiners; /* xwaiters, oldest first */
     aq_list dozers; /* threads whose put is done, to wake (DOZE_NS) */
-    _Atomic long inside; /* callers in wait(), until their last touch */
 };
 
 /* How a call that cannot complete at once goes on. */
@@ -327,7 +327,7 @@ static int thread_wait(shared *s, xwaiter *w, int64_t d, int doze)
 }
 
 /* Waits with w linked on a list, mu held (released on return); doze: a
- * put's wait (thread_wait). The caller counts in s->inside from here to
+ * put's wait (thread_wait). The caller counts in `inside` from here to
  * its last touch of s: once completed it is on no list, yet a thread
  * still takes mu on its way out (a doze, a deadline), and a task's timer
  * or cancel may still call task_abort until its wake-up has run, so
@@ -336,7 +336,7 @@ static int wait(shared *s, xwaiter *w, aq_task *self, int how, int kind,
                 int64_t d, int doze)
 {
     w->state = PENDING;
-    atomic_fetch_add_explicit(&s->inside, 1, memory_order_relaxed);
+    aq__shared_enter(&s->base);
     int rc;
     if (how == AS_TASK) {
         rc = task_wait(s, w, self, kind, d);
@@ -344,8 +344,7 @@ static int wait(shared *s, xwaiter *w, aq_task *self, int how, int kind,
         rc = thread_wait(s, w, d, doze);
         aq__fiber_acquire(&w->word); /* what its completer wrote, for TSan */
     }
-    aq__fiber_release(&s->inside);
-    atomic_fetch_sub_explicit(&s->inside, 1, memory_order_release);
+    aq__shared_leave(&s->base);
     return rc; /* s may be freed from here on */
 }
 
@@ -493,9 +492,10 @@ static int vt_free(aq_queue *h)
     shared *s = sh(h);
     aq__spin_lock(&s->mu);
     /* Waiting, or completed and still returning (wait()). */
-    int busy = atomic_load_explicit(&s->inside, memory_order_acquire) > 0;
+    int busy =
+        atomic_load_explicit(&s->base.inside, memory_order_acquire) > 0;
     aq__spin_unlock(&s->mu);
-    aq__fiber_acquire(&s->inside);
+    aq__fiber_acquire(&s->base.inside);
     if (busy)
         return AQ_EBUSY;
     aq_queue_free(s->q);
@@ -548,7 +548,7 @@ int aq_queue_share(aq_queue *h)
     if (h->flags & AQ__Q_SHARED)
         return AQ_OK;
     if (!aq__list_empty(&h->getters) || !aq__list_empty(&h->putters) ||
-        !aq__list_empty(&h->joiners))
+        !aq__list_empty(&h->joiners) || h->batching)
         return AQ_EBUSY;
     shared *s = aq__malloc(sizeof *s);
     aq_queue *q = aq__malloc(sizeof *q);
@@ -572,7 +572,7 @@ int aq_queue_share(aq_queue *h)
     aq__list_init(&s->putters);
     aq__list_init(&s->joiners);
     aq__list_init(&s->dozers);
-    atomic_init(&s->inside, 0);
+    atomic_init(&s->base.inside, 0);
     aq_queue head = {0};
     head.ops = h->ops;
     head.item_size = h->item_size;
