@@ -253,6 +253,57 @@ static void *status_main(void *arg)
 
 TEST(test_group_status_apart_from_codes) { t_main(status_main, NULL); }
 
+/* A child fails at once; its sibling's cleanup, shielded, outlasts the
+ * waiter's scope, which expires during the wait. The failure beats the
+ * cut, as asyncio's TaskGroup raises its ExceptionGroup rather than the
+ * timeout (a reviewer's probe: AQ_ETIMEDOUT hid the failure), and the
+ * scope still says it expired; a cancel likewise. */
+static int fails_at_once(void *arg)
+{
+    (void)arg;
+    return 7;
+}
+
+static int slow_cleanup(void *arg)
+{
+    (void)arg;
+    int rc = aq_sleep(10 * AQ_SEC); /* cancelled by the failure */
+    ASSERT_EQ(aq_task_shield(1), 0);
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* past the waiter's scope */
+    ASSERT_EQ(aq_task_shield(0), 1);
+    return rc;
+}
+
+static void *failure_beats_cut_main(void *arg)
+{
+    (void)arg;
+    aq_group *g;
+    aq_timeout s;
+    int status = 0;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, slow_cleanup, NULL));
+    ASSERT_OK(aq_group_spawn(g, fails_at_once, NULL));
+    ASSERT_OK(aq_timeout_begin(&s, aq_now() + 5 * AQ_MSEC));
+    ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP);
+    ASSERT_EQ(aq_timeout_end(&s), 1); /* expired during the wait */
+    ASSERT_EQ(status, 7);
+    ASSERT_OK(aq_group_free(g));
+
+    /* The same cut by the _until form's own deadline. */
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, slow_cleanup, NULL));
+    ASSERT_OK(aq_group_spawn(g, fails_at_once, NULL));
+    ASSERT_RC(aq_group_wait_until(g, &status, aq_now() + 5 * AQ_MSEC),
+              AQ_EGROUP);
+    ASSERT_OK(aq_group_free(g));
+    return NULL;
+}
+
+TEST(test_group_failure_beats_a_cut_wait)
+{
+    t_main(failure_beats_cut_main, NULL);
+}
+
 /* A child that waits for its own group would wait for itself. */
 static aq_group *self_group;
 
@@ -426,6 +477,7 @@ int main(int argc, char **argv)
     RUN(test_group_refuses_spawns_while_cancelling);
     RUN(test_group_as_select_clause);
     RUN(test_group_status_apart_from_codes);
+    RUN(test_group_failure_beats_a_cut_wait);
     RUN(test_group_bad_input);
     RUN(test_group_woken_waiters_hold_it);
     return t_done();

@@ -269,12 +269,15 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * TaskGroup()`). status: if not NULL, receives the first failing child's
  * status, or 0.
  * Returns: AQ_OK if every child returned 0; AQ_EGROUP if one failed (the
- * others were cancelled and have returned); AQ_EPERM outside a task;
- * AQ_EINVAL if g is NULL; AQ_EDEADLK if the caller is a child of g (it
- * would wait for itself; nothing done); AQ_ECANCELED if the caller was
- * cancelled and
- * AQ_ETIMEDOUT (the _until form, or a timeout scope) if the deadline
- * passed: in both, the children were cancelled and have all returned
+ * others were cancelled and have returned), even if the wait was also
+ * cut short (a cancel, the deadline or a scope that came during the wait:
+ * the failure wins, as asyncio's TaskGroup raises its ExceptionGroup
+ * rather than the CancelledError; a scope still says it expired);
+ * AQ_EPERM outside a task; AQ_EINVAL if g is NULL; AQ_EDEADLK if the
+ * caller is a child of g (it would wait for itself; nothing done);
+ * AQ_ECANCELED if the caller was cancelled and AQ_ETIMEDOUT (the _until
+ * form, or a timeout scope) if the deadline passed, no child having
+ * failed: in both, the children were cancelled and have all returned
  * (the wait for them is shielded; only the loop's own end, aq_run's
  * or aq_loop_free's, which cancels every task past shields, returns it
  * with children still live: free the group after aq_run or

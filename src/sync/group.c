@@ -182,7 +182,11 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     }
     if (status)
         *status = g->status;
-    if (rc == AQ_OK && g->failed)
+    /* A child's failure beats the cut that ended the wait, once every
+     * child has returned: asyncio's TaskGroup raises its ExceptionGroup,
+     * not the CancelledError of a timeout or a cancel that came during
+     * its wait (the timeout scope still says it expired). */
+    if (g->failed && (rc == AQ_OK || g->live == 0))
         rc = AQ_EGROUP;
     aq__group_leave(g);
     return rc;
