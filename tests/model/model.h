@@ -855,6 +855,11 @@ static int mm_sync_resume(mm *m, int ti, const m_op *op, mm_ret *r)
         return 1;
     if (t->reacq) { /* handed the lock, or reaped without it */
         t->reacq = t->shielded = 0;
+        /* Reaped, but the lock went free before this task ran (its owner
+         * returned and released it with no waiter left to hand it to):
+         * condition.c's reacquire tests the lock first, and takes it. */
+        if (m->lk[1].owner < 0)
+            m->lk[1].owner = ti;
         r->rc = t->cw_rc;
         mm_cond_cut_done(m, ti);
         return 1;
