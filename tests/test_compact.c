@@ -324,6 +324,20 @@ TEST(test_compact_setter_codes)
     ASSERT_OK(aq_loop_set_compact(l, 0));
     ASSERT_OK(aq_loop_set_stack_size(l, 2 * AQ_STACK_DEFAULT));
     ASSERT_OK(aq_loop_free(l));
+
+    /* A new shared-stack size that cannot be allocated: AQ_ENOMEM with
+     * compact mode as it was, on and at its old size (the old stack was
+     * given back first: compact mode was off after the failure, a
+     * reviewer's reproducer). */
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_set_compact(l, SHARED));
+    t_fail_alloc_at(1);
+    ASSERT_RC(aq_loop_set_compact(l, 2 * SHARED), AQ_ENOMEM);
+    t_fail_alloc_at(0);
+    ASSERT_RC(aq_loop_set_stack_size(l, 2 * AQ_STACK_DEFAULT), AQ_EBUSY);
+    ASSERT_OK(aq_loop_spawn(l, NULL, park_forever, NULL, 0));
+    ASSERT_RC(aq_loop_set_compact(l, 0), AQ_EBUSY); /* a compact task */
+    ASSERT_OK(aq_loop_free(l));
 }
 
 /* A compact task that cannot get room to save its frames gets AQ_ENOMEM

@@ -61,15 +61,18 @@ int aq_loop_set_compact(aq_loop *l, size_t size)
             "this build's context switch cannot run compact mode");
     if (l->ncompact)
         return AQ_EBUSY;
-    if (l->shared) {
-        aq__stack_put(l, l->shared);
-        l->shared = NULL;
-    }
+    /* The new stack first: an AQ_ENOMEM leaves compact mode as it was
+     * (the old one given back first, a failed get had turned it off, a
+     * reviewer's reproducer). */
+    aq__stack *fresh = NULL;
     if (size) {
-        int rc = aq__stack_get(l, aq__page_round(size), &l->shared);
+        int rc = aq__stack_get(l, aq__page_round(size), &fresh);
         if (rc)
             return rc;
     }
+    if (l->shared)
+        aq__stack_put(l, l->shared);
+    l->shared = fresh;
     return AQ_OK;
 }
 
