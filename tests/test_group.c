@@ -429,6 +429,15 @@ static void *waits_for_g_grp(void *arg)
     return IARG(aq_group_wait(g_grp, st));
 }
 
+/* The same wait as a select's GROUP clause. */
+static void *selects_g_grp(void *arg)
+{
+    int *st = arg;
+    aq_clause c[1] = {AQ_GROUP(g_grp, st)};
+    int i = aq_select(c, 1, 0);
+    return IARG(i < 0 ? i : c[i].rc);
+}
+
 static void *woken_waiters_main(void *arg)
 {
     (void)arg;
@@ -443,27 +452,32 @@ static void *woken_waiters_main(void *arg)
     ASSERT_OK(g_free_rc[1]);           /* the last one out frees it */
     for (int i = 0; i < 2; i++)
         ASSERT_OK(aq_task_release(t[i]));
-    /* A spawn between the wake-up and the waiter's run. */
-    int st = -1;
-    memset(g_done, 0, sizeof g_done);
-    ASSERT_OK(aq_group_new(&g_grp));
-    ASSERT_OK(aq_event_new(&g_ev));
-    ASSERT_OK(aq_group_spawn(g_grp, waits_event, NULL));
-    ASSERT_OK(aq_spawn(&t[0], spawns_after_wake, NULL));
-    ASSERT_OK(aq_yield()); /* the child and t[0] wait on the event */
-    ASSERT_OK(aq_spawn(&t[1], waits_for_g_grp, &st));
-    ASSERT_OK(aq_yield()); /* t[1] waits on the group */
-    ASSERT_OK(aq_event_set(g_ev));
-    void *rc;
-    ASSERT_OK(aq_task_wait(t[1], &rc));
-    ASSERT_RC((int)IVAL(rc), AQ_EGROUP); /* the late child's failure */
-    ASSERT_EQ(st, 7);
-    ASSERT_EQ(g_done[7], 1);
-    ASSERT_EQ(aq_group_live(g_grp), 0);
-    for (int i = 0; i < 2; i++)
-        ASSERT_OK(aq_task_release(t[i]));
-    ASSERT_OK(aq_group_free(g_grp));
-    ASSERT_OK(aq_event_free(g_ev));
+    /* A spawn between the wake-up and the waiter's run. Once as
+     * aq_group_wait, once as a select's GROUP clause (which completed
+     * with the late child running: a reviewer's reproducer). */
+    for (int sel = 0; sel < 2; sel++) {
+        int st = -1;
+        memset(g_done, 0, sizeof g_done);
+        ASSERT_OK(aq_group_new(&g_grp));
+        ASSERT_OK(aq_event_new(&g_ev));
+        ASSERT_OK(aq_group_spawn(g_grp, waits_event, NULL));
+        ASSERT_OK(aq_spawn(&t[0], spawns_after_wake, NULL));
+        ASSERT_OK(aq_yield()); /* the child and t[0] wait on the event */
+        ASSERT_OK(
+            aq_spawn(&t[1], sel ? selects_g_grp : waits_for_g_grp, &st));
+        ASSERT_OK(aq_yield()); /* t[1] waits on the group */
+        ASSERT_OK(aq_event_set(g_ev));
+        void *rc;
+        ASSERT_OK(aq_task_wait(t[1], &rc));
+        ASSERT_RC((int)IVAL(rc), AQ_EGROUP); /* the late child's failure */
+        ASSERT_EQ(st, 7);
+        ASSERT_EQ(g_done[7], 1);
+        ASSERT_EQ(aq_group_live(g_grp), 0);
+        for (int i = 0; i < 2; i++)
+            ASSERT_OK(aq_task_release(t[i]));
+        ASSERT_OK(aq_group_free(g_grp));
+        ASSERT_OK(aq_event_free(g_ev));
+    }
     return NULL;
 }
 

@@ -306,7 +306,7 @@ static void leave_groups(aq_clause *c, size_t n)
  * code that ended the wait (AQ_ETIMEDOUT, AQ_ECANCELED, AQ_ENOMEM). Out
  * of line, so that a select that completes at once does not set up this
  * frame and its records. */
-static __attribute__((noinline)) int park(aq_clause *c, size_t n,
+static __attribute__((noinline)) int park(aq_clause *c, size_t n, int flags,
                                           aq_task *self, int64_t deadline)
 {
     aq__waiter local[AQ_SELECT_STATIC], *w = local;
@@ -332,7 +332,7 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
             w[k].buf = NULL;
             if (c[i].op == AQ_OP_GROUP) {
                 aq__group_enter(c[i].group);
-                groups = 1;
+                groups = 1 | (unsigned)flags << 1; /* a start over's */
             }
         }
         w[k].task = self;
@@ -348,10 +348,24 @@ static __attribute__((noinline)) int park(aq_clause *c, size_t n,
     int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
     if (w != local)
         aq__free(w);
+    /* A group clause woken as its last child returned, with a child
+     * spawned since by a task that ran first (live was 0: the group took
+     * it), is not complete, as aq_group_wait waits again (a reviewer's
+     * reproducer: the clause completed with a child running). It took
+     * nothing: the select starts over, with the flags kept in `groups`
+     * (out of the way of the path without groups). */
+    if (groups) {
+        if (rc == AQ_OK && c[i].op == AQ_OP_GROUP && c[i].group->live > 0) {
+            leave_groups(c, n);
+            return aq_select_until(c, n, (int)(groups >> 1), deadline);
+        }
+        if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
+            rc = finish(c, (size_t)i, rc);
+        leave_groups(c, n);
+        return rc;
+    }
     if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
         rc = finish(c, (size_t)i, rc); /* else nothing completed */
-    if (groups)
-        leave_groups(c, n);
     return rc;
 }
 
@@ -370,7 +384,7 @@ int aq_select_until(aq_clause *c, size_t n, int flags, int64_t deadline)
         return AQ_ECANCELED;
     if (nready > 0)
         return choose(c, nready, first, flags, self);
-    return park(c, n, self, deadline);
+    return park(c, n, flags, self, deadline);
 }
 
 int aq_select(aq_clause *c, size_t n, int flags)
