@@ -283,8 +283,10 @@ AQ_EXTERN int aq_gather_until(aq_task *const *tasks, size_t n,
  * Returns: the index (>= 0); AQ_EPERM outside a task; AQ_EINVAL if tasks
  * is NULL, n is 0 or every entry is NULL, or one is of another loop;
  * AQ_EDEADLK if the set contains the caller; AQ_ECANCELED; AQ_ETIMEDOUT (the
- * _until form); AQ_ENOMEM if n > AQ_SELECT_STATIC and its waiter records
- * could not be allocated. Suspends. */
+ * _until form); AQ_ENOMEM if n > AQ_SELECT_STATIC (NULL entries count)
+ * and its clauses or waiter records could not be allocated (the clauses
+ * are allocated first, before the checks above but AQ_EPERM's and
+ * AQ_EINVAL's for tasks and n). Suspends. */
 AQ_EXTERN int aq_task_wait_any(aq_task *const *tasks, size_t n,
                                void **result);
 AQ_EXTERN int aq_task_wait_any_until(aq_task *const *tasks, size_t n,

@@ -58,8 +58,9 @@ extern "C" {
  * nothing: if the task is cancelled before it runs again, the select
  * returns AQ_ECANCELED with every rc left as it was, as a plain get
  * woken by a shutdown then reports the cancel (aq_task_cancel).
- * Up to AQ_SELECT_STATIC clauses wait with no allocation; beyond that
- * the waiter records are allocated (AQ_ENOMEM before anything is done).
+ * Up to AQ_SELECT_STATIC clauses (n, disabled ones included) wait with
+ * no allocation; beyond that the waiter records are allocated (AQ_ENOMEM
+ * before anything is done).
  * A task may not use the same queue or fd twice in the same direction in
  * one select (AQ_EINVAL); a put and a get on one queue, or a readable
  * and a writable clause on one fd, are allowed. The clauses are checked
