@@ -401,7 +401,12 @@ AQ_EXTERN int aq_reader_read_exactly_until(aq_reader *r, void *buf,
  * reader's bufsize: a line longer than that (its '\n' counted) is an
  * error, and its bytes that r holds are discarded, through its '\n' if r
  * holds it (as asyncio's readline does; the rest of the line, if r has
- * not read it yet, comes back with the next call).
+ * not read it yet, comes back with the next call, which cannot be told
+ * from a whole line: a protocol that must stay in step closes the
+ * connection on AQ_ELIMIT). A buffered reader has no select clause
+ * (AQ_READABLE on its fd misses a line r already holds): to wait for a
+ * line or a stop request, cancel the reading task, or bound it with a
+ * timeout scope.
  * Returns: the line's length (> 0); at end of file, the last line without
  * its '\n' (> 0), then 0; AQ_ELIMIT for a line over the limit (bytes
  * discarded as above); AQ_EINVAL also if buf is NULL or cap is 0 or more

@@ -241,8 +241,12 @@ AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
 AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
 
 /* Returns the calling task, or NULL outside a task
- * (asyncio.current_task). The caller holds no reference through it. Does
- * not suspend. */
+ * (asyncio.current_task). The caller holds no reference through it: the
+ * pointer is valid while the task runs, and for as long after as a handle
+ * is held (one from aq_spawn's out). A task group's child has no other
+ * handle: to cancel one child alone, publish aq_task_self() from it and
+ * clear it before the child returns (aq_task_cancel on a task that
+ * returned and had no handle is a use after free). Does not suspend. */
 AQ_EXTERN aq_task *aq_task_self(void);
 
 /* Waits until task t returns (await task).
@@ -262,7 +266,9 @@ AQ_EXTERN int aq_task_wait_until(aq_task *t, void **result, int64_t deadline);
 /* Waits for every task in tasks[0..n) (asyncio.gather). results: if not
  * NULL, results[i] receives tasks[i]'s return value. If the caller is
  * cancelled, or the deadline passes, every task of the set that is still
- * running is cancelled (as asyncio.gather does) and the call returns.
+ * running is cancelled (as asyncio.gather does) and the call returns at
+ * once, without waiting for them to return (aq_group_wait does wait):
+ * keep what they use alive until aq_task_wait says they have.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if tasks is NULL
  * with n > 0 or any tasks[i] is NULL or of another loop (nothing is
  * cancelled then); AQ_EDEADLK if the set contains the caller; AQ_ECANCELED;
@@ -357,7 +363,8 @@ AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
  * it wait on an event as well).
  * A scope that already expired may be moved too (asyncio raises
  * RuntimeError): later calls wait until the new deadline, and it stays
- * expired (aq_timeout_end returns 1).
+ * expired (aq_timeout_end returns 1). AQ_NEVER lifts the deadline, as
+ * in aq_timeout_begin.
  * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
  * Does not suspend. */
 AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
