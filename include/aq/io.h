@@ -62,7 +62,11 @@ AQ_EXTERN int aq_fd_close(aq_fd *f);
  * Returns: the fd (>= 0, still non-blocking); AQ_EINVAL if f is NULL.
  * Does not suspend. */
 AQ_EXTERN int aq_fd_detach(aq_fd *f);
-/* f's fd number, or AQ_EINVAL if f is NULL. Does not suspend. */
+/* f's fd number, or AQ_EINVAL if f is NULL. Calls on it that neither
+ * close it nor make it blocking are yours to make (setsockopt, fstat,
+ * shutdown(fd, SHUT_WR) for a half close, whose end of file the peer's
+ * read then sees); close it with aq_fd_close only, or it is closed under
+ * the loop's poller. Does not suspend. */
 AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
 
 /* Waits until f is readable (or writable): returns at once if an event
