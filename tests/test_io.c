@@ -268,6 +268,81 @@ static void *deadline_cancel_main(void *arg)
 
 TEST(test_io_deadline_cancel_busy) { t_main(deadline_cancel_main, NULL); }
 
+/* Two tasks' aq_write_all on one fd: while the first waits for room (or
+ * is woken and has not run), the second is refused with AQ_EBUSY and
+ * writes nothing, so the first's message arrives whole (a reviewer's
+ * reproducer: the second wrote into the room the peer had just made, in
+ * the middle of the first's message, and both returned AQ_OK). */
+#define BIG_MSG (4u << 20)
+
+struct wr {
+    aq_fd *f;
+    const char *buf;
+    size_t n, done;
+    int rc;
+};
+
+static void *write_all_task(void *arg)
+{
+    struct wr *w = arg;
+    w->rc = aq_write_all(w->f, w->buf, w->n, &w->done);
+    return NULL;
+}
+
+static void *write_busy_main(void *arg)
+{
+    (void)arg;
+    int sp[2];
+    ASSERT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+    aq_fd *f;
+    ASSERT_OK(aq_fd_open(NULL, &f, sp[0]));
+    char *big = t_malloc(BIG_MSG), *in = t_malloc(1 << 16);
+    memset(big, 'A', BIG_MSG);
+    struct wr a = {f, big, BIG_MSG, 0, PENDING};
+    struct wr b = {f, "BBBBBBBB", 8, 99, PENDING};
+    aq_task *ta, *tb;
+    ASSERT_OK(aq_spawn(&ta, write_all_task, &a));
+    ASSERT_OK(aq_sleep(5 * AQ_MSEC)); /* a has filled the socket, waits */
+    ASSERT_EQ(a.rc, PENDING);
+    ssize_t k = read(sp[1], in, 1 << 16); /* room, not yet polled */
+    ASSERT(k > 0);
+    size_t total = (size_t)k;
+    ASSERT_OK(aq_spawn(&tb, write_all_task, &b));
+    ASSERT_OK(aq_task_wait(tb, NULL));
+    ASSERT_RC(b.rc, AQ_EBUSY);
+    ASSERT_EQ(b.done, 0);
+    /* The rest of a's message, all of it 'A'. */
+    ASSERT(fcntl(sp[1], F_SETFL, fcntl(sp[1], F_GETFL) | O_NONBLOCK) == 0);
+    aq_fd *peer;
+    ASSERT_OK(aq_fd_open(NULL, &peer, sp[1]));
+    for (ssize_t i = 0; i < k; i++)
+        ASSERT_EQ(in[i], 'A');
+    while (total < BIG_MSG) {
+        long r = aq_read_until(peer, in, 1 << 16, aq_now() + AQ_SEC);
+        ASSERT(r > 0);
+        for (long i = 0; i < r; i++)
+            ASSERT_EQ(in[i], 'A');
+        total += (size_t)r;
+    }
+    ASSERT_OK(aq_task_wait(ta, NULL));
+    ASSERT_OK(a.rc);
+    ASSERT_EQ(a.done, BIG_MSG);
+    ASSERT_EQ(total, BIG_MSG);
+    /* Once a is done, b's write goes through. */
+    ASSERT_OK(aq_write_all(f, "BBBBBBBB", 8, &b.done));
+    ASSERT_EQ(aq_read_until(peer, in, 8, aq_now() + AQ_SEC), 8);
+    ASSERT_EQ(memcmp(in, "BBBBBBBB", 8), 0);
+    ASSERT_OK(aq_task_release(ta));
+    ASSERT_OK(aq_task_release(tb));
+    ASSERT_OK(aq_fd_close(peer));
+    ASSERT_OK(aq_fd_close(f));
+    t_free(big);
+    t_free(in);
+    return NULL;
+}
+
+TEST(test_io_write_all_second_writer_busy) { t_main(write_busy_main, NULL); }
+
 /* A cancel that comes while a writer is ready, woken by a writable event
  * that does not let it finish: its next wait reports it (the write went
  * on, met EAGAIN and parked for good: a reviewer's reproducer). A call
@@ -759,6 +834,7 @@ int main(int argc, char **argv)
     RUN(test_io_close_under_waiter_and_fd_reuse);
     RUN(test_io_close_after_wake);
     RUN(test_io_deadline_cancel_busy);
+    RUN(test_io_write_all_second_writer_busy);
     RUN(test_io_cancel_while_woken_and_past_deadlines);
     RUN(test_io_tcp_accept_connect_echo_epipe);
     RUN(test_io_not_a_deadlock);

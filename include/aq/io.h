@@ -101,7 +101,11 @@ AQ_EXTERN int aq_fd_wait_writable_until(aq_fd *f, int64_t deadline);
  * read stops short with data behind it) on the socket, every call reads
  * first again. A call with n == 0 returns 0 at once, as read(2) does.
  * Other fds (pipes, UDP and Unix sockets) read first every time; the
- * rule has not been tested on kernel TLS sockets (TCP_ULP "tls").
+ * rule has not been tested on kernel TLS sockets (TCP_ULP "tls"). The
+ * buffered reader's calls read through this one and follow the same
+ * rule. A task that reads while another waits to read f is not refused
+ * if it finds bytes (each gets its own); it gets AQ_EBUSY only if it
+ * would have to wait too.
  * Returns: the byte count (> 0); 0 at end of file; AQ_EPERM; AQ_EINVAL
  * if f is NULL or of another loop, buf is NULL with n > 0, or n >
  * LONG_MAX; AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the
@@ -117,9 +121,13 @@ AQ_EXTERN long aq_read_until(aq_fd *f, void *buf, size_t n,
  * park after part of buf went out, aq.h), but for AQ_EPERM and AQ_EINVAL,
  * which write nothing.
  * Returns: AQ_OK (all n went out); AQ_EPERM; AQ_EINVAL if f is NULL,
- * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY, AQ_EBADF,
- * AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno from the write
- * (-EPIPE, -ECONNRESET). Suspends. */
+ * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY at once,
+ * nothing written (*done 0), while another task's aq_write_all on f
+ * waits for room or was woken and has not run yet, so two messages
+ * never interleave (tasks that share an fd's writes take turns with an
+ * aq_lock, or hand their messages to one writer task); AQ_EBADF, AQ_ECANCELED,
+ * AQ_ETIMEDOUT as for the waits; -errno from the write (-EPIPE,
+ * -ECONNRESET). Suspends. */
 AQ_EXTERN int aq_write_all(aq_fd *f, const void *buf, size_t n,
                            size_t *done);
 AQ_EXTERN int aq_write_all_until(aq_fd *f, const void *buf, size_t n,

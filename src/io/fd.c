@@ -232,6 +232,14 @@ int aq_write_all_until(aq_fd *f, const void *buf, size_t n, size_t *done,
 {
     aq_task *self;
     FD_BEGIN_COUNTED(self, f, buf || n == 0, "buf is NULL with n > 0", done);
+    /* Another task's write_all waits for room (or was woken and has not
+     * run): writing now would put these bytes in the middle of its
+     * message (a reviewer's reproducer), so nothing is written. */
+    if (aq__fdwait_busy(&f->w, AQ__IO_OUT)) {
+        if (done)
+            *done = 0;
+        return AQ_EBUSY;
+    }
     const char *p = buf;
     size_t sent = 0;
     int rc = AQ_OK;
