@@ -81,7 +81,10 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
     /* epoll_pwait2 (Linux 5.11) takes the timeout in nanoseconds, so a
      * timer fires on time; epoll_wait only in milliseconds, rounded up so
      * that a timer is never polled for just before it is due (which would
-     * spin), hence up to 1 ms late. The first ENOSYS settles it. It is
+     * spin), hence up to 1 ms late. The first ENOSYS settles it, and so
+     * does EPERM, which the call has no other reason to return: a
+     * seccomp profile older than the call refuses it so (without the
+     * fallback no fd event was ever seen, a reviewer's reproducer). It is
      * not tried under valgrind, which does not know the call (3.19 warns
      * for each), nor under ThreadSanitizer, which does not intercept it
      * and runs a signal handler only inside a call it intercepts: a
@@ -96,8 +99,10 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
                               (long)(timeout_ns % AQ_SEC)};
         n = epoll_pwait2(p->epfd, p->ev, BATCH, timeout_ns < 0 ? NULL : &ts,
                          NULL);
-        if (n < 0 && errno == ENOSYS)
+        if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
             atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
+            errno = ENOSYS;
+        }
     }
     if (n < 0 && errno == ENOSYS) {
         int ms = timeout_ns < 0 ? -1
