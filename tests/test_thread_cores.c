@@ -101,6 +101,59 @@ static void *misuse_from_a_loop(void *arg)
     return NULL;
 }
 
+/* Stopping a core cancels its tasks at once, even one waiting for a pool
+ * job that runs on: the job's caller gets AQ_ECANCELED while the job is
+ * still blocked, and its cleanup runs once the job returns, within the
+ * stop (a fresh user's trial: no task was cancelled until the job
+ * returned, which took as long as the job; the caller then got AQ_OK). */
+static _Atomic int pool_gate, pool_started, pool_cleanups;
+static _Atomic int pool_caller_rc = PENDING;
+
+static void *gated_job(void *arg)
+{
+    pool_started = 1;
+    while (!pool_gate)
+        usleep(1000);
+    return arg;
+}
+
+static void count_cleanup(void *result, void *arg)
+{
+    (void)result, (void)arg;
+    pool_cleanups++;
+}
+
+static void *pool_caller(void *arg)
+{
+    (void)arg;
+    pool_caller_rc =
+        aq_to_thread_ex(gated_job, NULL, count_cleanup, NULL, AQ_NEVER);
+    return NULL;
+}
+
+static void *stopper(void *arg) { return IARG(aq_cores_stop(arg)); }
+
+TEST(test_cores_stop_cancels_a_pool_caller_at_once)
+{
+    aq_cores *c;
+    pthread_t th;
+    ASSERT_OK(aq_cores_start(&c, 1));
+    ASSERT_OK(aq_cores_spawn(c, 0, pool_caller, NULL));
+    while (!pool_started)
+        usleep(1000);
+    ASSERT(pthread_create(&th, NULL, stopper, c) == 0);
+    for (int i = 0; i < 2000 && pool_caller_rc == PENDING; i++)
+        usleep(1000);
+    int seen = pool_caller_rc, gate_closed = !pool_gate;
+    pool_gate = 1; /* the job returns: the stop can finish */
+    void *rc;
+    ASSERT(pthread_join(th, &rc) == 0);
+    ASSERT_OK((int)IVAL(rc));
+    ASSERT(gate_closed);
+    ASSERT_RC(seen, AQ_ECANCELED); /* before the job returned */
+    ASSERT_EQ(pool_cleanups, 1);
+}
+
 TEST(test_cores_bad_input)
 {
     memset(&g, 0, sizeof g);
@@ -258,6 +311,7 @@ int main(int argc, char **argv)
 {
     RUN(test_cores_fan_out);
     RUN(test_cores_stop_cancels_waiting_tasks);
+    RUN(test_cores_stop_cancels_a_pool_caller_at_once);
     RUN(test_cores_bad_input);
     RUN(test_cores_loop_ended_early);
     RUN(test_cores_wait_under_way_at_stop);

@@ -179,17 +179,23 @@ static void wait_senders(inbox *in)
         sched_yield();
 }
 
-/* Refuses posts from now on, then waits until every post accepted is on
- * the stack: the first step of both ends of an inbox. */
-static void shut(inbox *in)
+/* Refuses posts from now on, then waits for the posters mid-send: one
+ * that saw the inbox open may still be appending, and its record must be
+ * in the list taken after. The first step of both ends of an inbox. */
+static void refuse(inbox *in)
 {
     atomic_store(&in->open, 0);
     atomic_thread_fence(memory_order_seq_cst); /* open, then senders: the
                                                   same handshake as
                                                   may_sleep's */
-    /* Posters mid-send first: one that saw the inbox open may still be
-     * appending, and its record must be in the list taken after. */
     wait_senders(in);
+}
+
+/* refuse, then waits until every reserved post is sent too (on the stack):
+ * the free's first step. */
+static void shut(inbox *in)
+{
+    refuse(in);
     pthread_mutex_lock(&in->mu);
     while (in->promised > 0) /* a reserved post is a promise: wait */
         pthread_cond_wait(&in->sent, &in->mu);
@@ -201,7 +207,12 @@ void aq__inbox_close(aq_loop *l)
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
     if (!in)
         return;
-    shut(in);
+    /* Reserved posts are not waited for here: a pool job may run long,
+     * and the loop's tasks, its callers among them, are to be cancelled
+     * now (a fresh user's trial: aq_cores_stop cancelled nothing until
+     * the job returned). Sent later, they run at the loop's polls or in
+     * aq_loop_free, which waits for them (inbox_free). */
+    refuse(in);
     /* As at a poll: the posts run as the loop's, so that a blocking
      * thread face called from one still reports AQ_EDEADLK. */
     aq_loop *outer = aq__thread_loop;

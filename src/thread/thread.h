@@ -88,8 +88,10 @@ AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
 /* Closes l's inbox for good, on l's thread, without freeing it (a loop
  * that ends before it is freed: cores.c): aq_loop_post then returns
  * AQ_EINVAL, and every post accepted before runs now, none dropped.
- * Wake-ups of l's waiting tasks (owned posts) still arrive and run at
- * its polls. Nothing if l was never open to posts. */
+ * Wake-ups of l's waiting tasks (owned posts) and reserved posts (a pool
+ * job's end) still arrive, and run at its polls or, the last reserved
+ * ones, in aq_loop_free: this does not wait for them. Nothing if l was
+ * never open to posts. */
 AQ__HIDDEN void aq__inbox_close(aq_loop *l);
 
 /* In a pool worker (pool.c), the loop whose task waits for the job the
