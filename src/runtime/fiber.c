@@ -27,11 +27,16 @@
  *   runs): ThreadSanitizer takes milliseconds to make one (4.2-6.4 ms,
  *   0.1 ms to destroy: bench/tsan_fiber.c, bench/RESULTS.md), so a spawn
  *   must not pay that each time.
- * - At most TSAN_FIBERS fibers live at once: ThreadSanitizer counts each as
- *   a thread and dies past 8,128 of them, and each costs its milliseconds.
- *   Tasks spawned past that run on their loop's fiber, as all tasks would
- *   without fibers: still correct for races between threads (a loop's
- *   tasks never run at once), only their reports' stacks may mix frames.
+ * - At most tsan_fiber_max fibers live at once (TSAN_FIBERS, or the
+ *   environment's AQ_TSAN_FIBERS up to TSAN_FIBERS_MAX): ThreadSanitizer
+ *   counts each as a thread and dies past 8,128 of them, and each costs
+ *   its milliseconds. Tasks spawned past that run on their loop's fiber,
+ *   as all tasks would without fibers: still correct for races between
+ *   threads (a loop's tasks never run at once), only their reports'
+ *   stacks may mix frames, and that fiber's shadow stack holds the
+ *   frames of all of them that are parked: past 65,536 in all,
+ *   ThreadSanitizer aborts (a fresh user's trial: 250 tasks parked 600
+ *   calls deep), hence the variable.
  *   A reused fiber starts balanced: the task's function returned into
  *   aq__task_entry, which, with aq__loop_exit and the switch, is never
  *   instrumented (AQ__UNTRACED), so no frame of the ended task is left on
@@ -44,6 +49,7 @@
 #include "runtime/runtime.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 
 /* The sanitizers' interfaces (sanitizer/common_interface_defs.h,
  * sanitizer/tsan_interface.h), declared weak. */
@@ -65,6 +71,8 @@ AQ__WEAK void __tsan_release(void *addr);
 int aq__fibers;
 
 #define TSAN_FIBERS 128
+#define TSAN_FIBERS_MAX 8000
+static int tsan_fiber_max = TSAN_FIBERS;
 static _Atomic int tsan_fibers; /* live fibers made by fiber_new */
 
 /* Fibers for ThreadSanitizer, decided with aq__fibers. Not in a libaq
@@ -78,6 +86,11 @@ __attribute__((constructor)) static void detect(void)
 #ifndef AQ_TSAN_BUILD
     tsan_on = __tsan_switch_to_fiber && __tsan_create_fiber &&
               __tsan_destroy_fiber && __tsan_get_current_fiber;
+    const char *v = tsan_on ? getenv("AQ_TSAN_FIBERS") : NULL;
+    char *end;
+    long n = v ? strtol(v, &end, 10) : -1;
+    if (v && *v && !*end && n >= 0 && n <= TSAN_FIBERS_MAX)
+        tsan_fiber_max = (int)n; /* anything else: the default */
 #endif
     aq__fibers = (__sanitizer_start_switch_fiber &&
                   __sanitizer_finish_switch_fiber) ||
@@ -127,7 +140,7 @@ void aq__fiber_new(aq_task *t)
 {
     if (!tsan_on || t->fiber)
         return;
-    if (atomic_fetch_add(&tsan_fibers, 1) >= TSAN_FIBERS) {
+    if (atomic_fetch_add(&tsan_fibers, 1) >= tsan_fiber_max) {
         atomic_fetch_sub(&tsan_fibers, 1);
         return;
     }

@@ -64,6 +64,8 @@ for mode in "" compact; do
             timeout -s KILL 20 "$tmp/asan" signal
         expect - "TSan, stopped by a signal handler" \
             timeout -s KILL 20 "$tmp/tsan" signal
+        expect - "TSan, 400 tasks parked 300 calls deep, AQ_TSAN_FIBERS=512" \
+            timeout -s KILL 60 env AQ_TSAN_FIBERS=512 "$tmp/tsan" deep
     fi
     if command -v valgrind >/dev/null 2>&1; then
         vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite"

@@ -8,6 +8,11 @@
  * threads: items filled by plain threads travel through a shared queue
  *   to tasks, and blocking work runs on the pool (aq_to_thread): libaq
  *   orders these, so no report may appear;
+ * deep: 400 tasks park 300 calls deep at once, more than the 128 that
+ *   get a ThreadSanitizer fiber of their own by default; run with
+ *   AQ_TSAN_FIBERS=512 (check.sh), every one gets its own: no report (on
+ *   their loop's fiber, whose shadow stack would hold all their frames,
+ *   ThreadSanitizer aborts past 65,536);
  * signal: a task waits on an event (no timer: the loop sleeps without a
  *   timeout) until a sigaction handler run on the loop's thread calls
  *   aq_loop_stop: the loop must stop (under ThreadSanitizer, which runs
@@ -203,6 +208,48 @@ static int signal_run(void)
     return 0;
 }
 
+/* deep */
+#define DEEP_TASKS 400
+#define DEEP_CALLS 300
+
+static aq_event *deep_go;
+
+static __attribute__((noinline)) int descend(int n)
+{
+    if (n == 0)
+        return aq_event_wait(deep_go);
+    int rc = descend(n - 1);
+    shared_word = shared_word; /* work after the call: no tail call */
+    return rc;
+}
+
+static void *deep_task(void *arg)
+{
+    (void)arg;
+    if (descend(DEEP_CALLS) != AQ_OK)
+        failed = 1;
+    return NULL;
+}
+
+static void *deep_main(void *arg)
+{
+    (void)arg;
+    aq_task *t[DEEP_TASKS];
+    if (aq_event_new(&deep_go) != AQ_OK)
+        return failed = 1, NULL;
+    for (int i = 0; i < DEEP_TASKS; i++)
+        if (aq_spawn(&t[i], deep_task, NULL) != AQ_OK)
+            return failed = 1, NULL;
+    aq_yield(); /* every one parks, DEEP_CALLS deep */
+    aq_event_set(deep_go);
+    if (aq_gather(t, DEEP_TASKS, NULL) != AQ_OK)
+        failed = 1;
+    for (int i = 0; i < DEEP_TASKS; i++)
+        aq_task_release(t[i]);
+    aq_event_free(deep_go);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     int compact = 0;
@@ -213,6 +260,13 @@ int main(int argc, char **argv)
         threads |= !strcmp(argv[i], "threads");
         if (!strcmp(argv[i], "signal"))
             return signal_run();
+        if (!strcmp(argv[i], "deep")) {
+            int rc = aq_run(deep_main, NULL, NULL);
+            if (rc != AQ_OK || failed)
+                return 3;
+            puts("done");
+            return 0;
+        }
     }
     aq_loop *l;
     aq_task *m;
