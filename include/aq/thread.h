@@ -137,9 +137,11 @@ AQ_EXTERN int aq_queue_share(aq_queue *q);
  * CPU its consumers need.
  * Returns: AQ_OK; AQ_EINVAL if q or item/out is NULL or q is not shared
  * (checked first); AQ_EDEADLK if the calling thread is running a loop (a
- * task, or a post:
- * blocking there would stop the loop, and with it the tasks that could
- * complete the call; tokio panics here); AQ_ETIMEDOUT; AQ_ESHUTDOWN (put:
+ * task, or a post: blocking there would stop the loop, and with it the
+ * tasks that could complete the call; tokio panics here), even when the
+ * call could complete at once (an item there, room, nothing unfinished
+ * for a join): the thread faces are for threads, and a task uses the
+ * queue's ordinary calls; AQ_ETIMEDOUT; AQ_ESHUTDOWN (put:
  * the queue is shut down; get: shut down and empty); put: AQ_EDROPPED
  * (an overflow policy discarded the item), AQ_ENOMEM. Blocks the thread.
  * Thread-safe: any thread that is not running a loop. */
@@ -296,8 +298,10 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
  * goes to cleanup, if any, as a result nobody took).
  * cleanup: NULL, or called exactly once with (result, arg) for every call
  * that does not give the caller fn's result: after fn returned if fn was
- * handed over (see above); at once, by the caller (outside a task too),
- * with result NULL if fn was never handed over (every failure below
+ * handed over (see above: outside any task); at once, by the caller,
+ * inside the calling task (so aq_task_self() is the caller there; and
+ * outside a task for AQ_EPERM), with result NULL if fn was never handed
+ * over (every failure below
  * but a cancel or deadline that came while fn ran: a task cancelled
  * before the call, or a deadline already past, gets cleanup(NULL, arg)
  * at once too). It is arg's destructor: with one, arg is the
