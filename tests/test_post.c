@@ -253,6 +253,40 @@ TEST(test_post_wakes_a_host_loop)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* The same host wait after an aq_loop_run that another thread's
+ * aq_loop_stop ended while the loop slept in its poller: a post then
+ * makes the fd readable too (a reviewer's reproducer: only the end of
+ * aq_loop_run_ready readied the inbox for a host, so the poll slept
+ * through the post). */
+static void *stop_later(void *arg)
+{
+    usleep(20000);
+    ASSERT_OK(aq_loop_stop(arg));
+    return NULL;
+}
+
+TEST(test_post_wakes_a_host_loop_after_a_stopped_run)
+{
+    aq_loop *l;
+    pthread_t th;
+    ASSERT_OK(aq_loop_new(&l));
+    int fd = aq_loop_fd(l);
+    ASSERT(fd >= 0);
+    ASSERT_OK(aq_loop_keep_alive(l, 1));
+    ASSERT_EQ(pthread_create(&th, NULL, stop_later, l), 0);
+    ASSERT_OK(aq_loop_run(l)); /* asleep until stopped */
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    int before = host_posts;
+    ASSERT_EQ(pthread_create(&th, NULL, post_later, l), 0);
+    struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1); /* 0: never woken */
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    ASSERT_OK(aq_loop_run_ready(l));
+    ASSERT_EQ(host_posts, before + 1);
+    ASSERT_OK(aq_loop_keep_alive(l, 0));
+    ASSERT_OK(aq_loop_free(l));
+}
+
 /* aq_loop_run_ready runs one iteration and returns even when tasks keep
  * yielding and the loop has no I/O state (aq_loop_fd never called):
  * before, they switched among themselves and it never returned. */
@@ -290,6 +324,7 @@ int main(int argc, char **argv)
     RUN(test_post_stop_aq_run);
     RUN(test_post_bad_input);
     RUN(test_post_wakes_a_host_loop);
+    RUN(test_post_wakes_a_host_loop_after_a_stopped_run);
     RUN(test_post_run_ready_returns_without_the_fd);
     return t_done();
 }

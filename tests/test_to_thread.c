@@ -259,6 +259,56 @@ TEST(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop)
     ASSERT_EQ(g_cleanup_in_task, 0);
 }
 
+/* A cleanup run within aq_loop_free (fn returned after its caller timed
+ * out and the loop's tasks were reaped) finds the loop closed to new
+ * work: a spawn on it is AQ_EINVAL (a reviewer's reproducer: AQ_OK, and
+ * the task never ran and leaked), and a free, run or run_ready of it
+ * AQ_EBUSY (the second free freed the loop under the first: a heap use
+ * after free). */
+static aq_loop *freed_loop;
+static int in_free_spawn, in_free_free, in_free_run, in_free_run_ready;
+
+static void *never_runs(void *arg) { return arg; }
+
+static void in_free_cleanup(void *result, void *arg)
+{
+    req_cleanup(result, arg);
+    in_free_spawn = aq_loop_spawn(freed_loop, NULL, never_runs, NULL, 0);
+    in_free_free = aq_loop_free(freed_loop);
+    in_free_run = aq_loop_run(freed_loop);
+    in_free_run_ready = aq_loop_run_ready(freed_loop);
+}
+
+static void *in_free_caller(void *arg)
+{
+    struct call *c = arg;
+    c->rc = aq_to_thread_ex(gated, new_req(7), in_free_cleanup, &c->r,
+                            c->deadline);
+    return NULL;
+}
+
+TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
+{
+    gate_reset();
+    ASSERT_OK(aq_loop_new(&freed_loop));
+    struct call c = {.rc = PENDING, .deadline = aq_now() + 2 * AQ_MSEC};
+    ASSERT_OK(aq_loop_spawn(freed_loop, NULL, in_free_caller, &c, 0));
+    while (c.rc == PENDING) {
+        ASSERT_OK(aq_loop_run_ready(freed_loop));
+        usleep(100);
+    }
+    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
+    pthread_t th;
+    ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
+    ASSERT_OK(aq_loop_free(freed_loop)); /* waits for fn, runs cleanup */
+    ASSERT(pthread_join(th, NULL) == 0);
+    ASSERT_EQ(g_cleanups, 1);
+    ASSERT_RC(in_free_spawn, AQ_EINVAL);
+    ASSERT_RC(in_free_free, AQ_EBUSY);
+    ASSERT_RC(in_free_run, AQ_EBUSY);
+    ASSERT_RC(in_free_run_ready, AQ_EBUSY);
+}
+
 /* A timeout scope cuts the wait short like a deadline; a result nobody
  * takes (result NULL) goes to the cleanup on success too. */
 static void *scope_main(void *arg)
@@ -420,6 +470,7 @@ int main(int argc, char **argv)
     RUN(test_to_thread_cancel_while_running);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
     RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
+    RUN(test_to_thread_cleanup_within_free_cannot_reuse_the_loop);
     RUN(test_to_thread_scope_and_untaken_result);
     RUN(test_to_thread_pool_lifetime);
     RUN(test_to_thread_bad_input);

@@ -88,7 +88,8 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
  * aq_loop_free, handles them).
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if called from a
  * task, or if this loop is already running (on any thread: of two threads
- * calling at once, one runs it and the other gets AQ_EBUSY). A post,
+ * calling at once, one runs it and the other gets AQ_EBUSY), or is being
+ * freed (from a cleanup that aq_loop_free runs). A post,
  * which runs outside any task, may run another loop to its end (as
  * aq_loop_free of another loop does): that loop runs nested, and the
  * outer one resumes after. Does not suspend: it blocks the calling
@@ -101,7 +102,8 @@ AQ_EXTERN int aq_loop_run(aq_loop *loop);
  * and posts, fires due timers, runs the tasks ready at that moment once
  * each, and returns; posts from other threads after it returns make
  * aq_loop_fd readable. A pending aq_loop_stop is taken instead: that
- * call runs nothing, the next one runs as usual (libuv's
+ * call runs no task and fires no timer (the posts and I/O events it took
+ * first have run), the next one runs as usual (libuv's
  * uv_run(UV_RUN_NOWAIT)). Returns: AQ_OK; AQ_EINVAL if loop is NULL;
  * AQ_EBUSY as aq_loop_run. Does not suspend. */
 AQ_EXTERN int aq_loop_run_ready(aq_loop *loop);
@@ -126,7 +128,10 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
  * thread while that one runs it: a run that may begin during the free is
  * the caller's race, as for any free), or if it still has tasks to
  * reap and the call comes from a task of another loop (loops do not
- * nest): nothing is freed. Does not suspend. */
+ * nest), or from a cleanup this free runs: nothing is freed. Such a
+ * cleanup finds the loop closed: aq_loop_spawn on it is AQ_EINVAL, its
+ * runs AQ_EBUSY (hand a late result to another loop, or free it there).
+ * Does not suspend. */
 AQ_EXTERN int aq_loop_free(aq_loop *loop);
 
 /* Sets the default stack size, in bytes, for tasks spawned on this loop
@@ -203,9 +208,10 @@ typedef struct aq_loop_stats {
                             waits inside a timeout scope */
     uint64_t iterations; /* loop iterations since the loop was created:
                             passes of aq_loop_run (or aq_run) that ran
-                            the ready tasks or slept for a timer, and
-                            each aq_loop_run_ready that ran something
-                            (a run with nothing to do counts none) */
+                            the ready tasks or waited (for a timer, an
+                            fd or a post), and each aq_loop_run_ready
+                            that ran something (a run with nothing to
+                            do counts none) */
 } aq_loop_stats;
 
 /* Fills *out with the loop's counters. Costs O(ready tasks).
@@ -229,9 +235,10 @@ AQ_EXTERN int aq_loop_statistics(const aq_loop *loop, aq_loop_stats *out);
  *   compact mode, see aq_loop_set_compact), else a stack of its own of
  *   that many bytes, within [AQ_STACK_MIN, AQ_STACK_MAX] (rounded up to
  *   whole pages).
- * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL or stack_size is out of
- * range; AQ_ENOMEM (no stack or memory: nothing was spawned, *out
- * untouched). Does not suspend. */
+ * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL, stack_size is out of
+ * range, or loop is being freed (from a cleanup aq_loop_free runs: the
+ * task would never run); AQ_ENOMEM (no stack or memory: nothing was
+ * spawned, *out untouched). Does not suspend. */
 AQ_EXTERN int aq_loop_spawn(aq_loop *loop, aq_task **out, aq_task_fn fn,
                             void *arg, size_t stack_size);
 

@@ -263,8 +263,9 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * queued for a thread (asyncio's executor would never start it). Its
  * result then goes to cleanup(result, arg) (aq_to_thread_ex), called once
  * outside any task: on the loop's thread at the loop's next poll after fn
- * returns, or within aq_loop_free (on the thread that frees the loop),
- * which waits for the fn calls of its tasks still running (as asyncio.run
+ * returns, or within aq_loop_free (on the thread that frees the loop,
+ * which is closed to spawns and runs there), which waits for the fn calls
+ * of its tasks still running (as asyncio.run
  * waits for its executor). Without a cleanup the
  * result is dropped. So arg must outlive fn: not the caller's stack
  * frame if the call may be cut short; heap memory that cleanup frees.

@@ -145,7 +145,7 @@ static int run(aq_loop *l, int block)
     int ran = 0;
     if (!l)
         return aq_einval("loop is NULL");
-    if (aq__cur ||
+    if (aq__cur || l->freeing ||
         atomic_exchange_explicit(&l->running, 1, memory_order_acquire))
         return AQ_EBUSY;
     aq__overflow_arm();
@@ -195,7 +195,10 @@ static int run(aq_loop *l, int block)
         }
     }
     l->pending -= !block;
-    if (!block && l->src)
+    /* Back to the host, which may wait on aq_loop_fd now, after either
+     * run: a post must make it readable (after an aq_loop_run stopped
+     * with a post pending, none did: a reviewer's reproducer). */
+    if (l->src)
         l->src->host_waits(l);
     aq__thread_loop = outer;
     atomic_store_explicit(&l->running, 0, memory_order_release);
@@ -241,7 +244,7 @@ int aq_loop_free(aq_loop *l)
         return aq_einval("loop is NULL");
     /* Its leftover tasks must run to be reaped, and loops do not nest. */
     if (atomic_load_explicit(&l->running, memory_order_acquire) ||
-        (aq__cur && l->nlive))
+        (aq__cur && l->nlive) || l->freeing)
         return AQ_EBUSY;
     /* What the free runs (a pool job's cleanup, a reserved post) runs as
      * a plain function, whoever frees: from a task of another loop it
@@ -250,6 +253,12 @@ int aq_loop_free(aq_loop *l)
     aq_task *self = aq__plain_begin();
     if (!self) /* from a task, nothing to reap (above) and none to run */
         aq__loop_finish(l);
+    /* Every task has returned; what runs from here on (a pool job's
+     * cleanup, within the source's destroy) may not start another on l,
+     * nor free it again (a reviewer's reproducers: a task spawned by a
+     * cleanup never ran and leaked, and a second free from one freed l
+     * under this one). */
+    l->freeing = 1;
     while (!aq__list_empty(&l->tasks)) { /* handles never released */
         aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
         aq__list_remove(&t->all);

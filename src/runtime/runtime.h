@@ -251,6 +251,9 @@ struct aq_loop {
                             each of them */
     int closing;         /* aq_loop_free/aq_run is cancelling everything:
                             tasks spawned now start cancelled */
+    int freeing;         /* aq_loop_free has reaped every task and runs
+                            what is left (cleanups): no spawn, run or
+                            second free may start on the loop now */
     size_t stack_size;   /* default for new tasks */
     aq__stack *pool;     /* free stacks of stack_size bytes, pages kept */
     size_t npool, pool_max;

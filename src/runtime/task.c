@@ -128,6 +128,9 @@ int aq_loop_spawn(aq_loop *l, aq_task **out, aq_task_fn fn, void *arg,
 {
     if (!l || !fn)
         return aq_einval("loop or fn is NULL");
+    if (l->freeing) /* a cleanup run within aq_loop_free: nothing would
+                       run the task */
+        return aq_einval("the loop is being freed (aq_loop_free)");
     int compact = stack_size == 0 && l->shared;
     if (stack_size == 0)
         stack_size = l->stack_size;

@@ -13,6 +13,10 @@
  *   AQ_TSAN_FIBERS=512 (check.sh), every one gets its own: no report (on
  *   their loop's fiber, whose shadow stack would hold all their frames,
  *   ThreadSanitizer aborts past 65,536);
+ * free: a loop is freed while a pool worker still sends it the result of
+ *   a call whose task timed out: the free waits for the worker, and
+ *   libaq says so to ThreadSanitizer, so no report may appear (the
+ *   worker's eventfd write and the free's close were reported);
  * signal: a task waits on an event (no timer: the loop sleeps without a
  *   timeout) until a sigaction handler run on the loop's thread calls
  *   aq_loop_stop: the loop must stop (under ThreadSanitizer, which runs
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int leak, race, threads;
 static volatile int shared_word; /* race: written by a thread and a task */
@@ -250,6 +255,42 @@ static void *deep_main(void *arg)
     return NULL;
 }
 
+/* free */
+static void *slow_echo(void *arg)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return arg;
+}
+
+static void *times_out(void *arg)
+{
+    (void)arg;
+    if (aq_to_thread_until(slow_echo, NULL, NULL, aq_now() + AQ_MSEC) !=
+        AQ_ETIMEDOUT)
+        failed = 1;
+    return NULL;
+}
+
+static int free_run(void)
+{
+    for (int i = 0; i < 10; i++) {
+        aq_loop *l;
+        struct timespec ts = {0, 3 * 1000 * 1000};
+        if (aq_loop_new(&l) != AQ_OK ||
+            aq_loop_spawn(l, NULL, times_out, NULL, 0) != AQ_OK)
+            return 2;
+        aq_loop_run_ready(l); /* the call goes to the pool */
+        nanosleep(&ts, NULL);
+        aq_loop_run_ready(l); /* its deadline: the task returns */
+        aq_loop_free(l);      /* waits for the worker and its post */
+    }
+    if (failed)
+        return 3;
+    puts("done");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int compact = 0;
@@ -260,6 +301,8 @@ int main(int argc, char **argv)
         threads |= !strcmp(argv[i], "threads");
         if (!strcmp(argv[i], "signal"))
             return signal_run();
+        if (!strcmp(argv[i], "free"))
+            return free_run();
         if (!strcmp(argv[i], "deep")) {
             int rc = aq_run(deep_main, NULL, NULL);
             if (rc != AQ_OK || failed)
