@@ -122,10 +122,12 @@ AQ_EXTERN long aq_read_until(aq_fd *f, void *buf, size_t n,
  * which write nothing.
  * Returns: AQ_OK (all n went out); AQ_EPERM; AQ_EINVAL if f is NULL,
  * f is of another loop, or buf is NULL with n > 0; AQ_EBUSY at once,
- * nothing written (*done 0), while another task's aq_write_all on f
- * waits for room or was woken and has not run yet, so two messages
- * never interleave (tasks that share an fd's writes take turns with an
- * aq_lock, or hand their messages to one writer task); AQ_EBADF, AQ_ECANCELED,
+ * nothing written (*done 0; n 0 included), while another task waits for
+ * f to be writable (its aq_write_all, aq_fd_wait_writable, a select's
+ * AQ_WRITABLE clause, aq_connect) or was woken and has not run yet, so
+ * two messages never interleave (tasks that share an fd's writes take
+ * turns with an aq_lock, or hand their messages to one writer task);
+ * AQ_EBADF, AQ_ECANCELED,
  * AQ_ETIMEDOUT as for the waits; -errno from the write (-EPIPE,
  * -ECONNRESET). Suspends. */
 AQ_EXTERN int aq_write_all(aq_fd *f, const void *buf, size_t n,
