@@ -132,7 +132,13 @@ enum {
  * (aq_group_wait, but a select that loses, is cancelled or times out
  * cancels no child: aq_group_wait would); its rc is AQ_EGROUP if a
  * child failed. status: NULL, or an int * that receives the first failing
- * child's status, or 0. A NULL g disables the clause. */
+ * child's status, or 0. A NULL g disables the clause. The clause
+ * completes when the last child returns: a child spawned into g after
+ * that, by a task that ran before the select's, is not waited for (check
+ * aq_group_live(g), or end with aq_group_wait, which waits again), and
+ * rc and status are the group's when the select runs. (Waiting again
+ * there would re-read every clause after the wake-up, when their objects
+ * may legally be gone: an fd closed, an event freed.) */
 #define AQ_GROUP(g, status) AQ__CLAUSE(AQ_OP_GROUP, group, g, status, 0)
 /* A clause waiting for fd f to turn readable (aq_fd_wait_readable): then
  * read until EAGAIN. A NULL f disables the clause. */

@@ -37,8 +37,6 @@
 #include "queue/queue.h"
 #include "sync/sync.h"
 
-#include <limits.h>
-
 /* An fd clause's wait state (an aq_fd begins with it: runtime.h), and its
  * direction. */
 static aq__fdwait *fdw(const aq_clause *c) { return (aq__fdwait *)c->fd; }
@@ -257,8 +255,8 @@ static _Thread_local uint64_t loose_rng = 0x853c49e6748fea9bULL;
 
 /* With nready >= 1 clauses ready and the first at `first`: completes the
  * first one (biased, or the only one), or one drawn at random. */
-AQ__ALWAYS_INLINE int choose(aq_clause *c, int nready, size_t first,
-                             int flags, aq_task *self)
+static int choose(aq_clause *c, int nready, size_t first, int flags,
+                  aq_task *self)
 {
     if (nready == 1 || (flags & AQ_SELECT_BIASED))
         return complete(c, first);
@@ -304,99 +302,56 @@ static void leave_groups(aq_clause *c, size_t n)
             aq__group_leave(c[i].group);
 }
 
-/* park's answer when the select must start over (never an index or an
- * AQ_E* code). */
-#define AGAIN INT_MIN
-
-/* A select that starts over (park): the scan and the choice again, as at
- * the call. The index completed at once, a code, or AGAIN: none is
- * ready, park again. */
-static __attribute__((noinline)) int start_over(aq_clause *c, size_t n,
-                                                int flags, aq_task *self)
-{
-    size_t first = 0;
-    int nready = scan(c, n, flags, self, &first);
-    if (nready < 0)
-        return nready;
-    if (aq__unlikely(aq__cancel_due(self)))
-        return AQ_ECANCELED;
-    return nready > 0 ? choose(c, nready, first, flags, self) : AGAIN;
-}
-
 /* Parks on every enabled clause until one completes: its index, or the
  * code that ended the wait (AQ_ETIMEDOUT, AQ_ECANCELED, AQ_ENOMEM). Out
  * of line, so that a select that completes at once does not set up this
  * frame and its records. */
-static __attribute__((noinline)) int park(aq_clause *c, size_t n, int flags,
+static __attribute__((noinline)) int park(aq_clause *c, size_t n,
                                           aq_task *self, int64_t deadline)
 {
     aq__waiter local[AQ_SELECT_STATIC], *w = local;
-    int rc;
-    do {
-        int64_t d = deadline;
-        rc = aq__park_begin(self, &d);
-        if (rc != AQ_OK)
-            return rc;
-        if (n > AQ_SELECT_STATIC) {
-            if (n > SIZE_MAX / sizeof *w || !(w = aq__malloc(n * sizeof *w)))
-                return AQ_ENOMEM;
-        }
-        unsigned k = 0, groups = 0;
-        for (size_t i = 0; i < n; i++) {
-            aq_queue *q = c[i].queue; /* the union's pointer */
-            if (!q)
-                continue;
-            aq_list *list;
-            if (c[i].op <= AQ_OP_GET) {
-                list = c[i].op == AQ_OP_GET ? &q->getters : &q->putters;
-                w[k].buf = c[i].buf;
-            } else {
-                list = wait_list(&c[i]);
-                w[k].buf = NULL;
-                if (c[i].op == AQ_OP_GROUP) {
-                    aq__group_enter(c[i].group);
-                    groups = 1 | (unsigned)flags << 1; /* a start over's */
-                }
-            }
-            w[k].task = self;
-            w[k].index = (int)i;
-            w[k].kind = (unsigned char)c[i].op;
-            w[k].on = q;
-            aq__list_push_back(list, &w[k].link);
-            k++;
-        }
-        self->nwaits = k;
-        rc = aq__park(self, w, d);
-        self->nwaits = 1; /* the default of a single wait (runtime.h) */
-        int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
-        if (w != local) {
-            aq__free(w);
-            w = local;
-        }
-        if (!groups) {
-            if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
-                rc = finish(c, (size_t)i, rc); /* else nothing completed */
-            return rc;
-        }
-        /* A group clause woken as its last child returned, with a child
-         * spawned since by a task that ran first (live was 0: the group
-         * took it), is not complete, as aq_group_wait waits again (a
-         * reviewer's reproducer: the clause completed with a child
-         * running). It took nothing: the select starts over, in this
-         * frame (a recursion overflowed the stack after a few hundred),
-         * with the flags kept in `groups` (out of the way of the path
-         * without groups). */
-        if (rc == AQ_OK && c[i].op == AQ_OP_GROUP && c[i].group->live > 0) {
-            leave_groups(c, n);
-            flags = (int)(groups >> 1);
-            rc = start_over(c, n, flags, self);
-            continue;
-        }
-        if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
-            rc = finish(c, (size_t)i, rc);
-        leave_groups(c, n);
+    int64_t d = deadline;
+    int rc = aq__park_begin(self, &d);
+    if (rc != AQ_OK)
         return rc;
-    } while (rc == AGAIN);
+    if (n > AQ_SELECT_STATIC) {
+        if (n > SIZE_MAX / sizeof *w || !(w = aq__malloc(n * sizeof *w)))
+            return AQ_ENOMEM;
+    }
+    unsigned k = 0, groups = 0;
+    for (size_t i = 0; i < n; i++) {
+        aq_queue *q = c[i].queue; /* the union's pointer */
+        if (!q)
+            continue;
+        aq_list *list;
+        if (c[i].op <= AQ_OP_GET) {
+            list = c[i].op == AQ_OP_GET ? &q->getters : &q->putters;
+            w[k].buf = c[i].buf;
+        } else {
+            list = wait_list(&c[i]);
+            w[k].buf = NULL;
+            if (c[i].op == AQ_OP_GROUP) {
+                aq__group_enter(c[i].group);
+                groups = 1;
+            }
+        }
+        w[k].task = self;
+        w[k].index = (int)i;
+        w[k].kind = (unsigned char)c[i].op;
+        w[k].on = q;
+        aq__list_push_back(list, &w[k].link);
+        k++;
+    }
+    self->nwaits = k;
+    rc = aq__park(self, w, d);
+    self->nwaits = 1; /* the default of a single wait (runtime.h) */
+    int i = k > 1 ? self->wait_index : k == 1 ? w[0].index : -1;
+    if (w != local)
+        aq__free(w);
+    if (rc == AQ_OK || rc == AQ_ESHUTDOWN)
+        rc = finish(c, (size_t)i, rc); /* else nothing completed */
+    if (groups)
+        leave_groups(c, n);
     return rc;
 }
 
@@ -415,7 +370,7 @@ int aq_select_until(aq_clause *c, size_t n, int flags, int64_t deadline)
         return AQ_ECANCELED;
     if (nready > 0)
         return choose(c, nready, first, flags, self);
-    return park(c, n, flags, self, deadline);
+    return park(c, n, self, deadline);
 }
 
 int aq_select(aq_clause *c, size_t n, int flags)
