@@ -761,6 +761,41 @@ TEST(test_cond_waiter_reaped_while_its_lock_is_kept)
     t_live--; /* that one block, deliberately never freed */
 }
 
+/* The same with a deadline: the waiter's deadline passes while the lock
+ * is kept, and it waits (uncut) to take it back until the reaping: it
+ * returns AQ_ECANCELED without the lock, not AQ_ETIMEDOUT, which the
+ * header says comes with the lock held (a reviewer's reproducer: the
+ * caller got AQ_ETIMEDOUT, and its release, AQ_EPERM). */
+static int g_reaped_release_rc;
+
+static void *waits_until_on_kept(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_lock_acquire(g_kept));
+    g_reaped_rc = aq_cond_wait_until(g_kc, aq_now() + AQ_MSEC);
+    g_reaped_release_rc = aq_lock_release(g_kept);
+    return NULL;
+}
+
+TEST(test_cond_timed_waiter_reaped_while_its_lock_is_kept)
+{
+    aq_loop *l;
+    g_kept = new_lock();
+    g_kc = new_cond(g_kept);
+    g_reaped_rc = g_reaped_release_rc = PENDING;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_spawn(l, NULL, waits_until_on_kept, NULL, 0));
+    ASSERT_OK(aq_loop_spawn(l, NULL, takes_and_keeps, NULL, 0));
+    aq_loop_run(l); /* the deadline passes: it waits for the lock */
+    ASSERT_EQ(g_reaped_rc, PENDING);
+    ASSERT_OK(aq_loop_free(l));
+    ASSERT_RC(g_reaped_rc, AQ_ECANCELED);
+    ASSERT_RC(g_reaped_release_rc, AQ_EPERM); /* it does not hold it */
+    ASSERT_OK(aq_cond_free(g_kc));
+    ASSERT_RC(aq_lock_free(g_kept), AQ_EBUSY); /* locked for good */
+    t_live--; /* that one block, deliberately never freed */
+}
+
 /* gh-112202 (CPython 3.13): notify(1) wakes the oldest of two waiters,
  * which is then cancelled before it gets the lock: it returns
  * AQ_ECANCELED holding the lock, and the notification goes on to the
@@ -825,5 +860,6 @@ int main(int argc, char **argv)
     RUN(test_cond_notify_passed_on);
     RUN(test_cond_free_with_cancelled_waiter_and_past_deadlines);
     RUN(test_cond_waiter_reaped_while_its_lock_is_kept);
+    RUN(test_cond_timed_waiter_reaped_while_its_lock_is_kept);
     return t_done();
 }

@@ -131,8 +131,15 @@ int aq_cond_wait_until(aq_cond *c, int64_t deadline)
     aq__lock_pass(l);
     aq__waiter w;
     rc = aq__park_on(self, &w, &c->waiters, NULL, d, AQ__W_COND, c);
-    if (rc != AQ_OK)
+    if (rc != AQ_OK) {
         reacquire(l, self);
+        /* Only the loop's final reaping ends it without the lock: what
+         * the caller must act on is then that cancel, whatever cut the
+         * wait (a reviewer's reproducer: AQ_ETIMEDOUT, 'lock held' by
+         * the header, with the lock another task's). */
+        if (!aq__lock_owner_is(l, self))
+            rc = AQ_ECANCELED;
+    }
     if (w.kind == AQ__W_LOCK && rc != AQ_OK) /* notified, cut short: */
         notify(c, 1); /* someone else takes the notice */
     c->inside--;

@@ -688,8 +688,10 @@ static int mm_cond_reacquire(mm *m, int ti, int rc, mm_ret *r)
         mm_cond_cut_done(m, ti);
         return 1;
     }
-    if (m->closing) { /* the final reaping: no wait begun, lock not held */
-        r->rc = rc;
+    if (m->closing) { /* the final reaping: no wait begun, lock not held:
+                         the cancel is what the caller reports */
+        (void)rc;
+        r->rc = AQ_ECANCELED;
         mm_cond_cut_done(m, ti);
         return 1;
     }
@@ -860,7 +862,7 @@ static int mm_sync_resume(mm *m, int ti, const m_op *op, mm_ret *r)
          * condition.c's reacquire tests the lock first, and takes it. */
         if (m->lk[1].owner < 0)
             m->lk[1].owner = ti;
-        r->rc = t->cw_rc;
+        r->rc = m->lk[1].owner == ti ? t->cw_rc : AQ_ECANCELED;
         mm_cond_cut_done(m, ti);
         return 1;
     }
