@@ -149,7 +149,8 @@ AQ_EXTERN aq_lock *aq_cond_lock(const aq_cond *c);
  * end), which overrides shields, returns AQ_ECANCELED without the lock
  * when another task holds it (one that returned holding it would never
  * hand it over), whatever cut the wait (a deadline that passed before
- * the reaping included). A notified waiter gets the lock in notification order.
+ * the reaping included). A notified waiter gets the lock in notification
+ * order.
  * Returns: AQ_OK; AQ_EPERM outside a task or if the caller does not hold
  * the lock (asyncio's RuntimeError); AQ_EINVAL if c is NULL;
  * AQ_ECANCELED (lock held); AQ_ETIMEDOUT (the _until form; lock held).
