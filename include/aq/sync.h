@@ -137,7 +137,8 @@ AQ_EXTERN long aq_sem_value(const aq_sem *s);
 AQ_EXTERN int aq_cond_new(aq_cond **out, aq_lock *lock);
 /* Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EBUSY if a task waits on c
  * (notified or not, cancelled or timed out: until every waiter has
- * returned with the lock), or c's own lock is held. Does not suspend. */
+ * returned with the lock), or c's own lock is held or waited for (as
+ * aq_lock_free). Does not suspend. */
 AQ_EXTERN int aq_cond_free(aq_cond *c);
 /* c's lock, to acquire and release around waits; NULL if c is NULL.
  * Does not suspend. */
@@ -202,8 +203,10 @@ AQ_EXTERN int aq_barrier_free(aq_barrier *b);
  * out) after a later one arrived, and 0 may be missing: do not elect a
  * round's leader by index 0 when waits can be cut short;
  * AQ_EPERM; AQ_EINVAL if b is NULL; AQ_EBROKEN if b is broken or was
- * aborted or reset while waiting; AQ_ECANCELED; AQ_ETIMEDOUT (the _until
- * form). Suspends. */
+ * aborted or reset while waiting; AQ_ECANCELED (also for a waiter woken
+ * with AQ_EBROKEN and cancelled before it ran: a failure other than a
+ * completed round reports the cancel, as for every wait); AQ_ETIMEDOUT
+ * (the _until form). Suspends. */
 AQ_EXTERN int aq_barrier_wait(aq_barrier *b);
 AQ_EXTERN int aq_barrier_wait_until(aq_barrier *b, int64_t deadline);
 /* Breaks b (barrier.abort()): waiters and later waits get AQ_EBROKEN
