@@ -767,6 +767,7 @@ TEST(test_cond_waiter_reaped_while_its_lock_is_kept)
  * header says comes with the lock held (a reviewer's reproducer: the
  * caller got AQ_ETIMEDOUT, and its release, AQ_EPERM). */
 static int g_reaped_release_rc;
+static aq_lock *g_kept_before; /* the previous test's, kept reachable */
 
 static void *waits_until_on_kept(void *arg)
 {
@@ -780,6 +781,7 @@ static void *waits_until_on_kept(void *arg)
 TEST(test_cond_timed_waiter_reaped_while_its_lock_is_kept)
 {
     aq_loop *l;
+    g_kept_before = g_kept; /* locked for good, never freed: not a leak */
     g_kept = new_lock();
     g_kc = new_cond(g_kept);
     g_reaped_rc = g_reaped_release_rc = PENDING;
