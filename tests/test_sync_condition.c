@@ -767,7 +767,9 @@ TEST(test_cond_waiter_reaped_while_its_lock_is_kept)
  * header says comes with the lock held (a reviewer's reproducer: the
  * caller got AQ_ETIMEDOUT, and its release, AQ_EPERM). */
 static int g_reaped_release_rc;
-static aq_lock *g_kept_before; /* the previous test's, kept reachable */
+static aq_lock *volatile g_kept_before; /* the previous test's, kept
+                                        reachable (volatile: a store
+                                        never read is not dropped) */
 
 static void *waits_until_on_kept(void *arg)
 {
