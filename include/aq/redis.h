@@ -181,10 +181,12 @@ AQ_EXTERN int aq_redis_queue_open(aq_redis_queue **out, const aq_redis_config *c
 /* Closes both connections and frees q. Entries this member got and did
  * not acknowledge stay pending for it (taken back at its next open, or
  * by a sweep). Waits, shielded from cancellation, for the tasks that
- * drive the connections to end (one turn of the loop).
+ * drive the connections to end (one turn of the loop): meanwhile every
+ * call on q from another task returns AQ_EINVAL, and a second close
+ * AQ_EBUSY.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if q is NULL or of
- * another loop; AQ_EBUSY if a call on q is under way in some task
- * (nothing done). Suspends. */
+ * another loop; AQ_EBUSY if a call on q, or a close, is under way in
+ * some task (nothing done). Suspends. */
 AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
 
 /* Puts a copy of item_size bytes at item (await q.put(item)): XADD,

@@ -217,6 +217,8 @@ int aq__rq_enter(aq_redis_queue *q, const char *bad)
         return aq_einval("queue belongs to another loop");
     if (bad)
         return aq_einval(bad);
+    if (q->closing) /* it would be freed under the call */
+        return aq_einval("queue is being closed (aq_redis_queue_close)");
     if (aq__rq_cancel_due(self))
         return AQ_ECANCELED;
     q->calls++;

@@ -269,8 +269,12 @@ int aq_redis_queue_close(aq_redis_queue *q)
         return aq_einval("queue is NULL");
     if (aq_loop_current() != q->loop)
         return aq_einval("queue belongs to another loop");
-    if (q->calls > 0)
+    if (q->calls > 0 || q->closing)
         return AQ_EBUSY;
+    /* queue_free suspends (the drivers end): a call or a second close
+     * made meanwhile must not start on a handle about to be freed (a
+     * reviewer's reproducers: heap-use-after-free, a double free). */
+    q->closing = 1;
     queue_free(q);
     return AQ_OK;
 }

@@ -132,6 +132,8 @@ struct aq_redis_queue {
     aq_event *keep;        /* wakes the keeper for a take-back */
     int take_back;         /* a reconnection calls for a take-back */
     long calls;            /* public calls under way */
+    int closing;           /* aq_redis_queue_close is under way: it
+                              suspends, and no call may start meanwhile */
     aq_redis_stats st;
     char err[256];         /* the last error reply, "" if none */
 };

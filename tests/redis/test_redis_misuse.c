@@ -259,6 +259,44 @@ static void *busy_main(void *arg)
 }
 TEST(close_while_a_call_waits) { t_main(busy_main, NULL); }
 
+/* Calls made while a close is under way (it suspends while the drivers
+ * end): a call gets AQ_EINVAL and a second close AQ_EBUSY, and nothing
+ * touches the handle after the close frees it (a reviewer's reproducers:
+ * the qsize started and read the freed handle, the second close freed it
+ * twice). */
+static int g_during_qsize = PENDING, g_during_close = PENDING;
+
+static void *closes(void *arg) { return IARG(aq_redis_queue_close(arg)); }
+
+static void *calls_during_close(void *arg)
+{
+    long n = -1;
+    ASSERT_OK(aq_sleep(0)); /* the closer has begun and suspended */
+    g_during_qsize = aq_redis_queue_qsize(arg, &n);
+    g_during_close = aq_redis_queue_close(arg);
+    return NULL;
+}
+
+static void *during_close_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("m:closing", "c1");
+    aq_redis_queue *q = open_q(&c);
+    aq_task *a, *b;
+    void *res;
+    ASSERT_OK(aq_spawn(&a, closes, q));
+    ASSERT_OK(aq_spawn(&b, calls_during_close, q));
+    ASSERT_OK(aq_task_wait(a, &res));
+    ASSERT_OK((int)IVAL(res));
+    ASSERT_OK(aq_task_wait(b, NULL));
+    ASSERT_RC(g_during_qsize, AQ_EINVAL);
+    ASSERT_RC(g_during_close, AQ_EBUSY);
+    ASSERT_OK(aq_task_release(a));
+    ASSERT_OK(aq_task_release(b));
+    return NULL;
+}
+TEST(calls_while_a_close_is_under_way) { t_main(during_close_main, NULL); }
+
 int main(int argc, char **argv)
 {
     RUN(outside_a_task);
@@ -268,5 +306,6 @@ int main(int argc, char **argv)
     RUN(calls_bad_arguments);
     RUN(handle_used_from_another_loop);
     RUN(close_while_a_call_waits);
+    RUN(calls_while_a_close_is_under_way);
     return t_done();
 }
