@@ -94,13 +94,26 @@ static aq__rq_slot *getter_pop(aq_redis_queue *q)
     return s;
 }
 
-/* Completes the oldest waiting get with rc, dropping the GONE ones on the
- * way; NULL if none waits. */
+/* Takes s, a get that left the line first (its deadline, a cancel), out
+ * of it at once, back to the spare slots: left in the line until served,
+ * the slots of gets that time out on an empty queue piled up, one per
+ * get (a reviewer's reproducer: +31 MiB per 500 polls of 64 KiB items). */
+static void getter_leave(aq_redis_queue *q, aq__rq_slot *s)
+{
+    aq__rq_slot **p = &q->getters;
+    while (*p != s)
+        p = &(*p)->next;
+    *p = s->next;
+    if (q->getters_tail == &s->next)
+        q->getters_tail = p;
+    q->ngetters--;
+    aq__rq_slot_put(q, s);
+}
+
+/* Completes the oldest waiting get with rc; NULL if none waits. */
 static aq__rq_slot *getter_complete(aq_redis_queue *q, int rc)
 {
-    aq__rq_slot *s;
-    while ((s = getter_pop(q)) && s->state == RQ_GONE)
-        aq__rq_slot_put(q, s);
+    aq__rq_slot *s = getter_pop(q);
     if (s) {
         s->state = RQ_DONE;
         s->rc = rc;
@@ -302,9 +315,8 @@ static int wait_in_line(aq_redis_queue *q, int64_t deadline, aq__rq_held **h)
         q->ngetters++;
         aq__rq_read(q);
         int rc = aq_event_wait_until(s->done, deadline);
-        if (s->state != RQ_DONE) { /* left first: skipped when served */
-            s->state = RQ_GONE;
-            q->ngetters--;
+        if (s->state != RQ_DONE) { /* left first */
+            getter_leave(q, s);
             return rc;
         }
         rc = s->rc;

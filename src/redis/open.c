@@ -100,7 +100,7 @@ static void queue_free(aq_redis_queue *q)
     aq__rq_batch_free(q);
     if (q->keep)
         aq_event_free(q->keep);
-    aq__rq_slot_free_list(q->getters); /* all GONE by now */
+    aq__rq_slot_free_list(q->getters); /* none by now: no call runs */
     aq__rq_slot_free_list(q->spare);
     free(q->held);
     free(q->host);
