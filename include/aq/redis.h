@@ -149,7 +149,9 @@ typedef struct aq_redis_config {
                               default, 100 ms): how soon this member
                               sees a shutdown made by another */
     int64_t connect_timeout; /* ns aq_redis_queue_open waits for the
-                                server (<= 0: the default, 5 s) */
+                                server (<= 0: the default, 5 s). These
+                                durations are capped at a century, and
+                                block at an hour */
 } aq_redis_config;
 
 /* Largest accepted item_size, in bytes: 1 MiB. */

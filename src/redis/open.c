@@ -128,6 +128,20 @@ static int reserved(const char *stream)
     return 0;
 }
 
+/* Durations are added to aq_now() and sent to the server in ms: one
+ * near INT64_MAX overflowed both (a reviewer's reproducer: an open with
+ * connect_timeout INT64_MAX failed at once, and a block of INT64_MAX made
+ * every read fail with 'ERR timeout is negative'). The longest a duration
+ * is taken to be: a century, later than any clock value plus itself;
+ * a read round blocks an hour at most (the get just makes more rounds). */
+#define RQ_DURATION_MAX ((int64_t)100 * 365 * 24 * 3600 * AQ_SEC)
+#define RQ_BLOCK_MAX ((int64_t)3600 * AQ_SEC)
+
+static int64_t longest(int64_t ns)
+{
+    return ns > RQ_DURATION_MAX ? RQ_DURATION_MAX : ns;
+}
+
 static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
 {
     const char *addr =
@@ -155,13 +169,17 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->item_size = cfg->item_size;
     q->stride = (sizeof(aq__rq_held) + cfg->item_size + 7) & ~(size_t)7;
     q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
-    q->claim_idle = cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC;
+    q->claim_idle =
+        longest(cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC);
     q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
+    q->sweep_every = longest(q->sweep_every);
     q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
     q->prefetch = cfg->prefetch > 0 ? cfg->prefetch : 0;
     q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
+    if (q->block > RQ_BLOCK_MAX)
+        q->block = RQ_BLOCK_MAX;
     q->connect_timeout =
-        cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC;
+        longest(cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC);
     q->getters_tail = &q->getters;
     for (int kind = 0; kind < RQ_NBATCH; kind++)
         q->batch[kind].tail = &q->batch[kind].head;

@@ -5,6 +5,8 @@
  * every client. */
 #include "redis_helpers.h"
 
+#include <stdint.h>
+
 #include <limits.h>
 
 static aq_redis_queue *g_q;
@@ -652,6 +654,29 @@ TEST(timed_out_gets_give_their_slot_back)
     t_main(timed_out_gets_main, NULL);
 }
 
+/* Durations near INT64_MAX are taken as the longest there is (a
+ * reviewer's reproducer: connect_timeout INT64_MAX failed the open at
+ * once, with an overflow UBSan reports, and block INT64_MAX made every
+ * read fail with the server's 'ERR timeout is negative'). */
+static void *huge_durations_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("q:huge", "c1");
+    c.connect_timeout = INT64_MAX;
+    c.block = INT64_MAX;
+    c.claim_idle = INT64_MAX;
+    c.sweep_every = INT64_MAX;
+    aq_redis_queue *q = open_q(&c);
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_put(q, "huge-dur"));
+    ASSERT_OK(aq_redis_queue_get(q, item));
+    ASSERT_EQ(memcmp(item, "huge-dur", ITEM), 0);
+    ASSERT_OK(aq_redis_queue_task_done(q));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(durations_as_large_as_int64) { t_main(huge_durations_main, NULL); }
+
 int main(int argc, char **argv)
 {
     RUN(put_get_task_done_join);
@@ -673,5 +698,6 @@ int main(int argc, char **argv)
     RUN(reconnects_after_the_server_drops_clients);
     RUN(survives_the_server_dropping_clients_under_load);
     RUN(timed_out_gets_give_their_slot_back);
+    RUN(durations_as_large_as_int64);
     return t_done();
 }
