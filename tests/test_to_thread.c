@@ -146,14 +146,32 @@ struct call {
     int rc;
     void *r;
     int64_t deadline;
+    aq_cleanup_fn cleanup; /* NULL: req_cleanup */
 };
 
 static void *gated_child(void *arg)
 {
     struct call *c = arg;
-    c->rc = aq_to_thread_ex(gated, new_req(7), req_cleanup, &c->r,
+    c->rc = aq_to_thread_ex(gated, new_req(7),
+                            c->cleanup ? c->cleanup : req_cleanup, &c->r,
                             c->deadline);
     return NULL;
+}
+
+/* Spawns gated_child(c) on l, a task whose call times out at once, and
+ * runs l until the task has returned (aq_loop_run would wait for the
+ * job too: it keeps the loop alive); fn still blocked. */
+static void time_out_on(aq_loop *l, struct call *c)
+{
+    c->rc = PENDING;
+    c->deadline = aq_now() + 2 * AQ_MSEC;
+    ASSERT_OK(aq_loop_spawn(l, NULL, gated_child, c, 0));
+    while (c->rc == PENDING) {
+        ASSERT_OK(aq_loop_run_ready(l));
+        usleep(100);
+    }
+    ASSERT_RC(c->rc, AQ_ETIMEDOUT);
+    ASSERT_EQ(g_cleanups, 0);
 }
 
 /* Cancelled while fn runs: the call returns at once, fn runs on, and
@@ -243,17 +261,9 @@ TEST(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop)
 {
     gate_reset();
     aq_loop *other;
+    struct call c = {0};
     ASSERT_OK(aq_loop_new(&other));
-    struct call c = {.rc = PENDING, .deadline = aq_now() + 2 * AQ_MSEC};
-    ASSERT_OK(aq_loop_spawn(other, NULL, gated_child, &c, 0));
-    /* Until the task has timed out and returned (aq_loop_run would wait
-     * for the job too: it keeps the loop alive). */
-    while (c.rc == PENDING) {
-        ASSERT_OK(aq_loop_run_ready(other));
-        usleep(100);
-    }
-    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
-    ASSERT_EQ(g_cleanups, 0); /* fn still blocked */
+    time_out_on(other, &c);
     ASSERT_OK(aq_run(free_other_main, other, NULL));
     ASSERT_EQ(g_cleanups, 1);
     ASSERT_EQ(g_cleanup_in_task, 0);
@@ -279,25 +289,12 @@ static void in_free_cleanup(void *result, void *arg)
     in_free_run_ready = aq_loop_run_ready(freed_loop);
 }
 
-static void *in_free_caller(void *arg)
-{
-    struct call *c = arg;
-    c->rc = aq_to_thread_ex(gated, new_req(7), in_free_cleanup, &c->r,
-                            c->deadline);
-    return NULL;
-}
-
 TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
 {
     gate_reset();
+    struct call c = {.cleanup = in_free_cleanup};
     ASSERT_OK(aq_loop_new(&freed_loop));
-    struct call c = {.rc = PENDING, .deadline = aq_now() + 2 * AQ_MSEC};
-    ASSERT_OK(aq_loop_spawn(freed_loop, NULL, in_free_caller, &c, 0));
-    while (c.rc == PENDING) {
-        ASSERT_OK(aq_loop_run_ready(freed_loop));
-        usleep(100);
-    }
-    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
+    time_out_on(freed_loop, &c);
     pthread_t th;
     ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
     ASSERT_OK(aq_loop_free(freed_loop)); /* waits for fn, runs cleanup */

@@ -137,9 +137,9 @@ static int reserved(const char *stream)
 #define RQ_DURATION_MAX ((int64_t)100 * 365 * 24 * 3600 * AQ_SEC)
 #define RQ_BLOCK_MAX ((int64_t)3600 * AQ_SEC)
 
-static int64_t longest(int64_t ns)
+static int64_t at_most(int64_t ns, int64_t max)
 {
-    return ns > RQ_DURATION_MAX ? RQ_DURATION_MAX : ns;
+    return ns > max ? max : ns;
 }
 
 static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
@@ -169,17 +169,18 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->item_size = cfg->item_size;
     q->stride = (sizeof(aq__rq_held) + cfg->item_size + 7) & ~(size_t)7;
     q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
-    q->claim_idle =
-        longest(cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC);
-    q->sweep_every = cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3;
-    q->sweep_every = longest(q->sweep_every);
+    q->claim_idle = at_most(
+        cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC, RQ_DURATION_MAX);
+    q->sweep_every =
+        at_most(cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3,
+                RQ_DURATION_MAX);
     q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
     q->prefetch = cfg->prefetch > 0 ? cfg->prefetch : 0;
-    q->block = cfg->block > 0 ? cfg->block : 100 * AQ_MSEC;
-    if (q->block > RQ_BLOCK_MAX)
-        q->block = RQ_BLOCK_MAX;
+    q->block =
+        at_most(cfg->block > 0 ? cfg->block : 100 * AQ_MSEC, RQ_BLOCK_MAX);
     q->connect_timeout =
-        longest(cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC);
+        at_most(cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC,
+                RQ_DURATION_MAX);
     q->getters_tail = &q->getters;
     for (int kind = 0; kind < RQ_NBATCH; kind++)
         q->batch[kind].tail = &q->batch[kind].head;

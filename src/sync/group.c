@@ -185,8 +185,10 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
     /* A child's failure beats the cut that ended the wait, once every
      * child has returned: asyncio's TaskGroup raises its ExceptionGroup,
      * not the CancelledError of a timeout or a cancel that came during
-     * its wait (the timeout scope still says it expired). */
-    if (g->failed && (rc == AQ_OK || g->live == 0))
+     * its wait (the timeout scope still says it expired). live is 0
+     * whenever rc is AQ_OK; after a cut, unless the loop's final reaping
+     * cut the reap short too. */
+    if (g->failed && g->live == 0)
         rc = AQ_EGROUP;
     aq__group_leave(g);
     return rc;
