@@ -254,6 +254,36 @@ TEST(test_task_detached_frees_itself)
     t_main(detached_main, NULL);
 }
 
+/* Ids: in spawn order, 0 for NULL, and never the same for two tasks
+ * although the second reuses the first's record (what a pointer cannot
+ * tell apart: libaq-redis' held entries once named their task so). */
+static void *ids_main(void *arg)
+{
+    (void)arg;
+    uint64_t me = aq_task_id(aq_task_self());
+    ASSERT(me != 0);
+    ASSERT_EQ(aq_task_id(NULL), 0);
+    aq_task *a, *b;
+    ASSERT_OK(aq_spawn(&a, ret_arg, NULL));
+    uint64_t ida = aq_task_id(a);
+    ASSERT(ida > me);
+    ASSERT_OK(aq_task_wait(a, NULL));
+    ASSERT_EQ(aq_task_id(a), ida); /* done, not yet released: still a */
+    ASSERT_OK(aq_task_release(a));
+    ASSERT_OK(aq_spawn(&b, ret_arg, NULL));
+    ASSERT(b == a); /* the record reused: the case ids are for */
+    ASSERT(aq_task_id(b) > ida);
+    ASSERT_OK(aq_task_wait(b, NULL));
+    ASSERT_OK(aq_task_release(b));
+    return NULL;
+}
+
+TEST(test_task_ids_outlive_reused_records)
+{
+    t_main(ids_main, NULL);
+    ASSERT_EQ(aq_task_id(aq_task_self()), 0);
+}
+
 TEST(test_task_spawn_outside_task_is_eperm)
 {
     aq_task *t = (aq_task *)&t;
@@ -1094,6 +1124,7 @@ int main(int argc, char **argv)
     RUN(test_task_spawn_runs_in_fifo_order);
     RUN(test_task_spawn_from_child_goes_to_tail);
     RUN(test_task_detached_frees_itself);
+    RUN(test_task_ids_outlive_reused_records);
     RUN(test_task_spawn_outside_task_is_eperm);
     RUN(test_task_wait_returns_result);
     RUN(test_task_wait_on_self_is_edeadlk);

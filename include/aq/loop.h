@@ -256,6 +256,18 @@ AQ_EXTERN int aq_spawn(aq_task **out, aq_task_fn fn, void *arg);
  * returned and had no handle is a use after free). Does not suspend. */
 AQ_EXTERN aq_task *aq_task_self(void);
 
+/* Returns t's id, or 0 if t is NULL: a number no other task of the
+ * process has, ever (1, 2, 3... in spawn order over every loop; 64 bits,
+ * never wraps). A task's record is reused once the task is reaped, so
+ * two tasks can have the same aq_task pointer one after the other, never
+ * the same id: keep the id, not the pointer, to recognise a task later
+ * (who owns a resource, whose entry this is). t must be a handle still
+ * valid (aq_task_self's rule); aq_task_id(aq_task_self()) is the calling
+ * task's, 0 outside any task. asyncio numbers its tasks the same way
+ * (the default name "Task-N"); Go keeps goroutine ids hidden. Does not
+ * suspend. */
+AQ_EXTERN uint64_t aq_task_id(const aq_task *t);
+
 /* Waits until task t returns (await task).
  * result: if not NULL, receives t's return value on AQ_OK.
  * Returns: AQ_OK (also at once if t had already returned); AQ_EPERM

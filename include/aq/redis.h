@@ -258,7 +258,10 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * it. A call cut short after
  * its XACK went out may have acknowledged the entry all the same (the
  * server's count then exceeds the handle's statistics). An entry a
- * task still holds when it returns stays held by the handle until close.
+ * task still holds when it returns stays held by the handle until close
+ * (or aq_redis_queue_ack with its id): no other task's task_done takes
+ * it, not even one of a later task given the returned task's reused
+ * record (the holder is known by aq_task_id).
  * Suspends. */
 AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
 

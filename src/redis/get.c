@@ -48,7 +48,7 @@ long aq__rq_held_find(const aq_redis_queue *q, const char *id)
 /* Neither promised to a get, nor a task's, nor being acknowledged. */
 static int held_is_free(const aq__rq_held *h)
 {
-    return !h->slot && !h->task && !h->acking;
+    return !h->slot && h->task == 0 && !h->acking;
 }
 
 /* The oldest free held entry, or NULL. */
@@ -75,7 +75,7 @@ static aq__rq_held *held_add(aq_redis_queue *q, const redisReply *id,
     memcpy(h->id.s, id->str, id->len);
     h->id.s[id->len] = 0;
     h->slot = NULL;
-    h->task = NULL;
+    h->task = 0;
     h->acking = 0;
     memcpy(h->item, item, q->item_size);
     return h;
@@ -349,7 +349,7 @@ static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
         if (rc != AQ_OK)
             return rc;
     }
-    h->task = aq_task_self();
+    h->task = aq_task_id(aq_task_self());
     memcpy(item, h->item, q->item_size);
     if (id)
         *id = h->id;

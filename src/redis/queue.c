@@ -123,8 +123,8 @@ int aq_redis_queue_ack(aq_redis_queue *q, const aq_redis_id *id)
     return aq__rq_leave(q, ack_id(q, copy.s));
 }
 
-/* The oldest entry task t holds and is not acknowledging, or -1. */
-static long oldest_held(aq_redis_queue *q, const aq_task *t)
+/* The oldest entry task id t holds and is not acknowledging, or -1. */
+static long oldest_held(aq_redis_queue *q, uint64_t t)
 {
     for (size_t i = 0; i < q->nheld; i++) {
         aq__rq_held *h = aq__rq_held_at(q, i);
@@ -138,10 +138,10 @@ int aq_redis_queue_task_done(aq_redis_queue *q)
 {
     int rc = aq__rq_enter(q, NULL);
     if (rc == AQ_ECANCELED)
-        return cancelled(q, oldest_held(q, aq_task_self()));
+        return cancelled(q, oldest_held(q, aq_task_id(aq_task_self())));
     if (rc != AQ_OK)
         return rc;
-    long i = oldest_held(q, aq_task_self());
+    long i = oldest_held(q, aq_task_id(aq_task_self()));
     if (i < 0)
         return aq__rq_leave(q, aq_einval("this task holds no entry of the "
                                          "queue to mark done"));

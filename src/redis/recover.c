@@ -37,7 +37,7 @@ static void drop_buried(aq_redis_queue *q, const redisReply *ids)
         const redisReply *id = ids->element[k];
         long i = id->type == REDIS_REPLY_STRING ? aq__rq_held_find(q, id->str)
                                                 : -1;
-        if (i >= 0 && !aq__rq_held_at(q, (size_t)i)->task)
+        if (i >= 0 && aq__rq_held_at(q, (size_t)i)->task == 0)
             aq__rq_held_remove(q, (size_t)i);
     }
 }

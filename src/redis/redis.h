@@ -84,13 +84,15 @@ enum { RQ_RETRY_NONE, RQ_RETRY_SCRIPTS, RQ_RETRY_LATER };
 /* An entry this member holds: got from Redis and not yet acknowledged.
  * Held entries are kept in the order they came, and are re-touched by
  * every sweep so that no other member reclaims them while they are
- * worked on. Each is, in turn: free for the next get (slot and task
- * NULL), promised to a waiting get (slot), the task's (task), then
- * being acknowledged (acking). */
+ * worked on. Each is, in turn: free for the next get (slot NULL, task
+ * 0), promised to a waiting get (slot), the task's (task), then being
+ * acknowledged (acking). */
 typedef struct aq__rq_held {
     aq_redis_id id;
     aq__rq_slot *slot;
-    aq_task *task;
+    uint64_t task;        /* the holder's aq_task_id, 0 if none: not its
+                             pointer, which a task spawned after it
+                             returned may have (a reused record) */
     int acking;           /* its ack is under way: not the task's any more,
                              and still held, so that a take after a
                              reconnection does not hand it out again */

@@ -190,6 +190,8 @@ int aq_spawn(aq_task **out, aq_task_fn fn, void *arg)
 
 aq_task *aq_task_self(void) { return aq__cur; }
 
+uint64_t aq_task_id(const aq_task *t) { return t ? t->serial : 0; }
+
 int aq_task_release(aq_task *t)
 {
     if (!t)

@@ -242,6 +242,52 @@ static void *per_task_main(void *arg)
 }
 TEST(task_done_is_per_task) { t_main(per_task_main, NULL); }
 
+/* A task that returns holding an entry: a later task spawned into its
+ * reused record holds nothing (a reviewer's reproducer: its task_done
+ * acknowledged the returned task's entry, when the handle knew the holder
+ * by its pointer). The entry stays held; its id acknowledges it. */
+static void *get_and_return(void *arg)
+{
+    char item[ITEM];
+    ASSERT_OK(aq_redis_queue_get_entry_until(g_q, item, arg, AQ_NEVER));
+    return NULL;
+}
+
+static void *done_nothing(void *arg)
+{
+    (void)arg;
+    ASSERT_RC(aq_redis_queue_task_done(g_q), AQ_EINVAL);
+    return NULL;
+}
+
+static void *reused_record_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:reused", "c1");
+    g_q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_put(g_q, "returned"));
+    aq_redis_id id;
+    aq_task *a, *b;
+    ASSERT_OK(aq_spawn(&a, get_and_return, &id));
+    ASSERT_OK(aq_task_wait(a, NULL));
+    ASSERT_OK(aq_task_release(a));
+    ASSERT_OK(aq_spawn(&b, done_nothing, NULL));
+    ASSERT(b == a); /* the case under test: a's record again */
+    ASSERT_OK(aq_task_wait(b, NULL));
+    ASSERT_OK(aq_task_release(b));
+    ASSERT_EQ(cli_long("XLEN %s", "t:reused") -
+                  cli_long("GET %s", "t:reused:acked"),
+              1);
+    ASSERT_OK(aq_redis_queue_ack(g_q, &id));
+    ASSERT_OK(aq_redis_queue_join_until(g_q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(g_q));
+    return NULL;
+}
+TEST(task_done_ignores_a_reused_task_record)
+{
+    t_main(reused_record_main, NULL);
+}
+
 /* ---- shutdown ---------------------------------------------------------------- */
 
 static void *shutdown_main(void *arg)
@@ -687,6 +733,7 @@ int main(int argc, char **argv)
     RUN(maxsize_backpressure);
     RUN(ack_by_id_once);
     RUN(task_done_is_per_task);
+    RUN(task_done_ignores_a_reused_task_record);
     RUN(shutdown_graceful_seen_by_every_member);
     RUN(shutdown_immediate_discards_nothing);
     RUN(puts_of_many_tasks_share_writes);
