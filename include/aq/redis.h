@@ -160,7 +160,8 @@ typedef struct aq_redis_config {
 /* Opens (creating if needed) the stream and the group, connects twice
  * (one connection for blocking reads, one for everything else, so a
  * blocked read never stalls a put), loads the scripts, and takes back
- * this consumer's own pending entries (they come first to its gets).
+ * this consumer's own pending entries, every one, in rounds of 1000
+ * (they come first to its gets).
  * Both connections reconnect by themselves after an error or a server
  * restart, backing off from 10 ms to 1 s. Meanwhile every suspending
  * call on the handle waits for the reconnection: the _until forms up to
@@ -315,11 +316,14 @@ AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
 
 /* Runs a sweep now (the sweep also runs every sweep_every by itself):
  * re-touches the entries this member holds, so no other member reclaims
- * them, then takes (XAUTOCLAIM) up to 100 entries idle longer than
- * claim_idle from other members, moving any delivered more than
- * max_deliveries times to "<stream>:dead" (the claim counts as a
- * delivery: with max_deliveries 1, an entry delivered once and then
- * claimed goes there).
+ * them, then takes (XAUTOCLAIM) entries idle longer than claim_idle from
+ * other members, moving any delivered more than max_deliveries times to
+ * "<stream>:dead" (the claim counts as a delivery: with max_deliveries 1,
+ * an entry delivered once and then claimed goes there). It goes through
+ * the group's pending entries from where the last sweep stopped, in
+ * script calls that look at 10,000 entries each, until it has taken
+ * 1000 or reached the end (the next sweep starts over from the first):
+ * an idle entry is reached however many live ones come before it.
  * Returns: how many entries it took for this member (>= 0; those it
  * moved to the dead-letter stream are not among them: stats.dead counts
  * them), or the codes of aq_redis_queue_qsize. Suspends. */

@@ -15,9 +15,17 @@
  *   runs, while a dead member's entries are idle from its death on.
  * - The delivery count is Redis' own (XPENDING): a take that pushes an
  *   entry past max_deliveries buries it in the same script.
+ * - A take goes on from where the last one of its kind stopped (a
+ *   cursor, q->cursor), in rounds of TAKE_COUNT: a take-back reaches every
+ *   own pending entry, however many, and successive sweeps every idle one,
+ *   however many live entries come first (XAUTOCLAIM looks at 10 x
+ *   TAKE_COUNT entries per round). A sweep stops once it has taken
+ *   TAKE_COUNT entries or looked at the whole list; the next one goes on
+ *   from there.
  */
 #include "redis/redis.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +50,23 @@ static void drop_buried(aq_redis_queue *q, const redisReply *ids)
     }
 }
 
-static void take_cb(redisAsyncContext *ac, void *r, void *priv)
+static void take_cb(redisAsyncContext *ac, void *r, void *priv, int own)
 {
     (void)ac;
     aq__rq_slot *s = priv;
     aq_redis_queue *q = s->q;
     redisReply *reply = r;
     long long got = 0;
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[0]->type == REDIS_REPLY_ARRAY) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+        reply->element[0]->type == REDIS_REPLY_ARRAY &&
+        reply->element[2]->type == REDIS_REPLY_STRING &&
+        reply->element[2]->len < AQ_REDIS_ID_MAX) {
         drop_buried(q, reply->element[0]);
         got = (long long)reply->element[1]->elements;
         q->st.reclaimed += got;
         aq__rq_deliver_entries(q, reply->element[1]);
+        memcpy(q->cursor[own].s, reply->element[2]->str,
+               reply->element[2]->len + 1);
     }
     int keep = s->state != RQ_GONE;
     aq__rq_reply_done(s, reply);
@@ -62,12 +74,23 @@ static void take_cb(redisAsyncContext *ac, void *r, void *priv)
         s->n = got;
 }
 
+static void take_idle_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    take_cb(ac, r, priv, 0);
+}
+
+static void take_own_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    take_cb(ac, r, priv, 1);
+}
+
 /* The take script's command: this member's own pending entries (own) or
  * other members' idle ones. The strings live in the caller's frame. */
 typedef struct take_cmd {
     char idle[24], max[24], count[24];
-    const char *argv[11];
-    size_t lens[11];
+    aq_redis_id cursor; /* a copy: a resend must send the same */
+    const char *argv[12];
+    size_t lens[12];
 } take_cmd;
 
 static void take_cmd_init(take_cmd *t, aq_redis_queue *q, int own)
@@ -76,24 +99,51 @@ static void take_cmd_init(take_cmd *t, aq_redis_queue *q, int own)
              (long long)(q->claim_idle / AQ_MSEC));
     snprintf(t->max, sizeof t->max, "%ld", q->max_deliveries);
     snprintf(t->count, sizeof t->count, "%d", TAKE_COUNT);
-    const char *argv[11] = {"EVALSHA", q->sha[RQ_TAKE], "2", q->stream,
-                            q->dead_key, q->group, q->consumer, t->idle,
-                            t->max, t->count, own ? "own" : "idle"};
-    for (int i = 0; i < 11; i++) {
+    t->cursor = q->cursor[own];
+    const char *argv[12] = {"EVALSHA",
+                            q->sha[RQ_TAKE],
+                            "2",
+                            q->stream,
+                            q->dead_key,
+                            q->group,
+                            q->consumer,
+                            t->idle,
+                            t->max,
+                            t->count,
+                            own ? "own" : "idle",
+                            t->cursor.s};
+    for (int i = 0; i < 12; i++) {
         t->argv[i] = argv[i];
         t->lens[i] = strlen(argv[i]);
     }
 }
 
-/* Takes entries, waiting for the reply until the deadline. Returns how
- * many were taken, or a negative code. */
+static int at_start(const aq_redis_queue *q, int own)
+{
+    return strcmp(q->cursor[own].s, "0-0") == 0;
+}
+
+/* Takes entries in rounds, waiting for each reply until the deadline:
+ * a take-back every own pending entry from the first, a sweep from where
+ * the last stopped, until TAKE_COUNT are taken or the end is reached.
+ * Returns how many were taken, or a negative code (those taken before it
+ * are held all the same). */
 int aq__rq_take(aq_redis_queue *q, int own, int64_t deadline)
 {
-    take_cmd t;
-    take_cmd_init(&t, q, own);
-    long long n;
-    int rc = aq__rq_call(q, take_cb, 11, t.argv, t.lens, deadline, &n, NULL);
-    return rc != AQ_OK ? rc : (int)n;
+    if (own)
+        strcpy(q->cursor[1].s, "0-0");
+    long long total = 0;
+    do {
+        take_cmd t;
+        take_cmd_init(&t, q, own);
+        long long n;
+        int rc = aq__rq_call(q, own ? take_own_cb : take_idle_cb, 12, t.argv,
+                             t.lens, deadline, &n, NULL);
+        if (rc != AQ_OK)
+            return rc;
+        total += n;
+    } while (!at_start(q, own) && (own || total < TAKE_COUNT));
+    return total < INT_MAX ? (int)total : INT_MAX;
 }
 
 /* Re-touches the held entries: XCLAIM <ids> JUSTID at idle 0. */

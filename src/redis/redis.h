@@ -129,6 +129,9 @@ struct aq_redis_queue {
     int drained;           /* graceful: a read found nothing left */
     int got_once;          /* a get was made: read-ahead may begin */
 
+    aq_redis_id cursor[2]; /* where the last take of each mode (idle,
+                              own: recover.c) stopped, "0-0" at the
+                              start */
     aq_task *keeper;       /* sweeps, and takes back what a lost
                               connection delivered (recover.c) */
     aq_event *keep;        /* wakes the keeper for a take-back */

@@ -93,22 +93,29 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
      * XCLAIM at idle 0), or other members' idle ones (XAUTOCLAIM). Either
      * counts a delivery; one delivered more than max times is buried.
      * KEYS: stream, dead. ARGV: group, consumer, min idle ms, max
-     * deliveries, count, mode. {{buried ids}, {entries as XREADGROUP's}}:
-     * the ids, so that a member taking back its own entries drops those
-     * it held and no longer may hand out. */
+     * deliveries, count, mode, cursor: where the last take of this mode
+     * stopped ("0-0": from the start). {{buried ids}, {entries as
+     * XREADGROUP's}, next cursor ("0-0": the end reached)}: the ids, so
+     * that a member taking back its own entries drops those it held and
+     * no longer may hand out. XAUTOCLAIM looks at 10 x count pending
+     * entries at most: a take that always began at the start never
+     * reached idle entries behind that many live ones. */
     [RQ_TAKE] = BURY
         "local s, dead, g, me = KEYS[1], KEYS[2], ARGV[1], ARGV[2]\n"
-        "local got = {}\n"
+        "local got, cur = {}, '0-0'\n"
         "if ARGV[6] == 'own' then\n"
-        "  local p = redis.call('XPENDING', s, g, '-', '+', ARGV[5], me)\n"
+        "  local from = ARGV[7] == '0-0' and '-' or '(' .. ARGV[7]\n"
+        "  local p = redis.call('XPENDING', s, g, from, '+', ARGV[5], me)\n"
+        "  if #p == tonumber(ARGV[5]) then cur = p[#p][1] end\n"
         "  for _, e in ipairs(p) do\n"
         "    local r = redis.call('XCLAIM', s, g, me, 0, e[1])\n"
         "    if r[1] then got[#got + 1] = r[1]\n"
         "    else redis.call('XACK', s, g, e[1]) end\n"
         "  end\n"
         "else\n"
-        "  got = redis.call('XAUTOCLAIM', s, g, me, ARGV[3], '0-0',\n"
-        "                   'COUNT', ARGV[5])[2]\n"
+        "  local r = redis.call('XAUTOCLAIM', s, g, me, ARGV[3], ARGV[7],\n"
+        "                       'COUNT', ARGV[5])\n"
+        "  got, cur = r[2], r[1]\n"
         "end\n"
         "local out, buried = {}, {}\n"
         "for _, e in ipairs(got) do\n"
@@ -122,7 +129,7 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "    else out[#out + 1] = e end\n"
         "  end\n"
         "end\n"
-        "return {buried, out}\n",
+        "return {buried, out, cur}\n",
 };
 
 /* Moves entry id to the dead-letter stream. KEYS: stream, dead. ARGV:

@@ -70,6 +70,90 @@ static void *sweep_main(void *arg)
 }
 TEST(sweep_reclaims_idle_entries_of_the_dead) { t_main(sweep_main, NULL); }
 
+/* Adds `live` entries delivered to a live member, then `dead` entries
+ * ("dead0001"...) delivered to a dead one and idle for an hour, all in
+ * group "aq" of the stream, in one script. */
+static void pend(const char *stream, int live, int dead)
+{
+    char out[64];
+    cli(out, sizeof out,
+        "EVAL \"local s, ids = KEYS[1], {} "
+        "for i = 1, ARGV[1] do redis.call('XADD', s, '*', 'item', "
+        "'live-abc') end "
+        "redis.call('XREADGROUP', 'GROUP', 'aq', 'alive', 'COUNT', ARGV[1], "
+        "'STREAMS', s, '>') "
+        "for i = 1, ARGV[2] do ids[i] = redis.call('XADD', s, '*', 'item', "
+        "string.format('dead%%04d', i)) end "
+        "redis.call('XREADGROUP', 'GROUP', 'aq', 'dead', 'COUNT', ARGV[2], "
+        "'STREAMS', s, '>') "
+        "ids[#ids + 1] = 'IDLE' ids[#ids + 1] = 3600000 "
+        "ids[#ids + 1] = 'JUSTID' "
+        "return #redis.call('XCLAIM', s, 'aq', 'dead', 0, unpack(ids))\" "
+        "1 %s %d %d",
+        stream, live, dead);
+    ASSERT_EQ(atol(out), dead);
+}
+
+/* Gets the n entries "dead0001"... in order, and acknowledges them. */
+static void get_dead(aq_redis_queue *q, int n)
+{
+    for (int i = 1; i <= n; i++) {
+        char item[ITEM], want[16];
+        ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+        snprintf(want, sizeof want, "dead%04d", i);
+        ASSERT_EQ(memcmp(item, want, ITEM), 0);
+        ASSERT_OK(aq_redis_queue_task_done(q));
+    }
+}
+
+/* A dead member's entries behind 11,000 pending ones of a live member: a
+ * sweep reaches them (a reviewer's reproducer: every sweep began at the
+ * start of the pending list, where XAUTOCLAIM looks at 10,000 entries at
+ * most, and never took them). */
+static void *far_sweep_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:far", "survivor");
+    c.claim_idle = 60 * AQ_SEC; /* the live ones are not idle */
+    c.sweep_every = -1;
+    aq_redis_queue *q = open_q(&c);
+    pend("r:far", 11000, 5);
+    char item[ITEM];
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now()), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_redis_queue_sweep(q), 5);
+    get_dead(q, 5);
+    ASSERT_EQ(aq_redis_queue_sweep(q), 0);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(sweep_reaches_idle_entries_behind_many_live_ones)
+{
+    t_main(far_sweep_main, NULL);
+}
+
+/* A member that opens again takes back every entry of its own still
+ * pending, not only the first 1000 (one round of the take). */
+static void *many_own_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("r:many", "dead");
+    aq_redis_queue *q = open_q(&c);
+    ASSERT_OK(aq_redis_queue_close(q));
+    pend("r:many", 0, 1005);
+    q = open_q(&c);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.reclaimed, 1005);
+    get_dead(q, 1005);
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + AQ_SEC));
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(open_takes_back_more_than_a_round_of_own_entries)
+{
+    t_main(many_own_main, NULL);
+}
+
 /* The automatic sweeper: a member that dies is reclaimed from without
  * anyone calling sweep. */
 static void *auto_sweep_main(void *arg)
@@ -287,6 +371,8 @@ int main(int argc, char **argv)
 {
     RUN(own_pending_entries_come_back_first);
     RUN(sweep_reclaims_idle_entries_of_the_dead);
+    RUN(sweep_reaches_idle_entries_behind_many_live_ones);
+    RUN(open_takes_back_more_than_a_round_of_own_entries);
     RUN(sweeper_reclaims_by_itself);
     RUN(cancelled_task_done_releases_the_entry);
     RUN(long_job_of_a_live_member_not_reclaimed);
