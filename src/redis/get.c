@@ -204,16 +204,23 @@ void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
 
 /* ---- read rounds ------------------------------------------------------------ */
 
+/* The shutdown key's GET: present is shut down, whatever its value or
+ * type (a key of another type answers WRONGTYPE), and the string "2" an
+ * immediate shutdown, as the put script (EXISTS) and the len script see
+ * it. */
 static void flag_cb(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)ac;
     aq_redis_queue *q = priv;
     redisReply *reply = r;
-    if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 1) {
-        int v = reply->str[0] == '2' ? 2 : 1;
-        if (v > q->shut)
-            q->shut = v;
-    }
+    int v = 0;
+    if (reply && reply->type == REDIS_REPLY_STRING)
+        v = reply->len == 1 && reply->str[0] == '2' ? 2 : 1;
+    else if (reply && reply->type == REDIS_REPLY_ERROR &&
+             strncmp(reply->str, "WRONGTYPE", 9) == 0)
+        v = 1;
+    if (v > q->shut)
+        q->shut = v;
 }
 
 static void read_cb(redisAsyncContext *ac, void *r, void *priv)

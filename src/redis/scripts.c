@@ -83,10 +83,11 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "return out\n",
     /* KEYS: stream, shutdown key, acked counter. ARGV: "join" or "size".
      * The count of entries not yet acknowledged; for join, -1 after an
-     * immediate shutdown. */
+     * immediate shutdown (the key's value "2": a key of another type is
+     * a graceful one, and a GET of it would fail the script). */
     [RQ_LEN] =
-        "if ARGV[1] == 'join' and redis.call('GET', KEYS[2]) == '2' then\n"
-        "  return -1 end\n"
+        "if ARGV[1] == 'join' and redis.call('TYPE', KEYS[2]).ok == 'string'\n"
+        "   and redis.call('GET', KEYS[2]) == '2' then return -1 end\n"
         "return redis.call('XLEN', KEYS[1]) -\n"
         "  tonumber(redis.call('GET', KEYS[3]) or '0')\n",
     /* Takes entries for this consumer: its own pending ones (mode 'own',

@@ -319,6 +319,38 @@ static void *shutdown_main(void *arg)
 }
 TEST(shutdown_graceful_seen_by_every_member) { t_main(shutdown_main, NULL); }
 
+/* A shutdown key set by hand, of any type, is a graceful shutdown for
+ * every call (a reviewer's reproducer: gets saw only a 1-byte string, so
+ * one made with HSET or "SET key yes" left them waiting, and join failed
+ * with the server's WRONGTYPE). */
+static void *key_of_any_type_main(void *arg)
+{
+    (void)arg;
+    const char *make[] = {"HSET t:shutkey:shutdown by hand",
+                          "SET t:shutkey:shutdown yes"};
+    for (int i = 0; i < 2; i++) {
+        aq_redis_config c = cfg_for("t:shutkey", "c1");
+        aq_redis_queue *q = open_q(&c);
+        aq_redis_config c2 = cfg_for("t:shutkey", "c2");
+        aq_redis_queue *other = open_q(&c2); /* gets only: no put sees it */
+        ASSERT_OK(aq_redis_queue_put(q, "shutkey1"));
+        char out[64], item[ITEM];
+        cli(out, sizeof out, "%s", make[i]);
+        ASSERT_RC(aq_redis_queue_put(q, "shutkey2"), AQ_ESHUTDOWN);
+        ASSERT_OK(aq_redis_queue_get_until(other, item, aq_now() + AQ_SEC));
+        ASSERT_EQ(memcmp(item, "shutkey1", ITEM), 0);
+        ASSERT_RC(aq_redis_queue_get_until(other, item, aq_now() + AQ_SEC),
+                  AQ_ESHUTDOWN);
+        ASSERT_OK(aq_redis_queue_task_done(other));
+        ASSERT_OK(aq_redis_queue_join_until(other, aq_now() + AQ_SEC));
+        ASSERT_OK(aq_redis_queue_close(other));
+        ASSERT_OK(aq_redis_queue_delete(q));
+        ASSERT_OK(aq_redis_queue_close(q));
+    }
+    return NULL;
+}
+TEST(shutdown_key_of_any_type) { t_main(key_of_any_type_main, NULL); }
+
 static void *immediate_main(void *arg)
 {
     (void)arg;
@@ -735,6 +767,7 @@ int main(int argc, char **argv)
     RUN(task_done_is_per_task);
     RUN(task_done_ignores_a_reused_task_record);
     RUN(shutdown_graceful_seen_by_every_member);
+    RUN(shutdown_key_of_any_type);
     RUN(shutdown_immediate_discards_nothing);
     RUN(puts_of_many_tasks_share_writes);
     RUN(prefetch_reads_ahead);
