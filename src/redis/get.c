@@ -307,52 +307,56 @@ void aq__rq_read(aq_redis_queue *q)
 
 /* ---- the call ------------------------------------------------------------------ */
 
-/* Waits in the line of gets until an entry is promised to this one
- * (*h). A LOADING server sends the whole line back to wait a little and
- * queue again. */
+/* One turn in the line of gets: waits until an entry is promised to
+ * this one (*h, NULL if it went before this get ran: acknowledged by id,
+ * a cancelled ack included), or RQ_AGAIN (a LOADING server sends the
+ * whole line back), or the code that ended the wait. */
 static int wait_in_line(aq_redis_queue *q, int64_t deadline, aq__rq_held **h)
 {
-    int64_t pause = AQ_MSEC;
-    for (;;) {
-        aq__rq_slot *s = aq__rq_slot_take(q);
-        if (!s)
-            return AQ_ENOMEM;
-        *q->getters_tail = s;
-        q->getters_tail = &s->next;
-        q->ngetters++;
-        aq__rq_read(q);
-        int rc = aq_event_wait_until(s->done, deadline);
-        if (s->state != RQ_DONE) { /* left first */
-            getter_leave(q, s);
-            return rc;
-        }
-        rc = s->rc;
-        for (size_t i = 0; rc == AQ_OK && i < q->nheld; i++)
-            if (aq__rq_held_at(q, i)->slot == s) {
-                *h = aq__rq_held_at(q, i);
-                (*h)->slot = NULL;
-            }
-        aq__rq_slot_put(q, s);
-        /* The entry promised went before this get ran: acknowledged by
-         * id (aq_redis_queue_ack), a cancelled ack included. Queue again
-         * rather than hand over nothing. */
-        if (rc == AQ_OK && !*h)
-            continue;
-        if (rc != RQ_AGAIN ||
-            (rc = aq__rq_back_off(&pause, deadline)) != AQ_OK)
-            return rc;
+    aq__rq_slot *s = aq__rq_slot_take(q);
+    if (!s)
+        return AQ_ENOMEM;
+    *q->getters_tail = s;
+    q->getters_tail = &s->next;
+    q->ngetters++;
+    aq__rq_read(q);
+    int rc = aq_event_wait_until(s->done, deadline);
+    if (s->state != RQ_DONE) { /* left first */
+        getter_leave(q, s);
+        return rc;
     }
+    rc = s->rc;
+    for (size_t i = 0; rc == AQ_OK && i < q->nheld; i++)
+        if (aq__rq_held_at(q, i)->slot == s) {
+            *h = aq__rq_held_at(q, i);
+            (*h)->slot = NULL;
+        }
+    aq__rq_slot_put(q, s);
+    return rc;
 }
 
+/* Takes the oldest free held entry if no get waits before this one, else
+ * waits in line for one; a get sent back (its entry gone, LOADING) looks
+ * at the free held entries again before it queues again: one may have
+ * come meanwhile (read ahead, taken back, swept), and no read would
+ * deliver it. */
 static int get_entry(aq_redis_queue *q, void *item, aq_redis_id *id,
                      int64_t deadline)
 {
     q->got_once = 1;
-    aq__rq_held *h = q->ngetters == 0 ? held_free(q) : NULL;
-    if (q->shut == 2 || (!h && q->drained))
-        return AQ_ESHUTDOWN;
-    if (!h) {
+    int64_t pause = AQ_MSEC;
+    aq__rq_held *h;
+    for (;;) {
+        h = q->ngetters == 0 ? held_free(q) : NULL;
+        if (q->shut == 2 || (!h && q->drained))
+            return AQ_ESHUTDOWN;
+        if (h)
+            break;
         int rc = wait_in_line(q, deadline, &h);
+        if (rc == AQ_OK && h)
+            break;
+        if (rc == RQ_AGAIN)
+            rc = aq__rq_back_off(&pause, deadline);
         if (rc != AQ_OK)
             return rc;
     }

@@ -504,10 +504,14 @@ static void *huge_prefetch_main(void *arg)
 }
 TEST(prefetch_as_large_as_a_long) { t_main(huge_prefetch_main, NULL); }
 
-/* One read brings X and Y for two waiting gets; the first, cancelled,
- * acknowledges Y by id before the second runs: the second finds its
- * promised entry gone and waits again (it dereferenced NULL: a
- * reviewer's reproducer), then gets the next entry put. */
+/* One read brings X and Y for two waiting gets (and, read ahead, W if
+ * `ahead`); the first, cancelled, acknowledges Y by id before the second
+ * runs: the second finds its promised entry gone and tries again (it
+ * dereferenced NULL: a reviewer's reproducer): it takes W, held free,
+ * else the next entry put, Z. (It went back in line without looking at
+ * the free entries held, so it waited with W there until a new entry
+ * came: another reviewer's reproducer, through a LOADING reply, which
+ * sends gets back in line the same way.) */
 static aq_redis_queue *g_rq;
 static aq_redis_id g_y;
 
@@ -529,7 +533,7 @@ static void *get_one(void *arg)
 
 static void *promised_gone_main(void *arg)
 {
-    (void)arg;
+    int ahead = (int)IVAL(arg);
     aq_redis_config c = cfg_for("t:promised", "c1");
     c.prefetch = 4;
     g_rq = open_q(&c);
@@ -540,22 +544,29 @@ static void *promised_gone_main(void *arg)
     ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* both in line, one read out */
     cli(out, sizeof out,
         "EVAL \"return {redis.call('XADD',KEYS[1],'*','item','xxxxxxxx'),"
-        "redis.call('XADD',KEYS[1],'*','item','yyyyyyyy')}\" 1 t:promised");
+        "redis.call('XADD',KEYS[1],'*','item','yyyyyyyy')%s}\" 1 t:promised",
+        ahead ? ",redis.call('XADD',KEYS[1],'*','item','wwwwwwww')" : "");
     ASSERT_EQ(sscanf(out, "%47s %47s", x, g_y.s), 2);
     ASSERT_OK(aq_task_wait(t[0], NULL));
-    ASSERT_OK(aq_redis_queue_put(g_rq, "zzzzzzzz"));
+    if (!ahead)
+        ASSERT_OK(aq_redis_queue_put(g_rq, "zzzzzzzz"));
     void *rc;
     ASSERT_OK(aq_task_wait(t[1], &rc));
     ASSERT_OK((int)IVAL(rc));
-    ASSERT(memcmp(item, "zzzzzzzz", ITEM) == 0);
+    ASSERT(memcmp(item, ahead ? "wwwwwwww" : "zzzzzzzz", ITEM) == 0);
     for (int i = 0; i < 2; i++)
         ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_OK(aq_redis_queue_delete(g_rq));
     ASSERT_OK(aq_redis_queue_close(g_rq));
     return NULL;
 }
 TEST(promised_entry_acknowledged_before_its_get_ran)
 {
-    t_main(promised_gone_main, NULL);
+    t_main(promised_gone_main, IARG(0));
+}
+TEST(promised_entry_gone_then_one_held_free)
+{
+    t_main(promised_gone_main, IARG(1));
 }
 
 /* A bad item read after an admin's SCRIPT FLUSH still reaches the dead-
@@ -773,6 +784,7 @@ int main(int argc, char **argv)
     RUN(prefetch_reads_ahead);
     RUN(prefetch_as_large_as_a_long);
     RUN(promised_entry_acknowledged_before_its_get_ran);
+    RUN(promised_entry_gone_then_one_held_free);
     RUN(bad_item_buried_after_script_flush);
     RUN(entries_buried_by_a_take_back_are_not_handed_out);
     RUN(reconnects_after_the_server_drops_clients);
