@@ -12,67 +12,40 @@ entry not handed out again, one ack counted and none late; the server:
 nothing unacknowledged and nothing pending.
 """
 import os
-import socket
 import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from relay import Relay  # noqa: E402
 from server import RedisServer  # noqa: E402
 
 
-class Relay:
-    """Forwards loopback connections to the server; armed, it closes the
-    first connection that carries data in the chosen direction, without
-    forwarding that data."""
+class Cutter:
+    """Armed, closes the first link that carries data in the chosen
+    direction, without forwarding that data (relay.py)."""
 
-    def __init__(self, port, cut_requests):
-        self.port, self.cut_requests = port, cut_requests
+    def __init__(self, cut_requests):
+        self.cut_requests = cut_requests
         self.armed = threading.Event()
         self.cut = None
-        self.lsock = socket.create_server(("127.0.0.1", 0))
-        threading.Thread(target=self.serve, daemon=True).start()
 
-    @property
-    def addr(self):
-        return "127.0.0.1:%d" % self.lsock.getsockname()[1]
-
-    def serve(self):
-        while True:
-            c, _ = self.lsock.accept()
-            s = socket.create_connection(("127.0.0.1", self.port))
-            for src, dst, cut in ((c, s, self.cut_requests),
-                                  (s, c, not self.cut_requests)):
-                threading.Thread(target=self.pipe, args=(src, dst, cut),
-                                 daemon=True).start()
-
-    def pipe(self, src, dst, may_cut):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if may_cut and self.armed.is_set():
-                    self.armed.clear()
-                    self.cut = data
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def __call__(self, link, up, data):
+        if up == self.cut_requests and self.armed.is_set():
+            self.armed.clear()
+            self.cut = data
+            return "cut"
+        return None
 
 
 def run(member, mode):
     with RedisServer() as srv:
-        relay = Relay(srv.port, mode == "drop-request")
+        cutter = Cutter(mode == "drop-request")
+        relay = Relay(srv.port, cutter)
         p = subprocess.Popen([member, relay.addr], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
         head = [p.stdout.readline().split() for _ in range(3)]
-        relay.armed.set()
+        cutter.armed.set()
         p.stdin.write("\n")
         p.stdin.flush()
         out, _ = p.communicate(timeout=30)
@@ -83,7 +56,7 @@ def run(member, mode):
         seen["unacked"] = str(int(srv.cli("XLEN", "lossy")) -
                               int(srv.cli("GET", "lossy:acked") or 0))
         seen["pending"] = srv.cli("XPENDING", "lossy", "aq").split()[0]
-        seen["cut"] = repr(relay.cut[:40]) if relay.cut else "nothing"
+        seen["cut"] = repr(cutter.cut[:40]) if cutter.cut else "nothing"
         return p.returncode, seen
 
 
