@@ -10,8 +10,16 @@
  *   the oldest waiting get (its slot). A get that arrives later cannot
  *   take it first (no barging), and a get that left early (GONE) is
  *   skipped, its entry promised to the next.
+ * - An entry no longer held (acknowledged, buried, given up by a
+ *   cancelled ack) is never held again. The read round in flight may
+ *   still bring one: a reply that comes late (the reading connection
+ *   slow) after the take-back that follows a reconnection of the other
+ *   connection took the entry, handed it out and saw it acknowledged. So
+ *   the ids that stop being held while a round is in flight are kept
+ *   (q->gone) until its reply, which skips them.
  * - At most one read round is in flight, asking for as many entries as
- *   gets wait, plus the read-ahead (prefetch) not yet held: each round is a GET of the shutdown key, then XREADGROUP
+ *   gets wait, plus the read-ahead (prefetch) not yet held: each round is a
+ * GET of the shutdown key, then XREADGROUP
  *   ">" blocking at most `block` at the server (not blocking once a
  *   graceful shutdown is seen, so that "nothing left" shows at once).
  */
@@ -29,8 +37,34 @@ aq__rq_held *aq__rq_held_at(const aq_redis_queue *q, size_t i)
     return (aq__rq_held *)(q->held + i * q->stride);
 }
 
+/* Keeps id until the reply of the read round in flight. Out of memory,
+ * it is not kept: that reply could then hand it out a second time, as
+ * at-least-once allows. */
+static void keep_gone(aq_redis_queue *q, const aq_redis_id *id)
+{
+    if (q->ngone == q->capgone) {
+        size_t cap = q->capgone ? 2 * q->capgone : 16;
+        aq_redis_id *p = realloc(q->gone, cap * sizeof *p);
+        if (!p)
+            return;
+        q->gone = p;
+        q->capgone = cap;
+    }
+    q->gone[q->ngone++] = *id;
+}
+
+static int was_gone(const aq_redis_queue *q, const char *id)
+{
+    for (size_t i = 0; i < q->ngone; i++)
+        if (strcmp(q->gone[i].s, id) == 0)
+            return 1;
+    return 0;
+}
+
 void aq__rq_held_remove(aq_redis_queue *q, size_t i)
 {
+    if (q->reading)
+        keep_gone(q, &aq__rq_held_at(q, i)->id);
     memmove(q->held + i * q->stride, q->held + (i + 1) * q->stride,
             (q->nheld - i - 1) * q->stride);
     q->nheld--;
@@ -179,8 +213,9 @@ static void bury(aq_redis_queue *q, const char *id, const char *reason)
 }
 
 /* entries: an array of [id, [field, value...]] as XREADGROUP and
- * XAUTOCLAIM give them. */
-void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
+ * XAUTOCLAIM give them; read: they are a read round's. */
+void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries,
+                            int read)
 {
     if (!entries || entries->type != REDIS_REPLY_ARRAY)
         return;
@@ -191,8 +226,10 @@ void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries)
             e->element[0]->len >= AQ_REDIS_ID_MAX)
             continue;
         const redisReply *id = e->element[0];
-        if (aq__rq_held_find(q, id->str) >= 0)
-            continue; /* taken back after a reconnection: held already */
+        if (aq__rq_held_find(q, id->str) >= 0 ||
+            (read && was_gone(q, id->str)))
+            continue; /* taken back after a reconnection: held already, or
+                         acknowledged since */
         const char *item = item_of(q, e->element[1]);
         if (!item)
             bury(q, id->str, "bad item");
@@ -229,6 +266,11 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
     aq_redis_queue *q = priv;
     redisReply *reply = r;
     q->reading = 0;
+    int got = reply && reply->type == REDIS_REPLY_ARRAY &&
+              reply->elements > 0 && reply->element[0]->elements == 2;
+    if (got)
+        aq__rq_deliver_entries(q, reply->element[0]->element[1], 1);
+    q->ngone = 0; /* the round they could come back in is over */
     if (!reply)
         return; /* connection lost: r_up reads again */
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -240,10 +282,7 @@ static void read_cb(redisAsyncContext *ac, void *r, void *priv)
                                    : AQ_ESERVER);
         return;
     }
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-        reply->element[0]->elements == 2)
-        aq__rq_deliver_entries(q, reply->element[0]->element[1]);
-    else if (q->shut == 1 && !q->read_blocks)
+    if (!got && q->shut == 1 && !q->read_blocks)
         q->drained = 1;
     if (q->shut == 2 || q->drained)
         aq__rq_getters_fail(q, AQ_ESHUTDOWN);

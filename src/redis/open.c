@@ -103,6 +103,7 @@ static void queue_free(aq_redis_queue *q)
     aq__rq_slot_free_list(q->getters); /* none by now: no call runs */
     aq__rq_slot_free_list(q->spare);
     free(q->held);
+    free(q->gone);
     free(q->host);
     free(q->stream);
     free(q->group);

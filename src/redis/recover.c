@@ -64,7 +64,7 @@ static void take_cb(redisAsyncContext *ac, void *r, void *priv, int own)
         drop_buried(q, reply->element[0]);
         got = (long long)reply->element[1]->elements;
         q->st.reclaimed += got;
-        aq__rq_deliver_entries(q, reply->element[1]);
+        aq__rq_deliver_entries(q, reply->element[1], 0);
         memcpy(q->cursor[own].s, reply->element[2]->str,
                reply->element[2]->len + 1);
     }

@@ -119,6 +119,9 @@ struct aq_redis_queue {
 
     unsigned char *held; /* aq__rq_held records of `stride` bytes */
     size_t stride, nheld, capheld;
+    aq_redis_id *gone;   /* ids no longer held, since the read round in
+                            flight went out (get.c) */
+    size_t ngone, capgone;
 
     aq__rq_slot *spare;
     aq__rq_slot *getters, **getters_tail; /* waiting gets, oldest first */
@@ -185,7 +188,8 @@ void aq__rq_batch_free(aq_redis_queue *q);
 aq__rq_held *aq__rq_held_at(const aq_redis_queue *q, size_t i);
 void aq__rq_held_remove(aq_redis_queue *q, size_t i);
 long aq__rq_held_find(const aq_redis_queue *q, const char *id);
-void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries);
+void aq__rq_deliver_entries(aq_redis_queue *q, const redisReply *entries,
+                            int read);
 void aq__rq_read(aq_redis_queue *q);
 void aq__rq_getters_fail(aq_redis_queue *q, int rc);
 
