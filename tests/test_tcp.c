@@ -16,6 +16,7 @@
 #define NCLIENTS 3
 
 static int g_port;
+static aq_fd *g_listener;
 
 static void *echo(void *conn)
 {
@@ -50,9 +51,9 @@ static void *client(void *arg)
     return NULL;
 }
 
-static void *main_echo(void *arg)
+/* A listener on a loopback port the kernel picks, its port in g_port. */
+static aq_fd *listen_any(void)
 {
-    (void)arg;
     aq_fd *l;
     ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
     struct sockaddr_in a;
@@ -60,6 +61,13 @@ static void *main_echo(void *arg)
     ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
     g_port = ntohs(a.sin_port);
     ASSERT(g_port > 0);
+    return l;
+}
+
+static void *main_echo(void *arg)
+{
+    (void)arg;
+    aq_fd *l = listen_any();
     aq_task *server, *c[NCLIENTS];
     ASSERT_OK(aq_spawn(&server, serve, l));
     for (long i = 0; i < NCLIENTS; i++)
@@ -75,6 +83,158 @@ static void *main_echo(void *arg)
     ASSERT(fcntl(aq_fd_fileno(l), F_GETFD) != -1); /* still open */
     ASSERT_OK(aq_fd_close(l));
     return NULL;
+}
+
+/* ---- serving in a task group: stop, drain, close the clients ---------- */
+
+/* A group child per connection: reads a word, works 50 ms, answers
+ * "done:<word>" and reads on until EOF; "fail" fails the group (7). A
+ * cancel ends it with AQ_ECANCELED, which is no failure. */
+static int worker(void *conn)
+{
+    char buf[64], out[80];
+    long n = aq_read(conn, buf, sizeof buf - 1);
+    int rc = n < 0 ? (int)n : 0;
+    if (n > 0) {
+        buf[n] = 0;
+        if (strcmp(buf, "fail") == 0)
+            rc = 7;
+        else if ((rc = aq_sleep(50 * AQ_MSEC)) == AQ_OK) {
+            size_t done;
+            int len = snprintf(out, sizeof out, "done:%s", buf);
+            rc = aq_write_all(conn, out, (size_t)len, &done);
+            while (rc == AQ_OK && (n = aq_read(conn, buf, sizeof buf)) > 0)
+                ;
+            rc = rc ? rc : n < 0 ? (int)n : 0;
+        }
+    }
+    ASSERT_OK(aq_fd_close(conn));
+    return rc;
+}
+
+static void *serve_in_group(void *arg)
+{
+    return IARG(aq_serve_group(g_listener, worker, arg));
+}
+
+/* Connects and sends word: the connection. */
+static aq_fd *ask(const char *word)
+{
+    aq_fd *c;
+    size_t done;
+    ASSERT_OK(aq_connect_tcp_until(&c, "127.0.0.1", g_port,
+                                   aq_now() + 10 * AQ_SEC));
+    ASSERT_OK(aq_write_all(c, word, strlen(word), &done));
+    return c;
+}
+
+/* Reads what c receives until EOF into buf (NUL-terminated). */
+static void answer(aq_fd *c, char *buf, size_t n)
+{
+    size_t got = 0;
+    long r;
+    while ((r = aq_read(c, buf + got, n - 1 - got)) > 0)
+        got += (size_t)r;
+    ASSERT(r == 0 || r == -ECONNRESET);
+    buf[got] = 0;
+}
+
+/* Waits until g runs n children (the connections' handlers started). */
+static void until_live(aq_group *g, long n)
+{
+    for (int i = 0; aq_group_live(g) < n; i++) {
+        ASSERT(i < 1000);
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    }
+}
+
+/* Serving stops at a cancel of the serving task, then the group's wait
+ * drains: each handler mid-work finishes its answer (asyncio's close()
+ * then wait_closed()); or aq_group_cancel ends them first (close_clients):
+ * each client sees its connection closed with no answer. */
+static void *main_drain(void *arg)
+{
+    int close_clients = (int)IVAL(arg);
+    g_listener = listen_any();
+    aq_group *g;
+    ASSERT_OK(aq_group_new(&g));
+    aq_task *server;
+    ASSERT_OK(aq_spawn(&server, serve_in_group, g));
+    aq_fd *c[NCLIENTS];
+    for (int i = 0; i < NCLIENTS; i++)
+        c[i] = ask(i == 0 ? "a" : i == 1 ? "b" : "c");
+    until_live(g, NCLIENTS);
+    ASSERT_OK(aq_task_cancel(server));
+    void *rc;
+    ASSERT_OK(aq_task_wait(server, &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_ECANCELED);
+    aq_task_release(server);
+    if (close_clients)
+        ASSERT_OK(aq_group_cancel(g));
+    for (int i = 0; i < NCLIENTS; i++) /* the handlers wait for EOF */
+        ASSERT(shutdown(aq_fd_fileno(c[i]), SHUT_WR) == 0);
+    int status = -1;
+    ASSERT_OK(aq_group_wait(g, &status));
+    ASSERT_EQ(status, 0);
+    for (int i = 0; i < NCLIENTS; i++) {
+        char buf[64], want[16];
+        answer(c[i], buf, sizeof buf);
+        snprintf(want, sizeof want, "done:%c", "abc"[i]);
+        ASSERT(strcmp(buf, close_clients ? "" : want) == 0);
+        ASSERT_OK(aq_fd_close(c[i]));
+    }
+    ASSERT_OK(aq_group_free(g));
+    ASSERT_OK(aq_fd_close(g_listener));
+    return NULL;
+}
+
+TEST(test_tcp_serve_group_drains)
+{
+    int before = open_fds();
+    t_main(main_drain, IARG(0));
+    t_main(main_drain, IARG(1));
+    ASSERT_EQ(open_fds(), before);
+}
+
+/* A handler that fails cancels the others (a TaskGroup's rule) and ends
+ * serving at the next connection, which is closed unserved. */
+static void *main_group_fails(void *arg)
+{
+    (void)arg;
+    g_listener = listen_any();
+    aq_group *g;
+    ASSERT_OK(aq_group_new(&g));
+    aq_task *server;
+    ASSERT_OK(aq_spawn(&server, serve_in_group, g));
+    aq_fd *busy = ask("slow");
+    until_live(g, 1);
+    aq_fd *bad = ask("fail");
+    int status = 0;
+    ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP);
+    ASSERT_EQ(status, 7);
+    char buf[64];
+    answer(busy, buf, sizeof buf); /* cancelled mid-work: no answer */
+    ASSERT_EQ(buf[0], 0);
+    aq_fd *late = ask("late");
+    void *rc;
+    ASSERT_OK(aq_task_wait(server, &rc));
+    ASSERT_RC((int)IVAL(rc), AQ_EGROUP);
+    aq_task_release(server);
+    answer(late, buf, sizeof buf); /* closed unserved */
+    ASSERT_EQ(buf[0], 0);
+    ASSERT_OK(aq_fd_close(busy));
+    ASSERT_OK(aq_fd_close(bad));
+    ASSERT_OK(aq_fd_close(late));
+    ASSERT_OK(aq_group_free(g));
+    ASSERT_OK(aq_fd_close(g_listener));
+    return NULL;
+}
+
+TEST(test_tcp_serve_group_failure_ends_serving)
+{
+    int before = open_fds();
+    t_main(main_group_fails, NULL);
+    ASSERT_EQ(open_fds(), before);
 }
 
 /* Out of fds, accept fails with EMFILE: serving pauses and goes on (it
@@ -136,7 +296,6 @@ static void *main_emfile(void *arg)
  * tell, so aq_serve must see for itself that the listener is gone
  * (AQ_EBADF; it called aq_accept on the freed aq_fd: a reviewer's
  * reproducer, a heap-use-after-free under ASan). */
-static aq_fd *g_listener;
 
 static void *close_after_1ms(void *arg)
 {
@@ -279,6 +438,12 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 65536), AQ_EINVAL);
     ASSERT_OK(aq_listen_tcp(NULL, &l, "127.0.0.1", 0));
     ASSERT_RC(aq_serve(l, NULL), AQ_EINVAL);
+    aq_group *g;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_RC(aq_serve_group(NULL, worker, g), AQ_EINVAL);
+    ASSERT_RC(aq_serve_group(l, NULL, g), AQ_EINVAL);
+    ASSERT_RC(aq_serve_group(l, worker, NULL), AQ_EINVAL);
+    ASSERT_OK(aq_group_free(g));
     struct sockaddr_in a;
     socklen_t len = sizeof a;
     ASSERT(getsockname(aq_fd_fileno(l), (struct sockaddr *)&a, &len) == 0);
@@ -318,6 +483,7 @@ TEST(test_tcp_bad_input)
     ASSERT_RC(aq_listen_tcp(NULL, NULL, "localhost", 0), AQ_EPERM);
     ASSERT_RC(aq_fd_open(NULL, NULL, -1), AQ_EPERM);
     ASSERT_RC(aq_serve(NULL, echo), AQ_EPERM);
+    ASSERT_RC(aq_serve_group(NULL, worker, NULL), AQ_EPERM);
     ASSERT_RC(aq_connect_tcp(&l, "127.0.0.1", 1), AQ_EPERM);
     ASSERT_RC(aq_serve_tcp("127.0.0.1", 0, echo), AQ_EPERM);
     t_main(bad_input_in_a_task, NULL);
@@ -326,6 +492,8 @@ TEST(test_tcp_bad_input)
 int main(int argc, char **argv)
 {
     RUN(test_tcp_serve_echo);
+    RUN(test_tcp_serve_group_drains);
+    RUN(test_tcp_serve_group_failure_ends_serving);
     RUN(test_tcp_serve_through_emfile);
     RUN(test_tcp_serve_tcp);
     RUN(test_tcp_bad_input);

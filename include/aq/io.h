@@ -6,6 +6,7 @@
 #define AQ_API_IO_H
 
 #include "loop.h"
+#include "sync.h" /* aq_group, for aq_serve_group */
 
 /* Declared, not defined, so that <aq.h> does not bring in the socket
  * headers' names (send, connect...) for programs that do no I/O. */
@@ -193,6 +194,29 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
  * listener is closed meanwhile, even between a pause and the next
  * accept; any other -errno from accept4. Suspends. */
 AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
+
+/* aq_serve with each connection served by a child of the task group g
+ * (aq_group_spawn(g, handler, conn)) instead of a detached task, so that
+ * a server can stop and drain: cancel the serving task (no new
+ * connection is accepted), then aq_group_wait(g) to let the handlers
+ * finish (asyncio's Server.close() then wait_closed()), or
+ * aq_group_cancel(g) first to end them (Server.close_clients(), Go's
+ * http.Server.Shutdown with a cancelled context); aq_group_wait_until
+ * bounds the drain, cancelling the handlers still running at the
+ * deadline. handler returns 0, or a nonzero status that fails the group
+ * (aq_group_fn): that cancels every other connection's handler, as a
+ * TaskGroup does, and ends serving with AQ_EGROUP when the next
+ * connection comes (the group takes no new child; cancel the serving
+ * task too to stop at once). A handler cancelled by
+ * the group returning AQ_ECANCELED is not a failure. While the group is
+ * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are
+ * closed at once and serving goes on. g must live until its wait has
+ * returned: free it after.
+ * Returns only on failure: the codes of aq_serve; AQ_EINVAL also if g is
+ * NULL; AQ_EGROUP once a handler has failed (the listener stays open and
+ * the caller's; the connection accepted meanwhile is closed). Suspends. */
+AQ_EXTERN int aq_serve_group(aq_fd *listener, aq_group_fn handler,
+                             aq_group *g);
 
 /* aq_listen_tcp on the calling task's loop, then aq_serve, then the
  * listener closed: asyncio.start_server(handler, host, port) followed by

@@ -6,7 +6,8 @@
  * - aq_listen_tcp and aq_connect_tcp either return a registered socket or
  *   leave nothing behind: the socket is closed on every failure after it
  *   was made (a connect that fails or is cancelled included).
- * - aq_serve owns each accepted fd until a handler task owns it: an fd
+ * - aq_serve owns each accepted fd until a handler task owns it (a
+ *   detached task, or a group's child: aq_serve_group): an fd
  *   that cannot be registered is closed at once, a registered one whose
  *   task cannot be spawned is closed through aq_fd_close. So no
  *   connection leaks, and none is left half served; the listener itself
@@ -77,10 +78,22 @@ static int out_of_room(int rc)
     return rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM;
 }
 
-int aq_serve(aq_fd *listener, aq_task_fn handler)
+/* Who serves a connection: a detached task running task(conn), or a child
+ * of g running child(conn). */
+typedef struct server {
+    aq_task_fn task;
+    aq_group_fn child;
+    aq_group *g;
+} server;
+
+static int start(const server *h, aq_fd *conn)
 {
-    if (!listener || !handler) /* aq_accept checks the rest */
-        return aq__cur ? aq_einval("listener or handler is NULL") : AQ_EPERM;
+    return h->g ? aq_group_spawn(h->g, h->child, conn)
+                : aq_spawn(NULL, h->task, conn);
+}
+
+static int serve(aq_fd *listener, const server *h)
+{
     int64_t pause = 0;
     for (;;) {
         int fd = aq_accept(listener);
@@ -110,11 +123,33 @@ int aq_serve(aq_fd *listener, aq_task_fn handler)
             return fd;
         pause = 0;
         aq_fd *conn;
-        if (aq_fd_open(NULL, &conn, fd) != AQ_OK)
+        if (aq_fd_open(NULL, &conn, fd) != AQ_OK) {
             close(fd); /* out of memory: refuse this one, serve on */
-        else if (aq_spawn(NULL, handler, conn) != AQ_OK)
-            aq_fd_close(conn);
+            continue;
+        }
+        int rc = start(h, conn);
+        if (rc != AQ_OK)
+            aq_fd_close(conn); /* and serve on, but for a failed group */
+        if (rc == AQ_EGROUP)
+            return rc;
     }
+}
+
+int aq_serve(aq_fd *listener, aq_task_fn handler)
+{
+    if (!listener || !handler) /* aq_accept checks the rest */
+        return aq__cur ? aq_einval("listener or handler is NULL") : AQ_EPERM;
+    server h = {handler, NULL, NULL};
+    return serve(listener, &h);
+}
+
+int aq_serve_group(aq_fd *listener, aq_group_fn handler, aq_group *g)
+{
+    if (!listener || !handler || !g)
+        return aq__cur ? aq_einval("listener, handler or g is NULL")
+                       : AQ_EPERM;
+    server h = {NULL, handler, g};
+    return serve(listener, &h);
 }
 
 int aq_serve_tcp(const char *host, int port, aq_task_fn handler)
