@@ -158,19 +158,26 @@ static void *gated_child(void *arg)
     return NULL;
 }
 
-/* Spawns gated_child(c) on l, a task whose call times out at once, and
- * runs l until the task has returned (aq_loop_run would wait for the
- * job too: it keeps the loop alive); fn still blocked. */
-static void time_out_on(aq_loop *l, struct call *c)
+/* Spawns gated_child(c) on l, runs l until fn has begun, cancels the
+ * task and runs l until it has returned (aq_loop_run would wait for the
+ * job too: it keeps the loop alive); fn still blocked. (Cut short before
+ * a worker took it, the job would be withdrawn instead.) */
+static void cut_short_on(aq_loop *l, struct call *c)
 {
+    int before = atomic_load(&g_started);
     c->rc = PENDING;
-    c->deadline = aq_now() + 2 * AQ_MSEC;
-    ASSERT_OK(aq_loop_spawn(l, NULL, gated_child, c, 0));
-    while (c->rc == PENDING) {
+    c->deadline = AQ_NEVER;
+    aq_task *t;
+    ASSERT_OK(aq_loop_spawn(l, &t, gated_child, c, 0));
+    while (atomic_load(&g_started) == before) {
         ASSERT_OK(aq_loop_run_ready(l));
         usleep(100);
     }
-    ASSERT_RC(c->rc, AQ_ETIMEDOUT);
+    ASSERT_OK(aq_task_cancel(t));
+    while (c->rc == PENDING)
+        ASSERT_OK(aq_loop_run_ready(l));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_RC(c->rc, AQ_ECANCELED);
     ASSERT_EQ(g_cleanups, 0);
 }
 
@@ -223,16 +230,72 @@ static void *deadline_main(void *arg)
 {
     (void)arg;
     struct call c = {.rc = PENDING};
-    int64_t t0 = aq_now();
-    c.deadline = t0 + 5 * AQ_MSEC;
-    gated_child(&c);
-    ASSERT_RC(c.rc, AQ_ETIMEDOUT);
-    ASSERT(aq_now() - t0 >= 5 * AQ_MSEC);
-    ASSERT_EQ(g_cleanups, 0);
+    /* A deadline that passes before a worker takes the job withdraws it
+     * (cleanup at once, fn never run): longer until one took it. */
+    for (int64_t wait = 5 * AQ_MSEC;; wait *= 2) {
+        int64_t t0 = aq_now();
+        c.deadline = t0 + wait;
+        gated_child(&c);
+        ASSERT_RC(c.rc, AQ_ETIMEDOUT);
+        ASSERT(aq_now() - t0 >= wait);
+        if (g_cleanups == 0)
+            break; /* taken: fn runs on */
+        ASSERT_EQ(g_cleanups, 1);
+        g_cleanups = 0;
+    }
     pthread_t th;
     ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
     pthread_detach(th);
     return NULL; /* fn still blocked */
+}
+
+/* A call cut short while its job still waits for a thread withdraws it:
+ * fn never runs (asyncio's executor never starts a cancelled pending
+ * future), and cleanup(NULL, arg) is called at once, in the calling task.
+ * It ran all the same, later, when a worker came to it (and held the
+ * worker meanwhile). */
+static void *withdraw_main(void *arg)
+{
+    (void)arg;
+    struct call busy = {.rc = PENDING, .deadline = AQ_NEVER};
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, gated_child, &busy)); /* the only worker */
+    while (atomic_load(&g_started) == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    struct call queued = {.rc = PENDING, .deadline = aq_now() + 5 * AQ_MSEC};
+    gated_child(&queued);
+    ASSERT_RC(queued.rc, AQ_ETIMEDOUT);
+    ASSERT_EQ(g_cleanups, 1); /* at once, with NULL (req_cleanup checks) */
+    ASSERT_EQ(g_cleanup_in_task, 1);
+    aq_task *c;
+    queued.deadline = AQ_NEVER;
+    ASSERT_OK(aq_spawn(&c, gated_child, &queued)); /* cancelled in line */
+    ASSERT_OK(aq_sleep(5 * AQ_MSEC));
+    ASSERT_OK(aq_task_cancel(c));
+    ASSERT_OK(aq_task_wait(c, NULL));
+    ASSERT_OK(aq_task_release(c));
+    ASSERT_RC(queued.rc, AQ_ECANCELED);
+    ASSERT_EQ(g_cleanups, 2);
+    ASSERT_OK(aq_task_cancel(t)); /* running: fn runs on */
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_OK(aq_task_release(t));
+    ASSERT_RC(busy.rc, AQ_ECANCELED);
+    atomic_store(&g_gate, 1);
+    /* On the one worker, after busy's fn: its result is back by then. */
+    ASSERT_OK(aq_to_thread(twice, IARG(1), NULL));
+    ASSERT_EQ(g_cleanups, 3);
+    ASSERT_EQ(atomic_load(&g_started), 1); /* the two never ran */
+    return NULL;
+}
+
+TEST(test_to_thread_cut_short_in_line_never_runs)
+{
+    gate_reset();
+    ASSERT_OK(aq_pool_shutdown()); /* no idle thread left to take it */
+    ASSERT_OK(aq_pool_set_size(1));
+    t_main(withdraw_main, NULL);
+    ASSERT_OK(aq_pool_set_size(4));
+    ASSERT_EQ(g_cleanups, 3);
 }
 
 TEST(test_to_thread_deadline_and_cleanup_at_loop_free)
@@ -263,7 +326,7 @@ TEST(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop)
     aq_loop *other;
     struct call c = {0};
     ASSERT_OK(aq_loop_new(&other));
-    time_out_on(other, &c);
+    cut_short_on(other, &c);
     ASSERT_OK(aq_run(free_other_main, other, NULL));
     ASSERT_EQ(g_cleanups, 1);
     ASSERT_EQ(g_cleanup_in_task, 0);
@@ -294,7 +357,7 @@ TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
     gate_reset();
     struct call c = {.cleanup = in_free_cleanup};
     ASSERT_OK(aq_loop_new(&freed_loop));
-    time_out_on(freed_loop, &c);
+    cut_short_on(freed_loop, &c);
     pthread_t th;
     ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
     ASSERT_OK(aq_loop_free(freed_loop)); /* waits for fn, runs cleanup */
@@ -465,6 +528,7 @@ int main(int argc, char **argv)
     RUN(test_to_thread_result_delivered);
     RUN(test_to_thread_many_more_than_the_pool);
     RUN(test_to_thread_cancel_while_running);
+    RUN(test_to_thread_cut_short_in_line_never_runs);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
     RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
     RUN(test_to_thread_cleanup_within_free_cannot_reuse_the_loop);

@@ -258,10 +258,12 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  *
  * Cancellation and deadlines: a thread cannot be interrupted safely, so
  * a call that stops waiting (its task cancelled, its deadline or a
- * timeout scope's passed) returns at once while fn, already handed over,
- * runs to completion anyway, however long it takes; so does one still
- * queued for a thread (asyncio's executor would never start it). Its
- * result then goes to cleanup(result, arg) (aq_to_thread_ex), called once
+ * timeout scope's passed) returns at once while fn, if a worker thread
+ * has taken it, runs to completion anyway, however long it takes. One
+ * still queued for a thread is withdrawn: fn never runs, and cleanup
+ * gets (NULL, arg) at once, in the calling task, as asyncio's executor
+ * never starts a cancelled pending future. A result of fn that nobody
+ * takes goes to cleanup(result, arg) (aq_to_thread_ex), called once
  * outside any task: on the loop's thread at the loop's next poll after fn
  * returns, or within aq_loop_free (on the thread that frees the loop,
  * which is closed to spawns and runs there), which waits for the fn calls
@@ -298,19 +300,20 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
  * none). On AQ_OK, *result receives what fn returned (result NULL: it
  * goes to cleanup, if any, as a result nobody took).
  * cleanup: NULL, or called exactly once with (result, arg) for every call
- * that does not give the caller fn's result: after fn returned if fn was
- * handed over (see above: outside any task); at once, by the caller,
+ * that does not give the caller fn's result: after fn returned if a
+ * worker took fn (see above: outside any task); at once, by the caller,
  * inside the calling task (so aq_task_self() is the caller there; and
- * outside a task for AQ_EPERM), with result NULL if fn was never handed
- * over (every failure below
- * but a cancel or deadline that came while fn ran: a task cancelled
- * before the call, or a deadline already past, gets cleanup(NULL, arg)
- * at once too). It is arg's destructor: with one, arg is the
- * call's until then, whatever the call returns, and never leaks.
+ * outside a task for AQ_EPERM), with result NULL if fn never ran (every
+ * failure below but a cancel or deadline that came once a worker had
+ * taken fn: a task cancelled before the call, a deadline already past,
+ * or one that came while fn still waited for a thread, gets
+ * cleanup(NULL, arg) at once too). It is arg's destructor: with one,
+ * arg is the call's until then, whatever the call returns, and never leaks.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if fn is NULL;
- * AQ_ECANCELED (cancelled before the call: fn never handed over; while
- * waiting: fn runs on); AQ_ETIMEDOUT likewise (a deadline already passed:
- * never handed over); AQ_ENOMEM (the job, its post, the loop's inbox);
+ * AQ_ECANCELED (cancelled before the call, or while fn waited for a
+ * thread: fn never runs; while fn ran: it runs on); AQ_ETIMEDOUT likewise
+ * (a deadline already passed: never handed over); AQ_ENOMEM (the job,
+ * its post, the loop's inbox);
  * -errno from pthread_create (-EAGAIN) when the pool has no thread and
  * could not start one, or from the first aq_loop_keep_alive (eventfd);
  * AQ_EBUSY if aq_pool_shutdown is under way. Suspends. */

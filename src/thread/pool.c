@@ -16,10 +16,15 @@
  * - The worker's last access to a job is the send: the loop may free it
  *   from then on. Its result is published by the inbox's mutex, which the
  *   send takes and the loop takes before running done().
- * - A job handed over always reaches done(): its post was allocated when
- *   the call reserved it, so sending cannot fail, and aq_loop_free waits
- *   for reserved posts and runs them (thread/post.c). Each job keeps its
- *   loop alive (aq_loop_keep_alive) from the hand-over to done().
+ * - A job is withdrawn, or reaches done(), never both: a call that stops
+ *   waiting while its job is still queued takes it back under pool.mu
+ *   (fn never runs: asyncio's executor cancels a pending future so),
+ *   and a worker takes a job only under pool.mu.
+ * - A job handed over and not withdrawn always reaches done(): its post
+ *   was allocated when the call reserved it, so sending cannot fail, and
+ *   aq_loop_free waits for reserved posts and runs them (thread/post.c).
+ *   Each job keeps its loop alive (aq_loop_keep_alive) from the hand-over
+ *   to done() or its withdrawal.
  * - The pool's state is guarded by pool.mu; a worker holds it only to
  *   take a job or to wait for one, never while fn runs.
  */
@@ -148,6 +153,35 @@ static int submit(job *j)
     return rc;
 }
 
+/* Takes j back if no worker has taken it yet: 1 if so (then nobody else
+ * holds it), 0 if a worker runs or ran it. */
+static int withdraw(job *j)
+{
+    int found = 0;
+    pthread_mutex_lock(&pool.mu);
+    for (job **p = &pool.head; *p; p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            if (pool.tail == &j->next)
+                pool.tail = p;
+            pool.queued--;
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&pool.mu);
+    return found;
+}
+
+/* Undoes what hand_over did for a job that never ran: its post (if
+ * reserved), the loop kept alive, the record. */
+static void discard(aq_loop *l, job *j)
+{
+    if (j->done)
+        aq__post_unreserve(l, j->done);
+    aq_loop_keep_alive(l, 0);
+    aq__free(j);
+}
+
 /* The job's post, on the loop's thread, outside any task. */
 static void done(void *arg)
 {
@@ -184,12 +218,9 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
         j->loop = l;
         aq__list_init(&j->waiters);
         rc = submit(j);
-        if (rc)
-            aq__post_unreserve(l, j->done);
     }
     if (rc) {
-        aq_loop_keep_alive(l, 0);
-        aq__free(j);
+        discard(l, j);
         return rc;
     }
     *out = j;
@@ -213,6 +244,11 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
     *handed = 1;
     aq__waiter w;
     rc = aq__park_on(self, &w, &j->waiters, NULL, d, AQ__W_POOL, NULL);
+    if (rc && withdraw(j)) { /* still queued: fn never runs */
+        discard(self->loop, j);
+        *handed = 0; /* the caller's cleanup(NULL, arg) */
+        return rc;
+    }
     if (rc)
         return rc; /* w was unlinked: done() will dispose of the result */
     void *r = j->result;
