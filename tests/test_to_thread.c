@@ -298,6 +298,43 @@ TEST(test_to_thread_cut_short_in_line_never_runs)
     ASSERT_EQ(g_cleanups, 3);
 }
 
+/* The call keeps its loop alive in a count of the loop's own: an
+ * unmatched aq_loop_keep_alive(loop, 0) is AQ_EINVAL while fn runs (a
+ * reviewer's reproducer: AQ_OK, taking the job's keep-alive away, and
+ * aq_run returned AQ_EDEADLK while fn ran, cancelling the caller). */
+static void *twice_later(void *arg)
+{
+    usleep(20000);
+    return twice(arg);
+}
+
+static void *waits_for_twice(void *arg)
+{
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(twice_later, arg, &r));
+    ASSERT_EQ(IVAL(r), 2 * IVAL(arg));
+    return NULL;
+}
+
+static void *unmatched_main(void *arg)
+{
+    (void)arg;
+    aq_loop *l = aq_loop_current();
+    ASSERT_RC(aq_loop_keep_alive(l, 0), AQ_EINVAL);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, waits_for_twice, IARG(21)));
+    ASSERT_OK(aq_yield()); /* fn handed over */
+    ASSERT_RC(aq_loop_keep_alive(l, 0), AQ_EINVAL);
+    ASSERT_OK(aq_task_wait(t, NULL));
+    ASSERT_OK(aq_task_release(t));
+    return NULL;
+}
+
+TEST(test_to_thread_keep_alive_not_the_users)
+{
+    t_main(unmatched_main, NULL);
+}
+
 TEST(test_to_thread_deadline_and_cleanup_at_loop_free)
 {
     gate_reset();
@@ -529,6 +566,7 @@ int main(int argc, char **argv)
     RUN(test_to_thread_many_more_than_the_pool);
     RUN(test_to_thread_cancel_while_running);
     RUN(test_to_thread_cut_short_in_line_never_runs);
+    RUN(test_to_thread_keep_alive_not_the_users);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
     RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
     RUN(test_to_thread_cleanup_within_free_cannot_reuse_the_loop);

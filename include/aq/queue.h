@@ -93,9 +93,12 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
  * joiner is waiting, or a task is inside a put_many or get_many on q (one
  * woken from its wait goes on with its other items), or on a shared queue
  * while any thread or task is still inside a put, get or join on it,
- * waiting or completed and not yet returned (shut it down, then join
- * those threads or wait for those tasks, or retry until AQ_OK): q is left
- * as it was. Does not suspend. */
+ * waiting or completed and not yet returned: q is left as it was. AQ_OK
+ * only says that no call is inside q now, not that none will start: free
+ * q once no thread or task can call it again (shut it down, then join
+ * those threads or wait for those tasks). Retrying until AQ_OK while a
+ * consumer loops on get frees q between two of its gets, and its next
+ * get uses freed memory. Does not suspend. */
 AQ_EXTERN int aq_queue_free(aq_queue *q);
 
 /* Puts a copy of the item_size bytes at item (await q.put(item)): hands

@@ -222,7 +222,14 @@ AQ_EXTERN int aq_cores_spawn(aq_cores *c, long i, aq_task_fn fn, void *arg);
  * aq_cores_stop, which from another loop's task would block that loop)
  * through aq_to_thread. A task spawned through c that does so waits for
  * itself, for ever: wait for its siblings by other means (a shared
- * queue's join, a task group on its loop). */
+ * queue's join, a task group on its loop). The call then holds a pool
+ * thread until c's tasks return: if they make aq_to_thread calls of
+ * their own and every pool thread is so held (a pool of 1, or as many
+ * such calls as aq_pool_set_size), their jobs wait behind it and it
+ * never returns; the same holds for aq_cores_stop, whose free waits for
+ * the results of the jobs its cancelled tasks left (executor starvation,
+ * as in asyncio with a busy executor): make the pool larger than the
+ * number of such calls at once, or make them from a thread of your own. */
 AQ_EXTERN int aq_cores_wait(aq_cores *c);
 /* Stops every loop of c, cancels the tasks still on them and lets them
  * finish on their own threads (as aq_loop_free does: a task waiting in
@@ -252,8 +259,11 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * and must not touch the caller's loop, tasks or queues (aq_loop_post is
  * the way back), nor wait for that loop to do something: aq_loop_free
  * would wait for fn forever. The result comes back through a post
- * (aq_loop_post): the call keeps its loop alive (aq_loop_keep_alive)
- * until then, so a loop whose tasks all wait for threads sleeps instead
+ * (aq_loop_post): the call keeps its loop alive until then (as
+ * aq_loop_keep_alive does, in a count of the loop's own that
+ * aq_loop_keep_alive(loop, 0) does not undo: that call is still
+ * AQ_EINVAL without a matching one of yours), so a loop whose tasks all
+ * wait for threads sleeps instead
  * of returning, and aq_run does not report AQ_EDEADLK.
  *
  * Cancellation and deadlines: a thread cannot be interrupted safely, so

@@ -23,8 +23,11 @@
  * - A job handed over and not withdrawn always reaches done(): its post
  *   was allocated when the call reserved it, so sending cannot fail, and
  *   aq_loop_free waits for reserved posts and runs them (thread/post.c).
- *   Each job keeps its loop alive (aq_loop_keep_alive) from the hand-over
- *   to done() or its withdrawal.
+ *   Each job keeps its loop alive from the hand-over to done() or its
+ *   withdrawal, in the loop's own count (io->keep, as a shared queue's
+ *   waits do), not the user's (aq_loop_keep_alive): an unmatched
+ *   aq_loop_keep_alive(loop, 0) of the user's cannot take a job's away,
+ *   which let the loop return (aq_run: AQ_EDEADLK) while fn still ran.
  * - The pool's state is guarded by pool.mu; a worker holds it only to
  *   take a job or to wait for one, never while fn runs.
  */
@@ -172,13 +175,24 @@ static int withdraw(job *j)
     return found;
 }
 
+/* Keeps l alive for a job, opening it to posts (its first job's). */
+static int keep(aq_loop *l)
+{
+    int rc = aq__inbox_open(l);
+    if (rc == AQ_OK)
+        ((aq__io *)l->io)->keep++;
+    return rc;
+}
+
+static void unkeep(aq_loop *l) { ((aq__io *)l->io)->keep--; }
+
 /* Undoes what hand_over did for a job that never ran: its post (if
  * reserved), the loop kept alive, the record. */
 static void discard(aq_loop *l, job *j)
 {
     if (j->done)
         aq__post_unreserve(l, j->done);
-    aq_loop_keep_alive(l, 0);
+    unkeep(l);
     aq__free(j);
 }
 
@@ -186,7 +200,7 @@ static void discard(aq_loop *l, job *j)
 static void done(void *arg)
 {
     job *j = arg;
-    aq_loop_keep_alive(j->loop, 0); /* kept since the hand-over */
+    unkeep(j->loop); /* kept since the hand-over */
     if (!aq__list_empty(&j->waiters)) {
         aq__task_wake_all(&j->waiters, AQ_OK); /* the call frees j */
         return;
@@ -204,7 +218,7 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
     job *j = aq__malloc(sizeof *j);
     if (!j)
         return AQ_ENOMEM;
-    int rc = aq_loop_keep_alive(l, 1);
+    int rc = keep(l);
     if (rc) {
         aq__free(j);
         return rc;
