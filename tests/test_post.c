@@ -287,6 +287,34 @@ TEST(test_post_wakes_a_host_loop_after_a_stopped_run)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* A task's aq_loop_stop leaves aq_loop_fd quiet once the run it ended
+ * has returned (the wake-up it wrote while the loop was awake stayed
+ * unread: a host's next wait woke at once for nothing). */
+static void *stop_own_loop(void *arg)
+{
+    ASSERT_OK(aq_loop_stop(arg));
+    return NULL;
+}
+
+TEST(test_post_stop_from_a_task_leaves_the_fd_quiet)
+{
+    aq_loop *l;
+    ASSERT_OK(aq_loop_new(&l));
+    int fd = aq_loop_fd(l);
+    ASSERT(fd >= 0);
+    ASSERT_OK(aq_loop_keep_alive(l, 1));
+    ASSERT_OK(aq_loop_run_ready(l)); /* the loop has polled: awake */
+    aq_task *t;
+    ASSERT_OK(aq_loop_spawn(l, &t, stop_own_loop, l, 0));
+    ASSERT_OK(aq_loop_run(l)); /* ends at the stop */
+    ASSERT_EQ(aq_task_done(t), 1);
+    ASSERT_OK(aq_task_release(t));
+    struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 0), 0);
+    ASSERT_OK(aq_loop_keep_alive(l, 0));
+    ASSERT_OK(aq_loop_free(l));
+}
+
 /* aq_loop_run_ready runs one iteration and returns even when tasks keep
  * yielding and the loop has no I/O state (aq_loop_fd never called):
  * before, they switched among themselves and it never returned. */
@@ -325,6 +353,7 @@ int main(int argc, char **argv)
     RUN(test_post_bad_input);
     RUN(test_post_wakes_a_host_loop);
     RUN(test_post_wakes_a_host_loop_after_a_stopped_run);
+    RUN(test_post_stop_from_a_task_leaves_the_fd_quiet);
     RUN(test_post_run_ready_returns_without_the_fd);
     return t_done();
 }

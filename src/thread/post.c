@@ -443,6 +443,14 @@ int aq_loop_stop(aq_loop *l)
         return aq_einval("loop is NULL");
     int saved = errno; /* a signal handler's caller must find errno intact */
     atomic_store_explicit(&l->stop, 1, memory_order_relaxed);
+    /* From a task of l (a signal handler interrupting one included): l
+     * is awake, and sees the flag at its next iteration, before it could
+     * sleep. A wake-up written now would stay unread, and a host waiting
+     * on aq_loop_fd after that run would be woken for nothing. */
+    if (aq__cur && aq__cur->loop == l) {
+        errno = saved;
+        return AQ_OK;
+    }
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
     if (in) {
         atomic_fetch_add(&in->senders, 1);
