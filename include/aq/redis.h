@@ -39,7 +39,8 @@
  * item_size bytes exactly (binary). `redis-cli XADD jobs '*' item abcdefgh`
  * makes an 8-byte item; XRANGE shows libaq's puts the same way. An entry
  * without that field or of another length is moved to the dead-letter
- * stream (field "reason" = "bad item"), never handed to a get.
+ * stream (field "reason" = "bad item"), never handed to a get; other
+ * fields beside a good "item" are ignored (the entry is delivered).
  * A dead-letter entry has the fields "reason" ("deliveries N", N the
  * deliveries it had, or "bad item"), "id" (its id in the queue's
  * stream), then the entry's own fields ("item" and its bytes, for one
@@ -53,7 +54,9 @@
  * stream and its keys belong to the queue: no other consumer group on
  * it (a trim would take entries that group has not read). Its keys are
  * "<stream>:acked", "<stream>:shutdown" (present: shut down, whatever
- * its type) and the dead-letter stream "<stream>:dead"; a stream name
+ * its type; the string "2" is an immediate shutdown, anything else a
+ * graceful one, so `redis-cli SET <stream>:shutdown 2` stops every
+ * member at once) and the dead-letter stream "<stream>:dead"; a stream name
  * ending in one of those suffixes is refused, and an open that creates
  * the stream deletes a "<stream>:acked" key left from before.
  */
@@ -248,7 +251,12 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * across a reconnection.
  * Returns: AQ_OK; AQ_EALREADY if the entry was no longer pending (another
  * member reclaimed and acknowledged it, or it went to the dead-letter
- * stream): the work was done twice; AQ_EPERM; AQ_EINVAL if q is NULL,
+ * stream): the work was done twice. Not always reported: an
+ * acknowledgement resent over a new connection (the old one dropped
+ * before its reply) that finds the entry no longer pending returns
+ * AQ_OK, since its first sending may be what took it; the work may
+ * then have been done twice unseen (a member cut off for longer than
+ * claim_idle). AQ_EPERM; AQ_EINVAL if q is NULL,
  * of another loop, or the calling task holds no entry of q (task_done()
  * called too many times); AQ_ECANCELED; AQ_ESERVER. Whatever it returns
  * but AQ_EINVAL, the entry is no longer the task's: if the
@@ -262,7 +270,9 @@ AQ_EXTERN int aq_redis_queue_get_entry_until(aq_redis_queue *q, void *item,
  * task still holds when it returns stays held by the handle until close
  * (or aq_redis_queue_ack with its id): no other task's task_done takes
  * it, not even one of a later task given the returned task's reused
- * record (the holder is known by aq_task_id).
+ * record (the holder is known by aq_task_id). An entry acknowledged by
+ * id (aq_redis_queue_ack) is no longer its task's: that task's next
+ * task_done takes its next entry, or returns AQ_EINVAL if it holds none.
  * Suspends. */
 AQ_EXTERN int aq_redis_queue_task_done(aq_redis_queue *q);
 
@@ -294,7 +304,9 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * a member opens under the dead one's name and takes them back); with it,
  * gets fail at once and join returns AQ_ESHUTDOWN. Unlike asyncio, an
  * immediate shutdown discards nothing: the entries stay in the stream
- * (aq_redis_queue_delete starts afresh). Returns: AQ_OK; AQ_EPERM;
+ * (aq_redis_queue_delete starts afresh). A handle's gets keep a shutdown
+ * they have seen: deleting the key again lets puts through (each checks
+ * the key), but only handles opened after that get again. Returns: AQ_OK; AQ_EPERM;
  * AQ_EINVAL if q is NULL or of another loop; AQ_ECANCELED; AQ_ESERVER.
  * Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
