@@ -306,9 +306,9 @@ AQ_EXTERN int aq_redis_queue_join_until(aq_redis_queue *q, int64_t deadline);
  * immediate shutdown discards nothing: the entries stay in the stream
  * (aq_redis_queue_delete starts afresh). A handle's gets keep a shutdown
  * they have seen: deleting the key again lets puts through (each checks
- * the key), but only handles opened after that get again. Returns: AQ_OK; AQ_EPERM;
- * AQ_EINVAL if q is NULL or of another loop; AQ_ECANCELED; AQ_ESERVER.
- * Suspends. */
+ * the key), but only handles opened after that get again.
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if q is NULL or of another loop;
+ * AQ_ECANCELED; AQ_ESERVER. Suspends. */
 AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
 
 /* Deletes the queue from the server: the stream with its group and
