@@ -46,8 +46,10 @@ AQ_EXTERN int aq_loop_keep_alive(aq_loop *loop, int on);
  * destructor): to lose none, stop the threads that post, then run the
  * loop once more (aq_loop_run_ready) before aq_loop_free.
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL, or the loop is not
- * open to posts (aq_loop_keep_alive was never called, or it is being
- * freed, or it is an aq_cores loop that has ended); AQ_ENOMEM. Does not
+ * open to posts (aq_loop_keep_alive was never called, or aq_loop_free
+ * has reaped its tasks and closed it: a post accepted while the free
+ * still reaped them is dropped, as above, or it is an aq_cores loop
+ * that has ended); AQ_ENOMEM. Does not
  * suspend. Thread-safe: any thread, the loop's own included; the loop must
  * not be freed while a call is under way. */
 AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
