@@ -298,6 +298,114 @@ TEST(test_to_thread_cut_short_in_line_never_runs)
     ASSERT_EQ(g_cleanups, 3);
 }
 
+/* A call cut short after its job ran, whose result comes (done) before
+ * the task resumes: the job must outlive that resumption. A reviewer's
+ * reproducer, with a pool of 1: A's fn posts the cancel of A (and sets
+ * B's event) just before its result's post, so both run in one batch;
+ * B then calls aq_to_thread, its job record given A's freed address by
+ * malloc, queued behind F's blocked job; A, resuming, looked for its
+ * freed record in the queue, found B's job and withdrew it: B's fn never
+ * ran and B waited for ever on a freed record. */
+static aq_loop *aba_loop;
+static aq_task *aba_a;
+static aq_event *aba_ev;
+static _Atomic int aba_fn_a_done, aba_posted, aba_release_f;
+static int aba_b_ran;
+
+static void aba_cancel(void *unused)
+{
+    (void)unused;
+    ASSERT_OK(aq_event_set(aba_ev)); /* B ready before A */
+    ASSERT_OK(aq_task_cancel(aba_a));
+    aba_posted = 1;
+}
+
+static void *aba_fn_a(void *arg)
+{
+    ASSERT_OK(aq_loop_post(aba_loop, aba_cancel, NULL));
+    aba_fn_a_done = 1;
+    return arg; /* its done post follows the cancel's */
+}
+
+static void *aba_fn_f(void *arg)
+{
+    while (!aba_release_f)
+        usleep(200);
+    return arg;
+}
+
+static void *aba_fn_b(void *arg)
+{
+    aba_b_ran = 1;
+    return arg;
+}
+
+static void *aba_task_a(void *arg)
+{
+    (void)arg;
+    ASSERT_RC(aq_to_thread(aba_fn_a, NULL, NULL), AQ_ECANCELED);
+    return NULL;
+}
+
+static void *aba_task_f(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_to_thread(aba_fn_f, NULL, NULL));
+    return NULL;
+}
+
+static void *aba_task_b(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_event_wait(aba_ev));
+    return IARG(aq_to_thread(aba_fn_b, NULL, NULL));
+}
+
+/* Keeps the loop from polling until both posts are in its inbox. */
+static void *aba_spinner(void *arg)
+{
+    (void)arg;
+    while (!aba_fn_a_done)
+        ;
+    usleep(20000); /* the worker sends the done post meanwhile */
+    while (!aba_posted)
+        ASSERT_OK(aq_yield());
+    return NULL;
+}
+
+static void *aba_main(void *arg)
+{
+    (void)arg;
+    aba_loop = aq_loop_current();
+    ASSERT_OK(aq_event_new(&aba_ev));
+    aq_task *b, *f, *s;
+    ASSERT_OK(aq_spawn(&b, aba_task_b, NULL));
+    ASSERT_OK(aq_yield()); /* B waits on the event */
+    ASSERT_OK(aq_spawn(&aba_a, aba_task_a, NULL));
+    ASSERT_OK(aq_spawn(&f, aba_task_f, NULL)); /* behind A's job */
+    ASSERT_OK(aq_spawn(&s, aba_spinner, NULL));
+    ASSERT_OK(aq_task_wait(aba_a, NULL)); /* cut, and back from the cut */
+    aba_release_f = 1;                    /* then F, then B's fn, run */
+    void *rc = IARG(1);
+    ASSERT_OK(aq_task_wait_until(b, &rc, aq_in(2 * AQ_SEC))); /* no hang */
+    ASSERT_OK((int)IVAL(rc));
+    ASSERT_EQ(aba_b_ran, 1);
+    aq_task *t[] = {aba_a, b, f, s};
+    ASSERT_OK(aq_gather(t, 4, NULL));
+    for (int i = 0; i < 4; i++)
+        ASSERT_OK(aq_task_release(t[i]));
+    ASSERT_OK(aq_event_free(aba_ev));
+    return NULL;
+}
+
+TEST(test_to_thread_cut_after_its_result_came)
+{
+    ASSERT_OK(aq_pool_shutdown());
+    ASSERT_OK(aq_pool_set_size(1));
+    t_main(aba_main, NULL);
+    ASSERT_OK(aq_pool_set_size(4));
+}
+
 /* The call keeps its loop alive in a count of the loop's own: an
  * unmatched aq_loop_keep_alive(loop, 0) is AQ_EINVAL while fn runs (a
  * reviewer's reproducer: AQ_OK, taking the job's keep-alive away, and
@@ -567,6 +675,7 @@ int main(int argc, char **argv)
     RUN(test_to_thread_cancel_while_running);
     RUN(test_to_thread_cut_short_in_line_never_runs);
     RUN(test_to_thread_keep_alive_not_the_users);
+    RUN(test_to_thread_cut_after_its_result_came);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
     RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
     RUN(test_to_thread_cleanup_within_free_cannot_reuse_the_loop);

@@ -210,8 +210,10 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * task too to stop at once). A handler cancelled by
  * the group returning AQ_ECANCELED is not a failure. While the group is
  * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are
- * closed at once and serving goes on. g must live until its wait has
- * returned: free it after.
+ * closed at once and serving goes on. Free g only once the serving task
+ * has returned and a wait on g has returned after that: a wait made
+ * while no connection is open returns at once, and the next accept
+ * spawns into g again.
  * Returns only on failure: the codes of aq_serve; AQ_EINVAL also if g is
  * NULL; AQ_EGROUP once a handler has failed (the listener stays open and
  * the caller's; the connection accepted meanwhile is closed). Suspends. */
@@ -267,7 +269,10 @@ AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
  * aq_loop_fd returns an fd (epoll's; libuv's uv_backend_fd) that is
  * readable while I/O events
  * of the loop's fds or posts are pending, and quiet again once a run
- * has served them; it never blocks anything.
+ * has served them; it never blocks anything. An aq_loop_stop made
+ * while the loop is awake (from another thread, a signal handler, or a
+ * post's fn; not from a task of the loop) may leave it readable once
+ * more with nothing pending: the next run finds nothing to do.
  * Watch it level-triggered (poll, libuv's uv_poll, epoll without
  * EPOLLET): one aq_loop_run_ready takes at most 64 events, and the fd
  * stays readable while more are pending. Call it before the first

@@ -335,7 +335,10 @@ AQ_EXTERN int aq_redis_queue_qsize(aq_redis_queue *q, long *n);
  * the group's pending entries from where the last sweep stopped, in
  * script calls that look at 10,000 entries each, until it has taken
  * 1000 or reached the end (the next sweep starts over from the first):
- * an idle entry is reached however many live ones come before it.
+ * an idle entry is reached however many live ones come before it. A
+ * script call that fails ends the sweep with its code; the entries the
+ * calls before it took are held all the same (stats.reclaimed counts
+ * them).
  * Returns: how many entries it took for this member (>= 0; those it
  * moved to the dead-letter stream are not among them: stats.dead counts
  * them), or the codes of aq_redis_queue_qsize. Suspends. */

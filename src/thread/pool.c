@@ -20,6 +20,12 @@
  *   waiting while its job is still queued takes it back under pool.mu
  *   (fn never runs: asyncio's executor cancels a pending future so),
  *   and a worker takes a job only under pool.mu.
+ * - A call that stopped waiting still holds the job until it has looked
+ *   for it in the queue (refs: the call's and done()'s): done() may run
+ *   between the cut and the task's resumption, and had it freed the job,
+ *   the call would have looked for a freed record, and found (and
+ *   withdrawn) another call's job that malloc gave the same address (a
+ *   reviewer's reproducer).
  * - A job handed over and not withdrawn always reaches done(): its post
  *   was allocated when the call reserved it, so sending cannot fail, and
  *   aq_loop_free waits for reserved posts and runs them (thread/post.c).
@@ -46,6 +52,8 @@ typedef struct job {
     aq_loop *loop;        /* the caller's */
     aq__post *done;       /* reserved: runs done(job) on the loop */
     aq_list waiters;      /* the waiting call's record, while it waits */
+    int refs;             /* the call (until it has looked for the job
+                             after a cut) and done(): the last frees it */
 } job;
 
 static struct {
@@ -196,6 +204,12 @@ static void discard(aq_loop *l, job *j)
     aq__free(j);
 }
 
+static void release(job *j)
+{
+    if (--j->refs == 0)
+        aq__free(j);
+}
+
 /* The job's post, on the loop's thread, outside any task. */
 static void done(void *arg)
 {
@@ -207,7 +221,7 @@ static void done(void *arg)
     }
     if (j->cleanup)
         j->cleanup(j->result, j->arg);
-    aq__free(j);
+    release(j);
 }
 
 /* Allocates j, keeps l alive for it and reserves its post, then submits
@@ -230,6 +244,7 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
         j->arg = arg;
         j->cleanup = cleanup;
         j->loop = l;
+        j->refs = 2;
         aq__list_init(&j->waiters);
         rc = submit(j);
     }
@@ -263,8 +278,10 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
         *handed = 0; /* the caller's cleanup(NULL, arg) */
         return rc;
     }
-    if (rc)
-        return rc; /* w was unlinked: done() will dispose of the result */
+    if (rc) { /* w was unlinked: done() disposes of the result */
+        release(j);
+        return rc;
+    }
     void *r = j->result;
     aq__free(j);
     if (result)
