@@ -206,8 +206,12 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * deadline. handler returns 0, or a nonzero status that fails the group
  * (aq_group_fn): that cancels every other connection's handler, as a
  * TaskGroup does, and ends serving with AQ_EGROUP when the next
- * connection comes (the group takes no new child; cancel the serving
- * task too to stop at once). A handler cancelled by
+ * connection comes (the group takes no new child). So a handler returns
+ * 0 for its own connection's errors (a client reset: -ECONNRESET
+ * returned as is would end every other connection) and nonzero only to
+ * bring the whole server down; to stop serving at once then, it cancels
+ * the serving task itself (publish that task's handle to the handlers).
+ * A handler cancelled by
  * the group returning AQ_ECANCELED is not a failure. While the group is
  * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are
  * closed at once and serving goes on. Free g only once the serving task

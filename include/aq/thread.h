@@ -283,6 +283,9 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * waits for its executor). Without a cleanup the
  * result is dropped. So arg must outlive fn: not the caller's stack
  * frame if the call may be cut short; heap memory that cleanup frees.
+ * After a plain aq_to_thread cut short, the caller cannot tell whether
+ * fn was withdrawn or runs on, so it may never free arg: when arg must
+ * be freed, use aq_to_thread_ex with a cleanup.
  *
  * The pool: aq_pool_set_size threads at most (default 4), started one
  * at a time as work finds no idle thread, with every signal blocked (so
