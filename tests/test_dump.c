@@ -126,6 +126,10 @@ static void *dump_main(void *arg)
     ASSERT(strstr(d, "4 tasks (1 ready, 2 parked)") != NULL);
     ASSERT(strstr(d, "\"main\": running") != NULL);
     char want[160];
+    snprintf(want, sizeof want, "task %p #%llu \"main\": running",
+             (void *)aq_task_self(),
+             (unsigned long long)aq_task_id(aq_task_self()));
+    ASSERT(strstr(d, want) != NULL); /* the id a program logs */
     snprintf(want, sizeof want,
              "\"consumer\": parked on get from queue %p, no deadline",
              (void *)g_q);

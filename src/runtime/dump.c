@@ -153,7 +153,8 @@ static void dump_task(const aq_task *t, int64_t now, FILE *f)
 {
     static const char *const states[] = {"ready", "running", "parked",
                                          "done"};
-    fprintf(f, "  task %p", (const void *)t);
+    fprintf(f, "  task %p #%llu", (const void *)t,
+            (unsigned long long)t->serial);
     if (t->name)
         fprintf(f, " \"%s\"", t->name);
     fprintf(f, ": %s", states[t->state]);
