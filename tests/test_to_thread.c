@@ -298,6 +298,63 @@ TEST(test_to_thread_cut_short_in_line_never_runs)
     ASSERT_EQ(g_cleanups, 3);
 }
 
+/* The take-back is made when the cancel comes, not when the cancelled
+ * task resumes: tasks that run in between (here: the gate opened, then
+ * 20 ms of CPU on the loop's thread) let the worker come free, and it
+ * took the job and ran fn after the call had returned AQ_ECANCELED (a
+ * reviewer's reproducer). */
+static void *gate_only(void *arg)
+{
+    atomic_fetch_add(&g_started, 1);
+    while (!atomic_load(&g_gate))
+        usleep(200);
+    return arg;
+}
+
+static void *hold_the_worker(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_to_thread(gate_only, NULL, NULL));
+    return NULL;
+}
+
+static void *cut_then_busy_main(void *arg)
+{
+    (void)arg;
+    aq_task *busy, *c;
+    ASSERT_OK(aq_spawn(&busy, hold_the_worker, NULL));
+    while (atomic_load(&g_started) == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    struct call queued = {.rc = PENDING, .deadline = AQ_NEVER};
+    ASSERT_OK(aq_spawn(&c, gated_child, &queued));
+    ASSERT_OK(aq_yield()); /* its job queued behind the gate */
+    ASSERT_OK(aq_task_cancel(c));
+    atomic_store(&g_gate, 1); /* the worker comes free ... */
+    int64_t end = aq_now() + 20 * AQ_MSEC;
+    while (aq_now() < end) /* ... while the loop's thread is busy */
+        ;
+    ASSERT_OK(aq_task_wait(c, NULL));
+    ASSERT_RC(queued.rc, AQ_ECANCELED);
+    ASSERT_EQ(g_cleanups, 1); /* (NULL, arg), at once, in the task */
+    ASSERT_EQ(g_cleanup_in_task, 1);
+    ASSERT_OK(aq_task_wait(busy, NULL));
+    ASSERT_OK(aq_to_thread(twice, IARG(1), NULL)); /* after any queued */
+    ASSERT_EQ(atomic_load(&g_started), 1);         /* gated never ran */
+    ASSERT_OK(aq_task_release(c));
+    ASSERT_OK(aq_task_release(busy));
+    return NULL;
+}
+
+TEST(test_to_thread_cancel_takes_back_at_once)
+{
+    gate_reset();
+    ASSERT_OK(aq_pool_shutdown());
+    ASSERT_OK(aq_pool_set_size(1));
+    t_main(cut_then_busy_main, NULL);
+    ASSERT_OK(aq_pool_set_size(4));
+    ASSERT_EQ(g_cleanups, 1);
+}
+
 /* A call cut short after its job ran, whose result comes (done) before
  * the task resumes: the job must outlive that resumption. A reviewer's
  * reproducer, with a pool of 1: A's fn posts the cancel of A (and sets
@@ -309,7 +366,7 @@ TEST(test_to_thread_cut_short_in_line_never_runs)
 static aq_loop *aba_loop;
 static aq_task *aba_a;
 static aq_event *aba_ev;
-static _Atomic int aba_fn_a_done, aba_posted, aba_release_f;
+static _Atomic int aba_fn_a_done, aba_posted;
 static int aba_b_ran;
 
 static void aba_cancel(void *unused)
@@ -327,13 +384,6 @@ static void *aba_fn_a(void *arg)
     return arg; /* its done post follows the cancel's */
 }
 
-static void *aba_fn_f(void *arg)
-{
-    while (!aba_release_f)
-        usleep(200);
-    return arg;
-}
-
 static void *aba_fn_b(void *arg)
 {
     aba_b_ran = 1;
@@ -344,13 +394,6 @@ static void *aba_task_a(void *arg)
 {
     (void)arg;
     ASSERT_RC(aq_to_thread(aba_fn_a, NULL, NULL), AQ_ECANCELED);
-    return NULL;
-}
-
-static void *aba_task_f(void *arg)
-{
-    (void)arg;
-    ASSERT_OK(aq_to_thread(aba_fn_f, NULL, NULL));
     return NULL;
 }
 
@@ -382,10 +425,10 @@ static void *aba_main(void *arg)
     ASSERT_OK(aq_spawn(&b, aba_task_b, NULL));
     ASSERT_OK(aq_yield()); /* B waits on the event */
     ASSERT_OK(aq_spawn(&aba_a, aba_task_a, NULL));
-    ASSERT_OK(aq_spawn(&f, aba_task_f, NULL)); /* behind A's job */
+    ASSERT_OK(aq_spawn(&f, hold_the_worker, NULL)); /* behind A's job */
     ASSERT_OK(aq_spawn(&s, aba_spinner, NULL));
     ASSERT_OK(aq_task_wait(aba_a, NULL)); /* cut, and back from the cut */
-    aba_release_f = 1;                    /* then F, then B's fn, run */
+    atomic_store(&g_gate, 1); /* then F, then B's fn, run */
     void *rc = IARG(1);
     ASSERT_OK(aq_task_wait_until(b, &rc, aq_in(2 * AQ_SEC))); /* no hang */
     ASSERT_OK((int)IVAL(rc));
@@ -400,6 +443,7 @@ static void *aba_main(void *arg)
 
 TEST(test_to_thread_cut_after_its_result_came)
 {
+    gate_reset();
     ASSERT_OK(aq_pool_shutdown());
     ASSERT_OK(aq_pool_set_size(1));
     t_main(aba_main, NULL);
@@ -542,6 +586,55 @@ TEST(test_to_thread_scope_and_untaken_result)
 
 /* ---- the pool ------------------------------------------------------------ */
 
+/* The process's exit while another thread's aq_pool_shutdown joins a
+ * worker still running fn: the exit's own shutdown (aq__pool_at_exit,
+ * pool.c's destructor, linked in from the static library) waits for that
+ * one (its AQ_EBUSY waited for nothing, and the process ended with fn cut
+ * off: a reviewer's reproducer, which forked a process to exit). */
+void aq__pool_at_exit(void);
+
+static _Atomic int g_exit_fn_started, g_exit_fn_done;
+
+static void *finish_later(void *arg)
+{
+    atomic_store(&g_exit_fn_started, 1);
+    usleep(100000);
+    atomic_store(&g_exit_fn_done, 1);
+    return arg;
+}
+
+static void *call_finish_later(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_to_thread(finish_later, NULL, NULL));
+    return NULL;
+}
+
+static void *other_shutdown(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_pool_shutdown()); /* joins the worker: until fn ends */
+    return NULL;
+}
+
+TEST(test_to_thread_exit_waits_for_a_shutdown_under_way)
+{
+    aq_loop *l;
+    pthread_t th;
+    ASSERT_OK(aq_loop_new(&l));
+    ASSERT_OK(aq_loop_spawn(l, NULL, call_finish_later, NULL, 0));
+    ASSERT_OK(aq_loop_run_ready(l)); /* fn handed over */
+    while (!atomic_load(&g_exit_fn_started))
+        usleep(1000);
+    ASSERT(pthread_create(&th, NULL, other_shutdown, NULL) == 0);
+    usleep(20000); /* the other shutdown is joining by now */
+    aq__pool_at_exit();
+    ASSERT_EQ(atomic_load(&g_exit_fn_done), 1);
+    ASSERT(pthread_join(th, NULL) == 0);
+    ASSERT_OK(aq_loop_run(l)); /* the call's result */
+    ASSERT_OK(aq_loop_free(l));
+}
+
 /* Workers block every signal, whatever the loop's thread blocks. */
 static void *mask_of_worker(void *arg)
 {
@@ -676,11 +769,13 @@ int main(int argc, char **argv)
     RUN(test_to_thread_cut_short_in_line_never_runs);
     RUN(test_to_thread_keep_alive_not_the_users);
     RUN(test_to_thread_cut_after_its_result_came);
+    RUN(test_to_thread_cancel_takes_back_at_once);
     RUN(test_to_thread_deadline_and_cleanup_at_loop_free);
     RUN(test_to_thread_cleanup_outside_tasks_when_a_task_frees_the_loop);
     RUN(test_to_thread_cleanup_within_free_cannot_reuse_the_loop);
     RUN(test_to_thread_scope_and_untaken_result);
     RUN(test_to_thread_pool_lifetime);
+    RUN(test_to_thread_exit_waits_for_a_shutdown_under_way);
     RUN(test_to_thread_bad_input);
     return t_done();
 }

@@ -260,7 +260,11 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * otherwise stop the whole loop. fn runs outside any loop: it may block,
  * and must not touch the caller's loop, tasks or queues (aq_loop_post is
  * the way back), nor wait for that loop to do something: aq_loop_free
- * would wait for fn forever. The result comes back through a post
+ * would wait for fn forever. Nor should it wait for other pool work (a
+ * loop it runs whose tasks call aq_to_thread, a queue fed by pool
+ * jobs): when every pool thread is held so, that work waits behind fn
+ * for ever (executor starvation; Python's asyncio.run inside to_thread
+ * gets an executor of its own). The result comes back through a post
  * (aq_loop_post): the call keeps its loop alive until then (as
  * aq_loop_keep_alive does, in a count of the loop's own that
  * aq_loop_keep_alive(loop, 0) does not undo: that call is still
@@ -274,8 +278,11 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * has taken it, runs to completion anyway, however long it takes. One
  * still queued for a thread is withdrawn: fn never runs, and cleanup
  * gets (NULL, arg) at once, in the calling task, as asyncio's executor
- * never starts a cancelled pending future. A result of fn that nobody
- * takes goes to cleanup(result, arg) (aq_to_thread_ex), called once
+ * never starts a cancelled pending future. Which of the two is decided
+ * when the cut happens on the loop: at aq_task_cancel, or when the
+ * loop runs the timer of a deadline (a deadline that passes while the
+ * loop's thread is busy elsewhere counts from then). A result of fn that
+ * nobody takes goes to cleanup(result, arg) (aq_to_thread_ex), called once
  * outside any task: on the loop's thread at the loop's next poll after fn
  * returns, or within aq_loop_free (on the thread that frees the loop,
  * which is closed to spawns and runs there), which waits for the fn calls

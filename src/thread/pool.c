@@ -19,7 +19,11 @@
  * - A job is withdrawn, or reaches done(), never both: a call that stops
  *   waiting while its job is still queued takes it back under pool.mu
  *   (fn never runs: asyncio's executor cancels a pending future so),
- *   and a worker takes a job only under pool.mu.
+ *   and a worker takes a job only under pool.mu. The take-back is made
+ *   the moment the wait is cut (the waiter is a foreign record whose
+ *   abort does it, on the loop's thread), not when the task resumes:
+ *   other tasks may run in between, and a worker could take the job
+ *   meanwhile (a reviewer's reproducer: fn ran after AQ_ECANCELED).
  * - A call that stopped waiting still holds the job until it has looked
  *   for it in the queue (refs: the call's and done()'s): done() may run
  *   between the cut and the task's resumption, and had it freed the job,
@@ -59,6 +63,7 @@ typedef struct job {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;  /* a job was queued, or the pool is stopping */
+    pthread_cond_t stopped; /* a shutdown has ended (pool_at_exit) */
     job *head, **tail;    /* jobs not yet taken, oldest first */
     size_t queued;        /* how many */
     size_t size;          /* threads allowed (aq_pool_set_size) */
@@ -67,8 +72,11 @@ static struct {
     int stopping;         /* aq_pool_shutdown under way */
     int atfork;           /* the fork handlers are registered */
     pthread_t threads[AQ_POOL_MAX];
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
-          .tail = &pool.head, .size = 4};
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .work = PTHREAD_COND_INITIALIZER,
+          .stopped = PTHREAD_COND_INITIALIZER,
+          .tail = &pool.head,
+          .size = 4};
 
 /* Set while a worker runs a job (thread.h): from there, aq_pool_shutdown
  * would join its own thread. */
@@ -112,6 +120,7 @@ static void fork_child(void)
 {
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work, NULL);
+    pthread_cond_init(&pool.stopped, NULL);
     pool.head = NULL; /* the parent's jobs: their loops are the parent's */
     pool.tail = &pool.head;
     pool.queued = pool.nthreads = pool.idle = 0;
@@ -258,6 +267,22 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
 
 /* The call, up to its outcome; *handed says whether fn was handed over
  * (then done() or this call disposes of the result, else the caller). */
+/* A call's wait: its waiter on the job's list, and what its abort did. */
+typedef struct pool_wait {
+    aq__foreign fw; /* first: the task's record (runtime.h) */
+    job *j;
+    int withdrawn;
+} pool_wait;
+
+/* A cancel or timer cutting the wait (aq__task_abort), on the loop's
+ * thread: off the job's list, and the job taken back if still queued. */
+static void cut(aq__foreign *f)
+{
+    pool_wait *pw = (pool_wait *)f;
+    aq__list_remove(&f->w.link);
+    pw->withdrawn = withdraw(pw->j);
+}
+
 static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
                 void **result, int64_t deadline, int *handed)
 {
@@ -271,14 +296,19 @@ static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
     if (rc)
         return rc;
     *handed = 1;
-    aq__waiter w;
-    rc = aq__park_on(self, &w, &j->waiters, NULL, d, AQ__W_POOL, NULL);
-    if (rc && withdraw(j)) { /* still queued: fn never runs */
+    pool_wait pw = {.j = j, .withdrawn = 0};
+    pw.fw.abort = cut;
+    self->foreign = 1;
+    rc = aq__park_on(self, &pw.fw.w, &j->waiters, NULL, d, AQ__W_POOL, NULL);
+    self->foreign = 0;
+    if (rc == AQ_ETIMEDOUT && self->scope)
+        aq__scope_note(self); /* aq__park leaves a foreign wait's to us */
+    if (rc && pw.withdrawn) { /* still queued when cut: fn never runs */
         discard(self->loop, j);
         *handed = 0; /* the caller's cleanup(NULL, arg) */
         return rc;
     }
-    if (rc) { /* w was unlinked: done() disposes of the result */
+    if (rc) { /* done() disposes of the result, before or after this */
         release(j);
         return rc;
     }
@@ -341,13 +371,27 @@ int aq_pool_shutdown(void)
     pthread_mutex_lock(&pool.mu);
     pool.nthreads = 0;
     pool.stopping = 0;
+    pthread_cond_broadcast(&pool.stopped);
     pthread_mutex_unlock(&pool.mu);
     return AQ_OK;
 }
 
 /* At exit (or when a shared libaq is unloaded): workers still running
- * fn would otherwise run on while the process tears down. */
+ * fn would otherwise run on while the process tears down. A shutdown
+ * already under way on another thread is waited for, then one is made
+ * (its AQ_EBUSY waited for nothing: a reviewer's reproducer saw fn cut
+ * off by the exit). From an fn (AQ_EDEADLK) nothing is waited for. */
+void aq__pool_at_exit(void)
+{
+    while (aq_pool_shutdown() == AQ_EBUSY) {
+        pthread_mutex_lock(&pool.mu);
+        while (pool.stopping)
+            pthread_cond_wait(&pool.stopped, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+    }
+}
+
 __attribute__((destructor)) static void pool_at_exit(void)
 {
-    aq_pool_shutdown();
+    aq__pool_at_exit();
 }

@@ -99,6 +99,10 @@ AQ__HIDDEN void aq__inbox_close(aq_loop *l);
  * that would wait for that loop to end must refuse (aq_cores_stop). */
 extern _Thread_local aq_loop *aq__job_loop;
 
+/* What the process's exit does to the pool (pool.c's destructor): waits
+ * for a shutdown under way on another thread, then shuts it down. */
+AQ__HIDDEN void aq__pool_at_exit(void);
+
 /* Reserves a post of fn(arg) on l, which must be open to posts
  * (aq_loop_keep_alive): the record is allocated now, so aq__post_send
  * cannot fail, and aq_loop_free waits for the send and runs fn rather
