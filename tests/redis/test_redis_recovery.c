@@ -223,15 +223,17 @@ TEST(cancelled_task_done_releases_the_entry)
 }
 
 /* A job longer than claim_idle stays with its live member: its sweeper
- * re-touches what it holds, so another member's sweep finds nothing. */
+ * re-touches what it holds, so another member's sweep finds nothing.
+ * (claim_idle 250 ms, a sweep every 83: with 90 ms, a CI run on two
+ * loaded CPUs once let the thief take the job, the sweeper's turn late.) */
 static void *long_job_main(void *arg)
 {
     (void)arg;
     aq_redis_config c = cfg_for("r:long", "slow-worker");
-    c.claim_idle = 90 * AQ_MSEC;
+    c.claim_idle = 250 * AQ_MSEC;
     aq_redis_queue *slow = open_q(&c);
     aq_redis_config c2 = cfg_for("r:long", "thief");
-    c2.claim_idle = 90 * AQ_MSEC;
+    c2.claim_idle = 250 * AQ_MSEC;
     c2.sweep_every = -1;
     aq_redis_queue *thief = open_q(&c2);
     ASSERT_OK(aq_redis_queue_put(slow, "longjob1"));
@@ -239,8 +241,8 @@ static void *long_job_main(void *arg)
     ASSERT_OK(aq_redis_queue_get(slow, item));
     /* The thief is a consumer too: its sweeps may take. */
     ASSERT_RC(aq_redis_queue_get_until(thief, item, aq_now()), AQ_ETIMEDOUT);
-    for (int i = 0; i < 5; i++) { /* 5 x the idle time, sweeping */
-        ASSERT_OK(aq_sleep(90 * AQ_MSEC));
+    for (int i = 0; i < 4; i++) { /* 4 x the idle time, sweeping */
+        ASSERT_OK(aq_sleep(250 * AQ_MSEC));
         ASSERT_EQ(aq_redis_queue_sweep(thief), 0);
     }
     ASSERT_OK(aq_redis_queue_task_done(slow)); /* AQ_OK: still its own */
