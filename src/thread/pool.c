@@ -48,7 +48,8 @@
 #include <signal.h>
 
 typedef struct job {
-    struct job *next;     /* pool.head's queue, until a worker takes it */
+    aq_list link; /* on pool.jobs until a worker takes it (mu);
+                     then pointing at itself */
     aq_task_fn fn;
     void *arg;
     aq_cleanup_fn cleanup;
@@ -64,7 +65,8 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;  /* a job was queued, or the pool is stopping */
     pthread_cond_t stopped; /* a shutdown has ended (pool_at_exit) */
-    job *head, **tail;    /* jobs not yet taken, oldest first */
+    aq_list jobs;           /* jobs not yet taken, oldest first: a
+                               withdrawal unlinks one in O(1) */
     size_t queued;        /* how many */
     size_t size;          /* threads allowed (aq_pool_set_size) */
     size_t nthreads;      /* threads started, in threads[] */
@@ -75,7 +77,7 @@ static struct {
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
           .work = PTHREAD_COND_INITIALIZER,
           .stopped = PTHREAD_COND_INITIALIZER,
-          .tail = &pool.head,
+          .jobs = {.next = &pool.jobs, .prev = &pool.jobs},
           .size = 4};
 
 /* Set while a worker runs a job (thread.h): from there, aq_pool_shutdown
@@ -87,17 +89,14 @@ static void *worker(void *unused)
     (void)unused;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
-        while (!pool.head && !pool.stopping) {
+        while (aq__list_empty(&pool.jobs) && !pool.stopping) {
             pool.idle++;
             pthread_cond_wait(&pool.work, &pool.mu);
             pool.idle--;
         }
-        job *j = pool.head;
-        if (!j)
+        if (aq__list_empty(&pool.jobs))
             break; /* stopping, and nothing left to do */
-        pool.head = j->next;
-        if (!pool.head)
-            pool.tail = &pool.head;
+        job *j = aq__list_entry(aq__list_pop_front(&pool.jobs), job, link);
         pool.queued--;
         pthread_mutex_unlock(&pool.mu);
         aq__job_loop = j->loop;
@@ -121,8 +120,7 @@ static void fork_child(void)
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work, NULL);
     pthread_cond_init(&pool.stopped, NULL);
-    pool.head = NULL; /* the parent's jobs: their loops are the parent's */
-    pool.tail = &pool.head;
+    aq__list_init(&pool.jobs); /* the parent's: their loops are its own */
     pool.queued = pool.nthreads = pool.idle = 0;
     pool.stopping = 0;
 }
@@ -163,9 +161,7 @@ static int submit(job *j)
             rc = AQ_OK; /* a busy worker will take it later */
     }
     if (rc == AQ_OK) {
-        j->next = NULL;
-        *pool.tail = j;
-        pool.tail = &j->next;
+        aq__list_push_back(&pool.jobs, &j->link);
         pool.queued++;
         pthread_cond_signal(&pool.work);
     }
@@ -177,17 +173,12 @@ static int submit(job *j)
  * holds it), 0 if a worker runs or ran it. */
 static int withdraw(job *j)
 {
-    int found = 0;
     pthread_mutex_lock(&pool.mu);
-    for (job **p = &pool.head; *p; p = &(*p)->next)
-        if (*p == j) {
-            *p = j->next;
-            if (pool.tail == &j->next)
-                pool.tail = p;
-            pool.queued--;
-            found = 1;
-            break;
-        }
+    int found = j->link.next != &j->link; /* still on pool.jobs */
+    if (found) {
+        aq__list_remove(&j->link);
+        pool.queued--;
+    }
     pthread_mutex_unlock(&pool.mu);
     return found;
 }
