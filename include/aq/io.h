@@ -205,12 +205,13 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * bounds the drain, cancelling the handlers still running at the
  * deadline. handler returns 0, or a nonzero status that fails the group
  * (aq_group_fn): that cancels every other connection's handler, as a
- * TaskGroup does, and ends serving with AQ_EGROUP as soon as they have
- * returned (while handlers run, serving waits on the group as well as
- * on the listener: a select). So a handler returns 0 for its own
- * connection's errors (a client reset: -ECONNRESET returned as is would
- * end every other connection) and nonzero only to bring the whole
- * server down. A handler cancelled by
+ * TaskGroup does, and ends serving with AQ_EGROUP when the next
+ * connection comes (the group takes no new child). So a handler returns
+ * 0 for its own connection's errors (a client reset: -ECONNRESET
+ * returned as is would end every other connection) and nonzero only to
+ * bring the whole server down; to stop serving at once then, it cancels
+ * the serving task itself (publish that task's handle to the handlers).
+ * A handler cancelled by
  * the group returning AQ_ECANCELED is not a failure. While the group is
  * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are
  * closed at once and serving goes on. Free g only once the serving task
@@ -219,7 +220,7 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * spawns into g again.
  * Returns only on failure: the codes of aq_serve; AQ_EINVAL also if g is
  * NULL; AQ_EGROUP once a handler has failed (the listener stays open and
- * the caller's; a connection accepted as it failed is closed). Suspends. */
+ * the caller's; the connection accepted meanwhile is closed). Suspends. */
 AQ_EXTERN int aq_serve_group(aq_fd *listener, aq_group_fn handler,
                              aq_group *g);
 

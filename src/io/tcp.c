@@ -92,34 +92,11 @@ static int start(const server *h, aq_fd *conn)
                 : aq_spawn(NULL, h->task, conn);
 }
 
-/* aq_accept for a group's server: while handlers run, it also watches
- * the group (a select of the listener and the group), so that a failed
- * handler ends serving once its cancelled siblings have returned, with
- * no connection needed to notice it. Returns an fd or a negative code,
- * AQ_EGROUP included. */
-static int accept_watching(aq_fd *listener, aq_group *g)
-{
-    for (;;) {
-        int fd = aq_accept_until(listener, 0); /* one that waits: at once */
-        if (fd != AQ_ETIMEDOUT)
-            return fd;
-        if (aq_group_live(g) == 0) /* nothing to watch: an empty group's
-                                      clause would be ready for ever */
-            return aq_accept(listener);
-        aq_clause c[2] = {AQ_READABLE(listener), AQ_GROUP(g, NULL)};
-        int i = aq_select(c, 2, 0);
-        if (i < 0)
-            return i;
-        if (c[i].rc != AQ_OK)
-            return c[i].rc; /* AQ_EGROUP, or the listener's error */
-    }
-}
-
 static int serve(aq_fd *listener, const server *h)
 {
     int64_t pause = 0;
     for (;;) {
-        int fd = h->g ? accept_watching(listener, h->g) : aq_accept(listener);
+        int fd = aq_accept(listener);
         if (out_of_room(fd)) {
             pause = pause ? (pause < AQ_SEC / 2 ? 2 * pause : AQ_SEC)
                           : 5 * AQ_MSEC;
