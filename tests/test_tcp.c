@@ -230,6 +230,46 @@ static void *main_group_fails(void *arg)
     return NULL;
 }
 
+/* The serving task as a child of g itself (Trio's handler_nursery): a
+ * failed handler cancels it with the other handlers, at once, with no
+ * new connection; g's wait covers the server too. */
+static int serve_as_child(void *g)
+{
+    int rc = aq_serve_group(g_listener, worker, g);
+    return rc == AQ_ECANCELED ? rc : 1; /* cancelled: no failure */
+}
+
+static void *main_server_in_group(void *arg)
+{
+    (void)arg;
+    g_listener = listen_any();
+    aq_group *g;
+    ASSERT_OK(aq_group_new(&g));
+    ASSERT_OK(aq_group_spawn(g, serve_as_child, g));
+    aq_fd *busy = ask("slow");
+    until_live(g, 2); /* the server and busy's handler */
+    aq_fd *bad = ask("fail");
+    int status = 0;
+    ASSERT_RC(aq_group_wait(g, &status), AQ_EGROUP); /* server included */
+    ASSERT_EQ(status, 7);
+    ASSERT_EQ(aq_group_live(g), 0);
+    char buf[64];
+    answer(busy, buf, sizeof buf); /* cancelled mid-work: no answer */
+    ASSERT_EQ(buf[0], 0);
+    ASSERT_OK(aq_fd_close(busy));
+    ASSERT_OK(aq_fd_close(bad));
+    ASSERT_OK(aq_group_free(g));
+    ASSERT_OK(aq_fd_close(g_listener));
+    return NULL;
+}
+
+TEST(test_tcp_serve_group_server_as_a_child)
+{
+    int before = open_fds();
+    t_main(main_server_in_group, NULL);
+    ASSERT_EQ(open_fds(), before);
+}
+
 TEST(test_tcp_serve_group_failure_ends_serving)
 {
     int before = open_fds();
@@ -494,6 +534,7 @@ int main(int argc, char **argv)
     RUN(test_tcp_serve_echo);
     RUN(test_tcp_serve_group_drains);
     RUN(test_tcp_serve_group_failure_ends_serving);
+    RUN(test_tcp_serve_group_server_as_a_child);
     RUN(test_tcp_serve_through_emfile);
     RUN(test_tcp_serve_tcp);
     RUN(test_tcp_bad_input);

@@ -209,8 +209,11 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * connection comes (the group takes no new child). So a handler returns
  * 0 for its own connection's errors (a client reset: -ECONNRESET
  * returned as is would end every other connection) and nonzero only to
- * bring the whole server down; to stop serving at once then, it cancels
- * the serving task itself (publish that task's handle to the handlers).
+ * bring the whole server down. To stop serving at once then, make the
+ * serving task a child of g too (aq_group_spawn, as Trio's
+ * handler_nursery): the failure cancels it with the other handlers
+ * (aq_serve_group returns AQ_ECANCELED there; return 0 or that from the
+ * child), and aq_group_wait covers the server as well.
  * A handler cancelled by
  * the group returning AQ_ECANCELED is not a failure. While the group is
  * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are
