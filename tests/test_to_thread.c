@@ -538,9 +538,15 @@ static int in_free_spawn, in_free_free, in_free_run, in_free_run_ready;
 
 static void *never_runs(void *arg) { return arg; }
 
+static aq_task *in_free_caller; /* a handle never released */
+static int in_free_caller_done = -1;
+
 static void in_free_cleanup(void *result, void *arg)
 {
     req_cleanup(result, arg);
+    /* The handle is still valid here (the records went first, and this
+     * read freed memory: a reviewer's ASan reproducer). */
+    in_free_caller_done = aq_task_done(in_free_caller);
     in_free_spawn = aq_loop_spawn(freed_loop, NULL, never_runs, NULL, 0);
     in_free_free = aq_loop_free(freed_loop);
     in_free_run = aq_loop_run(freed_loop);
@@ -552,7 +558,9 @@ TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
     gate_reset();
     struct call c = {.cleanup = in_free_cleanup};
     ASSERT_OK(aq_loop_new(&freed_loop));
-    cut_short_on(freed_loop, &c);
+    ASSERT_OK(
+        aq_loop_spawn(freed_loop, &in_free_caller, never_runs, NULL, 0));
+    cut_short_on(freed_loop, &c); /* runs in_free_caller to its end too */
     pthread_t th;
     ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);
     ASSERT_OK(aq_loop_free(freed_loop)); /* waits for fn, runs cleanup */
@@ -562,6 +570,7 @@ TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
     ASSERT_RC(in_free_free, AQ_EBUSY);
     ASSERT_RC(in_free_run, AQ_EBUSY);
     ASSERT_RC(in_free_run_ready, AQ_EBUSY);
+    ASSERT_EQ(in_free_caller_done, 1);
 }
 
 /* A timeout scope cuts the wait short like a deadline; a result nobody

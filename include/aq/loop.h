@@ -122,7 +122,9 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
  * the caller become invalid) and every pooled stack. Queues are not owned
  * by the loop; free them yourself, before or after. Work its tasks handed
  * to the thread pool (aq_to_thread, thread.h) and that is still running
- * is waited for, and its cleanups run, before the loop goes.
+ * is waited for, and its cleanups run, before the loop goes (and before
+ * the task records: a cleanup may still read a handle the program holds,
+ * aq_task_done or aq_task_release on it).
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if the loop is
  * running (called from one of its own tasks or posts, or from another
  * thread while that one runs it: a run that may begin during the free is

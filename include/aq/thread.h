@@ -285,9 +285,9 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * nobody takes goes to cleanup(result, arg) (aq_to_thread_ex), called once
  * outside any task: on the loop's thread at the loop's next poll after fn
  * returns, or within aq_loop_free (on the thread that frees the loop,
- * which is closed to spawns and runs there, and whose task records are
- * freed by then: a cleanup must not use a task handle of that loop, not
- * even one never released), which waits for the fn calls
+ * which is closed to spawns and runs there; the handles the program
+ * still holds to that loop's tasks are valid there, and freed after),
+ * which waits for the fn calls
  * of its tasks still running (as asyncio.run
  * waits for its executor). Without a cleanup the
  * result is dropped. So arg must outlive fn: not the caller's stack

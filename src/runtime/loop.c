@@ -259,14 +259,18 @@ int aq_loop_free(aq_loop *l)
      * cleanup never ran and leaked, and a second free from one freed l
      * under this one). */
     l->freeing = 1;
+    /* The source first: its destroy runs the late pool results'
+     * cleanups, which may still read the handles the program holds (a
+     * reviewer's reproducer read a freed record when the records went
+     * first). */
+    if (l->src)
+        l->src->destroy(l);
     while (!aq__list_empty(&l->tasks)) { /* handles never released */
         aq_task *t = aq__list_entry(l->tasks.next, aq_task, all);
         aq__list_remove(&t->all);
         aq__task_free_record(t);
     }
     aq__task_free_spares(l, 0);
-    if (l->src)
-        l->src->destroy(l);
     if (l->shared)
         aq__stack_put(l, l->shared);
     aq__stack_release_all(l);
