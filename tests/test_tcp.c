@@ -162,7 +162,7 @@ static void *main_drain(void *arg)
     ASSERT_OK(aq_spawn(&server, serve_in_group, g));
     aq_fd *c[NCLIENTS];
     for (int i = 0; i < NCLIENTS; i++)
-        c[i] = ask(i == 0 ? "a" : i == 1 ? "b" : "c");
+        c[i] = ask((char[]){"abc"[i], 0});
     until_live(g, NCLIENTS);
     ASSERT_OK(aq_task_cancel(server));
     void *rc;

@@ -249,60 +249,7 @@ static void *deadline_main(void *arg)
     return NULL; /* fn still blocked */
 }
 
-/* A call cut short while its job still waits for a thread withdraws it:
- * fn never runs (asyncio's executor never starts a cancelled pending
- * future), and cleanup(NULL, arg) is called at once, in the calling task.
- * It ran all the same, later, when a worker came to it (and held the
- * worker meanwhile). */
-static void *withdraw_main(void *arg)
-{
-    (void)arg;
-    struct call busy = {.rc = PENDING, .deadline = AQ_NEVER};
-    aq_task *t;
-    ASSERT_OK(aq_spawn(&t, gated_child, &busy)); /* the only worker */
-    while (atomic_load(&g_started) == 0)
-        ASSERT_OK(aq_sleep(AQ_MSEC));
-    struct call queued = {.rc = PENDING, .deadline = aq_now() + 5 * AQ_MSEC};
-    gated_child(&queued);
-    ASSERT_RC(queued.rc, AQ_ETIMEDOUT);
-    ASSERT_EQ(g_cleanups, 1); /* at once, with NULL (req_cleanup checks) */
-    ASSERT_EQ(g_cleanup_in_task, 1);
-    aq_task *c;
-    queued.deadline = AQ_NEVER;
-    ASSERT_OK(aq_spawn(&c, gated_child, &queued)); /* cancelled in line */
-    ASSERT_OK(aq_sleep(5 * AQ_MSEC));
-    ASSERT_OK(aq_task_cancel(c));
-    ASSERT_OK(aq_task_wait(c, NULL));
-    ASSERT_OK(aq_task_release(c));
-    ASSERT_RC(queued.rc, AQ_ECANCELED);
-    ASSERT_EQ(g_cleanups, 2);
-    ASSERT_OK(aq_task_cancel(t)); /* running: fn runs on */
-    ASSERT_OK(aq_task_wait(t, NULL));
-    ASSERT_OK(aq_task_release(t));
-    ASSERT_RC(busy.rc, AQ_ECANCELED);
-    atomic_store(&g_gate, 1);
-    /* On the one worker, after busy's fn: its result is back by then. */
-    ASSERT_OK(aq_to_thread(twice, IARG(1), NULL));
-    ASSERT_EQ(g_cleanups, 3);
-    ASSERT_EQ(atomic_load(&g_started), 1); /* the two never ran */
-    return NULL;
-}
-
-TEST(test_to_thread_cut_short_in_line_never_runs)
-{
-    gate_reset();
-    ASSERT_OK(aq_pool_shutdown()); /* no idle thread left to take it */
-    ASSERT_OK(aq_pool_set_size(1));
-    t_main(withdraw_main, NULL);
-    ASSERT_OK(aq_pool_set_size(4));
-    ASSERT_EQ(g_cleanups, 3);
-}
-
-/* The take-back is made when the cancel comes, not when the cancelled
- * task resumes: tasks that run in between (here: the gate opened, then
- * 20 ms of CPU on the loop's thread) let the worker come free, and it
- * took the job and ran fn after the call had returned AQ_ECANCELED (a
- * reviewer's reproducer). */
+/* A pool job that holds its thread until the gate opens. */
 static void *gate_only(void *arg)
 {
     atomic_fetch_add(&g_started, 1);
@@ -318,13 +265,77 @@ static void *hold_the_worker(void *arg)
     return NULL;
 }
 
+/* Spawns a task whose pool call holds the pool's only thread (see
+ * one_worker) until the gate opens, and waits until it does. */
+static aq_task *hold_worker(void)
+{
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, hold_the_worker, NULL));
+    while (atomic_load(&g_started) == 0)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    return t;
+}
+
+/* Runs fn as the main task (in compact mode if asked) with a pool of one
+ * thread, none of it left over from earlier tests. */
+static void one_worker(aq_task_fn fn, int compact)
+{
+    gate_reset();
+    ASSERT_OK(aq_pool_shutdown());
+    ASSERT_OK(aq_pool_set_size(1));
+    if (compact)
+        t_main_compact(fn, NULL);
+    else
+        t_main(fn, NULL);
+    ASSERT_OK(aq_pool_set_size(4));
+}
+
+/* A call cut short while its job still waits for a thread withdraws it:
+ * fn never runs (asyncio's executor never starts a cancelled pending
+ * future), and cleanup(NULL, arg) is called at once, in the calling task.
+ * It ran all the same, later, when a worker came to it (and held the
+ * worker meanwhile). */
+static void *withdraw_main(void *arg)
+{
+    (void)arg;
+    aq_task *busy = hold_worker();
+    struct call queued = {.rc = PENDING, .deadline = aq_now() + 5 * AQ_MSEC};
+    gated_child(&queued);
+    ASSERT_RC(queued.rc, AQ_ETIMEDOUT);
+    ASSERT_EQ(g_cleanups, 1); /* at once, with NULL (req_cleanup checks) */
+    ASSERT_EQ(g_cleanup_in_task, 1);
+    aq_task *c;
+    queued.deadline = AQ_NEVER;
+    ASSERT_OK(aq_spawn(&c, gated_child, &queued)); /* cancelled in line */
+    ASSERT_OK(aq_sleep(5 * AQ_MSEC));
+    ASSERT_OK(aq_task_cancel(c));
+    ASSERT_OK(aq_task_wait(c, NULL));
+    ASSERT_OK(aq_task_release(c));
+    ASSERT_RC(queued.rc, AQ_ECANCELED);
+    ASSERT_EQ(g_cleanups, 2);
+    atomic_store(&g_gate, 1);
+    ASSERT_OK(aq_task_wait(busy, NULL));
+    ASSERT_OK(aq_task_release(busy));
+    ASSERT_OK(aq_to_thread(twice, IARG(1), NULL)); /* after any queued */
+    ASSERT_EQ(atomic_load(&g_started), 1); /* the two never ran */
+    return NULL;
+}
+
+TEST(test_to_thread_cut_short_in_line_never_runs)
+{
+    one_worker(withdraw_main, 0);
+    ASSERT_EQ(g_cleanups, 2);
+}
+
+/* The take-back is made when the cancel comes, not when the cancelled
+ * task resumes: tasks that run in between (here: the gate opened, then
+ * 20 ms of CPU on the loop's thread) let the worker come free, and it
+ * took the job and ran fn after the call had returned AQ_ECANCELED (a
+ * reviewer's reproducer). */
 static void *cut_then_busy_main(void *arg)
 {
     (void)arg;
-    aq_task *busy, *c;
-    ASSERT_OK(aq_spawn(&busy, hold_the_worker, NULL));
-    while (atomic_load(&g_started) == 0)
-        ASSERT_OK(aq_sleep(AQ_MSEC));
+    aq_task *busy = hold_worker(), *c;
     static struct call queued; /* not in a frame: compact mode moves it */
     queued = (struct call){.rc = PENDING, .deadline = AQ_NEVER};
     ASSERT_OK(aq_spawn(&c, gated_child, &queued));
@@ -348,17 +359,12 @@ static void *cut_then_busy_main(void *arg)
 
 TEST(test_to_thread_cancel_takes_back_at_once)
 {
-    gate_reset();
-    ASSERT_OK(aq_pool_shutdown());
-    ASSERT_OK(aq_pool_set_size(1));
-    t_main(cut_then_busy_main, NULL);
+    one_worker(cut_then_busy_main, 0);
     ASSERT_EQ(g_cleanups, 1);
     /* In compact mode the cancelled task's record is in its frames,
      * copied aside while it is parked: the take-back reads it there. */
-    gate_reset();
-    t_main_compact(cut_then_busy_main, NULL);
+    one_worker(cut_then_busy_main, 1);
     ASSERT_EQ(g_cleanups, 1);
-    ASSERT_OK(aq_pool_set_size(4));
 }
 
 /* A call cut short after its job ran, whose result comes (done) before
@@ -447,14 +453,7 @@ static void *aba_main(void *arg)
     return NULL;
 }
 
-TEST(test_to_thread_cut_after_its_result_came)
-{
-    gate_reset();
-    ASSERT_OK(aq_pool_shutdown());
-    ASSERT_OK(aq_pool_set_size(1));
-    t_main(aba_main, NULL);
-    ASSERT_OK(aq_pool_set_size(4));
-}
+TEST(test_to_thread_cut_after_its_result_came) { one_worker(aba_main, 0); }
 
 /* The call keeps its loop alive in a count of the loop's own: an
  * unmatched aq_loop_keep_alive(loop, 0) is AQ_EINVAL while fn runs (a
@@ -558,8 +557,7 @@ TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
     gate_reset();
     struct call c = {.cleanup = in_free_cleanup};
     ASSERT_OK(aq_loop_new(&freed_loop));
-    ASSERT_OK(
-        aq_loop_spawn(freed_loop, &in_free_caller, never_runs, NULL, 0));
+    ASSERT_OK(aq_loop_spawn(freed_loop, &in_free_caller, twice, IARG(1), 0));
     cut_short_on(freed_loop, &c); /* runs in_free_caller to its end too */
     pthread_t th;
     ASSERT(pthread_create(&th, NULL, opener, NULL) == 0);

@@ -213,7 +213,11 @@ AQ_EXTERN int aq_serve(aq_fd *listener, aq_task_fn handler);
  * serving task a child of g too (aq_group_spawn, as Trio's
  * handler_nursery): the failure cancels it with the other handlers
  * (aq_serve_group returns AQ_ECANCELED there; return 0 or that from the
- * child), and aq_group_wait covers the server as well.
+ * child), and aq_group_wait covers the server as well: it counts in
+ * aq_group_live, one wait frees g safely, and to stop accepting while
+ * the handlers drain, cancel the server child alone (publish its
+ * aq_task_self() from it). A handler cancelled still closes conn (the
+ * client then reads end of file).
  * A handler cancelled by
  * the group returning AQ_ECANCELED is not a failure. While the group is
  * being cancelled (aq_group_spawn's AQ_ECANCELED), new connections are

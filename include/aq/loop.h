@@ -413,8 +413,9 @@ AQ_EXTERN const char *aq_task_name(const aq_task *t);
 AQ_EXTERN int aq_loop_tasks(const aq_loop *loop, aq_task **out, size_t n);
 
 /* Writes every task of loop that has not returned to f, a line each: its
- * address, id (#N: aq_task_id, as the program may log it) and name,
- * ready, running or parked, and for a parked task what
+ * address, id and name (`task 0x... #N "name": parked on ...`, N its
+ * aq_task_id, as the program may log it; the frames under it are
+ * numbered `#0 ...`), ready, running or parked, and for a parked task what
  * it waits on, with the object's address (get from, put on or join of a
  * queue, shared ones included, named by the queue you hold; the end of
  * a task; a task group, event, lock, semaphore,

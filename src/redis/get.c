@@ -18,10 +18,10 @@
  *   the ids that stop being held while a round is in flight are kept
  *   (q->gone) until its reply, which skips them.
  * - At most one read round is in flight, asking for as many entries as
- *   gets wait, plus the read-ahead (prefetch) not yet held: each round is a
- * GET of the shutdown key, then XREADGROUP
- *   ">" blocking at most `block` at the server (not blocking once a
- *   graceful shutdown is seen, so that "nothing left" shows at once).
+ *   gets wait, plus the read-ahead (prefetch) not yet held: each round is
+ *   a GET of the shutdown key, then XREADGROUP ">" blocking at most
+ *   `block` at the server (not blocking once a graceful shutdown is seen,
+ *   so that "nothing left" shows at once).
  */
 #include "redis/redis.h"
 

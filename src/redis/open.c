@@ -183,8 +183,8 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
         at_most(cfg->connect_timeout > 0 ? cfg->connect_timeout : 5 * AQ_SEC,
                 RQ_DURATION_MAX);
     q->getters_tail = &q->getters;
-    strcpy(q->cursor[0].s, "0-0"); /* takes start at the start */
-    strcpy(q->cursor[1].s, "0-0");
+    strcpy(q->cursor[0].s, "0-0"); /* sweeps start at the start (a
+                                      take-back always does: recover.c) */
     for (int kind = 0; kind < RQ_NBATCH; kind++)
         q->batch[kind].tail = &q->batch[kind].head;
     return AQ_OK;

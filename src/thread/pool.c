@@ -256,8 +256,6 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
     return AQ_OK;
 }
 
-/* The call, up to its outcome; *handed says whether fn was handed over
- * (then done() or this call disposes of the result, else the caller). */
 /* A call's wait: its waiter on the job's list, and what its abort did. */
 typedef struct pool_wait {
     aq__foreign fw; /* first: the task's record (runtime.h) */
@@ -274,6 +272,8 @@ static void cut(aq__foreign *f)
     pw->withdrawn = withdraw(pw->j);
 }
 
+/* The call, up to its outcome; *handed says whether fn was handed over
+ * (then done() or this call disposes of the result, else the caller). */
 static int call(aq_task_fn fn, void *arg, aq_cleanup_fn cleanup,
                 void **result, int64_t deadline, int *handed)
 {
