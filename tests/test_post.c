@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #define NTHREADS 4
@@ -296,7 +297,10 @@ static void *stop_own_loop(void *arg)
     return NULL;
 }
 
-TEST(test_post_stop_from_a_task_leaves_the_fd_quiet)
+/* Runs fn as a task of a kept-alive loop a host watches (aq_loop_fd),
+ * until fn's stop ends the run: the fd must poll quiet after it. Returns
+ * the loop, still kept alive. */
+static aq_loop *stop_while_awake(aq_task_fn fn)
 {
     aq_loop *l;
     ASSERT_OK(aq_loop_new(&l));
@@ -305,11 +309,53 @@ TEST(test_post_stop_from_a_task_leaves_the_fd_quiet)
     ASSERT_OK(aq_loop_keep_alive(l, 1));
     ASSERT_OK(aq_loop_run_ready(l)); /* the loop has polled: awake */
     aq_task *t;
-    ASSERT_OK(aq_loop_spawn(l, &t, stop_own_loop, l, 0));
-    ASSERT_OK(aq_loop_run(l)); /* ends at the stop */
+    ASSERT_OK(aq_loop_spawn(l, &t, fn, l, 0));
+    ASSERT_OK(aq_loop_run(l)); /* kept alive: ends at the stop only */
     ASSERT_EQ(aq_task_done(t), 1);
     ASSERT_OK(aq_task_release(t));
     struct pollfd p = {fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 0), 0);
+    return l;
+}
+
+TEST(test_post_stop_from_a_task_leaves_the_fd_quiet)
+{
+    aq_loop *l = stop_while_awake(stop_own_loop);
+    ASSERT_OK(aq_loop_keep_alive(l, 0));
+    ASSERT_OK(aq_loop_free(l));
+}
+
+/* So does another thread's, made while the loop is awake (a task of it
+ * runs): the run drains the wake-up once the stopper is done with it.
+ * Before, it stayed unread and the fd polled readable for nothing. */
+static atomic_int stop_made;
+
+static void *stop_then_tell(void *arg)
+{
+    ASSERT_OK(aq_loop_stop(arg));
+    atomic_store(&stop_made, 1);
+    return NULL;
+}
+
+static void *stopped_by_a_thread(void *arg)
+{
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, stop_then_tell, arg), 0);
+    while (!atomic_load(&stop_made)) /* the loop stays awake meanwhile */
+        ;
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    return NULL;
+}
+
+TEST(test_post_stop_from_a_thread_leaves_the_fd_quiet)
+{
+    atomic_store(&stop_made, 0);
+    aq_loop *l = stop_while_awake(stopped_by_a_thread);
+    /* A stop made after that run still wakes the host at once. */
+    struct pollfd p = {aq_loop_fd(l), POLLIN, 0};
+    ASSERT_OK(aq_loop_stop(l));
+    ASSERT_EQ(poll(&p, 1, 5000), 1);
+    ASSERT_OK(aq_loop_run_ready(l)); /* ends at it, and drains it */
     ASSERT_EQ(poll(&p, 1, 0), 0);
     ASSERT_OK(aq_loop_keep_alive(l, 0));
     ASSERT_OK(aq_loop_free(l));
@@ -354,6 +400,7 @@ int main(int argc, char **argv)
     RUN(test_post_wakes_a_host_loop);
     RUN(test_post_wakes_a_host_loop_after_a_stopped_run);
     RUN(test_post_stop_from_a_task_leaves_the_fd_quiet);
+    RUN(test_post_stop_from_a_thread_leaves_the_fd_quiet);
     RUN(test_post_run_ready_returns_without_the_fd);
     return t_done();
 }

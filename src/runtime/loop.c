@@ -163,6 +163,9 @@ static int run(aq_loop *l, int block)
     for (;;) {
         if (!l->iter_end) { /* a new iteration */
             if (atomic_load_explicit(&l->stop, memory_order_relaxed)) {
+                /* acquire, with aq_loop_stop's release: what it did
+                 * before (counting itself a sender) is seen after */
+                atomic_thread_fence(memory_order_acquire);
                 atomic_store_explicit(&l->stop, 0, memory_order_relaxed);
                 l->stopped = 1;
                 break; /* aq_loop_stop: leave the tasks as they are */

@@ -274,7 +274,8 @@ struct aq_loop {
     unsigned char debug; /* AQ__PARK_STAMPED in debug mode, else 0: what
                             a new task's slow_park starts as */
     _Atomic int stop;    /* aq_loop_stop, from any thread: seen at the next
-                            iteration (relaxed: it only needs to arrive) */
+                            iteration (relaxed, then an acquire fence once
+                            seen: post.c's host_waits) */
     int stopped;         /* the last aq_loop_run ended by aq_loop_stop */
     _Atomic int running; /* inside aq_loop_run or _run_ready: taken with
                             an exchange, so that two threads calling them

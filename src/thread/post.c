@@ -41,6 +41,12 @@
  * The inbox pointer itself is published with release when created, and
  * read with acquire by posters.
  *
+ * - aq_loop_stop from outside the loop writes the eventfd whether the
+ *   loop sleeps or not (a signal handler cannot wait for a handshake),
+ *   counting itself among the senders from before its flag goes up. A
+ *   run that ends at the flag waits the senders out, then drains the
+ *   eventfd (host_waits), so that a host watching aq_loop_fd is not woken
+ *   for a stop already served.
  * aq_loop_stop is async-signal-safe: it uses lock-free atomics (asserted
  * below), write(2) and nothing else, and keeps errno as it found it.
  */
@@ -124,6 +130,8 @@ static int may_sleep(aq_loop *l, int64_t *timeout_ns)
     return atomic_load(&in->top) == NULL;
 }
 
+static void wait_senders(inbox *in);
+
 /* A host loop is about to wait on aq_loop_fd instead of the loop on its
  * poller: the same handshake as may_sleep's, without the watch (the host
  * must not be held up), and a post that came first writes the eventfd
@@ -131,9 +139,21 @@ static int may_sleep(aq_loop *l, int64_t *timeout_ns)
 static void host_waits(aq_loop *l)
 {
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    if (l->stopped) {
+        /* The stop's eventfd write was made while the loop was awake, and
+         * nothing reads it now that the run ends: drained here, once its
+         * writer is done (it counts among the senders from before its
+         * flag went up, and posters that saw the loop asleep are waited
+         * out too), or the host would be woken once for nothing. A stop
+         * made since is seen below, and written again. */
+        wait_senders(in);
+        uint64_t n;
+        ssize_t r = read(((aq__io *)l->io)->wakefd, &n, sizeof n);
+        (void)r; /* EAGAIN: nothing was written */
+    }
     atomic_store(&in->sleeping, 1);
     atomic_thread_fence(memory_order_seq_cst); /* as in may_sleep */
-    if (atomic_load(&in->top)) {
+    if (atomic_load(&in->top) || atomic_load(&l->stop)) {
         uint64_t one = 1;
         ssize_t r = write(((aq__io *)l->io)->wakefd, &one, sizeof one);
         (void)r; /* EAGAIN: the counter is full, the fd readable anyway */
@@ -442,18 +462,24 @@ int aq_loop_stop(aq_loop *l)
     if (!l)
         return aq_einval("loop is NULL");
     int saved = errno; /* a signal handler's caller must find errno intact */
-    atomic_store_explicit(&l->stop, 1, memory_order_relaxed);
     /* From a task of l (a signal handler interrupting one included): l
      * is awake, and sees the flag at its next iteration, before it could
      * sleep. A wake-up written now would stay unread, and a host waiting
      * on aq_loop_fd after that run would be woken for nothing. */
     if (aq__cur && aq__cur->loop == l) {
+        atomic_store_explicit(&l->stop, 1, memory_order_relaxed);
         errno = saved;
         return AQ_OK;
     }
+    /* Among the senders before the flag is up (release): a run that saw
+     * the flag, and ends at it, then waits this call out before it
+     * drains the eventfd (host_waits), so that this write is not left
+     * unread after the run. */
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
-    if (in) {
+    if (in)
         atomic_fetch_add(&in->senders, 1);
+    atomic_store_explicit(&l->stop, 1, memory_order_release);
+    if (in) {
         if (atomic_load(&in->open)) {
             uint64_t one = 1;
             ssize_t r = write(((aq__io *)l->io)->wakefd, &one, sizeof one);
