@@ -141,10 +141,62 @@ TEST(test_backtrace_of_a_compact_task_is_refused)
     ASSERT_OK(aq_loop_free(l));
 }
 
+/* From a drop callback run in the task's put, the task is still the
+ * running one: its backtrace is refused (it unwound from the stack
+ * pointer of the task's last switch, writing over the callback's live
+ * frames: SIGSEGV), and a dump counts it as running, not parked. */
+struct in_drop {
+    aq_task *self;
+    aq_loop *loop;
+    int rc;
+    char *dump;
+};
+
+static void backtrace_in_drop(void *item, void *ud)
+{
+    (void)item;
+    struct in_drop *d = ud;
+    volatile char canary[256];
+    memset((char *)canary, 0x5a, sizeof canary);
+    void *pcs[16];
+    d->rc = aq_task_backtrace(d->self, pcs, 16);
+    size_t len = 0;
+    FILE *f = open_memstream(&d->dump, &len);
+    ASSERT(f != NULL);
+    ASSERT_OK(aq_loop_dump(d->loop, f));
+    ASSERT_EQ(fclose(f), 0);
+    for (size_t i = 0; i < sizeof canary; i++)
+        ASSERT_EQ(canary[i], 0x5a);
+}
+
+static void *in_drop_main(void *arg)
+{
+    (void)arg;
+    struct in_drop d = {aq_task_self(), aq_loop_current(), 1, NULL};
+    aq_queue *q;
+    long v = 1;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof v, 1));
+    ASSERT_OK(
+        aq_queue_set_overflow(q, AQ_DROP_OLDEST, backtrace_in_drop, &d));
+    ASSERT_OK(aq_queue_put(q, &v));
+    ASSERT_OK(aq_yield()); /* a shallow switch: its saved stack pointer */
+    ASSERT_OK(aq_queue_put(q, &v)); /* full: the callback runs */
+    ASSERT_RC(d.rc, AQ_EINVAL);
+    ASSERT(d.dump && strstr(d.dump, "1 task (0 ready, 0 parked)"));
+    free(d.dump);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+TEST(test_backtrace_of_the_task_from_its_drop_callback)
+{
+    t_main(in_drop_main, NULL);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_backtrace_of_a_parked_task);
     RUN(test_backtrace_refusals);
     RUN(test_backtrace_of_a_compact_task_is_refused);
+    RUN(test_backtrace_of_the_task_from_its_drop_callback);
     return t_done();
 }

@@ -455,7 +455,8 @@ AQ_EXTERN int aq_loop_dump(const aq_loop *loop, FILE *f);
  * first 16 frames of each parked task.
  * Returns: how many frames t has (which may be more than n), up to 64; 0
  * for a task that has not run yet; AQ_EINVAL if t is NULL, pcs is NULL
- * with n > 0, t is the running task (call glibc's backtrace() in it), t
+ * with n > 0, t is the running task (call glibc's backtrace() in it; a
+ * drop callback or comparator run in t's put or get counts as t), t
  * is a compact task (its frames are copied aside; run or not yet), or
  * this build uses
  * the ucontext switch; AQ_EALREADY if t has returned; AQ_ENOMEM if less

@@ -97,7 +97,11 @@ int aq_task_backtrace(const aq_task *t, void **pcs, size_t n)
         return aq_einval("task is NULL, or pcs is NULL with n > 0");
     if (t->state == AQ__DONE)
         return AQ_EALREADY;
-    if (t == aq__cur)
+    /* Its state, not aq__cur: a drop callback or a comparator run in the
+     * task's put is the running task too (aq__cur is NULL there), and
+     * its saved stack pointer is stale: unwinding from it wrote over the
+     * callback's live frames. */
+    if (t->state == AQ__RUNNING)
         return aq_einval("the task is the running one: call glibc's "
                          "backtrace() from it");
 #if !AQ__CTX_HAS_SP
@@ -128,7 +132,7 @@ int aq_task_backtrace(const aq_task *t, void **pcs, size_t n)
  * it, and always the object and offset, which addr2line resolves. */
 static void dump_frames(const aq_task *t, FILE *f)
 {
-    if (t == aq__cur || t->compact || !AQ__CTX_HAS_SP)
+    if (t->state == AQ__RUNNING || t->compact || !AQ__CTX_HAS_SP)
         return; /* asking would only set this thread's error detail */
     void *pcs[16];
     int n = aq_task_backtrace(t, pcs, 16);

@@ -32,6 +32,8 @@
 #include <time.h>
 
 _Thread_local aq_task *aq__cur __attribute__((tls_model("initial-exec")));
+_Thread_local aq_task *aq__plain_task
+    __attribute__((tls_model("initial-exec")));
 _Thread_local aq_loop *aq__thread_loop;
 
 int64_t aq_now(void)
@@ -342,8 +344,9 @@ int aq_loop_statistics(const aq_loop *l, aq_loop_stats *out)
     out->tasks = l->nlive;
     out->ready = aq__list_len(&l->ready);
     /* Live tasks are ready, running (at most one: the caller, if it is a
-     * task of this loop) or parked. */
-    size_t running = aq__cur && aq__cur->loop == l;
+     * task of this loop, or a callback run in one's put) or parked. */
+    const aq_task *self = aq__cur ? aq__cur : aq__plain_task;
+    size_t running = self && self->loop == l;
     out->parked = out->tasks - out->ready - running;
     out->timers = l->ntimers;
     out->iterations = l->iterations;

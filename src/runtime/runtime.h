@@ -296,20 +296,34 @@ struct aq_loop {
 /* The running task of this thread (NULL outside a task). */
 extern _Thread_local aq_task *aq__cur
     __attribute__((tls_model("initial-exec")));
+/* The task a plain section (below) interrupted, or NULL: still running
+ * for what only looks (aq_loop_statistics counts it so). */
+extern _Thread_local aq_task *aq__plain_task
+    __attribute__((tls_model("initial-exec")));
 /* Around a user's function that the library calls in the middle of an
  * operation (a drop callback, a priority comparator): it runs as outside
  * any task, so that each call marked Suspends returns AQ_EPERM at its
  * first check, before it changes anything. A suspension there would let
  * other tasks use a structure the operation has half changed. begin
- * returns what end restores (nesting keeps NULL). */
+ * returns what end restores (nesting keeps NULL, and the outer section's
+ * aq__plain_task). */
 static inline aq_task *aq__plain_begin(void)
 {
     aq_task *self = aq__cur;
-    aq__cur = NULL;
+    if (self) {
+        aq__plain_task = self;
+        aq__cur = NULL;
+    }
     return self;
 }
 
-static inline void aq__plain_end(aq_task *self) { aq__cur = self; }
+static inline void aq__plain_end(aq_task *self)
+{
+    if (self) {
+        aq__cur = self;
+        aq__plain_task = NULL;
+    }
+}
 
 /* The loop this thread is running (inside aq_loop_run or
  * aq_loop_run_ready: its tasks and its posts), or NULL: a blocking call
