@@ -156,6 +156,8 @@ static void backtrace_in_drop(void *item, void *ud)
 {
     (void)item;
     struct in_drop *d = ud;
+    if (d->dump) /* aq_queue_free passes the stored item on too */
+        return;
     volatile char canary[256];
     memset((char *)canary, 0x5a, sizeof canary);
     void *pcs[16];
