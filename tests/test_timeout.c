@@ -233,6 +233,36 @@ static void *negative_main(void *arg)
 
 TEST(test_timeout_negative_deadlines) { t_main(negative_main, NULL); }
 
+/* A sleep whose own deadline has passed completes (AQ_OK, after a
+ * yield) even inside a scope whose deadline has passed too, unless the
+ * scope's came strictly first: then it is the scope's timeout, noted.
+ * Before, any past deadline went through aq_yield, which the scope cut
+ * (AQ_ETIMEDOUT, the scope marked) whichever deadline came first. */
+static void *sleep_past_main(void *arg)
+{
+    (void)arg;
+    aq_timeout t;
+    int64_t now = aq_now();
+    ASSERT_OK(aq_timeout_begin(&t, now - 10 * AQ_MSEC));
+    ASSERT_OK(aq_sleep_until(now - 20 * AQ_MSEC)); /* its own came first */
+    ASSERT_EQ(aq_timeout_expired(&t), 0);
+    ASSERT_OK(aq_sleep_until(now - 10 * AQ_MSEC)); /* equal: its own */
+    ASSERT_EQ(aq_timeout_end(&t), 0);
+    ASSERT_OK(aq_timeout_begin(&t, now - 20 * AQ_MSEC));
+    ASSERT_RC(aq_sleep_until(now - 10 * AQ_MSEC), AQ_ETIMEDOUT);
+    ASSERT_EQ(aq_timeout_end(&t), 1); /* the scope's came first */
+    ASSERT_OK(aq_timeout_begin(&t, now - 20 * AQ_MSEC));
+    ASSERT_RC(aq_yield(), AQ_ETIMEDOUT); /* no deadline of its own */
+    ASSERT_EQ(aq_timeout_end(&t), 1);
+    return NULL;
+}
+
+TEST(test_timeout_sleep_past_own_deadline_first)
+{
+    t_main(sleep_past_main, NULL);
+    t_main_compact(sleep_past_main, NULL);
+}
+
 TEST(test_timeout_bad_input)
 {
     aq_timeout t;
@@ -281,6 +311,7 @@ int main(int argc, char **argv)
     RUN(test_timeout_condition_keeps_lock);
     RUN(test_timeout_bad_input);
     RUN(test_timeout_negative_deadlines);
+    RUN(test_timeout_sleep_past_own_deadline_first);
     RUN(test_timeout_compact_tasks);
     return t_done();
 }

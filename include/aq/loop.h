@@ -545,7 +545,11 @@ AQ_EXTERN int aq_yield(void);
  * again makes it return AQ_ECANCELED (as asyncio's sleep raises
  * CancelledError then): a sleep completes only when the task resumes.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_ECANCELED; AQ_ETIMEDOUT if
- * a timeout scope's deadline comes first. Suspends. */
+ * a timeout scope's deadline comes strictly first (then the scope is
+ * marked expired), a past deadline's too: aq_sleep_until(d) inside a
+ * scope whose deadline has also passed returns AQ_OK if d came no later
+ * than the scope's, where aq_yield() would return AQ_ETIMEDOUT.
+ * Suspends. */
 AQ_EXTERN int aq_sleep(int64_t ns);
 AQ_EXTERN int aq_sleep_until(int64_t deadline);
 

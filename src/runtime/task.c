@@ -313,6 +313,16 @@ int aq_gather(aq_task *const *tasks, size_t n, void **results)
 
 /* ---- yielding and sleeping ----------------------------------------------- */
 
+/* Goes to the back of the ready list, past the checks of a suspension. */
+static int yield_now(aq_task *self)
+{
+    aq__ready_push(self->loop, self);
+    aq__loop_suspend(self);
+    /* Nothing was completed on our behalf, so a cancel that arrived while
+     * we sat on the ready list is reported now rather than later. */
+    return aq__cancel_due(self) ? AQ_ECANCELED : AQ_OK;
+}
+
 int aq_yield(void)
 {
     aq_task *self;
@@ -321,26 +331,25 @@ int aq_yield(void)
      * a yield's too (asyncio.timeout interrupts a sleep(0) alike). */
     int64_t d = AQ_NEVER;
     int rc = aq__park_begin(self, &d);
-    if (rc != AQ_OK)
-        return rc;
-    aq__ready_push(self->loop, self);
-    aq__loop_suspend(self);
-    /* Nothing was completed on our behalf, so a cancel that arrived while
-     * we sat on the ready list is reported now rather than later. */
-    return aq__cancel_due(self) ? AQ_ECANCELED : AQ_OK;
+    return rc ? rc : yield_now(self);
 }
 
 int aq_sleep_until(int64_t deadline)
 {
     aq_task *self;
     AQ__SUSPEND_BEGIN(self, 1, NULL);
-    if (deadline != AQ_NEVER && deadline <= aq_now())
-        return aq_yield();
     /* The deadline passing is a sleep's success, unless a timeout scope's
      * came first; a cancel that came first is turned into AQ_ECANCELED by
      * aq__park. */
     int64_t d = deadline;
     int rc = aq__park_begin(self, &d);
+    if (rc == AQ_ETIMEDOUT && d == deadline) {
+        /* Passed already, and no scope's deadline came first (one that
+         * did is noted, and the sleep cut short): done, after a yield
+         * that no scope cuts (aq_yield's would note the scope). */
+        rc = aq__park_reserve(self);
+        return rc ? rc : yield_now(self);
+    }
     if (rc == AQ_OK) {
         aq__waiter w = {{&w.link, &w.link}, self, NULL, 0, AQ__W_SLEEP,
                         NULL}; /* on no list */
