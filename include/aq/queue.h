@@ -227,7 +227,11 @@ typedef enum aq_overflow {
  * not write through it: for a new item they are the caller's); ud is the
  * pointer given to aq_queue_set_overflow (a stored item of a PRIORITY
  * queue is 8-byte aligned there: see aq_cmp_fn). It may free what a pointer
- * item owns; it must not call into q. It runs on the thread of the call
+ * item owns. A call on q from it that would change q (try_put, try_get,
+ * the batch calls, task_done, shutdown, set_overflow, free, share, a
+ * select clause on q) returns AQ_EBUSY and changes nothing, rather than
+ * work on the half-done put; q's figures (qsize, unfinished, statistics)
+ * and aq_queue_peek read q as it stands. It runs on the thread of the call
  * that drops (a put, a shutdown; on a shared queue any thread). It runs as a
  * plain function, as outside any task, even inside a task's put: a call
  * marked Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's

@@ -98,8 +98,13 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
  * it would have to wait, after the deadline test: its frames move while
  * it is parked); and its
- * drop callback runs under the queue's lock, so it must not call the
- * queue (nor cancel a task waiting on it). A task waiting on a shared queue
+ * drop callback runs under the queue's lock: a call from it that would
+ * change the queue returns AQ_EBUSY as on any queue (queue.h; a select
+ * clause on it, AQ_EINVAL as always), and its figures are read without
+ * taking the lock again; it must not cancel a task waiting on the queue,
+ * nor call another shared queue whose own callback may call this one
+ * from another thread (each thread holding one lock and waiting for the
+ * other's: a deadlock). A task waiting on a shared queue
  * keeps its loop alive (as aq_loop_keep_alive does) until the wait ends:
  * another thread may end it, so the loop sleeps rather than report
  * AQ_EDEADLK. The first time a task of a loop is about to wait on a

@@ -201,19 +201,6 @@ static inline int put_now(aq_queue *q, const void *item)
     return AQ_OK;
 }
 
-/* The callback runs in the middle of a put or a shutdown, with the item
- * still in storage and the counts not yet settled: had it suspended
- * (aq_yield, a put on another queue), another task could have got the
- * very item it was given, or drained the queue under a LIFO drop's
- * memmove. So it runs as a plain function (aq__plain_begin), as
- * asyncio's callbacks are. */
-void aq__queue_call_drop(aq_queue *q, void *item)
-{
-    aq_task *self = aq__plain_begin();
-    q->drop(item, q->drop_ud);
-    aq__plain_end(self);
-}
-
 /* Out of line, so that put_overflow reaches it by a jump. */
 __attribute__((noinline)) int aq__queue_refuse(aq_queue *q, const void *item)
 {

@@ -82,6 +82,9 @@ void aq__queue_trim(aq_queue *q);
 #define AQ__Q_SHUTDOWN 1u   /* aq_queue_shutdown was called */
 #define AQ__Q_RENDEZVOUS 2u /* AQ_RENDEZVOUS: stores nothing, limit 0 */
 #define AQ__Q_SHARED 4u     /* aq_queue_share: a header over `shared` */
+/* With SHARED: the queue's drop callback runs, and `shared` is
+ * callback.c's refusal table. */
+#define AQ__Q_BUSY 8u
 
 /* A shared queue (aq_queue_share) is a header whose own state says empty
  * (count 0), full (limit 0) and flagged, so that every path of this file
@@ -173,9 +176,11 @@ AQ__HIDDEN int aq__queue_get_one(aq_queue *q, void *out, aq_task *self,
 AQ__HIDDEN size_t aq__queue_put_run(aq_queue *q, const void *items,
                                     size_t n);
 AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
-/* Calls q's drop callback on item as outside any task (queue.c,
- * aq__plain_begin). */
+/* Calls q's drop callback on item as outside any task, q refusing every
+ * change meanwhile (callback.c). */
 AQ__HIDDEN void aq__queue_call_drop(aq_queue *q, void *item);
+/* The queue whose drop callback this thread runs, or NULL. */
+extern _Thread_local const aq_queue *aq__dropping;
 
 /* Hands an item the queue lets go of without a get (displaced by a
  * DROP_OLDEST put, refused, discarded by an immediate shutdown, left at

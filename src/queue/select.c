@@ -140,6 +140,17 @@ static int check_other(const aq_clause *cs, size_t i, const aq_task *self)
     return aq_einval("a clause has an unknown op");
 }
 
+/* A clause on a queue flagged shared: one shared between threads, or
+ * one whose drop callback runs (callback.c). Out of line and cold, so
+ * that the hot clauses' checks stay as they were. */
+static __attribute__((cold, noinline)) int shared_clause(const aq_clause *c)
+{
+    if (c->queue->flags & AQ__Q_BUSY)
+        return AQ_EBUSY;
+    return aq_einval("a clause's queue is shared between threads (not a "
+                     "select clause yet)");
+}
+
 /* A clause's own arguments: AQ_OK, or the code for the whole select.
  * Twice the same operation on one queue or fd is refused (twice):
  * O(n^2) over those clauses, which are few in practice (wait_any's task
@@ -156,8 +167,7 @@ AQ__ALWAYS_INLINE int check(const aq_clause *c, size_t i,
      * lists: refused whatever the other clauses are (aq_queue_share: not
      * a clause yet), rather than left to wait for ever. */
     if (ci->queue->flags & AQ__Q_SHARED)
-        return aq_einval("a clause's queue is shared between threads (not "
-                         "a select clause yet)");
+        return shared_clause(ci);
     if (!ci->buf)
         return aq_einval("a queue clause's buffer is NULL");
     if (ci->size != ci->queue->item_size)

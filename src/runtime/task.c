@@ -314,7 +314,7 @@ int aq_gather(aq_task *const *tasks, size_t n, void **results)
 /* ---- yielding and sleeping ----------------------------------------------- */
 
 /* Goes to the back of the ready list, past the checks of a suspension. */
-static int yield_now(aq_task *self)
+AQ__ALWAYS_INLINE int yield_now(aq_task *self)
 {
     aq__ready_push(self->loop, self);
     aq__loop_suspend(self);

@@ -52,8 +52,9 @@
  *   do sleeps in its poller rather than report AQ_EDEADLK.
  * Nothing else is locked under mu (a wake-up post is a lock-free push;
  * a loop's first wait opens its inbox under mu, which takes no lock).
- * The drop callback (aq_queue_set_overflow) runs under mu: it must not
- * call this queue, nor cancel a task that waits on it.
+ * The drop callback (aq_queue_set_overflow) runs under mu: its calls on
+ * the header are refused or read without mu (in_callback); it must not
+ * cancel a task that waits on the queue (the abort takes mu).
  */
 #include "queue/queue.h"
 #include "thread/thread.h"
@@ -373,11 +374,19 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 
 /* ---- the operations ------------------------------------------------------ */
 
+/* Does this thread run s's drop callback, under mu? A call on the header
+ * from there would spin on mu for ever: each change is refused
+ * (AQ_EBUSY, as callback.c refuses a plain queue's), and the figures are
+ * read without taking mu again. */
+static int in_callback(const shared *s) { return aq__dropping == s->q; }
+
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
     int rc;
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
@@ -405,6 +414,8 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
@@ -434,6 +445,8 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc = AQ_OK;
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
@@ -465,6 +478,8 @@ static int vt_join(aq_queue *h, aq_task *self, int64_t d)
 static int vt_task_done(aq_queue *h)
 {
     shared *s = sh(h);
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     int rc = aq_queue_task_done(s->q);
     if (rc == AQ_OK && s->q->unfinished == 0)
@@ -476,6 +491,8 @@ static int vt_task_done(aq_queue *h)
 static int vt_shutdown(aq_queue *h, int immediate)
 {
     shared *s = sh(h);
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     int rc = aq_queue_shutdown(s->q, immediate);
     if (immediate && s->q->unfinished == 0) /* as the core does */
@@ -490,6 +507,8 @@ static int vt_shutdown(aq_queue *h, int immediate)
 static int vt_free(aq_queue *h)
 {
     shared *s = sh(h);
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     /* Waiting, or completed and still returning (wait()). */
     int busy =
@@ -508,6 +527,8 @@ static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
                            void *ud)
 {
     shared *s = sh(h);
+    if (in_callback(s))
+        return AQ_EBUSY;
     aq__spin_lock(&s->mu);
     int rc = aq_queue_set_overflow(s->q, policy, drop, ud);
     aq__spin_unlock(&s->mu);
@@ -517,21 +538,27 @@ static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
 static int vt_statistics(const aq_queue *h, aq_queue_stats *out)
 {
     shared *s = sh(h);
-    aq__spin_lock(&s->mu);
+    int locking = !in_callback(s);
+    if (locking)
+        aq__spin_lock(&s->mu);
     aq_queue_statistics(s->q, out);
     out->getters = (long)aq__list_len(&s->getters);
     out->putters = (long)aq__list_len(&s->putters);
     out->joiners = (long)aq__list_len(&s->joiners);
-    aq__spin_unlock(&s->mu);
+    if (locking)
+        aq__spin_unlock(&s->mu);
     return AQ_OK;
 }
 
 static int vt_peek(const aq_queue *h, size_t i, void *out)
 {
     shared *s = sh(h);
-    aq__spin_lock(&s->mu);
+    int locking = !in_callback(s);
+    if (locking)
+        aq__spin_lock(&s->mu);
     int rc = aq_queue_peek(s->q, i, out);
-    aq__spin_unlock(&s->mu);
+    if (locking)
+        aq__spin_unlock(&s->mu);
     return rc;
 }
 
@@ -545,6 +572,8 @@ int aq_queue_share(aq_queue *h)
 {
     if (!h)
         return aq_einval("queue is NULL");
+    if (h->flags & AQ__Q_BUSY) /* from its drop callback (callback.c) */
+        return AQ_EBUSY;
     if (h->flags & AQ__Q_SHARED)
         return AQ_OK;
     if (!aq__list_empty(&h->getters) || !aq__list_empty(&h->putters) ||

@@ -1,0 +1,172 @@
+/* libaq - tests of a queue as seen from its own drop callback: every call
+ * that would change it returns AQ_EBUSY (src/queue/callback.c), its
+ * figures and peek read the real state, and the put, shutdown or free
+ * that dropped goes on as if the callback had made no call. Then the same
+ * on a shared queue, from a task and from a plain thread, where such a
+ * call used to spin for ever on the lock the callback runs under.
+ * MIT licensed. */
+#include "queue_helpers.h"
+
+#include <pthread.h>
+
+/* What the callback saw, call by call. */
+static struct seen {
+    int calls;
+    int64_t item;
+    int put, get, put_many, get_many, done, shut, over, freed, share, sel;
+    long qsize, unfinished;
+    uint64_t dropped;
+    int64_t first; /* peek(0) */
+} seen;
+
+static void reenter(void *item, void *ud)
+{
+    aq_queue *q = ud;
+    seen.calls++;
+    memcpy(&seen.item, item, sizeof seen.item);
+    int64_t v = 99, out[2];
+    size_t n;
+    seen.put = aq_queue_try_put(q, &v);
+    seen.get = aq_queue_try_get(q, &v);
+    seen.put_many = aq_queue_try_put_many(q, out, 1, &n);
+    seen.get_many = aq_queue_try_get_many(q, out, 2, &n);
+    seen.done = aq_queue_task_done(q);
+    seen.shut = aq_queue_shutdown(q, 1);
+    seen.over = aq_queue_set_overflow(q, AQ_DROP_NEWEST, NULL, NULL);
+    seen.freed = aq_queue_free(q);
+    seen.share = aq_queue_share(q);
+    aq_clause c[1] = {AQ_GET(q, &v)};
+    seen.sel = aq_select_try(c, 1, 0);
+    seen.qsize = aq_queue_qsize(q);
+    seen.unfinished = aq_queue_unfinished(q);
+    aq_queue_stats st;
+    ASSERT_OK(aq_queue_statistics(q, &st));
+    seen.dropped = st.dropped;
+    seen.first = -1;
+    if (seen.qsize > 0)
+        ASSERT_OK(aq_queue_peek(q, 0, &seen.first));
+}
+
+/* Every change refused, every read real (qsize as stored before the
+ * drop: the put has not settled its counts yet). On a shared queue,
+ * aq_queue_share changes nothing (AQ_OK) and a select clause is refused
+ * as on any shared queue (AQ_EINVAL). */
+static void assert_refused(long qsize, int shared)
+{
+    ASSERT_RC(seen.put, AQ_EBUSY);
+    ASSERT_RC(seen.get, AQ_EBUSY);
+    ASSERT_RC(seen.put_many, AQ_EBUSY);
+    ASSERT_RC(seen.get_many, AQ_EBUSY);
+    ASSERT_RC(seen.done, AQ_EBUSY);
+    ASSERT_RC(seen.shut, AQ_EBUSY);
+    ASSERT_RC(seen.over, AQ_EBUSY);
+    ASSERT_RC(seen.freed, AQ_EBUSY);
+    ASSERT_RC(seen.share, shared ? AQ_OK : AQ_EBUSY);
+    ASSERT_RC(seen.sel, shared ? AQ_EINVAL : AQ_EBUSY);
+    ASSERT_EQ(seen.qsize, qsize);
+}
+
+static void fifo_body(aq_queue *q, aq_queue_kind kind)
+{
+    memset(&seen, 0, sizeof seen);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_DROP_OLDEST, reenter, q));
+    qh_put(q, 1);
+    qh_put(q, 2);
+    int64_t v = 3;
+    int rc = aq_queue_put(q, &v); /* full: drops 1 (PRIORITY: 3) */
+    ASSERT_EQ(seen.calls, 1);
+    assert_refused(2, 0);
+    int64_t gone = kind == AQ_PRIORITY ? 3 : 1;
+    ASSERT_RC(rc, kind == AQ_PRIORITY ? AQ_EDROPPED : AQ_OK);
+    ASSERT_EQ(seen.item, gone);
+    ASSERT_EQ(seen.unfinished, 2);
+    ASSERT_EQ(seen.first, kind == AQ_LIFO ? 2 : 1);
+    ASSERT(seen.dropped <= 1);
+    /* The put went on as if nothing had been called: two items, each
+     * once, the queue open and unchanged otherwise. */
+    ASSERT_EQ(aq_queue_qsize(q), 2);
+    ASSERT_EQ(aq_queue_unfinished(q), 2);
+    ASSERT_EQ(aq_queue_is_shutdown(q), 0);
+    int64_t a = qh_try_get(q), b = qh_try_get(q);
+    ASSERT_EQ(a + b + gone, 1 + 2 + 3);
+    ASSERT_RC(aq_queue_try_get(q, &v), AQ_EEMPTY);
+    /* An immediate shutdown's drops and aq_queue_free's alike. */
+    qh_put(q, 4);
+    seen.calls = 0;
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    ASSERT_EQ(seen.calls, 1);
+    ASSERT_EQ(seen.item, 4);
+    assert_refused(1, 0);
+    ASSERT_EQ(aq_queue_qsize(q), 0);
+    ASSERT_EQ(aq_queue_is_shutdown(q), 1);
+}
+
+TEST(test_queue_callback_refuses_changes) { qh_each_kind(2, fifo_body); }
+
+TEST(test_queue_callback_refuses_at_free)
+{
+    aq_queue *q = qh_new(AQ_FIFO, 0);
+    memset(&seen, 0, sizeof seen);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_BLOCK, reenter, q));
+    int64_t v = 7;
+    ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_OK(aq_queue_free(q)); /* freed once, by this call */
+    ASSERT_EQ(seen.calls, 1);
+    ASSERT_EQ(seen.item, 7);
+    ASSERT_RC(seen.freed, AQ_EBUSY);
+    ASSERT_RC(seen.get, AQ_EBUSY);
+}
+
+/* ---- a shared queue ------------------------------------------------------
+ */
+
+static aq_queue *g_shared;
+
+static void *thread_puts(void *arg)
+{
+    (void)arg;
+    int64_t v = 3;
+    ASSERT_OK(aq_queue_thread_put(g_shared, &v)); /* drops 1 */
+    return NULL;
+}
+
+static void *shared_main(void *arg)
+{
+    int from_thread = arg != NULL;
+    aq_queue *q = g_shared = qh_new(AQ_FIFO, 2);
+    memset(&seen, 0, sizeof seen);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_DROP_OLDEST, reenter, q));
+    ASSERT_OK(aq_queue_share(q));
+    qh_put(q, 1);
+    qh_put(q, 2);
+    if (from_thread) {
+        pthread_t th;
+        ASSERT_EQ(pthread_create(&th, NULL, thread_puts, NULL), 0);
+        ASSERT_EQ(pthread_join(th, NULL), 0);
+    } else {
+        qh_put(q, 3);
+    }
+    ASSERT_EQ(seen.calls, 1);
+    ASSERT_EQ(seen.item, 1);
+    assert_refused(2, 1);
+    ASSERT_EQ(seen.first, 1);
+    ASSERT_EQ(aq_queue_qsize(q), 2);
+    ASSERT_EQ(qh_try_get(q), 2);
+    ASSERT_EQ(qh_try_get(q), 3);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_queue_callback_refuses_on_a_shared_queue)
+{
+    t_main(shared_main, NULL);
+    t_main(shared_main, "from a thread");
+}
+
+int main(int argc, char **argv)
+{
+    RUN(test_queue_callback_refuses_changes);
+    RUN(test_queue_callback_refuses_at_free);
+    RUN(test_queue_callback_refuses_on_a_shared_queue);
+    return t_done();
+}
