@@ -307,6 +307,7 @@ static int inbox_make(aq_loop *l)
     io->host_waits = host_waits;
     io->after_poll = run_posts;
     io->on_destroy = inbox_free;
+    aq__fiber_release(&in->open); /* the eventfd made: see found() */
     atomic_store_explicit(&l->inbox, in, memory_order_release);
     return AQ_OK;
 }
@@ -379,11 +380,24 @@ static void inbox_send(aq_loop *l, inbox *in, post *p)
     wake(l, in);
 }
 
+/* l's inbox as another thread finds it (acquire: inbox_make's release),
+ * or NULL. Said to ThreadSanitizer too, which does not see the atomics
+ * of an ordinary libaq: a thread started before the loop opened its
+ * inbox (its first wait on a shared queue) then wrote the eventfd with
+ * no order against its making (a fresh user's report). */
+static inbox *found(aq_loop *l)
+{
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    if (in)
+        aq__fiber_acquire(&in->open);
+    return in;
+}
+
 int aq_loop_post(aq_loop *l, void (*fn)(void *arg), void *arg)
 {
     if (!l || !fn)
         return aq_einval("loop or fn is NULL");
-    inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    inbox *in = found(l);
     if (!in)
         return aq_einval("the loop is not kept alive (aq_loop_keep_alive), "
                          "so nothing would run the post");
@@ -475,7 +489,7 @@ int aq_loop_stop(aq_loop *l)
      * the flag, and ends at it, then waits this call out before it
      * drains the eventfd (host_waits), so that this write is not left
      * unread after the run. */
-    inbox *in = atomic_load_explicit(&l->inbox, memory_order_acquire);
+    inbox *in = found(l);
     if (in)
         atomic_fetch_add(&in->senders, 1);
     atomic_store_explicit(&l->stop, 1, memory_order_release);

@@ -66,6 +66,8 @@ for mode in "" compact; do
             timeout -s KILL 20 "$tmp/tsan" signal
         expect - "TSan, a loop freed while a pool worker posts to it" \
             timeout -s KILL 60 "$tmp/tsan" free
+        expect - "TSan, stopped by a thread started before its inbox" \
+            timeout -s KILL 20 "$tmp/tsan" stop
         expect - "TSan, 400 tasks parked 300 calls deep, AQ_TSAN_FIBERS=512" \
             timeout -s KILL 60 env AQ_TSAN_FIBERS=512 "$tmp/tsan" deep
     fi

@@ -1,6 +1,6 @@
 /* A user's program, built with a sanitizer (or run under valgrind)
  * against an ordinary build of libaq (tests/sanitize/check.sh). Usage:
- *   user [compact] [leak] [race] [threads] [signal]
+ *   user [compact] [leak] [race] [threads] [signal] [free] [stop] [deep]
  * compact: the tasks are compact (one shared stack, frames copied aside);
  * leak: each worker task loses a malloc'd block: the report must appear;
  * race: a plain thread and a task write one variable unsynchronised: the
@@ -17,6 +17,10 @@
  *   a call whose task timed out: the free waits for the worker, and
  *   libaq says so to ThreadSanitizer, so no report may appear (the
  *   worker's eventfd write and the free's close were reported);
+ * stop: a plain thread started before the loop is opened to posts (by
+ *   its task's first wait on a shared queue) stops it: the eventfd write
+ *   and the eventfd's making are ordered for ThreadSanitizer too, so no
+ *   report may appear (one did);
  * signal: a task waits on an event (no timer: the loop sleeps without a
  *   timeout) until a sigaction handler run on the loop's thread calls
  *   aq_loop_stop: the loop must stop (under ThreadSanitizer, which runs
@@ -213,6 +217,48 @@ static int signal_run(void)
     return 0;
 }
 
+/* stop */
+static aq_loop *stop_loop;
+
+static void *stop_later(void *arg)
+{
+    (void)arg;
+    struct timespec ms20 = {0, 20 * 1000 * 1000};
+    nanosleep(&ms20, NULL);
+    aq_loop_stop(stop_loop);
+    return NULL;
+}
+
+static void *get_until_stopped(void *arg)
+{
+    long v;
+    if (aq_queue_get(arg, &v) != AQ_ECANCELED) /* stopped, then reaped */
+        failed = 1;
+    return NULL;
+}
+
+static int stop_run(void)
+{
+    aq_queue *q;
+    aq_task *t;
+    pthread_t th;
+    if (aq_queue_new(&q, AQ_FIFO, sizeof(long), 4) != AQ_OK ||
+        aq_queue_share(q) != AQ_OK || aq_loop_new(&stop_loop) != AQ_OK ||
+        aq_loop_spawn(stop_loop, &t, get_until_stopped, q, 0) != AQ_OK)
+        return 2;
+    pthread_create(&th, NULL, stop_later, NULL); /* before the inbox is */
+    if (aq_loop_run(stop_loop) != AQ_OK || aq_task_done(t))
+        return 3; /* it must end at the stop, the task still waiting */
+    pthread_join(th, NULL);
+    aq_task_release(t);
+    aq_loop_free(stop_loop);
+    aq_queue_free(q);
+    if (failed)
+        return 3;
+    puts("done");
+    return 0;
+}
+
 /* deep */
 #define DEEP_TASKS 400
 #define DEEP_CALLS 300
@@ -303,6 +349,8 @@ int main(int argc, char **argv)
             return signal_run();
         if (!strcmp(argv[i], "free"))
             return free_run();
+        if (!strcmp(argv[i], "stop"))
+            return stop_run();
         if (!strcmp(argv[i], "deep")) {
             int rc = aq_run(deep_main, NULL, NULL);
             if (rc != AQ_OK || failed)
