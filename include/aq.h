@@ -46,7 +46,9 @@
  *   call that can complete at once does so even if its deadline passed;
  *   one that would have to wait then fails with AQ_ETIMEDOUT at once,
  *   without suspending (asyncio parks the coroutine for one loop step
- *   first). aq_in(ns) gives the deadline ns from now.
+ *   first): a task that polls in a loop with a passed deadline never
+ *   lets the other tasks run, so call aq_yield() between polls. aq_in(ns)
+ *   gives the deadline ns from now.
  *   Inside a timeout scope (aq_timeout_begin), every suspending call,
  *   _until or not, may also return AQ_ETIMEDOUT when the scope's deadline
  *   comes first; the lists of return codes below do not repeat it.

@@ -354,7 +354,10 @@ typedef struct aq_queue_stats {
     long joiners;        /* tasks waiting in join (on a shared queue,
                             threads too) */
     long unfinished;     /* items put and not yet marked done by
-                            task_done: what join waits to see reach 0 */
+                            task_done: what join waits to see reach 0;
+                            above qsize while items are out with their
+                            getters (handed to a woken getter that has
+                            not run yet included) */
     int is_shutdown;     /* 1 once aq_queue_shutdown was called, else 0 */
     size_t capacity;     /* items its storage holds now (see below) */
 } aq_queue_stats;

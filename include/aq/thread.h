@@ -67,8 +67,11 @@ AQ_EXTERN int aq_loop_post(aq_loop *loop, void (*fn)(void *arg), void *arg);
  * and write(2) only; errno is kept). A signal handled on the loop's own
  * thread also cuts its sleep short (epoll_wait and clock_nanosleep return
  * EINTR). The handler must no longer be able to run, or must no longer name
- * the loop, once aq_loop_free begins. To wait for signals in a task instead,
- * see aq_signals_open (io.h). */
+ * the loop, once aq_loop_free begins; for aq_run's loop, which aq_run
+ * frees itself, that is once its main task has returned, so a thread or
+ * handler that may stop it must be told to stop naming it before then (a
+ * flag under a mutex the main task takes last). To wait for signals in a
+ * task instead, see aq_signals_open (io.h). */
 AQ_EXTERN int aq_loop_stop(aq_loop *loop);
 
 /* ===================================================================== */
@@ -94,7 +97,10 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * Limits: a shared queue cannot be a clause of aq_select yet
  * (aq_select, aq_select_until and aq_select_try return AQ_EINVAL for a
  * select with such a clause even when another is ready, unless an
- * earlier clause is bad in another way: select.h's order of checks);
+ * earlier clause is bad in another way: select.h's order of checks): to
+ * wait for it or something else, let a task of the loop move its items
+ * into an ordinary queue of maxsize 1 (aq_queue_get, then aq_queue_put),
+ * and select on that one;
  * a compact task (aq_loop_set_compact) cannot wait on one (AQ_EINVAL when
  * it would have to wait, after the deadline test: its frames move while
  * it is parked); and its
