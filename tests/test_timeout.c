@@ -202,6 +202,13 @@ static void *bad_main(void *arg)
     ASSERT_EQ(aq_timeout_end(&b), 0);
     ASSERT_EQ(aq_timeout_end(&a), 0);
     ASSERT_RC(aq_timeout_reschedule(NULL, 0), AQ_EINVAL);
+    /* An ended scope cannot be moved: AQ_OK before, with no effect. */
+    ASSERT_OK(aq_timeout_begin(&a, AQ_NEVER));
+    ASSERT_EQ(aq_timeout_end(&a), 0);
+    ASSERT_RC(aq_timeout_reschedule(&a, -2), AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "ended") != NULL);
+    ASSERT_EQ(a.deadline, AQ_NEVER); /* nothing changed */
+    ASSERT_OK(aq_yield());
     ASSERT_EQ(aq_timeout_expired(NULL), 0);
     return NULL;
 }
@@ -268,6 +275,8 @@ TEST(test_timeout_bad_input)
     aq_timeout t;
     ASSERT_RC(aq_timeout_begin(&t, AQ_NEVER), AQ_EPERM);
     ASSERT_RC(aq_timeout_end(&t), AQ_EPERM);
+    memset(&t, 0, sizeof t); /* its task NULL, as outside any task */
+    ASSERT_RC(aq_timeout_reschedule(&t, 0), AQ_EPERM);
     t_main(bad_main, NULL);
 }
 

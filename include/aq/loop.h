@@ -386,8 +386,9 @@ AQ_EXTERN int aq_timeout_end(aq_timeout *scope);
  * RuntimeError): later calls wait until the new deadline, and it stays
  * expired (aq_timeout_end returns 1). AQ_NEVER lifts the deadline, as
  * in aq_timeout_begin.
- * Returns: AQ_OK; AQ_EINVAL if scope is NULL or not the calling task's.
- * Does not suspend. */
+ * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if scope is NULL,
+ * not the calling task's, or not open (ended, or never begun): nothing
+ * changes. Does not suspend. */
 AQ_EXTERN int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline);
 /* 1 if a call was cut short by the scope so far, else 0 (NULL: 0).
  * Does not suspend. */

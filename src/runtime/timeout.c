@@ -67,6 +67,16 @@ int aq__park_begin_slow(aq_task *t, int64_t *d)
     return aq__park_reserve(t);
 }
 
+/* Is scope one of t's open scopes? (scope->task alone cannot say: an
+ * ended scope keeps it.) */
+static int open_in(const aq_task *t, const aq_timeout *scope)
+{
+    for (const aq_timeout *s = t->scope; s; s = s->outer)
+        if (s == scope)
+            return 1;
+    return 0;
+}
+
 int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
 {
     aq_task *self = aq__cur;
@@ -74,10 +84,8 @@ int aq_timeout_begin(aq_timeout *scope, int64_t deadline)
         return AQ_EPERM;
     if (!scope)
         return aq_einval("scope is NULL");
-    for (const aq_timeout *s = self->scope; s; s = s->outer)
-        if (s == scope) /* linking it again would make a cycle */
-            return aq_einval("scope is already open (a begin without its "
-                             "end)");
+    if (open_in(self, scope)) /* linking it again would make a cycle */
+        return aq_einval("scope is already open (a begin without its end)");
     scope->deadline = deadline;
     scope->expired = 0;
     scope->outer = self->scope;
@@ -100,10 +108,15 @@ int aq_timeout_end(aq_timeout *scope)
 
 int aq_timeout_reschedule(aq_timeout *scope, int64_t deadline)
 {
+    aq_task *self = aq__cur;
+    if (!self)
+        return AQ_EPERM;
     if (!scope)
         return aq_einval("scope is NULL");
-    if (scope->task != aq__cur)
-        return aq_einval("scope belongs to another task");
+    if (!open_in(self, scope))
+        return aq_einval(scope->task == self
+                             ? "scope is ended (or not begun)"
+                             : "scope belongs to another task");
     scope->deadline = deadline;
     return AQ_OK;
 }
