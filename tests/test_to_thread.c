@@ -572,7 +572,8 @@ TEST(test_to_thread_cleanup_within_free_cannot_reuse_the_loop)
 }
 
 /* A timeout scope cuts the wait short like a deadline; a result nobody
- * takes (result NULL) goes to the cleanup on success too. */
+ * takes (result NULL) goes to the cleanup on success too, called by the
+ * caller before the call returns (as thread.h says). */
 static void *scope_main(void *arg)
 {
     (void)arg;

@@ -292,16 +292,15 @@ AQ_EXTERN int aq_cores_stop(aq_cores *c);
  * never starts a cancelled pending future. Which of the two is decided
  * when the cut happens on the loop: at aq_task_cancel, or when the
  * loop runs the timer of a deadline (a deadline that passes while the
- * loop's thread is busy elsewhere counts from then). A result of fn that
- * nobody takes goes to cleanup(result, arg) (aq_to_thread_ex), called once
- * outside any task: on the loop's thread at the loop's next poll after fn
- * returns, or within aq_loop_free (on the thread that frees the loop,
- * which is closed to spawns and runs there; the handles the program
- * still holds to that loop's tasks are valid there, and freed after),
- * which waits for the fn calls
- * of its tasks still running (as asyncio.run
- * waits for its executor). Without a cleanup the
- * result is dropped. So arg must outlive fn: not the caller's stack
+ * loop's thread is busy elsewhere counts from then). The result of a call
+ * cut short while fn ran goes to cleanup(result, arg) (aq_to_thread_ex),
+ * called once outside any task: on the loop's thread at the loop's next
+ * poll after fn returns, or within aq_loop_free (on the thread that frees
+ * the loop, which is closed to spawns and runs there; the handles the
+ * program still holds to that loop's tasks are valid there, and freed
+ * after), which waits for the fn calls of its tasks still running (as
+ * asyncio.run waits for its executor). Without a cleanup the result is
+ * dropped. So arg must outlive fn: not the caller's stack
  * frame if the call may be cut short; heap memory that cleanup frees.
  * After a plain aq_to_thread cut short, the caller cannot tell whether
  * fn was withdrawn or runs on, so it may never free arg: when arg must
@@ -333,10 +332,12 @@ typedef void (*aq_cleanup_fn)(void *result, void *arg);
 
 /* Hands fn(arg) to the pool and waits for it, until deadline (AQ_NEVER:
  * none). On AQ_OK, *result receives what fn returned (result NULL: it
- * goes to cleanup, if any, as a result nobody took).
+ * goes to cleanup, if any, called by the caller inside the calling task
+ * before the call returns AQ_OK).
  * cleanup: NULL, or called exactly once with (result, arg) for every call
  * that does not give the caller fn's result: after fn returned if a
- * worker took fn (see above: outside any task); at once, by the caller,
+ * worker took fn and the call was cut short (see above: outside any
+ * task); with result NULL as just said; at once, by the caller,
  * inside the calling task (so aq_task_self() is the caller there; and
  * outside a task for AQ_EPERM), with result NULL if fn never ran (every
  * failure below but a cancel or deadline that came once a worker had
