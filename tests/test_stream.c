@@ -578,6 +578,47 @@ static void *bad_main(void *arg)
     return NULL;
 }
 
+/* A reader whose fd's loop has been freed (the fd orphaned, aq_run's
+ * end) is refused on the next loop, as a call on that fd is, wherever
+ * the new loop is allocated: it compared a copy of the freed loop's
+ * address, so a new loop at that address read on (a fresh user's trial:
+ * AQ_EINVAL under ASan, the bytes in a release build). */
+static aq_fd *g_orphan_fd;
+static aq_reader *g_orphan_reader;
+
+static void *orphan_first(void *arg)
+{
+    int *p = arg;
+    char b[2];
+    ASSERT_OK(aq_fd_open(NULL, &g_orphan_fd, p[0]));
+    ASSERT_OK(aq_reader_new(&g_orphan_reader, g_orphan_fd, 64));
+    ASSERT_EQ(write(p[1], "abcdef", 6), 6);
+    ASSERT_EQ(aq_reader_read(g_orphan_reader, b, 2), 2);
+    return NULL;
+}
+
+static void *orphan_second(void *arg)
+{
+    (void)arg;
+    char b[8];
+    ASSERT_RC((int)aq_reader_read(g_orphan_reader, b, 2), AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "its loop freed") != NULL);
+    ASSERT_RC(aq_fd_wait_readable(g_orphan_fd), AQ_EINVAL);
+    ASSERT_EQ(aq_reader_buffered(g_orphan_reader), 4); /* nothing taken */
+    return NULL;
+}
+
+TEST(test_stream_reader_of_a_freed_loop)
+{
+    int p[2];
+    ASSERT(pipe(p) == 0);
+    t_main(orphan_first, p);
+    t_main(orphan_second, NULL);
+    ASSERT_OK(aq_reader_free(g_orphan_reader));
+    ASSERT_OK(aq_fd_close(g_orphan_fd));
+    close(p[1]);
+}
+
 TEST(test_stream_bad_input)
 {
     aq_loop *other;
@@ -637,6 +678,7 @@ int main(int argc, char **argv)
     RUN(test_stream_cancel_keeps_bytes);
     RUN(test_stream_fd_closed_under_reader);
     RUN(test_stream_random_chunks);
+    RUN(test_stream_reader_of_a_freed_loop);
     RUN(test_stream_bad_input);
     RUN(test_stream_out_of_memory);
     return t_done();

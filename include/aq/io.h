@@ -395,7 +395,8 @@ AQ_EXTERN int aq_signals_close(aq_signals *s);
  *
  * The calls of a reader share these codes: AQ_EPERM outside a task (even
  * when the reader holds the bytes: nothing is taken); AQ_EINVAL if r is
- * NULL, the reader's fd is registered with another loop, or an argument
+ * NULL, the reader's fd is registered with another loop (or with none:
+ * its loop was freed), or an argument
  * is bad as each call says; AQ_EBUSY as above; AQ_ECANCELED (even when
  * the reader holds the bytes: nothing is taken); AQ_ETIMEDOUT (the _until
  * forms); AQ_EBADF if the fd is closed meanwhile (then only aq_reader_free

@@ -24,8 +24,7 @@
 #include <limits.h>
 
 struct aq_reader {
-    aq_fd *f;
-    aq_loop *loop;      /* f's, kept so the checks never touch f */
+    aq_fd *f;           /* outlives the calls (io.h) */
     size_t size;        /* of buf: also the limit of a record */
     size_t start, end;  /* the held bytes: buf[start, end) */
     unsigned char eof;  /* a read returned 0: no byte will come again */
@@ -44,7 +43,6 @@ int aq_reader_new(aq_reader **out, aq_fd *f, size_t bufsize)
     if (!r)
         return AQ_ENOMEM;
     r->f = f;
-    r->loop = f->w.loop;
     r->size = bufsize;
     r->start = r->end = 0;
     r->eof = 0;
@@ -133,9 +131,11 @@ static long find(const aq_reader *r, const unsigned char *sep, size_t seplen,
 #define READER_BEGIN_COUNTED(self, r, args_ok, why, count)                   \
     do {                                                                     \
         AQ__SUSPEND_BEGIN_COUNTED(                                           \
-            self, (r) != NULL && (r)->loop == (self)->loop && (args_ok),     \
-            (r) == NULL || (r)->loop != (self)->loop                         \
-                ? "reader is NULL or belongs to another loop"                \
+            self,                                                            \
+            (r) != NULL && (r)->f->w.loop == (self)->loop && (args_ok),      \
+            (r) == NULL || (r)->f->w.loop != (self)->loop                    \
+                ? "reader is NULL, or its fd belongs to another loop or to " \
+                  "none (its loop freed)"                                    \
                 : (why),                                                     \
             count);                                                          \
         if ((r)->busy)                                                       \
