@@ -127,7 +127,11 @@ static int may_sleep(aq_loop *l, int64_t *timeout_ns)
      * other here, and a loop slept with a post queued (test_thread_stress
      * stalled under `make test-aarch64`). */
     atomic_thread_fence(memory_order_seq_cst);
-    return atomic_load(&in->top) == NULL;
+    /* A stop raised meanwhile by a thread that found no inbox yet wrote
+     * no wake-up (aq_loop_stop): the flag is looked at after the same
+     * fence, so that the loop does not sleep through it. */
+    return atomic_load(&in->top) == NULL &&
+           !atomic_load_explicit(&l->stop, memory_order_relaxed);
 }
 
 static void wait_senders(inbox *in);
@@ -493,6 +497,17 @@ int aq_loop_stop(aq_loop *l)
     if (in)
         atomic_fetch_add(&in->senders, 1);
     atomic_store_explicit(&l->stop, 1, memory_order_release);
+    if (!in) {
+        /* The loop may have opened its inbox since, and gone to sleep
+         * without seeing the flag (a reviewer's forced schedule): look
+         * again after a full fence, paired with may_sleep's, so that of
+         * the two one sees the other (the flag, or the inbox: then write).
+         * Such a late write is not waited out by the drain, and may leave
+         * the fd readable once: only when the inbox is made meanwhile. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if ((in = found(l)))
+            atomic_fetch_add(&in->senders, 1);
+    }
     if (in) {
         if (atomic_load(&in->open)) {
             uint64_t one = 1;
