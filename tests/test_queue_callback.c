@@ -163,10 +163,102 @@ TEST(test_queue_callback_refuses_on_a_shared_queue)
     t_main(shared_main, "from a thread");
 }
 
+/* Nested: shared A's callback puts into plain P, which drops in turn;
+ * P's callback, still inside A's on this thread, calls A: a change is
+ * refused and qsize read without A's lock (it spun for ever on that lock,
+ * which this thread holds: only the innermost callback was known). The
+ * thread faces on P from its own callback say P is not shared (they took
+ * the busy header for a shared queue's state and spun on it). */
+static aq_queue *g_a, *g_p;
+static long g_nested_qsize;
+static int g_nested_put, g_face_put, g_face_get, g_face_join;
+
+static void p_drop(void *item, void *ud)
+{
+    (void)item, (void)ud;
+    int64_t v = 7;
+    g_nested_qsize = aq_queue_qsize(g_a);
+    g_nested_put = aq_queue_try_put(g_a, &v);
+    g_face_put = aq_queue_thread_put_until(g_p, &v, 0);
+    g_face_get = aq_queue_thread_get_until(g_p, &v, 0);
+    g_face_join = aq_queue_thread_join_until(g_p, 0);
+}
+
+static void a_drop(void *item, void *ud)
+{
+    (void)item, (void)ud;
+    int64_t v = 5;
+    ASSERT_OK(aq_queue_try_put(g_p, &v)); /* full: drops 1, p_drop runs */
+}
+
+TEST(test_queue_callback_nested_in_a_shared_queues)
+{
+    int64_t v = 1;
+    ASSERT_OK(aq_queue_new(&g_a, AQ_FIFO, sizeof v, 1));
+    ASSERT_OK(aq_queue_new(&g_p, AQ_FIFO, sizeof v, 1));
+    ASSERT_OK(aq_queue_set_overflow(g_a, AQ_DROP_OLDEST, a_drop, NULL));
+    ASSERT_OK(aq_queue_set_overflow(g_p, AQ_DROP_OLDEST, p_drop, NULL));
+    ASSERT_OK(aq_queue_share(g_a));
+    ASSERT_OK(aq_queue_try_put(g_p, &v));
+    ASSERT_OK(aq_queue_try_put(g_a, &v));
+    v = 2;
+    ASSERT_OK(aq_queue_try_put(g_a, &v)); /* drops: a_drop, then p_drop */
+    ASSERT_EQ(g_nested_qsize, 1);
+    ASSERT_RC(g_nested_put, AQ_EBUSY);
+    ASSERT_RC(g_face_put, AQ_EINVAL);
+    ASSERT_RC(g_face_get, AQ_EINVAL);
+    ASSERT_RC(g_face_join, AQ_EINVAL);
+    ASSERT_EQ(qh_try_get(g_a), 2);
+    ASSERT_EQ(qh_try_get(g_p), 5);
+    ASSERT_OK(aq_queue_free(g_a));
+    ASSERT_OK(aq_queue_free(g_p));
+}
+
+/* A drop callback run in a task's put is inside that task: loops do not
+ * nest there, as from the task itself (aq_run, aq_loop_run and
+ * aq_loop_run_ready ran a nested loop on the task's stack). */
+static aq_loop *g_other;
+static int g_run, g_loop_run, g_run_ready;
+
+static void *nothing(void *arg) { return arg; }
+
+static void run_loops(void *item, void *ud)
+{
+    (void)item, (void)ud;
+    g_run = aq_run(nothing, NULL, NULL);
+    g_loop_run = aq_loop_run(g_other);
+    g_run_ready = aq_loop_run_ready(g_other);
+}
+
+static void *nest_main(void *arg)
+{
+    (void)arg;
+    aq_queue *q = qh_new(AQ_FIFO, 1);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_DROP_OLDEST, run_loops, NULL));
+    qh_put(q, 1);
+    qh_put(q, 2); /* drops 1 */
+    ASSERT_RC(g_run, AQ_EBUSY);
+    ASSERT_RC(g_loop_run, AQ_EBUSY);
+    ASSERT_RC(g_run_ready, AQ_EBUSY);
+    ASSERT_OK(aq_queue_free(q));
+    return NULL;
+}
+
+TEST(test_queue_callback_runs_no_loop)
+{
+    ASSERT_OK(aq_loop_new(&g_other));
+    ASSERT_OK(aq_loop_spawn(g_other, NULL, nothing, NULL, 0));
+    t_main(nest_main, NULL);
+    ASSERT_OK(aq_loop_run(g_other)); /* its task never ran before */
+    ASSERT_OK(aq_loop_free(g_other));
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_queue_callback_refuses_changes);
     RUN(test_queue_callback_refuses_at_free);
     RUN(test_queue_callback_refuses_on_a_shared_queue);
+    RUN(test_queue_callback_nested_in_a_shared_queues);
+    RUN(test_queue_callback_runs_no_loop);
     return t_done();
 }

@@ -68,13 +68,14 @@ typedef void *(*aq_task_fn)(void *arg);
  * they return, and frees the loop and all its tasks.
  * result: if not NULL, receives fn's return value.
  * Returns: AQ_OK; AQ_EINVAL if fn is NULL; AQ_ENOMEM; AQ_EBUSY if called
- * from inside a task (loops do not nest); AQ_ECANCELED if aq_loop_stop
- * stopped the loop (thread.h; the tasks are cancelled and reaped as
- * below, and *result receives what fn returned); AQ_EDEADLK if fn's
- * task could never finish because every task was blocked with no timer
- * pending (the tasks are then cancelled and reaped as above; *result
- * receives what fn returned after its wait failed with AQ_ECANCELED).
- * Does not suspend: it blocks the calling thread, like asyncio.run(). */
+ * from inside a task (loops do not nest; a drop callback or comparator
+ * run in a task's put or get counts as the task); AQ_ECANCELED if
+ * aq_loop_stop stopped the loop (thread.h; the tasks are cancelled and reaped
+ * as below, and *result receives what fn returned); AQ_EDEADLK if fn's task
+ * could never finish because every task was blocked with no timer pending
+ * (the tasks are then cancelled and reaped as above; *result receives what fn
+ * returned after its wait failed with AQ_ECANCELED). Does not suspend: it
+ * blocks the calling thread, like asyncio.run(). */
 AQ_EXTERN int aq_run(aq_task_fn fn, void *arg, void **result);
 
 /* Creates a loop in *out (asyncio.new_event_loop; uv_loop_init). The
@@ -87,7 +88,8 @@ AQ_EXTERN int aq_loop_new(aq_loop **out);
  * still blocked on a queue or another task stay blocked (a later run, or
  * aq_loop_free, handles them).
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL; AQ_EBUSY if called from a
- * task, or if this loop is already running (on any thread: of two threads
+ * task (a drop callback or comparator run in one included), or if this
+ * loop is already running (on any thread: of two threads
  * calling at once, one runs it and the other gets AQ_EBUSY), or is being
  * freed (from a cleanup that aq_loop_free runs). A post,
  * which runs outside any task, may run another loop to its end (as

@@ -221,25 +221,28 @@ typedef enum aq_overflow {
                            maxsize / 2 comparisons (comparator calls) */
 } aq_overflow;
 
-/* Called once for each item a policy discards (including a new item a
- * put could not keep) and for each item an immediate aq_queue_shutdown
- * discards, with a pointer to its bytes, valid during the call only (do
- * not write through it: for a new item they are the caller's); ud is the
- * pointer given to aq_queue_set_overflow (a stored item of a PRIORITY
- * queue is 8-byte aligned there: see aq_cmp_fn). It may free what a pointer
- * item owns. A call on q from it that would change q (try_put, try_get,
- * the batch calls, task_done, shutdown, set_overflow, free, share, a
- * select clause on q) returns AQ_EBUSY and changes nothing, rather than
- * work on the half-done put; q's figures (qsize, unfinished, statistics)
- * and aq_queue_peek read q as it stands. It runs on the thread of the call
- * that drops (a put, a shutdown; on a shared queue any thread). It runs as a
- * plain function, as outside any task, even inside a task's put: a call
- * marked Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's
- * NULL), since a suspension would let other tasks use q while the put that
- * dropped the item is half done. The try_ calls on other queues and
- * semaphores, aq_event_set, aq_loop_spawn and aq_task_cancel work as
- * anywhere (aq_loop_current() is NULL there too: keep the loop's pointer
- * from before the put for aq_loop_spawn). */
+/* Called once for each item a policy discards (including a new item a put
+ * could not keep) and for each item an immediate aq_queue_shutdown discards,
+ * with a pointer to its bytes, valid during the call only (do not write
+ * through it: for a new item they are the caller's); ud is the pointer given
+ * to aq_queue_set_overflow (a stored item of a PRIORITY queue is 8-byte
+ * aligned there: see aq_cmp_fn). It may free what a pointer item owns. A call
+ * on q from it that would change q (try_put, try_get, the batch calls,
+ * task_done, shutdown, set_overflow, free, share, aq_select_try with a clause
+ * on q) returns AQ_EBUSY and changes nothing, rather than work on the
+ * half-done put, also from a callback nested in q's (q's calls another queue,
+ * which drops in turn); q's figures (qsize, unfinished, statistics) and
+ * aq_queue_peek read q as it stands; the thread faces (thread.h) say
+ * AQ_EINVAL, q not being shared. It runs on the thread of the call that drops
+ * (a put, a shutdown; on a shared queue any thread). It runs as a plain
+ * function, as outside any task, even inside a task's put: a call marked
+ * Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's NULL;
+ * aq_run and aq_loop_run say AQ_EBUSY, as from the task), since a suspension
+ * would let other tasks use q while the put that dropped the item is half
+ * done. The try_ calls on other queues and semaphores, aq_event_set,
+ * aq_loop_spawn and aq_task_cancel work as anywhere (aq_loop_current() is
+ * NULL there too: keep the loop's pointer from before the put for
+ * aq_loop_spawn). */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's

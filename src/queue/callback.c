@@ -21,11 +21,12 @@
  * wait in the caller's frame and are swapped back after the call. A
  * shared queue's callback runs on its inner queue, which users never
  * hold: the calls on its header are refused by shared.c, which sees this
- * thread in the callback (aq__dropping).
+ * thread in the callback, or in one nested in it (aq__dropping's frames:
+ * a callback may call another queue, which drops in turn).
  */
 #include "queue/queue.h"
 
-_Thread_local const aq_queue *aq__dropping;
+_Thread_local const aq__drop_frame *aq__dropping;
 
 /* The fields a busy header hides, and the table its calls reach. */
 typedef struct busy {
@@ -123,12 +124,12 @@ void aq__queue_call_drop(aq_queue *q, void *item)
 {
     busy b = {{&busy_vt, 0}, 0, 0, 0, q->flags | AQ__Q_SHARED | AQ__Q_BUSY,
               &b.base};
-    const aq_queue *outer = aq__dropping;
-    aq__dropping = q;
+    aq__drop_frame frame = {q, aq__dropping};
+    aq__dropping = &frame;
     swap(q, &b);
     aq_task *self = aq__plain_begin();
     q->drop(item, q->drop_ud);
     aq__plain_end(self);
     swap(q, &b);
-    aq__dropping = outer;
+    aq__dropping = frame.outer;
 }

@@ -179,8 +179,23 @@ AQ__HIDDEN size_t aq__queue_get_run(aq_queue *q, void *out, size_t n);
 /* Calls q's drop callback on item as outside any task, q refusing every
  * change meanwhile (callback.c). */
 AQ__HIDDEN void aq__queue_call_drop(aq_queue *q, void *item);
-/* The queue whose drop callback this thread runs, or NULL. */
-extern _Thread_local const aq_queue *aq__dropping;
+/* The drop callbacks this thread runs, innermost first (a callback may
+ * call another queue, which drops in turn): callback.c links a frame per
+ * call. */
+typedef struct aq__drop_frame {
+    const aq_queue *q;
+    const struct aq__drop_frame *outer;
+} aq__drop_frame;
+extern _Thread_local const aq__drop_frame *aq__dropping;
+
+/* Does this thread run q's drop callback, or one nested in it? */
+static inline int aq__queue_dropping(const aq_queue *q)
+{
+    for (const aq__drop_frame *f = aq__dropping; f; f = f->outer)
+        if (f->q == q)
+            return 1;
+    return 0;
+}
 
 /* Hands an item the queue lets go of without a get (displaced by a
  * DROP_OLDEST put, refused, discarded by an immediate shutdown, left at

@@ -147,7 +147,7 @@ static int run(aq_loop *l, int block)
     int ran = 0;
     if (!l)
         return aq_einval("loop is NULL");
-    if (aq__cur || l->freeing ||
+    if (aq__in_task() || l->freeing ||
         atomic_exchange_explicit(&l->running, 1, memory_order_acquire))
         return AQ_EBUSY;
     aq__overflow_arm();
@@ -249,7 +249,7 @@ int aq_loop_free(aq_loop *l)
         return aq_einval("loop is NULL");
     /* Its leftover tasks must run to be reaped, and loops do not nest. */
     if (atomic_load_explicit(&l->running, memory_order_acquire) ||
-        (aq__cur && l->nlive) || l->freeing)
+        (aq__in_task() && l->nlive) || l->freeing)
         return AQ_EBUSY;
     /* What the free runs (a pool job's cleanup, a reserved post) runs as
      * a plain function, whoever frees: from a task of another loop it
@@ -359,7 +359,7 @@ int aq_run(aq_task_fn fn, void *arg, void **result)
     aq_task *main;
     if (!fn)
         return aq_einval("fn is NULL");
-    if (aq__cur)
+    if (aq__in_task())
         return AQ_EBUSY;
     int rc = aq_loop_new(&l);
     if (rc)

@@ -317,6 +317,12 @@ static inline aq_task *aq__plain_begin(void)
     return self;
 }
 
+/* Is this thread inside a task, a plain section of one included? Loops
+ * do not nest there: aq_run, aq_loop_run and a free that must reap say
+ * AQ_EBUSY from a drop callback or comparator run in a task's put, as
+ * from the task itself. */
+static inline int aq__in_task(void) { return aq__cur || aq__plain_task; }
+
 static inline void aq__plain_end(aq_task *self)
 {
     if (self) {

@@ -378,7 +378,7 @@ static int may_wait(aq_task *self, int how, int64_t *d)
  * from there would spin on mu for ever: each change is refused
  * (AQ_EBUSY, as callback.c refuses a plain queue's), and the figures are
  * read without taking mu again. */
-static int in_callback(const shared *s) { return aq__dropping == s->q; }
+static int in_callback(const shared *s) { return aq__queue_dropping(s->q); }
 
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
@@ -621,7 +621,9 @@ static int thread_check(const aq_queue *h, const char *bad)
 {
     if (!h)
         return aq_einval("queue is NULL");
-    if (!(h->flags & AQ__Q_SHARED))
+    /* A busy queue (its drop callback runs: callback.c) wears a shared
+     * queue's flag over no shared state. */
+    if ((h->flags & (AQ__Q_SHARED | AQ__Q_BUSY)) != AQ__Q_SHARED)
         return aq_einval("queue is not shared (aq_queue_share)");
     if (bad)
         return aq_einval(bad);
