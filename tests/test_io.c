@@ -717,7 +717,14 @@ static void *bad_main(void *arg)
     ASSERT_EQ(aq_fd_detach(w), p[1]);
     ASSERT_RC(aq_accept(NULL), AQ_EINVAL);
     ASSERT_RC(aq_connect(f, NULL, 4), AQ_EINVAL);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    /* Beyond socklen_t: cut down, connect read a length it was not given
+     * (2^32 + 16 connected). */
+    ASSERT_RC(aq_connect(f, (struct sockaddr *)&sa, ((size_t)1 << 32) + 16),
+              AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "INT32_MAX") != NULL);
     ASSERT_RC(aq_fd_wait_readable(NULL), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "fd is NULL") == 0);
     ASSERT_RC(aq_fd_close(NULL), AQ_EINVAL);
     ASSERT_RC(aq_fd_detach(NULL), AQ_EINVAL);
     ASSERT_EQ(aq_fd_fileno(NULL), AQ_EINVAL);
@@ -725,6 +732,7 @@ static void *bad_main(void *arg)
     aq_fd *g;
     ASSERT_OK(aq_fd_open(other, &g, p[1]));
     ASSERT_RC(aq_fd_wait_writable(g), AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "another loop") != NULL);
     ASSERT_EQ(aq_fd_detach(g), p[1]);
     ASSERT_OK(aq_fd_close(f));
     close(p[1]);

@@ -553,10 +553,18 @@ static void *bad_main(void *arg)
     ASSERT_RC((int)aq_reader_read_through(NULL, ";", 1, buf, 4), AQ_EINVAL);
     ASSERT_RC((int)aq_reader_read_through(r, NULL, 1, buf, 4), AQ_EINVAL);
     ASSERT_RC((int)aq_reader_read_through(r, ";", 0, buf, 4), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "seplen is 0") == 0); /* one each */
     ASSERT_RC((int)aq_reader_read_through(r, ";", 1, NULL, 4), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "sep or buf is NULL") == 0);
     ASSERT_RC((int)aq_reader_read_through(r, ";;;", 3, buf, 2), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "cap is below seplen") == 0);
+    ASSERT_RC(
+        (int)aq_reader_read_through(r, ";", 1, buf, (size_t)LONG_MAX + 1),
+        AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "cap is above LONG_MAX") == 0);
     ASSERT_RC((int)aq_reader_read_through(r, "123456789", 9, buf, 16),
               AQ_EINVAL); /* longer than the buffer of 8 */
+    ASSERT(strstr(aq_error_detail(), "bufsize") != NULL);
     /* A cancelled caller: nothing taken although all is there. */
     aq_task *t;
     ASSERT_OK(aq_spawn(&t, cancelled_calls, r));
@@ -570,6 +578,7 @@ static void *bad_main(void *arg)
     ASSERT_OK(aq_fd_open(other, &g, p[0]));
     ASSERT_OK(aq_reader_new(&o, g, 8));
     ASSERT_RC((int)aq_reader_read_line(o, buf, sizeof buf), AQ_EINVAL);
+    ASSERT(strstr(aq_error_detail(), "another loop") != NULL);
     ASSERT_OK(aq_reader_free(o));
     ASSERT_EQ(aq_fd_detach(g), p[0]);
     close(p[0]);

@@ -472,6 +472,8 @@ static void *bad_input_in_a_task(void *arg)
     ASSERT_RC(aq_serve(NULL, echo), AQ_EINVAL);
     ASSERT_RC(aq_serve_tcp("127.0.0.1", 0, NULL), AQ_EINVAL);
     ASSERT_RC(aq_serve_tcp("localhost", 0, echo), AQ_EINVAL);
+    ASSERT_RC(aq_serve_tcp(NULL, 0, echo), AQ_EINVAL);
+    ASSERT(strcmp(aq_error_detail(), "host is NULL") == 0); /* no out */
     ASSERT_RC(aq_connect_tcp(NULL, "127.0.0.1", 1), AQ_EINVAL);
     ASSERT_RC(aq_connect_tcp(&l, NULL, 1), AQ_EINVAL);
     ASSERT_RC(aq_connect_tcp(&l, "localhost", 1), AQ_EINVAL);

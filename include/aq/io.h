@@ -150,7 +150,8 @@ AQ_EXTERN int aq_accept_until(aq_fd *listener, int64_t deadline);
  * handshake. addr and len (its size in bytes) as for connect(2). A
  * handshake already done when connect(2) returns (loopback) completes
  * the call even past its deadline.
- * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if f or addr is NULL or len is 0;
+ * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if f or addr is NULL, or len is 0
+ * or above INT32_MAX (socklen_t's range);
  * AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno
  * from connect(2) or the handshake (-ECONNREFUSED). Suspends. */
 AQ_EXTERN int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len);

@@ -143,8 +143,9 @@ static int wait_dir(aq_fd *f, unsigned dir, aq_task *self, int64_t deadline)
 #define FD_BEGIN_COUNTED(self, f, args_ok, why, count)                       \
     AQ__SUSPEND_BEGIN_COUNTED(                                               \
         self, (f) != NULL && (f)->w.loop == (self)->loop && (args_ok),       \
-        (f) == NULL || (f)->w.loop != (self)->loop                           \
-            ? "fd is NULL or belongs to another loop"                        \
+        (f) == NULL ? "fd is NULL"                                           \
+        : (f)->w.loop != (self)->loop                                        \
+            ? "fd belongs to another loop, or to none (its loop freed)"      \
             : (why),                                                         \
         count)
 #define FD_BEGIN(self, f, args_ok, why)                                      \
@@ -298,8 +299,12 @@ int aq_connect_until(aq_fd *f, const struct sockaddr *addr, size_t len,
                      int64_t deadline)
 {
     aq_task *self;
-    FD_BEGIN(self, f, addr != NULL && len > 0,
-             !addr ? "addr is NULL" : "len is 0");
+    /* socklen_t is 32 bits: a larger len would be cut down, and connect
+     * would read a length it was not given. */
+    FD_BEGIN(self, f, addr != NULL && len > 0 && len <= INT32_MAX,
+             !addr      ? "addr is NULL"
+             : len == 0 ? "len is 0"
+                        : "len is above INT32_MAX (socklen_t)");
     if (connect(f->fd, addr, (socklen_t)len) == 0)
         return AQ_OK;
     if (errno != EINPROGRESS && errno != EINTR)

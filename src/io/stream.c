@@ -133,9 +133,11 @@ static long find(const aq_reader *r, const unsigned char *sep, size_t seplen,
         AQ__SUSPEND_BEGIN_COUNTED(                                           \
             self,                                                            \
             (r) != NULL && (r)->f->w.loop == (self)->loop && (args_ok),      \
-            (r) == NULL || (r)->f->w.loop != (self)->loop                    \
-                ? "reader is NULL, or its fd belongs to another loop or to " \
-                  "none (its loop freed)"                                    \
+            (r) == NULL ? "reader is NULL"                                   \
+            : (r)->f->w.loop != (self)->loop                                 \
+                ? "the reader's fd belongs to another loop, or to none "     \
+                  "(its "                                                    \
+                  "loop freed)"                                              \
                 : (why),                                                     \
             count);                                                          \
         if ((r)->busy)                                                       \
@@ -287,6 +289,21 @@ long aq_reader_read_line(aq_reader *r, char *buf, size_t cap)
     return aq_reader_read_line_until(r, buf, cap, AQ_NEVER);
 }
 
+/* Which of read_through's own checks failed, one phrase each. */
+static const char *through_why(const aq_reader *r, const void *sep,
+                               size_t seplen, const void *buf, size_t cap)
+{
+    if (!sep || !buf)
+        return "sep or buf is NULL";
+    if (seplen == 0)
+        return "seplen is 0";
+    if (cap < seplen)
+        return "cap is below seplen";
+    if (cap > LONG_MAX)
+        return "cap is above LONG_MAX";
+    return r->size < seplen ? "seplen is above the reader's bufsize" : NULL;
+}
+
 long aq_reader_read_through_until(aq_reader *r, const void *sep,
                                   size_t seplen, void *buf, size_t cap,
                                   int64_t deadline)
@@ -295,8 +312,7 @@ long aq_reader_read_through_until(aq_reader *r, const void *sep,
     READER_BEGIN(self, r,
                  sep && buf && seplen > 0 && cap >= seplen &&
                      cap <= LONG_MAX && r->size >= seplen,
-                 "sep or buf is NULL, sep is empty or longer than cap or the "
-                 "reader's buffer, or cap is above LONG_MAX");
+                 through_why(r, sep, seplen, buf, cap));
     (void)self;
     long rc = through(r, sep, seplen, buf, cap, deadline, AS_THROUGH);
     READER_END(r, rc);

@@ -157,6 +157,8 @@ int aq_serve_tcp(const char *host, int port, aq_task_fn handler)
     aq_fd *listener;
     if (!handler) /* before a socket is made for nothing */
         return aq__cur ? aq_einval("handler is NULL") : AQ_EPERM;
+    if (!host && aq__cur) /* aq_listen_tcp's detail would name its out */
+        return aq_einval("host is NULL");
     int rc = aq_listen_tcp(NULL, &listener, host, port);
     if (rc != AQ_OK)
         return rc;
