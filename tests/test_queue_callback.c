@@ -216,9 +216,10 @@ TEST(test_queue_callback_nested_in_a_shared_queues)
 
 /* A drop callback run in a task's put is inside that task: loops do not
  * nest there, as from the task itself (aq_run, aq_loop_run and
- * aq_loop_run_ready ran a nested loop on the task's stack). */
-static aq_loop *g_other;
-static int g_run, g_loop_run, g_run_ready;
+ * aq_loop_run_ready ran a nested loop on the task's stack); aq_loop_free
+ * refuses a loop with a task to reap, and frees one with none. */
+static aq_loop *g_other, *g_idle;
+static int g_run, g_loop_run, g_run_ready, g_free_busy, g_free_idle = 1;
 
 static void *nothing(void *arg) { return arg; }
 
@@ -228,6 +229,11 @@ static void run_loops(void *item, void *ud)
     g_run = aq_run(nothing, NULL, NULL);
     g_loop_run = aq_loop_run(g_other);
     g_run_ready = aq_loop_run_ready(g_other);
+    g_free_busy = aq_loop_free(g_other); /* a task to reap: refused */
+    if (g_idle) /* nothing to reap: freed, though its last run stopped
+                   (the free retried its refused run for ever) */
+        g_free_idle = aq_loop_free(g_idle);
+    g_idle = NULL;
 }
 
 static void *nest_main(void *arg)
@@ -240,6 +246,8 @@ static void *nest_main(void *arg)
     ASSERT_RC(g_run, AQ_EBUSY);
     ASSERT_RC(g_loop_run, AQ_EBUSY);
     ASSERT_RC(g_run_ready, AQ_EBUSY);
+    ASSERT_RC(g_free_busy, AQ_EBUSY);
+    ASSERT_OK(g_free_idle);
     ASSERT_OK(aq_queue_free(q));
     return NULL;
 }
@@ -248,6 +256,9 @@ TEST(test_queue_callback_runs_no_loop)
 {
     ASSERT_OK(aq_loop_new(&g_other));
     ASSERT_OK(aq_loop_spawn(g_other, NULL, nothing, NULL, 0));
+    ASSERT_OK(aq_loop_new(&g_idle));
+    ASSERT_OK(aq_loop_stop(g_idle));
+    ASSERT_OK(aq_loop_run(g_idle)); /* ends at once, at the stop */
     t_main(nest_main, NULL);
     ASSERT_OK(aq_loop_run(g_other)); /* its task never ran before */
     ASSERT_OK(aq_loop_free(g_other));

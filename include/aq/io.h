@@ -283,8 +283,9 @@ AQ_EXTERN int aq_connect_tcp_until(aq_fd **out, const char *host, int port,
  * of the loop's fds or posts are pending, and quiet again once a run
  * has served them, a run that ended at an aq_loop_stop included; it
  * never blocks anything. An aq_loop_post made from another thread just
- * as the loop wakes up may leave it readable once more with nothing
- * pending: the next run finds nothing to do.
+ * as the loop wakes up, or an aq_loop_stop made just as the loop first
+ * opens to posts, may leave it readable once more with nothing pending:
+ * the next run finds nothing to do.
  * Watch it level-triggered (poll, libuv's uv_poll, epoll without
  * EPOLLET): one aq_loop_run_ready takes at most 64 events, and the fd
  * stays readable while more are pending. Call it before the first

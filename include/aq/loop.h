@@ -131,8 +131,9 @@ AQ_EXTERN int64_t aq_loop_next_deadline(const aq_loop *loop);
  * running (called from one of its own tasks or posts, or from another
  * thread while that one runs it: a run that may begin during the free is
  * the caller's race, as for any free), or if it still has tasks to
- * reap and the call comes from a task of another loop (loops do not
- * nest), or from a cleanup this free runs: nothing is freed. Such a
+ * reap and the call comes from a task of another loop (a drop callback
+ * or comparator run in its put or get included: loops do not nest), or
+ * from a cleanup this free runs: nothing is freed. Such a
  * cleanup finds the loop closed: aq_loop_spawn on it is AQ_EINVAL, its
  * runs AQ_EBUSY (hand a late result to another loop, or free it there).
  * Does not suspend. */

@@ -237,7 +237,8 @@ typedef enum aq_overflow {
  * (a put, a shutdown; on a shared queue any thread). It runs as a plain
  * function, as outside any task, even inside a task's put: a call marked
  * Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's NULL;
- * aq_run and aq_loop_run say AQ_EBUSY, as from the task), since a suspension
+ * aq_run, aq_loop_run, aq_loop_run_ready, and aq_loop_free of a loop with
+ * tasks to reap say AQ_EBUSY, as from the task), since a suspension
  * would let other tasks use q while the put that dropped the item is half
  * done. The try_ calls on other queues and semaphores, aq_event_set,
  * aq_loop_spawn and aq_task_cancel work as anywhere (aq_loop_current() is

@@ -237,9 +237,11 @@ void aq__loop_finish(aq_loop *l)
         if (t->state != AQ__DONE)
             aq_task_cancel(t);
     }
-    do
-        aq_loop_run(l);
-    while (l->stopped);
+    /* Until a run ends other than at a stop; one refused (AQ_EBUSY:
+     * called where loops do not nest) never clears `stopped`, and would
+     * be retried for ever (a reviewer's reproducer). */
+    while (aq_loop_run(l) == AQ_OK && l->stopped)
+        ;
     l->closing = 0;
 }
 
@@ -255,8 +257,9 @@ int aq_loop_free(aq_loop *l)
      * a plain function, whoever frees: from a task of another loop it
      * would otherwise see that task as its own, and a suspension there
      * would let another task free l under it (a reviewer's reproducer). */
+    int in_task = aq__in_task(); /* a callback run in one's put too */
     aq_task *self = aq__plain_begin();
-    if (!self) /* from a task, nothing to reap (above) and none to run */
+    if (!in_task) /* from a task, nothing to reap (above) and none to run */
         aq__loop_finish(l);
     /* Every task has returned; what runs from here on (a pool job's
      * cleanup, within the source's destroy) may not start another on l,
