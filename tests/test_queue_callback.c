@@ -96,7 +96,7 @@ static void fifo_body(aq_queue *q, aq_queue_kind kind)
     ASSERT_OK(aq_queue_shutdown(q, 1));
     ASSERT_EQ(seen.calls, 1);
     ASSERT_EQ(seen.item, 4);
-    assert_refused(1, 0);
+    assert_refused(0, 0); /* the item is out of q during its call */
     ASSERT_EQ(aq_queue_qsize(q), 0);
     ASSERT_EQ(aq_queue_is_shutdown(q), 1);
 }
@@ -115,6 +115,71 @@ TEST(test_queue_callback_refuses_at_free)
     ASSERT_EQ(seen.item, 7);
     ASSERT_RC(seen.freed, AQ_EBUSY);
     ASSERT_RC(seen.get, AQ_EBUSY);
+}
+
+/* During an immediate shutdown or a free, each item is out of q by its
+ * call: qsize counts the items left, the statistics add up (put stays
+ * what entered) and peek never shows an item already passed on (the
+ * callback saw the whole queue, freed items included). */
+static struct shed {
+    int n;
+    int64_t item[4], peek[4];
+    long qsize[4];
+    uint64_t put[4];
+} shed;
+
+static void shed_cb(void *item, void *ud)
+{
+    aq_queue *q = ud;
+    int k = shed.n++;
+    memcpy(&shed.item[k], item, sizeof shed.item[k]);
+    shed.qsize[k] = aq_queue_qsize(q);
+    aq_queue_stats st;
+    ASSERT_OK(aq_queue_statistics(q, &st));
+    shed.put[k] = st.put;
+    shed.peek[k] = -1;
+    if (shed.qsize[k] > 0)
+        ASSERT_OK(aq_queue_peek(q, 0, &shed.peek[k]));
+}
+
+static void shed_body(aq_queue *q, aq_queue_kind kind)
+{
+    memset(&shed, 0, sizeof shed);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_BLOCK, shed_cb, q));
+    for (int64_t v = 1; v <= 4; v++)
+        qh_put(q, v);
+    ASSERT_OK(aq_queue_shutdown(q, 1));
+    ASSERT_EQ(shed.n, 4);
+    for (int k = 0; k < 4; k++) {
+        ASSERT_EQ(shed.qsize[k], 3 - k);
+        ASSERT_EQ(shed.put[k], 4);
+        for (int j = 0; j <= k; j++) /* never one already passed on */
+            ASSERT(shed.peek[k] != shed.item[j]);
+    }
+    if (kind != AQ_PRIORITY) /* as gets take them: oldest, or top, first */
+        ASSERT_EQ(shed.item[0], kind == AQ_FIFO ? 1 : 4);
+    aq_queue_stats st;
+    ASSERT_OK(aq_queue_statistics(q, &st));
+    ASSERT_EQ(st.dropped, 4);
+    ASSERT_EQ(st.qsize, 0);
+}
+
+TEST(test_queue_callback_sees_what_is_left) { qh_each_kind(4, shed_body); }
+
+TEST(test_queue_callback_sees_what_is_left_at_free)
+{
+    aq_queue *q = qh_new(AQ_FIFO, 4);
+    memset(&shed, 0, sizeof shed);
+    ASSERT_OK(aq_queue_set_overflow(q, AQ_BLOCK, shed_cb, q));
+    for (int64_t v = 1; v <= 4; v++)
+        ASSERT_OK(aq_queue_try_put(q, &v));
+    ASSERT_OK(aq_queue_free(q));
+    ASSERT_EQ(shed.n, 4);
+    for (int k = 0; k < 4; k++) {
+        ASSERT_EQ(shed.item[k], k + 1);
+        ASSERT_EQ(shed.qsize[k], 3 - k);
+        ASSERT_EQ(shed.peek[k], k < 3 ? k + 2 : -1);
+    }
 }
 
 /* ---- a shared queue ------------------------------------------------------
@@ -268,6 +333,8 @@ int main(int argc, char **argv)
 {
     RUN(test_queue_callback_refuses_changes);
     RUN(test_queue_callback_refuses_at_free);
+    RUN(test_queue_callback_sees_what_is_left);
+    RUN(test_queue_callback_sees_what_is_left_at_free);
     RUN(test_queue_callback_refuses_on_a_shared_queue);
     RUN(test_queue_callback_nested_in_a_shared_queues);
     RUN(test_queue_callback_runs_no_loop);

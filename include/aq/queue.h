@@ -87,7 +87,7 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
 
 /* Frees q and any items still in it, passing each to q's drop callback
  * if one is set (aq_queue_set_overflow), so that what pointer items own
- * can be freed, in an immediate shutdown's order (storage order).
+ * can be freed, in an immediate shutdown's order.
  * Refused while a task (or, on a shared queue, a thread) waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
  * joiner is waiting, or a task is inside a put_many or get_many on q (one
@@ -178,9 +178,12 @@ AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
  * AQ_OK), and waiting getters are woken with it. If immediate
  * is nonzero, queued items are dropped first, each subtracting one
  * unfinished task (never below zero), passed to the queue's drop callback
- * if aq_queue_set_overflow set one (in storage order: oldest first for
- * FIFO and LIFO, heap order for PRIORITY) and counted in
- * aq_queue_stats.dropped; joiners are released if unfinished reaches zero.
+ * if aq_queue_set_overflow set one (in the order gets would take them,
+ * oldest first for FIFO and top first for LIFO; for PRIORITY, the heap's
+ * last entry first; each out of q by its call, so that the callback's
+ * qsize counts the items left and peek never shows one passed on) and
+ * counted in aq_queue_stats.dropped; joiners are released if unfinished
+ * reaches zero.
  * Repeating it is harmless; a later immediate shutdown still drops what is
  * left. Returns: AQ_OK; AQ_EINVAL if q is NULL. Does not suspend. */
 AQ_EXTERN int aq_queue_shutdown(aq_queue *q, int immediate);
@@ -224,26 +227,29 @@ typedef enum aq_overflow {
 /* Called once for each item a policy discards (including a new item a put
  * could not keep) and for each item an immediate aq_queue_shutdown discards,
  * with a pointer to its bytes, valid during the call only (do not write
- * through it: for a new item they are the caller's); ud is the pointer given
- * to aq_queue_set_overflow (a stored item of a PRIORITY queue is 8-byte
- * aligned there: see aq_cmp_fn). It may free what a pointer item owns. A call
- * on q from it that would change q (try_put, try_get, the batch calls,
- * task_done, shutdown, set_overflow, free, share, aq_select_try with a clause
- * on q) returns AQ_EBUSY and changes nothing, rather than work on the
- * half-done put, also from a callback nested in q's (q's calls another queue,
- * which drops in turn); q's figures (qsize, unfinished, statistics) and
- * aq_queue_peek read q as it stands; the thread faces (thread.h) say
- * AQ_EINVAL, q not being shared. It runs on the thread of the call that drops
- * (a put, a shutdown; on a shared queue any thread). It runs as a plain
+ * through it: for a new item they are the caller's; FIFO and LIFO store items
+ * item_size bytes apart, so memcpy out a type that needs more alignment than
+ * that gives); ud is the pointer given to aq_queue_set_overflow (a stored
+ * item of a PRIORITY queue is 8-byte aligned there: see aq_cmp_fn). It may
+ * free what a pointer item owns. A call on q from it that would change q
+ * (try_put, try_get, the batch calls, task_done, shutdown, set_overflow,
+ * free, share, aq_select_try with a clause on q) returns AQ_EBUSY and changes
+ * nothing, rather than work on the half-done put, also from a callback nested
+ * in q's (q's calls another queue, which drops in turn); q's figures (qsize,
+ * unfinished, statistics) and aq_queue_peek read q as it stands (a shutdown's
+ * or a free's item already out of q); the thread faces (thread.h) say
+ * AQ_EINVAL, q not being shared. A callback run outside any task (a try_put
+ * from main) may run a loop, whose tasks find q refusing changes (AQ_EBUSY)
+ * until the callback returns. It runs on the thread of the call that drops (a
+ * put, a shutdown; on a shared queue any thread). It runs as a plain
  * function, as outside any task, even inside a task's put: a call marked
  * Suspends returns AQ_EPERM there (so do aq_spawn, and aq_task_self's NULL;
  * aq_run, aq_loop_run, aq_loop_run_ready, and aq_loop_free of a loop with
- * tasks to reap say AQ_EBUSY, as from the task), since a suspension
- * would let other tasks use q while the put that dropped the item is half
- * done. The try_ calls on other queues and semaphores, aq_event_set,
- * aq_loop_spawn and aq_task_cancel work as anywhere (aq_loop_current() is
- * NULL there too: keep the loop's pointer from before the put for
- * aq_loop_spawn). */
+ * tasks to reap say AQ_EBUSY, as from the task), since a suspension would let
+ * other tasks use q while the put that dropped the item is half done. The
+ * try_ calls on other queues and semaphores, aq_event_set, aq_loop_spawn and
+ * aq_task_cancel work as anywhere (aq_loop_current() is NULL there too: keep
+ * the loop's pointer from before the put for aq_loop_spawn). */
 typedef void (*aq_drop_fn)(void *item, void *ud);
 
 /* Sets q's overflow policy, once, before the first put (the tutorial's

@@ -106,7 +106,9 @@ AQ_EXTERN int aq_loop_stop(aq_loop *loop);
  * it is parked); and its
  * drop callback runs under the queue's lock: a call from it that would
  * change the queue returns AQ_EBUSY as on any queue (queue.h; a select
- * clause on it, AQ_EINVAL as always), and its figures are read without
+ * clause on it, AQ_EINVAL as always; its thread faces, AQ_EBUSY from a
+ * plain thread and AQ_EDEADLK from a loop's, as always there), and its
+ * figures are read without
  * taking the lock again; it must not cancel a task waiting on the queue,
  * nor call another shared queue whose own callback may call this one
  * from another thread (each thread holding one lock and waiting for the

@@ -111,6 +111,15 @@ static void fifo_pop_run(aq_queue *q, void *out, size_t n)
     q->count -= n;
 }
 
-const aq__qops aq__fifo_ops = {fifo_grow,     fifo_push,    fifo_pop,
-                               fifo_peek,     fifo_push_run, fifo_pop_run,
-                               fifo_drop,     fifo_slot};
+/* The oldest item: head moves on, the slot keeps its bytes. */
+static unsigned char *fifo_shed(aq_queue *q)
+{
+    unsigned char *item = at(q, 0);
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->count--;
+    return item;
+}
+
+const aq__qops aq__fifo_ops = {fifo_grow, fifo_push,     fifo_pop,
+                               fifo_peek, fifo_push_run, fifo_pop_run,
+                               fifo_drop, fifo_slot,     fifo_shed};

@@ -63,6 +63,13 @@ static void lifo_pop_run(aq_queue *q, void *out, size_t n)
     q->count -= n;
 }
 
-const aq__qops aq__lifo_ops = {lifo_grow,     lifo_push,    lifo_pop,
-                               lifo_peek,     lifo_push_run, lifo_pop_run,
-                               lifo_drop,     lifo_slot};
+/* The top: the stack shrinks under it, its bytes stay. */
+static unsigned char *lifo_shed(aq_queue *q)
+{
+    q->count--;
+    return q->buf + q->count * q->item_size;
+}
+
+const aq__qops aq__lifo_ops = {lifo_grow, lifo_push,     lifo_pop,
+                               lifo_peek, lifo_push_run, lifo_pop_run,
+                               lifo_drop, lifo_slot,     lifo_shed};

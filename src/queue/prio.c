@@ -245,9 +245,17 @@ static int cmp_drop(aq_queue *q, const void *item)
 }
 
 /* AQ_PRIORITY by leading int64_t key, and by the user's comparator. */
-const aq__qops aq__prio_key_ops = {prio_grow,    key_push,     key_pop,
-                                   prio_peek,    key_push_run, key_pop_run,
-                                   key_drop,     prio_slot};
-const aq__qops aq__prio_ops = {prio_grow,    cmp_push,     cmp_pop,
-                               prio_peek,    cmp_push_run, cmp_pop_run,
-                               cmp_drop,     prio_slot};
+/* The last heap entry: a heap without its last entry is still a heap,
+ * and the entry keeps its bytes. */
+static unsigned char *prio_shed(aq_queue *q)
+{
+    q->count--;
+    return ITEM(ENTRY(q, q->count));
+}
+
+const aq__qops aq__prio_key_ops = {prio_grow, key_push,     key_pop,
+                                   prio_peek, key_push_run, key_pop_run,
+                                   key_drop,  prio_slot,    prio_shed};
+const aq__qops aq__prio_ops = {prio_grow, cmp_push,     cmp_pop,
+                               prio_peek, cmp_push_run, cmp_pop_run,
+                               cmp_drop,  prio_slot,    prio_shed};

@@ -123,8 +123,8 @@ int aq_queue_free(aq_queue *q)
         return AQ_EBUSY;
     /* Items still stored go to the drop callback, if any, so that what
      * pointer items own is not leaked. */
-    for (size_t i = 0; q->drop && i < q->count; i++)
-        aq__queue_victim(q, q->ops->slot(q, i));
+    while (q->drop && q->count) /* each gone from q before its call */
+        aq__queue_victim(q, q->ops->shed(q));
     aq__free(q->buf);
     aq__free(q);
     return AQ_OK;
@@ -473,11 +473,12 @@ int aq_queue_shutdown(aq_queue *q, int immediate)
     q->flags |= AQ__Q_SHUTDOWN;
     if (immediate) {
         /* Drop what is queued, each item counting as done (never below
-         * zero) and passed to the drop callback. With count 0 every kind
-         * is empty, wherever its other fields point. */
-        for (size_t i = 0; i < q->count; i++)
-            aq__queue_discard(q, q->ops->slot(q, i));
-        q->count = 0;
+         * zero) and passed to the drop callback once out of q, so that the
+         * callback's figures and peek see only what is left (they saw the
+         * whole queue, freed items included: a fresh user's trial). With
+         * count 0 every kind is empty, wherever its other fields point. */
+        while (q->count)
+            aq__queue_discard(q, q->ops->shed(q));
         if (q->unfinished == 0)
             aq__task_wake_all(&q->joiners, AQ_OK);
     }

@@ -33,6 +33,13 @@ typedef struct aq__qops {
     /* The bytes of the i-th stored item in storage order (i < count), to
      * visit every item whatever the kind. */
     unsigned char *(*slot)(const aq_queue *q, size_t i);
+    /* Takes out the stored item that storage gives up most cheaply (FIFO
+     * the oldest, LIFO the top: the next get's; PRIORITY the last heap
+     * entry), leaving count - 1 items a valid queue, and returns its
+     * bytes, valid until q next changes (count > 0). For the discards of
+     * an immediate shutdown or a free, so that a drop callback sees only
+     * the items still there. */
+    unsigned char *(*shed)(aq_queue *q);
 } aq__qops;
 
 struct aq_queue {
@@ -228,10 +235,10 @@ AQ__HIDDEN int aq__queue_refuse(aq_queue *q, const void *item);
  * business, since a DROP_OLDEST put adds one straight back). */
 static inline void aq__queue_discard(aq_queue *q, void *item)
 {
-    aq__queue_victim(q, item);
-    q->dropped++;
+    q->dropped++; /* counted first: the callback sees figures that add up */
     if (q->unfinished > 0)
         q->unfinished--;
+    aq__queue_victim(q, item);
 }
 
 /* Doubles q->buf (entry bytes a slot), keeping cap a power of two. */

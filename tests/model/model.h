@@ -53,9 +53,10 @@
  * A discarded stored item takes back its unfinished count (never below
  * zero) as the new one adds its own. Shutdown and cancel come first.
  * Every discarded item goes to the drop log (m_out.drops) in order; an
- * immediate shutdown logs a queue's items in storage order (insertion
- * order for FIFO and LIFO; a heap's order is libaq's own, so for
- * PRIORITY the shutdown's entries are sorted by id on both sides).
+ * immediate shutdown logs a queue's items in the order gets would take
+ * them for FIFO and LIFO (oldest first; top first); a heap's order is
+ * libaq's own, so for PRIORITY the shutdown's entries are sorted by id
+ * on both sides.
  * The statistics counters follow aq_queue_stats: put (items that entered
  * storage or a getter), got, dropped, high_water.
  *
@@ -522,8 +523,9 @@ static void mq_shutdown(mm *m, mm_queue *q, int immediate)
     q->shut = 1;
     if (immediate) {
         long from = m->out->ndrops;
-        for (int i = 0; i < q->n; i++)
-            mq_log_drop(m, q, q->items[i], 0);
+        for (int i = 0; i < q->n; i++) /* LIFO: top first, as gets */
+            mq_log_drop(m, q, q->items[q->kind == M_LIFO ? q->n - 1 - i : i],
+                        0);
         if (q->kind == M_PRIO)
             m_sort_drops(m->out->drops, from, m->out->ndrops);
         m->out->n_dropped += q->n;
