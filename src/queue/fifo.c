@@ -73,11 +73,6 @@ static int fifo_drop(aq_queue *q, const void *item)
     return overwrite_oldest(q, item);
 }
 
-static unsigned char *fifo_slot(const aq_queue *q, size_t i)
-{
-    return at(q, i);
-}
-
 static void fifo_peek(const aq_queue *q, size_t i, void *out)
 {
     memcpy(out, at(q, i), q->item_size);
@@ -122,4 +117,4 @@ static unsigned char *fifo_shed(aq_queue *q)
 
 const aq__qops aq__fifo_ops = {fifo_grow, fifo_push,     fifo_pop,
                                fifo_peek, fifo_push_run, fifo_pop_run,
-                               fifo_drop, fifo_slot,     fifo_shed};
+                               fifo_drop, fifo_shed};

@@ -35,11 +35,6 @@ static int lifo_drop(aq_queue *q, const void *item)
     return aq__queue_replaced(q);
 }
 
-static unsigned char *lifo_slot(const aq_queue *q, size_t i)
-{
-    return q->buf + i * q->item_size;
-}
-
 static void lifo_peek(const aq_queue *q, size_t i, void *out)
 {
     memcpy(out, q->buf + (q->count - 1 - i) * q->item_size, q->item_size);
@@ -72,4 +67,4 @@ static unsigned char *lifo_shed(aq_queue *q)
 
 const aq__qops aq__lifo_ops = {lifo_grow, lifo_push,     lifo_pop,
                                lifo_peek, lifo_push_run, lifo_pop_run,
-                               lifo_drop, lifo_slot,     lifo_shed};
+                               lifo_drop, lifo_shed};

@@ -183,11 +183,6 @@ static inline void pop_run_impl(aq_queue *q, void *out, size_t n, int custom)
         pop_impl(q, p + i * q->item_size, custom);
 }
 
-static unsigned char *prio_slot(const aq_queue *q, size_t i)
-{
-    return ITEM(ENTRY(q, i));
-}
-
 static void key_push(aq_queue *q, const void *item) { push_impl(q, item, 0); }
 static void key_pop(aq_queue *q, void *out) { pop_impl(q, out, 0); }
 
@@ -255,7 +250,7 @@ static unsigned char *prio_shed(aq_queue *q)
 
 const aq__qops aq__prio_key_ops = {prio_grow, key_push,     key_pop,
                                    prio_peek, key_push_run, key_pop_run,
-                                   key_drop,  prio_slot,    prio_shed};
+                                   key_drop,  prio_shed};
 const aq__qops aq__prio_ops = {prio_grow, cmp_push,     cmp_pop,
                                prio_peek, cmp_push_run, cmp_pop_run,
-                               cmp_drop,  prio_slot,    prio_shed};
+                               cmp_drop,  prio_shed};

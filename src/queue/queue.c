@@ -25,7 +25,7 @@
  * else for policies: the policy is read only on the full-queue path.
  *
  * The storage kinds (fifo.c, lifo.c, prio.c) push and pop (one item or
- * a run of them), peek, drop a victim and show their slots; this file
+ * a run of them), peek, drop a victim and shed an item; this file
  * decides when, for the batch calls of batch.c too.
  */
 #include "queue/queue.h"

@@ -30,9 +30,6 @@ typedef struct aq__qops {
      * storing nothing. The kind counts, so that put_overflow can reach
      * it by a jump rather than a call it must come back from. */
     int (*drop)(aq_queue *q, const void *item);
-    /* The bytes of the i-th stored item in storage order (i < count), to
-     * visit every item whatever the kind. */
-    unsigned char *(*slot)(const aq_queue *q, size_t i);
     /* Takes out the stored item that storage gives up most cheaply (FIFO
      * the oldest, LIFO the top: the next get's; PRIORITY the last heap
      * entry), leaving count - 1 items a valid queue, and returns its
