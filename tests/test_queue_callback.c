@@ -178,6 +178,7 @@ TEST(test_queue_callback_sees_what_is_left_at_free)
     for (int k = 0; k < 4; k++) {
         ASSERT_EQ(shed.item[k], k + 1);
         ASSERT_EQ(shed.qsize[k], 3 - k);
+        ASSERT_EQ(shed.put[k], 4); /* it shrank with each item */
         ASSERT_EQ(shed.peek[k], k < 3 ? k + 2 : -1);
     }
 }

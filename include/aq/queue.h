@@ -87,7 +87,9 @@ AQ_EXTERN int aq_queue_new_prio(aq_queue **out, size_t item_size,
 
 /* Frees q and any items still in it, passing each to q's drop callback
  * if one is set (aq_queue_set_overflow), so that what pointer items own
- * can be freed, in an immediate shutdown's order.
+ * can be freed, in an immediate shutdown's order, each counted as a
+ * shutdown counts it (in the callback's figures, dropped grows,
+ * unfinished falls and put stays).
  * Refused while a task (or, on a shared queue, a thread) waits on q.
  * Returns: AQ_OK; AQ_EINVAL if q is NULL; AQ_EBUSY if a getter, putter or
  * joiner is waiting, or a task is inside a put_many or get_many on q (one
@@ -179,8 +181,8 @@ AQ_EXTERN int aq_queue_join_until(aq_queue *q, int64_t deadline);
  * is nonzero, queued items are dropped first, each subtracting one
  * unfinished task (never below zero), passed to the queue's drop callback
  * if aq_queue_set_overflow set one (in the order gets would take them,
- * oldest first for FIFO and top first for LIFO; for PRIORITY, the heap's
- * last entry first; each out of q by its call, so that the callback's
+ * oldest first for FIFO and top first for LIFO; for PRIORITY, in no order
+ * to rely on; each out of q by its call, so that the callback's
  * qsize counts the items left and peek never shows one passed on) and
  * counted in aq_queue_stats.dropped; joiners are released if unfinished
  * reaches zero.

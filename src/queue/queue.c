@@ -123,8 +123,10 @@ int aq_queue_free(aq_queue *q)
         return AQ_EBUSY;
     /* Items still stored go to the drop callback, if any, so that what
      * pointer items own is not leaked. */
-    while (q->drop && q->count) /* each gone from q before its call */
-        aq__queue_victim(q, q->ops->shed(q));
+    /* Each out of q and counted before its call, as a shutdown's are, so
+     * that the callback's figures add up (put stays what entered). */
+    while (q->drop && q->count)
+        aq__queue_discard(q, q->ops->shed(q));
     aq__free(q->buf);
     aq__free(q);
     return AQ_OK;
