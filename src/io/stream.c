@@ -136,8 +136,7 @@ static long find(const aq_reader *r, const unsigned char *sep, size_t seplen,
             (r) == NULL ? "reader is NULL"                                   \
             : (r)->f->w.loop != (self)->loop                                 \
                 ? "the reader's fd belongs to another loop, or to none "     \
-                  "(its "                                                    \
-                  "loop freed)"                                              \
+                  "(its loop freed)"                                         \
                 : (why),                                                     \
             count);                                                          \
         if ((r)->busy)                                                       \

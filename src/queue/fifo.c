@@ -37,11 +37,20 @@ static void fifo_push(aq_queue *q, const void *item)
     q->count++;
 }
 
-static void fifo_pop(aq_queue *q, void *out)
+/* The oldest item (a get's): head moves on, the slot keeps its bytes
+ * until the next push (what a shutdown's or a free's drop callback
+ * reads). */
+static unsigned char *fifo_shed(aq_queue *q)
 {
-    aq__item_copy(out, q->buf + q->head * q->item_size, q->item_size);
+    unsigned char *item = at(q, 0);
     q->head = (q->head + 1) & (q->cap - 1);
     q->count--;
+    return item;
+}
+
+static void fifo_pop(aq_queue *q, void *out)
+{
+    aq__item_copy(out, fifo_shed(q), q->item_size);
 }
 
 /* Pop and push in one: the new item goes to the tail slot, which in a
@@ -104,15 +113,6 @@ static void fifo_pop_run(aq_queue *q, void *out, size_t n)
     ring_copy(q, q->head, out, n, 0);
     q->head = (q->head + n) & (q->cap - 1);
     q->count -= n;
-}
-
-/* The oldest item: head moves on, the slot keeps its bytes. */
-static unsigned char *fifo_shed(aq_queue *q)
-{
-    unsigned char *item = at(q, 0);
-    q->head = (q->head + 1) & (q->cap - 1);
-    q->count--;
-    return item;
 }
 
 const aq__qops aq__fifo_ops = {fifo_grow, fifo_push,     fifo_pop,

@@ -19,10 +19,17 @@ static void lifo_push(aq_queue *q, const void *item)
     q->count++;
 }
 
-static void lifo_pop(aq_queue *q, void *out)
+/* The top (a get's): the stack shrinks under it, its bytes stay until
+ * the next push (what a shutdown's or a free's drop callback reads). */
+static unsigned char *lifo_shed(aq_queue *q)
 {
     q->count--;
-    aq__item_copy(out, q->buf + q->count * q->item_size, q->item_size);
+    return q->buf + q->count * q->item_size;
+}
+
+static void lifo_pop(aq_queue *q, void *out)
+{
+    aq__item_copy(out, lifo_shed(q), q->item_size);
 }
 
 static int lifo_drop(aq_queue *q, const void *item)
@@ -56,13 +63,6 @@ static void lifo_pop_run(aq_queue *q, void *out, size_t n)
     for (size_t i = 0; i < n; i++)
         aq__item_copy(dst + i * sz, q->buf + (q->count - 1 - i) * sz, sz);
     q->count -= n;
-}
-
-/* The top: the stack shrinks under it, its bytes stay. */
-static unsigned char *lifo_shed(aq_queue *q)
-{
-    q->count--;
-    return q->buf + q->count * q->item_size;
 }
 
 const aq__qops aq__lifo_ops = {lifo_grow, lifo_push,     lifo_pop,

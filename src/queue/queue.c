@@ -122,9 +122,9 @@ int aq_queue_free(aq_queue *q)
         !aq__list_empty(&q->joiners) || q->batching)
         return AQ_EBUSY;
     /* Items still stored go to the drop callback, if any, so that what
-     * pointer items own is not leaked. */
-    /* Each out of q and counted before its call, as a shutdown's are, so
-     * that the callback's figures add up (put stays what entered). */
+     * pointer items own is not leaked: each out of q and counted before
+     * its call, as a shutdown's are, so that the callback's figures add
+     * up (put stays what entered). */
     while (q->drop && q->count)
         aq__queue_discard(q, q->ops->shed(q));
     aq__free(q->buf);

@@ -53,8 +53,9 @@
  * Nothing else is locked under mu (a wake-up post is a lock-free push;
  * a loop's first wait opens its inbox under mu, which takes no lock).
  * The drop callback (aq_queue_set_overflow) runs under mu: its calls on
- * the header are refused or read without mu (in_callback); it must not
- * cancel a task that waits on the queue (the abort takes mu).
+ * the header are refused, or read under its hold (lock_to_change,
+ * lock_to_read); it must not cancel a task that waits on the queue (the
+ * abort takes mu).
  */
 #include "queue/queue.h"
 #include "thread/thread.h"
@@ -374,20 +375,35 @@ static int may_wait(aq_task *self, int how, int64_t *d)
 
 /* ---- the operations ------------------------------------------------------ */
 
-/* Does this thread run s's drop callback, under mu? A call on the header
- * from there would spin on mu for ever: each change is refused
- * (AQ_EBUSY, as callback.c refuses a plain queue's), and the figures are
- * read without taking mu again. */
-static int in_callback(const shared *s) { return aq__queue_dropping(s->q); }
+/* Takes mu for a change, unless this thread runs s's drop callback (or
+ * one nested in it), which holds mu already: taking it again would spin
+ * for ever, so the change is refused, as callback.c refuses a plain
+ * queue's. AQ_OK with mu held, or AQ_EBUSY. */
+static int lock_to_change(shared *s)
+{
+    if (aq__queue_dropping(s->q))
+        return AQ_EBUSY;
+    aq__spin_lock(&s->mu);
+    return AQ_OK;
+}
+
+/* Takes mu for a read, unless the callback holds it (the figures are then
+ * read under the callback's hold). Returns whether it took mu. */
+static int lock_to_read(shared *s)
+{
+    if (aq__queue_dropping(s->q))
+        return 0;
+    aq__spin_lock(&s->mu);
+    return 1;
+}
 
 static int put_op(aq_queue *h, const void *item, aq_task *self, int how,
                   int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     if (!aq__list_empty(&s->getters)) { /* so not shut down, and empty */
         xwaiter *g = pop(&s->getters);
         aq__queue_hand_over(s->q, g->buf, item);
@@ -414,9 +430,8 @@ static int get_op(aq_queue *h, void *out, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc;
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     rc = aq__queue_get_one(s->q, out, NULL, AQ_NEVER);
     if (rc == AQ_OK && !aq__list_empty(&s->putters)) { /* it was full */
         xwaiter *p = pop(&s->putters);
@@ -445,9 +460,8 @@ static int join_op(aq_queue *h, aq_task *self, int how, int64_t d)
 {
     shared *s = sh(h);
     int rc = AQ_OK;
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     if (s->q->unfinished > 0 && (rc = may_wait(self, how, &d)) == AQ_OK) {
         xwaiter w;
         w.buf = NULL;
@@ -478,9 +492,8 @@ static int vt_join(aq_queue *h, aq_task *self, int64_t d)
 static int vt_task_done(aq_queue *h)
 {
     shared *s = sh(h);
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     int rc = aq_queue_task_done(s->q);
     if (rc == AQ_OK && s->q->unfinished == 0)
         complete_all(&s->joiners, AQ_OK);
@@ -491,9 +504,8 @@ static int vt_task_done(aq_queue *h)
 static int vt_shutdown(aq_queue *h, int immediate)
 {
     shared *s = sh(h);
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     int rc = aq_queue_shutdown(s->q, immediate);
     if (immediate && s->q->unfinished == 0) /* as the core does */
         complete_all(&s->joiners, AQ_OK);
@@ -507,9 +519,8 @@ static int vt_shutdown(aq_queue *h, int immediate)
 static int vt_free(aq_queue *h)
 {
     shared *s = sh(h);
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     /* Waiting, or completed and still returning (wait()). */
     int busy =
         atomic_load_explicit(&s->base.inside, memory_order_acquire) > 0;
@@ -527,9 +538,8 @@ static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
                            void *ud)
 {
     shared *s = sh(h);
-    if (in_callback(s))
+    if (lock_to_change(s))
         return AQ_EBUSY;
-    aq__spin_lock(&s->mu);
     int rc = aq_queue_set_overflow(s->q, policy, drop, ud);
     aq__spin_unlock(&s->mu);
     return rc;
@@ -538,9 +548,7 @@ static int vt_set_overflow(aq_queue *h, aq_overflow policy, aq_drop_fn drop,
 static int vt_statistics(const aq_queue *h, aq_queue_stats *out)
 {
     shared *s = sh(h);
-    int locking = !in_callback(s);
-    if (locking)
-        aq__spin_lock(&s->mu);
+    int locking = lock_to_read(s);
     aq_queue_statistics(s->q, out);
     out->getters = (long)aq__list_len(&s->getters);
     out->putters = (long)aq__list_len(&s->putters);
@@ -553,9 +561,7 @@ static int vt_statistics(const aq_queue *h, aq_queue_stats *out)
 static int vt_peek(const aq_queue *h, size_t i, void *out)
 {
     shared *s = sh(h);
-    int locking = !in_callback(s);
-    if (locking)
-        aq__spin_lock(&s->mu);
+    int locking = lock_to_read(s);
     int rc = aq_queue_peek(s->q, i, out);
     if (locking)
         aq__spin_unlock(&s->mu);
