@@ -24,26 +24,29 @@ static inline void aq__cpu_relax(void)
 
 /* A lock for a few dozen instructions taken by threads on different
  * cores at once (a shared queue's): test-and-test-and-set, spinning on
- * a plain load, giving the CPU away (sched_yield) after every
- * AQ__SPIN_PAUSES pauses. A holder that has not let go by then is
- * either descheduled (an oversubscribed machine: it needs this CPU to
- * finish) or taking turn after turn while the other side keeps pulling
- * the lock's line away from it; in both cases stepping away is better
- * than spinning on. Two threads passing items through one shared queue,
- * `aqthreads thread_bulk` pinned to two CPUs: 150-185 ns per item with a
- * yield every 64 pauses, 69-76 with one every 4 (each side then runs a
- * batch of calls alone while the other is away); pinned to one CPU, 75-82
- * both ways. An exponential backoff of pauses instead reached 74-85 on
- * two CPUs, but 120-140 on one, with ping-pongs 2.8 times slower, where
- * spinning keeps the holder off the CPU (bench/RESULTS.md, "Shared-queue
- * lock: yield sooner").
+ * a plain load between tries. A thread that finds it held waits longer
+ * each time it looks (1, 2, 4 ... AQ__SPIN_MAX pauses) and, from
+ * AQ__SPIN_YIELD_FROM pauses on, gives the CPU away (sched_yield) after
+ * each wait. A holder that has not let go by then is either descheduled
+ * (an oversubscribed machine: it needs this CPU to finish, hence the
+ * yield) or taking turn after turn while the other side keeps pulling
+ * the lock's line away from it: stepping away for longer and longer lets
+ * it run a batch of calls alone, with the queue's lines in its cache.
+ * Measured (bench/RESULTS.md, "Shared-queue lock: a backoff between
+ * yields"): `aqthreads thread_bulk` pinned to two CPUs, 59-62 ns per
+ * item against 140-162 with a yield after every 4 pauses (the lock
+ * before); on one CPU and in the ping-pongs, no change. A backoff
+ * with no yield until 255 or 1024 pauses were spun made the one-CPU rows
+ * 1.2 to 2.5 times slower (the same section, and "Shared-queue lock: yield
+ * sooner").
  * glibc's mutexes, even the adaptive kind, sleep in the kernel on
  * contention and then make every unlock a FUTEX_WAKE: with one, the
  * lock and unlock took 45% of a thread-to-task transfer (perf record on
  * `aqthreads thread_bulk`, bench/RESULTS.md, "Threads and tasks"). acquire on
  * taking, release on leaving: what the lock guards is ordered by it, and
  * stated so to ThreadSanitizer (fiber.c) for a sanitized program. */
-#define AQ__SPIN_PAUSES 4
+#define AQ__SPIN_YIELD_FROM 4
+#define AQ__SPIN_MAX 128
 
 typedef struct aq__spinlock {
     _Atomic int held;
@@ -51,13 +54,17 @@ typedef struct aq__spinlock {
 
 static inline void aq__spin_lock(aq__spinlock *l)
 {
-    while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
-        for (int i = 1;
-             atomic_load_explicit(&l->held, memory_order_relaxed); i++) {
-            aq__cpu_relax();
-            if (i % AQ__SPIN_PAUSES == 0)
+    unsigned pauses = 1;
+    while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire)) {
+        do {
+            for (unsigned i = 0; i < pauses; i++)
+                aq__cpu_relax();
+            if (pauses >= AQ__SPIN_YIELD_FROM)
                 sched_yield();
-        }
+            if (pauses < AQ__SPIN_MAX)
+                pauses *= 2;
+        } while (atomic_load_explicit(&l->held, memory_order_relaxed));
+    }
     aq__fiber_acquire(l); /* ThreadSanitizer cannot see the atomics */
 }
 
