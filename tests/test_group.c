@@ -202,6 +202,77 @@ TEST(test_group_refuses_spawns_while_cancelling)
     t_main(spawn_while_cancelling_main, NULL);
 }
 
+/* A wait cut short cancels the children and reaps them. When the last
+ * one returns, the group takes children again while the waiter is only
+ * ready; a task that runs first may spawn one (AQ_OK: nothing is
+ * cancelling any more). The reaping waiter cancels it too, rather than
+ * wait for its whole life (2 s), or for ever when it waits on the waiter
+ * (a reviewer's reproducer: 2011 ms, and AQ_EDEADLK). */
+static aq_group *g_reaped;
+static aq_event *g_leaving, *g_parent_done;
+static int g_late_waits_on_parent, g_late_rc, g_late_spawn_rc;
+
+static int leaves_with_a_signal(void *arg)
+{
+    (void)arg;
+    int rc = aq_sleep(10 * AQ_SEC);     /* cancelled by the cut wait */
+    ASSERT_OK(aq_event_set(g_leaving)); /* wakes the spawner first */
+    return rc;
+}
+
+static int late_child(void *arg)
+{
+    if (IVAL(arg))
+        g_late_rc = aq_event_wait(g_parent_done);
+    else
+        g_late_rc = aq_sleep(2 * AQ_SEC);
+    return 0;
+}
+
+static void *spawns_when_signalled(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_event_wait(g_leaving));
+    g_late_spawn_rc =
+        aq_group_spawn(g_reaped, late_child, IARG(g_late_waits_on_parent));
+    return NULL;
+}
+
+static void *late_spawn_main(void *arg)
+{
+    (void)arg;
+    for (int waits_on_parent = 0; waits_on_parent < 2; waits_on_parent++) {
+        aq_task *spawner;
+        ASSERT_OK(aq_group_new(&g_reaped));
+        ASSERT_OK(aq_event_new(&g_leaving));
+        ASSERT_OK(aq_event_new(&g_parent_done));
+        g_late_waits_on_parent = waits_on_parent;
+        g_late_rc = PENDING;
+        g_late_spawn_rc = PENDING;
+        ASSERT_OK(aq_spawn(&spawner, spawns_when_signalled, NULL));
+        ASSERT_OK(aq_group_spawn(g_reaped, leaves_with_a_signal, NULL));
+        int64_t t0 = aq_now();
+        ASSERT_RC(aq_group_wait_until(g_reaped, NULL, aq_in(10 * AQ_MSEC)),
+                  AQ_ETIMEDOUT);
+        ASSERT(aq_now() - t0 < 500 * AQ_MSEC); /* not 2 s, nor for ever */
+        ASSERT_OK(aq_event_set(g_parent_done));
+        ASSERT_OK(g_late_spawn_rc);         /* taken: the group had emptied */
+        ASSERT_RC(g_late_rc, AQ_ECANCELED); /* and cancelled by the reap */
+        ASSERT_EQ(aq_group_live(g_reaped), 0);
+        ASSERT_OK(aq_task_wait(spawner, NULL));
+        aq_task_release(spawner);
+        ASSERT_OK(aq_group_free(g_reaped));
+        ASSERT_OK(aq_event_free(g_leaving));
+        ASSERT_OK(aq_event_free(g_parent_done));
+    }
+    return NULL;
+}
+
+TEST(test_group_cut_wait_cancels_a_child_spawned_as_it_reaps)
+{
+    t_main(late_spawn_main, NULL);
+}
+
 static void *select_main(void *arg)
 {
     (void)arg;
@@ -499,6 +570,7 @@ int main(int argc, char **argv)
     RUN(test_group_first_failure_cancels_siblings);
     RUN(test_group_cancelled_waiter_reaps_children);
     RUN(test_group_refuses_spawns_while_cancelling);
+    RUN(test_group_cut_wait_cancels_a_child_spawned_as_it_reaps);
     RUN(test_group_as_select_clause);
     RUN(test_group_status_apart_from_codes);
     RUN(test_group_failure_beats_a_cut_wait);

@@ -267,8 +267,9 @@ AQ_EXTERN int aq_group_free(aq_group *g);
  * being cancelled (aq_group_cancel, or a wait cut short by a cancel, a
  * deadline or a scope) and a child still runs: a child spawned then would
  * escape the cancel and hold the wait past its deadline (it takes new
- * children again once every child has returned); AQ_ENOMEM. Does not
- * suspend. */
+ * children again once every child has returned; a child taken then,
+ * before a wait cut short has returned, is cancelled by that wait, which
+ * returns once it has); AQ_ENOMEM. Does not suspend. */
 AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
 /* Waits until every child has returned (the end of `async with
  * TaskGroup()`). status: if not NULL, receives the first failing child's

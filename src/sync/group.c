@@ -136,15 +136,22 @@ long aq_group_live(const aq_group *g)
     return g ? g->live : aq_einval("group is NULL");
 }
 
-/* Waits until every child has returned, whatever the caller's state: no
- * cancellation, deadline or scope of the caller's cuts it short. Inlined,
+/* Cancels the children and waits until every one has returned, whatever
+ * the caller's state: no cancellation, deadline or scope of the caller's
+ * cuts it short. Cancels again before each wait: when the last child
+ * returns, the group takes children again (child_entry) while this task
+ * is only ready, and a task that runs first may spawn one, which the
+ * first cancel never reached: uncancelled, it would hold the cut wait
+ * for its whole life, or for ever if it waits on the waiter. Inlined,
  * so that a compact task parks from the frame that reserved its room. */
 AQ__ALWAYS_INLINE void reap(aq_group *g, aq_task *self)
 {
     aq__uncut saved;
     aq__uncut_begin(self, &saved);
-    while (g->live > 0 && !self->loop->closing)
+    while (g->live > 0 && !self->loop->closing) {
+        aq_group_cancel(g);
         aq__wait_on(self, &g->waiters, NULL, AQ_NEVER, AQ__W_GROUP, g);
+    }
     aq__uncut_end(self, &saved);
 }
 
@@ -176,10 +183,8 @@ int aq_group_wait_until(aq_group *g, int *status, int64_t deadline)
         if (rc == AQ_OK && g->live > 0 && aq__cancel_due(self))
             rc = AQ_ECANCELED;
     }
-    if (rc != AQ_OK) { /* cut short: no child may outlive the wait */
-        aq_group_cancel(g);
+    if (rc != AQ_OK) /* cut short: no child may outlive the wait */
         reap(g, self);
-    }
     if (status)
         *status = g->status;
     /* A child's failure beats the cut that ended the wait, once every
