@@ -83,12 +83,15 @@ AQ_EXTERN int aq_lock_acquire(aq_lock *l);
 AQ_EXTERN int aq_lock_acquire_until(aq_lock *l, int64_t deadline);
 /* Acquires l if it is free (Go's TryLock; asyncio has none).
  * Returns: AQ_OK; AQ_EINVAL if l is NULL; AQ_EPERM outside a task (a lock
- * is owned by a task); AQ_EBUSY if held. Does not suspend. */
+ * is owned by a task; a queue's drop callback or comparator runs as
+ * outside any task, even within the holder's put); AQ_EBUSY if held.
+ * Does not suspend. */
 AQ_EXTERN int aq_lock_try_acquire(aq_lock *l);
 /* Releases l (lock.release()), handing it to the oldest waiter if any.
  * Returns: AQ_OK; AQ_EINVAL if l is NULL or not locked (asyncio's
  * RuntimeError); AQ_EPERM if the caller is not the task that holds it
- * (asyncio allows that; libaq refuses it). A task that returns holding
+ * (asyncio allows that; libaq refuses it), or from a queue's drop
+ * callback or comparator, even within the holder's put. A task that returns holding
  * the lock leaves it locked for good, as asyncio's stays: no other task
  * may release it, and aq_lock_free refuses it (AQ_EBUSY); a task spawned
  * later, even into the same record, is not its owner. Release before
@@ -280,7 +283,9 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * the failure wins, as asyncio's TaskGroup raises its ExceptionGroup
  * rather than the CancelledError; a scope still says it expired);
  * AQ_EPERM outside a task; AQ_EINVAL if g is NULL; AQ_EDEADLK if the
- * caller is a child of g (it would wait for itself; nothing done);
+ * caller is a child of g (it would wait for itself; nothing done: only
+ * g's own children are seen so, not a task a child spawned or a child of
+ * a group inside one, whose wait on g never ends while it runs);
  * AQ_ECANCELED if the caller was cancelled and AQ_ETIMEDOUT (the _until
  * form, or a timeout scope) if the deadline passed, no child having
  * failed: in both, the children were cancelled and have all returned
@@ -288,7 +293,9 @@ AQ_EXTERN int aq_group_spawn(aq_group *g, aq_group_fn fn, void *arg);
  * or aq_loop_free's, which cancels every task past shields, returns it
  * with children still live: free the group after aq_run or
  * aq_loop_free returns); AQ_ENOMEM in a compact task with no
- * memory to park (nothing done: no child is cancelled). Several tasks
+ * memory to park (nothing done: no child is cancelled; looked at before
+ * the caller's cancel, since a cancelled waiter must park to reap).
+ * Several tasks
  * may wait on one group:
  * the first whose wait is cut short cancels the children for all, and
  * the others' waits then return once the children have (AQ_OK if none
