@@ -16,9 +16,10 @@
  * with the semantics of CPython 3.13's asyncio.Queue, LifoQueue and
  * PriorityQueue, including task_done()/join() and shutdown(), and depart
  * from them only where libaq gives a stronger guarantee, each said where
- * it applies (queue.h): no barging, an item handed over leaves qsize at
- * once, a handed item is never lost to a cancel, priority ties go by
- * insertion order.
+ * it applies (queue.h): no barging (so a waiting putter's item is
+ * stored before a later get, which matters to LIFO and PRIORITY order),
+ * an item handed over leaves qsize at once, a handed item is never lost
+ * to a cancel, priority ties go by insertion order.
  *
  * Conventions:
  * - Every fallible call returns int: AQ_OK (0) or a negative AQ_E* code.

@@ -22,7 +22,12 @@ extern "C" {
  * or try_get can never overtake a waiter already woken (no barging).
  * An item handed over is the getter's at once: unlike CPython, which
  * keeps it queued until the woken getter runs, qsize, empty and full no
- * longer count it, and shutdown(immediate) cannot take it back.
+ * longer count it, and shutdown(immediate) cannot take it back. On a
+ * LIFO or PRIORITY queue the item a waiting putter brings is thus in
+ * storage by the next get, which may return it: a full LIFO queue of
+ * maxsize 2 holding 1, 2 with a put of 3 waiting gives 2 then 3 to two
+ * gets made at once, where CPython gives 2 then 1 (its putter has not
+ * run yet). FIFO order is the same either way.
  *
  * Every successful put adds one unfinished task; task_done() removes
  * it, and so does the discarding of a stored item (an immediate

@@ -243,7 +243,12 @@ AQ_EXTERN int aq_barrier_broken(const aq_barrier *b);
  * child still running, at once, as the failing child returns (asyncio
  * does it from a callback one loop step later, so there a sibling that
  * is already ready runs on to its next await first), and the group's
- * wait reports it. Cancelling the
+ * wait reports it. The task that spawned them is not cancelled, where
+ * asyncio cancels the body of `async with TaskGroup()` at its next await:
+ * it runs on until its aq_group_wait, which then returns AQ_EGROUP once
+ * the children have returned. To stop it at the first failure, run that
+ * work as a child too, or wait with a select that has the group's
+ * clause (AQ_GROUP). Cancelling the
  * waiting task, or its deadline, cancels the children too, and the wait
  * returns only once every child has returned: no child outlives the
  * group's wait. Children run on the spawning task's loop; the group owns
