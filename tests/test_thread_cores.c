@@ -307,6 +307,86 @@ TEST(test_cores_wait_under_way_at_stop)
     }
 }
 
+/* aq_cores_stop settles every loop (waits for its pool jobs' ends and
+ * runs them) before it frees any: loop 1's job, still running as the
+ * stop begins, posts to loop 0, and its cleanup, run by the stop, spawns
+ * onto core 0. Both must find loop 0 ended (AQ_EINVAL), not freed (a
+ * reviewer's reproducers: ASan's heap-use-after-free of loop 0, freed
+ * while loop 1's free waited for the job). */
+static _Atomic int late_started, late_post_rc = PENDING,
+                                 late_spawn_rc = PENDING;
+
+static void *late_job(void *arg)
+{
+    aq_cores *c = arg;
+    late_started = 1;
+    usleep(100 * 1000); /* the stop has begun (stopper, below) */
+    late_post_rc = aq_loop_post(aq_cores_loop(c, 0), nop_post, NULL);
+    return arg;
+}
+
+static void spawn_cleanup(void *result, void *arg)
+{
+    (void)arg;
+    late_spawn_rc = aq_cores_spawn(result, 0, sleeper, NULL);
+}
+
+static void *late_caller(void *arg)
+{
+    ASSERT_RC(aq_to_thread_ex(late_job, arg, spawn_cleanup, NULL, AQ_NEVER),
+              AQ_ECANCELED);
+    return NULL;
+}
+
+TEST(test_cores_stop_settles_every_loop_before_freeing)
+{
+    aq_cores *c;
+    ASSERT_OK(aq_cores_start(&c, 2));
+    ASSERT_OK(aq_cores_spawn(c, 1, late_caller, c));
+    while (!late_started)
+        usleep(1000);
+    ASSERT_OK(aq_cores_stop(c));
+    ASSERT_RC(late_post_rc, AQ_EINVAL);
+    ASSERT_RC(late_spawn_rc, AQ_EINVAL);
+}
+
+/* aq_cores_stop from a loop nested in a post of one of c's loops runs on
+ * that loop's thread, which it would join: AQ_EDEADLK, directly or
+ * through a pool job (before, the direct call returned AQ_OK with the
+ * thread never joined, then used c freed: ASan; through the job, it
+ * hung). */
+static _Atomic int nested_done;
+static _Atomic int nested_rc[2] = {PENDING, PENDING};
+
+static void *nested_main(void *arg)
+{
+    nested_rc[0] = aq_cores_stop(arg);
+    void *r = NULL;
+    ASSERT_OK(aq_to_thread(stop_in_a_job, NULL, &r));
+    nested_rc[1] = (int)(intptr_t)r;
+    return NULL;
+}
+
+static void run_nested(void *arg)
+{
+    ASSERT_OK(aq_run(nested_main, arg, NULL));
+    nested_done = 1;
+}
+
+TEST(test_cores_stop_from_a_loop_nested_in_a_post)
+{
+    memset(&g, 0, sizeof g);
+    ASSERT_OK(aq_cores_start(&g.c, 2));
+    ASSERT_OK(aq_cores_spawn(g.c, 0, sleeper, NULL));
+    ASSERT_OK(aq_loop_post(aq_cores_loop(g.c, 0), run_nested, g.c));
+    while (!nested_done)
+        usleep(1000);
+    ASSERT_RC(nested_rc[0], AQ_EDEADLK);
+    ASSERT_RC(nested_rc[1], AQ_EDEADLK);
+    ASSERT_OK(aq_cores_stop(g.c)); /* it was left running */
+    ASSERT_EQ(g.cancelled, 1);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_cores_fan_out);
@@ -315,5 +395,7 @@ int main(int argc, char **argv)
     RUN(test_cores_bad_input);
     RUN(test_cores_loop_ended_early);
     RUN(test_cores_wait_under_way_at_stop);
+    RUN(test_cores_stop_settles_every_loop_before_freeing);
+    RUN(test_cores_stop_from_a_loop_nested_in_a_post);
     return t_done();
 }

@@ -24,8 +24,9 @@ extern "C" {
  * as busy). The first call also opens the loop to aq_loop_post: make it
  * on the loop's thread (or before the loop runs), before another thread
  * may post. Keeping a loop alive also makes its tasks return to the loop
- * after each iteration, so posts and fds are served within 16 task
- * switches even while tasks stay busy.
+ * after each iteration, so posts and fds are served within 16 loop
+ * iterations even while tasks stay busy (an iteration runs every task
+ * that was ready: with many tasks, that is many switches).
  * Returns: AQ_OK; AQ_EINVAL if loop is NULL, or on 0 if the loop is not
  * kept alive; AQ_ENOMEM or -errno (eventfd, epoll) on the first call.
  * Does not suspend. Not thread-safe: the loop's thread only. */
@@ -46,7 +47,10 @@ AQ_EXTERN int aq_loop_keep_alive(aq_loop *loop, int on);
  * destructor): to lose none, stop the threads that post, then run the
  * loop once more (aq_loop_run_ready) before aq_loop_free.
  * Returns: AQ_OK; AQ_EINVAL if loop or fn is NULL, or the loop is not
- * open to posts (aq_loop_keep_alive was never called, or aq_loop_free
+ * open to posts (neither aq_loop_keep_alive nor anything that opens it
+ * for its own wake-ups was called: a task's aq_to_thread or wait on a
+ * shared queue does, and its posts are then taken as those of a loop
+ * whose keep-alive count is back to 0, above; or aq_loop_free
  * has reaped its tasks and closed it: a post accepted while the free
  * still reaped them is dropped, as above, or it is an aq_cores loop
  * that has ended); AQ_ENOMEM. Does not
@@ -252,15 +256,18 @@ AQ_EXTERN int aq_cores_wait(aq_cores *c);
  * and frees c. Spawns and posts a loop had accepted still run first (a
  * spawned task starts cancelled: its first suspending call returns
  * AQ_ECANCELED); the tasks being cancelled may still spawn, and get
- * AQ_EINVAL from a loop that has ended. Returns: AQ_OK; AQ_EINVAL if c
- * is NULL; AQ_EDEADLK if called from one of c's loops, or from a pool
- * job (aq_to_thread) that a task of one of them waits for (c is then
- * left running). Blocks the thread. Any thread but c's loops'; no other
- * thread may begin a call on c once it has begun (an aq_cores_wait
- * already under way is waited for), and every aq_cores_spawn made by
- * another thread must have returned before it begins: a spawn still
- * under way would touch c once freed (join or signal those threads
- * first). */
+ * AQ_EINVAL from a loop that has ended, as do the pool jobs they leave
+ * running and those jobs' cleanups (run within the stop), which may post
+ * or spawn to any loop of c: no loop is freed until every one has
+ * settled. Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if called
+ * from one of c's threads (from its loop, or from a loop nested in one of
+ * its posts), or from a pool job (aq_to_thread) that a task there waits
+ * for (c is then left running). Blocks the thread. Any thread but c's
+ * loops'; no other thread may begin a call on c once it has begun (an
+ * aq_cores_wait already under way is waited for), and every
+ * aq_cores_spawn made by another thread must have returned before it
+ * begins: a spawn still under way would touch c once freed (join or
+ * signal those threads first). */
 AQ_EXTERN int aq_cores_stop(aq_cores *c);
 
 /* ===================================================================== */

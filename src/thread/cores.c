@@ -9,7 +9,8 @@
  *   closes its inbox (posts accepted run, later ones are refused), then
  *   cancels its tasks and runs them to their end, on the thread they ran
  *   on. The loop's memory stays until aq_cores_stop frees it after the
- *   join, so that a spawn, a post or a stop made to an ended loop (the
+ *   joins and after every loop has settled (its pool jobs' ends run), so
+ *   that a spawn, a post or a stop made to an ended loop (the
  *   user may still hold aq_cores_loop's pointer) touches no freed memory
  *   and gets AQ_EINVAL.
  * - A spawn from another thread is a post (aq_loop_post) whose record is
@@ -102,13 +103,19 @@ static void *core_main(void *arg)
 }
 
 /* Stops and joins the first n cores, waits out the threads returning
- * from aq_cores_wait, then frees the loops and c. */
+ * from aq_cores_wait, then frees the loops and c. Every loop is settled
+ * (its pool jobs' ends awaited and run) before any is freed: a job of one
+ * loop, or the cleanup its end runs here, may still post or spawn to
+ * another (a reviewer's reproducers: a use after free of loop 0 while
+ * loop 1's free waited for its job), and must find it ended, not gone. */
 static void teardown(aq_cores *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         aq_loop_stop(c->cores[i].loop);
     for (size_t i = 0; i < n; i++)
         pthread_join(c->cores[i].thread, NULL);
+    for (size_t i = 0; i < n; i++)
+        aq__inbox_settle(c->cores[i].loop);
     while (atomic_load(&c->waiters) > 0) /* live is 0: on their way out */
         sched_yield();
     for (size_t i = 0; i < n; i++)
@@ -223,11 +230,13 @@ int aq_cores_stop(aq_cores *c)
 {
     if (!c)
         return aq_einval("cores is NULL");
-    /* Its own loop would never stop: called from one of them, or from a
-     * pool job (aq_to_thread) that one of them waits for. */
+    /* Its own thread would never be joined: called from one of them (its
+     * loop, or a loop nested in one of its posts), or from a pool job
+     * (aq_to_thread) that one of them waits for. */
     for (size_t i = 0; i < c->n; i++)
-        if (aq__thread_loop == c->cores[i].loop ||
-            aq__job_loop == c->cores[i].loop)
+        if (pthread_equal(pthread_self(), c->cores[i].thread) ||
+            (aq__job_caller &&
+             pthread_equal(*aq__job_caller, c->cores[i].thread)))
             return AQ_EDEADLK;
     teardown(c, c->n);
     return AQ_OK;

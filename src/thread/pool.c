@@ -55,6 +55,7 @@ typedef struct job {
     aq_cleanup_fn cleanup;
     void *result;         /* fn's, written by the worker before the send */
     aq_loop *loop;        /* the caller's */
+    pthread_t caller;     /* the thread running it (aq__job_caller) */
     aq__post *done;       /* reserved: runs done(job) on the loop */
     aq_list waiters;      /* the waiting call's record, while it waits */
     int refs;             /* the call (until it has looked for the job
@@ -82,7 +83,7 @@ static struct {
 
 /* Set while a worker runs a job (thread.h): from there, aq_pool_shutdown
  * would join its own thread. */
-_Thread_local aq_loop *aq__job_loop;
+_Thread_local const pthread_t *aq__job_caller;
 
 static void *worker(void *unused)
 {
@@ -99,9 +100,9 @@ static void *worker(void *unused)
         job *j = aq__list_entry(aq__list_pop_front(&pool.jobs), job, link);
         pool.queued--;
         pthread_mutex_unlock(&pool.mu);
-        aq__job_loop = j->loop;
+        aq__job_caller = &j->caller;
         j->result = j->fn(j->arg);
-        aq__job_loop = NULL;
+        aq__job_caller = NULL;
         aq__post_send(j->loop, j->done); /* j is the loop's from here */
         pthread_mutex_lock(&pool.mu);
     }
@@ -244,6 +245,7 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
         j->arg = arg;
         j->cleanup = cleanup;
         j->loop = l;
+        j->caller = pthread_self();
         j->refs = 2;
         aq__list_init(&j->waiters);
         rc = submit(j);
@@ -345,7 +347,7 @@ int aq_pool_set_size(size_t n)
 
 int aq_pool_shutdown(void)
 {
-    if (aq__job_loop) /* a job's fn: the worker would join itself */
+    if (aq__job_caller) /* a job's fn: the worker would join itself */
         return AQ_EDEADLK;
     pthread_mutex_lock(&pool.mu);
     if (pool.stopping) {

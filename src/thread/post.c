@@ -256,10 +256,11 @@ void aq__inbox_close(aq_loop *l)
     aq__thread_loop = outer;
 }
 
-static void inbox_free(aq_loop *l)
+void aq__inbox_settle(aq_loop *l)
 {
-    aq__io *io = l->io;
     inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    if (!in)
+        return;
     shut(in);
     post *p = take_all(in);
     wait_senders(in); /* a reserved post's sender may still be waking us */
@@ -271,6 +272,13 @@ static void inbox_free(aq_loop *l)
             p->fn(p->arg); /* may still use the inbox (keep-alive) */
         aq__free(p);
     }
+}
+
+static void inbox_free(aq_loop *l)
+{
+    aq__io *io = l->io;
+    inbox *in = atomic_load_explicit(&l->inbox, memory_order_relaxed);
+    aq__inbox_settle(l); /* nothing left if it was settled already */
     atomic_store_explicit(&l->inbox, NULL, memory_order_relaxed);
     pthread_cond_destroy(&in->sent);
     pthread_mutex_destroy(&in->mu);

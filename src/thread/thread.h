@@ -100,11 +100,20 @@ AQ__HIDDEN void aq__post_send_owned(aq_loop *l, aq__post *p);
  * ones, in aq_loop_free: this does not wait for them. Nothing if l was
  * never open to posts. */
 AQ__HIDDEN void aq__inbox_close(aq_loop *l);
+/* aq_loop_free's first step, which it skips if done already: refuses
+ * posts, waits until every reserved post is sent and runs them, drops
+ * the rest; l's memory stays, so that a post made to it meanwhile gets
+ * AQ_EINVAL. For freeing several loops whose pool jobs and cleanups may
+ * still post to each other (aq_cores_stop). Not on l's thread while it
+ * runs. Nothing if l was never open to posts. */
+AQ__HIDDEN void aq__inbox_settle(aq_loop *l);
 
-/* In a pool worker (pool.c), the loop whose task waits for the job the
+/* In a pool worker (pool.c), the thread whose task waits for the job the
  * worker runs (NULL between jobs, and in every other thread): a call
- * that would wait for that loop to end must refuse (aq_cores_stop). */
-extern _Thread_local aq_loop *aq__job_loop;
+ * that would wait for that thread to end must refuse (aq_cores_stop). A
+ * thread, not a loop: the task may run on a loop nested in a post of the
+ * loop that thread is for. */
+extern _Thread_local const pthread_t *aq__job_caller;
 
 /* What the process's exit does to the pool (pool.c's destructor): waits
  * for a shutdown under way on another thread, then shuts it down. */
