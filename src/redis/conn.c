@@ -13,9 +13,13 @@
  *   tasks queue in one turn of the loop leave in one write: that is the
  *   pipelining, with no timer and no batch size to tune.
  * - The socket is watched edge-triggered: after a readable event the
- *   driver reads until the kernel holds no byte more (FIONREAD), since
- *   hiredis reads at most 16 KiB a call and no new edge would come for
- *   the rest.
+ *   driver reads while a peek finds more (recv MSG_PEEK), since hiredis
+ *   reads at most 16 KiB a call and no new edge would come for the rest;
+ *   and a peek that finds the end of the stream reads it too, because
+ *   the server's close may come in the same edge as its last reply (a
+ *   reviewer's reproducer: counting the bytes with FIONREAD, which has no
+ *   count for a close, left the socket in CLOSE_WAIT and every call
+ *   waiting for ever).
  * - A lost connection completes every command in flight with a NULL
  *   reply (hiredis does that before its disconnect callback); the callers
  *   decide whether to send again. ac is NULL and `up` clear from then
@@ -28,7 +32,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define BACKOFF_MIN (10 * AQ_MSEC)
@@ -179,10 +183,11 @@ static int pump(aq__rq_conn *c)
             return AQ_OK;
         }
         if (i == 0) {
-            int fd = aq_fd_fileno(c->fd), n;
-            do
+            int fd = aq_fd_fileno(c->fd);
+            char byte;
+            do /* until nothing is left: > 0 more bytes, 0 the close */
                 redisAsyncHandleRead(c->ac);
-            while (c->ac && ioctl(fd, FIONREAD, &n) == 0 && n > 0);
+            while (c->ac && recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0);
             if (!c->ac)
                 return AQ_OK;
         }

@@ -5,7 +5,9 @@
  * every client. */
 #include "redis_helpers.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <limits.h>
 
@@ -658,6 +660,63 @@ TEST(reconnects_after_the_server_drops_clients)
     t_main(reconnect_main, NULL);
 }
 
+/* The server's close in the same read as a reply: the reading
+ * connection's round (the shutdown key's GET, then XREADGROUP BLOCK) is
+ * out, the GET's reply comes, and the connection is killed, while the
+ * loop's thread is held, so that one edge brings both. The driver read
+ * while FIONREAD counted bytes, and a close has none: it never read the
+ * end, the socket stayed in CLOSE_WAIT and the get waited until its
+ * deadline though an item was put (a reviewer's reproducer, 3 runs of
+ * 3). */
+static void *kill_clients_soon(void *arg)
+{
+    (void)arg;
+    char out[64];
+    usleep(100 * 1000);
+    cli(out, sizeof out, "CLIENT KILL TYPE normal SKIPME yes");
+    return NULL;
+}
+
+static void *get_within_3s(void *arg)
+{
+    char item[ITEM];
+    int rc = aq_redis_queue_get_until(arg, item, aq_now() + 3 * AQ_SEC);
+    if (rc == AQ_OK)
+        rc = aq_redis_queue_task_done(arg);
+    return IARG(rc);
+}
+
+static void *close_with_a_reply_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:closereply", "c1");
+    c.block = 5 * AQ_SEC;
+    aq_redis_queue *q = open_q(&c);
+    aq_task *t;
+    ASSERT_OK(aq_spawn(&t, get_within_3s, q));
+    for (int i = 0; i < 5; i++)
+        ASSERT_OK(aq_yield()); /* its round written */
+    pthread_t killer;
+    ASSERT_EQ(pthread_create(&killer, NULL, kill_clients_soon, NULL), 0);
+    usleep(300 * 1000); /* the loop held: the reply and the close arrive */
+    ASSERT_EQ(pthread_join(killer, NULL), 0);
+    ASSERT_OK(aq_sleep(100 * AQ_MSEC));
+    ASSERT_OK(aq_redis_queue_put(q, "after-01"));
+    void *res;
+    ASSERT_OK(aq_task_wait(t, &res));
+    ASSERT_OK((int)IVAL(res));
+    ASSERT_OK(aq_task_release(t));
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT(st.reconnects >= 1);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(a_close_read_with_a_reply_is_seen)
+{
+    t_main(close_with_a_reply_main, NULL);
+}
+
 /* Clients dropped again and again while puts and gets flow: hiredis
  * writes with write(2), and a write on a connection the server reset
  * raised SIGPIPE, whose default action killed the process (a reviewer's
@@ -788,6 +847,7 @@ int main(int argc, char **argv)
     RUN(bad_item_buried_after_script_flush);
     RUN(entries_buried_by_a_take_back_are_not_handed_out);
     RUN(reconnects_after_the_server_drops_clients);
+    RUN(a_close_read_with_a_reply_is_seen);
     RUN(survives_the_server_dropping_clients_under_load);
     RUN(timed_out_gets_give_their_slot_back);
     RUN(durations_as_large_as_int64);
