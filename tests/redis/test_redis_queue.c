@@ -660,6 +660,15 @@ TEST(reconnects_after_the_server_drops_clients)
     t_main(reconnect_main, NULL);
 }
 
+/* Closes q once it has reconnected at least n times. */
+static void close_after_reconnects(aq_redis_queue *q, long n)
+{
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT(st.reconnects >= n);
+    ASSERT_OK(aq_redis_queue_close(q));
+}
+
 /* The server's close in the same read as a reply: the reading
  * connection's round (the shutdown key's GET, then XREADGROUP BLOCK) is
  * out, the GET's reply comes, and the connection is killed, while the
@@ -706,10 +715,7 @@ static void *close_with_a_reply_main(void *arg)
     ASSERT_OK(aq_task_wait(t, &res));
     ASSERT_OK((int)IVAL(res));
     ASSERT_OK(aq_task_release(t));
-    aq_redis_stats st;
-    ASSERT_OK(aq_redis_queue_stats(q, &st));
-    ASSERT(st.reconnects >= 1);
-    ASSERT_OK(aq_redis_queue_close(q));
+    close_after_reconnects(q, 1);
     return NULL;
 }
 TEST(a_close_read_with_a_reply_is_seen)
@@ -761,10 +767,7 @@ static void *drops_main(void *arg)
     }
     ASSERT(g_puts > 0);
     ASSERT_OK(aq_redis_queue_put(q, "after-01")); /* the link works */
-    aq_redis_stats st;
-    ASSERT_OK(aq_redis_queue_stats(q, &st));
-    ASSERT(st.reconnects >= 2);
-    ASSERT_OK(aq_redis_queue_close(q));
+    close_after_reconnects(q, 2);
     return NULL;
 }
 TEST(survives_the_server_dropping_clients_under_load)
