@@ -44,7 +44,10 @@
  * A dead-letter entry has the fields "reason" ("deliveries N", N the
  * deliveries it had, or "bad item"), "id" (its id in the queue's
  * stream), then the entry's own fields ("item" and its bytes, for one
- * of libaq's).
+ * of libaq's). An entry of more than 3,000 fields (one no libaq put
+ * makes) moves as several dead-letter entries, each with the same "id", a
+ * field "part" = "k/n" after it, and the next 3,000 of its fields: a
+ * Redis script can pass no more than about 8,000 values to one XADD.
  *
  * maxsize, qsize and join count the entries not yet acknowledged:
  * undelivered plus pending, over all members. Acknowledged entries leave
@@ -117,7 +120,9 @@ typedef struct aq_redis_config {
                               maxsize entries are not yet acknowledged */
     int64_t claim_idle;    /* ns an entry may stay unacknowledged with a
                               member that no longer touches it before a
-                              sweep takes it (<= 0: the default, 30 s) */
+                              sweep takes it (<= 0: the default, 30 s;
+                              the server counts whole milliseconds: a
+                              part of one is rounded up) */
     int64_t sweep_every;   /* ns between this member's sweeps (default
                               claim_idle / 3); < 0: none but those made by
                               aq_redis_queue_sweep. A member that holds
@@ -354,7 +359,9 @@ typedef struct aq_redis_stats {
                           or a claim, counted at each (one taken back
                           twice, as across a server restart, counts
                           twice) */
-    long dead;         /* entries this member moved to "<stream>:dead" */
+    long dead;         /* entries this member moved to "<stream>:dead"
+                          (counted as each move is sent: one the server
+                          fails is counted too) */
     long reconnects;   /* connections made again after a loss */
     long commands;     /* commands sent on both connections */
     long writes;       /* socket writes that sent them: commands / writes

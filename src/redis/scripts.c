@@ -26,14 +26,24 @@
 #include <string.h>
 
 /* Moves entry id (its fields, or none if deleted) to the dead-letter
- * stream with a reason, and takes it out of the queue. */
-#define BURY                                                               \
-    "local function bury(s, dead, g, id, fields, reason)\n"               \
-    "  local a = {'reason', reason, 'id', id}\n"                          \
-    "  if fields then for _, v in ipairs(fields) do a[#a + 1] = v end end\n" \
-    "  redis.call('XADD', dead, '*', unpack(a))\n"                       \
-    "  redis.call('XACK', s, g, id)\n"                                    \
-    "  redis.call('XDEL', s, id)\n"                                       \
+ * stream with a reason, and takes it out of the queue. Lua 5.1 unpacks
+ * fewer than 8,000 values into a call, so an entry with more than 3,000
+ * fields moves as several dead-letter entries, each with a 'part' field
+ * "k/n" and the next 3,000 fields (one XADD of them all failed: the entry
+ * stayed pending for ever, and a member holding it could not reopen). */
+#define BURY                                                                 \
+    "local function bury(s, dead, g, id, fields, reason)\n"                  \
+    "  local n, per = fields and #fields or 0, 6000\n"                       \
+    "  local parts = math.max(1, math.ceil(n / per))\n"                      \
+    "  for p = 1, parts do\n"                                                \
+    "    local a = {'reason', reason, 'id', id}\n"                           \
+    "    if parts > 1 then a[5] = 'part' a[6] = p .. '/' .. parts end\n"     \
+    "    for i = (p - 1) * per + 1, math.min(p * per, n) do\n"               \
+    "      a[#a + 1] = fields[i] end\n"                                      \
+    "    redis.call('XADD', dead, '*', unpack(a))\n"                         \
+    "  end\n"                                                                \
+    "  redis.call('XACK', s, g, id)\n"                                       \
+    "  redis.call('XDEL', s, id)\n"                                          \
     "end\n"
 
 const char *const aq__rq_script_src[RQ_NSCRIPTS] = {

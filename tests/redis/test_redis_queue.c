@@ -5,6 +5,8 @@
  * every client. */
 #include "redis_helpers.h"
 
+#include <hiredis/hiredis.h>
+
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -594,6 +596,73 @@ TEST(bad_item_buried_after_script_flush)
     t_main(bury_after_flush_main, NULL);
 }
 
+/* An entry of 4,000 fields and no item: its move to the dead-letter
+ * stream was one XADD of 8,004 values, which a script cannot unpack
+ * ("too many results to unpack"): the entry stayed pending, join waited
+ * for ever and stats.dead counted a move that never happened (a
+ * reviewer's reproducer). It moves as two parts, every field kept. */
+#define MANY_FIELDS 4000
+
+static redisContext *server_link(void)
+{
+    const char *addr = getenv("AQ_REDIS");
+    char host[64];
+    int port = 0;
+    ASSERT(addr && sscanf(addr, "%63[^:]:%d", host, &port) == 2);
+    redisContext *r = redisConnect(host, port);
+    ASSERT(r && !r->err);
+    return r;
+}
+
+static void add_entry_of_many_fields(redisContext *r, const char *stream)
+{
+    enum { ARGS = 3 + 2 * MANY_FIELDS };
+    static char names[MANY_FIELDS][8];
+    static const char *argv[ARGS];
+    argv[0] = "XADD", argv[1] = stream, argv[2] = "*";
+    for (int i = 0; i < MANY_FIELDS; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        argv[3 + 2 * i] = names[i];
+        argv[4 + 2 * i] = "v";
+    }
+    redisReply *rep = redisCommandArgv(r, ARGS, argv, NULL);
+    ASSERT(rep && rep->type == REDIS_REPLY_STRING);
+    freeReplyObject(rep);
+}
+
+static void *many_fields_main(void *arg)
+{
+    (void)arg;
+    aq_redis_config c = cfg_for("t:manyfields", "c1");
+    aq_redis_queue *q = open_q(&c);
+    redisContext *r = server_link();
+    char item[ITEM];
+    add_entry_of_many_fields(r, "t:manyfields");
+    ASSERT_RC(aq_redis_queue_get_until(q, item, aq_now() + 300 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    ASSERT_OK(aq_redis_queue_join_until(q, aq_now() + 2 * AQ_SEC));
+    redisReply *dead = redisCommand(r, "XRANGE t:manyfields:dead - +");
+    ASSERT(dead && dead->type == REDIS_REPLY_ARRAY);
+    ASSERT_EQ(dead->elements, 2);
+    size_t kept = 0;
+    for (size_t k = 0; k < dead->elements; k++) {
+        redisReply *fields = dead->element[k]->element[1];
+        ASSERT_EQ(strcmp(fields->element[0]->str, "reason"), 0);
+        ASSERT_EQ(strcmp(fields->element[4]->str, "part"), 0);
+        ASSERT_EQ(strcmp(fields->element[5]->str, k ? "2/2" : "1/2"), 0);
+        kept += fields->elements - 6;
+    }
+    ASSERT_EQ(kept, 2 * MANY_FIELDS);
+    freeReplyObject(dead);
+    aq_redis_stats st;
+    ASSERT_OK(aq_redis_queue_stats(q, &st));
+    ASSERT_EQ(st.dead, 1);
+    redisFree(r);
+    ASSERT_OK(aq_redis_queue_close(q));
+    return NULL;
+}
+TEST(entry_of_many_fields_buried_in_parts) { t_main(many_fields_main, NULL); }
+
 /* Entries read ahead, then moved to the dead-letter stream by the
  * take-back that follows a reconnection (it counts a delivery): the
  * handle no longer hands them out (they went to the stream and to later
@@ -848,6 +917,7 @@ int main(int argc, char **argv)
     RUN(promised_entry_acknowledged_before_its_get_ran);
     RUN(promised_entry_gone_then_one_held_free);
     RUN(bad_item_buried_after_script_flush);
+    RUN(entry_of_many_fields_buried_in_parts);
     RUN(entries_buried_by_a_take_back_are_not_handed_out);
     RUN(reconnects_after_the_server_drops_clients);
     RUN(a_close_read_with_a_reply_is_seen);
