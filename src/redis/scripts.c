@@ -143,11 +143,17 @@ const char *const aq__rq_script_src[RQ_NSCRIPTS] = {
         "return {buried, out, cur}\n",
 };
 
-/* Moves entry id to the dead-letter stream. KEYS: stream, dead. ARGV:
- * group, id, reason. Sent whole (EVAL) by a caller that awaits no reply
- * (get.c's bad item), where a NOSCRIPT would go unseen: not loaded. */
+/* Moves entry id to the dead-letter stream, if it is still pending in
+ * the group: a read's reply that came late may carry an entry that the
+ * take-back after a reconnection has moved already (a second move put a
+ * second dead-letter entry, without its fields). KEYS: stream, dead.
+ * ARGV: group, id, reason. 1 if moved, else 0. Sent whole (EVAL) by a
+ * caller that awaits no reply (get.c's bad item), where a NOSCRIPT would
+ * go unseen: not loaded. */
 const char aq__rq_bury_src[] =
     BURY
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+    "if #p == 0 then return 0 end\n"
     "local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])[1]\n"
     "bury(KEYS[1], KEYS[2], ARGV[1], ARGV[2], e and e[2], ARGV[3])\n"
     "return 1\n";

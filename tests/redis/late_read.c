@@ -4,19 +4,24 @@
  * other connection cut. The take-back that follows the reconnection
  * hands the entry to the get, which acknowledges it; then the late reply
  * comes, and a second get must not be handed the entry again. Prints one
- * "name value" line per step. Address in argv[1]. */
+ * "name value" line per step. Address in argv[1]. With argv[2] "bad",
+ * the entry is a bad item on stream "latebad": the take-back moves it to
+ * the dead-letter stream, and the late reply must not move it again. */
 #include <aq.h>
 #include <aq/redis.h>
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 static aq_redis_queue *q;
+static int bad; /* the entry is a bad item: no get is handed it */
 
 static void *get_and_ack(void *arg)
 {
     char *item = arg;
-    int rc = aq_redis_queue_get_until(q, item, aq_now() + 10 * AQ_SEC);
+    int rc =
+        aq_redis_queue_get_until(q, item, aq_now() + (bad ? 3 : 10) * AQ_SEC);
     printf("get %s\n", aq_errname(rc));
     if (rc == AQ_OK)
         printf("task_done %s\n", aq_errname(aq_redis_queue_task_done(q)));
@@ -26,7 +31,7 @@ static void *get_and_ack(void *arg)
 static void *member(void *arg)
 {
     aq_redis_config cfg = {.addr = arg,
-                           .stream = "late",
+                           .stream = bad ? "latebad" : "late",
                            .consumer = "m1",
                            .item_size = 8,
                            .block = 3 * AQ_SEC,
@@ -55,14 +60,16 @@ static void *member(void *arg)
     aq_redis_queue_stats(q, &st);
     printf("acks %ld\nacks_late %ld\nreconnects %ld\n", st.acks, st.acks_late,
            st.reconnects);
+    printf("dead %ld\n", st.dead);
     aq_redis_queue_close(q);
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2)
+    if (argc != 2 && argc != 3)
         return 2;
+    bad = argc == 3 && strcmp(argv[2], "bad") == 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     return aq_run(member, argv[1], NULL) != AQ_OK;
 }

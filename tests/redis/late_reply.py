@@ -12,6 +12,11 @@ take-back claims the entry (pending for it) and hands it to the get,
 which acknowledges it. Then the late reply comes: the member must not
 hold the entry again (a second get times out, nothing is acknowledged
 late).
+
+Then the same with a bad item (3 bytes where items are 8) on stream
+"latebad": the take-back moves it to the dead-letter stream, and the late
+reply must not move it a second time (a reviewer's reproducer: two
+dead-letter entries for one, the second without its item).
 """
 import os
 import subprocess
@@ -45,33 +50,54 @@ class HoldRead:
         return HOLD_S
 
 
-def main():
+def run(member, bad):
+    """One scenario; returns the names of what came out wrong."""
+    stream = "latebad" if bad else "late"
     with RedisServer() as srv:
         relay = None
         hold = HoldRead(lambda: relay.links)
         relay = Relay(srv.port, hold)
-        p = subprocess.Popen([sys.argv[1], relay.addr], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+        p = subprocess.Popen([member, relay.addr] + (["bad"] if bad else []),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
         head = [p.stdout.readline().split() for _ in range(2)]
         hold.armed.set()
-        srv.cli("XADD", "late", "*", "item", "lateitem")
+        value = "bad" if bad else "lateitem"
+        srv.cli("XADD", stream, "*", "item", value)
         p.stdin.write("\n")
         p.stdin.flush()
         out, _ = p.communicate(timeout=30)
         sys.stdout.write(out)
-        seen = dict(line.split(" ", 1) for line in out.splitlines())
+        seen = dict(line.split(" ", 1) for line in out.splitlines()
+                    if " " in line)
         seen.update(dict(x for x in head if len(x) == 2))
-        seen["pending"] = srv.cli("XPENDING", "late", "aq").split()[0]
-    want = {"open": "AQ_OK", "get": "AQ_OK", "task_done": "AQ_OK",
-            "item": "lateitem", "get_again": "AQ_ETIMEDOUT", "acks": "1",
-            "acks_late": "0", "pending": "0"}
-    bad = [k for k in want if seen.get(k) != want[k]]
-    if not hold.held or b"lateitem" not in hold.held:
-        bad.append("held (the reply held back: %r)" % (hold.held,))
+        seen["pending"] = srv.cli("XPENDING", stream, "aq").split()[0]
+        seen["dead_entries"] = srv.cli("XLEN", stream + ":dead").strip()
+    if bad:
+        want = {"open": "AQ_OK", "get": "AQ_ETIMEDOUT",
+                "get_again": "AQ_ETIMEDOUT", "pending": "0",
+                "dead_entries": "1"}
+    else:
+        want = {"open": "AQ_OK", "get": "AQ_OK", "task_done": "AQ_OK",
+                "item": "lateitem", "get_again": "AQ_ETIMEDOUT",
+                "acks": "1", "acks_late": "0", "pending": "0",
+                "dead_entries": "0"}
+    wrong = [k for k in want if seen.get(k) != want[k]]
+    if not hold.held or value.encode() not in hold.held:
+        wrong.append("held (the reply held back: %r)" % (hold.held,))
     if int(seen.get("reconnects", "0")) < 1:
-        bad.append("reconnects")
-    if p.returncode != 0 or bad:
-        sys.exit("late_reply: wrong %s (exit %d)" % (bad, p.returncode))
+        wrong.append("reconnects")
+    if p.returncode != 0:
+        wrong.append("exit %d" % p.returncode)
+    return wrong
+
+
+def main():
+    for bad in (False, True):
+        wrong = run(sys.argv[1], bad)
+        if wrong:
+            sys.exit("late_reply%s: wrong %s" % (" (bad item)" if bad else "",
+                                                  wrong))
     print("late_reply: OK")
 
 
