@@ -320,8 +320,8 @@ AQ_EXTERN int aq_redis_queue_shutdown(aq_redis_queue *q, int immediate);
  * every entry still in it, the shutdown key and the acknowledged
  * entries' counter (DEL of the three, one command), so
  * that the name can be used afresh. The dead-letter stream is kept: it
- * holds what failed. Other members' gets and task_dones then fail
- * (AQ_ESERVER, NOGROUP), but a put still succeeds: it makes the stream
+ * holds what failed. Other members' gets then fail (AQ_ESERVER,
+ * NOGROUP), but a put still succeeds: it makes the stream
  * again, without the group, and its item waits there for the next open,
  * which makes the group from the stream's start (nothing is lost; qsize
  * counts it meanwhile). Delete only once the others are done. q stays
