@@ -273,6 +273,44 @@ TEST(test_group_cut_wait_cancels_a_child_spawned_as_it_reaps)
     t_main(late_spawn_main, NULL);
 }
 
+/* A group wait cut by the loop's own end (aq_run's final reaping) marks
+ * the group cancelling as any cut wait does: a spawn while its child
+ * still runs gets AQ_ECANCELED (after the reap's first change, the cancel
+ * was made only inside the reap's loop, which the loop's end skips, and
+ * a second child ran; a reviewer's reproducer). */
+static aq_group *g_ending;
+static int g_ending_wait_rc = PENDING, g_ending_spawn_rc = PENDING;
+
+static void *waits_as_the_loop_ends(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(aq_group_spawn(g_ending, sleeper, IARG(400)));
+    g_ending_wait_rc = aq_group_wait(g_ending, NULL);
+    g_ending_spawn_rc = aq_group_spawn(g_ending, sleeper, IARG(401));
+    return NULL;
+}
+
+static void *ends_with_a_waiter(void *arg)
+{
+    (void)arg;
+    aq_task *w;
+    ASSERT_OK(aq_spawn(&w, waits_as_the_loop_ends, NULL));
+    ASSERT_OK(aq_task_release(w));
+    ASSERT_OK(aq_sleep(AQ_MSEC)); /* it waits */
+    return NULL;                  /* aq_run cancels what is left */
+}
+
+TEST(test_group_wait_cut_by_the_loop_end_refuses_spawns)
+{
+    memset(g_done, 0, sizeof g_done);
+    ASSERT_OK(aq_group_new(&g_ending));
+    t_main(ends_with_a_waiter, NULL);
+    ASSERT_RC(g_ending_wait_rc, AQ_ECANCELED);
+    ASSERT_RC(g_ending_spawn_rc, AQ_ECANCELED);
+    ASSERT_EQ(g_done[400 % 16] + g_done[401 % 16], 0);
+    ASSERT_OK(aq_group_free(g_ending));
+}
+
 static void *select_main(void *arg)
 {
     (void)arg;
@@ -571,6 +609,7 @@ int main(int argc, char **argv)
     RUN(test_group_cancelled_waiter_reaps_children);
     RUN(test_group_refuses_spawns_while_cancelling);
     RUN(test_group_cut_wait_cancels_a_child_spawned_as_it_reaps);
+    RUN(test_group_wait_cut_by_the_loop_end_refuses_spawns);
     RUN(test_group_as_select_clause);
     RUN(test_group_status_apart_from_codes);
     RUN(test_group_failure_beats_a_cut_wait);

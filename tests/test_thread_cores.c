@@ -387,6 +387,113 @@ TEST(test_cores_stop_from_a_loop_nested_in_a_post)
     ASSERT_EQ(g.cancelled, 1);
 }
 
+/* A pool job of c1's, left running by aq_cores_stop(c1) (which waits for
+ * it after joining c1's thread), starts and stops a set c2 of its own:
+ * AQ_OK. The stop compared thread ids, and glibc gives c2's thread the id
+ * of c1's joined one: AQ_EDEADLK (a reviewer's reproducer). */
+static _Atomic int reuse_started, reuse_stop_rc = PENDING;
+
+static void *nothing(void *arg) { return arg; }
+
+static void *starts_and_stops_another_set(void *arg)
+{
+    (void)arg;
+    reuse_started = 1;
+    usleep(100 * 1000); /* c1's thread joined meanwhile */
+    aq_cores *c2;
+    ASSERT_OK(aq_cores_start(&c2, 1));
+    ASSERT_OK(aq_cores_spawn(c2, 0, nothing, NULL));
+    ASSERT_OK(aq_cores_wait(c2));
+    reuse_stop_rc = aq_cores_stop(c2);
+    return NULL;
+}
+
+static void *waits_for_that_job(void *arg)
+{
+    (void)arg;
+    ASSERT_RC(aq_to_thread(starts_and_stops_another_set, NULL, NULL),
+              AQ_ECANCELED);
+    return NULL;
+}
+
+TEST(test_cores_job_stops_another_set_during_a_stop)
+{
+    aq_cores *c1;
+    ASSERT_OK(aq_cores_start(&c1, 1));
+    ASSERT_OK(aq_cores_spawn(c1, 0, waits_for_that_job, NULL));
+    while (!reuse_started)
+        usleep(1000);
+    ASSERT_OK(aq_cores_stop(c1));
+    ASSERT_OK(reuse_stop_rc);
+}
+
+/* aq_cores_stop from a task (of another loop): the cleanups of the pool
+ * jobs it waits for run outside any task, as in aq_loop_free, and no
+ * other task of the caller's loop runs meanwhile (the settle before the
+ * frees ran them as the caller's task: a cleanup's aq_sleep suspended the
+ * stop, and other tasks ran; a reviewer's reproducer). */
+static _Atomic int plain_started, plain_sleep_rc = PENDING;
+static aq_task *_Atomic plain_self = (aq_task *)1;
+static int others_ran;
+static _Atomic int stopping;
+
+static void *short_job(void *arg)
+{
+    plain_started = 1;
+    usleep(100 * 1000);
+    return arg;
+}
+
+static void plain_cleanup(void *result, void *arg)
+{
+    (void)result, (void)arg;
+    plain_self = aq_task_self();
+    plain_sleep_rc = aq_sleep(AQ_MSEC);
+}
+
+static void *calls_short_job(void *arg)
+{
+    (void)arg;
+    ASSERT_RC(aq_to_thread_ex(short_job, NULL, plain_cleanup, NULL, AQ_NEVER),
+              AQ_ECANCELED);
+    return NULL;
+}
+
+static void *ticks(void *arg)
+{
+    (void)arg;
+    while (aq_sleep(100 * AQ_USEC) == AQ_OK)
+        others_ran += stopping;
+    return NULL;
+}
+
+static void *stops_from_a_task(void *arg)
+{
+    (void)arg;
+    aq_task *other;
+    aq_cores *c;
+    ASSERT_OK(aq_spawn(&other, ticks, NULL));
+    ASSERT_OK(aq_cores_start(&c, 1));
+    ASSERT_OK(aq_cores_spawn(c, 0, calls_short_job, NULL));
+    while (!plain_started)
+        ASSERT_OK(aq_sleep(AQ_MSEC));
+    stopping = 1;
+    ASSERT_OK(aq_cores_stop(c));
+    stopping = 0;
+    ASSERT_OK(aq_task_cancel(other));
+    ASSERT_OK(aq_task_wait(other, NULL));
+    ASSERT_OK(aq_task_release(other));
+    return NULL;
+}
+
+TEST(test_cores_stop_runs_cleanups_outside_any_task)
+{
+    t_main(stops_from_a_task, NULL);
+    ASSERT(plain_self == NULL);
+    ASSERT_RC(plain_sleep_rc, AQ_EPERM);
+    ASSERT_EQ(others_ran, 0);
+}
+
 int main(int argc, char **argv)
 {
     RUN(test_cores_fan_out);
@@ -397,5 +504,7 @@ int main(int argc, char **argv)
     RUN(test_cores_wait_under_way_at_stop);
     RUN(test_cores_stop_settles_every_loop_before_freeing);
     RUN(test_cores_stop_from_a_loop_nested_in_a_post);
+    RUN(test_cores_job_stops_another_set_during_a_stop);
+    RUN(test_cores_stop_runs_cleanups_outside_any_task);
     return t_done();
 }

@@ -261,8 +261,10 @@ AQ_EXTERN int aq_cores_wait(aq_cores *c);
  * or spawn to any loop of c: no loop is freed until every one has
  * settled. Returns: AQ_OK; AQ_EINVAL if c is NULL; AQ_EDEADLK if called
  * from one of c's threads (from its loop, or from a loop nested in one of
- * its posts), or from a pool job (aq_to_thread) that a task there waits
- * for (c is then left running). Blocks the thread. Any thread but c's
+ * its posts), or from a pool job (aq_to_thread) made by a task there,
+ * even one whose wait was cut short: the stop would wait for that job
+ * (c is then left running). Two sets whose jobs stop each other's set
+ * wait for each other for ever. Blocks the thread. Any thread but c's
  * loops'; no other thread may begin a call on c once it has begun (an
  * aq_cores_wait already under way is waited for), and every
  * aq_cores_spawn made by another thread must have returned before it

@@ -138,18 +138,21 @@ long aq_group_live(const aq_group *g)
 
 /* Cancels the children and waits until every one has returned, whatever
  * the caller's state: no cancellation, deadline or scope of the caller's
- * cuts it short. Cancels again before each wait: when the last child
- * returns, the group takes children again (child_entry) while this task
- * is only ready, and a task that runs first may spawn one, which the
- * first cancel never reached: uncancelled, it would hold the cut wait
- * for its whole life, or for ever if it waits on the waiter. Inlined,
- * so that a compact task parks from the frame that reserved its room. */
+ * cuts it short (only the loop's own end: it reaps them itself). Cancels
+ * again after each wait: when the last child returns, the group takes
+ * children again (child_entry) while this task is only ready, and a task
+ * that runs first may spawn one, which the first cancel never reached:
+ * uncancelled, it would hold the cut wait for its whole life, or for
+ * ever if it waits on the waiter. Inlined, so that a compact task parks
+ * from the frame that reserved its room. */
 AQ__ALWAYS_INLINE void reap(aq_group *g, aq_task *self)
 {
     aq__uncut saved;
     aq__uncut_begin(self, &saved);
-    while (g->live > 0 && !self->loop->closing) {
-        aq_group_cancel(g);
+    for (;;) {
+        aq_group_cancel(g); /* and the group cancelling while live > 0 */
+        if (g->live == 0 || self->loop->closing)
+            break;
         aq__wait_on(self, &g->waiters, NULL, AQ_NEVER, AQ__W_GROUP, g);
     }
     aq__uncut_end(self, &saved);

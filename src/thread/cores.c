@@ -37,6 +37,7 @@
 
 typedef struct core {
     aq_loop *loop;
+    aq_cores *set; /* its set, for its thread (core_main) */
     pthread_t thread;
 } core;
 
@@ -92,9 +93,13 @@ static void on_spawn_post(void *arg)
     }
 }
 
+_Thread_local const aq_cores *aq__cores_self;
+
 static void *core_main(void *arg)
 {
-    aq_loop *l = arg;
+    core *me = arg; /* loop and set written before the thread began */
+    aq_loop *l = me->loop;
+    aq__cores_self = me->set;
     aq_loop_run(l);     /* kept alive: returns when stopped */
     aq__inbox_close(l); /* spawns accepted start, to be cancelled below */
     aq_loop_keep_alive(l, 0);
@@ -114,8 +119,13 @@ static void teardown(aq_cores *c, size_t n)
         aq_loop_stop(c->cores[i].loop);
     for (size_t i = 0; i < n; i++)
         pthread_join(c->cores[i].thread, NULL);
+    /* Outside any task, as within aq_loop_free: a cleanup may not
+     * suspend the caller's task in the middle of this (a reviewer's
+     * reproducer: it slept there, and other tasks ran). */
+    aq_task *self = aq__plain_begin();
     for (size_t i = 0; i < n; i++)
         aq__inbox_settle(c->cores[i].loop);
+    aq__plain_end(self);
     while (atomic_load(&c->waiters) > 0) /* live is 0: on their way out */
         sched_yield();
     for (size_t i = 0; i < n; i++)
@@ -156,16 +166,19 @@ int aq_cores_start(aq_cores **out, size_t n)
         int rc = aq_loop_new(&l);
         if (rc == AQ_OK && (rc = aq_loop_keep_alive(l, 1)) != AQ_OK)
             aq_loop_free(l);
-        if (rc == AQ_OK &&
-            (rc = -pthread_create(&cores[i].thread, NULL, core_main, l))) {
-            aq_loop_keep_alive(l, 0);
-            aq_loop_free(l);
+        if (rc == AQ_OK) {
+            cores[i].loop = l;
+            cores[i].set = c;
+            if ((rc = -pthread_create(&cores[i].thread, NULL, core_main,
+                                      &cores[i]))) {
+                aq_loop_keep_alive(l, 0);
+                aq_loop_free(l);
+            }
         }
         if (rc != AQ_OK) {
             teardown(c, i);
             return rc;
         }
-        cores[i].loop = l;
     }
     *out = c;
     return AQ_OK;
@@ -233,11 +246,8 @@ int aq_cores_stop(aq_cores *c)
     /* Its own thread would never be joined: called from one of them (its
      * loop, or a loop nested in one of its posts), or from a pool job
      * (aq_to_thread) that one of them waits for. */
-    for (size_t i = 0; i < c->n; i++)
-        if (pthread_equal(pthread_self(), c->cores[i].thread) ||
-            (aq__job_caller &&
-             pthread_equal(*aq__job_caller, c->cores[i].thread)))
-            return AQ_EDEADLK;
+    if (aq__cores_self == c || (aq__in_job && aq__job_cores == c))
+        return AQ_EDEADLK;
     teardown(c, c->n);
     return AQ_OK;
 }

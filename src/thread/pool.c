@@ -55,7 +55,7 @@ typedef struct job {
     aq_cleanup_fn cleanup;
     void *result;         /* fn's, written by the worker before the send */
     aq_loop *loop;        /* the caller's */
-    pthread_t caller;     /* the thread running it (aq__job_caller) */
+    const aq_cores *cores; /* the caller's aq__cores_self */
     aq__post *done;       /* reserved: runs done(job) on the loop */
     aq_list waiters;      /* the waiting call's record, while it waits */
     int refs;             /* the call (until it has looked for the job
@@ -83,7 +83,8 @@ static struct {
 
 /* Set while a worker runs a job (thread.h): from there, aq_pool_shutdown
  * would join its own thread. */
-_Thread_local const pthread_t *aq__job_caller;
+_Thread_local int aq__in_job;
+_Thread_local const aq_cores *aq__job_cores;
 
 static void *worker(void *unused)
 {
@@ -100,9 +101,11 @@ static void *worker(void *unused)
         job *j = aq__list_entry(aq__list_pop_front(&pool.jobs), job, link);
         pool.queued--;
         pthread_mutex_unlock(&pool.mu);
-        aq__job_caller = &j->caller;
+        aq__in_job = 1;
+        aq__job_cores = j->cores;
         j->result = j->fn(j->arg);
-        aq__job_caller = NULL;
+        aq__in_job = 0;
+        aq__job_cores = NULL;
         aq__post_send(j->loop, j->done); /* j is the loop's from here */
         pthread_mutex_lock(&pool.mu);
     }
@@ -245,7 +248,7 @@ static int hand_over(aq_loop *l, job **out, aq_task_fn fn, void *arg,
         j->arg = arg;
         j->cleanup = cleanup;
         j->loop = l;
-        j->caller = pthread_self();
+        j->cores = aq__cores_self;
         j->refs = 2;
         aq__list_init(&j->waiters);
         rc = submit(j);
@@ -347,7 +350,7 @@ int aq_pool_set_size(size_t n)
 
 int aq_pool_shutdown(void)
 {
-    if (aq__job_caller) /* a job's fn: the worker would join itself */
+    if (aq__in_job) /* a job's fn: the worker would join itself */
         return AQ_EDEADLK;
     pthread_mutex_lock(&pool.mu);
     if (pool.stopping) {

@@ -108,12 +108,19 @@ AQ__HIDDEN void aq__inbox_close(aq_loop *l);
  * runs. Nothing if l was never open to posts. */
 AQ__HIDDEN void aq__inbox_settle(aq_loop *l);
 
-/* In a pool worker (pool.c), the thread whose task waits for the job the
- * worker runs (NULL between jobs, and in every other thread): a call
- * that would wait for that thread to end must refuse (aq_cores_stop). A
- * thread, not a loop: the task may run on a loop nested in a post of the
- * loop that thread is for. */
-extern _Thread_local const pthread_t *aq__job_caller;
+/* In a thread of an aq_cores set (cores.c), that set, for the thread's
+ * whole life, whatever loop runs on it (one nested in a post too); NULL
+ * in every other thread. */
+extern _Thread_local const aq_cores *aq__cores_self;
+/* In a pool worker (pool.c), while it runs a job: aq__in_job is 1, and
+ * aq__job_cores is the aq__cores_self of the thread whose task waits for
+ * the job. A call that would wait for that thread to end must refuse
+ * (aq_cores_stop), and one that would join the worker itself
+ * (aq_pool_shutdown). A set, not a thread id: a joined thread's id is
+ * reused, and a set outlives the jobs its tasks wait for (cores.c settles
+ * them before it frees anything). */
+extern _Thread_local int aq__in_job;
+extern _Thread_local const aq_cores *aq__job_cores;
 
 /* What the process's exit does to the pool (pool.c's destructor): waits
  * for a shutdown under way on another thread, then shuts it down. */
