@@ -307,6 +307,19 @@ TEST(test_cores_wait_under_way_at_stop)
     }
 }
 
+/* Starts a set of n loops, spawns fn(arg) onto its last core and returns
+ * the set once *started says fn's pool job runs. */
+static aq_cores *with_a_job_started(size_t n, aq_task_fn fn, void *arg,
+                                    _Atomic int *started)
+{
+    aq_cores *c;
+    ASSERT_OK(aq_cores_start(&c, n));
+    ASSERT_OK(aq_cores_spawn(c, (long)n - 1, fn, arg ? arg : c));
+    while (!*started)
+        usleep(1000);
+    return c;
+}
+
 /* aq_cores_stop settles every loop (waits for its pool jobs' ends and
  * runs them) before it frees any: loop 1's job, still running as the
  * stop begins, posts to loop 0, and its cleanup, run by the stop, spawns
@@ -340,12 +353,8 @@ static void *late_caller(void *arg)
 
 TEST(test_cores_stop_settles_every_loop_before_freeing)
 {
-    aq_cores *c;
-    ASSERT_OK(aq_cores_start(&c, 2));
-    ASSERT_OK(aq_cores_spawn(c, 1, late_caller, c));
-    while (!late_started)
-        usleep(1000);
-    ASSERT_OK(aq_cores_stop(c));
+    ASSERT_OK(aq_cores_stop(
+        with_a_job_started(2, late_caller, NULL, &late_started)));
     ASSERT_RC(late_post_rc, AQ_EINVAL);
     ASSERT_RC(late_spawn_rc, AQ_EINVAL);
 }
@@ -418,12 +427,8 @@ static void *waits_for_that_job(void *arg)
 
 TEST(test_cores_job_stops_another_set_during_a_stop)
 {
-    aq_cores *c1;
-    ASSERT_OK(aq_cores_start(&c1, 1));
-    ASSERT_OK(aq_cores_spawn(c1, 0, waits_for_that_job, NULL));
-    while (!reuse_started)
-        usleep(1000);
-    ASSERT_OK(aq_cores_stop(c1));
+    ASSERT_OK(aq_cores_stop(
+        with_a_job_started(1, waits_for_that_job, NULL, &reuse_started)));
     ASSERT_OK(reuse_stop_rc);
 }
 
