@@ -15,11 +15,11 @@
  * - The socket is watched edge-triggered: after a readable event the
  *   driver reads while a peek finds more (recv MSG_PEEK), since hiredis
  *   reads at most 16 KiB a call and no new edge would come for the rest;
- *   and a peek that finds the end of the stream reads it too, because
- *   the server's close may come in the same edge as its last reply (a
- *   reviewer's reproducer: counting the bytes with FIONREAD, which has no
- *   count for a close, left the socket in CLOSE_WAIT and every call
- *   waiting for ever).
+ *   and a peek that finds the end of the stream or an error (a reset)
+ *   reads that too, because the server's close may come in the same edge
+ *   as its last reply (a reviewer's reproducer: counting the bytes with
+ *   FIONREAD, which has no count for a close, left the socket in
+ *   CLOSE_WAIT and every call waiting for ever).
  * - A lost connection completes every command in flight with a NULL
  *   reply (hiredis does that before its disconnect callback); the callers
  *   decide whether to send again. ac is NULL and `up` clear from then
@@ -156,6 +156,15 @@ static void write_no_sigpipe(aq__rq_conn *c)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Whether a read of fd would not block: bytes are queued, or the end of
+ * the stream or an error (a reset), which hiredis must read to see. */
+static int more_to_read(int fd)
+{
+    char byte;
+    return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+           (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 /* Moves bytes both ways until the connection is lost (AQ_OK) or the
  * driver is cancelled (AQ_ECANCELED). */
 static int pump(aq__rq_conn *c)
@@ -184,10 +193,9 @@ static int pump(aq__rq_conn *c)
         }
         if (i == 0) {
             int fd = aq_fd_fileno(c->fd);
-            char byte;
-            do /* until nothing is left: > 0 more bytes, 0 the close */
+            do /* until nothing is left */
                 redisAsyncHandleRead(c->ac);
-            while (c->ac && recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0);
+            while (c->ac && more_to_read(fd));
             if (!c->ac)
                 return AQ_OK;
         }
