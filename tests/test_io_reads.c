@@ -223,6 +223,56 @@ static void urgent(aq_fd *f, int c)
 
 TEST(test_io_reads_urgent_byte) { tcp_case(urgent); }
 
+/* Data and the peer's FIN (or an urgent byte with data behind it) in one
+ * edge: a wait consumes it, a read stops short, and a second wait (what
+ * io.h allows after a short read) must return, since the end of file (the
+ * data behind) is there and no edge will come for it: from the hang-up on,
+ * readable is level-triggered (a reviewer's reproducer: the second wait
+ * never returned; examples/resp_queue_server kept such connections open
+ * in CLOSE_WAIT). Through aq_fd_wait_readable and a select's clause. */
+static void wait_read_wait(aq_fd *f, const char *want)
+{
+    ASSERT_OK(aq_fd_wait_readable_until(f, aq_now() + 5 * AQ_SEC));
+    read_expect(f, 32, want);
+    ASSERT_OK(aq_fd_wait_readable_until(f, aq_now() + 2 * AQ_SEC));
+}
+
+static void data_and_fin_in_one_edge(aq_fd *f, int c)
+{
+    send_str(c, "last");
+    ASSERT_EQ(shutdown(c, SHUT_WR), 0);
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* one poll sees both */
+    wait_read_wait(f, "last");
+    read_expect(f, 32, ""); /* the end of file */
+    aq_clause cl[] = {AQ_READABLE(f)};
+    ASSERT_EQ(aq_select_until(cl, 1, 0, aq_now() + 2 * AQ_SEC), 0);
+    read_expect(f, 32, ""); /* and again */
+}
+
+TEST(test_io_reads_wait_after_data_and_fin_in_one_edge)
+{
+    tcp_case(data_and_fin_in_one_edge);
+}
+
+static void urgent_then_wait(aq_fd *f, int c)
+{
+    ASSERT_EQ(send(c, "abc", 3, 0), 3);
+    ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+    ASSERT_EQ(send(c, "def", 3, 0), 3);
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC));
+    wait_read_wait(f, "abc"); /* stops at the urgent byte */
+    read_expect(f, 32, "def");
+    /* Nothing left: the next read finds EAGAIN and waits for an edge, so
+     * readable is not left on for ever (no spin). */
+    struct later w = {c, 0, "gh"};
+    aq_task *t = later_start(&w);
+    read_expect(f, 32, "gh");
+    later_end(t);
+    ASSERT_EQ(g_eagain, 1);
+}
+
+TEST(test_io_reads_wait_after_an_urgent_byte) { tcp_case(urgent_then_wait); }
+
 /* A pipe keeps reading first after a short read: bytes written since are
  * returned at once, before any poll, even with the deadline passed. */
 static void *pipe_main(void *arg)
@@ -255,6 +305,8 @@ int main(int argc, char **argv)
     RUN(test_io_reads_wait_between_reads);
     RUN(test_io_reads_full_read_reads_again);
     RUN(test_io_reads_urgent_byte);
+    RUN(test_io_reads_wait_after_data_and_fin_in_one_edge);
+    RUN(test_io_reads_wait_after_an_urgent_byte);
     RUN(test_io_reads_pipe_reads_first);
     return t_done();
 }

@@ -75,7 +75,11 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * watched edge-triggered: after a wait returns, read (write) until EAGAIN
  * before waiting again, or an edge that came meanwhile is already spent.
  * The helpers below do that for you; on a TCP socket, an aq_read that
- * returned fewer bytes than asked counts as having reached EAGAIN.
+ * returned fewer bytes than asked counts as having reached EAGAIN. Once
+ * an event has reported a hang-up, an error or urgent data, readable is
+ * level-triggered until a read finds nothing (EAGAIN): a wait then
+ * returns at once, as the end of file, the error or the data behind an
+ * urgent byte is there to read (and after the end of file, every time).
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;
@@ -153,7 +157,10 @@ AQ_EXTERN int aq_accept_until(aq_fd *listener, int64_t deadline);
  * Returns: AQ_OK; AQ_EPERM; AQ_EINVAL if f or addr is NULL, or len is 0
  * or above INT32_MAX (socklen_t's range);
  * AQ_EBUSY, AQ_EBADF, AQ_ECANCELED, AQ_ETIMEDOUT as for the waits; -errno
- * from connect(2) or the handshake (-ECONNREFUSED). Suspends. */
+ * from connect(2) or the handshake (-ECONNREFUSED). A Unix socket whose
+ * listener's backlog is full fails at once with -EAGAIN (AQ_EAGAIN, whose
+ * aq_strerror names select: Linux answers a non-blocking Unix connect so,
+ * not with a handshake to wait for); try again later. Suspends. */
 AQ_EXTERN int aq_connect(aq_fd *f, const struct sockaddr *addr, size_t len);
 AQ_EXTERN int aq_connect_until(aq_fd *f, const struct sockaddr *addr,
                                size_t len, int64_t deadline);

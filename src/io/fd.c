@@ -18,7 +18,9 @@
  * peer's FIN (the next read returns 0 at once), and one stops at a peer's
  * urgent byte (MSG_OOB) with data queued behind it. So once an event has
  * reported a hang-up, an error or urgent data (AQ__IO_EXCEPT, never
- * consumed), this fd reads first again. Other fds (pipes, UDP and Unix
+ * consumed), this fd reads first again, and a wait returns at once until
+ * a read finds nothing (EAGAIN), since the wait before that short read
+ * may have consumed the only edge. Other fds (pipes, UDP and Unix
  * sockets, whose reads may stop short of what is queued: one datagram,
  * one sender's credentials) always read first. A read of 0 bytes is made
  * at once, as read(2) would return.
@@ -195,9 +197,16 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
         if (r >= 0) {
             /* Emptied (above), unless an event reported a hang-up, an
              * error or urgent data: it may have come before this read,
-             * and none follows it. */
-            if (f->tcp && r > 0 && (size_t)r < n &&
-                !(f->w.ready & AQ__IO_EXCEPT)) {
+             * and none follows it. Then what is left (the end of file, the
+             * error, the bytes behind the urgent one) is ready for a wait
+             * too: the wait that preceded this read consumed the only
+             * edge (a reviewer's reproducer: a wait after a short read
+             * that stopped at a FIN never returned). Level-triggered from
+             * the hang-up on, which cannot spin: a read that finds
+             * nothing (EAGAIN, below) clears it. */
+            if (f->w.ready & AQ__IO_EXCEPT) {
+                f->w.ready |= AQ__IO_IN;
+            } else if (f->tcp && r > 0 && (size_t)r < n) {
                 f->w.ready &= ~AQ__IO_IN;
                 f->w.drained |= AQ__IO_IN;
             }
