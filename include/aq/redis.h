@@ -124,7 +124,8 @@ typedef struct aq_redis_config {
                               the server counts whole milliseconds: a
                               part of one is rounded up) */
     int64_t sweep_every;   /* ns between this member's sweeps (default
-                              claim_idle / 3); < 0: none but those made by
+                              claim_idle / 3, of claim_idle rounded up;
+                              at least 1 ms); < 0: none but those made by
                               aq_redis_queue_sweep. A member that holds
                               entries must sweep more often than
                               claim_idle, or it loses them to others. A
@@ -364,8 +365,8 @@ typedef struct aq_redis_stats {
                           twice, as across a server restart, counts
                           twice) */
     long dead;         /* entries this member moved to "<stream>:dead"
-                          (counted as each move is sent: one the server
-                          fails is counted too) */
+                          (counted as the server's reply confirms each
+                          move; one found moved already is not) */
     long reconnects;   /* connections made again after a loss */
     long commands;     /* commands sent on both connections */
     long writes;       /* socket writes that sent them: commands / writes

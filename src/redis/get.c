@@ -194,6 +194,17 @@ static const char *item_of(const aq_redis_queue *q, const redisReply *f)
     return NULL;
 }
 
+/* The move's reply: counted only if the entry was moved (1), not when it
+ * was no longer pending (0: moved already, by a take-back or another
+ * member's sweep) or the reply was lost. */
+static void buried_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    const redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+        ((aq_redis_queue *)priv)->st.dead++;
+}
+
 static void bury(aq_redis_queue *q, const char *id, const char *reason)
 {
     /* The script's text, not a SHA: no reply is awaited, so a NOSCRIPT
@@ -206,10 +217,9 @@ static void bury(aq_redis_queue *q, const char *id, const char *reason)
     size_t lens[8];
     for (int i = 0; i < 8; i++)
         lens[i] = strlen(argv[i]);
-    /* No reply awaited: if it is lost, the entry stays pending, is
-     * reclaimed, and comes here again. */
-    if (aq__rq_conn_send(&q->w, NULL, NULL, 8, argv, lens) == AQ_OK)
-        q->st.dead++;
+    /* No reply awaited by any caller: if it is lost, the entry stays
+     * pending, is reclaimed, and comes here again. */
+    aq__rq_conn_send(&q->w, buried_cb, q, 8, argv, lens);
 }
 
 /* entries: an array of [id, [field, value...]] as XREADGROUP and

@@ -170,11 +170,19 @@ static int open_config(aq_redis_queue *q, const aq_redis_config *cfg)
     q->item_size = cfg->item_size;
     q->stride = (sizeof(aq__rq_held) + cfg->item_size + 7) & ~(size_t)7;
     q->maxsize = cfg->maxsize > 0 ? cfg->maxsize : 0;
-    q->claim_idle = at_most(
+    /* The server counts whole milliseconds: a part of one is rounded up
+     * (sent as 0, it would take live members' entries at once), and a
+     * sweep comes at most once a millisecond (a few ns apart, the keeper
+     * of a handle with nothing to send never yielded; claim_idle / 3 of
+     * 1 or 2 ns, 0, turned sweeps off). */
+    int64_t idle = at_most(
         cfg->claim_idle > 0 ? cfg->claim_idle : 30 * AQ_SEC, RQ_DURATION_MAX);
+    q->claim_idle = (idle + AQ_MSEC - 1) / AQ_MSEC * AQ_MSEC;
     q->sweep_every =
         at_most(cfg->sweep_every ? cfg->sweep_every : q->claim_idle / 3,
                 RQ_DURATION_MAX);
+    if (q->sweep_every > 0 && q->sweep_every < AQ_MSEC)
+        q->sweep_every = AQ_MSEC;
     q->max_deliveries = cfg->max_deliveries > 0 ? cfg->max_deliveries : 5;
     q->prefetch = cfg->prefetch > 0 ? cfg->prefetch : 0;
     q->block =

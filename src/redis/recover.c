@@ -95,10 +95,8 @@ typedef struct take_cmd {
 
 static void take_cmd_init(take_cmd *t, aq_redis_queue *q, int own)
 {
-    /* Rounded up: a sub-millisecond claim_idle sent as 0 would take live
-     * members' entries at once. */
     snprintf(t->idle, sizeof t->idle, "%lld",
-             (long long)((q->claim_idle + AQ_MSEC - 1) / AQ_MSEC));
+             (long long)(q->claim_idle / AQ_MSEC)); /* whole ms (open.c) */
     snprintf(t->max, sizeof t->max, "%ld", q->max_deliveries);
     snprintf(t->count, sizeof t->count, "%d", TAKE_COUNT);
     t->cursor = q->cursor[own];

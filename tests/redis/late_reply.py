@@ -16,7 +16,8 @@ late).
 Then the same with a bad item (3 bytes where items are 8) on stream
 "latebad": the take-back moves it to the dead-letter stream, and the late
 reply must not move it a second time (a reviewer's reproducer: two
-dead-letter entries for one, the second without its item).
+dead-letter entries for one, the second without its item), nor count it
+in stats.dead again.
 """
 import os
 import subprocess
@@ -76,7 +77,7 @@ def run(member, bad):
     if bad:
         want = {"open": "AQ_OK", "get": "AQ_ETIMEDOUT",
                 "get_again": "AQ_ETIMEDOUT", "pending": "0",
-                "dead_entries": "1"}
+                "dead_entries": "1", "dead": "1"}
     else:
         want = {"open": "AQ_OK", "get": "AQ_OK", "task_done": "AQ_OK",
                 "item": "lateitem", "get_again": "AQ_ETIMEDOUT",

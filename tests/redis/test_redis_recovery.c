@@ -176,6 +176,32 @@ static void *auto_sweep_main(void *arg)
 }
 TEST(sweeper_reclaims_by_itself) { t_main(auto_sweep_main, NULL); }
 
+/* Durations below the server's millisecond: claim_idle 2 ns (its third,
+ * 0, turned the sweeps off: the orphan never came back), and claim_idle
+ * 30 ns with sweep_every 1 ns (the keeper of a handle with nothing to
+ * send looped without yielding: the loop froze at 100% CPU). Both are
+ * rounded up, and the survivor reclaims the orphan (a reviewer's
+ * reproducers). */
+static void *tiny_durations_main(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < 2; k++) {
+        aq_redis_config c = cfg_for(k ? "r:tiny2" : "r:tiny1", "survivor");
+        c.claim_idle = k ? 30 : 2;
+        c.sweep_every = k ? 1 : 0;
+        aq_redis_queue *q = open_q(&c);
+        ASSERT_OK(aq_redis_queue_put(q, "orphan-3"));
+        get_and_vanish(c.stream, "dead-worker", 1);
+        char item[ITEM];
+        ASSERT_OK(aq_redis_queue_get_until(q, item, aq_now() + AQ_SEC));
+        ASSERT(memcmp(item, "orphan-3", ITEM) == 0);
+        ASSERT_OK(aq_redis_queue_task_done(q));
+        ASSERT_OK(aq_redis_queue_close(q));
+    }
+    return NULL;
+}
+TEST(sub_millisecond_durations_sweep) { t_main(tiny_durations_main, NULL); }
+
 /* A task cancelled after its get: its task_done (or ack) sends nothing
  * and returns AQ_ECANCELED, but the entry is no longer the task's: it goes
  * idle and the sweeper hands it out again, so join can end. (A fresh
@@ -376,6 +402,7 @@ int main(int argc, char **argv)
     RUN(sweep_reaches_idle_entries_behind_many_live_ones);
     RUN(open_takes_back_more_than_a_round_of_own_entries);
     RUN(sweeper_reclaims_by_itself);
+    RUN(sub_millisecond_durations_sweep);
     RUN(cancelled_task_done_releases_the_entry);
     RUN(long_job_of_a_live_member_not_reclaimed);
     RUN(producer_sweeps_take_nothing);
