@@ -75,11 +75,12 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * watched edge-triggered: after a wait returns, read (write) until EAGAIN
  * before waiting again, or an edge that came meanwhile is already spent.
  * The helpers below do that for you; on a TCP socket, an aq_read that
- * returned fewer bytes than asked counts as having reached EAGAIN. Once
- * an event has reported a hang-up, an error or urgent data, readable is
- * level-triggered until a read finds nothing (EAGAIN): a wait then
- * returns at once, as the end of file, the error or the data behind an
- * urgent byte is there to read (and after the end of file, every time).
+ * returned fewer bytes than asked counts as having reached EAGAIN: once
+ * the peer's FIN, a reset or an urgent byte came, such a read that stopped
+ * there leaves the fd readable if the end of file, the error or the data
+ * behind the urgent byte is there (libaq looks), and a wait returns at
+ * once. After the end of file has been read, a wait does not return
+ * (no edge comes): stop at the 0.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;

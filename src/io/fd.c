@@ -18,9 +18,9 @@
  * peer's FIN (the next read returns 0 at once), and one stops at a peer's
  * urgent byte (MSG_OOB) with data queued behind it. So once an event has
  * reported a hang-up, an error or urgent data (AQ__IO_EXCEPT, never
- * consumed), this fd reads first again, and a wait returns at once until
- * a read finds nothing (EAGAIN), since the wait before that short read
- * may have consumed the only edge. Other fds (pipes, UDP and Unix
+ * consumed), a short read asks poll whether more is there (short_read):
+ * if so the fd stays readable, for a wait too, since the wait before that
+ * read may have consumed the only edge. Other fds (pipes, UDP and Unix
  * sockets, whose reads may stop short of what is queued: one datagram,
  * one sender's credentials) always read first. A read of 0 bytes is made
  * at once, as read(2) would return.
@@ -182,6 +182,28 @@ int aq_fd_wait_writable(aq_fd *f)
 
 /* ---- read, write --------------------------------------------------------- */
 
+/* After a short read from a TCP socket: emptied (see the top), unless an
+ * event reported a hang-up, an error or urgent data, after which the
+ * read may have stopped at the peer's FIN, a reset or an urgent byte with
+ * more behind it, and no edge follows. Then a look that consumes nothing
+ * (poll, level-triggered) tells: something to read (the end of file, the
+ * error, the bytes behind) leaves f readable, for the next wait too, whose
+ * edge the wait before this read consumed (a reviewer's reproducer: a
+ * wait after a short read that stopped at a FIN never returned); nothing
+ * marks it emptied. Marking it readable whenever the bit was set made
+ * every wait after an urgent byte return with nothing to read (a select
+ * then chose the fd over a ready queue, and the read blocked). */
+static void short_read(aq_fd *f)
+{
+    struct pollfd p = {.fd = f->fd, .events = POLLIN};
+    if ((f->w.ready & AQ__IO_EXCEPT) && poll(&p, 1, 0) == 1 && p.revents) {
+        f->w.ready |= AQ__IO_IN;
+        return;
+    }
+    f->w.ready &= ~AQ__IO_IN;
+    f->w.drained |= AQ__IO_IN;
+}
+
 long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
 {
     aq_task *self;
@@ -195,21 +217,8 @@ long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
         }
         ssize_t r = read(f->fd, buf, n);
         if (r >= 0) {
-            /* Emptied (above), unless an event reported a hang-up, an
-             * error or urgent data: it may have come before this read,
-             * and none follows it. Then what is left (the end of file, the
-             * error, the bytes behind the urgent one) is ready for a wait
-             * too: the wait that preceded this read consumed the only
-             * edge (a reviewer's reproducer: a wait after a short read
-             * that stopped at a FIN never returned). Level-triggered from
-             * the hang-up on, which cannot spin: a read that finds
-             * nothing (EAGAIN, below) clears it. */
-            if (f->w.ready & AQ__IO_EXCEPT) {
-                f->w.ready |= AQ__IO_IN;
-            } else if (f->tcp && r > 0 && (size_t)r < n) {
-                f->w.ready &= ~AQ__IO_IN;
-                f->w.drained |= AQ__IO_IN;
-            }
+            if (f->tcp && r > 0 && (size_t)r < n)
+                short_read(f);
             return (long)r;
         }
         if (errno == EINTR)
