@@ -125,8 +125,10 @@ typedef struct aq_redis_config {
                               part of one is rounded up) */
     int64_t sweep_every;   /* ns between this member's sweeps (default
                               claim_idle / 3, of claim_idle rounded up;
-                              at least 1 ms); < 0: none but those made by
-                              aq_redis_queue_sweep. A member that holds
+                              at least 1 ms, so keep claim_idle well
+                              above a few ms, or a live member's sweeps
+                              cannot keep its entries); < 0: none but
+                              those made by aq_redis_queue_sweep. A member that holds
                               entries must sweep more often than
                               claim_idle, or it loses them to others. A
                               handle takes other members' entries only
