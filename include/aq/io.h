@@ -79,8 +79,13 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * the peer's FIN, a reset or an urgent byte came, such a read that stopped
  * there leaves the fd readable if the end of file, the error or the data
  * behind the urgent byte is there (libaq looks), and a wait returns at
- * once. After the end of file has been read, a wait does not return
- * (no edge comes): stop at the 0.
+ * once. After the end of file or a reset has been read (0, -ECONNRESET),
+ * a wait does not return (no edge comes): stop there. A lone urgent byte
+ * (MSG_OOB, with SO_OOBINLINE off) wakes a read wait, and a select's
+ * READABLE clause, though read(2) has nothing for it: a following aq_read
+ * then waits for data, so a select that also waits on a queue should
+ * read with a passed deadline (AQ_ETIMEDOUT: nothing yet) and select
+ * again.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;

@@ -18,9 +18,10 @@
  * peer's FIN (the next read returns 0 at once), and one stops at a peer's
  * urgent byte (MSG_OOB) with data queued behind it. So once an event has
  * reported a hang-up, an error or urgent data (AQ__IO_EXCEPT, never
- * consumed), a short read asks poll whether more is there (short_read):
- * if so the fd stays readable, for a wait too, since the wait before that
- * read may have consumed the only edge. Other fds (pipes, UDP and Unix
+ * consumed), this fd reads first again, and a short read asks poll
+ * whether more is there (short_read): if so the fd stays readable for a
+ * wait too, since the wait before that read may have consumed the only
+ * edge. Other fds (pipes, UDP and Unix
  * sockets, whose reads may stop short of what is queued: one datagram,
  * one sender's credentials) always read first. A read of 0 bytes is made
  * at once, as read(2) would return.
@@ -185,23 +186,29 @@ int aq_fd_wait_writable(aq_fd *f)
 /* After a short read from a TCP socket: emptied (see the top), unless an
  * event reported a hang-up, an error or urgent data, after which the
  * read may have stopped at the peer's FIN, a reset or an urgent byte with
- * more behind it, and no edge follows. Then a look that consumes nothing
- * (poll, level-triggered) tells: something to read (the end of file, the
- * error, the bytes behind) leaves f readable, for the next wait too, whose
- * edge the wait before this read consumed (a reviewer's reproducer: a
- * wait after a short read that stopped at a FIN never returned); nothing
- * marks it emptied. Marking it readable whenever the bit was set made
- * every wait after an urgent byte return with nothing to read (a select
- * then chose the fd over a ready queue, and the read blocked). */
+ * more behind it, and no edge follows. Such an fd keeps reading first
+ * (io.h), and a look that consumes nothing (poll, level-triggered) tells
+ * a wait: something to read (the end of file, a reset, the bytes behind:
+ * POLLIN or POLLHUP; not POLLERR alone, which an entry of the error queue
+ * raises with nothing to read) leaves f readable, for the next wait too,
+ * whose edge the wait before this read consumed (a reviewer's reproducer:
+ * a wait after a short read that stopped at a FIN never returned);
+ * nothing leaves it waiting for an edge. Marking it readable whenever the
+ * bit was set made every wait after an urgent byte return with nothing
+ * to read (a select then chose the fd over a ready queue, and the read
+ * blocked). */
 static void short_read(aq_fd *f)
 {
-    struct pollfd p = {.fd = f->fd, .events = POLLIN};
-    if ((f->w.ready & AQ__IO_EXCEPT) && poll(&p, 1, 0) == 1 && p.revents) {
-        f->w.ready |= AQ__IO_IN;
+    if (!(f->w.ready & AQ__IO_EXCEPT)) {
+        f->w.ready &= ~AQ__IO_IN;
+        f->w.drained |= AQ__IO_IN;
         return;
     }
-    f->w.ready &= ~AQ__IO_IN;
-    f->w.drained |= AQ__IO_IN;
+    struct pollfd p = {.fd = f->fd, .events = POLLIN};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)))
+        f->w.ready |= AQ__IO_IN;
+    else
+        f->w.ready &= ~AQ__IO_IN;
 }
 
 long aq_read_until(aq_fd *f, void *buf, size_t n, int64_t deadline)
