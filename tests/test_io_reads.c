@@ -298,6 +298,35 @@ TEST(test_io_reads_read_first_after_an_urgent_byte)
     tcp_case(urgent_then_read_first);
 }
 
+/* A lone urgent byte gives read(2) nothing: it does not make the fd
+ * readable, so a select over it and a ready queue takes the queue (the
+ * READABLE clause won, and the task blocked in its read while the reply
+ * waited in the queue; a reviewer's reproducer). */
+static void lone_urgent_byte(aq_fd *f, int c)
+{
+    send_str(c, "req0");
+    read_expect(f, 32, "req0");
+    ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+    ASSERT_OK(aq_sleep(20 * AQ_MSEC)); /* the loop has seen its event */
+    aq_queue *q;
+    long v = 7;
+    ASSERT_OK(aq_queue_new(&q, AQ_FIFO, sizeof v, 0));
+    ASSERT_OK(aq_queue_try_put(q, &v));
+    aq_clause cl[] = {AQ_READABLE(f), AQ_GET(q, &v)};
+    ASSERT_EQ(aq_select_until(cl, 2, AQ_SELECT_BIASED, aq_now() + AQ_SEC), 1);
+    ASSERT_OK(aq_queue_free(q));
+    ASSERT_RC(aq_fd_wait_readable_until(f, aq_now() + 50 * AQ_MSEC),
+              AQ_ETIMEDOUT);
+    send_str(c, "req1");
+    ASSERT_OK(aq_fd_wait_readable_until(f, aq_now() + 5 * AQ_SEC));
+    read_expect(f, 32, "req1");
+}
+
+TEST(test_io_reads_lone_urgent_byte_is_not_readable)
+{
+    tcp_case(lone_urgent_byte);
+}
+
 /* A pipe keeps reading first after a short read: bytes written since are
  * returned at once, before any poll, even with the deadline passed. */
 static void *pipe_main(void *arg)
@@ -333,6 +362,7 @@ int main(int argc, char **argv)
     RUN(test_io_reads_wait_after_data_and_fin_in_one_edge);
     RUN(test_io_reads_wait_after_an_urgent_byte);
     RUN(test_io_reads_read_first_after_an_urgent_byte);
+    RUN(test_io_reads_lone_urgent_byte_is_not_readable);
     RUN(test_io_reads_pipe_reads_first);
     return t_done();
 }

@@ -81,11 +81,8 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * behind the urgent byte is there (libaq looks), and a wait returns at
  * once. After the end of file or a reset has been read (0, -ECONNRESET),
  * a wait does not return (no edge comes): stop there. A lone urgent byte
- * (MSG_OOB, with SO_OOBINLINE off) wakes a read wait, and a select's
- * READABLE clause, though read(2) has nothing for it: a following aq_read
- * then waits for data, so a select that also waits on a queue should
- * read with a passed deadline (AQ_ETIMEDOUT: nothing yet) and select
- * again.
+ * (MSG_OOB, with SO_OOBINLINE off), which read(2) does not return, does
+ * not wake a read wait.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;

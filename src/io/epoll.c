@@ -116,7 +116,12 @@ int aq__poller_wait(aq__poller *p, int64_t timeout_ns,
     for (int i = 0; i < n; i++) {
         uint32_t e = p->ev[i].events;
         unsigned bits = 0;
-        if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        /* Not EPOLLPRI: a peer's urgent byte alone gives read(2) nothing
+         * (SO_OOBINLINE off; on, the byte is data and EPOLLIN comes), and
+         * a READABLE clause woken by it won a select over a ready queue
+         * whose task then blocked in the read (a reviewer's reproducer).
+         * It still marks the fd (AQ__IO_EXCEPT: fd.c's reads first). */
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             bits |= AQ__IO_IN;
         if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             bits |= AQ__IO_OUT;
