@@ -80,9 +80,10 @@ AQ_EXTERN int aq_fd_fileno(const aq_fd *f);
  * there leaves the fd readable if the end of file, the error or the data
  * behind the urgent byte is there (libaq looks), and a wait returns at
  * once. After the end of file or a reset has been read (0, -ECONNRESET),
- * a wait does not return (no edge comes): stop there. A lone urgent byte
- * (MSG_OOB, with SO_OOBINLINE off), which read(2) does not return, does
- * not wake a read wait.
+ * a wait does not return (no edge comes): stop there. On a TCP socket, a
+ * lone urgent byte (MSG_OOB, with SO_OOBINLINE off), which read(2) does
+ * not return, does not wake a read wait; on a Unix stream socket Linux
+ * reports such a byte as readable, and it does.
  * Returns: AQ_OK; AQ_EPERM outside a task; AQ_EINVAL if f is NULL or
  * registered with another loop; AQ_EBUSY if a task already waits in that
  * direction; AQ_EBADF if f is closed meanwhile; AQ_ECANCELED;
