@@ -186,8 +186,9 @@ AQ_EXTERN int aq_listen_tcp(aq_loop *loop, aq_fd **out, const char *host,
                             int port);
 
 /* Accepts connections on listener for ever, each served by a detached
- * task running handler(conn), where conn is the connection's aq_fd, which
- * the handler must close (aq_fd_close): asyncio.start_server's
+ * task running handler(conn), where conn, handler's void *arg, is the
+ * connection's aq_fd * (cast it back), which the handler must close
+ * (aq_fd_close): asyncio.start_server's
  * client_connected_cb, Go's accept loop with `go handle(conn)`. A
  * connection that cannot be registered or given a task (out of memory) is
  * closed at once, and serving goes on. listener stays the caller's.

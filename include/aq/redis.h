@@ -210,7 +210,9 @@ AQ_EXTERN int aq_redis_queue_close(aq_redis_queue *q);
  * other tasks go out as one script call, in one write.
  * A put whose connection drops before its reply came is sent again
  * after reconnecting: it returns AQ_OK once the item is stored, and the
- * item may then be stored twice (at-least-once). A put cut short by its
+ * item may then be stored twice (at-least-once), as two entries with ids
+ * of their own: only a key inside the item tells such copies apart (the
+ * entry id tells a redelivery of one entry). A put cut short by its
  * deadline or a cancel after its command went out may still be stored,
  * and usually is: a caller that puts the item again after AQ_ECANCELED
  * or AQ_ETIMEDOUT may store it twice, and the handle's statistics count
